@@ -1,0 +1,1 @@
+"""pattern-mlir: a compiler for pattern-pruned CNNs (work in progress skeleton)."""
