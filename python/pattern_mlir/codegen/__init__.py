@@ -1,0 +1,46 @@
+"""CPU code generation for pattern-pruned 3x3 convs: FKR/FKW packing, schedules, MLIR emission.
+
+Pure Python on top of the upstream ``mlir`` wheel; the runtime that JIT-compiles and calls the
+generated functions lives in ``pattern_mlir.runtime.host``.
+"""
+
+from .activation import ACTIVATIONS, Activation
+from .emit_conv import ARG_NAMES, ConvKernelPlan, emit_conv, plan_conv
+from .fkw import (
+    PackedFKW,
+    balanced_partition,
+    csr_nbytes,
+    fkw_nbytes,
+    library_taps,
+    pack,
+    project,
+    unpack,
+    unpack_assignment,
+    validate_pattern_layer,
+)
+from .geometry import ConvGeometry, pad_input_into
+from .schedule import TARGETS, Schedule, default_schedule
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARG_NAMES",
+    "TARGETS",
+    "Activation",
+    "ConvGeometry",
+    "ConvKernelPlan",
+    "PackedFKW",
+    "Schedule",
+    "balanced_partition",
+    "csr_nbytes",
+    "default_schedule",
+    "emit_conv",
+    "fkw_nbytes",
+    "library_taps",
+    "pack",
+    "pad_input_into",
+    "plan_conv",
+    "project",
+    "unpack",
+    "unpack_assignment",
+    "validate_pattern_layer",
+]

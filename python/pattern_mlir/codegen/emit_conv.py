@@ -1,0 +1,407 @@
+"""Emit one pattern-pruned 3x3 conv as an MLIR function over memrefs (upstream dialects only).
+
+Generated function (``O`` filters, ``P`` patterns, ``T`` taps, ``C*s x Hp x Wq`` padded
+phase-split input, see geometry.py)::
+
+    func.func @NAME(%input: memref<CSxHpxWqxf32>, %filter_order: memref<Oxi32>,
+                    %offsets: memref<(O*P+1)xi32>, %channels: memref<?xi32>,
+                    %weights: memref<?xTxf32>, %bias: memref<Oxf32>,
+                    %output: memref<OxHoxWoxf32>, %f_begin: index, %f_end: index)
+
+It computes reordered filters ``[f_begin, f_end)`` (a thread's share) into
+``output[filter_order[f]]``. Loop nest (loop_order "rows_outer"; "filters_outer" moves the
+filter loop outermost)::
+
+    for each row block (tile_rows output rows)          -- rows of every channel stay in L2
+      for each column block (tile_cols output columns)
+        for f in [f_begin, f_end)
+          accumulators = bias                            -- rows x vectors, in registers
+          for p in patterns:                             -- unrolled at generation time
+            for k in offsets[f*P+p] .. offsets[f*P+p+1]: -- scf.for, accumulators as iter_args
+              c = channels[k]; w = weights[k, 0..T)
+              each input vector the pattern's taps need is loaded once and feeds every
+              (tap, row) that reads it (load-redundancy elimination); tap offsets are
+              constants of pattern p
+          activation; store (masked store for the row's narrower remainder vector)
+
+Only the pattern's tap offsets are compile-time constants; weights and channel indices are
+runtime arrays, so one generated function serves every weight set of the same layer shape
+and library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activation import Activation
+from .fkw import library_taps
+from .geometry import ConvGeometry
+from .irtext import FuncWriter, f32_literal, vec_type
+from .schedule import Schedule, default_schedule
+
+__all__ = ["ARG_NAMES", "ColumnBlock", "ConvKernelPlan", "RowBlock", "emit_conv", "plan_conv"]
+
+ARG_NAMES = ("input", "filter_order", "offsets", "channels", "weights", "bias", "output", "f_begin", "f_end")
+
+# Prefetch the first cache line of each input row the block reads; the L1 streamer follows the
+# rest of the row. (Prefetching every line costs more load slots than it saves.)
+_PREFETCH_ALL_LINES = False
+_CACHE_LINE_FLOATS = 16
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """``count`` register blocks of ``rows`` output rows, the first at row ``start``."""
+
+    start: int
+    count: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class ColumnBlock:
+    """``count`` column blocks ``step`` columns apart starting at ``start``.
+
+    vectors: (offset in the block, vector width, lanes stored) of each accumulator vector of a
+    row; lanes < width marks the remainder vector, computed on zero padding and stored masked.
+    """
+
+    start: int
+    count: int
+    step: int
+    vectors: tuple[tuple[int, int, int], ...]
+
+    @property
+    def span(self) -> int:
+        return max(off + width for off, width, _ in self.vectors)
+
+
+@dataclass(frozen=True)
+class ConvKernelPlan:
+    """Everything the emitter and the runtime agree on for one generated conv function."""
+
+    geometry: ConvGeometry
+    library: np.ndarray  # bool (P, 3, 3)
+    schedule: Schedule
+    activation: Activation
+    func_name: str
+    row_blocks: tuple[RowBlock, ...]
+    col_blocks: tuple[ColumnBlock, ...]
+    covered_cols: int
+
+    @property
+    def taps(self) -> np.ndarray:
+        return library_taps(self.library)
+
+    @property
+    def num_patterns(self) -> int:
+        return int(self.library.shape[0])
+
+    @property
+    def taps_per_kernel(self) -> int:
+        return int(self.taps.shape[1])
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.geometry.input_buffer_shape(self.covered_cols)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        g = self.geometry
+        return (g.out_channels, g.out_height, g.out_width)
+
+    def signature(self) -> str:
+        """The func.func signature line (without body)."""
+        g = self.geometry
+        cs, hp, wq = self.input_shape
+        o, ho, wo = self.output_shape
+        types = (
+            f"memref<{cs}x{hp}x{wq}xf32>",
+            f"memref<{o}xi32>",
+            f"memref<{o * self.num_patterns + 1}xi32>",
+            "memref<?xi32>",
+            f"memref<?x{self.taps_per_kernel}xf32>",
+            f"memref<{g.out_channels}xf32>",
+            f"memref<{o}x{ho}x{wo}xf32>",
+            "index",
+            "index",
+        )
+        args = ", ".join(f"%{n}: {t}" for n, t in zip(ARG_NAMES, types))
+        return f"func.func @{self.func_name}({args})"
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def plan_conv(
+    geometry: ConvGeometry,
+    library: np.ndarray,
+    schedule: Schedule | None = None,
+    activation: Activation | str = "none",
+    target: str = "host",
+    func_name: str = "pattern_conv",
+) -> ConvKernelPlan:
+    """Fix row and column blocking of a layer for a schedule (default: from the shape)."""
+    geometry.validate()
+    lib = np.asarray(library).astype(bool)
+    library_taps(lib)
+    ho, wo = geometry.out_height, geometry.out_width
+    sched = schedule or default_schedule(ho, wo, target)
+    vw = sched.vector_width
+
+    tr = min(sched.tile_rows, ho)
+    rows = [RowBlock(0, ho // tr, tr)]
+    if ho % tr:
+        rows.append(RowBlock(ho - ho % tr, 1, ho % tr))
+
+    full, rem = divmod(wo, vw)
+    vectors = [(j * vw, vw, vw) for j in range(full)]
+    if rem:
+        vectors.append((full * vw, _next_pow2(rem), rem))
+    per_block = sched.tile_cols // vw
+    if len(vectors) <= per_block:
+        cols = [ColumnBlock(0, 1, 0, tuple(vectors))]
+    else:
+        n_full_blocks = full // per_block
+        step = per_block * vw
+        cols = [ColumnBlock(0, n_full_blocks, step, tuple(vectors[:per_block]))]
+        tail = vectors[n_full_blocks * per_block:]
+        if tail:
+            start = n_full_blocks * step
+            cols.append(ColumnBlock(start, 1, 0, tuple((off - start, w, n) for off, w, n in tail)))
+    covered = vectors[-1][0] + vectors[-1][1]
+    return ConvKernelPlan(
+        geometry=geometry,
+        library=lib,
+        schedule=sched,
+        activation=Activation.make(activation),
+        func_name=func_name,
+        row_blocks=tuple(rows),
+        col_blocks=tuple(cols),
+        covered_cols=covered,
+    )
+
+
+class _ConvEmitter:
+    """Writes the body of one plan's function. Methods mirror the loop nest."""
+
+    def __init__(self, plan: ConvKernelPlan) -> None:
+        self.plan = plan
+        self.g = plan.geometry
+        self.w = FuncWriter()
+        self.taps = [[(int(ky), int(kx)) for ky, kx in t] for t in plan.taps]
+        cs, hp, wq = plan.input_shape
+        o, ho, wo = plan.output_shape
+        self.t_in = f"memref<{cs}x{hp}x{wq}xf32>"
+        self.t_order = f"memref<{o}xi32>"
+        self.t_offsets = f"memref<{o * plan.num_patterns + 1}xi32>"
+        self.t_chan = "memref<?xi32>"
+        self.t_w = f"memref<?x{plan.taps_per_kernel}xf32>"
+        self.t_bias = f"memref<{o}xf32>"
+        self.t_out = f"memref<{o}x{ho}x{wo}xf32>"
+
+    # ----- small helpers -------------------------------------------------------------
+    def idx(self, v: int) -> str:
+        return self.w.index(v)
+
+    def add(self, a: str, k: int) -> str:
+        return a if k == 0 else self.w.op(f"arith.addi {a}, {self.idx(k)} : index")
+
+    def mul(self, a: str, k: int) -> str:
+        return a if k == 1 else self.w.op(f"arith.muli {a}, {self.idx(k)} : index")
+
+    def load_index(self, memref: str, type_: str, i: str) -> str:
+        v = self.w.op(f"memref.load %{memref}[{i}] : {type_}")
+        return self.w.op(f"arith.index_cast {v} : i32 to index")
+
+    def loop(self, lb: str, ub: str, step: str, fn) -> None:
+        iv = self.w.fresh("i")
+        self.w.line(f"scf.for {iv} = {lb} to {ub} step {step} {{")
+        self.w.indent()
+        fn(iv)
+        self.w.dedent()
+        self.w.line("}")
+
+    def loop_acc(self, lb: str, ub: str, step: str, accs: list[str], types: list[str], fn) -> list[str]:
+        res, iv = self.w.fresh("r"), self.w.fresh("k")
+        args = [self.w.fresh("a") for _ in accs]
+        n = len(accs)
+        head = f"{res}:{n}" if n > 1 else res
+        inits = ", ".join(f"{a} = {x}" for a, x in zip(args, accs))
+        self.w.line(f"{head} = scf.for {iv} = {lb} to {ub} step {step} iter_args({inits}) -> ({', '.join(types)}) {{")
+        self.w.indent()
+        out = fn(iv, args)
+        self.w.line(f"scf.yield {', '.join(out)} : {', '.join(types)}")
+        self.w.dedent()
+        self.w.line("}")
+        return [f"{res}#{i}" for i in range(n)] if n > 1 else [res]
+
+    # ----- loop nest ----------------------------------------------------------------
+    def over_rows(self, fn) -> None:
+        for rb in self.plan.row_blocks:
+            if rb.count == 0:
+                continue
+            if rb.count == 1:
+                fn(self.idx(rb.start), rb.rows)
+            else:
+                end = rb.start + rb.count * rb.rows
+                self.loop(self.idx(rb.start), self.idx(end), self.idx(rb.rows), lambda r, rb=rb: fn(r, rb.rows))
+
+    def over_cols(self, fn) -> None:
+        for cb in self.plan.col_blocks:
+            if cb.count == 0:
+                continue
+            if cb.count == 1:
+                fn(self.idx(cb.start), cb.vectors)
+            else:
+                end = cb.start + cb.count * cb.step
+                self.loop(self.idx(cb.start), self.idx(end), self.idx(cb.step), lambda c, cb=cb: fn(c, cb.vectors))
+
+    def over_filters(self, fn) -> None:
+        self.loop("%f_begin", "%f_end", self.idx(1), fn)
+
+    def emit(self) -> str:
+        if self.plan.schedule.prefetch:
+            kdim = self.w.raw_const(f"memref.dim %channels, {self.idx(0)} : {self.t_chan}", "kdim")
+            self.k_last = self.w.raw_const(f"arith.subi {kdim}, {self.idx(1)} : index", "klast")
+        if self.plan.schedule.loop_order == "rows_outer":
+            self.over_rows(lambda r0, nr: self.over_cols(
+                lambda c0, vecs: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs))))
+        else:
+            self.over_filters(lambda f: self.over_rows(
+                lambda r0, nr: self.over_cols(lambda c0, vecs: self.block(f, r0, nr, c0, vecs))))
+        body = self.w.body()
+        return (
+            "module {\n"
+            f"  {self.plan.signature()} attributes {{llvm.emit_c_interface}} {{\n"
+            f"{body}\n"
+            "    return\n"
+            "  }\n"
+            "}\n"
+        )
+
+    # ----- one register block: rows x vectors of one filter ------------------------------
+    def block(self, f: str, row0: str, rows: int, col0: str, vectors) -> None:
+        g, plan, w = self.g, self.plan, self.w
+        sh, dh = g.stride[0], g.dilation[0]
+        o = self.load_index("filter_order", self.t_order, f)
+        b = w.op(f"memref.load %bias[{o}] : {self.t_bias}")
+        splat = {wd: w.op(f"vector.broadcast {b} : f32 to {vec_type(wd)}") for wd in {v[1] for v in vectors}}
+        accs = [splat[wd] for _ in range(rows) for _, wd, _ in vectors]
+        types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
+
+        base = self.mul(f, plan.num_patterns)
+        bounds = [self.load_index("offsets", self.t_offsets, self.add(base, p)) for p in range(plan.num_patterns + 1)]
+
+        # Every row / column index any pattern or prefetch needs, defined before the loops.
+        row_base = self.mul(row0, sh)
+        drs = {r * sh + ky * dh for t in self.taps for ky, _ in t for r in range(rows)}
+        dcs = {off + g.tap_phase_and_shift(kx)[1] for t in self.taps for _, kx in t for off, _, _ in vectors}
+        pf_cols = self._prefetch_cols(vectors) if plan.schedule.prefetch else []
+        row_idx = {dr: self.add(row_base, dr) for dr in sorted(drs)}
+        col_idx = {dc: self.add(col0, dc) for dc in sorted(dcs | set(pf_cols))}
+        ctx = (rows, vectors, row_idx, col_idx, pf_cols)
+
+        for p in range(plan.num_patterns):
+            accs = self.pattern_loop(p, bounds[p], bounds[p + 1], accs, types, ctx)
+
+        self.epilogue(o, row0, rows, col0, vectors, accs)
+
+    def _prefetch_cols(self, vectors) -> list[int]:
+        span = max(off + wd for off, wd, _ in vectors) + max(
+            self.g.tap_phase_and_shift(kx)[1] for kx in range(3))
+        if not _PREFETCH_ALL_LINES:
+            return [0]
+        return list(range(0, span, _CACHE_LINE_FLOATS))
+
+    def pattern_loop(self, p, lb, ub, accs, types, ctx) -> list[str]:
+        unroll = self.plan.schedule.unroll
+        if unroll == 1:
+            return self.loop_acc(lb, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx))
+        w = self.w
+        n = w.op(f"arith.subi {ub}, {lb} : index")
+        tail = w.op(f"arith.remui {n}, {self.idx(unroll)} : index")
+        mid = w.op(f"arith.subi {ub}, {tail} : index")
+
+        def unrolled(k, a):
+            for u in range(unroll):
+                a = self.kernel(p, self.add(k, u), a, ctx)
+            return a
+
+        accs = self.loop_acc(lb, mid, self.idx(unroll), accs, types, unrolled)
+        return self.loop_acc(mid, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx))
+
+    def kernel(self, p: int, k: str, accs: list[str], ctx) -> list[str]:
+        """One kept kernel of pattern p: T taps x rows x vectors FMAs, loads shared."""
+        rows, vectors, row_idx, col_idx, pf_cols = ctx
+        g, w = self.g, self.w
+        sh, dh, phases = g.stride[0], g.dilation[0], g.phases
+        c = self.load_index("channels", self.t_chan, k)
+        plane_base = self.mul(c, phases)
+        planes: dict[int, str] = {}
+
+        def plane(q: int) -> str:
+            if q not in planes:
+                planes[q] = self.add(plane_base, q)
+            return planes[q]
+
+        if self.plan.schedule.prefetch:
+            self.prefetch(k, row_idx, col_idx, pf_cols, rows)
+
+        widths = sorted({wd for _, wd, _ in vectors})
+        wb = []
+        for t in range(len(self.taps[p])):
+            s = w.op(f"memref.load %weights[{k}, {self.idx(t)}] : {self.t_w}")
+            wb.append({wd: w.op(f"vector.broadcast {s} : f32 to {vec_type(wd)}") for wd in widths})
+
+        # Group the FMAs by the input vector they read, so each vector is loaded once and its
+        # live range is short.
+        uses: dict[tuple[int, int, int, int], list[tuple[int, int]]] = {}
+        for t, (ky, kx) in enumerate(self.taps[p]):
+            q, shift = g.tap_phase_and_shift(kx)
+            for r in range(rows):
+                for v, (off, wd, _) in enumerate(vectors):
+                    key = (r * sh + ky * dh, q, off + shift, wd)
+                    uses.setdefault(key, []).append((t, r * len(vectors) + v))
+        out = list(accs)
+        for (dr, q, dc, wd), fmas in sorted(uses.items()):
+            x = w.op(f"vector.load %input[{plane(q)}, {row_idx[dr]}, {col_idx[dc]}] : {self.t_in}, {vec_type(wd)}")
+            for t, a in fmas:
+                out[a] = w.op(f"vector.fma {wb[t][wd]}, {x}, {out[a]} : {vec_type(wd)}")
+        return out
+
+    def prefetch(self, k, row_idx, col_idx, pf_cols, rows) -> None:
+        w, g = self.w, self.g
+        ahead = self.add(k, self.plan.schedule.prefetch)
+        kn = w.op(f"arith.minsi {ahead}, {self.k_last} : index")
+        cn = self.mul(self.load_index("channels", self.t_chan, kn), g.phases)
+        drs = sorted({r * g.stride[0] + ky * g.dilation[0] for r in range(rows) for ky in range(3)} & set(row_idx))
+        for dr in drs:
+            for dc in pf_cols:
+                w.line(f"memref.prefetch %input[{cn}, {row_idx[dr]}, {col_idx[dc]}], read, locality<3>, data : {self.t_in}")
+
+    def epilogue(self, o, row0, rows, col0, vectors, accs) -> None:
+        w, act = self.w, self.plan.activation
+        for r in range(rows):
+            orow = self.add(row0, r)
+            for v, (off, wd, lanes) in enumerate(vectors):
+                y, vt = accs[r * len(vectors) + v], vec_type(wd)
+                if act.lo is not None:
+                    y = w.op(f"arith.maximumf {y}, {w.const(f'dense<{f32_literal(act.lo)}>', vt)} : {vt}")
+                if act.hi is not None:
+                    y = w.op(f"arith.minimumf {y}, {w.const(f'dense<{f32_literal(act.hi)}>', vt)} : {vt}")
+                ocol = self.add(col0, off)
+                if lanes == wd:
+                    w.line(f"vector.store {y}, %output[{o}, {orow}, {ocol}] : {self.t_out}, {vt}")
+                else:
+                    mask = w.raw_const(f"vector.constant_mask [{lanes}] : {vec_type(wd, 'i1')}", f"mask{lanes}x{wd}")
+                    w.line(f"vector.maskedstore %output[{o}, {orow}, {ocol}], {mask}, {y} : {self.t_out}, "
+                           f"{vec_type(wd, 'i1')}, {vt}")
+
+
+def emit_conv(plan: ConvKernelPlan) -> str:
+    """MLIR module text holding the plan's function (func/scf/memref/vector/arith only)."""
+    return _ConvEmitter(plan).emit()
