@@ -171,9 +171,18 @@ class ArgumentError(TypeError, ValueError):
     """Arguments of a call do not fit the function's signature or the driver's rules."""
 
 
+_MAX_RANK = 32  # MAX_RANK in the C driver
 _SCALAR_DTYPES = {np.dtype(t) for t in (np.int64, np.int32, np.float32, np.float64)}
 _C_SCALAR = {"int64": "int64_t", "int32": "int32_t", "float32": "float", "float64": "double"}
 _SCALAR_TAG = {"int64": "i64", "int32": "i32", "float32": "f32", "float64": "f64"}
+
+
+def _mlir_name(dtype: np.dtype) -> str:
+    """MLIR spelling of a numpy dtype, for messages (float32 -> f32, bool -> i1)."""
+    if dtype.kind == "b":
+        return "i1"
+    prefix = {"f": "f", "i": "i", "u": "ui"}.get(dtype.kind)
+    return f"{prefix}{8 * dtype.itemsize}" if prefix else str(dtype)
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,7 @@ class MemRef:
 
     def __str__(self) -> str:
         dims = "".join(f"{'?' if d is None else d}x" for d in self.shape)
-        return f"memref<{dims}{self.dtype}>"
+        return f"memref<{dims}{_mlir_name(self.dtype)}>"
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,7 @@ class Scalar:
         object.__setattr__(self, "dtype", dtype)
 
     def __str__(self) -> str:
-        return f"scalar<{self.dtype}>"
+        return "index/i64" if self.dtype == np.int64 else _mlir_name(self.dtype)
 
 
 INDEX = Scalar(np.int64)
@@ -314,6 +323,8 @@ def _dtype_fits(declared: np.dtype, actual: np.dtype) -> bool:
 def _check_array(where: str, a: np.ndarray, declared: ArgType | None) -> MemRef:
     if a.dtype.kind not in "biuf" or a.dtype.itemsize not in (1, 2, 4, 8):
         raise ArgumentError(f"{where}: dtype {a.dtype} unsupported (use bool, int, uint or float)")
+    if a.ndim > _MAX_RANK:
+        raise ArgumentError(f"{where}: rank {a.ndim} exceeds the driver's limit of {_MAX_RANK}")
     if not a.dtype.isnative:
         raise ArgumentError(f"{where}: dtype {a.dtype} is not in native byte order")
     if not a.flags.c_contiguous:
@@ -569,6 +580,7 @@ class _Prepared:
     name: str
     lines: list[str]
     outputs: list[tuple[int, str, np.dtype, tuple[int, ...]]] = field(default_factory=list)
+    inferred: list[ArgType] | None = None  # signature learnt from an undeclared function's call
 
 
 class Aarch64Module:
@@ -664,6 +676,9 @@ class Aarch64Module:
             except Aarch64RunError:
                 keep = True  # the error message names rundir: leave it to reproduce the run
                 raise
+            for p in prepared:  # a successful first call fixes an undeclared signature
+                if p.inferred is not None:
+                    self.signatures.setdefault(p.name, p.inferred)
             return [
                 [
                     np.fromfile(rundir / path, dtype=dtype).reshape(shape)
@@ -722,11 +737,11 @@ class Aarch64Module:
                 lines.append(f"{tag} {v if tag in ('i64', 'i32') else float(v).hex()}")
                 kinds.append(("scalar", t.dtype.name))
                 inferred.append(t)
-        if declared is None:
-            self.signatures[name] = inferred  # the first call fixes dtypes and ranks
         # Outputs come back in the order the caller listed them.
         prepared_outputs.sort(key=lambda item: outs.index(item[0]))
         prepared = _Prepared(_Stub(name, abi, tuple(kinds)), name, lines, prepared_outputs)
+        if declared is None:
+            prepared.inferred = inferred
         return prepared
 
     def _driver(self, stubs: Sequence[_Stub]) -> Path:

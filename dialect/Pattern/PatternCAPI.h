@@ -1,0 +1,50 @@
+//===- PatternCAPI.h - C API of the pattern dialect ----------------*- C -*-===//
+//
+// Part of the pattern-mlir project.
+//
+// The C API is what the Python extension links against: it lets Python code
+// register the dialect and use the few C++ entry points the upstream bindings
+// do not expose (LLVM IR export, SPIR-V serialisation) without a second MLIR
+// copy in the process.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PATTERN_PATTERNCAPI_H
+#define PATTERN_PATTERNCAPI_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Support.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Pattern, pattern);
+
+/// Returns true if `attr` is a #pattern.library.
+MLIR_CAPI_EXPORTED bool patternAttributeIsALibrary(MlirAttribute attr);
+/// Kernel height and width of a #pattern.library.
+MLIR_CAPI_EXPORTED int64_t patternLibraryGetKernelHeight(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t patternLibraryGetKernelWidth(MlirAttribute attr);
+/// Number of patterns, and the tap bitmask of pattern `pos`.
+MLIR_CAPI_EXPORTED intptr_t patternLibraryGetNumPatterns(MlirAttribute attr);
+MLIR_CAPI_EXPORTED uint64_t patternLibraryGetMask(MlirAttribute attr,
+                                                  intptr_t pos);
+
+/// Translates a module in the LLVM dialect to textual LLVM IR, streamed to
+/// `callback`. Returns failure (with diagnostics emitted on the context) when
+/// the module holds operations that have no LLVM IR translation.
+MLIR_CAPI_EXPORTED MlirLogicalResult patternTranslateModuleToLLVMIR(
+    MlirOperation module, MlirStringCallback callback, void *userData);
+
+/// Serialises a `spirv.module` to a SPIR-V binary, streamed to `callback` as
+/// bytes. Returns failure when `op` is not a spirv.module or does not
+/// serialise.
+MLIR_CAPI_EXPORTED MlirLogicalResult patternSerializeSPIRV(
+    MlirOperation op, MlirStringCallback callback, void *userData);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // PATTERN_PATTERNCAPI_H

@@ -1,0 +1,92 @@
+//===- PatternModule.cpp - Python extension of pattern-mlir -----*- C++ -*-===//
+//
+// Part of the pattern-mlir project.
+//
+// Talks to the upstream `mlir` package through capsules only (the nanobind
+// adaptors), so the objects it returns are the bindings' own Context,
+// Operation and Attribute classes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Pattern/PatternCAPI.h"
+
+#include "mlir-c/IR.h"
+#include "mlir/Bindings/Python/Nanobind.h"
+#include "mlir/Bindings/Python/NanobindAdaptors.h"
+
+#include <string>
+
+namespace nb = nanobind;
+
+namespace {
+/// Appends what an MlirStringCallback streams to a std::string.
+void appendToString(MlirStringRef chunk, void *userData) {
+  static_cast<std::string *>(userData)->append(chunk.data, chunk.length);
+}
+
+MlirAttribute requireLibrary(MlirAttribute attr) {
+  if (!patternAttributeIsALibrary(attr))
+    throw nb::type_error("expected a #pattern.library attribute");
+  return attr;
+}
+} // namespace
+
+NB_MODULE(_patternDialects, m) {
+  m.doc() = "pattern-mlir native extension: dialect registration and export";
+
+  m.def(
+      "insert_dialect",
+      [](MlirDialectRegistry registry) {
+        mlirDialectHandleInsertDialect(mlirGetDialectHandle__pattern__(),
+                                       registry);
+      },
+      nb::arg("registry"),
+      "Inserts the pattern dialect into a DialectRegistry.");
+
+  m.def(
+      "library_kernel",
+      [](MlirAttribute attr) {
+        requireLibrary(attr);
+        return nb::make_tuple(patternLibraryGetKernelHeight(attr),
+                              patternLibraryGetKernelWidth(attr));
+      },
+      nb::arg("library"), "(KH, KW) of a #pattern.library.");
+
+  m.def(
+      "library_masks",
+      [](MlirAttribute attr) {
+        requireLibrary(attr);
+        nb::list masks;
+        intptr_t count = patternLibraryGetNumPatterns(attr);
+        for (intptr_t i = 0; i < count; ++i)
+          masks.append(patternLibraryGetMask(attr, i));
+        return masks;
+      },
+      nb::arg("library"),
+      "Tap bitmasks (bit i = row-major tap i) of a #pattern.library.");
+
+  m.def(
+      "translate_to_llvm_ir",
+      [](MlirOperation module) {
+        std::string text;
+        if (mlirLogicalResultIsFailure(
+                patternTranslateModuleToLLVMIR(module, appendToString, &text)))
+          throw std::runtime_error(
+              "translation to LLVM IR failed (see the diagnostics)");
+        return text;
+      },
+      nb::arg("module"),
+      "Translates a module in the LLVM dialect to textual LLVM IR.");
+
+  m.def(
+      "serialize_spirv",
+      [](MlirOperation op) {
+        std::string binary;
+        if (mlirLogicalResultIsFailure(
+                patternSerializeSPIRV(op, appendToString, &binary)))
+          throw std::runtime_error(
+              "SPIR-V serialisation failed (see the diagnostics)");
+        return nb::bytes(binary.data(), binary.size());
+      },
+      nb::arg("spirv_module"), "Serialises a spirv.module to a SPIR-V binary.");
+}

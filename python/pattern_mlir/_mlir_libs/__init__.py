@@ -1,0 +1,1 @@
+"""Native extension of pattern-mlir (built by CMake, installed here)."""

@@ -1,0 +1,1 @@
+"""Python op classes of the pattern dialect (generated) and their helpers."""

@@ -1,0 +1,102 @@
+"""Runs `pattern-opt` command lines that name Python passes.
+
+Supports what the tests and the compiler's repro commands use: an input file
+(or `-`), `-o FILE`, `--split-input-file`, `--mlir-print-op-generic`, and pass
+flags in order, `--name` or `--name="opt=value opt2=value"`. C++ passes in the
+same command line run through the upstream PassManager in their position.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass, field
+
+from mlir import ir
+from mlir.passmanager import PassManager
+
+from .registry import lookup
+
+_SPLIT_MARKER = "// -----"
+
+
+@dataclass
+class _Invocation:
+    input_path: str = "-"
+    output_path: str = "-"
+    split_input_file: bool = False
+    print_generic: bool = False
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (pass name, options)
+
+
+def _flag_name(arg: str) -> str:
+    return arg.lstrip("-").split("=", 1)[0]
+
+
+def names_python_pass(arg: str) -> bool:
+    """Whether a command-line argument is a flag naming a Python pass."""
+    return arg.startswith("-") and lookup(_flag_name(arg)) is not None
+
+
+def _parse(argv: list[str]) -> _Invocation:
+    inv = _Invocation()
+    args = iter(argv)
+    for arg in args:
+        if arg == "-o":
+            inv.output_path = next(args, "-")
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            inv.output_path = arg[2:]
+        elif arg in ("--split-input-file", "-split-input-file"):
+            inv.split_input_file = True
+        elif arg in ("--mlir-print-op-generic", "-mlir-print-op-generic"):
+            inv.print_generic = True
+        elif arg.startswith("-") and arg != "-":
+            name = _flag_name(arg)
+            options = arg.split("=", 1)[1] if "=" in arg else ""
+            inv.steps.append((name, options.strip("\"'")))
+        else:
+            inv.input_path = arg
+    return inv
+
+
+def _parse_options(text: str) -> dict[str, str]:
+    options = {}
+    for item in shlex.split(text):
+        key, _, value = item.partition("=")
+        options[key] = value
+    return options
+
+
+def _run_steps(module: ir.Module, steps: list[tuple[str, str]]) -> None:
+    for name, options in steps:
+        python_pass = lookup(name)
+        if python_pass is not None:
+            python_pass.run(module.operation, _parse_options(options))
+        else:
+            element = f"{name}{{{options}}}" if options else name
+            PassManager.parse(f"builtin.module({element})").run(module.operation)
+        module.operation.verify()
+
+
+def run_python_pipeline(argv: list[str]) -> int:
+    """Runs the command line `argv`; returns the process exit code."""
+    inv = _parse(argv)
+    text = sys.stdin.read() if inv.input_path == "-" else open(inv.input_path).read()
+    chunks = text.split(_SPLIT_MARKER) if inv.split_input_file else [text]
+    outputs, status = [], 0
+    for chunk in chunks:
+        with ir.Context(), ir.Location.unknown():
+            try:
+                module = ir.Module.parse(chunk)
+                _run_steps(module, inv.steps)
+                outputs.append(module.operation.get_asm(print_generic_op_form=inv.print_generic))
+            except (ir.MLIRError, ValueError) as error:
+                print(f"{inv.input_path}: error: {error}", file=sys.stderr)
+                status = 1
+    result = f"\n{_SPLIT_MARKER}\n".join(outputs)
+    if inv.output_path == "-":
+        sys.stdout.write(result)
+    else:
+        with open(inv.output_path, "w") as out:
+            out.write(result)
+    return status

@@ -1,0 +1,236 @@
+"""ADMM pattern + connectivity pruning, then hard pruning and masked retraining (PatDNN).
+
+The constrained problem  min_W loss(W)  s.t.  W in S  (S: every kernel follows a library pattern,
+at most ceil(n/ratio) kernels per layer) is split with a copy Z in S and a scaled dual U:
+  W-step: SGD/Adam epochs on  loss(W) + rho/2 * sum ||W - Z + U||^2,
+  Z-step: Z = Proj_S(W + U)          (the exact Euclidean projection of project.py),
+  U-step: U = U + W - Z.
+rho grows on a schedule, pulling W onto S gradually so the network can adapt, instead of the
+one-shot projection's abrupt loss of energy. Then W is projected (hard prune) and retrained with
+the pruned weights held at exactly zero (MaskEnforcer).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from .layers import PruneRules, plan_layers
+from .library import check_num_patterns
+from .masking import MaskEnforcer
+from .project import apply_spec, resolve_library, spec_for_plans, verify
+from .spec import PruneSpec
+from .train import LossFn, evaluate, make_optimizer, run_epoch, seed_everything
+
+__all__ = ["admm", "retrain"]
+
+Callback = Callable[[dict], None]
+
+
+def _check_epochs(value: int, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _cosine(optimizer: torch.optim.Optimizer, data: Iterable, epochs: int):
+    """Per-batch cosine decay to 0 when the data has a length, else None (constant lr)."""
+    try:
+        total = len(data) * epochs  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
+
+
+def retrain(
+    model: nn.Module,
+    train_data: Iterable,
+    spec: PruneSpec,
+    epochs: int = 3,
+    lr: float = 1e-3,
+    *,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    loss_fn: LossFn | None = None,
+    seed: int = 0,
+    eval_data: Iterable | None = None,
+    callback: Callback | None = None,
+    progress: bool = True,
+) -> None:
+    """Masked retraining: train `model` with the weights `spec` prunes held at exactly zero.
+
+    Cosine learning-rate decay; the mask is enforced after every optimizer step and on gradients.
+    """
+    _check_epochs(epochs, "retrain_epochs", 0)
+    seed_everything(seed)
+    apply_spec(model, spec)
+    opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
+    sched = _cosine(opt, train_data, epochs)
+    with MaskEnforcer(model, spec, opt):
+        for e in range(epochs):
+            stats = run_epoch(
+                model,
+                train_data,
+                opt,
+                loss_fn,
+                scheduler=sched,
+                desc=f"retrain {e + 1}/{epochs}",
+                progress=progress,
+            )
+            _report(callback, model, eval_data, loss_fn, phase="retrain", epoch=e, **stats)
+    verify(model, spec)
+
+
+def _report(callback, model, eval_data, loss_fn, **record) -> None:
+    if callback is None:
+        return
+    if eval_data is not None:
+        ev = evaluate(model, eval_data, loss_fn)
+        record.update(eval_loss=ev["loss"], eval_acc=ev["acc"])
+    callback(record)
+
+
+def admm(
+    model: nn.Module,
+    train_data: Iterable,
+    num_patterns: int = 8,
+    connectivity: float = 3.6,
+    *,
+    library=None,
+    rules: PruneRules | None = None,
+    epochs: int = 4,
+    retrain_epochs: int = 3,
+    rho: float = 1e-3,
+    rho_growth: float = 3.0,
+    rho_schedule: Callable[[int], float] | None = None,
+    updates_per_epoch: int = 1,
+    lr: float = 1e-3,
+    retrain_lr: float | None = None,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    loss_fn: LossFn | None = None,
+    seed: int = 0,
+    eval_data: Iterable | None = None,
+    callback: Callback | None = None,
+    progress: bool = True,
+) -> PruneSpec:
+    """Prune `model` in place with ADMM; return the spec its weights obey.
+
+    train_data: re-iterable of (input, label) batches; loss_fn(output, label) defaults to cross
+        entropy. library / num_patterns / connectivity / rules: as in project(); the library is
+        chosen from the weights before ADMM starts and then fixed.
+    epochs: ADMM epochs (W-steps); rho at ADMM epoch e is rho_schedule(e) if given, else
+        rho * rho_growth**e; the dual U is rescaled when rho changes (scaled-form ADMM).
+    updates_per_epoch: Z/U updates per epoch (spread evenly over the batches; needs len(data)
+        when > 1).
+    retrain_epochs, retrain_lr (default lr): masked retraining after the hard prune.
+    seed: seeds torch, so a run is reproducible given deterministic data.
+    callback(record): called after every epoch with phase, epoch, loss, acc, rho, residual and,
+        with eval_data, eval_loss / eval_acc.
+    """
+    if library is None:
+        check_num_patterns(num_patterns)
+    _check_epochs(epochs, "epochs", 0)
+    _check_epochs(retrain_epochs, "retrain_epochs", 0)
+    _check_epochs(updates_per_epoch, "updates_per_epoch", 1)
+    if not (isinstance(rho, (int, float)) and math.isfinite(rho) and rho > 0):
+        raise ValueError(f"rho must be a positive number, got {rho!r}")
+    if not (isinstance(rho_growth, (int, float)) and math.isfinite(rho_growth) and rho_growth > 0):
+        raise ValueError(f"rho_growth must be a positive number, got {rho_growth!r}")
+    schedule = rho_schedule or (lambda e: rho * rho_growth**e)
+    plans = plan_layers(model, connectivity, rules)
+    lib = resolve_library(plans, num_patterns, library)
+    seed_everything(seed)
+
+    weights = [p.module.weight for p in plans]
+
+    @torch.no_grad()
+    def projected(tensors):
+        spec = spec_for_plans(plans, lib, connectivity, tensors)
+        return [t * torch.from_numpy(s.mask()).to(t) for t, s in zip(tensors, spec)]
+
+    with torch.no_grad():
+        Z = projected([w.detach() for w in weights])
+        U = [torch.zeros_like(w) for w in weights]
+    interval = 0
+    if updates_per_epoch > 1:
+        try:
+            interval = max(1, len(train_data) // updates_per_epoch)  # type: ignore[arg-type]
+        except TypeError:
+            raise ValueError("updates_per_epoch > 1 needs train_data with a len()") from None
+
+    @torch.no_grad()
+    def dual_update() -> float:
+        nonlocal Z
+        Z = projected([w.detach() + u for w, u in zip(weights, U)])
+        num = den = 0.0
+        for w, z, u in zip(weights, Z, U):
+            u.add_(w.detach() - z)
+            num += float((w.detach() - z).square().sum())
+            den += float(w.detach().square().sum())
+        return math.sqrt(num / max(den, 1e-30))
+
+    opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
+    current = float(schedule(0))
+    for e in range(epochs):
+        new = float(schedule(e))
+        if not (math.isfinite(new) and new > 0):
+            raise ValueError(f"rho_schedule({e}) = {new!r}; rho must stay positive")
+        with torch.no_grad():
+            for u in U:
+                u.mul_(current / new)
+        current = new
+
+        def penalty(r=current):
+            return 0.5 * r * sum((w - z + u).square().sum() for w, z, u in zip(weights, Z, U))
+
+        def after_step(i):
+            if interval and (i + 1) % interval == 0 and (i + 1) // interval < updates_per_epoch:
+                dual_update()
+
+        stats = run_epoch(
+            model,
+            train_data,
+            opt,
+            loss_fn,
+            penalty=penalty,
+            after_step=after_step,
+            desc=f"admm {e + 1}/{epochs} rho={current:.2g}",
+            progress=progress,
+        )
+        residual = dual_update()
+        _report(
+            callback,
+            model,
+            eval_data,
+            loss_fn,
+            phase="admm",
+            epoch=e,
+            rho=current,
+            residual=residual,
+            **stats,
+        )
+
+    spec = spec_for_plans(plans, lib, connectivity)
+    apply_spec(model, spec)
+    if callback is not None:
+        _report(callback, model, eval_data, loss_fn, phase="hard-prune", epoch=epochs)
+    retrain(
+        model,
+        train_data,
+        spec,
+        retrain_epochs,
+        retrain_lr or lr,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        loss_fn=loss_fn,
+        seed=seed + 1,
+        eval_data=eval_data,
+        callback=callback,
+        progress=progress,
+    )
+    return spec

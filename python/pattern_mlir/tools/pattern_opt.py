@@ -1,0 +1,44 @@
+"""The `pattern-opt` console script.
+
+`pattern-opt` is an mlir-opt with the pattern dialect. Passes written in C++ run
+in the native binary (installed as pattern_mlir/bin/pattern-opt). Passes
+written in Python (the codegen passes, see `pattern_mlir.passes`) cannot be
+loaded into that binary, so when a command line names one, this script runs the
+whole pipeline in Python instead, in the same order and with the same pass
+names, through the upstream PassManager.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pattern_mlir
+
+
+def native_binary() -> Path:
+    """Path of the native pattern-opt installed with the package."""
+    for root in pattern_mlir.__path__:
+        candidate = Path(root) / "bin" / "pattern-opt"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        "the native pattern-opt is not installed; rebuild with "
+        "`pip install --no-build-isolation -e .`"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from pattern_mlir.passes.driver import names_python_pass, run_python_pipeline
+
+    if any(names_python_pass(arg) for arg in argv):
+        return run_python_pipeline(argv)
+    binary = str(native_binary())
+    os.execv(binary, [binary, *argv])
+    return 0  # unreachable: execv replaces the process
+
+
+if __name__ == "__main__":
+    sys.exit(main())
