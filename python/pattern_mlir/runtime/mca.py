@@ -149,6 +149,20 @@ class McaReport:
             self.fma_bound_cycles / self.cycles_per_iteration if self.cycles_per_iteration else 0.0
         )
 
+    def as_dict(self) -> dict:
+        """Plain numbers for JSON reports and benchmark tables."""
+        return {
+            "cpu": self.cpu,
+            "instructions": self.instructions,
+            "fmla_4s": self.fmla_4s,
+            "block_rthroughput": self.block_rthroughput,
+            "cycles_per_iteration": self.cycles_per_iteration,
+            "ipc": self.ipc,
+            "fma_bound_cycles": self.fma_bound_cycles,
+            "fraction_of_bound": self.fraction_of_bound,
+            "fraction_of_bound_simulated": self.fraction_of_bound_simulated,
+        }
+
     def summary(self) -> str:
         return (
             f"{self.cpu}: {self.instructions} instructions, {self.fmla_4s} fmla.4s, "
@@ -198,6 +212,17 @@ class LoopAnalysis:
 
     loop: AsmLoop
     reports: dict[str, McaReport]
+
+    def as_dict(self) -> dict:
+        """The loop's place and every model's numbers, for JSON reports."""
+        loop = self.loop
+        return {
+            "function": loop.function,
+            "label": loop.label,
+            "depth": loop.depth,
+            "body": loop.body,
+            "reports": {cpu: r.as_dict() for cpu, r in self.reports.items()},
+        }
 
     def summary(self) -> str:
         head = f"loop {self.loop.label} in {self.loop.function} (depth {self.loop.depth})"

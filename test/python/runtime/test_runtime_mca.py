@@ -68,3 +68,6 @@ def test_hot_loop_of_compiled_kernel(kernels_artifacts):
     # The A57-derived cortex-a76 model halves 128-bit FMA throughput: never better than N1.
     assert n1.fraction_of_bound >= a76.fraction_of_bound
     assert "cortex-a76" in analysis.summary()
+    numbers = analysis.as_dict()
+    assert numbers["function"] == "dot4"
+    assert numbers["reports"]["neoverse-n1"]["fmla_4s"] == n1.fmla_4s

@@ -12,6 +12,15 @@ from pattern_mlir.runtime.toolchain import (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_overrides(monkeypatch):
+    """The tests below check the search itself: ignore overrides set by the caller."""
+    for tool in ("mlir-opt", "mlir-translate", "llc", "opt", "llvm-mca", "FileCheck"):
+        monkeypatch.delenv(tool_env_var(tool), raising=False)
+    for tool in ("qemu-aarch64", "aarch64-linux-gnu-gcc"):
+        monkeypatch.delenv(tool_env_var(tool), raising=False)
+
+
 def test_wheel_tools_found_without_path(monkeypatch):
     monkeypatch.setenv("PATH", "")
     for tool in ("mlir-opt", "mlir-translate", "llc", "opt", "llvm-mca", "FileCheck"):
