@@ -50,8 +50,7 @@ from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 from pattern_mlir.runtime.vulkan_spirv_reflect import as_words, module_info
 
 SPIRV_LOWERING_PIPELINE = (
-    "builtin.module(convert-gpu-to-spirv,"
-    "spirv.module(spirv-lower-abi-attrs,spirv-update-vce))"
+    "builtin.module(convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce))"
 )
 
 
@@ -120,9 +119,7 @@ ADRENO_640 = SpirvProfile(
     name="adreno-640",
     version=(1, 3),
     capabilities=frozenset(_ADRENO_CAPS),
-    extensions=frozenset(
-        {"SPV_KHR_storage_buffer_storage_class", "SPV_KHR_variable_pointers"}
-    ),
+    extensions=frozenset({"SPV_KHR_storage_buffer_storage_class", "SPV_KHR_variable_pointers"}),
     max_workgroup_invocations=1024,
     max_workgroup_size=(1024, 1024, 64),
     max_shared_memory_bytes=32 * 1024,
@@ -139,7 +136,7 @@ def _tool(name: str, hint: str) -> str:
 
 def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired as exc:
         raise SpirvToolError(f"{what} timed out: {' '.join(cmd)}") from exc
 
@@ -206,7 +203,7 @@ def check_profile(spirv_bytes, profile: SpirvProfile = ADRENO_640) -> None:
     allowed = implied_closure(profile.capabilities)
     problems = []
     if info.version > profile.version:
-        have = "%d.%d" % info.version
+        have = f"{info.version[0]}.{info.version[1]}"
         problems.append(f"SPIR-V version {have} > {profile.version[0]}.{profile.version[1]}")
     missing = [c for c in info.capabilities if c not in allowed]
     if missing:

@@ -96,14 +96,24 @@ class Buffer:
     def _flush(self):
         if not self._coherent:
             vk = self._vk
-            call("vkFlushMappedMemoryRanges", vk.vkFlushMappedMemoryRanges,
-                 self._device.handle, 1, [self._range()])
+            call(
+                "vkFlushMappedMemoryRanges",
+                vk.vkFlushMappedMemoryRanges,
+                self._device.handle,
+                1,
+                [self._range()],
+            )
 
     def _invalidate(self):
         if not self._coherent:
             vk = self._vk
-            call("vkInvalidateMappedMemoryRanges", vk.vkInvalidateMappedMemoryRanges,
-                 self._device.handle, 1, [self._range()])
+            call(
+                "vkInvalidateMappedMemoryRanges",
+                vk.vkInvalidateMappedMemoryRanges,
+                self._device.handle,
+                1,
+                [self._range()],
+            )
 
     def upload(self, array) -> None:
         """Copy ``array`` in; it must have this buffer's dtype and element count."""

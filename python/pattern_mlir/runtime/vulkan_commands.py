@@ -125,13 +125,17 @@ class CommandSequence:
         vk, dev = self._vk, self._device
         handle = dev.handle
         pool_info = vk.VkCommandPoolCreateInfo(queueFamilyIndex=dev.info.queue_family)
-        self._command_pool = call("vkCreateCommandPool", vk.vkCreateCommandPool, handle, pool_info, None)
+        self._command_pool = call(
+            "vkCreateCommandPool", vk.vkCreateCommandPool, handle, pool_info, None
+        )
         alloc = vk.VkCommandBufferAllocateInfo(
             commandPool=self._command_pool,
             level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
             commandBufferCount=1,
         )
-        self._command_buffer = call("vkAllocateCommandBuffers", vk.vkAllocateCommandBuffers, handle, alloc)[0]
+        self._command_buffer = call(
+            "vkAllocateCommandBuffers", vk.vkAllocateCommandBuffers, handle, alloc
+        )[0]
         self._fence = call("vkCreateFence", vk.vkCreateFence, handle, vk.VkFenceCreateInfo(), None)
         sets = self._descriptor_sets(vk, handle)
         count = 2 * len(self._dispatches)
@@ -139,7 +143,9 @@ class CommandSequence:
             query_info = vk.VkQueryPoolCreateInfo(
                 queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=count
             )
-            self._query_pool = call("vkCreateQueryPool", vk.vkCreateQueryPool, handle, query_info, None)
+            self._query_pool = call(
+                "vkCreateQueryPool", vk.vkCreateQueryPool, handle, query_info, None
+            )
         cmd = self._command_buffer
         call("vkBeginCommandBuffer", vk.vkBeginCommandBuffer, cmd, vk.VkCommandBufferBeginInfo())
         if self.timestamps:
@@ -151,7 +157,9 @@ class CommandSequence:
         for i, (item, item_sets) in enumerate(zip(self._dispatches, sets)):
             ids = {id(b) for b in item.buffers}
             if ids & touched:
-                self._barrier(cmd, vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT)
+                self._barrier(
+                    cmd, vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT
+                )
                 touched.clear()
             touched |= ids
             if self.timestamps:
@@ -160,21 +168,34 @@ class CommandSequence:
             vk.vkCmdBindPipeline(cmd, vk.VK_PIPELINE_BIND_POINT_COMPUTE, kernel.pipeline)
             if item_sets:
                 vk.vkCmdBindDescriptorSets(
-                    cmd, vk.VK_PIPELINE_BIND_POINT_COMPUTE, kernel.pipeline_layout,
-                    0, len(item_sets), item_sets, 0, None,
+                    cmd,
+                    vk.VK_PIPELINE_BIND_POINT_COMPUTE,
+                    kernel.pipeline_layout,
+                    0,
+                    len(item_sets),
+                    item_sets,
+                    0,
+                    None,
                 )
             if item.push_constants is not None:
                 vk.vkCmdPushConstants(
-                    cmd, kernel.pipeline_layout, vk.VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                    len(item.push_constants), vk.ffi.from_buffer(item.push_constants),
+                    cmd,
+                    kernel.pipeline_layout,
+                    vk.VK_SHADER_STAGE_COMPUTE_BIT,
+                    0,
+                    len(item.push_constants),
+                    vk.ffi.from_buffer(item.push_constants),
                 )
             vk.vkCmdDispatch(cmd, *item.groups)
             if self.timestamps:
                 vk.vkCmdWriteTimestamp(cmd, bottom, self._query_pool, 2 * i + 1)
         # Make the results visible to the host after the fence.
         self._barrier(
-            cmd, vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT,
-            vk.VK_PIPELINE_STAGE_HOST_BIT, vk.VK_ACCESS_HOST_READ_BIT,
+            cmd,
+            vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            vk.VK_ACCESS_SHADER_WRITE_BIT,
+            vk.VK_PIPELINE_STAGE_HOST_BIT,
+            vk.VK_ACCESS_HOST_READ_BIT,
         )
         call("vkEndCommandBuffer", vk.vkEndCommandBuffer, cmd)
 
@@ -204,7 +225,9 @@ class CommandSequence:
             "vkCreateDescriptorPool", vk.vkCreateDescriptorPool, handle, pool_info, None
         )
         alloc = vk.VkDescriptorSetAllocateInfo(
-            descriptorPool=self._descriptor_pool, descriptorSetCount=len(layouts), pSetLayouts=layouts
+            descriptorPool=self._descriptor_pool,
+            descriptorSetCount=len(layouts),
+            pSetLayouts=layouts,
         )
         flat = call("vkAllocateDescriptorSets", vk.vkAllocateDescriptorSets, handle, alloc)
         result, writes, keep, at = [], [], [], 0
@@ -238,7 +261,9 @@ class CommandSequence:
             raise VulkanError("the command sequence has no dispatches")
         for i, d in enumerate(self._dispatches):
             if d.kernel.closed or any(b.closed for b in d.buffers):
-                raise VulkanError(f"dispatch {i} ({d.kernel.name!r}) uses a closed kernel or buffer")
+                raise VulkanError(
+                    f"dispatch {i} ({d.kernel.name!r}) uses a closed kernel or buffer"
+                )
         vk, handle = self._vk, self._device.handle
         if not self._sealed:
             try:
@@ -274,7 +299,13 @@ class CommandSequence:
         call(
             "vkGetQueryPoolResults",
             vk.vkGetQueryPoolResults,
-            handle, self._query_pool, 0, count, 8 * count, data, 8,
+            handle,
+            self._query_pool,
+            0,
+            count,
+            8 * count,
+            data,
+            8,
             vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT,
         )
         return np.frombuffer(vk.ffi.buffer(data), dtype=np.uint64).copy()

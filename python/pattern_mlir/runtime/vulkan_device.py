@@ -125,11 +125,11 @@ class VulkanDevice:
     def _create_instance(vk):
         try:
             version = vk.vkEnumerateInstanceVersion()
-        except Exception:  # a Vulkan 1.0 loader lacks the entry point
+        except (AttributeError, NotImplementedError):  # a 1.0 loader lacks it
             version = vk.VK_MAKE_VERSION(1, 0, 0)
         if version < _api_1_1(vk):
             raise VulkanUnavailableError(
-                f"the Vulkan loader supports only {'%d.%d.%d' % _version(version)}; "
+                f"the Vulkan loader supports only {'.'.join(map(str, _version(version)))}; "
                 "this runtime needs Vulkan 1.1"
             )
         app = vk.VkApplicationInfo(
@@ -149,7 +149,9 @@ class VulkanDevice:
             ) from exc
 
     def _choose_physical(self, vk, wanted):
-        devices = list(call("vkEnumeratePhysicalDevices", vk.vkEnumeratePhysicalDevices, self._instance))
+        devices = list(
+            call("vkEnumeratePhysicalDevices", vk.vkEnumeratePhysicalDevices, self._instance)
+        )
         usable = []
         for index, pd in enumerate(devices):
             props = vk.vkGetPhysicalDeviceProperties(pd)
@@ -159,8 +161,7 @@ class VulkanDevice:
                 usable.append((index, pd, props))
         if not usable:
             raise VulkanUnavailableError(
-                f"no Vulkan 1.1 device with a compute queue among {len(devices)} "
-                "physical device(s)"
+                f"no Vulkan 1.1 device with a compute queue among {len(devices)} physical device(s)"
             )
         if wanted is None:
             wanted = os.environ.get(DEVICE_ENV) or None

@@ -26,8 +26,7 @@ def binding():
         import vulkan
     except ImportError as exc:
         raise VulkanUnavailableError(
-            "the Python package 'vulkan' is not installed "
-            "(pip install vulkan==1.3.275.1)"
+            "the Python package 'vulkan' is not installed (pip install vulkan==1.3.275.1)"
         ) from exc
     except OSError as exc:
         raise VulkanUnavailableError(

@@ -79,7 +79,9 @@ class Kernel:
         except SpirvFormatError as exc:
             raise VulkanError(f"cannot load SPIR-V kernel: {exc}") from exc
         if entry.execution_model != "GLCompute":
-            raise VulkanError(f"entry point {entry.name!r} is {entry.execution_model}, not GLCompute")
+            raise VulkanError(
+                f"entry point {entry.name!r} is {entry.execution_model}, not GLCompute"
+            )
         self.name = entry.name
         self.bindings: tuple[ResourceBinding, ...] = resources.bindings
         self.workgroup_size = entry.local_size
@@ -114,15 +116,16 @@ class Kernel:
                     "Vulkan 1.2 feature this runtime does not enable"
                 )
         size = self.workgroup_size
-        if size is not None:
-            if math.prod(size) > dev.max_workgroup_invocations or any(
-                s > m for s, m in zip(size, dev.max_workgroup_size)
-            ):
-                raise VulkanError(
-                    f"kernel {self.name!r} workgroup size {list(size)} exceeds {dev.name}'s "
-                    f"limits {list(dev.max_workgroup_size)}, "
-                    f"{dev.max_workgroup_invocations} invocations"
-                )
+        too_big = size is not None and (
+            math.prod(size) > dev.max_workgroup_invocations
+            or any(s > m for s, m in zip(size, dev.max_workgroup_size))
+        )
+        if too_big:
+            raise VulkanError(
+                f"kernel {self.name!r} workgroup size {list(size)} exceeds {dev.name}'s "
+                f"limits {list(dev.max_workgroup_size)}, "
+                f"{dev.max_workgroup_invocations} invocations"
+            )
         if self.push_constant_size > dev.max_push_constants_bytes:
             raise VulkanError(
                 f"kernel {self.name!r} needs {self.push_constant_size} bytes of push "
@@ -154,8 +157,10 @@ class Kernel:
             )
         dev = self._device.info
         for i, (buf, want) in enumerate(zip(buffers, self.bindings)):
-            where = f"kernel {self.name!r} argument {i} (set {want.descriptor_set}, " \
+            where = (
+                f"kernel {self.name!r} argument {i} (set {want.descriptor_set}, "
                 f"binding {want.binding}, {names[i]})"
+            )
             if not isinstance(buf, Buffer):
                 raise VulkanError(f"{where}: expected a Buffer, got {type(buf).__name__}")
             if buf.closed:
@@ -170,12 +175,17 @@ class Kernel:
             have = _element(buf.dtype)
             if want.element and have and have != want.element:
                 raise VulkanError(
-                    f"{where}: holds {want.element} elements, but the buffer's dtype is "
-                    f"{buf.dtype}"
+                    f"{where}: holds {want.element} elements, but the buffer's dtype is {buf.dtype}"
                 )
-            limit = dev.max_uniform_buffer_range if want.kind == "uniform" else dev.max_storage_buffer_range
+            limit = (
+                dev.max_uniform_buffer_range
+                if want.kind == "uniform"
+                else dev.max_storage_buffer_range
+            )
             if buf.size > limit:
-                raise VulkanError(f"{where}: {buf.size} bytes exceeds the {want.kind} buffer range {limit}")
+                raise VulkanError(
+                    f"{where}: {buf.size} bytes exceeds the {want.kind} buffer range {limit}"
+                )
         return buffers
 
     # -- Vulkan objects ---------------------------------------------------------
@@ -184,7 +194,11 @@ class Kernel:
         code = words.astype("<u4").tobytes()
         module_info_ = vk.VkShaderModuleCreateInfo(codeSize=len(code), pCode=code)
         self._module = call(
-            f"vkCreateShaderModule({self.name})", vk.vkCreateShaderModule, handle, module_info_, None
+            f"vkCreateShaderModule({self.name})",
+            vk.vkCreateShaderModule,
+            handle,
+            module_info_,
+            None,
         )
         sets = 1 + max((b.descriptor_set for b in self.bindings), default=-1)
         for s in range(sets):
@@ -202,13 +216,21 @@ class Kernel:
                 bindingCount=len(entries), pBindings=entries or None
             )
             self._set_layouts.append(
-                call("vkCreateDescriptorSetLayout", vk.vkCreateDescriptorSetLayout, handle, layout_info, None)
+                call(
+                    "vkCreateDescriptorSetLayout",
+                    vk.vkCreateDescriptorSetLayout,
+                    handle,
+                    layout_info,
+                    None,
+                )
             )
         ranges = None
         if self.push_constant_size:
             ranges = [
                 vk.VkPushConstantRange(
-                    stageFlags=vk.VK_SHADER_STAGE_COMPUTE_BIT, offset=0, size=self.push_constant_size
+                    stageFlags=vk.VK_SHADER_STAGE_COMPUTE_BIT,
+                    offset=0,
+                    size=self.push_constant_size,
                 )
             ]
         layout_info = vk.VkPipelineLayoutCreateInfo(

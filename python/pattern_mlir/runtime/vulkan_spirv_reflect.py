@@ -16,6 +16,7 @@ are scanned for the global variables they use.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,9 +152,7 @@ class SpirvModuleInfo:
         names = [e.name for e in self.entry_points]
         if name is None:
             if len(self.entry_points) != 1:
-                raise SpirvFormatError(
-                    f"module has {len(names)} entry points {names}; name one"
-                )
+                raise SpirvFormatError(f"module has {len(names)} entry points {names}; name one")
             return self.entry_points[0]
         for entry in self.entry_points:
             if entry.name == name:
@@ -375,7 +374,7 @@ def entry_point_resources(spirv, entry_point: str) -> EntryPointResources:
             )
         )
     bindings.sort(key=lambda b: (b.descriptor_set, b.binding))
-    for first, second in zip(bindings, bindings[1:]):
+    for first, second in itertools.pairwise(bindings):
         if (first.descriptor_set, first.binding) == (second.descriptor_set, second.binding):
             raise SpirvFormatError(
                 f"entry point {entry_point!r} uses two buffers at set "
