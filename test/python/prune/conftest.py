@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+torch.set_num_threads(1)  # tiny tensors: threads only add overhead on a shared 2-core machine
+
 
 class TinyNet(nn.Module):
     """A thin 3x3 first conv, two wider 3x3 convs, a 1x1 conv and a linear head (8x8 inputs)."""

@@ -140,7 +140,8 @@ def test_verify_names_the_offending_weight(tiny):
         verify(tiny, spec)
     with torch.no_grad():
         tiny.c3.weight[o, i, 0, 0] = 0.0
-        tiny.c2.weight[0, 0][~torch.from_numpy(spec["c2"].mask()[0, 0])] = 1.0
+        ko, ki = map(int, np.argwhere(spec["c2"].assignment >= 0)[0])
+        tiny.c2.weight[ko, ki][~torch.from_numpy(spec["c2"].mask()[ko, ki])] = 1.0
     with pytest.raises(ValueError, match="layer 'c2'.*outside pattern"):
         verify(tiny, spec)
 
