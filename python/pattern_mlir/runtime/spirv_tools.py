@@ -283,8 +283,9 @@ def _spirv_modules(ir, module) -> list:
 
 
 def _symbol(op) -> str | None:
-    attr = op.attributes["sym_name"] if "sym_name" in op.attributes else None
-    return None if attr is None else str(attr).strip('"')
+    if "sym_name" not in op.attributes:
+        return None
+    return str(op.attributes["sym_name"]).strip('"')
 
 
 def serialize_spirv_module(mlir_text: str, *, name: str | None = None) -> bytes:

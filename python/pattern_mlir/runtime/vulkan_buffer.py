@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from pattern_mlir.runtime.vulkan_errors import VulkanError, call
 
 

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 from pattern_mlir.runtime.vulkan_errors import VulkanError, binding, call
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from pattern_mlir.runtime.vulkan_errors import VulkanError, call
 from pattern_mlir.runtime.vulkan_spirv_reflect import (
     ResourceBinding,
@@ -145,9 +144,15 @@ class Kernel:
         return vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
 
     def check_buffers(self, buffers) -> list:
-        """Validate buffers for this kernel's bindings (in ``bindings`` order)."""
+        """Validate buffers for this kernel's bindings; return them in ``bindings`` order.
+
+        ``buffers`` is a sequence in ``bindings`` order, or a mapping from
+        ``(set, binding)`` (or a bare binding number, meaning set 0) to Buffer.
+        """
         from pattern_mlir.runtime.vulkan_buffer import Buffer
 
+        if isinstance(buffers, dict):
+            buffers = self._from_mapping(buffers)
         buffers = list(buffers)
         names = [b.name or f"({b.descriptor_set}, {b.binding})" for b in self.bindings]
         if len(buffers) != len(self.bindings):
@@ -187,6 +192,15 @@ class Kernel:
                     f"{where}: {buf.size} bytes exceeds the {want.kind} buffer range {limit}"
                 )
         return buffers
+
+    def _from_mapping(self, mapping: dict) -> list:
+        keyed = {(k if isinstance(k, tuple) else (0, k)): v for k, v in mapping.items()}
+        wanted = [(b.descriptor_set, b.binding) for b in self.bindings]
+        if set(keyed) != set(wanted):
+            raise VulkanError(
+                f"kernel {self.name!r} binds (set, binding) {wanted}, got {sorted(keyed)}"
+            )
+        return [keyed[k] for k in wanted]
 
     # -- Vulkan objects ---------------------------------------------------------
     def _create(self, vk, words: np.ndarray) -> None:

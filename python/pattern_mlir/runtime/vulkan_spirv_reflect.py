@@ -20,7 +20,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-
 from pattern_mlir.runtime.vulkan_spirv_capabilities import capability_name
 
 MAGIC = 0x07230203
