@@ -41,6 +41,8 @@ def _cosine(optimizer: torch.optim.Optimizer, data: Iterable, epochs: int):
         total = len(data) * epochs  # type: ignore[arg-type]
     except TypeError:
         return None
+    if total == 0:
+        return None
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
     )
