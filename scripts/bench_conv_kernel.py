@@ -13,8 +13,7 @@ import statistics
 import time
 
 import numpy as np
-
-from pattern_mlir.codegen import Schedule, default_schedule, fkw_nbytes, csr_nbytes
+from pattern_mlir.codegen import Schedule, csr_nbytes, default_schedule, fkw_nbytes
 from pattern_mlir.codegen.synthetic import random_layer, random_library
 from pattern_mlir.runtime.host import PatternConvKernel
 
@@ -46,7 +45,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--schedule", default="", help="overrides, e.g. tile_rows=4,tile_cols=64,prefetch=2")
+    ap.add_argument(
+        "--schedule", default="", help="overrides, e.g. tile_rows=4,tile_cols=64,prefetch=2"
+    )
     args = ap.parse_args()
 
     c, o, h, w, stride, pad = LAYERS[args.layer]
@@ -66,8 +67,17 @@ def main() -> None:
     sched = Schedule(**{**sched.__dict__, "threads": args.threads})
 
     t0 = time.perf_counter()
-    kern = PatternConvKernel(weights, lib, assignment, bias, stride=stride, padding=pad,
-                             schedule=sched, num_threads=args.threads, input_size=(h, w))
+    kern = PatternConvKernel(
+        weights,
+        lib,
+        assignment,
+        bias,
+        stride=stride,
+        padding=pad,
+        schedule=sched,
+        num_threads=args.threads,
+        input_size=(h, w),
+    )
     compile_s = time.perf_counter() - t0
     packed = kern.packed
     kept_macs = packed.num_kernels * packed.taps_per_kernel * ho * wo
@@ -77,11 +87,19 @@ def main() -> None:
     out = np.empty_like(y)
     ms_kernel = median_ms(lambda: kern.run_padded(h, w, out), args.repeat)
     ms_call = median_ms(lambda: kern(x), args.repeat)
-    print(f"layer {args.layer} C={c} O={o} {h}x{w} s{stride} p{pad}; {args.patterns} patterns x "
-          f"connectivity {args.connectivity}: {dense_macs / kept_macs:.2f}x fewer MACs")
-    print(f"schedule {sched}; compile {compile_s:.2f} s; FKW {fkw_nbytes(packed)} B vs CSR {csr_nbytes(packed)} B")
-    print(f"pattern kernel only : {ms_kernel:8.3f} ms  {2 * kept_macs / ms_kernel / 1e6:7.1f} useful GFLOP/s")
-    print(f"pattern with padding: {ms_call:8.3f} ms  {2 * kept_macs / ms_call / 1e6:7.1f} useful GFLOP/s")
+    print(
+        f"layer {args.layer} C={c} O={o} {h}x{w} s{stride} p{pad}; {args.patterns} patterns x "
+        f"connectivity {args.connectivity}: {dense_macs / kept_macs:.2f}x fewer MACs"
+    )
+    print(
+        f"schedule {sched}; compile {compile_s:.2f} s; FKW {fkw_nbytes(packed)} B vs CSR {csr_nbytes(packed)} B"
+    )
+    print(
+        f"pattern kernel only : {ms_kernel:8.3f} ms  {2 * kept_macs / ms_kernel / 1e6:7.1f} useful GFLOP/s"
+    )
+    print(
+        f"pattern with padding: {ms_call:8.3f} ms  {2 * kept_macs / ms_call / 1e6:7.1f} useful GFLOP/s"
+    )
     if not args.no_torch:
         import torch
 
@@ -91,11 +109,15 @@ def main() -> None:
         bt = torch.from_numpy(bias)
         with torch.no_grad():
             ref = torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=pad).numpy()
-            ms_torch = median_ms(lambda: torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=pad),
-                                 args.repeat)
+            ms_torch = median_ms(
+                lambda: torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=pad),
+                args.repeat,
+            )
         err = np.linalg.norm(y - ref) / np.linalg.norm(ref)
-        print(f"torch dense conv    : {ms_torch:8.3f} ms  {2 * dense_macs / ms_torch / 1e6:7.1f} dense GFLOP/s; "
-              f"speedup {ms_torch / ms_call:.2f}x (kernel only {ms_torch / ms_kernel:.2f}x); rel L2 err {err:.1e}")
+        print(
+            f"torch dense conv    : {ms_torch:8.3f} ms  {2 * dense_macs / ms_torch / 1e6:7.1f} dense GFLOP/s; "
+            f"speedup {ms_torch / ms_call:.2f}x (kernel only {ms_torch / ms_kernel:.2f}x); rel L2 err {err:.1e}"
+        )
 
 
 if __name__ == "__main__":

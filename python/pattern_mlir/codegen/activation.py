@@ -20,7 +20,9 @@ class Activation:
     hi: float | None = None
 
     @staticmethod
-    def make(activation: str | Activation = "none", clamp: tuple[float, float] | None = None) -> Activation:
+    def make(
+        activation: str | Activation = "none", clamp: tuple[float, float] | None = None
+    ) -> Activation:
         """From a name ("none", "relu", "relu6", "clamp" with ``clamp=(min, max)``)."""
         if isinstance(activation, Activation):
             return activation
@@ -28,7 +30,9 @@ class Activation:
             raise ValueError(f"unknown activation {activation!r}; expected one of {ACTIVATIONS}")
         if activation == "clamp":
             if clamp is None or len(clamp) != 2 or not clamp[0] <= clamp[1]:
-                raise ValueError(f"activation 'clamp' needs clamp=(min, max) with min <= max, got {clamp!r}")
+                raise ValueError(
+                    f"activation 'clamp' needs clamp=(min, max) with min <= max, got {clamp!r}"
+                )
             return Activation("clamp", float(clamp[0]), float(clamp[1]))
         if clamp is not None:
             raise ValueError(f"clamp=... is only valid with activation='clamp', not {activation!r}")

@@ -43,7 +43,17 @@ from .schedule import Schedule, default_schedule
 
 __all__ = ["ARG_NAMES", "ColumnBlock", "ConvKernelPlan", "RowBlock", "emit_conv", "plan_conv"]
 
-ARG_NAMES = ("input", "filter_order", "offsets", "channels", "weights", "bias", "output", "f_begin", "f_end")
+ARG_NAMES = (
+    "input",
+    "filter_order",
+    "offsets",
+    "channels",
+    "weights",
+    "bias",
+    "output",
+    "f_begin",
+    "f_end",
+)
 
 # Prefetch the first cache line of each input row the block reads; the L1 streamer follows the
 # rest of the row. (Prefetching every line costs more load slots than it saves.)
@@ -168,7 +178,7 @@ def plan_conv(
         n_full_blocks = full // per_block
         step = per_block * vw
         cols = [ColumnBlock(0, n_full_blocks, step, tuple(vectors[:per_block]))]
-        tail = vectors[n_full_blocks * per_block:]
+        tail = vectors[n_full_blocks * per_block :]
         if tail:
             start = n_full_blocks * step
             cols.append(ColumnBlock(start, 1, 0, tuple((off - start, w, n) for off, w, n in tail)))
@@ -225,13 +235,17 @@ class _ConvEmitter:
         self.w.dedent()
         self.w.line("}")
 
-    def loop_acc(self, lb: str, ub: str, step: str, accs: list[str], types: list[str], fn) -> list[str]:
+    def loop_acc(
+        self, lb: str, ub: str, step: str, accs: list[str], types: list[str], fn
+    ) -> list[str]:
         res, iv = self.w.fresh("r"), self.w.fresh("k")
         args = [self.w.fresh("a") for _ in accs]
         n = len(accs)
         head = f"{res}:{n}" if n > 1 else res
         inits = ", ".join(f"{a} = {x}" for a, x in zip(args, accs))
-        self.w.line(f"{head} = scf.for {iv} = {lb} to {ub} step {step} iter_args({inits}) -> ({', '.join(types)}) {{")
+        self.w.line(
+            f"{head} = scf.for {iv} = {lb} to {ub} step {step} iter_args({inits}) -> ({', '.join(types)}) {{"
+        )
         self.w.indent()
         out = fn(iv, args)
         self.w.line(f"scf.yield {', '.join(out)} : {', '.join(types)}")
@@ -248,7 +262,12 @@ class _ConvEmitter:
                 fn(self.idx(rb.start), rb.rows)
             else:
                 end = rb.start + rb.count * rb.rows
-                self.loop(self.idx(rb.start), self.idx(end), self.idx(rb.rows), lambda r, rb=rb: fn(r, rb.rows))
+                self.loop(
+                    self.idx(rb.start),
+                    self.idx(end),
+                    self.idx(rb.rows),
+                    lambda r, rb=rb: fn(r, rb.rows),
+                )
 
     def over_cols(self, fn) -> None:
         for cb in self.plan.col_blocks:
@@ -258,7 +277,12 @@ class _ConvEmitter:
                 fn(self.idx(cb.start), cb.vectors)
             else:
                 end = cb.start + cb.count * cb.step
-                self.loop(self.idx(cb.start), self.idx(end), self.idx(cb.step), lambda c, cb=cb: fn(c, cb.vectors))
+                self.loop(
+                    self.idx(cb.start),
+                    self.idx(end),
+                    self.idx(cb.step),
+                    lambda c, cb=cb: fn(c, cb.vectors),
+                )
 
     def over_filters(self, fn) -> None:
         self.loop("%f_begin", "%f_end", self.idx(1), fn)
@@ -268,11 +292,17 @@ class _ConvEmitter:
             kdim = self.w.raw_const(f"memref.dim %channels, {self.idx(0)} : {self.t_chan}", "kdim")
             self.k_last = self.w.raw_const(f"arith.subi {kdim}, {self.idx(1)} : index", "klast")
         if self.plan.schedule.loop_order == "rows_outer":
-            self.over_rows(lambda r0, nr: self.over_cols(
-                lambda c0, vecs: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs))))
+            self.over_rows(
+                lambda r0, nr: self.over_cols(
+                    lambda c0, vecs: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs))
+                )
+            )
         else:
-            self.over_filters(lambda f: self.over_rows(
-                lambda r0, nr: self.over_cols(lambda c0, vecs: self.block(f, r0, nr, c0, vecs))))
+            self.over_filters(
+                lambda f: self.over_rows(
+                    lambda r0, nr: self.over_cols(lambda c0, vecs: self.block(f, r0, nr, c0, vecs))
+                )
+            )
         body = self.w.body()
         return (
             "module {\n"
@@ -289,17 +319,28 @@ class _ConvEmitter:
         sh, dh = g.stride[0], g.dilation[0]
         o = self.load_index("filter_order", self.t_order, f)
         b = w.op(f"memref.load %bias[{o}] : {self.t_bias}")
-        splat = {wd: w.op(f"vector.broadcast {b} : f32 to {vec_type(wd)}") for wd in {v[1] for v in vectors}}
+        splat = {
+            wd: w.op(f"vector.broadcast {b} : f32 to {vec_type(wd)}")
+            for wd in {v[1] for v in vectors}
+        }
         accs = [splat[wd] for _ in range(rows) for _, wd, _ in vectors]
         types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
 
         base = self.mul(f, plan.num_patterns)
-        bounds = [self.load_index("offsets", self.t_offsets, self.add(base, p)) for p in range(plan.num_patterns + 1)]
+        bounds = [
+            self.load_index("offsets", self.t_offsets, self.add(base, p))
+            for p in range(plan.num_patterns + 1)
+        ]
 
         # Every row / column index any pattern or prefetch needs, defined before the loops.
         row_base = self.mul(row0, sh)
         drs = {r * sh + ky * dh for t in self.taps for ky, _ in t for r in range(rows)}
-        dcs = {off + g.tap_phase_and_shift(kx)[1] for t in self.taps for _, kx in t for off, _, _ in vectors}
+        dcs = {
+            off + g.tap_phase_and_shift(kx)[1]
+            for t in self.taps
+            for _, kx in t
+            for off, _, _ in vectors
+        }
         pf_cols = self._prefetch_cols(vectors) if plan.schedule.prefetch else []
         row_idx = {dr: self.add(row_base, dr) for dr in sorted(drs)}
         col_idx = {dc: self.add(col0, dc) for dc in sorted(dcs | set(pf_cols))}
@@ -312,7 +353,8 @@ class _ConvEmitter:
 
     def _prefetch_cols(self, vectors) -> list[int]:
         span = max(off + wd for off, wd, _ in vectors) + max(
-            self.g.tap_phase_and_shift(kx)[1] for kx in range(3))
+            self.g.tap_phase_and_shift(kx)[1] for kx in range(3)
+        )
         if not _PREFETCH_ALL_LINES:
             return [0]
         return list(range(0, span, _CACHE_LINE_FLOATS))
@@ -320,7 +362,9 @@ class _ConvEmitter:
     def pattern_loop(self, p, lb, ub, accs, types, ctx) -> list[str]:
         unroll = self.plan.schedule.unroll
         if unroll == 1:
-            return self.loop_acc(lb, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx))
+            return self.loop_acc(
+                lb, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx)
+            )
         w = self.w
         n = w.op(f"arith.subi {ub}, {lb} : index")
         tail = w.op(f"arith.remui {n}, {self.idx(unroll)} : index")
@@ -332,7 +376,9 @@ class _ConvEmitter:
             return a
 
         accs = self.loop_acc(lb, mid, self.idx(unroll), accs, types, unrolled)
-        return self.loop_acc(mid, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx))
+        return self.loop_acc(
+            mid, ub, self.idx(1), accs, types, lambda k, a: self.kernel(p, k, a, ctx)
+        )
 
     def kernel(self, p: int, k: str, accs: list[str], ctx) -> list[str]:
         """One kept kernel of pattern p: T taps x rows x vectors FMAs, loads shared."""
@@ -351,11 +397,19 @@ class _ConvEmitter:
         if self.plan.schedule.prefetch:
             self.prefetch(k, row_idx, col_idx, pf_cols, rows)
 
-        widths = sorted({wd for _, wd, _ in vectors})
+        widths = sorted({wd for _, wd, _ in vectors}, reverse=True)
         wb = []
         for t in range(len(self.taps[p])):
             s = w.op(f"memref.load %weights[{k}, {self.idx(t)}] : {self.t_w}")
-            wb.append({wd: w.op(f"vector.broadcast {s} : f32 to {vec_type(wd)}") for wd in widths})
+            # Narrower splats are the low part of the widest one: a free sub-register on the
+            # host, where a second broadcast would take a shuffle-port uop beside the FMAs.
+            full = w.op(f"vector.broadcast {s} : f32 to {vec_type(widths[0])}")
+            wb.append({widths[0]: full})
+            for wd in widths[1:]:
+                wb[-1][wd] = w.op(
+                    f"vector.extract_strided_slice {full} {{offsets = [0], sizes = [{wd}], "
+                    f"strides = [1]}} : {vec_type(widths[0])} to {vec_type(wd)}"
+                )
 
         # Group the FMAs by the input vector they read, so each vector is loaded once and its
         # live range is short.
@@ -368,7 +422,9 @@ class _ConvEmitter:
                     uses.setdefault(key, []).append((t, r * len(vectors) + v))
         out = list(accs)
         for (dr, q, dc, wd), fmas in sorted(uses.items()):
-            x = w.op(f"vector.load %input[{plane(q)}, {row_idx[dr]}, {col_idx[dc]}] : {self.t_in}, {vec_type(wd)}")
+            x = w.op(
+                f"vector.load %input[{plane(q)}, {row_idx[dr]}, {col_idx[dc]}] : {self.t_in}, {vec_type(wd)}"
+            )
             for t, a in fmas:
                 out[a] = w.op(f"vector.fma {wb[t][wd]}, {x}, {out[a]} : {vec_type(wd)}")
         return out
@@ -378,10 +434,15 @@ class _ConvEmitter:
         ahead = self.add(k, self.plan.schedule.prefetch)
         kn = w.op(f"arith.minsi {ahead}, {self.k_last} : index")
         cn = self.mul(self.load_index("channels", self.t_chan, kn), g.phases)
-        drs = sorted({r * g.stride[0] + ky * g.dilation[0] for r in range(rows) for ky in range(3)} & set(row_idx))
+        drs = sorted(
+            {r * g.stride[0] + ky * g.dilation[0] for r in range(rows) for ky in range(3)}
+            & set(row_idx)
+        )
         for dr in drs:
             for dc in pf_cols:
-                w.line(f"memref.prefetch %input[{cn}, {row_idx[dr]}, {col_idx[dc]}], read, locality<3>, data : {self.t_in}")
+                w.line(
+                    f"memref.prefetch %input[{cn}, {row_idx[dr]}, {col_idx[dc]}], read, locality<3>, data : {self.t_in}"
+                )
 
     def epilogue(self, o, row0, rows, col0, vectors, accs) -> None:
         w, act = self.w, self.plan.activation
@@ -390,16 +451,25 @@ class _ConvEmitter:
             for v, (off, wd, lanes) in enumerate(vectors):
                 y, vt = accs[r * len(vectors) + v], vec_type(wd)
                 if act.lo is not None:
-                    y = w.op(f"arith.maximumf {y}, {w.const(f'dense<{f32_literal(act.lo)}>', vt)} : {vt}")
+                    y = w.op(
+                        f"arith.maximumf {y}, {w.const(f'dense<{f32_literal(act.lo)}>', vt)} : {vt}"
+                    )
                 if act.hi is not None:
-                    y = w.op(f"arith.minimumf {y}, {w.const(f'dense<{f32_literal(act.hi)}>', vt)} : {vt}")
+                    y = w.op(
+                        f"arith.minimumf {y}, {w.const(f'dense<{f32_literal(act.hi)}>', vt)} : {vt}"
+                    )
                 ocol = self.add(col0, off)
                 if lanes == wd:
                     w.line(f"vector.store {y}, %output[{o}, {orow}, {ocol}] : {self.t_out}, {vt}")
                 else:
-                    mask = w.raw_const(f"vector.constant_mask [{lanes}] : {vec_type(wd, 'i1')}", f"mask{lanes}x{wd}")
-                    w.line(f"vector.maskedstore %output[{o}, {orow}, {ocol}], {mask}, {y} : {self.t_out}, "
-                           f"{vec_type(wd, 'i1')}, {vt}")
+                    mask = w.raw_const(
+                        f"vector.constant_mask [{lanes}] : {vec_type(wd, 'i1')}",
+                        f"mask{lanes}x{wd}",
+                    )
+                    w.line(
+                        f"vector.maskedstore %output[{o}, {orow}, {ocol}], {mask}, {y} : {self.t_out}, "
+                        f"{vec_type(wd, 'i1')}, {vt}"
+                    )
 
 
 def emit_conv(plan: ConvKernelPlan) -> str:

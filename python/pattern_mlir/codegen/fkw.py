@@ -105,11 +105,15 @@ def library_taps(library: np.ndarray) -> np.ndarray:
     lib = lib.astype(bool)
     counts = lib.reshape(lib.shape[0], 9).sum(axis=1)
     if counts[0] == 0 or np.any(counts != counts[0]):
-        raise ValueError(f"library patterns must all keep the same non-zero tap count, got {counts.tolist()}")
+        raise ValueError(
+            f"library patterns must all keep the same non-zero tap count, got {counts.tolist()}"
+        )
     return np.stack([np.argwhere(m) for m in lib])
 
 
-def validate_pattern_layer(weights: np.ndarray, library: np.ndarray, assignment: np.ndarray) -> None:
+def validate_pattern_layer(
+    weights: np.ndarray, library: np.ndarray, assignment: np.ndarray
+) -> None:
     """Check shapes, dtypes and id ranges of a (weights, library, assignment) triple."""
     w = np.asarray(weights)
     if w.ndim != 4 or w.shape[2:] != (3, 3):
@@ -189,7 +193,9 @@ def unpack(packed: PackedFKW) -> np.ndarray:
     dense = np.zeros((packed.out_channels, packed.in_channels, 3, 3), dtype=np.float32)
     orig = packed.filter_order[packed.filter_ids()]
     kernel_taps = taps[packed.pattern_ids()]
-    dense[orig[:, None], packed.channels[:, None], kernel_taps[..., 0], kernel_taps[..., 1]] = packed.weights
+    dense[orig[:, None], packed.channels[:, None], kernel_taps[..., 0], kernel_taps[..., 1]] = (
+        packed.weights
+    )
     return dense
 
 
@@ -202,7 +208,12 @@ def unpack_assignment(packed: PackedFKW) -> np.ndarray:
 
 def fkw_nbytes(packed: PackedFKW) -> int:
     """Bytes of the FKW arrays: filter order, offsets, channels and weights."""
-    return int(packed.filter_order.nbytes + packed.offsets.nbytes + packed.channels.nbytes + packed.weights.nbytes)
+    return int(
+        packed.filter_order.nbytes
+        + packed.offsets.nbytes
+        + packed.channels.nbytes
+        + packed.weights.nbytes
+    )
 
 
 def csr_nbytes(weights: np.ndarray | PackedFKW) -> int:
@@ -218,7 +229,9 @@ def csr_nbytes(weights: np.ndarray | PackedFKW) -> int:
     return int(nnz * 4 + nnz * 4 + (rows + 1) * 4)
 
 
-def balanced_partition(packed: PackedFKW, num_groups: int, overhead_kernels: float = 1.0) -> np.ndarray:
+def balanced_partition(
+    packed: PackedFKW, num_groups: int, overhead_kernels: float = 1.0
+) -> np.ndarray:
     """Split reordered filters into ``num_groups`` contiguous ranges of about equal work.
 
     Work of a filter = kept kernels + ``overhead_kernels`` (its epilogue and loop set-up, so

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvGeometry", "ROW_ALIGN_FLOATS", "pad_input_into"]
+__all__ = ["ROW_ALIGN_FLOATS", "ConvGeometry", "pad_input_into"]
 
 ROW_ALIGN_FLOATS = 16  # 64 bytes: a cache line, and a multiple of every vector width used.
 
@@ -46,11 +46,18 @@ class ConvGeometry:
     dilation: tuple[int, int] = (1, 1)
 
     @staticmethod
-    def make(in_channels, out_channels, height, width, stride=1, padding=0, dilation=1) -> ConvGeometry:
+    def make(
+        in_channels, out_channels, height, width, stride=1, padding=0, dilation=1
+    ) -> ConvGeometry:
         """Build from ints or pairs (torch's conventions) and validate."""
         geom = ConvGeometry(
-            int(in_channels), int(out_channels), int(height), int(width),
-            _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation"),
+            int(in_channels),
+            int(out_channels),
+            int(height),
+            int(width),
+            _pair(stride, "stride"),
+            _pair(padding, "padding"),
+            _pair(dilation, "dilation"),
         )
         geom.validate()
         return geom
@@ -95,7 +102,11 @@ class ConvGeometry:
         return -(-need // ROW_ALIGN_FLOATS) * ROW_ALIGN_FLOATS
 
     def input_buffer_shape(self, covered_out_cols: int) -> tuple[int, int, int]:
-        return (self.in_channels * self.phases, self.padded_height, self.plane_width(covered_out_cols))
+        return (
+            self.in_channels * self.phases,
+            self.padded_height,
+            self.plane_width(covered_out_cols),
+        )
 
 
 def pad_input_into(x: np.ndarray, geom: ConvGeometry, buf: np.ndarray) -> None:
@@ -116,4 +127,4 @@ def pad_input_into(x: np.ndarray, geom: ConvGeometry, buf: np.ndarray) -> None:
         if j1 <= j0:
             continue
         src0 = q + j0 * s - pw
-        view[:, q, ph:ph + h, j0:j1] = x[:, :, src0:src0 + (j1 - j0 - 1) * s + 1:s]
+        view[:, q, ph : ph + h, j0:j1] = x[:, :, src0 : src0 + (j1 - j0 - 1) * s + 1 : s]

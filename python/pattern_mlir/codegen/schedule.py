@@ -61,17 +61,25 @@ class Schedule:
             if getattr(self, name) < 1:
                 raise ValueError(f"schedule {name} must be >= 1, got {getattr(self, name)}")
         if self.vector_width & (self.vector_width - 1):
-            raise ValueError(f"schedule vector_width must be a power of two, got {self.vector_width}")
+            raise ValueError(
+                f"schedule vector_width must be a power of two, got {self.vector_width}"
+            )
         if self.tile_cols % self.vector_width:
             raise ValueError(
                 f"schedule tile_cols ({self.tile_cols}) must be a multiple of vector_width ({self.vector_width})"
             )
         if self.tile_filters != 1:
-            raise ValueError(f"schedule tile_filters must be 1 (filter blocking is not generated), got {self.tile_filters}")
+            raise ValueError(
+                f"schedule tile_filters must be 1 (filter blocking is not generated), got {self.tile_filters}"
+            )
         if self.prefetch < 0 or self.threads < 0:
-            raise ValueError(f"schedule prefetch and threads must be >= 0, got {self.prefetch}, {self.threads}")
+            raise ValueError(
+                f"schedule prefetch and threads must be >= 0, got {self.prefetch}, {self.threads}"
+            )
         if self.loop_order not in LOOP_ORDERS:
-            raise ValueError(f"schedule loop_order must be one of {LOOP_ORDERS}, got {self.loop_order!r}")
+            raise ValueError(
+                f"schedule loop_order must be one of {LOOP_ORDERS}, got {self.loop_order!r}"
+            )
 
 
 def _target(target: str) -> TargetInfo:

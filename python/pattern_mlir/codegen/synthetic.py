@@ -16,14 +16,17 @@ __all__ = ["random_layer", "random_library"]
 _NON_CENTRE = [(r, c) for r in range(3) for c in range(3) if (r, c) != (1, 1)]
 
 
-def random_library(num_patterns: int, rng: np.random.Generator, taps: int = 4,
-                   keep_centre: bool = True) -> np.ndarray:
+def random_library(
+    num_patterns: int, rng: np.random.Generator, taps: int = 4, keep_centre: bool = True
+) -> np.ndarray:
     """bool (P, 3, 3): distinct random masks of ``taps`` taps (centre kept, as in PatDNN)."""
     cells = _NON_CENTRE if keep_centre else _NON_CENTRE + [(1, 1)]
     free = taps - 1 if keep_centre else taps
     combos = list(itertools.combinations(range(len(cells)), free))
     if not 1 <= num_patterns <= len(combos):
-        raise ValueError(f"can draw 1..{len(combos)} distinct {taps}-tap patterns, not {num_patterns}")
+        raise ValueError(
+            f"can draw 1..{len(combos)} distinct {taps}-tap patterns, not {num_patterns}"
+        )
     lib = np.zeros((num_patterns, 3, 3), dtype=bool)
     for p, ci in enumerate(rng.choice(len(combos), size=num_patterns, replace=False)):
         if keep_centre:
@@ -33,8 +36,13 @@ def random_library(num_patterns: int, rng: np.random.Generator, taps: int = 4,
     return lib
 
 
-def random_layer(out_channels: int, in_channels: int, library: np.ndarray, connectivity: float,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_layer(
+    out_channels: int,
+    in_channels: int,
+    library: np.ndarray,
+    connectivity: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """(projected weights float32 (O, I, 3, 3), assignment int32 (O, I)).
 
     ``connectivity`` >= 1 is the kernel reduction: round(O * I / connectivity) kernels stay.
@@ -46,7 +54,7 @@ def random_layer(out_channels: int, in_channels: int, library: np.ndarray, conne
     kept_energy = np.einsum("oikl,pkl->oip", w * w, lib.astype(np.float32))
     best = kept_energy.argmax(axis=2)
     energy = np.take_along_axis(kept_energy, best[..., None], axis=2)[..., 0]
-    keep = max(0, int(round(out_channels * in_channels / connectivity)))
+    keep = max(0, round(out_channels * in_channels / connectivity))
     assignment = np.full((out_channels, in_channels), -1, dtype=np.int32)
     if keep:
         top = np.argsort(-energy, axis=None, kind="stable")[:keep]

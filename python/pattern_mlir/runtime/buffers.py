@@ -22,7 +22,7 @@ def aligned_empty(shape, dtype=np.float32, alignment: int = DEFAULT_ALIGNMENT) -
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = np.empty(nbytes + alignment, dtype=np.uint8)
     start = (-raw.ctypes.data) % alignment
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
 def aligned_zeros(shape, dtype=np.float32, alignment: int = DEFAULT_ALIGNMENT) -> np.ndarray:

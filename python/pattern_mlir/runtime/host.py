@@ -85,7 +85,9 @@ _POOLS_LOCK = threading.Lock()
 def _pool(workers: int) -> ThreadPoolExecutor:
     with _POOLS_LOCK:
         if workers not in _POOLS:
-            _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pattern-conv")
+            _POOLS[workers] = ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="pattern-conv"
+            )
         return _POOLS[workers]
 
 
@@ -130,25 +132,57 @@ class PatternConvKernel:
     ) -> None:
         validate_pattern_layer(weights, library, assignment)
         packed = pack(weights, library, assignment)
-        self._init(packed, bias, stride, padding, dilation, Activation.make(activation, clamp),
-                   schedule, target, num_threads)
+        self._init(
+            packed,
+            bias,
+            stride,
+            padding,
+            dilation,
+            Activation.make(activation, clamp),
+            schedule,
+            target,
+            num_threads,
+        )
         if input_size is not None:
             self._compiled_for(*input_size)
 
     @classmethod
-    def from_packed(cls, packed: PackedFKW, bias=None, stride=1, padding=0, dilation=1,
-                    activation: str | Activation = "none", schedule: Schedule | None = None,
-                    target: str = "host", *, clamp=None, num_threads=None, input_size=None) -> PatternConvKernel:
+    def from_packed(
+        cls,
+        packed: PackedFKW,
+        bias=None,
+        stride=1,
+        padding=0,
+        dilation=1,
+        activation: str | Activation = "none",
+        schedule: Schedule | None = None,
+        target: str = "host",
+        *,
+        clamp=None,
+        num_threads=None,
+        input_size=None,
+    ) -> PatternConvKernel:
         """Build from FKW arrays packed elsewhere (they are checked, not trusted)."""
         self = cls.__new__(cls)
         _check_packed(packed)
-        self._init(packed, bias, stride, padding, dilation, Activation.make(activation, clamp),
-                   schedule, target, num_threads)
+        self._init(
+            packed,
+            bias,
+            stride,
+            padding,
+            dilation,
+            Activation.make(activation, clamp),
+            schedule,
+            target,
+            num_threads,
+        )
         if input_size is not None:
             self._compiled_for(*input_size)
         return self
 
-    def _init(self, packed, bias, stride, padding, dilation, activation, schedule, target, num_threads) -> None:
+    def _init(
+        self, packed, bias, stride, padding, dilation, activation, schedule, target, num_threads
+    ) -> None:
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; known targets: {sorted(TARGETS)}")
         self.packed = packed
@@ -171,14 +205,17 @@ class PatternConvKernel:
     # ----- compilation -------------------------------------------------------------------
     def geometry(self, height: int, width: int) -> ConvGeometry:
         p = self.packed
-        return ConvGeometry.make(p.in_channels, p.out_channels, height, width,
-                                 self.stride, self.padding, self.dilation)
+        return ConvGeometry.make(
+            p.in_channels, p.out_channels, height, width, self.stride, self.padding, self.dilation
+        )
 
     def _compiled_for(self, height: int, width: int) -> _Compiled:
         key = (int(height), int(width))
         if key in self._compiled:
             return self._compiled[key]
-        plan = plan_conv(self.geometry(*key), self.packed.library, self.schedule, self.activation, self.target)
+        plan = plan_conv(
+            self.geometry(*key), self.packed.library, self.schedule, self.activation, self.target
+        )
         text = emit_conv(plan)
         jit = jit_compile(text)
         address = jit.packed(plan.func_name)
@@ -204,7 +241,9 @@ class PatternConvKernel:
     def mlir(self) -> str:
         """Generated MLIR (before lowering) of the most recently compiled input size."""
         if self._last is None:
-            raise RuntimeError("nothing compiled yet: pass input_size=(H, W) or call the kernel once")
+            raise RuntimeError(
+                "nothing compiled yet: pass input_size=(H, W) or call the kernel once"
+            )
         return self._last.text
 
     def plan(self, height: int, width: int) -> ConvKernelPlan:
@@ -214,7 +253,9 @@ class PatternConvKernel:
     def _check_input(self, x) -> np.ndarray:
         c = self.packed.in_channels
         if not isinstance(x, np.ndarray):
-            raise TypeError(f"expected a numpy.ndarray of shape (1, {c}, H, W), got {type(x).__name__}")
+            raise TypeError(
+                f"expected a numpy.ndarray of shape (1, {c}, H, W), got {type(x).__name__}"
+            )
         if x.dtype != np.float32:
             raise TypeError(f"expected float32 input of shape (1, {c}, H, W), got dtype {x.dtype}")
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != c:
@@ -235,8 +276,14 @@ class PatternConvKernel:
     def run_padded(self, height: int, width: int, out: np.ndarray) -> None:
         """Run on whatever the padded input buffer holds (for kernel-only timing)."""
         compiled = self._compiled_for(height, width)
-        if out.shape[-3:] != compiled.plan.output_shape or out.dtype != np.float32 or not out.flags.c_contiguous:
-            raise ValueError(f"out must be C-contiguous float32 of shape {compiled.plan.output_shape}")
+        if (
+            out.shape[-3:] != compiled.plan.output_shape
+            or out.dtype != np.float32
+            or not out.flags.c_contiguous
+        ):
+            raise ValueError(
+                f"out must be C-contiguous float32 of shape {compiled.plan.output_shape}"
+            )
         with compiled.lock:
             self._run(compiled, out)
 
@@ -258,15 +305,26 @@ class PatternConvKernel:
 def _check_packed(p: PackedFKW) -> None:
     """Reject FKW arrays that would make the kernel read or write out of bounds."""
     o, num_p, k = p.out_channels, p.num_patterns, p.num_kernels
-    arrays = {"filter_order": (p.filter_order, np.int32), "offsets": (p.offsets, np.int32),
-              "channels": (p.channels, np.int32), "weights": (p.weights, np.float32)}
+    arrays = {
+        "filter_order": (p.filter_order, np.int32),
+        "offsets": (p.offsets, np.int32),
+        "channels": (p.channels, np.int32),
+        "weights": (p.weights, np.float32),
+    }
     for name, (a, dt) in arrays.items():
         if not isinstance(a, np.ndarray) or a.dtype != dt or not a.flags.c_contiguous:
             raise TypeError(f"packed {name} must be a C-contiguous {np.dtype(dt).name} array")
     if sorted(p.filter_order.tolist()) != list(range(o)):
         raise ValueError(f"packed filter_order must be a permutation of 0..{o - 1}")
-    if p.offsets.shape != (o * num_p + 1,) or p.offsets[0] != 0 or p.offsets[-1] != k or np.any(np.diff(p.offsets) < 0):
-        raise ValueError(f"packed offsets must be non-decreasing, of shape ({o * num_p + 1},), from 0 to {k}")
+    if (
+        p.offsets.shape != (o * num_p + 1,)
+        or p.offsets[0] != 0
+        or p.offsets[-1] != k
+        or np.any(np.diff(p.offsets) < 0)
+    ):
+        raise ValueError(
+            f"packed offsets must be non-decreasing, of shape ({o * num_p + 1},), from 0 to {k}"
+        )
     if k and (p.channels.min() < 0 or p.channels.max() >= p.in_channels):
         raise ValueError(f"packed channels must lie in [0, {p.in_channels})")
     t = int(np.asarray(p.library).reshape(num_p, 9).sum(axis=1)[0])

@@ -1,0 +1,176 @@
+"""Generated pattern convs against torch.nn.functional.conv2d over many random layer configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from codegen_util import make_layer, torch_conv
+from pattern_mlir.codegen import Activation, Schedule, project
+from pattern_mlir.runtime.host import PatternConvKernel
+
+ACTS = [("none", None), ("relu", None), ("relu6", None), ("clamp", (-0.5, 0.75))]
+
+
+def _configs():
+    """Deterministic random configs covering channels, sizes, stride, padding, dilation, ..."""
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(36):
+        stride = (1, 2, 3)[i % 3]
+        dilation = (1, 2)[(i // 3) % 2]
+        padding = int(rng.integers(0, 3))
+        h = int(rng.integers(1, 12)) * 2 + 1
+        w = int(rng.integers(1, 14)) * 2 + 1
+        if min(h, w) + 2 * padding < 2 * dilation + 1:
+            padding = dilation
+        out.append(
+            {
+                "c": int(rng.choice([1, 2, 3, 5, 7])),
+                "o": int(rng.choice([1, 2, 3, 6, 9])),
+                "h": h,
+                "w": w,
+                "stride": stride,
+                "padding": padding,
+                "dilation": dilation,
+                "patterns": int(rng.choice([4, 8, 12])),
+                "conn": float(rng.choice([1.0, 1.5, 2.5, 3.6, 5.0])),
+                "bias": bool(i % 2),
+                "act": ACTS[i % 4],
+            }
+        )
+    return out
+
+
+def _check(cfg, schedule=None, target="host", threads=1, rng_seed=0, taps=4):
+    rng = np.random.default_rng(rng_seed)
+    w, lib, a = make_layer(rng, cfg["o"], cfg["c"], cfg["patterns"], cfg["conn"], taps)
+    if cfg["o"] > 1:
+        a[-1] = -1  # a filter with no kept kernel: output is act(bias)
+    b = rng.standard_normal(cfg["o"]).astype(np.float32) if cfg["bias"] else None
+    act, clamp = cfg["act"]
+    kern = PatternConvKernel(
+        w,
+        lib,
+        a,
+        b,
+        cfg["stride"],
+        cfg["padding"],
+        cfg["dilation"],
+        act,
+        schedule=schedule,
+        target=target,
+        clamp=clamp,
+        num_threads=threads,
+    )
+    x = rng.standard_normal((1, cfg["c"], cfg["h"], cfg["w"])).astype(np.float32)
+    y = kern(x)
+    ref = torch_conv(x, project(w, lib, a), b, cfg["stride"], cfg["padding"], cfg["dilation"])
+    ref = Activation.make(act, clamp).apply(ref)
+    assert y.shape == ref.shape
+    scale = max(float(np.abs(ref).max()), 1e-6)
+    err = float(np.abs(y - ref).max()) / scale
+    assert err <= 1e-4, f"rel err {err:.2e} for {cfg}"
+    return kern
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    _configs(),
+    ids=lambda c: "c{c}o{o}_{h}x{w}_s{stride}p{padding}d{dilation}_P{patterns}".format(**c),
+)
+def test_random_configs(cfg):
+    _check(cfg)
+
+
+SCHEDULES = [
+    Schedule(tile_rows=1, tile_cols=16),
+    Schedule(tile_rows=3, tile_cols=32, unroll=2, prefetch=0),
+    Schedule(tile_rows=2, tile_cols=16, unroll=3, loop_order="filters_outer"),
+    Schedule(tile_rows=5, tile_cols=64, prefetch=3),
+    Schedule(tile_rows=2, tile_cols=8, vector_width=8),
+]
+
+
+@pytest.mark.parametrize(
+    "sched",
+    SCHEDULES,
+    ids=lambda s: f"r{s.tile_rows}c{s.tile_cols}v{s.vector_width}u{s.unroll}{s.loop_order[0]}",
+)
+def test_schedules(sched):
+    cfg = {
+        "c": 3,
+        "o": 5,
+        "h": 13,
+        "w": 37,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 8,
+        "conn": 1.5,
+        "bias": True,
+        "act": ("relu", None),
+    }
+    _check(cfg, schedule=sched)
+    _check({**cfg, "stride": 2, "dilation": 2, "w": 45}, schedule=sched)
+
+
+def test_neon_schedule_runs_on_host():
+    cfg = {
+        "c": 4,
+        "o": 6,
+        "h": 11,
+        "w": 23,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 8,
+        "conn": 2.0,
+        "bias": True,
+        "act": ("relu6", None),
+    }
+    kern = _check(cfg, target="arm64-neon")
+    assert "vector<4xf32>" in kern.mlir and "vector<16xf32>" not in kern.mlir
+
+
+@pytest.mark.parametrize("taps", [1, 2, 5, 9])
+def test_other_tap_counts(taps):
+    cfg = {
+        "c": 3,
+        "o": 4,
+        "h": 9,
+        "w": 21,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 4,
+        "conn": 1.0,
+        "bias": True,
+        "act": ("none", None),
+    }
+    _check(cfg, taps=taps)
+
+
+def test_threads_match_single_thread():
+    rng = np.random.default_rng(3)
+    w, lib, a = make_layer(rng, 24, 16, 8, 3.0)
+    x = rng.standard_normal((1, 16, 20, 40)).astype(np.float32)
+    y1 = PatternConvKernel(w, lib, a, padding=1, num_threads=1)(x)
+    y3 = PatternConvKernel(w, lib, a, padding=1, num_threads=3)(x)
+    np.testing.assert_array_equal(y1, y3)
+
+
+def test_wide_layer_several_column_blocks():
+    cfg = {
+        "c": 4,
+        "o": 5,
+        "h": 10,
+        "w": 150,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 8,
+        "conn": 2.0,
+        "bias": True,
+        "act": ("none", None),
+    }
+    _check(cfg, threads=2)
