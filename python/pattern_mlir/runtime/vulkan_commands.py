@@ -100,8 +100,12 @@ class CommandSequence:
         return self._sealed
 
     def dispatch(self, kernel, buffers, groups, push_constants=None) -> int:
-        """Append ``kernel`` over ``groups`` workgroups with ``buffers`` bound in
-        ``kernel.bindings`` order; returns the dispatch's index."""
+        """Append ``kernel`` over ``groups`` workgroups; return the dispatch's index.
+
+        ``buffers``: in ``kernel.bindings`` order, or a mapping (see
+        ``Kernel.check_buffers``); checked now, bound at the first submit.
+        ``push_constants``: bytes or an array of exactly ``kernel.push_constant_size``.
+        """
         if self._closed:
             raise VulkanError("the command sequence is closed")
         if self.recorded:
