@@ -66,6 +66,17 @@ NB_MODULE(_patternDialects, m) {
       "Tap bitmasks (bit i = row-major tap i) of a #pattern.library.");
 
   m.def(
+      "dense_resource_bytes",
+      [](MlirAttribute attr) -> nb::object {
+        MlirStringRef data = patternDenseResourceGetData(attr);
+        if (!data.data)
+          return nb::none();
+        return nb::bytes(data.data, data.length);
+      },
+      nb::arg("attr"),
+      "Raw bytes of a dense_resource elements attribute, or None.");
+
+  m.def(
       "translate_to_llvm_ir",
       [](MlirOperation module) {
         std::string text;

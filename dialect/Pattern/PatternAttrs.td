@@ -100,6 +100,8 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     heuristic or from the tuning database.
 
     * `tile_rows`: output rows computed together (register blocking);
+    * `tile_cols`: output columns computed together, a multiple of
+      `vector_width` (register blocking);
     * `tile_filters`: filters computed together (register blocking);
     * `vector_width`: lanes along the output width (4 for NEON, 16 on
       AVX-512 hosts);
@@ -110,13 +112,14 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     * `threads`: threads over balanced filter groups, 0 = all cores.
 
     ```mlir
-    #pattern.schedule<tile_rows = 4, tile_filters = 1, vector_width = 16,
-                      unroll = 1, prefetch = 2, loop_order = rows_outer,
-                      threads = 0>
+    #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,
+                      vector_width = 16, unroll = 1, prefetch = 2,
+                      loop_order = rows_outer, threads = 0>
     ```
   }];
   let parameters = (ins
     "int64_t":$tile_rows,
+    "int64_t":$tile_cols,
     "int64_t":$tile_filters,
     "int64_t":$vector_width,
     "int64_t":$unroll,

@@ -31,6 +31,12 @@ MLIR_CAPI_EXPORTED intptr_t patternLibraryGetNumPatterns(MlirAttribute attr);
 MLIR_CAPI_EXPORTED uint64_t patternLibraryGetMask(MlirAttribute attr,
                                                   intptr_t pos);
 
+/// The raw bytes of a dense_resource elements attribute (as torch-mlir's
+/// importer emits for weights), or a null string when `attr` is not one or
+/// its blob is missing. The bytes stay owned by the context.
+MLIR_CAPI_EXPORTED MlirStringRef
+patternDenseResourceGetData(MlirAttribute attr);
+
 /// Translates a module in the LLVM dialect to textual LLVM IR, streamed to
 /// `callback`. Returns failure (with diagnostics emitted on the context) when
 /// the module holds operations that have no LLVM IR translation.

@@ -8,6 +8,8 @@
 #include "Pattern/PatternAttrs.h"
 #include "Pattern/PatternDialect.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
 #include "mlir/CAPI/Support.h"
@@ -36,4 +38,15 @@ intptr_t patternLibraryGetNumPatterns(MlirAttribute attr) {
 
 uint64_t patternLibraryGetMask(MlirAttribute attr, intptr_t pos) {
   return cast<LibraryAttr>(unwrap(attr)).getMasks()[pos];
+}
+
+MlirStringRef patternDenseResourceGetData(MlirAttribute attr) {
+  auto resource = dyn_cast<DenseResourceElementsAttr>(unwrap(attr));
+  if (!resource)
+    return mlirStringRefCreate(nullptr, 0);
+  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+  if (!blob)
+    return mlirStringRefCreate(nullptr, 0);
+  ArrayRef<char> data = blob->getData();
+  return mlirStringRefCreate(data.data(), data.size());
 }

@@ -157,7 +157,8 @@ void LibraryAttr::print(AsmPrinter &printer) const {
 /// tile_filters and unroll multiplies the emitted loop body.
 LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t tileRows, int64_t tileFilters, int64_t vectorWidth,
+                     int64_t tileRows, int64_t tileCols, int64_t tileFilters,
+                     int64_t vectorWidth,
                      int64_t unroll, int64_t prefetch, LoopOrder,
                      int64_t threads) {
   auto checkRange = [&](StringRef name, int64_t value, int64_t lo,
@@ -168,6 +169,7 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return success();
   };
   if (failed(checkRange("tile_rows", tileRows, 1, 32)) ||
+      failed(checkRange("tile_cols", tileCols, 1, 1024)) ||
       failed(checkRange("tile_filters", tileFilters, 1, 32)) ||
       failed(checkRange("vector_width", vectorWidth, 1, 64)) ||
       failed(checkRange("unroll", unroll, 1, 16)) ||
@@ -177,5 +179,8 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "vector_width = " << vectorWidth
                        << " is not a power of two";
+  if (tileCols % vectorWidth != 0)
+    return emitError() << "tile_cols = " << tileCols
+                       << " is not a multiple of vector_width = " << vectorWidth;
   return success();
 }
