@@ -9,6 +9,7 @@ from .emit_conv import ARG_NAMES, ConvKernelPlan, emit_conv, plan_conv
 from .fkw import (
     PackedFKW,
     balanced_partition,
+    channel_splits,
     csr_nbytes,
     fkw_nbytes,
     library_taps,
@@ -31,6 +32,7 @@ __all__ = [
     "PackedFKW",
     "Schedule",
     "balanced_partition",
+    "channel_splits",
     "csr_nbytes",
     "default_schedule",
     "emit_conv",

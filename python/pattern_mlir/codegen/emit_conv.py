@@ -100,6 +100,14 @@ class ConvKernelPlan:
     row_blocks: tuple[RowBlock, ...]
     col_blocks: tuple[ColumnBlock, ...]
     covered_cols: int
+    channel_blocks: int = 1  # > 1: cache blocking over input channels (schedule.tile_channels)
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """Function arguments in order; ``channel_splits`` only with channel blocking."""
+        if self.channel_blocks == 1:
+            return ARG_NAMES
+        return ARG_NAMES[:3] + ("channel_splits",) + ARG_NAMES[3:]
 
     @property
     def taps(self) -> np.ndarray:
@@ -127,10 +135,16 @@ class ConvKernelPlan:
         g = self.geometry
         cs, hp, wq = self.input_shape
         o, ho, wo = self.output_shape
+        splits = (
+            (f"memref<{o * self.num_patterns}x{self.channel_blocks + 1}xi32>",)
+            if self.channel_blocks > 1
+            else ()
+        )
         types = (
             f"memref<{cs}x{hp}x{wq}xf32>",
             f"memref<{o}xi32>",
             f"memref<{o * self.num_patterns + 1}xi32>",
+            *splits,
             "memref<?xi32>",
             f"memref<?x{self.taps_per_kernel}xf32>",
             f"memref<{g.out_channels}xf32>",
@@ -138,7 +152,7 @@ class ConvKernelPlan:
             "index",
             "index",
         )
-        args = ", ".join(f"%{n}: {t}" for n, t in zip(ARG_NAMES, types))
+        args = ", ".join(f"%{n}: {t}" for n, t in zip(self.arg_names, types))
         return f"func.func @{self.func_name}({args})"
 
 
@@ -159,7 +173,7 @@ def plan_conv(
     lib = np.asarray(library).astype(bool)
     library_taps(lib)
     ho, wo = geometry.out_height, geometry.out_width
-    sched = schedule or default_schedule(ho, wo, target)
+    sched = schedule or default_schedule(ho, wo, target, geometry.in_channels)
     vw = sched.vector_width
 
     tr = min(sched.tile_rows, ho)
@@ -183,6 +197,8 @@ def plan_conv(
             start = n_full_blocks * step
             cols.append(ColumnBlock(start, 1, 0, tuple((off - start, w, n) for off, w, n in tail)))
     covered = vectors[-1][0] + vectors[-1][1]
+    tc = sched.tile_channels
+    channel_blocks = -(-geometry.in_channels // tc) if tc else 1
     return ConvKernelPlan(
         geometry=geometry,
         library=lib,
@@ -192,6 +208,7 @@ def plan_conv(
         row_blocks=tuple(rows),
         col_blocks=tuple(cols),
         covered_cols=covered,
+        channel_blocks=channel_blocks,
     )
 
 
@@ -212,6 +229,7 @@ class _ConvEmitter:
         self.t_w = f"memref<?x{plan.taps_per_kernel}xf32>"
         self.t_bias = f"memref<{o}xf32>"
         self.t_out = f"memref<{o}x{ho}x{wo}xf32>"
+        self.t_splits = f"memref<{o * plan.num_patterns}x{plan.channel_blocks + 1}xi32>"
 
     # ----- small helpers -------------------------------------------------------------
     def idx(self, v: int) -> str:
@@ -287,6 +305,12 @@ class _ConvEmitter:
     def over_filters(self, fn) -> None:
         self.loop("%f_begin", "%f_end", self.idx(1), fn)
 
+    def over_channel_blocks(self, fn) -> None:
+        if self.plan.channel_blocks == 1:
+            fn(None)
+        else:
+            self.loop(self.idx(0), self.idx(self.plan.channel_blocks), self.idx(1), fn)
+
     def emit(self) -> str:
         if self.plan.schedule.prefetch:
             kdim = self.w.raw_const(f"memref.dim %channels, {self.idx(0)} : {self.t_chan}", "kdim")
@@ -294,7 +318,9 @@ class _ConvEmitter:
         if self.plan.schedule.loop_order == "rows_outer":
             self.over_rows(
                 lambda r0, nr: self.over_cols(
-                    lambda c0, vecs: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs))
+                    lambda c0, vecs: self.over_channel_blocks(
+                        lambda cb: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs, cb))
+                    )
                 )
             )
         else:
@@ -314,7 +340,9 @@ class _ConvEmitter:
         )
 
     # ----- one register block: rows x vectors of one filter ------------------------------
-    def block(self, f: str, row0: str, rows: int, col0: str, vectors) -> None:
+    def block(
+        self, f: str, row0: str, rows: int, col0: str, vectors, cb: str | None = None
+    ) -> None:
         g, plan, w = self.g, self.plan, self.w
         sh, dh = g.stride[0], g.dilation[0]
         o = self.load_index("filter_order", self.t_order, f)
@@ -327,10 +355,28 @@ class _ConvEmitter:
         types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
 
         base = self.mul(f, plan.num_patterns)
-        bounds = [
-            self.load_index("offsets", self.t_offsets, self.add(base, p))
-            for p in range(plan.num_patterns + 1)
-        ]
+        if cb is None:
+            bounds = [
+                self.load_index("offsets", self.t_offsets, self.add(base, p))
+                for p in range(plan.num_patterns + 1)
+            ]
+            ranges = list(zip(bounds, bounds[1:]))
+        else:
+            # Partial sums of earlier channel blocks come back from the output (the select
+            # keeps whatever the output held before the first block out of the sums).
+            first = w.op(f"arith.cmpi eq, {cb}, {self.idx(0)} : index")
+            partial = self.load_tile(o, row0, rows, col0, vectors)
+            accs = [
+                w.op(f"arith.select {first}, {a}, {x} : {t}")
+                for a, x, t in zip(accs, partial, types)
+            ]
+            cb1 = self.add(cb, 1)
+            ranges = []
+            for p in range(plan.num_patterns):
+                run = self.add(base, p)
+                lo = w.op(f"memref.load %channel_splits[{run}, {cb}] : {self.t_splits}")
+                hi = w.op(f"memref.load %channel_splits[{run}, {cb1}] : {self.t_splits}")
+                ranges.append(tuple(w.op(f"arith.index_cast {v} : i32 to index") for v in (lo, hi)))
 
         # Every row / column index any pattern or prefetch needs, defined before the loops.
         row_base = self.mul(row0, sh)
@@ -346,10 +392,40 @@ class _ConvEmitter:
         col_idx = {dc: self.add(col0, dc) for dc in sorted(dcs | set(pf_cols))}
         ctx = (rows, vectors, row_idx, col_idx, pf_cols)
 
-        for p in range(plan.num_patterns):
-            accs = self.pattern_loop(p, bounds[p], bounds[p + 1], accs, types, ctx)
+        for p, (lo, hi) in enumerate(ranges):
+            accs = self.pattern_loop(p, lo, hi, accs, types, ctx)
 
-        self.epilogue(o, row0, rows, col0, vectors, accs)
+        last = None
+        if cb is not None:
+            last = w.op(f"arith.cmpi eq, {cb}, {self.idx(plan.channel_blocks - 1)} : index")
+        self.epilogue(o, row0, rows, col0, vectors, accs, last)
+
+    def _mask(self, lanes: int, width: int) -> str:
+        return self.w.raw_const(
+            f"vector.constant_mask [{lanes}] : {vec_type(width, 'i1')}", f"mask{lanes}x{width}"
+        )
+
+    def load_tile(self, o, row0, rows, col0, vectors) -> list[str]:
+        """The output tile's current values (the partial sums of earlier channel blocks)."""
+        w, out = self.w, []
+        for r in range(rows):
+            orow = self.add(row0, r)
+            for off, wd, lanes in vectors:
+                vt, ocol = vec_type(wd), self.add(col0, off)
+                if lanes == wd:
+                    out.append(
+                        w.op(f"vector.load %output[{o}, {orow}, {ocol}] : {self.t_out}, {vt}")
+                    )
+                else:
+                    zero = w.const(f"dense<{f32_literal(0.0)}>", vt)
+                    out.append(
+                        w.op(
+                            f"vector.maskedload %output[{o}, {orow}, {ocol}], "
+                            f"{self._mask(lanes, wd)}, {zero} : {self.t_out}, "
+                            f"{vec_type(wd, 'i1')}, {vt} into {vt}"
+                        )
+                    )
+        return out
 
     def _prefetch_cols(self, vectors) -> list[int]:
         span = max(off + wd for off, wd, _ in vectors) + max(
@@ -444,31 +520,29 @@ class _ConvEmitter:
                     f"memref.prefetch %input[{cn}, {row_idx[dr]}, {col_idx[dc]}], read, locality<3>, data : {self.t_in}"
                 )
 
-    def epilogue(self, o, row0, rows, col0, vectors, accs) -> None:
+    def epilogue(self, o, row0, rows, col0, vectors, accs, last: str | None = None) -> None:
+        """Activation (only after the last channel block, if blocked), then store."""
         w, act = self.w, self.plan.activation
         for r in range(rows):
             orow = self.add(row0, r)
             for v, (off, wd, lanes) in enumerate(vectors):
-                y, vt = accs[r * len(vectors) + v], vec_type(wd)
+                acc, vt = accs[r * len(vectors) + v], vec_type(wd)
+                y = acc
                 if act.lo is not None:
-                    y = w.op(
-                        f"arith.maximumf {y}, {w.const(f'dense<{f32_literal(act.lo)}>', vt)} : {vt}"
-                    )
+                    lo = w.const(f"dense<{f32_literal(act.lo)}>", vt)
+                    y = w.op(f"arith.maximumf {y}, {lo} : {vt}")
                 if act.hi is not None:
-                    y = w.op(
-                        f"arith.minimumf {y}, {w.const(f'dense<{f32_literal(act.hi)}>', vt)} : {vt}"
-                    )
+                    hi = w.const(f"dense<{f32_literal(act.hi)}>", vt)
+                    y = w.op(f"arith.minimumf {y}, {hi} : {vt}")
+                if last is not None and y != acc:
+                    y = w.op(f"arith.select {last}, {y}, {acc} : {vt}")
                 ocol = self.add(col0, off)
                 if lanes == wd:
                     w.line(f"vector.store {y}, %output[{o}, {orow}, {ocol}] : {self.t_out}, {vt}")
                 else:
-                    mask = w.raw_const(
-                        f"vector.constant_mask [{lanes}] : {vec_type(wd, 'i1')}",
-                        f"mask{lanes}x{wd}",
-                    )
                     w.line(
-                        f"vector.maskedstore %output[{o}, {orow}, {ocol}], {mask}, {y} : {self.t_out}, "
-                        f"{vec_type(wd, 'i1')}, {vt}"
+                        f"vector.maskedstore %output[{o}, {orow}, {ocol}], "
+                        f"{self._mask(lanes, wd)}, {y} : {self.t_out}, {vec_type(wd, 'i1')}, {vt}"
                     )
 
 

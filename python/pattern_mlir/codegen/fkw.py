@@ -25,6 +25,7 @@ import numpy as np
 __all__ = [
     "PackedFKW",
     "balanced_partition",
+    "channel_splits",
     "csr_nbytes",
     "fkw_nbytes",
     "library_taps",
@@ -251,3 +252,24 @@ def balanced_partition(
     bounds = np.where(nearer, lower, idx).astype(np.int64)
     bounds[0], bounds[-1] = 0, packed.out_channels
     return np.maximum.accumulate(bounds)
+
+
+def channel_splits(packed: PackedFKW, block: int) -> np.ndarray:
+    """int32[O*P, CB+1]: where each (filter, pattern) run crosses channel-block boundaries.
+
+    Kernels of run i = f*P + p with channels in ``[j*block, (j+1)*block)`` are
+    ``[s[i, j], s[i, j+1])``; runs are channel-sorted, so these are contiguous sub-ranges of the
+    FKW stream and the FKW arrays stay as they are. CB = ceil(I / block).
+    """
+    if block < 1:
+        raise ValueError(f"channel block must be >= 1, got {block}")
+    num_blocks = -(-packed.in_channels // block)
+    runs = packed.out_channels * packed.num_patterns
+    run_of_kernel = np.repeat(np.arange(runs), np.diff(packed.offsets))
+    cnt = np.bincount(
+        run_of_kernel * num_blocks + packed.channels // block, minlength=runs * num_blocks
+    )
+    splits = np.zeros((runs, num_blocks + 1), dtype=np.int64)
+    np.cumsum(cnt.reshape(runs, num_blocks), axis=1, out=splits[:, 1:])
+    splits += packed.offsets[:-1, None]
+    return splits.astype(np.int32)

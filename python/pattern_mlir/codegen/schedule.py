@@ -39,6 +39,9 @@ class Schedule:
     tile_cols:    output columns per register block (a multiple of vector_width); the tail
                   of a row gets a narrower remainder vector instead of padding.
     tile_filters: filters per register block (only 1 is generated today).
+    tile_channels: input channels per cache block (0 = all). With rows_outer, every filter
+                  first streams only kernels of the channels in the block, so the block's
+                  input rows stay in L1 across filters; partial sums go through the output.
     vector_width: fp32 lanes of the vectors along output width.
     unroll:       unroll factor of the per-pattern loop over a filter's kernels.
     prefetch:     prefetch the input rows of the kernel this many kernels ahead (0 = off).
@@ -50,6 +53,7 @@ class Schedule:
     tile_rows: int = 4
     tile_cols: int = 64
     tile_filters: int = 1
+    tile_channels: int = 0
     vector_width: int = 16
     unroll: int = 1
     prefetch: int = 2
@@ -72,6 +76,10 @@ class Schedule:
             raise ValueError(
                 f"schedule tile_filters must be 1 (filter blocking is not generated), got {self.tile_filters}"
             )
+        if self.tile_channels < 0:
+            raise ValueError(f"schedule tile_channels must be >= 0, got {self.tile_channels}")
+        if self.tile_channels and self.loop_order != "rows_outer":
+            raise ValueError("schedule tile_channels needs loop_order 'rows_outer'")
         if self.prefetch < 0 or self.threads < 0:
             raise ValueError(
                 f"schedule prefetch and threads must be >= 0, got {self.prefetch}, {self.threads}"
@@ -89,31 +97,34 @@ def _target(target: str) -> TargetInfo:
         raise ValueError(f"unknown target {target!r}; known targets: {sorted(TARGETS)}") from None
 
 
-def default_schedule(out_height: int, out_width: int, target: str = "host") -> Schedule:
-    """A register block for an ``out_height x out_width`` output on ``target``.
+def default_schedule(
+    out_height: int, out_width: int, target: str = "host", in_channels: int = 0
+) -> Schedule:
+    """A schedule for an ``out_height x out_width`` output with ``in_channels`` inputs.
 
-    Vectors per row v = ceil(Wo / vector_width). Blocks of c vectors and r rows with
-    r * c <= accumulators; among those, prefer few wasted lanes and rows (remainder tiles),
-    then tall blocks (input rows shared between taps), then wide ones.
+    Register block: rows of whole vectors, at most ``accumulators`` vectors. A row of up to
+    8 vectors is kept whole (one column block: no input halo is fetched twice), the rest of
+    the budget goes to rows; wider rows are cut into blocks of 8 vectors x 2 rows. Measured on
+    the AVX-512 host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224.
+
+    Cache block over input channels: the input rows one kernel touches are
+    (rows + 2) x ceil((cols + 2) / 16) cache lines; as many channels as fill about the 48 KiB
+    L1 form a block, a multiple of 8 (off when all channels fit). Measured at VGG conv3_2:
+    blocks of 24-32 channels +10 %, 16 or 48 less. Prefetching only pays without blocking.
     """
     info = _target(target)
     vw = info.vector_width
     vectors = -(-out_width // vw)
-    best = None
-    for cols in range(1, min(vectors, info.accumulators) + 1):
-        rows = min(info.accumulators // cols, out_height)
-        col_tiles = -(-vectors // cols)
-        row_tiles = -(-out_height // rows)
-        # Lanes computed / lanes useful: remainder tiles run narrower, not padded, so this
-        # only penalises blocks whose tails are much smaller than the block itself.
-        fill = (out_width * out_height) / (col_tiles * cols * vw * row_tiles * rows)
-        score = (round(fill, 1), rows * cols, rows)
-        if best is None or score > best[0]:
-            best = (score, rows, cols)
-    _, rows, cols = best
+    cols = min(vectors, 8)
+    rows = max(1, min(info.accumulators // cols, out_height))
+    lines = -(-(cols * vw + 2) // 16)
+    per_channel = (rows + 2) * lines * 64
+    block = max(8, (48 * 1024 // per_channel) // 8 * 8)
+    tile_channels = block if in_channels > block else 0
     return Schedule(
         tile_rows=rows,
         tile_cols=cols * vw,
+        tile_channels=tile_channels,
         vector_width=vw,
-        prefetch=info.prefetch,
+        prefetch=0 if tile_channels else info.prefetch,
     )

@@ -18,7 +18,13 @@ import numpy as np
 
 from ..codegen.activation import Activation
 from ..codegen.emit_conv import ConvKernelPlan, emit_conv, plan_conv
-from ..codegen.fkw import PackedFKW, balanced_partition, pack, validate_pattern_layer
+from ..codegen.fkw import (
+    PackedFKW,
+    balanced_partition,
+    channel_splits,
+    pack,
+    validate_pattern_layer,
+)
 from ..codegen.geometry import ConvGeometry, pad_input_into
 from ..codegen.schedule import TARGETS, Schedule
 from .buffers import aligned_zeros
@@ -102,6 +108,7 @@ class _Compiled:
     calls: list[_PackedCall]
     out_slot: int
     lock: threading.Lock
+    arrays: list  # every array the call blocks hold raw pointers into
 
 
 class PatternConvKernel:
@@ -222,8 +229,11 @@ class PatternConvKernel:
         in_buf = aligned_zeros(plan.input_shape)
         p = self.packed
         dummy_out = np.empty(plan.output_shape, dtype=np.float32)
+        arrays = [in_buf, p.filter_order, p.offsets, p.channels, p.weights, self.bias]
+        if plan.channel_blocks > 1:
+            arrays.insert(3, channel_splits(p, plan.schedule.tile_channels))
         values = []
-        for a in (in_buf, p.filter_order, p.offsets, p.channels, p.weights, self.bias):
+        for a in arrays:
             values += _memref_values(a)
         out_slot = len(values)
         values += _memref_values(dummy_out)
@@ -232,7 +242,7 @@ class PatternConvKernel:
         for g in range(self.num_threads):
             if bounds[g + 1] > bounds[g]:
                 calls.append(_PackedCall(address, values + [int(bounds[g]), int(bounds[g + 1])]))
-        compiled = _Compiled(plan, text, jit, in_buf, calls, out_slot, threading.Lock())
+        compiled = _Compiled(plan, text, jit, in_buf, calls, out_slot, threading.Lock(), arrays)
         self._compiled[key] = compiled
         self._last = compiled
         return compiled

@@ -88,6 +88,8 @@ SCHEDULES = [
     Schedule(tile_rows=2, tile_cols=16, unroll=3, loop_order="filters_outer"),
     Schedule(tile_rows=5, tile_cols=64, prefetch=3),
     Schedule(tile_rows=2, tile_cols=8, vector_width=8),
+    Schedule(tile_rows=3, tile_cols=32, tile_channels=2),
+    Schedule(tile_rows=4, tile_cols=16, tile_channels=1, unroll=2, prefetch=1),
 ]
 
 
@@ -157,6 +159,25 @@ def test_threads_match_single_thread():
     y1 = PatternConvKernel(w, lib, a, padding=1, num_threads=1)(x)
     y3 = PatternConvKernel(w, lib, a, padding=1, num_threads=3)(x)
     np.testing.assert_array_equal(y1, y3)
+
+
+@pytest.mark.parametrize("act", ACTS, ids=lambda a: a[0])
+def test_channel_blocks_apply_activation_once(act):
+    # Activation must apply after the last channel block only, bias before the first only.
+    cfg = {
+        "c": 7,
+        "o": 6,
+        "h": 9,
+        "w": 27,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 8,
+        "conn": 1.5,
+        "bias": True,
+        "act": act,
+    }
+    _check(cfg, schedule=Schedule(tile_rows=4, tile_cols=16, tile_channels=3), threads=2)
 
 
 def test_wide_layer_several_column_blocks():

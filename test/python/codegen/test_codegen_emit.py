@@ -41,6 +41,16 @@ def test_signature_and_structure():
     assert not re.search(r"\blinalg\.|\baffine\.", text)
 
 
+def test_channel_blocking_signature():
+    lib = random_library(8, np.random.default_rng(0))
+    plan = plan_conv(ConvGeometry.make(100, 8, 12, 20, 1, 1), lib, Schedule(tile_channels=32))
+    text = emit_conv(plan)
+    _parse(text)
+    assert plan.channel_blocks == 4
+    assert "%offsets: memref<65xi32>, %channel_splits: memref<64x5xi32>, %channels" in text
+    assert plan.arg_names[3] == "channel_splits"
+
+
 def test_remainder_vector_is_masked():
     lib = random_library(4, np.random.default_rng(1))
     plan = plan_conv(ConvGeometry.make(3, 2, 9, 27, 1, 1), lib, Schedule(tile_rows=2, tile_cols=32))

@@ -7,6 +7,7 @@ import pytest
 from codegen_util import make_layer
 from pattern_mlir.codegen import (
     balanced_partition,
+    channel_splits,
     csr_nbytes,
     fkw_nbytes,
     library_taps,
@@ -111,3 +112,18 @@ def test_all_kernels_removed(rng):
     p = pack(w, lib, a)
     assert p.num_kernels == 0 and np.all(p.offsets == 0)
     np.testing.assert_array_equal(unpack(p), np.zeros_like(w))
+
+
+def test_channel_splits(rng):
+    w, lib, a = make_layer(rng, 9, 20, 8, 1.5)
+    p = pack(w, lib, a)
+    for block in (1, 3, 8, 20, 64):
+        s = channel_splits(p, block)
+        nb = -(-20 // block)
+        assert s.shape == (9 * 8, nb + 1) and s.dtype == np.int32
+        np.testing.assert_array_equal(s[:, 0], p.offsets[:-1])
+        np.testing.assert_array_equal(s[:, -1], p.offsets[1:])
+        for run in range(9 * 8):
+            for j in range(nb):
+                chans = p.channels[s[run, j] : s[run, j + 1]]
+                assert np.all((chans >= j * block) & (chans < (j + 1) * block))
