@@ -8,6 +8,9 @@ phase-split input, see geometry.py)::
                     %weights: memref<?xTxf32>, %bias: memref<Oxf32>,
                     %output: memref<OxHoxWoxf32>, %f_begin: index, %f_end: index)
 
+With channel blocking (``schedule.tile_channels`` < C) one more argument follows
+``%offsets``: ``%channel_splits: memref<(O*P)x(CB+1)xi32>`` (see ``fkw.channel_splits``).
+
 It computes reordered filters ``[f_begin, f_end)`` (a thread's share) into
 ``output[filter_order[f]]``. Loop nest (loop_order "rows_outer"; "filters_outer" moves the
 filter loop outermost)::
@@ -24,6 +27,11 @@ filter loop outermost)::
               constants of pattern p
           activation; store (masked store for the row's narrower remainder vector)
 
+With channel blocking a loop over blocks of input channels sits between the column blocks and
+the filters: each filter runs only its kernels of that block (a contiguous sub-range of each
+FKW run), so the block's input rows stay in L1 while all filters reuse them; partial sums go
+through the output tile, bias before the first block, activation after the last.
+
 Only the pattern's tap offsets are compile-time constants; weights and channel indices are
 runtime arrays, so one generated function serves every weight set of the same layer shape
 and library.
@@ -31,6 +39,7 @@ and library.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -360,7 +369,7 @@ class _ConvEmitter:
                 self.load_index("offsets", self.t_offsets, self.add(base, p))
                 for p in range(plan.num_patterns + 1)
             ]
-            ranges = list(zip(bounds, bounds[1:]))
+            ranges = list(itertools.pairwise(bounds))
         else:
             # Partial sums of earlier channel blocks come back from the output (the select
             # keeps whatever the output held before the first block out of the sums).
