@@ -26,6 +26,67 @@ LAYERS = {  # name: (C, O, H, W, stride, padding)
 }
 
 
+def neon_mca(c, o, h, w, stride, pad, lib) -> None:
+    """Static estimate of the NEON inner loop: FMA bound vs llvm-mca cycles per iteration."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    import llvm
+    import mlir
+    from pattern_mlir.codegen import ConvGeometry, emit_conv, plan_conv
+    from pattern_mlir.runtime.host import LOWERING_PIPELINE
+
+    plan = plan_conv(ConvGeometry.make(c, o, h, w, stride, pad), lib, target="arm64-neon")
+    mlir_bin = Path(next(iter(mlir.__path__))) / "bin"
+    llvm_bin = Path(next(iter(llvm.__path__))) / "bin"
+    lowered = subprocess.run(
+        [mlir_bin / "mlir-opt", f"--pass-pipeline={LOWERING_PIPELINE}"],
+        input=emit_conv(plan),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ll = subprocess.run(
+        [mlir_bin / "mlir-translate", "--mlir-to-llvmir"],
+        input=lowered,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    asm = subprocess.run(
+        [llvm_bin / "llc", "-O3", "-mtriple=aarch64-linux-gnu", "-mcpu=cortex-a76", "-o", "-"],
+        input=ll,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    blocks, cur = [], []
+    for line in asm.splitlines():
+        if not line.startswith("\t") and line.split(maxsplit=1)[0].endswith(":"):
+            blocks.append(cur)
+            cur = []
+        elif line.startswith("\t") and not line.strip().startswith("."):
+            cur.append(line)
+    blocks.append(cur)
+    body = max(blocks, key=lambda b: sum("fmla" in x for x in b))
+    fmla = sum("fmla" in x for x in body)
+    print(f"schedule {plan.schedule}")
+    print(f"hottest loop: {len(body)} instructions, {fmla} fmla (FMA bound {fmla / 2:.1f} cycles)")
+    for cpu in ("neoverse-n1", "cortex-a76"):
+        out = subprocess.run(
+            [llvm_bin / "llvm-mca", "-mtriple=aarch64", f"-mcpu={cpu}", "-iterations=200"],
+            input="\n".join(body) + "\n",
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        cycles = int(re.search(r"Total Cycles:\s+(\d+)", out).group(1)) / 200
+        print(
+            f"llvm-mca {cpu:12s}: {cycles:.1f} cycles/iteration, {fmla / 2 / cycles:.0%} of FMA bound"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layer", default="vgg_conv3_2", choices=sorted(LAYERS))
@@ -35,6 +96,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument(
+        "--neon-mca",
+        action="store_true",
+        help="instead: compile the layer for arm64-neon (llc -mcpu=cortex-a76) and estimate its "
+        "hottest loop with llvm-mca (neoverse-n1 and cortex-a76 models)",
+    )
+    ap.add_argument(
         "--schedule", default="", help="overrides, e.g. tile_rows=4,tile_cols=64,prefetch=2"
     )
     args = ap.parse_args()
@@ -42,6 +109,9 @@ def main() -> None:
     c, o, h, w, stride, pad = LAYERS[args.layer]
     rng = np.random.default_rng(0)
     lib = random_library(args.patterns, rng)
+    if args.neon_mca:
+        neon_mca(c, o, h, w, stride, pad, lib)
+        return
     weights, assignment = random_layer(o, c, lib, args.connectivity, rng)
     bias = rng.standard_normal(o).astype(np.float32)
     x = rng.standard_normal((1, c, h, w)).astype(np.float32)
