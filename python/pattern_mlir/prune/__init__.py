@@ -24,6 +24,7 @@ from .library import (
 from .masking import MaskEnforcer
 from .project import apply_spec, project, spec_from_weights, verify
 from .spec import LayerSpec, PruneSpec
+from .stats import conv_costs
 from .train import evaluate
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "apply_spec",
     "best_patterns",
     "candidate_patterns",
+    "conv_costs",
     "eligible_convs",
     "evaluate",
     "kept_count",

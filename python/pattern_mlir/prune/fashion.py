@@ -33,7 +33,7 @@ __all__ = ["FashionConfig", "Trained", "default_cache_dir", "train_dense", "trai
 class FashionConfig:
     """Everything that determines the trained models; the defaults fit ~6 minutes on 2 cores."""
 
-    widths: tuple[int, int, int] = (32, 64, 128)
+    widths: tuple[int, int, int] = (24, 48, 96)
     batch_size: int = 128
     dense_epochs: int = 3
     lr: float = 2e-3
@@ -41,8 +41,8 @@ class FashionConfig:
     connectivity: float = 3.6
     admm_epochs: int = 2
     retrain_epochs: int = 2
-    rho: float = 1e-3
-    rho_growth: float = 4.0
+    rho: float = 1e-2
+    rho_growth: float = 3.0
     admm_lr: float = 1e-3
     updates_per_epoch: int = 4
     train_limit: int | None = None
@@ -187,6 +187,7 @@ def train_or_load(
             updates_per_epoch=cfg.updates_per_epoch,
             seed=cfg.seed,
             progress=progress,
+            eval_data=test,
             callback=lambda r: log(_fmt(r)),
         )
         acc = evaluate(pruned, test)["acc"]

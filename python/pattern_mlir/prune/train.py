@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["evaluate", "make_optimizer", "run_epoch", "seed_everything"]
+__all__ = ["evaluate", "make_optimizer", "recalibrate_bn", "run_epoch", "seed_everything"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -130,3 +130,32 @@ def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn | None = None) ->
     if seen == 0:
         raise ValueError("evaluate: the data yielded no batch")
     return {"loss": total_loss / seen, "acc": hits / seen if acc_ok else None}
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, data: Iterable, max_batches: int = 50) -> None:
+    """Re-estimate BatchNorm running statistics on `data` (no weight changes).
+
+    Projection shrinks conv outputs, so the running mean/variance learned on the dense model no
+    longer match; without this a one-shot pruned model's eval accuracy says more about stale BN
+    statistics than about the weights. Uses a cumulative average over up to `max_batches` batches.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    device = next(model.parameters()).device
+    saved = [(m.momentum, m.training) for m in bns]
+    was_training = model.training
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    for i, batch in enumerate(data):
+        if i >= max_batches:
+            break
+        model(_unpack(batch, device)[0])
+    for m, (momentum, training) in zip(bns, saved):
+        m.momentum = momentum
+        m.train(training)
+    model.train(was_training)

@@ -7,10 +7,9 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from pattern_mlir.prune import admm, kept_count, project, retrain, verify
 
-from pattern_mlir.prune import admm, kept_count, retrain, project, verify
-
-FAST = dict(epochs=2, retrain_epochs=1, rho=1e-2, progress=False)
+FAST = {"epochs": 2, "retrain_epochs": 1, "rho": 1e-2, "progress": False}
 
 
 def test_admm_meets_constraints(tiny, batches):
@@ -31,8 +30,19 @@ def test_admm_is_deterministic(tiny, batches):
 
 def test_admm_pulls_weights_onto_the_constraint(tiny, batches):
     records = []
-    admm(tiny, batches, epochs=4, retrain_epochs=0, rho=0.5, rho_growth=2.0, updates_per_epoch=2,
-         lr=1e-2, progress=False, callback=records.append, eval_data=batches[:2])
+    admm(
+        tiny,
+        batches,
+        epochs=4,
+        retrain_epochs=0,
+        rho=0.5,
+        rho_growth=2.0,
+        updates_per_epoch=2,
+        lr=1e-2,
+        progress=False,
+        callback=records.append,
+        eval_data=batches[:2],
+    )
     admm_records = [r for r in records if r["phase"] == "admm"]
     assert [r["rho"] for r in admm_records] == [0.5, 1.0, 2.0, 4.0]
     assert admm_records[-1]["residual"] < 0.75 * admm_records[0]["residual"]  # ||W - Z|| / ||W||
@@ -48,15 +58,24 @@ def test_admm_uses_custom_loss_and_schedule(tiny, batches):
         return F.cross_entropy(out, y, label_smoothing=0.1)
 
     seen = []
-    admm(tiny, batches, epochs=2, retrain_epochs=1, loss_fn=loss_fn, progress=False,
-         rho_schedule=lambda e: seen.append(e) or 0.1 * (e + 1))
+    admm(
+        tiny,
+        batches,
+        epochs=2,
+        retrain_epochs=1,
+        loss_fn=loss_fn,
+        progress=False,
+        rho_schedule=lambda e: seen.append(e) or 0.1 * (e + 1),
+    )
     assert len(calls) == 3 * len(batches) and seen[-2:] == [0, 1]
 
 
 def test_retrain_keeps_mask_and_learns(tiny, batches):
     spec = project(tiny, connectivity=2.0)
     before = tiny.c3.weight.detach().clone()
-    retrain(tiny, batches, spec, epochs=1, lr=1e-2, optimizer="sgd", weight_decay=1e-3, progress=False)
+    retrain(
+        tiny, batches, spec, epochs=1, lr=1e-2, optimizer="sgd", weight_decay=1e-3, progress=False
+    )
     verify(tiny, spec)
     assert not torch.equal(before, tiny.c3.weight)
 
@@ -79,18 +98,18 @@ def test_batches_must_be_pairs(tiny, batches):
 @pytest.mark.parametrize(
     ("kwargs", "msg"),
     [
-        (dict(num_patterns=0), "num_patterns"),
-        (dict(num_patterns=57), "num_patterns"),
-        (dict(connectivity=0.9), "connectivity"),
-        (dict(rho=0), "rho must be a positive"),
-        (dict(rho=float("nan")), "rho must be a positive"),
-        (dict(rho_growth=-1.0), "rho_growth"),
-        (dict(epochs=-1), "epochs must be an integer"),
-        (dict(retrain_epochs=1.5), "retrain_epochs"),
-        (dict(updates_per_epoch=0), "updates_per_epoch"),
-        (dict(lr=0.0), "lr must be a positive"),
-        (dict(optimizer="lion"), "optimizer must be"),
-        (dict(rho_schedule=lambda e: 0.0), r"rho_schedule\(0\) = 0.0"),
+        ({"num_patterns": 0}, "num_patterns"),
+        ({"num_patterns": 57}, "num_patterns"),
+        ({"connectivity": 0.9}, "connectivity"),
+        ({"rho": 0}, "rho must be a positive"),
+        ({"rho": float("nan")}, "rho must be a positive"),
+        ({"rho_growth": -1.0}, "rho_growth"),
+        ({"epochs": -1}, "epochs must be an integer"),
+        ({"retrain_epochs": 1.5}, "retrain_epochs"),
+        ({"updates_per_epoch": 0}, "updates_per_epoch"),
+        ({"lr": 0.0}, "lr must be a positive"),
+        ({"optimizer": "lion"}, "optimizer must be"),
+        ({"rho_schedule": lambda e: 0.0}, r"rho_schedule\(0\) = 0.0"),
     ],
 )
 def test_bad_arguments(tiny, batches, kwargs, msg):

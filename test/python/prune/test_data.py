@@ -8,7 +8,6 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from pattern_mlir.prune.data import DEFAULT_ROOT, Batches, load_fashion_mnist, read_idx
 
 
@@ -45,9 +44,13 @@ def test_batches_shuffle_is_seeded_per_epoch():
     e1 = [yb.tolist() for _, yb in a]
     assert e1 == [yb.tolist() for _, yb in b] and len(a) == 3 == len(e1)
     assert e1 != [yb.tolist() for _, yb in a]  # next epoch, new order
-    assert sorted(sum(e1, [])) == list(range(10))
-    xb, yb = next(iter(Batches(x, y, 4, limit=6)))
-    assert xb.shape == (4, 1, 2, 2) and xb.dtype == torch.float32 and len(Batches(x, y, 4, limit=6)) == 2
+    assert sorted(v for batch in e1 for v in batch) == list(range(10))
+    xb, _yb = next(iter(Batches(x, y, 4, limit=6)))
+    assert (
+        xb.shape == (4, 1, 2, 2)
+        and xb.dtype == torch.float32
+        and len(Batches(x, y, 4, limit=6)) == 2
+    )
 
 
 def test_batches_empty():

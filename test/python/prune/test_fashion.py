@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from pattern_mlir.models.fashion_cnn import FashionCNN
 from pattern_mlir.prune import eligible_convs, verify
 from pattern_mlir.prune.data import DEFAULT_ROOT
@@ -19,14 +18,22 @@ def test_fashion_cnn_shape():
 
 @pytest.mark.skipif(not DEFAULT_ROOT.is_dir(), reason="Debian dataset-fashion-mnist not installed")
 def test_train_or_load_caches(tmp_path):
-    cfg = FashionConfig(widths=(4, 8, 8), dense_epochs=1, admm_epochs=1, retrain_epochs=1,
-                        train_limit=256, updates_per_epoch=2)
+    cfg = FashionConfig(
+        widths=(4, 8, 8),
+        dense_epochs=1,
+        admm_epochs=1,
+        retrain_epochs=1,
+        train_limit=256,
+        updates_per_epoch=2,
+    )
     logs = []
     dense, pruned, spec, test = train_or_load(tmp_path, cfg, progress=False, log=logs.append)
     verify(pruned, spec)
     assert len(spec) == 6 and spec.connectivity == 3.6 and not any("loaded" in m for m in logs)
     logs.clear()
-    again = train_or_load(tmp_path, None, progress=False, log=logs.append)  # None: whatever is cached
+    again = train_or_load(
+        tmp_path, None, progress=False, log=logs.append
+    )  # None: whatever is cached
     assert sum("loaded" in m for m in logs) == 2 and again.spec == spec
     for a, b in zip(pruned.state_dict().values(), again.pruned.state_dict().values()):
         assert torch.equal(a, b)

@@ -7,7 +7,6 @@ import itertools
 import numpy as np
 import pytest
 import torch
-
 from pattern_mlir.prune import best_patterns, candidate_patterns, select_library, validate_library
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from pattern_mlir.prune import MaskEnforcer, project
 
 OPTIMIZERS = {
     "sgd-momentum-wd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
-    "sgd-nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "sgd-nesterov": lambda p: torch.optim.SGD(
+        p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3
+    ),
     "adam": lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-3),
     "adam-amsgrad": lambda p: torch.optim.Adam(p, lr=1e-2, amsgrad=True),
     "adamw": lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
@@ -41,7 +42,9 @@ def test_masks_survive_every_step(tiny, batches, make, warm_state):
                 assert (w[~m] == 0).all(), f"{n}: pruned weight moved"
                 assert (w.grad[~m] == 0).all(), f"{n}: pruned gradient not masked"
     for n, m in masks.items():
-        assert not torch.equal(modules[n].weight[m], start[n][m]), f"{n}: kept weights did not train"
+        assert not torch.equal(modules[n].weight[m], start[n][m]), (
+            f"{n}: kept weights did not train"
+        )
 
 
 def test_without_enforcer_momentum_revives_pruned_weights(tiny, batches):

@@ -9,8 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from pattern_mlir.prune import (
     PruneRules,
     candidate_patterns,
@@ -20,6 +18,7 @@ from pattern_mlir.prune import (
     spec_from_weights,
     verify,
 )
+from torch import nn
 
 
 def test_support_equals_chosen_pattern(tiny):
@@ -103,7 +102,11 @@ def test_default_rules_protect_thin_layers_and_skip_non_3x3(tiny):
 def test_rules_first_last_overrides_exclude_layers(tiny):
     rules = PruneRules(first=2.0, last=8.0, connectivity_min_in_channels=0)
     spec = project(copy.deepcopy(tiny), connectivity=4.0, rules=rules)
-    assert [s.kept_kernels for s in spec] == [kept_count(6, 2), kept_count(48, 4), kept_count(64, 8)]
+    assert [s.kept_kernels for s in spec] == [
+        kept_count(6, 2),
+        kept_count(48, 4),
+        kept_count(64, 8),
+    ]
     rules = PruneRules(overrides={"c3": 1.0}, exclude=("c1",))
     spec = project(copy.deepcopy(tiny), connectivity=4.0, rules=rules)
     assert list(spec.layers) == ["c2", "c3"] and spec["c3"].kept_kernels == 64
@@ -164,7 +167,9 @@ def test_bad_num_patterns(tiny, k):
 
 
 def test_no_eligible_layer():
-    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4, 2))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(4, 2)
+    )
     with pytest.raises(ValueError, match="no eligible layer"):
         project(model)
 
@@ -184,7 +189,11 @@ def test_non_finite_weights(tiny, bad):
 
 @pytest.mark.parametrize(
     ("name", "msg"),
-    [("point", r"'point' is a Conv2d with kernel_size=\(1, 1\)"), ("head", "'head' is a Linear"), ("nope", "no module named 'nope'")],
+    [
+        ("point", r"'point' is a Conv2d with kernel_size=\(1, 1\)"),
+        ("head", "'head' is a Linear"),
+        ("nope", "no module named 'nope'"),
+    ],
 )
 def test_non_3x3_layer_named_for_patterns(tiny, name, msg):
     with pytest.raises(ValueError, match=msg):

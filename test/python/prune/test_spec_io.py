@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from pattern_mlir.prune import LayerSpec, PruneSpec, candidate_patterns, load, project, save
+from safetensors.torch import load_file
 
 
 def test_layer_spec_fields_and_mask():
@@ -40,7 +39,9 @@ def test_json_round_trip(tiny):
     spec = project(tiny, num_patterns=5, connectivity=2.5)
     text = spec.to_json()
     doc = json.loads(text)
-    assert doc["format"] == "pattern-mlir.prune-spec" and [d["name"] for d in doc["layers"]] == list(spec.layers)
+    assert doc["format"] == "pattern-mlir.prune-spec" and [
+        d["name"] for d in doc["layers"]
+    ] == list(spec.layers)
     back = PruneSpec.from_json(text)
     assert back == spec and back.connectivity == 2.5 and back.num_patterns == 5
     assert list(back.layers) == list(spec.layers)
