@@ -195,3 +195,33 @@ def test_wide_layer_several_column_blocks():
         "act": ("none", None),
     }
     _check(cfg, threads=2)
+
+
+def test_default_schedule_with_channel_blocks():
+    cfg = {
+        "c": 40,
+        "o": 12,
+        "h": 15,
+        "w": 56,
+        "stride": 1,
+        "padding": 1,
+        "dilation": 1,
+        "patterns": 8,
+        "conn": 3.6,
+        "bias": True,
+        "act": ("relu", None),
+    }
+    kern = _check(cfg, threads=2)
+    assert kern.plan(15, 56).channel_blocks > 1
+
+
+def test_all_kernels_removed_gives_activated_bias():
+    rng = np.random.default_rng(5)
+    w, lib, _ = make_layer(rng, 3, 4)
+    a = np.full((3, 4), -1, np.int32)
+    b = np.array([-1.0, 0.5, 7.0], np.float32)
+    kern = PatternConvKernel(w, lib, a, b, padding=1, activation="relu6", num_threads=2)
+    y = kern(rng.standard_normal((1, 4, 5, 6)).astype(np.float32))
+    np.testing.assert_array_equal(
+        y, np.broadcast_to(np.array([0.0, 0.5, 6.0], np.float32)[:, None, None], (1, 3, 5, 6))
+    )
