@@ -20,7 +20,7 @@ from .fkw import (
     validate_pattern_layer,
 )
 from .geometry import ConvGeometry, pad_input_into
-from .schedule import TARGETS, Schedule, default_schedule
+from .schedule import TARGETS, Schedule, candidate_schedules, default_schedule
 
 __all__ = [
     "ACTIVATIONS",
@@ -32,6 +32,7 @@ __all__ = [
     "PackedFKW",
     "Schedule",
     "balanced_partition",
+    "candidate_schedules",
     "channel_splits",
     "csr_nbytes",
     "default_schedule",
