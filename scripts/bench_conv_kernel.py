@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--tune", action="store_true", help="measure candidate schedules first")
     ap.add_argument(
         "--neon-mca",
         action="store_true",
@@ -138,6 +139,10 @@ def main() -> None:
         input_size=(h, w),
     )
     compile_s = time.perf_counter() - t0
+    if args.tune:
+        sched, results = kern.tune(h, w, repeat=5)
+        for s_, ms in sorted(results, key=lambda r: r[1])[:5]:
+            print(f"tune: {ms:7.3f} ms  {s_}")
     packed = kern.packed
     kept_macs = packed.num_kernels * packed.taps_per_kernel * ho * wo
     dense_macs = o * c * 9 * ho * wo
