@@ -2,6 +2,12 @@
 
 Pure Python on top of the upstream ``mlir`` wheel; the runtime that JIT-compiles and calls the
 generated functions lives in ``pattern_mlir.runtime.host``.
+
+    packed = pack(weights, library, assignment)          # FKR + FKW arrays (fkw.py)
+    plan = plan_conv(ConvGeometry.make(C, O, H, W, stride, padding, dilation), library,
+                     schedule=None, activation="relu", target="host")   # default_schedule
+    text = emit_conv(plan)                               # MLIR: func/scf/memref/vector/arith
+    plan.signature(), plan.arg_names, plan.input_shape   # what the caller must pass
 """
 
 from .activation import ACTIVATIONS, Activation
