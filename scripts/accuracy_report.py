@@ -95,6 +95,11 @@ def costs(model, spec) -> dict:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.render_only:
+        result = json.loads((args.cache_dir / "fashion" / "accuracy.json").read_text())
+        plot(result, args.docs / "accuracy.png")
+        (args.docs / "accuracy.md").write_text(markdown(result))
+        return
     torch.set_num_threads(args.threads)
     cfg = config(args)
     t0 = time.time()

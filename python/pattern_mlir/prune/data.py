@@ -2,7 +2,8 @@
 
 No torchvision (it does not import beside torch 2.13 here) and no download: the idx format is four
 lines of struct parsing. Batches are made from tensors held in memory (60k x 28 x 28 bytes), with a
-per-epoch shuffle seeded by (seed, epoch), so training is reproducible and needs no worker processes.
+per-epoch shuffle seeded by (seed, epoch), so training is reproducible and needs no worker
+processes.
 """
 
 from __future__ import annotations

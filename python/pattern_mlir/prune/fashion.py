@@ -116,7 +116,8 @@ def train_dense(cfg: FashionConfig, train: Batches, progress: bool = True, log=p
             progress=progress,
         )
         log(
-            f"dense epoch {e + 1}: loss {s['loss']:.4f} train acc {s['acc']:.4f} ({time.time() - t:.0f} s)"
+            f"dense epoch {e + 1}: loss {s['loss']:.4f} train acc {s['acc']:.4f} "
+            f"({time.time() - t:.0f} s)"
         )
     return model
 

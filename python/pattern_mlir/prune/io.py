@@ -40,7 +40,7 @@ def load_state(path: str | Path, model: nn.Module | None = None) -> dict[str, to
 def save(
     directory: str | Path, model: nn.Module, spec: PruneSpec, metadata: dict | None = None
 ) -> Path:
-    """Write `directory`/spec.json and `directory`/model.safetensors; check weights obey spec first."""
+    """Write `directory`/spec.json and model.safetensors; check that the weights obey spec first."""
     verify(model, spec)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

@@ -83,7 +83,8 @@ def _named_modules_checked(model: nn.Module, names, what: str) -> None:
             if isinstance(m, nn.Conv2d):
                 desc += f" with kernel_size={tuple(m.kernel_size)}, groups={m.groups}"
             raise ValueError(
-                f"{what}: layer {name!r} is a {desc}, not a 3x3 groups=1 Conv2d; patterns need 3x3 kernels"
+                f"{what}: layer {name!r} is a {desc}, not a 3x3 groups=1 Conv2d; "
+                "patterns need 3x3 kernels"
             )
 
 

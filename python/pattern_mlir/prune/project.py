@@ -94,7 +94,8 @@ def _support_to_assignment(
         o, i = np.argwhere(~ok)[0]
         taps = np.flatnonzero(support[o, i]).tolist()
         raise ValueError(
-            f"layer {name!r}: kernel [{o}, {i}] has non-zero taps {taps} that no library pattern covers"
+            f"layer {name!r}: kernel [{o}, {i}] has non-zero taps {taps} "
+            "that no library pattern covers"
         )
     ids = covers.argmax(axis=-1).astype(np.int32)
     ids[~support.any(axis=-1)] = -1
@@ -144,7 +145,8 @@ def verify(model: nn.Module, spec: PruneSpec) -> None:
         w = m.weight.detach().cpu()
         if tuple(w.shape[:2]) != s.assignment.shape:
             raise ValueError(
-                f"layer {name!r}: weight has {tuple(w.shape[:2])} kernels, assignment {s.assignment.shape}"
+                f"layer {name!r}: weight has {tuple(w.shape[:2])} kernels, "
+                f"assignment {s.assignment.shape}"
             )
         if not torch.isfinite(w).all():
             raise ValueError(f"layer {name!r} has NaN or inf weights")
@@ -158,5 +160,6 @@ def verify(model: nn.Module, spec: PruneSpec) -> None:
                 else f"it is outside pattern {pid}"
             )
             raise ValueError(
-                f"layer {name!r}: weight[{o}, {i}, {r}, {c}] = {float(w[o, i, r, c])!r} is non-zero but {why}"
+                f"layer {name!r}: weight[{o}, {i}, {r}, {c}] = {float(w[o, i, r, c])!r} "
+                f"is non-zero but {why}"
             )

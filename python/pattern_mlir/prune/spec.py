@@ -38,7 +38,8 @@ class LayerSpec:
         )
         if a.ndim != 2 or a.size == 0:
             raise ValueError(
-                f"layer {self.name!r}: assignment must be a non-empty (O, I) array, got shape {a.shape}"
+                f"layer {self.name!r}: assignment must be a non-empty (O, I) array, "
+                f"got shape {a.shape}"
             )
         if not np.issubdtype(a.dtype, np.integer):
             raise ValueError(f"layer {self.name!r}: assignment must hold integers, got {a.dtype}")
@@ -46,7 +47,8 @@ class LayerSpec:
         if len(bad):
             o, i = bad[0]
             raise ValueError(
-                f"layer {self.name!r}: assignment[{o}, {i}] = {a[o, i]} is not -1 or a pattern id in 0..{len(self.library) - 1}"
+                f"layer {self.name!r}: assignment[{o}, {i}] = {a[o, i]} is not -1 "
+                f"or a pattern id in 0..{len(self.library) - 1}"
             )
         self.assignment = a.astype(np.int32)
 
@@ -128,7 +130,8 @@ class PruneSpec:
     def from_dict(cls, d: dict) -> PruneSpec:
         if d.get("format") != FORMAT or d.get("version") != VERSION:
             raise ValueError(
-                f"not a {FORMAT} version {VERSION} document (format={d.get('format')!r}, version={d.get('version')!r})"
+                f"not a {FORMAT} version {VERSION} document "
+                f"(format={d.get('format')!r}, version={d.get('version')!r})"
             )
         layers = OrderedDict((s.name, s) for s in map(LayerSpec.from_dict, d["layers"]))
         return cls(layers, int(d["num_patterns"]), float(d["connectivity"]))

@@ -21,7 +21,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch's global generator (also used by DataLoader shuffling without its own generator)."""
+    """Seed torch's global generator (DataLoader shuffling without a generator uses it too)."""
     torch.manual_seed(seed)
 
 

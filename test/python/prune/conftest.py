@@ -1,4 +1,4 @@
-"""Small models shared by the prune tests: fast on CPU, with every layer kind the rules care about."""
+"""Small models shared by the prune tests: fast on CPU, with every layer kind the rules use."""
 
 from __future__ import annotations
 

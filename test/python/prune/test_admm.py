@@ -123,3 +123,16 @@ def test_nan_weights(tiny, batches):
         tiny.c2.weight[0, 0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="layer 'c2' has NaN or inf"):
         admm(tiny, batches, **FAST)
+
+
+def test_admm_with_shuffling_dataloader_is_deterministic(tiny, batches):
+    x = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True
+    )
+    other = copy.deepcopy(tiny)
+    admm(tiny, loader, **FAST, seed=7)
+    admm(other, loader, **FAST, seed=7)
+    for a, b in zip(tiny.parameters(), other.parameters()):
+        assert torch.equal(a, b)
