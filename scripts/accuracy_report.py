@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "python"))
 
 from pattern_mlir.prune import conv_costs, evaluate, project, retrain
 from pattern_mlir.prune.data import Batches
-from pattern_mlir.prune.fashion import FashionConfig, _data, train_or_load
+from pattern_mlir.prune.fashion import FashionConfig, fashion_data, train_or_load
 from pattern_mlir.prune.train import recalibrate_bn
 
 PATTERNS, RATIOS = (4, 8, 12), (2.0, 3.6, 5.0)
@@ -107,7 +107,7 @@ def main(argv=None) -> None:
     dense, admm_model, admm_spec, test = train_or_load(
         args.cache_dir, cfg, retrain=args.fresh, progress=False, log=log
     )
-    train, _ = _data(cfg)
+    train, _ = fashion_data(cfg)
     sweep_train = Batches(
         train.images, train.labels, cfg.batch_size, True, cfg.seed, args.sweep_train_limit
     )

@@ -23,7 +23,7 @@ from .library import check_num_patterns
 from .masking import MaskEnforcer
 from .project import apply_spec, resolve_library, spec_for_plans, verify
 from .spec import PruneSpec
-from .train import LossFn, evaluate, make_optimizer, run_epoch, seed_everything
+from .train import LossFn, cosine_schedule, evaluate, make_optimizer, run_epoch, seed_everything
 
 __all__ = ["admm", "retrain"]
 
@@ -33,19 +33,6 @@ Callback = Callable[[dict], None]
 def _check_epochs(value: int, name: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _cosine(optimizer: torch.optim.Optimizer, data: Iterable, epochs: int):
-    """Per-batch cosine decay to 0 when the data has a length, else None (constant lr)."""
-    try:
-        total = len(data) * epochs  # type: ignore[arg-type]
-    except TypeError:
-        return None
-    if total == 0:
-        return None
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
-    )
 
 
 def retrain(
@@ -71,7 +58,7 @@ def retrain(
     seed_everything(seed)
     apply_spec(model, spec)
     opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
-    sched = _cosine(opt, train_data, epochs)
+    sched = cosine_schedule(opt, train_data, epochs)
     with MaskEnforcer(model, spec, opt):
         for e in range(epochs):
             stats = run_epoch(

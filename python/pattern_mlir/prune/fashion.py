@@ -20,13 +20,20 @@ import torch
 from torch import nn
 
 from ..models.fashion_cnn import FashionCNN
-from .admm import _cosine, admm
+from .admm import admm
 from .data import Batches, load_fashion_mnist
 from .io import load, load_state, save, save_state
 from .spec import PruneSpec
-from .train import evaluate, make_optimizer, run_epoch, seed_everything
+from .train import cosine_schedule, evaluate, make_optimizer, run_epoch, seed_everything
 
-__all__ = ["FashionConfig", "Trained", "default_cache_dir", "train_dense", "train_or_load"]
+__all__ = [
+    "FashionConfig",
+    "Trained",
+    "default_cache_dir",
+    "fashion_data",
+    "train_dense",
+    "train_or_load",
+]
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ def default_cache_dir() -> Path:
     return Path.cwd() / ".cache"
 
 
-def _data(cfg: FashionConfig) -> tuple[Batches, Batches]:
+def fashion_data(cfg: FashionConfig) -> tuple[Batches, Batches]:
     train = Batches(
         *load_fashion_mnist("train"),
         batch_size=cfg.batch_size,
@@ -104,7 +111,7 @@ def train_dense(cfg: FashionConfig, train: Batches, progress: bool = True, log=p
     """Adam with per-batch cosine decay from cfg.lr, cfg.dense_epochs epochs."""
     model = _new_model(cfg)
     opt = make_optimizer(model.parameters(), "adam", cfg.lr)
-    sched = _cosine(opt, train, cfg.dense_epochs)
+    sched = cosine_schedule(opt, train, cfg.dense_epochs)
     for e in range(cfg.dense_epochs):
         t = time.time()
         s = run_epoch(
@@ -148,7 +155,7 @@ def train_or_load(
         cfg = FashionConfig.from_dict(pruned_meta["config"]) if pruned_meta else FashionConfig()
     else:
         cfg = config
-    train, test = _data(cfg)
+    train, test = fashion_data(cfg)
 
     dense = _new_model(cfg)
     if not retrain and dense_meta and dense_meta["config"] == cfg.dense_part():

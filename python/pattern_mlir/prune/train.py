@@ -15,7 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["evaluate", "make_optimizer", "recalibrate_bn", "run_epoch", "seed_everything"]
+__all__ = [
+    "cosine_schedule",
+    "evaluate",
+    "make_optimizer",
+    "recalibrate_bn",
+    "run_epoch",
+    "seed_everything",
+]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -40,6 +47,19 @@ def make_optimizer(
             params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=momentum > 0
         )
     raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {name!r}")
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, data: Iterable, epochs: int):
+    """Per-batch cosine decay to 0 when the data has a length, else None (constant lr)."""
+    try:
+        total = len(data) * epochs  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    if total == 0:
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
 
 
 def _unpack(batch, device) -> tuple[torch.Tensor, torch.Tensor]:
