@@ -1,0 +1,64 @@
+"""Reject kernels that need a SPIR-V capability the target profile lacks, by name.
+
+Why before SPIR-V conversion: ``convert-gpu-to-spirv`` cannot represent f64 or
+i64 values without the Float64 / Int64 capabilities and then reports only
+"failed to legalize operation 'gpu.func'". Phone GPUs (the Adreno 640 profile)
+have neither, so the check names the kernel, the capability, the offending type
+and the op it came from. (f16 and i8 are emulated with 32-bit types by the
+upstream conversion and need no capability.) After serialisation
+``spirv_tools.check_profile`` checks the declared capabilities once more.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlir import ir
+
+from pattern_mlir.gpu.errors import MissingCapabilityError
+from pattern_mlir.gpu.irutil import ops_named, symbol_name
+from pattern_mlir.runtime.spirv_tools import SpirvProfile
+from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
+
+#: (type pattern, capability, what it is)
+TYPE_CAPABILITIES = (
+    (re.compile(r"\bf64\b"), "Float64", "64-bit floating point"),
+    (re.compile(r"\bi64\b"), "Int64", "64-bit integers"),
+)
+
+
+def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile) -> None:
+    """Raise MissingCapabilityError for the first kernel value needing a missing capability."""
+    allowed = implied_closure(profile.capabilities)
+    needed = [entry for entry in TYPE_CAPABILITIES if entry[1] not in allowed]
+    if not needed:
+        return
+    for func in ops_named(module, "gpu.func"):
+        kernel = symbol_name(func)
+        for pattern, capability, what in needed:
+            found = _first_use(func, pattern)
+            if found is not None:
+                op_name, type_text, location = found
+                raise MissingCapabilityError(
+                    kernel,
+                    capability,
+                    f"{what}: '{op_name}' produces {type_text} at {location}",
+                    profile.name,
+                )
+
+
+def _first_use(func: ir.Operation, pattern: re.Pattern):
+    for arg in func.regions[0].blocks[0].arguments:
+        if pattern.search(str(arg.type)):
+            return "kernel argument", str(arg.type), str(func.location)
+    hit = []
+
+    def visit(op):
+        for value in op.results:
+            if pattern.search(str(value.type)):
+                hit.append((op.name, str(value.type), str(op.location)))
+                return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    func.walk(visit)
+    return hit[0] if hit else None

@@ -1,0 +1,170 @@
+"""Geometry of one pattern conv and the GPU tiling chosen for it.
+
+Why a separate plan: the kernel emitter, the host-side arrays (filter groups,
+per-channel-block runs) and the report all need the same decisions, and keeping
+them in one frozen object means they cannot disagree. The choices follow from
+the co-design (DESIGN.md section 5) mapped to a GPU:
+
+* output-channel groups: contiguous ranges of FKR-reordered filters with about
+  equal kept-kernel work (``fkw.balanced_partition``); one workgroup row of the
+  grid per group, so every workgroup does the same work and the filter loop is
+  uniform inside a workgroup (no divergence);
+* each invocation computes ``VW`` = 4 adjacent output columns of one row, so
+  results leave as one vec4 store when the row length is a multiple of 4;
+* a workgroup covers ``TX * VW`` columns x ``TY`` rows; when the input tile of
+  one channel block is reused enough, it is staged in shared memory once and
+  serves every tap of every filter of the group (``staged``), otherwise each
+  invocation reads global memory directly with bounds checks (``direct``).
+
+Nothing depends on the subgroup size (lavapipe 8, Adreno 64): there are no
+subgroup operations, and workgroups are sized by the tile, not the subgroup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Output columns per invocation (one vec4 store).
+VECTOR_WIDTH = 4
+#: Invocations per workgroup the tiling aims at (a multiple of Adreno's wave size 64
+#: would be too large for lavapipe-sized test layers; 64 fits both).
+TARGET_INVOCATIONS = 64
+#: Shared memory one workgroup may use for staging (half of Adreno 640's 32 KiB, so two
+#: workgroups can be resident per core).
+SHARED_BUDGET_BYTES = 16 * 1024
+#: Staging pays when direct global loads would exceed staged loads by this factor.
+STAGING_MIN_REUSE = 2.0
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Static shape of a pattern conv (NCHW, zero padding ``[top, left, bottom, right]``)."""
+
+    n: int
+    in_channels: int
+    height: int
+    width: int
+    out_channels: int
+    out_height: int
+    out_width: int
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilations: tuple[int, int]
+
+    @property
+    def input_size(self) -> int:
+        return self.n * self.in_channels * self.height * self.width
+
+    @property
+    def output_size(self) -> int:
+        return self.n * self.out_channels * self.out_height * self.out_width
+
+
+@dataclass(frozen=True)
+class GpuConvPlan:
+    """Tiling of one pattern conv; see the module docstring."""
+
+    threads: tuple[int, int]  # (TX, TY)
+    tiles: tuple[int, int]  # (tiles along x, tiles along y)
+    groups: int  # output-channel groups (grid y)
+    staged: bool
+    channel_block: int  # channels staged at once (= in_channels when direct)
+    channel_blocks: int  # ceil(in_channels / channel_block), at least 1
+    tile_in: tuple[int, int]  # staged input tile (rows, cols) of one channel
+
+    @property
+    def workgroup_size(self) -> tuple[int, int, int]:
+        return (self.threads[0], self.threads[1], 1)
+
+    def grid(self, geom: ConvGeometry) -> tuple[int, int, int]:
+        return (self.tiles[0] * self.tiles[1], self.groups, geom.n)
+
+    @property
+    def shared_bytes(self) -> int:
+        if not self.staged:
+            return 0
+        return 4 * self.channel_block * self.tile_in[0] * self.tile_in[1]
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(1, n))))
+
+
+def input_tile(geom: ConvGeometry, tx: int, ty: int) -> tuple[int, int]:
+    """Rows and columns of input one workgroup's output tile reads (one channel)."""
+    (sh, sw), (dh, dw), (kh, kw) = geom.strides, geom.dilations, geom.kernel
+    rows = (ty - 1) * sh + (kh - 1) * dh + 1
+    cols = (tx * VECTOR_WIDTH - 1) * sw + (kw - 1) * dw + 1
+    return rows, cols
+
+
+def distinct_tap_offsets(taps: np.ndarray, geom: ConvGeometry) -> int:
+    """Distinct input positions one invocation reads per kernel (after load reuse).
+
+    ``taps``: int[P, T, 2] (ky, kx). The worst pattern counts, since every pattern
+    of the library runs.
+    """
+    (_, sw), (dh, dw) = geom.strides, geom.dilations
+    worst = 0
+    for pattern in taps:
+        offsets = {
+            (int(ky) * dh, j * sw + int(kx) * dw) for ky, kx in pattern for j in range(VECTOR_WIDTH)
+        }
+        worst = max(worst, len(offsets))
+    return worst
+
+
+def make_plan(
+    geom: ConvGeometry,
+    taps: np.ndarray,
+    num_kernels: int,
+    *,
+    filters_per_group: int | None = None,
+    staged: bool | None = None,
+    shared_budget: int = SHARED_BUDGET_BYTES,
+) -> GpuConvPlan:
+    """Choose threads, tiles, filter groups and staging for one conv.
+
+    ``filters_per_group`` and ``staged`` override the heuristics (tests use them
+    to cover both kernel variants).
+    """
+    tx = min(16, _pow2_at_least(math.ceil(geom.out_width / VECTOR_WIDTH)))
+    ty = min(_pow2_at_least(geom.out_height), max(1, TARGET_INVOCATIONS // tx))
+    tiles = (
+        math.ceil(geom.out_width / (tx * VECTOR_WIDTH)),
+        math.ceil(geom.out_height / ty),
+    )
+    fpg = filters_per_group or (8 if geom.out_channels >= 64 else 4)
+    groups = max(1, math.ceil(geom.out_channels / fpg))
+
+    rows, cols = input_tile(geom, tx, ty)
+    plane = rows * cols
+    block = min(geom.in_channels, shared_budget // (4 * plane))
+    if staged is None:
+        # Global loads per workgroup: direct reads every kept kernel's taps per invocation;
+        # staged reads each input position of the tile once per channel.
+        kernels_per_group = num_kernels / groups
+        direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty
+        staged_loads = geom.in_channels * plane
+        staged = block >= 1 and direct >= STAGING_MIN_REUSE * staged_loads
+    elif staged and block < 1:
+        raise ValueError(
+            f"one channel's input tile ({rows}x{cols} floats) exceeds the shared budget "
+            f"of {shared_budget} bytes"
+        )
+    if not staged:
+        block = geom.in_channels
+    blocks = math.ceil(geom.in_channels / block) if geom.in_channels else 1
+    return GpuConvPlan(
+        threads=(tx, ty),
+        tiles=tiles,
+        groups=groups,
+        staged=bool(staged),
+        channel_block=max(1, block),
+        channel_blocks=max(1, blocks),
+        tile_in=(rows, cols),
+    )

@@ -1,0 +1,112 @@
+"""Map each top-level ``scf.parallel`` to a 1-D grid of fixed-size workgroups.
+
+Why not ``scf-parallel-loop-tiling`` + ``gpu-map-parallel-loops`` directly: the
+mapper gives each of the first three loop dimensions its own grid axis and runs
+the rest sequentially, so a 4-D NCHW loop keeps one dimension serial and a
+1 x C x 1 x 1 loop gets a workgroup of 1. Collapsing every loop nest to one
+linear index first gives every elementwise, pooling, reduction or dense conv op
+the same shape: ``ceil(total / WG)`` workgroups of ``WG`` invocations, one output
+element each, with a bounds guard. The emitted nest (blocks outer, threads inner,
+both 1-D) is then mapped by the upstream passes to ``gpu.launch``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mlir import ir
+from mlir.dialects import arith, scf
+
+from pattern_mlir.gpu.errors import GpuLoweringError
+from pattern_mlir.gpu.irutil import as_operation, constant_int, location_text, ops_named
+
+#: Invocations per workgroup of the generic kernels (see DESIGN.md: no subgroup dependence).
+WORKGROUP = 64
+#: The largest workgroup count Vulkan guarantees per grid axis.
+MAX_GROUPS = 65535
+
+
+def _constants(values, what, op) -> list[int]:
+    out = []
+    for v in values:
+        c = constant_int(v)
+        if c is None:
+            raise GpuLoweringError(f"{what} of the loop at {location_text(op)} is not a constant")
+        out.append(c)
+    return out
+
+
+def linearize_parallel_loops(module: ir.Module) -> int:
+    """Rewrite every scf.parallel directly inside a func.func; return how many."""
+    count = 0
+    for loop in ops_named(module, "scf.parallel"):
+        if as_operation(loop.parent).name != "func.func":
+            continue
+        _linearize(loop)
+        count += 1
+    return count
+
+
+def _linearize(loop: ir.Operation) -> None:
+    view = loop.opview
+    if len(loop.results):
+        raise GpuLoweringError(f"scf.parallel with reductions at {location_text(loop)}")
+    lbs = _constants(view.lowerBound, "lower bound", loop)
+    ubs = _constants(view.upperBound, "upper bound", loop)
+    steps = _constants(view.step, "step", loop)
+    extents = [max(0, -(-(u - lo) // s)) for lo, u, s in zip(lbs, ubs, steps)]
+    total = math.prod(extents)
+    workgroup = WORKGROUP
+    while math.ceil(total / workgroup) > MAX_GROUPS and workgroup < 1024:
+        workgroup *= 2
+    groups = max(1, math.ceil(total / workgroup))
+    if groups > MAX_GROUPS:
+        raise GpuLoweringError(f"loop at {location_text(loop)} has {total} iterations: too many")
+    idx = ir.IndexType.get()
+    with ir.InsertionPoint(loop), loop.location:
+        c0 = arith.constant(idx, 0)
+        c1 = arith.constant(idx, 1)
+        outer = scf.ParallelOp([], [c0], [arith.constant(idx, groups)], [c1], [])
+        outer_body = outer.regions[0].blocks.append(idx)
+        with ir.InsertionPoint(outer_body):
+            inner = scf.ParallelOp([], [c0], [arith.constant(idx, workgroup)], [c1], [])
+            inner_body = inner.regions[0].blocks.append(idx)
+            scf.ReduceOp([], 0)
+        with ir.InsertionPoint(inner_body):
+            linear = arith.addi(
+                arith.muli(outer_body.arguments[0], arith.constant(idx, workgroup)),
+                inner_body.arguments[0],
+            )
+            inside = arith.cmpi(arith.CmpIPredicate.ult, linear, arith.constant(idx, total))
+            guard = scf.IfOp(inside)
+            scf.ReduceOp([], 0)
+        with ir.InsertionPoint(guard.then_block):
+            ivs = _delinearize(linear, extents, lbs, steps, idx)
+            terminator = scf.YieldOp([])
+    old = loop.regions[0].blocks[0]
+    for arg, iv in zip(old.arguments, ivs):
+        arg.replace_all_uses_with(iv)
+    for op in list(old.operations):
+        if op.name == "scf.reduce":
+            continue
+        op.move_before(terminator)
+    loop.erase()
+
+
+def _delinearize(linear, extents, lbs, steps, idx) -> list:
+    ivs = [None] * len(extents)
+    rest = linear
+    for d in reversed(range(len(extents))):
+        if d > 0:
+            extent = arith.constant(idx, extents[d])
+            digit = arith.remui(rest, extent)
+            rest = arith.divui(rest, extent)
+        else:
+            digit = rest
+        iv = digit
+        if steps[d] != 1:
+            iv = arith.muli(iv, arith.constant(idx, steps[d]))
+        if lbs[d] != 0:
+            iv = arith.addi(iv, arith.constant(idx, lbs[d]))
+        ivs[d] = iv
+    return ivs

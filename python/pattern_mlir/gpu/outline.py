@@ -1,0 +1,110 @@
+"""From mapped parallel loops to named kernels in gpu.modules for the target.
+
+Why the extra steps around the upstream passes: ``gpu-kernel-outlining`` passes
+every value defined above a ``gpu.launch`` as a kernel argument, and with the
+Vulkan ABI each scalar argument costs a 4-byte storage buffer and a descriptor;
+constants are therefore cloned into the launch body first. Outlined kernels are
+then renamed after the op they came from (the ``k<i>_<op>`` location that
+``bufferize.tag_linalg_ops`` set), and every ``gpu.module`` and kernel gets the
+target environment and entry-point ABI that ``convert-gpu-to-spirv`` reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlir import ir
+
+from pattern_mlir.gpu.bufferize import run_pipeline
+from pattern_mlir.gpu.errors import GpuLoweringError
+from pattern_mlir.gpu.irutil import (
+    as_operation,
+    constant_int,
+    defining_op,
+    is_inside,
+    ops_named,
+    symbol_name,
+)
+
+MAP_TO_GPU = (
+    "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),lower-affine,canonicalize"
+)
+OUTLINE = "gpu-kernel-outlining,canonicalize,cse"
+
+
+def sink_constants(module: ir.Module) -> int:
+    """Clone each constant used inside a gpu.launch into its body; return how many."""
+    count = 0
+    for launch in ops_named(module, "gpu.launch"):
+        entry = launch.regions[0].blocks[0]
+        uses: dict = {}
+
+        def visit(op, launch=launch, uses=uses):
+            for i, value in enumerate(op.operands):
+                producer = defining_op(value)
+                if (
+                    producer is not None
+                    and producer.name == "arith.constant"
+                    and not is_inside(producer, launch)
+                ):
+                    uses.setdefault(producer, []).append((op, i))
+            return ir.WalkResult.ADVANCE
+
+        for op in entry.operations:
+            as_operation(op).walk(visit)
+        for producer, users in uses.items():
+            clone = producer.clone(ip=ir.InsertionPoint.at_block_begin(entry))
+            for user, i in users:
+                user.operands[i] = clone.results[0]
+            count += 1
+    return count
+
+
+def _kernel_name_from(location: str, fallback: str) -> str:
+    match = re.search(r'loc\("(k\d+_[A-Za-z0-9_]+)"', location)
+    return match.group(1) if match else fallback
+
+
+def outline_and_name(module: ir.Module) -> None:
+    """Outline gpu.launch bodies, then name modules and kernels after their source op."""
+    sink_constants(module)
+    run_pipeline(module, OUTLINE, "kernel outlining")
+    modules = {symbol_name(m): m for m in ops_named(module, "gpu.module")}
+    taken = set(modules)
+    for launch in ops_named(module, "gpu.launch_func"):
+        ref = str(launch.attributes["kernel"])  # @module::@func
+        mod_name, func_name = (part.lstrip("@") for part in ref.split("::"))
+        new = _kernel_name_from(str(launch.location), mod_name)
+        if new == mod_name:
+            continue
+        while new in taken:
+            new += "_"
+        taken.add(new)
+        gpu_module = modules[mod_name]
+        gpu_module.attributes["sym_name"] = ir.StringAttr.get(new)
+        for func in ops_named(gpu_module, "gpu.func"):
+            if symbol_name(func) == func_name:
+                func.attributes["sym_name"] = ir.StringAttr.get(new)
+        launch.attributes["kernel"] = ir.Attribute.parse(f"@{new}::@{new}")
+
+
+def attach_target(module: ir.Module, target_env: str) -> None:
+    """Set ``spirv.target_env`` on gpu.modules and ``spirv.entry_point_abi`` on kernels."""
+    env = ir.Attribute.parse(target_env)
+    for gpu_module in ops_named(module, "gpu.module"):
+        gpu_module.attributes["spirv.target_env"] = env
+    funcs = {}
+    for gpu_module in ops_named(module, "gpu.module"):
+        for func in ops_named(gpu_module, "gpu.func"):
+            funcs[(symbol_name(gpu_module), symbol_name(func))] = func
+    for launch in ops_named(module, "gpu.launch_func"):
+        ref = str(launch.attributes["kernel"])
+        func = funcs.get(tuple(part.lstrip("@") for part in ref.split("::")))
+        if func is None or "spirv.entry_point_abi" in func.attributes:
+            continue
+        size = [constant_int(launch.operands[i]) for i in (3, 4, 5)]
+        if None in size:
+            raise GpuLoweringError(f"kernel {ref} has a non-constant workgroup size")
+        func.attributes["spirv.entry_point_abi"] = ir.Attribute.parse(
+            f"#spirv.entry_point_abi<workgroup_size = [{', '.join(map(str, size))}]>"
+        )

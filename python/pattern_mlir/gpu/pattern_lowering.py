@@ -1,0 +1,251 @@
+"""Replace each ``pattern.packed_conv2d`` by a GPU launch of its specialised kernel.
+
+Why at the tensor level, before bufferization: the conv's input and output then
+take part in One-Shot Bufferize like any other value. The op becomes::
+
+    %xm = bufferization.to_buffer %x read_only        (the input, read here)
+    %om = memref.alloc()                               (a fresh output)
+    gpu.launch_func @conv::@conv ... args(views of %xm, FKW globals, %om)
+    %y  = bufferization.to_tensor %om restrict writable
+
+with the FKW arrays as ``memref.global`` constants and the kernel in its own
+``gpu.module`` carrying the target environment. Kernel arguments are flat 1-D
+memrefs; where the kernel wants vec4 elements (tap weights, aligned outputs) the
+host view is a ``builtin.unrealized_conversion_cast`` of the same buffer (there
+is no memref op that reinterprets f32 as vector<4xf32>); the Vulkan host plan
+treats every such cast as an alias of its operand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from mlir import ir
+
+from pattern_mlir.codegen.fkw import PackedFKW
+from pattern_mlir.dialects.builders import library_masks
+from pattern_mlir.gpu import conv_kernel
+from pattern_mlir.gpu.constants import constant_value_array
+from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
+from pattern_mlir.gpu.conv_plan import ConvGeometry, GpuConvPlan, make_plan
+from pattern_mlir.gpu.errors import GpuLoweringError
+from pattern_mlir.gpu.irutil import as_operation, module_block, ops_named
+
+
+@dataclass(frozen=True)
+class PatternConvKernel:
+    """What lowering decided for one pattern conv (also feeds the report)."""
+
+    name: str
+    geometry: ConvGeometry
+    plan: GpuConvPlan
+    packed: PackedFKW
+    arrays: ConvArrays
+    activation: str
+    kept_macs: int  # multiply-adds per inference (kept taps only)
+
+
+def _ints(attr) -> list[int]:
+    return [int(v) for v in attr]
+
+
+def _activation(op: ir.Operation) -> tuple[str, tuple[float, float] | None]:
+    attrs = op.attributes
+    kind = "none"
+    if "activation" in attrs:
+        match = re.search(r"<(\w+)>", str(attrs["activation"]))
+        kind = match.group(1) if match else "none"
+    clamp = None
+    if kind == "clamp":
+        lo = ir.FloatAttr(attrs["clamp_min"]).value if "clamp_min" in attrs else -np.inf
+        hi = ir.FloatAttr(attrs["clamp_max"]).value if "clamp_max" in attrs else np.inf
+        clamp = (lo, hi)
+    return kind, clamp
+
+
+def read_packed_conv(op: ir.Operation):
+    """(geometry, PackedFKW, bias or None, activation, clamp) of a packed conv op."""
+    attrs = op.attributes
+    in_type = ir.RankedTensorType(op.operands[0].type)
+    out_type = ir.RankedTensorType(op.results[0].type)
+    n, i, h, w = in_type.shape
+    _, o, oh, ow = out_type.shape
+    masks = library_masks(attrs["library"])
+    where = f"pattern.packed_conv2d at {op.location}"
+    weights = constant_value_array(op.operands[1], f"the weights of {where}")
+    bias = None
+    if len(op.operands) > 2:
+        bias = constant_value_array(op.operands[2], f"the bias of {where}").astype(np.float32)
+    packed = PackedFKW(
+        filter_order=np.asarray(_ints(attrs["filter_order"]), dtype=np.int32),
+        offsets=np.asarray(_ints(attrs["offsets"]), dtype=np.int32),
+        channels=np.asarray(_ints(attrs["channels"]), dtype=np.int32),
+        weights=weights.astype(np.float32).reshape(-1, int(masks[0].sum())),
+        library=masks,
+        in_channels=i,
+    )
+    pads = _ints(attrs["padding"])
+    geom = ConvGeometry(
+        n=n,
+        in_channels=i,
+        height=h,
+        width=w,
+        out_channels=o,
+        out_height=oh,
+        out_width=ow,
+        kernel=(masks.shape[1], masks.shape[2]),
+        strides=tuple(_ints(attrs["strides"])),
+        padding=tuple(pads),
+        dilations=tuple(_ints(attrs["dilations"])),
+    )
+    kind, clamp = _activation(op)
+    return geom, packed, bias, kind, clamp
+
+
+def _hex(array: np.ndarray) -> str:
+    return '"0x' + np.ascontiguousarray(array).tobytes().hex().upper() + '"'
+
+
+def _tensor(shape, elem="f32") -> str:
+    return "x".join(str(s) for s in shape) + "x" + elem
+
+
+def _snippet(kernel: PatternConvKernel, kernel_text: str, target_env: str) -> str:
+    """A verified, self-contained module: globals, the gpu.module and a host function."""
+    g, p, name = kernel.geometry, kernel.plan, kernel.name
+    arrays = dict(kernel.arrays.as_list())
+    taps = kernel.packed.taps_per_kernel
+    globals_, body = [], []
+    names = {arg: f"%{arg}" for arg in ("input", "output", *arrays)}
+    arg_types = dict(
+        conv_kernel.argument_types(
+            g, p, kernel.packed.num_patterns, taps, kernel.packed.num_kernels
+        )
+    )
+    in_t = f"tensor<{_tensor((g.n, g.in_channels, g.height, g.width))}>"
+    out_shape = (g.n, g.out_channels, g.out_height, g.out_width)
+    in_m = f"memref<{_tensor((g.n, g.in_channels, g.height, g.width))}>"
+    out_m = f"memref<{_tensor(out_shape)}>"
+    body.append(f"%xm = bufferization.to_buffer %x read_only : {in_t} to {in_m}")
+    body.append(
+        f"%input = memref.collapse_shape %xm [[0, 1, 2, 3]] : {in_m} into {arg_types['input']}"
+    )
+    for arg, data in arrays.items():
+        elem = "i32" if data.dtype == np.int32 else "f32"
+        g_type = f"memref<{_tensor(data.shape, elem)}>"
+        globals_.append(
+            f'  memref.global "private" constant @{name}_{arg} : {g_type} = dense<{_hex(data)}>'
+        )
+        body.append(f"%{arg}_g = memref.get_global @{name}_{arg} : {g_type}")
+        want = arg_types[arg]
+        if want == g_type:
+            names[arg] = f"%{arg}_g"
+        elif "vector" in want:
+            body.append(
+                f"%{arg} = builtin.unrealized_conversion_cast %{arg}_g : {g_type} to {want}"
+            )
+        else:
+            dims = ", ".join(str(d) for d in range(len(data.shape)))
+            body.append(
+                f"%{arg} = memref.collapse_shape %{arg}_g [[{dims}]] : {g_type} into {want}"
+            )
+    body.append(f"%om = memref.alloc() {{alignment = 64 : i64}} : {out_m}")
+    flat_out = f"memref<{g.output_size}xf32>"
+    body.append(f"%of = memref.collapse_shape %om [[0, 1, 2, 3]] : {out_m} into {flat_out}")
+    if arg_types["output"] == flat_out:
+        names["output"] = "%of"
+    else:
+        body.append(
+            f"%output = builtin.unrealized_conversion_cast %of : {flat_out} to {arg_types['output']}"
+        )
+    grid = p.grid(g)
+    for axis, count in zip("xyz", grid):
+        body.append(f"%g{axis} = arith.constant {count} : index")
+    for axis, count in zip("xyz", p.workgroup_size):
+        body.append(f"%t{axis} = arith.constant {count} : index")
+    args = ", ".join(f"{names[a]} : {t}" for a, t in arg_types.items())
+    body.append(
+        f"gpu.launch_func @{name}::@{name} blocks in (%gx, %gy, %gz) "
+        f"threads in (%tx, %ty, %tz) args({args})"
+    )
+    body.append(
+        f"%y = bufferization.to_tensor %om restrict writable : {out_m} to tensor<{_tensor(out_shape)}>"
+    )
+    out_t = f"tensor<{_tensor(out_shape)}>"
+    host = "\n".join("    " + line for line in body)
+    return (
+        "module attributes {gpu.container_module} {\n"
+        + "\n".join(globals_)
+        + f"\n  gpu.module @{name} attributes {{spirv.target_env = {target_env}}} {{\n"
+        + kernel_text
+        + "\n  }\n"
+        + f"  func.func @{name}_host(%x: {in_t}) -> {out_t} {{\n{host}\n"
+        + f"    return %y : {out_t}\n  }}\n}}\n"
+    )
+
+
+def lower_pattern_convs(
+    module: ir.Module, target_env: str, *, plan_options: dict | None = None
+) -> list[PatternConvKernel]:
+    """Replace every pattern.packed_conv2d in ``module``; return what was emitted."""
+    done = []
+    taken = {
+        str(op.attributes["sym_name"]).strip('"')
+        for op in module_block(module).operations
+        if "sym_name" in op.attributes
+    }
+    for index, op in enumerate(ops_named(module, "pattern.packed_conv2d")):
+        name = f"pattern_conv{index}"
+        while name in taken:
+            name += "_"
+        geom, packed, bias, kind, clamp = read_packed_conv(op)
+        taps = np.stack([np.argwhere(m) for m in packed.library])
+        plan = make_plan(geom, taps, packed.num_kernels, **(plan_options or {}))
+        arrays = build_arrays(packed, plan, bias)
+        kernel = PatternConvKernel(
+            name=name,
+            geometry=geom,
+            plan=plan,
+            packed=packed,
+            arrays=arrays,
+            activation=kind,
+            kept_macs=packed.num_kernels
+            * packed.taps_per_kernel
+            * geom.n
+            * geom.out_height
+            * geom.out_width,
+        )
+        text = conv_kernel.emit_conv_kernel(
+            name, geom, plan, packed.library, packed.num_kernels, kind, clamp
+        )
+        _splice(module, op, _snippet(kernel, text, target_env), name)
+        done.append(kernel)
+    if done:
+        as_operation(module).attributes["gpu.container_module"] = ir.UnitAttr.get()
+    return done
+
+
+def _splice(module: ir.Module, op: ir.Operation, snippet_text: str, name: str) -> None:
+    try:
+        snippet = ir.Module.parse(snippet_text)
+    except ir.MLIRError as exc:
+        raise GpuLoweringError(
+            f"internal error: the kernel for {name} does not verify: {exc}"
+        ) from exc
+    host = None
+    for top in list(snippet.body.operations):
+        top = top.operation
+        if top.name == "func.func":
+            host = top
+        else:
+            module_block(module).append(top)
+    block = host.regions[0].blocks[0]
+    block.arguments[0].replace_all_uses_with(op.operands[0])
+    ops = list(block.operations)
+    result = ops[-1].operands[0]
+    for inner in ops[:-1]:
+        inner.operation.move_before(op)
+    op.results[0].replace_all_uses_with(result)
+    op.erase()
