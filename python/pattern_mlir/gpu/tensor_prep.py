@@ -43,25 +43,34 @@ def check_supported(module: ir.Module) -> None:
 
 
 def _check_nested(op: ir.Operation) -> None:
+    # Exceptions cannot cross the walk callback (they become RuntimeError): collect, then raise.
+    problems: list[UnsupportedOpError] = []
+
     def visit(inner):
-        name = inner.name
-        dialect = name.split(".", 1)[0]
-        if name in REJECTED_OPS:
-            raise UnsupportedOpError(name, f"{REJECTED_OPS[name]} (at {location_text(inner)})")
-        if dialect not in SUPPORTED_DIALECTS and name not in SUPPORTED_OPS:
-            raise UnsupportedOpError(name, f"no GPU lowering for it (at {location_text(inner)})")
-        for result in inner.results:
-            _check_static(result.type, name, inner)
+        problem = _problem(inner)
+        if problem is not None:
+            problems.append(problem)
+            return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
 
     op.walk(visit)
+    if problems:
+        raise problems[0]
 
 
-def _check_static(type_: ir.Type, name: str, op) -> None:
-    if isinstance(type_, ir.ShapedType) and not ir.ShapedType(type_).has_static_shape:
-        raise UnsupportedOpError(
-            name, f"result type {type_} has a dynamic shape (at {location_text(op)})"
-        )
+def _problem(op: ir.Operation) -> UnsupportedOpError | None:
+    name = op.name
+    dialect = name.split(".", 1)[0]
+    where = f"at {location_text(op)}"
+    if name in REJECTED_OPS:
+        return UnsupportedOpError(name, f"{REJECTED_OPS[name]} ({where})")
+    if dialect not in SUPPORTED_DIALECTS and name not in SUPPORTED_OPS:
+        return UnsupportedOpError(name, f"no GPU lowering for it ({where})")
+    for result in op.results:
+        type_ = result.type
+        if isinstance(type_, ir.ShapedType) and not ir.ShapedType(type_).has_static_shape:
+            return UnsupportedOpError(name, f"result type {type_} has a dynamic shape ({where})")
+    return None
 
 
 def strip_asserts(module: ir.Module) -> int:

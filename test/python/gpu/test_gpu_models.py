@@ -1,0 +1,70 @@
+"""Whole small models on lavapipe against torch (rel err <= 1e-3).
+
+Each model's 3x3 convs are projected onto an 8-pattern library at connectivity
+2x in torch (so torch computes the reference of the pruned model), exported with
+torch-mlir, and the conforming convs replaced by pattern.packed_conv2d; all other
+ops (BatchNorm, ReLU/ReLU6, pooling, depthwise and 1x1 convs, residual adds,
+linear) go through the upstream-lowered kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gpu_testlib import relative_error
+from pattern_mlir.gpu import compile_for_vulkan
+from pattern_mlir.gpu.pattern_import import (
+    candidate_library,
+    export_linalg,
+    pack_pattern_convs,
+    prune_to_patterns,
+)
+from pattern_mlir.gpu.sample_models import SAMPLES, make_sample
+from pattern_mlir.runtime.vulkan_buffer import Buffer
+
+#: 3x3 full convs each sample holds (the packed ones); depthwise convs stay dense.
+PATTERN_CONVS = {"vgg_blocks": 4, "residual_block": 2, "inverted_residual": 1}
+
+
+@pytest.fixture(scope="module", params=sorted(SAMPLES))
+def compiled(request, device):
+    model, x = make_sample(request.param)
+    library = candidate_library(8)
+    prune_to_patterns(model, library, connectivity=2.0)
+    want = model(x).detach().numpy()
+    text, packed = pack_pattern_convs(export_linalg(model, x), library)
+    exe = compile_for_vulkan(text, device=device)
+    yield request.param, exe, x.numpy(), want, packed
+    exe.close()
+
+
+def test_matches_torch(compiled):
+    name, exe, x, want, packed = compiled
+    assert packed == PATTERN_CONVS[name]
+    (got,) = exe(x)
+    assert got.shape == want.shape
+    err = relative_error(got, want)
+    assert err <= 1e-3, f"{name}: relative error {err}"
+
+
+def test_pattern_kernels_and_timings(compiled):
+    name, exe, x, _, packed = compiled
+    assert sum(k.pattern for k in exe.kernels) == packed
+    exe(x)
+    timings = exe.last_timings
+    assert [n for n, _ in timings["kernels"]] == [k.name for k in exe.kernels]
+    if timings["gpu_ms"] is not None:
+        assert all(ms is not None and ms >= 0 for _, ms in timings["kernels"])
+
+
+def test_second_call_uploads_only_inputs(compiled, monkeypatch):
+    name, exe, x, want, _ = compiled
+    first = exe(x)[0]
+    uploads = []
+    original = Buffer.upload
+    monkeypatch.setattr(
+        Buffer, "upload", lambda self, a: (uploads.append(a.shape), original(self, a))[1]
+    )
+    second = exe(x)[0]
+    assert uploads == [x.shape], "weights must be uploaded once per executable, not per call"
+    np.testing.assert_array_equal(first, second)
