@@ -3,6 +3,7 @@ vec4 where aligned, staging within the shared-memory budget."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_groups_have_equal_work():
     kernel, _ = _lower(case)
     work = kernel.packed.kernels_per_filter() + 1.0
     bounds = kernel.arrays.groups
-    per_group = [work[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]
+    per_group = [work[a:b].sum() for a, b in itertools.pairwise(bounds)]
     assert len(per_group) == kernel.plan.groups > 1
     # A boundary moves by at most one filter from the ideal split.
     assert max(per_group) - min(per_group) <= 2 * work.max()

@@ -48,7 +48,7 @@ def test_matches_torch(compiled):
 
 
 def test_pattern_kernels_and_timings(compiled):
-    name, exe, x, _, packed = compiled
+    _name, exe, x, _, packed = compiled
     assert sum(k.pattern for k in exe.kernels) == packed
     exe(x)
     timings = exe.last_timings
@@ -58,7 +58,7 @@ def test_pattern_kernels_and_timings(compiled):
 
 
 def test_second_call_uploads_only_inputs(compiled, monkeypatch):
-    name, exe, x, want, _ = compiled
+    _name, exe, x, _want, _ = compiled
     first = exe(x)[0]
     uploads = []
     original = Buffer.upload
