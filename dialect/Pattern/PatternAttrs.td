@@ -103,6 +103,8 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     * `tile_cols`: output columns computed together, a multiple of
       `vector_width` (register blocking);
     * `tile_filters`: filters computed together (register blocking);
+    * `tile_channels`: input channels per cache block, 0 = no blocking (the
+      rows of a block of channels stay in L1 while every filter reuses them);
     * `vector_width`: lanes along the output width (4 for NEON, 16 on
       AVX-512 hosts);
     * `unroll`: unroll factor of the per-pattern kernel loop;
@@ -113,7 +115,7 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
 
     ```mlir
     #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,
-                      vector_width = 16, unroll = 1, prefetch = 2,
+                      tile_channels = 32, vector_width = 16, unroll = 1, prefetch = 2,
                       loop_order = rows_outer, threads = 0>
     ```
   }];
@@ -121,6 +123,7 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     "int64_t":$tile_rows,
     "int64_t":$tile_cols,
     "int64_t":$tile_filters,
+    "int64_t":$tile_channels,
     "int64_t":$vector_width,
     "int64_t":$unroll,
     "int64_t":$prefetch,

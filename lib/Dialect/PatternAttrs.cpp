@@ -158,7 +158,7 @@ void LibraryAttr::print(AsmPrinter &printer) const {
 LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t tileRows, int64_t tileCols, int64_t tileFilters,
-                     int64_t vectorWidth,
+                     int64_t tileChannels, int64_t vectorWidth,
                      int64_t unroll, int64_t prefetch, LoopOrder,
                      int64_t threads) {
   auto checkRange = [&](StringRef name, int64_t value, int64_t lo,
@@ -171,6 +171,7 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (failed(checkRange("tile_rows", tileRows, 1, 32)) ||
       failed(checkRange("tile_cols", tileCols, 1, 1024)) ||
       failed(checkRange("tile_filters", tileFilters, 1, 32)) ||
+      failed(checkRange("tile_channels", tileChannels, 0, 1 << 20)) ||
       failed(checkRange("vector_width", vectorWidth, 1, 64)) ||
       failed(checkRange("unroll", unroll, 1, 16)) ||
       failed(checkRange("prefetch", prefetch, 0, 64)) ||

@@ -55,6 +55,42 @@ def library_masks(attr: ir.Attribute) -> np.ndarray:
     return np.stack([(b >> taps) & 1 for b in bits]).astype(bool).reshape(-1, kh, kw)
 
 
+def derive_library(weight, taps: int = 4, max_patterns: int = 56) -> np.ndarray | None:
+    """The pattern library an OIHW weight conforms to, or None if it is not a pattern conv.
+
+    Patterns are the distinct supports of kernels with exactly `taps` non-zeros,
+    most frequent first. A kernel with fewer non-zeros must fit inside one of
+    them; otherwise a pattern is completed for it (its support plus the centre
+    and the lowest free taps). The weight is not a pattern conv when a kernel
+    keeps more than `taps` taps, a pattern misses the centre of an odd kernel,
+    no kernel is kept at all, or more than `max_patterns` patterns are needed.
+    """
+    weight = _as_numpy(weight)
+    if weight.ndim != 4 or weight.shape[2] % 2 == 0 or weight.shape[3] % 2 == 0:
+        return None
+    kh, kw = weight.shape[2:]
+    centre = (kh // 2) * kw + kw // 2
+    support = (weight != 0).reshape(-1, kh * kw)
+    counts = support.sum(axis=1)
+    if counts.max(initial=0) == 0 or counts.max() > taps or not np.isfinite(weight).all():
+        return None
+    full, frequency = np.unique(support[counts == taps], axis=0, return_counts=True)
+    library = [full[i] for i in np.argsort(-frequency, kind="stable")]
+    for partial in np.unique(support[(counts > 0) & (counts < taps)], axis=0):
+        if any(not (partial & ~mask).any() for mask in library):
+            continue
+        completed = partial.copy()
+        completed[centre] = True
+        for tap in range(kh * kw):
+            if completed.sum() >= taps:
+                break
+            completed[tap] = True
+        library.append(completed)
+    if len(library) > max_patterns or not all(mask[centre] for mask in library):
+        return None
+    return np.stack(library).reshape(-1, kh, kw)
+
+
 def derive_assignment(weight, masks) -> np.ndarray:
     """Pattern id per (out, in) kernel of an OIHW weight, -1 for all-zero kernels.
 

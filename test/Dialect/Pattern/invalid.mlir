@@ -74,21 +74,21 @@ func.func @library_not_2d() attributes {
 // -----
 
 // expected-error @+1 {{tile_rows = 0 is not in [1, 32]}}
-func.func @schedule_zero_tile() attributes {a = #pattern.schedule<tile_rows = 0, tile_cols = 16, tile_filters = 1, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
+func.func @schedule_zero_tile() attributes {a = #pattern.schedule<tile_rows = 0, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
   return
 }
 
 // -----
 
 // expected-error @+1 {{vector_width = 12 is not a power of two}}
-func.func @schedule_vector_not_power_of_two() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, vector_width = 12, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
+func.func @schedule_vector_not_power_of_two() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 12, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
   return
 }
 
 // -----
 
 // expected-error @+1 {{threads = -1 is not in [0, 1024]}}
-func.func @schedule_negative_threads() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = -1>} {
+func.func @schedule_negative_threads() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = -1>} {
   return
 }
 
@@ -367,6 +367,6 @@ func.func @packed_channel_repeat_in_filter(%x: tensor<1x2x8x8xf32>, %w: tensor<3
 // -----
 
 // expected-error @+1 {{tile_cols = 20 is not a multiple of vector_width = 8}}
-func.func @schedule_tile_cols_not_vector_multiple() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 20, tile_filters = 1, vector_width = 8, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
+func.func @schedule_tile_cols_not_vector_multiple() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 20, tile_filters = 1, tile_channels = 0, vector_width = 8, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
   return
 }

@@ -36,12 +36,12 @@ func.func @conv_strided_dilated_no_bias(%x: tensor<1x1x9x8xf32>, %w: tensor<2x4x
 // CHECK: pattern.conv2d
 // CHECK-SAME: activation <clamp>
 // CHECK-SAME: clamp_max = 6.000000e+00 : f32, clamp_min = -1.000000e+00 : f32
-// CHECK-SAME: schedule = #pattern.schedule<tile_rows = 4, tile_cols = 16, tile_filters = 2, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>
+// CHECK-SAME: schedule = #pattern.schedule<tile_rows = 4, tile_cols = 16, tile_filters = 2, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>
 func.func @conv_clamp_with_schedule(%x: tensor<1x1x4x4xf32>, %w: tensor<1x4xf32>) -> tensor<1x1x4x4xf32> {
   %y = pattern.conv2d %x, %w library #pattern.library<3x3, [[1, 3, 4, 5]]> assignment [0]
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] activation <clamp>
          {clamp_min = -1.0 : f32, clamp_max = 6.0 : f32,
-          schedule = #pattern.schedule<tile_rows = 4, tile_cols = 16, tile_filters = 2, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>}
+          schedule = #pattern.schedule<tile_rows = 4, tile_cols = 16, tile_filters = 2, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>}
          : tensor<1x1x4x4xf32>, tensor<1x4xf32> -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
 }
@@ -66,9 +66,9 @@ func.func @packed_conv(%x: tensor<1x2x8x8xf32>, %w: tensor<3x4xf32>) -> tensor<1
 // A library with a 5x5 kernel and a single tap: the centre.
 // CHECK-LABEL: func.func @library_attribute_forms
 // CHECK-SAME: lib = #pattern.library<5x5, {{\[}}[12]]>
-// CHECK-SAME: sched = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, vector_width = 4, unroll = 2, prefetch = 0, loop_order = filters_outer, threads = 2>
+// CHECK-SAME: sched = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 2, prefetch = 0, loop_order = filters_outer, threads = 2>
 func.func @library_attribute_forms() attributes {
     lib = #pattern.library<5x5, [[12]]>,
-    sched = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, vector_width = 4, unroll = 2, prefetch = 0, loop_order = filters_outer, threads = 2>} {
+    sched = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 2, prefetch = 0, loop_order = filters_outer, threads = 2>} {
   return
 }

@@ -1,0 +1,108 @@
+"""`pattern_mlir.compile`: PyTorch models or MLIR text to running executables."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from mlir import ir
+
+from .errors import CompileError
+from .executable import ENTRY, FORMAT_VERSION, Arm64Executable, Executable, HostExecutable, TensorSpec
+from .options import CompileOptions, check_target
+from .stages import cpu_stages, run_stage
+
+
+def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """Input and output specs of @forward; rejects what the runtime cannot call."""
+    functions = [op for op in module.body.operations if op.operation.name == "func.func"]
+    entry = next((f for f in functions if f.attributes["sym_name"].value == ENTRY), None)
+    if entry is None:
+        raise CompileError("import", f"the module has no function @{ENTRY}")
+    ftype = entry.attributes["function_type"].value
+
+    def spec(type_, what: str) -> TensorSpec:
+        if not isinstance(type_, ir.RankedTensorType) or not type_.has_static_shape:
+            raise CompileError("import", f"{what} of @{ENTRY} has type {type_}; only static shapes are supported")
+        if str(type_.element_type) != "f32":
+            raise CompileError("import", f"{what} of @{ENTRY} has element type {type_.element_type}; only f32 is supported")
+        return TensorSpec(tuple(type_.shape))
+
+    return ([spec(t, f"input {i}") for i, t in enumerate(ftype.inputs)],
+            [spec(t, f"result {i}") for i, t in enumerate(ftype.results)])
+
+
+def compile_str(text: str, target: str = "host", options: CompileOptions | None = None) -> Executable:
+    """Compiles MLIR text (linalg-on-tensors, with a func.func @forward) for `target`."""
+    options = options or CompileOptions()
+    check_target(target)
+    if target == "vulkan-adreno":
+        from ..gpu import compile_for_vulkan  # the GPU path owns its whole pipeline
+
+        return compile_for_vulkan(text)
+    temps = Path(options.save_temps) if options.save_temps else None
+    stages = {"linalg": text}
+    with ir.Context(), ir.Location.unknown():
+        try:
+            module = ir.Module.parse(text)
+        except ir.MLIRError as error:
+            raise CompileError("parse", str(error)) from error
+        inputs, outputs = _signature(module)
+        for stage in cpu_stages(target, options.threads, options.patterns):
+            run_stage(stage, module, temps)
+            stages[stage.name] = str(module) if stage.name != "inlined" else "(constants inlined)"
+            if temps:
+                temps.mkdir(parents=True, exist_ok=True)
+                (temps / f"{stage.name}.mlir").write_text(stages[stage.name])
+        if target == "host":
+            return HostExecutable(inputs, outputs, stages, opt_level=options.opt_level, threads=options.threads)
+        return _build_arm64(module, inputs, outputs, stages, options, temps)
+
+
+def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:
+    from .._mlir_libs import _patternDialects
+    from ..runtime.aarch64 import compile_aarch64
+
+    llvm_ir = _patternDialects.translate_to_llvm_ir(module.operation)
+    stages["llvm-ir"] = llvm_ir
+    workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
+    artifacts = compile_aarch64(llvm_ir, workdir, cpu=options.cpu, name="model")
+    stages["asm"] = artifacts.asm
+    return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir)
+
+
+def compile(model, example_inputs, target: str = "host", options: CompileOptions | None = None) -> Executable:
+    """Compiles a torch.nn.Module for `target` ("host", "arm64-neon", "vulkan-adreno").
+
+    3x3 convolutions whose weights follow a pattern library (see
+    `pattern_mlir.prune`) become specialised pattern kernels; everything else
+    compiles through upstream linalg. Returns a callable Executable.
+    """
+    from .torch_import import ImportError_, import_torch
+
+    check_target(target)
+    if not isinstance(example_inputs, (tuple, list)):
+        example_inputs = (example_inputs,)
+    try:
+        text = import_torch(model, tuple(example_inputs), func_name=ENTRY)
+    except ImportError_ as error:
+        raise CompileError("import", str(error)) from error
+    return compile_str(text, target, options)
+
+
+def load(path: str | Path) -> Executable:
+    """Loads an executable written by `Executable.save`, checking its format version."""
+    directory = Path(path)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    if manifest.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{directory} holds format {manifest.get('format')}, this pattern-mlir reads {FORMAT_VERSION}")
+    inputs = [TensorSpec.from_json(s) for s in manifest["inputs"]]
+    outputs = [TensorSpec.from_json(s) for s in manifest["outputs"]]
+    stages = {name: (directory / f"{name}.mlir").read_text() for name in manifest["stages"]}
+    if manifest["target"] == "host":
+        host = json.loads((directory / "host.json").read_text())
+        return HostExecutable(inputs, outputs, stages, **host)
+    if manifest["target"] == "arm64-neon":
+        return Arm64Executable(inputs, outputs, stages, directory / "libmodel.so", directory)
+    raise ValueError(f"cannot load target {manifest['target']!r}")

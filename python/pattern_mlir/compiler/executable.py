@@ -1,0 +1,175 @@
+"""Compiled models: call them on numpy arrays or torch tensors, save and load them."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shutil
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+ENTRY = "forward"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Static shape and element type of one input or output."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def to_json(self) -> dict:
+        return {"shape": list(self.shape), "dtype": self.dtype}
+
+    @staticmethod
+    def from_json(data: dict) -> TensorSpec:
+        return TensorSpec(tuple(data["shape"]), data["dtype"])
+
+
+def _as_array(value, spec: TensorSpec, index: int) -> np.ndarray:
+    """Checks one call argument; never lets a wrong buffer reach generated code."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"input {index} must be a numpy array or torch tensor, got {type(value).__name__}")
+    if value.dtype != np.dtype(spec.dtype):
+        raise TypeError(f"input {index} has dtype {value.dtype}, expected {spec.dtype}")
+    if tuple(value.shape) != spec.shape:
+        raise ValueError(f"input {index} has shape {tuple(value.shape)}, expected {spec.shape}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"input {index} is not C-contiguous; pass np.ascontiguousarray(x) or x.contiguous()")
+    return value
+
+
+class Executable:
+    """A compiled model. Call it like the torch module it came from."""
+
+    target = "host"
+
+    def __init__(self, inputs: list[TensorSpec], outputs: list[TensorSpec], stages: dict[str, str]):
+        self.inputs, self.outputs, self._stages = inputs, outputs, stages
+
+    def ir(self, stage: str) -> str:
+        """The IR after `stage` (see `.stage_names`)."""
+        if stage not in self._stages:
+            raise KeyError(f"no stage {stage!r}; stages: {', '.join(self._stages)}")
+        return self._stages[stage]
+
+    @property
+    def stage_names(self) -> list[str]:
+        return list(self._stages)
+
+    def __call__(self, *inputs):
+        import torch
+
+        if len(inputs) != len(self.inputs):
+            raise TypeError(f"expected {len(self.inputs)} input(s), got {len(inputs)}")
+        arrays = [_as_array(v, s, i) for i, (v, s) in enumerate(zip(inputs, self.inputs))]
+        outputs = [np.empty(s.shape, s.dtype) for s in self.outputs]
+        self._run(arrays, outputs)
+        tensors = [torch.from_numpy(o) for o in outputs]
+        return tensors[0] if len(tensors) == 1 else tuple(tensors)
+
+    def _run(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+        raise NotImplementedError  # pragma: no cover - every target overrides it
+
+    # ----- save / load ---------------------------------------------------------------------
+    def _manifest(self) -> dict:
+        from .. import __version__
+
+        return {
+            "format": FORMAT_VERSION,
+            "pattern_mlir": __version__,
+            "target": self.target,
+            "inputs": [s.to_json() for s in self.inputs],
+            "outputs": [s.to_json() for s in self.outputs],
+            "stages": list(self._stages),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Writes the IR of every stage plus what the target needs to run again."""
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in self._stages.items():
+            (directory / f"{name}.mlir").write_text(text)
+        self._save_artifacts(directory)
+        (directory / "manifest.json").write_text(json.dumps(self._manifest(), indent=1))
+        return directory
+
+    def _save_artifacts(self, directory: Path) -> None:
+        pass
+
+
+def _packed_args(arrays: list[np.ndarray]) -> tuple[ctypes.Array, ctypes.Array]:
+    """The `void **` block of a packed call with memrefs passed in expanded form."""
+    values: list[int] = []
+    for a in arrays:
+        pointer = a.ctypes.data
+        values += [pointer, pointer, 0, *a.shape, *(s // a.itemsize for s in a.strides)]
+    block = (ctypes.c_int64 * len(values))(*values)
+    base = ctypes.addressof(block)
+    return block, (ctypes.c_void_p * len(values))(*(base + 8 * i for i in range(len(values))))
+
+
+def _runtime_libraries(threads: int) -> list[str]:
+    if threads <= 1:
+        return []
+    lib = Path(sysconfig.get_paths()["purelib"]) / "mlir" / "lib"
+    return [str(lib / "libmlir_c_runner_utils.so"), str(lib / "libmlir_async_runtime.so")]
+
+
+class HostExecutable(Executable):
+    """Runs on this machine's CPU through MLIR's JIT (ExecutionEngine)."""
+
+    target = "host"
+
+    def __init__(self, inputs, outputs, stages, *, opt_level: int = 3, threads: int = 1):
+        super().__init__(inputs, outputs, stages)
+        from mlir import ir
+        from mlir.execution_engine import ExecutionEngine
+
+        self.threads, self.opt_level = threads, opt_level
+        self._context = ir.Context()
+        with self._context:
+            module = ir.Module.parse(stages["llvm"])
+            self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads))
+        address = self._engine.raw_lookup(ENTRY)
+        if not address:
+            raise RuntimeError(f"the compiled module has no function @{ENTRY}")
+        self._function = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
+
+    def _run(self, inputs, outputs):
+        block, pointers = _packed_args(inputs + outputs)
+        self._function(pointers)
+        del block
+
+    def _save_artifacts(self, directory: Path) -> None:
+        (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
+
+
+class Arm64Executable(Executable):
+    """Runs an aarch64 shared library under qemu-aarch64 (correctness, not speed)."""
+
+    target = "arm64-neon"
+
+    def __init__(self, inputs, outputs, stages, library: Path, workdir: Path):
+        super().__init__(inputs, outputs, stages)
+        from ..runtime.aarch64 import INDEX, Aarch64Module, MemRef  # noqa: F401
+
+        self.library = Path(library)
+        self._module = Aarch64Module(self.library, workdir=workdir)
+        types = [MemRef(np.dtype(s.dtype), s.shape) for s in inputs + outputs]
+        self._module.declare(ENTRY, types)
+
+    def _run(self, inputs, outputs):
+        count = len(inputs)
+        results = self._module.call(ENTRY, inputs + outputs, list(range(count, count + len(outputs))))
+        for out, result in zip(outputs, results):
+            out[...] = result
+
+    def _save_artifacts(self, directory: Path) -> None:
+        shutil.copy(self.library, directory / self.library.name)

@@ -1,0 +1,50 @@
+"""Compile options and targets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+TARGETS = ("host", "arm64-neon", "vulkan-adreno")
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """How `pattern_mlir.compile` builds an executable.
+
+    num_threads: CPU threads over balanced filter groups of every pattern conv;
+        0 means one per available core (`os.cpu_count()`).
+    patterns: raise 3x3 convs whose weights follow a pattern library to the
+        pattern dialect; False compiles every conv densely (a baseline).
+    schedules: per-layer `#pattern.schedule` overrides, keyed by pattern conv
+        index in program order, as dicts of schedule fields.
+    tuning_db: a tuning database file consulted for per-layer schedules.
+    save_temps: a directory where every stage's IR (and, for arm64, the LLVM IR,
+        assembly and shared library) is written; None keeps them in memory.
+    opt_level: LLVM optimisation level of the generated code.
+    cpu: the arm64 CPU to tune instructions for (llc -mcpu).
+    """
+
+    num_threads: int = 0
+    patterns: bool = True
+    schedules: dict[int, dict] = field(default_factory=dict)
+    tuning_db: str | None = None
+    save_temps: str | None = None
+    opt_level: int = 3
+    cpu: str = "cortex-a76"
+
+    def __post_init__(self) -> None:
+        if self.num_threads < 0:
+            raise ValueError(f"num_threads must be >= 0, got {self.num_threads}")
+        if not 0 <= self.opt_level <= 3:
+            raise ValueError(f"opt_level must be in 0..3, got {self.opt_level}")
+
+    @property
+    def threads(self) -> int:
+        return self.num_threads or os.cpu_count() or 1
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; known targets: {', '.join(TARGETS)}")
+    return target

@@ -1,0 +1,94 @@
+"""The compiler's stages: named steps, each one Python pass or one upstream pipeline.
+
+Every stage can be replayed alone with `pattern-opt`, so a failing stage saves
+its input and prints the exact command (see `run_stage`).
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlir import ir
+from mlir.passmanager import PassManager
+
+from ..passes.registry import lookup
+from .errors import CompileError
+
+BUFFERIZE = (
+    "builtin.module(func.func(linalg-generalize-named-ops),"
+    "one-shot-bufferize{bufferize-function-boundaries=1 function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+    "buffer-deallocation-pipeline,"
+    # Bufferization creates linalg.map fills; their loop lowering is wrong in
+    # this release when they have no inputs, as generics they are correct.
+    "func.func(linalg-generalize-named-ops))"
+)
+ASYNC = (
+    "async-parallel-for,async-to-async-runtime,async-runtime-ref-counting,"
+    "async-runtime-ref-counting-opt,convert-async-to-llvm,"
+)
+TO_LLVM = (
+    "builtin.module(func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),{async}"
+    "convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
+    "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step: the IR after it is recorded under `name`."""
+
+    name: str
+    python_pass: str | None = None  # a registered Python pass, or
+    pipeline: str | None = None  # an upstream pass pipeline
+    options: tuple[tuple[str, str], ...] = ()
+
+    def command(self, input_path: str) -> str:
+        if self.python_pass:
+            opts = " ".join(f"{k}={v}" for k, v in self.options)
+            flag = f"--{self.python_pass}" + (f"={shlex.quote(opts)}" if opts else "")
+            return f"pattern-opt {shlex.quote(input_path)} {flag}"
+        return f"pattern-opt {shlex.quote(input_path)} --pass-pipeline={shlex.quote(self.pipeline)}"
+
+
+def cpu_stages(target: str, threads: int, patterns: bool) -> list[Stage]:
+    """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
+    groups = threads if target == "host" else 1
+    stages = []
+    if patterns:
+        stages += [
+            Stage("pattern", python_pass="pattern-raise-conv"),
+            Stage("packed", python_pass="pattern-pack-fkw"),
+            Stage("vector", python_pass="pattern-lower-to-vector",
+                  options=(("target", target), ("threads", str(groups)))),
+        ]
+    stages += [
+        Stage("inlined", python_pass="pattern-inline-resources"),
+        Stage("buffers", pipeline=BUFFERIZE),
+        Stage("copies", python_pass="pattern-copy-to-linalg"),
+        Stage("llvm", pipeline=TO_LLVM.replace("{async}", ASYNC if groups > 1 else "")),
+    ]
+    return stages
+
+
+def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
+    """Runs one stage in place; on failure saves its input and raises CompileError."""
+    before = None
+    try:
+        before = module.operation.get_asm(enable_debug_info=True)
+        if stage.python_pass:
+            lookup(stage.python_pass).run(module.operation, dict(stage.options))
+        else:
+            PassManager.parse(stage.pipeline).run(module.operation)
+        module.operation.verify()
+    except (ir.MLIRError, ValueError, RuntimeError) as error:
+        directory = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{stage.name}.input.mlir"
+        if before is not None:
+            path.write_text(before)
+        raise CompileError(stage.name, str(error), str(path), stage.command(str(path))) from error

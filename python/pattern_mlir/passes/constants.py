@@ -1,0 +1,61 @@
+"""Reads compile-time constant tensors out of IR as numpy arrays.
+
+torch-mlir's importer stores weights as `dense_resource` blobs (their bytes live
+in the context, not in the attribute), builders and passes write plain `dense`
+attributes; both read the same way here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from .._mlir_libs import _patternDialects
+
+_NUMPY_TYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
+
+
+def defining_op(value: ir.Value, name: str | None = None) -> ir.Operation | None:
+    """The operation defining `value` (None for block arguments), if called `name`."""
+    owner = value.owner
+    if isinstance(owner, ir.OpView):
+        owner = owner.operation
+    if not isinstance(owner, ir.Operation) or (name is not None and owner.name != name):
+        return None
+    return owner
+
+
+def constant_array(value: ir.Value) -> np.ndarray | None:
+    """The value of `value` if an arith.constant of a static tensor defines it, else None."""
+    owner = defining_op(value, "arith.constant")
+    if owner is None:
+        return None
+    attr = owner.attributes["value"]
+    type_ = value.type if isinstance(value.type, ir.RankedTensorType) else None
+    if type_ is None or not type_.has_static_shape:
+        return None
+    dtype = _NUMPY_TYPES.get(str(type_.element_type))
+    if dtype is None:
+        return None
+    blob = _patternDialects.dense_resource_bytes(attr)
+    if blob is not None:
+        # The first 4 bytes of a printed blob are its alignment, not data; the
+        # context stores the data only.
+        data = np.frombuffer(blob, dtype=dtype)
+        return data.reshape(type_.shape).copy() if data.size == np.prod(type_.shape) else None
+    if isinstance(attr, ir.DenseElementsAttr):
+        if attr.is_splat:
+            return np.full(type_.shape, attr.get_splat_value().value, dtype=dtype)
+        return np.array(attr, dtype=dtype).reshape(type_.shape)
+    return None
+
+
+def scalar_constant(value: ir.Value) -> float | None:
+    """The value of a scalar arith.constant float/int, else None."""
+    owner = defining_op(value, "arith.constant")
+    if owner is None:
+        return None
+    attr = owner.attributes["value"]
+    if isinstance(attr, (ir.FloatAttr, ir.IntegerAttr)):
+        return attr.value
+    return None

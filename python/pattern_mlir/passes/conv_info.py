@@ -1,0 +1,107 @@
+"""Reads a pattern.conv2d / pattern.packed_conv2d into plain Python values.
+
+Passes that rewrite pattern convolutions (packing, CPU and GPU lowering) all
+need the same facts: the library as masks, geometry, epilogue, schedule and
+the constant weights. Reading them in one place keeps those passes in sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from mlir import ir
+
+from ..codegen.schedule import Schedule
+from ..dialects.builders import library_masks
+from .constants import constant_array
+
+
+class PassError(ValueError):
+    """A pass cannot handle an op; the message names the op and its location."""
+
+    def __init__(self, op: ir.Operation, message: str) -> None:
+        super().__init__(f"{op.location}: '{op.name}' {message}")
+
+
+@dataclass(frozen=True)
+class ConvInfo:
+    """What a pattern convolution says, as numpy arrays and ints."""
+
+    library: np.ndarray  # (P, KH, KW) bool
+    input_shape: tuple[int, ...]  # N, I, H, W
+    output_shape: tuple[int, ...]  # N, O, OH, OW
+    weights: np.ndarray  # (K, T) float32, the op's weight rows
+    bias: np.ndarray | None  # (O,) float32
+    strides: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, left, bottom, right
+    dilations: tuple[int, int]
+    activation: str
+    clamp: tuple[float, float] | None
+    schedule: Schedule | None
+
+    @property
+    def symmetric_padding(self) -> tuple[int, int] | None:
+        top, left, bottom, right = self.padding
+        return (top, left) if (top, left) == (bottom, right) else None
+
+
+def _schedule(attr: ir.Attribute | None) -> Schedule | None:
+    """A #pattern.schedule as the codegen dataclass (fields are named alike)."""
+    if attr is None:
+        return None
+    text = str(attr)
+    body = text[text.index("<") + 1 : text.rindex(">")]
+    fields = dict(item.split(" = ") for item in body.split(", "))
+    values = {k: (v if k == "loop_order" else int(v)) for k, v in fields.items()}
+    return Schedule(**values)
+
+
+def read_conv(op: ir.Operation) -> ConvInfo:
+    """Reads a pattern conv op; raises PassError if its operands are not constants."""
+    attrs = op.attributes
+    weights = constant_array(op.operands[1])
+    if weights is None:
+        raise PassError(op, "needs constant weights (an arith.constant tensor)")
+    bias = None
+    if len(op.operands) > 2:
+        bias = constant_array(op.operands[2])
+        if bias is None:
+            raise PassError(op, "needs a constant bias (an arith.constant tensor)")
+    activation = "none"
+    if "activation" in attrs:
+        text = str(attrs["activation"])
+        activation = text[text.index("<") + 1 : text.rindex(">")]
+    clamp = None
+    if "clamp_min" in attrs:
+        clamp = (ir.FloatAttr(attrs["clamp_min"]).value, ir.FloatAttr(attrs["clamp_max"]).value)
+    try:
+        schedule = _schedule(attrs["schedule"] if "schedule" in attrs else None)
+    except ValueError as error:
+        raise PassError(op, f"has a schedule the code generator rejects: {error}") from None
+    return ConvInfo(
+        library=library_masks(attrs["library"]),
+        input_shape=tuple(op.operands[0].type.shape),
+        output_shape=tuple(op.results[0].type.shape),
+        weights=weights.astype(np.float32),
+        bias=None if bias is None else bias.astype(np.float32),
+        strides=tuple(attrs["strides"]),
+        padding=tuple(attrs["padding"]),
+        dilations=tuple(attrs["dilations"]),
+        activation=activation,
+        clamp=clamp,
+        schedule=schedule,
+    )
+
+
+def collect_ops(module: ir.Operation, name: str) -> list[ir.Operation]:
+    """All operations called `name` under `module`, in walk order."""
+    found: list[ir.Operation] = []
+
+    def visit(op):
+        if op.name == name:
+            found.append(op.operation if isinstance(op, ir.OpView) else op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    return found

@@ -1,0 +1,27 @@
+"""pattern-inline-resources: dense_resource constants -> dense constants.
+
+torch-mlir stores weights as `dense_resource` blobs. The LLVM lowering of
+globals initialised from such blobs does not reproduce their data in this MLIR
+release (measured: the JIT read garbage), so constants are made plain dense
+attributes before bufferization turns them into globals.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from .._mlir_libs import _patternDialects
+from .conv_info import collect_ops
+from .constants import constant_array
+from .registry import register_pass
+
+
+@register_pass("pattern-inline-resources", "Turn dense_resource constants into dense constants")
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    for op in collect_ops(module, "arith.constant"):
+        if _patternDialects.dense_resource_bytes(op.attributes["value"]) is None:
+            continue
+        array = constant_array(op.results[0])
+        if array is None:
+            raise ValueError(f"{op.location}: cannot read the dense_resource blob of {op.name}")
+        op.attributes["value"] = ir.DenseElementsAttr.get(array, type=op.results[0].type)

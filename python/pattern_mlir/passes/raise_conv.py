@@ -1,0 +1,152 @@
+"""pattern-raise-conv: linalg 3x3 convs with pattern-conforming weights -> pattern.conv2d.
+
+torch-mlir imports a conv as `tensor.pad` + `linalg.conv_2d_nchw_fchw` whose
+init is the broadcast bias, followed by elementwise generics. When the filter
+is a constant whose kernels conform to a pattern library (derived from the
+weights themselves, so any pruned model works without side information), the
+pad, the bias and a following ReLU / ReLU6 fold into one `pattern.conv2d`.
+Everything else, dense convs included, is left for the upstream lowering.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from ..dialects import builders
+from .constants import constant_array, defining_op, scalar_constant
+from .registry import register_pass
+
+_CONV = "linalg.conv_2d_nchw_fchw"
+# arith.cmpf predicates meaning "greater than" (ordered and unordered).
+_GREATER_THAN = {2, 9}
+_LESS_THAN = {4, 12}
+
+
+def _padding(conv: ir.Operation) -> tuple[ir.Value, list[int]]:
+    """The unpadded input and [top, left, bottom, right] if a zero tensor.pad feeds `conv`."""
+    source = conv.operands[0]
+    pad = defining_op(source, "tensor.pad")
+    if pad is None or len(pad.operands) != 1:
+        return source, [0, 0, 0, 0]
+    low, high = list(pad.attributes["static_low"]), list(pad.attributes["static_high"])
+    yielded = pad.regions[0].blocks[0].operations[0]
+    if (
+        low[:2] != [0, 0]
+        or high[:2] != [0, 0]
+        or yielded.name != "tensor.yield"
+        or scalar_constant(yielded.operands[0]) != 0.0
+    ):
+        return source, [0, 0, 0, 0]
+    return pad.operands[0], [low[2], low[3], high[2], high[3]]
+
+
+def _bias(init: ir.Value, out_channels: int) -> tuple[bool, np.ndarray | None]:
+    """(recognised, bias) for the conv's init: a broadcast constant bias or a zero fill."""
+    broadcast = defining_op(init, "linalg.broadcast")
+    if broadcast is not None and list(broadcast.attributes["dimensions"]) == [0, 2, 3]:
+        bias = constant_array(broadcast.operands[0])
+        if bias is not None and bias.shape == (out_channels,):
+            return True, bias.astype(np.float32)
+    fill = defining_op(init, "linalg.fill")
+    if fill is not None and scalar_constant(fill.operands[0]) == 0.0:
+        return True, None
+    return False, None
+
+
+def _elementwise_body(op: ir.Operation) -> list[ir.Operation] | None:
+    """Body ops of a one-input, one-output linalg.generic, else None."""
+    if op.name != "linalg.generic" or len(op.operands) != 2 or len(op.results) != 1:
+        return None
+    return list(op.regions[0].blocks[0].operations)
+
+
+def _activation(result: ir.Value) -> tuple[ir.Operation | None, str, tuple[float, float] | None]:
+    """The generic applying ReLU (max(x, 0)) or a clamp to `result`, if it is its only use."""
+    uses = list(result.uses)
+    if len(uses) != 1:
+        return None, "none", None
+    user = uses[0].owner
+    user = user.operation if isinstance(user, ir.OpView) else user
+    body = _elementwise_body(user)
+    if body is None or user.operands[0] != result:
+        return None, "none", None
+    names = [op.name for op in body]
+    if names == ["arith.cmpf", "arith.select", "linalg.yield"]:
+        cmp, select = body[0], body[1]
+        predicate = ir.IntegerAttr(cmp.attributes["predicate"]).value
+        if predicate in _GREATER_THAN and scalar_constant(cmp.operands[1]) == 0.0 and (
+            select.operands[2] == cmp.operands[1]
+        ):
+            return user, "relu", None
+    if names in (["arith.maximumf", "arith.minimumf", "linalg.yield"],):
+        lo, hi = scalar_constant(body[0].operands[1]), scalar_constant(body[1].operands[1])
+        if lo is not None and hi is not None and lo <= hi:
+            return user, ("relu6" if (lo, hi) == (0.0, 6.0) else "clamp"), (lo, hi)
+    return None, "none", None
+
+
+def _erase_dead(roots: list[ir.Operation]) -> None:
+    """Erases `roots` and then their producers while they have no uses left.
+
+    Each operation is visited once (a handle to an erased operation must never
+    be touched again), in use-before-producer order.
+    """
+    worklist = list(roots)
+    while worklist:
+        op = worklist.pop(0)
+        if any(list(r.uses) for r in op.results):
+            continue
+        for value in op.operands:
+            producer = defining_op(value)
+            if producer is not None and not any(producer == other for other in worklist):
+                worklist.append(producer)
+        op.erase()
+
+
+def raise_conv(conv: ir.Operation) -> bool:
+    """Replaces one linalg conv by pattern.conv2d; returns whether it did."""
+    weight = constant_array(conv.operands[1])
+    if weight is None or weight.ndim != 4 or weight.shape[2:] != (3, 3):
+        return False
+    library = builders.derive_library(weight)
+    if library is None:
+        return False
+    recognised, bias = _bias(conv.operands[2], weight.shape[0])
+    if not recognised:
+        return False
+    source, padding = _padding(conv)
+    activation_op, activation, clamp = _activation(conv.results[0])
+    with ir.InsertionPoint(conv), conv.location:
+        raised = builders.build_conv2d(
+            source,
+            weight,
+            library,
+            bias=bias,
+            stride=[int(v) for v in conv.attributes["strides"]],
+            padding=padding,
+            dilation=[int(v) for v in conv.attributes["dilations"]],
+            activation=activation,
+            clamp=clamp if activation == "clamp" else None,
+        )
+    replaced = activation_op if activation_op is not None else conv
+    replaced.results[0].replace_all_uses_with(raised)
+    _erase_dead([replaced] if activation_op is None else [activation_op, conv])
+    return True
+
+
+@register_pass(
+    "pattern-raise-conv",
+    "Raise 3x3 linalg convs whose constant weights follow a pattern library to pattern.conv2d",
+)
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    convs: list[ir.Operation] = []
+
+    def collect(op):
+        if op.name == _CONV:
+            convs.append(op.operation if isinstance(op, ir.OpView) else op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(collect)
+    for conv in convs:
+        raise_conv(conv)
