@@ -1,6 +1,13 @@
 """Passes written in Python. Importing this package registers all of them."""
 
-from . import copy_to_linalg, inline_resources, lower_to_vector, pack_fkw, raise_conv  # noqa: F401
+from . import (  # noqa: F401  (each module registers its pass)
+    copy_to_linalg,
+    inline_resources,
+    lower_to_gpu,
+    lower_to_vector,
+    pack_fkw,
+    raise_conv,
+)
 from .registry import PythonPass, all_passes, lookup, register_pass
 
 __all__ = ["PythonPass", "all_passes", "lookup", "register_pass"]
