@@ -133,7 +133,7 @@ def kept_tap_weights(weight, masks, assignment) -> np.ndarray:
     flat = weight.reshape(*weight.shape[:2], -1)
     outs, ins = np.nonzero(assignment >= 0)
     taps = flat_masks[assignment[outs, ins]]  # (K, KH*KW) boolean, `taps` true per row
-    return flat[outs, ins][taps].reshape(len(outs), -1)
+    return flat[outs, ins][taps].reshape(len(outs), int(flat_masks[0].sum()))
 
 
 def conv_output_size(size: int, pad_lo: int, pad_hi: int, kernel: int, stride: int, dilation: int) -> int:

@@ -1,0 +1,161 @@
+"""pattern_mlir.compile / compile_str: models end to end, errors, save and load."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import pattern_mlir
+from conv_cases import ConvCase, conv_module_text, random_library, relative_error
+
+
+class SmallNet(nn.Module):
+    """Pattern convs beside a dense first conv, BatchNorm, pooling and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.conv3 = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.conv2(x))
+        x = self.pool(torch.relu(self.conv3(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+def pattern_projected(model: nn.Module, skip_first: bool = True) -> nn.Module:
+    """Projects every 3x3 conv but the first onto a 4-pattern library, 1/2 kept."""
+    rng = np.random.default_rng(0)
+    library = torch.from_numpy(random_library(4, rng))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        for conv in convs[1:] if skip_first else convs:
+            o, i = conv.weight.shape[:2]
+            ids = torch.from_numpy(rng.integers(0, 4, (o, i)))
+            keep = torch.from_numpy(rng.random((o, i)) < 0.5)
+            conv.weight.mul_(library[ids] & keep[..., None, None])
+    return model
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    model = pattern_projected(SmallNet()).eval()
+    with torch.no_grad():
+        model.bn1.running_mean.uniform_(-1, 1)
+        model.bn1.running_var.uniform_(0.5, 2.0)
+    return model, torch.randn(1, 3, 16, 16)
+
+
+@pytest.fixture(scope="module")
+def host_exe(net):
+    model, x = net
+    return pattern_mlir.compile(model, x)
+
+
+def test_model_on_host_matches_torch(net, host_exe):
+    model, x = net
+    assert relative_error(host_exe(x), model(x).detach()) <= 1e-4
+    # conv2 and conv3 follow the library; conv1 is dense and stays linalg.
+    assert host_exe.ir("pattern").count("pattern.conv2d ") == 2
+    assert "linalg.conv_2d_nchw_fchw" in host_exe.ir("pattern")
+    assert "pattern.packed_conv2d" in host_exe.ir("packed")
+    assert "vector.fma" in host_exe.ir("vector")
+    assert "llvm.func @forward" in host_exe.ir("llvm")
+
+
+def test_numpy_input_and_torch_output(net, host_exe):
+    model, x = net
+    out = host_exe(x.numpy())
+    assert isinstance(out, torch.Tensor) and out.shape == (1, 10)
+
+
+def test_model_on_arm64_matches_torch(net):
+    model, x = net
+    exe = pattern_mlir.compile(model, x, target="arm64-neon")
+    assert relative_error(exe(x), model(x).detach()) <= 1e-4
+    assert "fmla\tv" in exe.ir("asm") and ".4s" in exe.ir("asm")
+
+
+def test_dense_option_compiles_without_pattern_ops(net):
+    model, x = net
+    exe = pattern_mlir.compile(model, x, options=pattern_mlir.CompileOptions(patterns=False))
+    assert "pattern" not in exe.stage_names
+    assert relative_error(exe(x), model(x).detach()) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (torch.randn(1, 3, 16, 15), ValueError, r"input 0 has shape \(1, 3, 16, 15\), expected \(1, 3, 16, 16\)"),
+        (torch.randn(1, 3, 16, 16, dtype=torch.float64), TypeError, "dtype float64, expected float32"),
+        (np.zeros((1, 3, 16, 32), np.float32)[..., ::2], ValueError, "not C-contiguous"),
+        ("text", TypeError, "numpy array or torch tensor"),
+    ],
+)
+def test_wrong_inputs_raise(host_exe, bad, error, message):
+    with pytest.raises(error, match=message):
+        host_exe(bad)
+
+
+def test_wrong_input_count_raises(host_exe, net):
+    with pytest.raises(TypeError, match="expected 1 input"):
+        host_exe(net[1], net[1])
+
+
+def test_unknown_target_lists_known_ones(net):
+    with pytest.raises(ValueError, match="unknown target 'gpu'; known targets: host, arm64-neon, vulkan-adreno"):
+        pattern_mlir.compile(*net, target="gpu")
+
+
+def test_save_and_load_round_trip(tmp_path, net, host_exe):
+    model, x = net
+    loaded = pattern_mlir.load(host_exe.save(tmp_path / "exe"))
+    np.testing.assert_array_equal(loaded(x).numpy(), host_exe(x).numpy())
+    manifest = tmp_path / "exe" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": 1', '"format": 99'))
+    with pytest.raises(ValueError, match="holds format 99"):
+        pattern_mlir.load(tmp_path / "exe")
+
+
+def test_malformed_mlir_is_a_compile_error():
+    with pytest.raises(pattern_mlir.CompileError, match="stage 'parse' failed"):
+        pattern_mlir.compile_str("func.func @forward(")
+
+
+def test_dynamic_shape_is_rejected_naming_it():
+    text = "func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> { return %x : tensor<?x4xf32> }"
+    with pytest.raises(pattern_mlir.CompileError, match=r"input 0 of @forward has type tensor<\?x4xf32>"):
+        pattern_mlir.compile_str(text)
+
+
+def test_failing_stage_saves_input_and_prints_reproducer(tmp_path):
+    text, _, _ = conv_module_text(ConvCase(2, 3, 8, 8, 1, 1, 1, 4, 2.0))
+    # Asymmetric padding is valid IR that the CPU lowering rejects.
+    text = text.replace("padding [1, 1, 1, 1]", "padding [1, 1, 0, 1]").replace(
+        "tensor<1x3x8x8xf32>", "tensor<1x3x7x8xf32>")
+    options = pattern_mlir.CompileOptions(save_temps=str(tmp_path))
+    with pytest.raises(pattern_mlir.CompileError) as info:
+        pattern_mlir.compile_str(text, options=options)
+    error = info.value
+    assert error.stage == "vector" and "asymmetric padding [1, 1, 0, 1]" in str(error)
+    assert Path(error.input_path).exists()
+    command = error.command.replace("pattern-opt", str(Path(sys.executable).parent / "pattern-opt"), 1)
+    replay = subprocess.run(command, shell=True, capture_output=True, text=True)
+    assert replay.returncode != 0 and "asymmetric padding" in replay.stderr
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="num_threads must be >= 0"):
+        pattern_mlir.CompileOptions(num_threads=-1)
+    with pytest.raises(AttributeError):
+        pattern_mlir.CompileOptions().num_threads = 2  # frozen
