@@ -11,7 +11,7 @@ from mlir import ir
 from .errors import CompileError
 from .executable import ENTRY, FORMAT_VERSION, Arm64Executable, Executable, HostExecutable, TensorSpec
 from .options import CompileOptions, check_target
-from .stages import cpu_stages, run_stage
+from .stages import cpu_stages, run_stage, stage_text
 
 
 def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
@@ -42,21 +42,23 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
 
         return compile_for_vulkan(text)
     temps = Path(options.save_temps) if options.save_temps else None
-    stages = {"linalg": text}
-    with ir.Context(), ir.Location.unknown():
+    context = ir.Context()
+    with context, ir.Location.unknown():
         try:
             module = ir.Module.parse(text)
         except ir.MLIRError as error:
             raise CompileError("parse", str(error)) from error
+        stages = {"linalg": stage_text(module)}
         inputs, outputs = _signature(module)
         for stage in cpu_stages(target, options.threads, options.patterns):
             run_stage(stage, module, temps)
-            stages[stage.name] = str(module) if stage.name != "inlined" else "(constants inlined)"
+            stages[stage.name] = stage_text(module)
             if temps:
                 temps.mkdir(parents=True, exist_ok=True)
-                (temps / f"{stage.name}.mlir").write_text(stages[stage.name])
+                (temps / f"{stage.name}.mlir").write_text(str(module))
         if target == "host":
-            return HostExecutable(inputs, outputs, stages, opt_level=options.opt_level, threads=options.threads)
+            return HostExecutable(inputs, outputs, stages, module=module,
+                                  opt_level=options.opt_level, threads=options.threads)
         return _build_arm64(module, inputs, outputs, stages, options, temps)
 
 
@@ -102,7 +104,9 @@ def load(path: str | Path) -> Executable:
     stages = {name: (directory / f"{name}.mlir").read_text() for name in manifest["stages"]}
     if manifest["target"] == "host":
         host = json.loads((directory / "host.json").read_text())
-        return HostExecutable(inputs, outputs, stages, **host)
+        with ir.Context():
+            module = ir.Module.parse((directory / "model.llvm.mlir").read_text())
+            return HostExecutable(inputs, outputs, stages, module=module, **host)
     if manifest["target"] == "arm64-neon":
         return Arm64Executable(inputs, outputs, stages, directory / "libmodel.so", directory)
     raise ValueError(f"cannot load target {manifest['target']!r}")

@@ -91,7 +91,7 @@ class Executable:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Writes the IR of every stage plus what the target needs to run again."""
+        """Writes the IR of every stage (constants elided) plus what the target needs to run."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         for name, text in self._stages.items():
@@ -127,16 +127,14 @@ class HostExecutable(Executable):
 
     target = "host"
 
-    def __init__(self, inputs, outputs, stages, *, opt_level: int = 3, threads: int = 1):
+    def __init__(self, inputs, outputs, stages, *, module, opt_level: int = 3, threads: int = 1):
+        """`module` is the LLVM-dialect module; it (and its context) stays alive with us."""
         super().__init__(inputs, outputs, stages)
-        from mlir import ir
         from mlir.execution_engine import ExecutionEngine
 
         self.threads, self.opt_level = threads, opt_level
-        self._context = ir.Context()
-        with self._context:
-            module = ir.Module.parse(stages["llvm"])
-            self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads))
+        self._module = module
+        self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads))
         address = self._engine.raw_lookup(ENTRY)
         if not address:
             raise RuntimeError(f"the compiled module has no function @{ENTRY}")
@@ -148,6 +146,7 @@ class HostExecutable(Executable):
         del block
 
     def _save_artifacts(self, directory: Path) -> None:
+        (directory / "model.llvm.mlir").write_text(str(self._module))
         (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
 
 

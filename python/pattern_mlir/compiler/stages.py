@@ -6,6 +6,7 @@ its input and prints the exact command (see `run_stage`).
 
 from __future__ import annotations
 
+import io
 import shlex
 import tempfile
 from dataclasses import dataclass
@@ -75,11 +76,20 @@ def cpu_stages(target: str, threads: int, patterns: bool) -> list[Stage]:
     return stages
 
 
+def stage_text(module: ir.Module) -> str:
+    """The IR of a stage for reading: constants over 64 elements are elided."""
+    return module.operation.get_asm(large_elements_limit=64)
+
+
 def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
-    """Runs one stage in place; on failure saves its input and raises CompileError."""
-    before = None
+    """Runs one stage in place; on failure saves its input and raises CompileError.
+
+    The input is kept as bytecode (cheap even with large weights) and only
+    printed as text when the stage fails.
+    """
+    before = io.BytesIO()
+    module.operation.write_bytecode(before)
     try:
-        before = module.operation.get_asm(enable_debug_info=True)
         if stage.python_pass:
             lookup(stage.python_pass).run(module.operation, dict(stage.options))
         else:
@@ -89,6 +99,5 @@ def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
         directory = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{stage.name}.input.mlir"
-        if before is not None:
-            path.write_text(before)
+        path.write_text(str(ir.Module.parse(before.getvalue())))
         raise CompileError(stage.name, str(error), str(path), stage.command(str(path))) from error

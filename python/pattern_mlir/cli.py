@@ -1,0 +1,175 @@
+"""`pattern-mlir`: compile, run, benchmark and prune models from the command line.
+
+MODEL arguments name a model of the zoo (`pattern-mlir compile --list`) or an
+.mlir file holding a linalg-on-tensors func.func @forward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints like 1,3,224,224, got {text!r}") from None
+
+
+def _zoo_model(args):
+    """(model, example input) of a zoo name, projected onto patterns unless --dense."""
+    from . import models, prune
+
+    model, x = models.build(args.model, input_shape=args.input_shape, small=args.small)
+    if not args.dense:
+        _log(f"projecting {args.model}'s 3x3 convs: {args.patterns} patterns, connectivity {args.connectivity}")
+        prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity)
+    return model, x
+
+
+def _compile(args):
+    import pattern_mlir
+
+    options = pattern_mlir.CompileOptions(num_threads=args.threads, save_temps=args.save_temps,
+                                          patterns=not args.dense)
+    start = time.perf_counter()
+    if args.model.endswith(".mlir"):
+        _log(f"compiling {args.model} for {args.target}")
+        exe = pattern_mlir.compile_str(Path(args.model).read_text(), args.target, options)
+        model = x = None
+    else:
+        model, x = _zoo_model(args)
+        _log(f"compiling {args.model} {tuple(x.shape)} for {args.target}")
+        exe = pattern_mlir.compile(model, x, args.target, options)
+    _log(f"compiled in {time.perf_counter() - start:.1f} s")
+    return exe, model, x
+
+
+def _median_ms(fn, x, runs: int) -> float:
+    fn(x)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def cmd_compile(args) -> int:
+    exe, _, _ = _compile(args)
+    if args.print_ir:
+        print(exe.ir(args.print_ir))
+    if args.output:
+        _log(f"saved to {exe.save(args.output)}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import pattern_mlir
+
+    exe = pattern_mlir.load(args.executable)
+    x = np.load(args.input) if args.input else np.random.default_rng(0).random(exe.inputs[0].shape, np.float32)
+    y = exe(np.ascontiguousarray(x, dtype=np.float32))
+    print(f"output shape {tuple(y.shape)}, min {float(y.min()):.6g}, max {float(y.max()):.6g}")
+    if args.output:
+        np.save(args.output, y.numpy())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    import torch
+
+    exe, model, x = _compile(args)
+    if model is None:
+        _log("bench needs a zoo model (a torch reference)")
+        return 2
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    with torch.no_grad():
+        reference = model(x)
+        torch_ms = _median_ms(model, x, args.runs)
+    ms = _median_ms(exe, x, args.runs)
+    error = float((exe(x) - reference).abs().max() / reference.abs().max())
+    print(f"{args.model}: pattern-mlir {ms:.3f} ms, torch {torch_ms:.3f} ms, "
+          f"{torch_ms / ms:.2f}x; relative error {error:.2e} (median of {args.runs} runs)")
+    return 0
+
+
+def cmd_prune(args) -> int:
+    from . import prune
+
+    model, x = _zoo_model(args)
+    prune.save(args.output, model, prune.spec_from_weights(model) if args.dense else
+               prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity))
+    _log(f"saved weights and spec to {args.output}")
+    return 0
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="zoo model name or .mlir file")
+    parser.add_argument("--input-shape", type=_shape, help="N,C,H,W (default: the model's)")
+    parser.add_argument("--small", action="store_true", help="use the model's small test input")
+    parser.add_argument("--patterns", type=int, default=8, help="pattern library size (default 8)")
+    parser.add_argument("--connectivity", type=float, default=3.6, help="kernels kept = 1/ratio (default 3.6)")
+    parser.add_argument("--dense", action="store_true", help="no pattern pruning (dense baseline)")
+
+
+def _compile_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_arguments(parser)
+    parser.add_argument("--target", default="host", choices=["host", "arm64-neon", "vulkan-adreno"])
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    parser.add_argument("--save-temps", help="directory for every stage's IR")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pattern-mlir", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a model; save the executable",
+                       description="Prune (unless --dense), compile for --target and optionally save.")
+    _compile_arguments(p)
+    p.add_argument("-o", "--output", help="directory to save the executable in")
+    p.add_argument("--print-ir", metavar="STAGE", help="print one stage's IR (linalg, pattern, packed, vector, ...)")
+    p.set_defaults(run=cmd_compile)
+
+    p = sub.add_parser("run", help="run a saved executable", description="Load an executable and run it once.")
+    p.add_argument("executable", help="directory written by `compile -o`")
+    p.add_argument("--input", help=".npy input (default: random)")
+    p.add_argument("-o", "--output", help=".npy file for the output")
+    p.set_defaults(run=cmd_run)
+
+    p = sub.add_parser("bench", help="time a compiled zoo model against torch",
+                       description="Compile a zoo model and compare its latency with torch at batch 1.")
+    _compile_arguments(p)
+    p.add_argument("--runs", type=int, default=20, help="timed runs (median)")
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("prune", help="project a zoo model onto patterns; save weights and spec",
+                       description="One-shot pattern + connectivity projection (no data).")
+    _model_arguments(p)
+    p.add_argument("-o", "--output", required=True, help="directory for weights (safetensors) and spec (JSON)")
+    p.set_defaults(run=cmd_prune)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, KeyError, TypeError, FileNotFoundError, RuntimeError) as error:
+        _log(f"pattern-mlir {args.command}: error: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
