@@ -14,14 +14,25 @@ def compile_for_vulkan(
     profile: SpirvProfile = ADRENO_640,
     entry: str | None = "main",
     plan_options: dict | None = None,
+    dense_convs: bool = True,
 ) -> VulkanExecutable:
     """Compile a module (``func.func @main`` on tensors; linalg-on-tensors from
     torch-mlir plus ``pattern.packed_conv2d``) for ``profile`` and load it on
     ``device`` (a VulkanDevice, a device index or name, or None for the best one).
 
+    ``plan_options`` override the pattern-conv tiling (``staged``,
+    ``filters_per_group``); ``dense_convs=False`` leaves dense and depthwise convs
+    to the upstream lowering instead of the pattern-conv kernel.
+
     Raises UnsupportedOpError naming an op the GPU path cannot lower,
     MissingCapabilityError / SpirvProfileError naming a capability the profile
     lacks, and VulkanUnavailableError when this machine has no Vulkan driver.
     """
-    program = compile_to_spirv(module_text, profile=profile, entry=entry, plan_options=plan_options)
+    program = compile_to_spirv(
+        module_text,
+        profile=profile,
+        entry=entry,
+        plan_options=plan_options,
+        dense_convs=dense_convs,
+    )
     return VulkanExecutable(program, device)

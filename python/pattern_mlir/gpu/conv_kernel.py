@@ -110,6 +110,7 @@ class _ConvEmitter:
         g, p, w = self.g, self.p, self.w
         tx = w.op("gpu.thread_id x")
         ty = w.op("gpu.thread_id y")
+        self.tz = w.op("gpu.thread_id z") if p.filter_lanes > 1 else 0
         bx = w.op("gpu.block_id x")
         grp = w.op("gpu.block_id y")
         n = w.op("gpu.block_id z")
@@ -144,8 +145,8 @@ class _ConvEmitter:
         rows, cols = p.tile_in
         plane = rows * cols
         (sh, sw), (pt, pl) = g.strides, g.padding[:2]
-        nt = p.threads[0] * p.threads[1]
-        tid = w.add(w.mul(self.ty, p.threads[0]), self.tx)
+        nt = p.threads[0] * p.threads[1] * p.filter_lanes
+        tid = w.add(w.mul(w.add(w.mul(self.tz, p.threads[1]), self.ty), p.threads[0]), self.tx)
         row0 = w.sub(w.mul(self.tile_y, p.threads[1] * sh), pt)
         col0 = w.sub(w.mul(self.tile_x, p.threads[0] * VW * sw), pl)
         n_base = w.mul(self.n, g.in_channels)
@@ -216,7 +217,7 @@ class _ConvEmitter:
         blocks = p.channel_blocks
         zero = w.f32(0.0)
         vec_out = output_is_vec4(g)
-        with w.for_loop(self.fb, self.fe) as (f, _):
+        with w.for_loop(w.add(self.fb, self.tz), self.fe, p.filter_lanes) as (f, _):
             o = self.load_index("filter_order", f)
             plane = g.out_height * g.out_width
             out_base = w.add(
@@ -271,39 +272,54 @@ class _ConvEmitter:
 
     def emit_pattern_loop(self, f, pat: int, block, accs: list[str]) -> list[str]:
         """The specialised loop over pattern ``pat``'s kernels of filter ``f``."""
-        g, p, w = self.g, self.p, self.w
-        (_, sw), (dh, dw) = g.strides, g.dilations
+        p, w = self.p, self.w
         stride = p.channel_blocks + 1
         r = w.add(w.mul(w.add(w.mul(f, self.num_patterns), pat), stride), block)
         k0 = self.load_index("runs", r)
         k1 = self.load_index("runs", w.add(r, 1))
+        unroll = p.unroll
+        if unroll > 1:
+            count = w.sub(k1, k0)
+            main_end = w.add(k0, w.mul(w.divu(count, unroll), unroll))
+            with w.for_loop(k0, main_end, unroll, [(a, "f32") for a in accs]) as (k, acc):
+                new = list(acc)
+                for u in range(unroll):
+                    new = self.kernel_body(w.add(k, u), pat, block, new)
+                w.yield_(new, ["f32"] * VW)
+            accs, k0 = list(w.last_results), main_end
         with w.for_loop(k0, k1, 1, [(a, "f32") for a in accs]) as (k, acc):
-            chan = self.load_index("channels", k)
-            weights = self.load_weights(k)
-            cache: dict[tuple[int, int], str] = {}
-            if p.staged:
-                cl = w.sub(chan, w.mul(block, p.channel_block))
-                base = w.add(w.mul(cl, p.tile_in[0] * p.tile_in[1]), self.thread_base)
-            else:
-                base = w.mul(w.add(self.n_base, chan), g.height * g.width)
-
-            def value(dy: int, dx: int) -> str:
-                if (dy, dx) not in cache:
-                    if p.staged:
-                        idx = w.v(w.add(base, dy * p.tile_in[1] + dx))
-                        cache[(dy, dx)] = w.op(f"memref.load %smem[{idx}] : {self.smem_type}")
-                    else:
-                        pred, off = self.direct[(dy, dx)]
-                        raw = self.load_f32("input", w.add(base, off))
-                        cache[(dy, dx)] = w.select(pred, raw, w.f32(0.0), "f32")
-                return cache[(dy, dx)]
-
-            new = list(acc)
-            for t, (ky, kx) in enumerate(self.taps[pat]):
-                for j in range(VW):
-                    new[j] = self.fma(weights[t], value(ky * dh, j * sw + kx * dw), new[j])
-            w.yield_(new, ["f32"] * VW)
+            w.yield_(self.kernel_body(k, pat, block, acc), ["f32"] * VW)
         return list(w.last_results)
+
+    def kernel_body(self, k, pat: int, block, acc: list[str]) -> list[str]:
+        """Accumulate kernel ``k`` (stream row) of pattern ``pat`` into the 4 outputs."""
+        g, p, w = self.g, self.p, self.w
+        (_, sw), (dh, dw) = g.strides, g.dilations
+        chan = self.load_index("channels", k)
+        weights = self.load_weights(k)
+        cache: dict[tuple[int, int], str] = {}
+        if p.staged:
+            cl = w.sub(chan, w.mul(block, p.channel_block))
+            base = w.add(w.mul(cl, p.tile_in[0] * p.tile_in[1]), self.thread_base)
+        else:
+            base = w.mul(w.add(self.n_base, chan), g.height * g.width)
+
+        def value(dy: int, dx: int) -> str:
+            if (dy, dx) not in cache:
+                if p.staged:
+                    idx = w.v(w.add(base, dy * p.tile_in[1] + dx))
+                    cache[(dy, dx)] = w.op(f"memref.load %smem[{idx}] : {self.smem_type}")
+                else:
+                    pred, off = self.direct[(dy, dx)]
+                    raw = self.load_f32("input", w.add(base, off))
+                    cache[(dy, dx)] = w.select(pred, raw, w.f32(0.0), "f32")
+            return cache[(dy, dx)]
+
+        new = list(acc)
+        for t, (ky, kx) in enumerate(self.taps[pat]):
+            for j in range(VW):
+                new[j] = self.fma(weights[t], value(ky * dh, j * sw + kx * dw), new[j])
+        return new
 
     def load_weights(self, k) -> list[str]:
         w = self.w

@@ -10,11 +10,15 @@ the co-design (DESIGN.md section 5) mapped to a GPU:
   grid per group, so every workgroup does the same work and the filter loop is
   uniform inside a workgroup (no divergence);
 * each invocation computes ``VW`` = 4 adjacent output columns of one row, so
-  results leave as one vec4 store when the row length is a multiple of 4;
+  results leave as one vec4 store when the row length is a multiple of 4; when the
+  output tile is smaller than a workgroup (deep layers), a third workgroup
+  dimension of "filter lanes" splits the group's filters (FKR puts filters of
+  equal length next to each other, so lanes stay in step);
 * a workgroup covers ``TX * VW`` columns x ``TY`` rows; when the input tile of
   one channel block is reused enough, it is staged in shared memory once and
   serves every tap of every filter of the group (``staged``), otherwise each
-  invocation reads global memory directly with bounds checks (``direct``).
+  invocation reads global memory directly with bounds checks (``direct``). Staging
+  is chosen only when every input channel of the tile fits in one block.
 
 Nothing depends on the subgroup size (lavapipe 8, Adreno 64): there are no
 subgroup operations, and workgroups are sized by the tile, not the subgroup.
@@ -69,16 +73,18 @@ class GpuConvPlan:
     """Tiling of one pattern conv; see the module docstring."""
 
     threads: tuple[int, int]  # (TX, TY)
+    filter_lanes: int  # TZ: invocations that split the group's filters (small outputs)
     tiles: tuple[int, int]  # (tiles along x, tiles along y)
     groups: int  # output-channel groups (grid y)
     staged: bool
     channel_block: int  # channels staged at once (= in_channels when direct)
     channel_blocks: int  # ceil(in_channels / channel_block), at least 1
     tile_in: tuple[int, int]  # staged input tile (rows, cols) of one channel
+    unroll: int = 1  # kernels per iteration of each pattern loop (short bodies unrolled)
 
     @property
     def workgroup_size(self) -> tuple[int, int, int]:
-        return (self.threads[0], self.threads[1], 1)
+        return (self.threads[0], self.threads[1], self.filter_lanes)
 
     def grid(self, geom: ConvGeometry) -> tuple[int, int, int]:
         return (self.tiles[0] * self.tiles[1], self.groups, geom.n)
@@ -92,6 +98,10 @@ class GpuConvPlan:
 
 def _pow2_at_least(n: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(1, n))))
+
+
+def _pow2_at_most(n: int) -> int:
+    return 1 << max(0, math.floor(math.log2(max(1, n))))
 
 
 def input_tile(geom: ConvGeometry, tx: int, ty: int) -> tuple[int, int]:
@@ -125,6 +135,7 @@ def make_plan(
     *,
     filters_per_group: int | None = None,
     staged: bool | None = None,
+    unroll: int | None = None,
     shared_budget: int = SHARED_BUDGET_BYTES,
 ) -> GpuConvPlan:
     """Choose threads, tiles, filter groups and staging for one conv.
@@ -132,13 +143,18 @@ def make_plan(
     ``filters_per_group`` and ``staged`` override the heuristics (tests use them
     to cover both kernel variants).
     """
-    tx = min(16, _pow2_at_least(math.ceil(geom.out_width / VECTOR_WIDTH)))
-    ty = min(_pow2_at_least(geom.out_height), max(1, TARGET_INVOCATIONS // tx))
+    # Exact tiles (not powers of two): small layers would otherwise leave up to 3/4 of the
+    # invocations idle behind the bounds guard.
+    tx = min(16, math.ceil(geom.out_width / VECTOR_WIDTH))
+    ty = min(geom.out_height, max(1, TARGET_INVOCATIONS // tx))
     tiles = (
         math.ceil(geom.out_width / (tx * VECTOR_WIDTH)),
         math.ceil(geom.out_height / ty),
     )
-    fpg = filters_per_group or (8 if geom.out_channels >= 64 else 4)
+    # Small outputs leave the tile short of TARGET_INVOCATIONS: the rest of the workgroup
+    # splits the group's filters (z lanes), so deep layers still get full workgroups.
+    lanes = min(_pow2_at_most(TARGET_INVOCATIONS // (tx * ty)), _pow2_at_least(geom.out_channels))
+    fpg = max(filters_per_group or (8 if geom.out_channels >= 64 else 4), lanes)
     groups = max(1, math.ceil(geom.out_channels / fpg))
 
     rows, cols = input_tile(geom, tx, ty)
@@ -146,11 +162,15 @@ def make_plan(
     block = min(geom.in_channels, shared_budget // (4 * plane))
     if staged is None:
         # Global loads per workgroup: direct reads every kept kernel's taps per invocation;
-        # staged reads each input position of the tile once per channel.
+        # staged reads each input position of the tile once per channel. Staging is only
+        # chosen when all channels fit in one block: with several blocks the partial sums
+        # make a round trip through global memory per block and the extra barrier pairs
+        # cost more than the reuse saves (measured 3-5x slower on lavapipe, docs/gpu.md).
         kernels_per_group = num_kernels / groups
-        direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty
+        direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty / lanes
         staged_loads = geom.in_channels * plane
-        staged = block >= 1 and direct >= STAGING_MIN_REUSE * staged_loads
+        one_block = block >= geom.in_channels
+        staged = one_block and direct >= STAGING_MIN_REUSE * staged_loads
     elif staged and block < 1:
         raise ValueError(
             f"one channel's input tile ({rows}x{cols} floats) exceeds the shared budget "
@@ -161,10 +181,17 @@ def make_plan(
     blocks = math.ceil(geom.in_channels / block) if geom.in_channels else 1
     return GpuConvPlan(
         threads=(tx, ty),
+        filter_lanes=lanes,
         tiles=tiles,
         groups=groups,
         staged=bool(staged),
         channel_block=max(1, block),
         channel_blocks=max(1, blocks),
         tile_in=(rows, cols),
+        unroll=unroll or _default_unroll(taps.shape[1]),
     )
+
+
+def _default_unroll(taps_per_kernel: int) -> int:
+    """Unroll short loop bodies: a 1-tap (1x1 conv) body is 4 FMAs, all loop overhead."""
+    return 4 if taps_per_kernel == 1 else 2 if taps_per_kernel <= 4 else 1

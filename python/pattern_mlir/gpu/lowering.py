@@ -5,7 +5,9 @@ the report must run exactly the same steps. In order:
 
 1. reject unsupported ops by name; drop ``cf.assert``; fold f64 constants;
 2. tensor clean-up (canonicalize, CSE, elementwise fusion: fewer kernels);
-3. ``pattern.packed_conv2d`` -> specialised kernels (pattern_lowering);
+3. dense and depthwise convs with constant weights become packed convs with a
+   one-mask library (dense_convs); every ``pattern.packed_conv2d`` -> its
+   specialised kernel (pattern_lowering);
 4. One-Shot Bufferize; copies -> linalg.copy; name linalg ops; linalg ->
    scf.parallel (+ sequential reductions); fold views into loads/stores;
 5. each loop nest -> 1-D grid of 64-invocation workgroups (linearize), mapped
@@ -25,6 +27,7 @@ from mlir import ir
 from pattern_mlir.gpu import bufferize as buf
 from pattern_mlir.gpu import tensor_prep
 from pattern_mlir.gpu.capabilities import check_kernel_capabilities
+from pattern_mlir.gpu.dense_convs import convert_dense_convs
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
 from pattern_mlir.gpu.irutil import as_operation, location_text, ops_named
 from pattern_mlir.gpu.linearize import linearize_parallel_loops
@@ -57,12 +60,19 @@ def lower_to_gpu(
     *,
     profile: SpirvProfile = ADRENO_640,
     plan_options: dict | None = None,
+    dense_convs: bool = True,
 ) -> list[PatternConvKernel]:
-    """Lower ``module`` in place (see the module docstring); return the pattern kernels."""
+    """Lower ``module`` in place (see the module docstring); return the conv kernels.
+
+    ``dense_convs``: also run dense and depthwise convs with constant weights through
+    the pattern-conv kernel (one full pattern); False leaves them to the upstream path.
+    """
     tensor_prep.check_supported(module)
     tensor_prep.strip_asserts(module)
     tensor_prep.fold_f64_constants(module)
     buf.run_pipeline(module, buf.TENSOR_CLEANUP, "tensor clean-up")
+    if dense_convs:
+        convert_dense_convs(module)
     target_env = profile.target_env()
     pattern_kernels = lower_pattern_convs(module, target_env, plan_options=plan_options)
     buf.bufferize(module)

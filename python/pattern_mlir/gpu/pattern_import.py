@@ -22,15 +22,12 @@ import itertools
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith
 from mlir.passmanager import PassManager
 
 from pattern_mlir.codegen import fkw
-from pattern_mlir.dialects import pattern as pattern_ops
-from pattern_mlir.dialects.builders import derive_assignment, library_attr
-from pattern_mlir.gpu.constants import constant_value_array
-from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.gpu.irutil import defining_op, ops_named
+from pattern_mlir.dialects.builders import derive_assignment
+from pattern_mlir.gpu.conv_match import match_conv, replace_with_packed
+from pattern_mlir.gpu.irutil import ops_named
 
 
 def candidate_library(num_patterns: int) -> np.ndarray:
@@ -82,46 +79,6 @@ def export_linalg(model, example) -> str:
     return str(fx.export_and_import(model.eval(), example, output_type="linalg-on-tensors"))
 
 
-def _zero_pad_of(value: ir.Value):
-    """(source, [top, left, bottom, right]) if ``value`` is a zero tensor.pad of H and W."""
-    op = defining_op(value)
-    if op is None or op.name != "tensor.pad":
-        return None
-    view = op.opview
-    low, high = list(view.static_low), list(view.static_high)
-    if len(low) != 4 or any(low[:2]) or any(high[:2]) or min(low + high) < 0:
-        return None
-    yielded = op.regions[0].blocks[0].operations[0].operands[0]
-    producer = defining_op(yielded)
-    if producer is None or producer.name != "arith.constant":
-        return None
-    if ir.FloatAttr(producer.attributes["value"]).value != 0.0:
-        return None
-    return op.operands[0], [low[2], low[3], high[2], high[3]]
-
-
-def _bias_of(value: ir.Value, out_channels: int):
-    """(bias array or None) if the conv accumulates into a bias broadcast or a zero fill."""
-    op = defining_op(value)
-    if op is None:
-        return False, None
-    if op.name == "linalg.fill":
-        fill = defining_op(op.operands[0])
-        zero = (
-            fill is not None
-            and fill.name == "arith.constant"
-            and ir.FloatAttr(fill.attributes["value"]).value == 0.0
-        )
-        return zero, None
-    if op.name == "linalg.broadcast" and list(op.opview.dimensions) == [0, 2, 3]:
-        try:
-            bias = constant_value_array(op.operands[0], "bias")
-        except GpuLoweringError:
-            return False, None
-        return bias.shape == (out_channels,), bias.astype(np.float32)
-    return False, None
-
-
 def pack_pattern_convs(module_text: str, library: np.ndarray) -> tuple[str, int]:
     """Replace conforming dense convs by pattern.packed_conv2d; return (text, how many)."""
     masks = np.asarray(library, dtype=bool)
@@ -129,59 +86,15 @@ def pack_pattern_convs(module_text: str, library: np.ndarray) -> tuple[str, int]
         module = ir.Module.parse(module_text)
         count = 0
         for conv in ops_named(module, "linalg.conv_2d_nchw_fchw"):
-            if _pack_one(conv, masks):
-                count += 1
+            match = match_conv(conv)
+            if match is None or match.weight.shape[2:] != (3, 3):
+                continue
+            try:
+                assignment = derive_assignment(match.weight, masks)
+            except ValueError:
+                continue
+            replace_with_packed(match, fkw.pack(match.weight, masks, assignment))
+            count += 1
         if count:  # drop the pads, broadcasts and dense weights that lost their users
             PassManager.parse("builtin.module(canonicalize)").run(module.operation)
         return module.operation.get_asm(), count
-
-
-def _pack_one(conv: ir.Operation, masks: np.ndarray) -> bool:
-    inputs = conv.opview.inputs
-    try:
-        weight = constant_value_array(inputs[1], "conv weights")
-    except GpuLoweringError:
-        return False
-    if weight.ndim != 4 or weight.shape[2:] != (3, 3):
-        return False
-    try:
-        assignment = derive_assignment(weight, masks)
-    except ValueError:
-        return False
-    ok, bias = _bias_of(conv.opview.outputs[0], weight.shape[0])
-    if not ok:
-        return False
-    source, pads = inputs[0], [0, 0, 0, 0]
-    padded = _zero_pad_of(source)
-    if padded is not None:
-        source, pads = padded
-    packed = fkw.pack(weight, masks, assignment)
-    strides = [int(v) for v in np.array(conv.attributes["strides"]).reshape(-1)]
-    dilations = [int(v) for v in np.array(conv.attributes["dilations"]).reshape(-1)]
-    f32 = ir.F32Type.get()
-    with ir.InsertionPoint(conv), conv.location:
-        rows = packed.weights if packed.num_kernels else np.zeros((0, masks[0].sum()), np.float32)
-        w_value = arith.constant(
-            ir.RankedTensorType.get(list(rows.shape), f32), ir.DenseElementsAttr.get(rows)
-        )
-        b_value = None
-        if bias is not None:
-            b_value = arith.constant(
-                ir.RankedTensorType.get([len(bias)], f32), ir.DenseElementsAttr.get(bias)
-            )
-        new = pattern_ops.PackedConv2DOp(
-            conv.results[0].type,
-            source,
-            w_value,
-            library_attr(masks),
-            ir.DenseI32ArrayAttr.get(packed.filter_order.tolist()),
-            ir.DenseI32ArrayAttr.get(packed.offsets.tolist()),
-            ir.DenseI32ArrayAttr.get(packed.channels.tolist()),
-            ir.DenseI64ArrayAttr.get(strides),
-            ir.DenseI64ArrayAttr.get(pads),
-            ir.DenseI64ArrayAttr.get(dilations),
-            bias=b_value,
-        )
-    conv.results[0].replace_all_uses_with(new.result)
-    conv.erase()
-    return True

@@ -39,6 +39,7 @@ class PatternConvKernel:
     """What lowering decided for one pattern conv (also feeds the report)."""
 
     name: str
+    kind: str  # "pattern", or "dense" / "depthwise" for convs run as one full pattern
     geometry: ConvGeometry
     plan: GpuConvPlan
     packed: PackedFKW
@@ -197,20 +198,25 @@ def lower_pattern_convs(
         if "sym_name" in op.attributes
     }
     for index, op in enumerate(ops_named(module, "pattern.packed_conv2d")):
-        name = f"pattern_conv{index}"
+        kind = "pattern"
+        if "gpu.conv_kind" in op.attributes:
+            kind = ir.StringAttr(op.attributes["gpu.conv_kind"]).value
+        name = f"{kind}_conv{index}"
         while name in taken:
             name += "_"
-        geom, packed, bias, kind, clamp = read_packed_conv(op)
+        taken.add(name)
+        geom, packed, bias, activation, clamp = read_packed_conv(op)
         taps = np.stack([np.argwhere(m) for m in packed.library])
         plan = make_plan(geom, taps, packed.num_kernels, **(plan_options or {}))
         arrays = build_arrays(packed, plan, bias)
         kernel = PatternConvKernel(
             name=name,
+            kind=kind,
             geometry=geom,
             plan=plan,
             packed=packed,
             arrays=arrays,
-            activation=kind,
+            activation=activation,
             kept_macs=packed.num_kernels
             * packed.taps_per_kernel
             * geom.n
@@ -218,7 +224,7 @@ def lower_pattern_convs(
             * geom.out_width,
         )
         text = conv_kernel.emit_conv_kernel(
-            name, geom, plan, packed.library, packed.num_kernels, kind, clamp
+            name, geom, plan, packed.library, packed.num_kernels, activation, clamp
         )
         _splice(module, op, _snippet(kernel, text, target_env), name)
         done.append(kernel)

@@ -27,7 +27,12 @@ class KernelInfo:
     workgroup_size: tuple[int, int, int]
     shared_memory_bytes: int
     workgroup_count: tuple[int, int, int]
-    pattern: bool  # a specialised pattern-conv kernel (else an upstream-lowered op)
+    kind: str  # pattern | dense | depthwise (the conv kernel) | upstream (linalg lowering)
+
+    @property
+    def pattern(self) -> bool:
+        """A kernel of a pattern-pruned conv (pattern.packed_conv2d in the input)."""
+        return self.kind == "pattern"
 
 
 @dataclass
@@ -61,24 +66,27 @@ def compile_to_spirv(
     profile: SpirvProfile = ADRENO_640,
     entry: str | None = "main",
     plan_options: dict | None = None,
+    dense_convs: bool = True,
     keep_ir: bool = False,
 ) -> GpuProgram:
     """Parse, lower (``lower_to_gpu``), plan the host side and build validated binaries."""
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(module_text)
-        pattern_kernels = lower_to_gpu(module, profile=profile, plan_options=plan_options)
+        pattern_kernels = lower_to_gpu(
+            module, profile=profile, plan_options=plan_options, dense_convs=dense_convs
+        )
         plan = build_host_plan(module, entry)
         shared = _shared_bytes(module)
         gpu_ir = as_operation(module).get_asm(large_elements_limit=16) if keep_ir else ""
         binaries = build_spirv(module, profile)
-    pattern_names = {k.name for k in pattern_kernels}
+    kinds = {k.name: k.kind for k in pattern_kernels}
     kernels = [
         KernelInfo(
             name=d.entry,
             workgroup_size=d.workgroup_size,
             shared_memory_bytes=shared.get(d.module, 0),
             workgroup_count=d.groups,
-            pattern=d.module in pattern_names,
+            kind=kinds.get(d.module, "upstream"),
         )
         for d in plan.dispatches
     ]

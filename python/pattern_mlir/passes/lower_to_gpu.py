@@ -9,7 +9,8 @@ shared-memory staging where it pays), every other op goes through One-Shot
 Bufferize and upstream loop/GPU passes, and each gpu.module carries the Adreno
 640 ``spirv.target_env``. Option ``spirv=1`` also converts to SPIR-V and
 validates every binary (spirv-val, target profile), failing on the first
-violation. Option ``staged=0|1`` forces the pattern kernels' variant (tests).
+violation. Option ``staged=0|1`` forces the pattern kernels' variant (tests);
+``dense=0`` leaves dense and depthwise convs to the upstream lowering.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _flag(options: dict[str, str], key: str) -> bool | None:
 @register_pass(
     "pattern-lower-to-gpu",
     "Lower pattern convs and linalg-on-tensors to gpu kernels for the Adreno 640 (SPIR-V)",
-    options=("spirv", "staged"),
+    options=("spirv", "staged", "dense"),
 )
 def lower_to_gpu_pass(module_op, options: dict[str, str]) -> None:
     # Imported here: registering the pass must not pull in the GPU path's dependencies.
@@ -39,6 +40,10 @@ def lower_to_gpu_pass(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.spirv_build import build_spirv
 
     staged = _flag(options, "staged")
-    lower_to_gpu(module_op, plan_options={"staged": staged} if staged is not None else None)
+    lower_to_gpu(
+        module_op,
+        plan_options={"staged": staged} if staged is not None else None,
+        dense_convs=_flag(options, "dense") is not False,
+    )
     if _flag(options, "spirv"):
         build_spirv(module_op)

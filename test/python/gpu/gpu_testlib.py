@@ -1,116 +1,12 @@
-"""Builders of test inputs for the GPU path: one pattern conv as MLIR text, its reference.
+"""Test helpers of the GPU path (re-exported from pattern_mlir.gpu.conv_cases)."""
 
-Why text: it is exactly what ``compile_for_vulkan`` and ``pattern-opt`` consume,
-and the conv's FKW arrays come from ``codegen.fkw.pack`` as in the compiler.
-"""
+from pattern_mlir.gpu.conv_cases import (
+    CLAMP,
+    ConvCase,
+    conv_module,
+    make_layer,
+    reference,
+    relative_error,
+)
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-import numpy as np
-import torch
-from pattern_mlir.codegen import fkw
-from pattern_mlir.gpu.pattern_import import candidate_library
-
-
-@dataclass(frozen=True)
-class ConvCase:
-    n: int
-    cin: int
-    h: int
-    w: int
-    cout: int
-    stride: int
-    padding: tuple[int, int, int, int]
-    dilation: int
-    patterns: int
-    connectivity: float
-    activation: str = "none"
-    bias: bool = True
-    empty_filters: int = 0  # filters whose every kernel is pruned
-
-    @property
-    def out_hw(self) -> tuple[int, int]:
-        t, l, b, r = self.padding
-        oh = (self.h + t + b - 2 * self.dilation - 1) // self.stride + 1
-        ow = (self.w + l + r - 2 * self.dilation - 1) // self.stride + 1
-        return oh, ow
-
-
-CLAMP = (-0.5, 0.75)
-
-
-def make_layer(case: ConvCase, rng: np.random.Generator):
-    """(dense projected weights, library, assignment, bias or None)."""
-    library = candidate_library(case.patterns)
-    assignment = rng.integers(0, case.patterns, (case.cout, case.cin))
-    assignment[rng.random(assignment.shape) >= 1.0 / case.connectivity] = -1
-    assignment[rng.permutation(case.cout)[: case.empty_filters]] = -1
-    weights = rng.standard_normal((case.cout, case.cin, 3, 3)).astype(np.float32)
-    weights = fkw.project(weights, library, assignment)
-    bias = rng.standard_normal(case.cout).astype(np.float32) if case.bias else None
-    return weights, library, assignment, bias
-
-
-def _list(values) -> str:
-    return "[" + ", ".join(str(int(v)) for v in values) + "]"
-
-
-def _hex(array: np.ndarray) -> str:
-    if array.size == 0:
-        return ""
-    return '"0x' + np.ascontiguousarray(array, dtype=np.float32).tobytes().hex().upper() + '"'
-
-
-def conv_module(case: ConvCase, weights, library, assignment, bias) -> str:
-    """``func.func @main`` holding one pattern.packed_conv2d of the case."""
-    packed = fkw.pack(weights, library, assignment)
-    taps = ", ".join(_list(np.flatnonzero(m.reshape(-1))) for m in library)
-    oh, ow = case.out_hw
-    x_t = f"tensor<{case.n}x{case.cin}x{case.h}x{case.w}xf32>"
-    y_t = f"tensor<{case.n}x{case.cout}x{oh}x{ow}xf32>"
-    w_t = f"tensor<{packed.num_kernels}x{packed.taps_per_kernel}xf32>"
-    lines = [f"  %w = arith.constant dense<{_hex(packed.weights)}> : {w_t}"]
-    operands, types = "%x, %w", f"{x_t}, {w_t}"
-    if bias is not None:
-        lines.append(f"  %b = arith.constant dense<{_hex(bias)}> : tensor<{case.cout}xf32>")
-        operands += ", %b"
-        types += f", tensor<{case.cout}xf32>"
-    act = "" if case.activation == "none" else f" activation <{case.activation}>"
-    extra = ""
-    if case.activation == "clamp":
-        extra = f" {{clamp_max = {CLAMP[1]} : f32, clamp_min = {CLAMP[0]} : f32}}"
-    lines.append(
-        f"  %y = pattern.packed_conv2d {operands} library #pattern.library<3x3, [{taps}]>"
-        f" filter_order {_list(packed.filter_order)} offsets {_list(packed.offsets)}"
-        f" channels {_list(packed.channels)} strides [{case.stride}, {case.stride}]"
-        f" padding {_list(case.padding)} dilations [{case.dilation}, {case.dilation}]"
-        f"{act}{extra} : {types} -> {y_t}"
-    )
-    body = "\n".join(lines)
-    return f"func.func @main(%x: {x_t}) -> {y_t} {{\n{body}\n  return %y : {y_t}\n}}\n"
-
-
-def reference(case: ConvCase, x, weights, bias) -> np.ndarray:
-    t, l, b, r = case.padding
-    xt = torch.nn.functional.pad(torch.from_numpy(x), (l, r, t, b))
-    y = torch.nn.functional.conv2d(
-        xt,
-        torch.from_numpy(weights),
-        None if bias is None else torch.from_numpy(bias),
-        stride=case.stride,
-        dilation=case.dilation,
-    )
-    if case.activation == "relu":
-        y = torch.relu(y)
-    elif case.activation == "relu6":
-        y = torch.clamp(y, 0.0, 6.0)
-    elif case.activation == "clamp":
-        y = torch.clamp(y, *CLAMP)
-    return y.numpy()
-
-
-def relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    scale = max(float(np.abs(want).max()), 1e-6)
-    return float(np.abs(got - want).max()) / scale
+__all__ = ["CLAMP", "ConvCase", "conv_module", "make_layer", "reference", "relative_error"]

@@ -58,7 +58,7 @@ def test_one_specialised_loop_per_pattern():
     packed = fkw.pack(weights, library, assignment)
     geom = _geometry(case)
     taps = np.stack([np.argwhere(m) for m in library])
-    plan = make_plan(geom, taps, packed.num_kernels, staged=True)
+    plan = make_plan(geom, taps, packed.num_kernels, staged=True, unroll=1)
     text = emit_conv_kernel("k", geom, plan, library, packed.num_kernels)
     assert len(re.findall(r"scf\.for .* iter_args", text)) == 12
     # Tap offsets are constants: the loop bodies hold no index loads but the channel.

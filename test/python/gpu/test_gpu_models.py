@@ -49,7 +49,7 @@ def test_matches_torch(compiled):
 
 def test_pattern_kernels_and_timings(compiled):
     _name, exe, x, _, packed = compiled
-    assert sum(k.pattern for k in exe.kernels) == packed
+    assert sum(k.kind == "pattern" for k in exe.kernels) == packed
     exe(x)
     timings = exe.last_timings
     assert [n for n, _ in timings["kernels"]] == [k.name for k in exe.kernels]
@@ -68,3 +68,27 @@ def test_second_call_uploads_only_inputs(compiled, monkeypatch):
     second = exe(x)[0]
     assert uploads == [x.shape], "weights must be uploaded once per executable, not per call"
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("name", ["residual_block", "inverted_residual"])
+def test_upstream_conv_lowering_matches_torch(name, device):
+    """With dense_convs=False the 1x1, depthwise and dense convs take the upstream path."""
+    model, x = make_sample(name)
+    want = model(x).detach().numpy()
+    with compile_for_vulkan(export_linalg(model, x), device=device, dense_convs=False) as exe:
+        assert all(k.kind == "upstream" for k in exe.kernels)
+        assert any("conv" in k.name for k in exe.kernels)
+        err = relative_error(exe(x.numpy())[0], want)
+    assert err <= 1e-3, f"{name}: relative error {err}"
+
+
+def test_dense_and_depthwise_convs_use_the_conv_kernel(device):
+    model, x = make_sample("inverted_residual")
+    want = model(x).detach().numpy()
+    with compile_for_vulkan(export_linalg(model, x), device=device) as exe:
+        kinds = [k.kind for k in exe.kernels]
+        assert kinds.count("dense") == 3  # the stem 3x3 and the two 1x1 convs
+        assert kinds.count("depthwise") == 1
+        assert not any("conv" in k.name for k in exe.kernels if k.kind == "upstream")
+        err = relative_error(exe(x.numpy())[0], want)
+    assert err <= 1e-3, f"relative error {err}"

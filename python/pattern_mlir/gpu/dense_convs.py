@@ -1,0 +1,69 @@
+"""Run dense and depthwise convs through the pattern-conv kernel (one full pattern).
+
+Why: the upstream path lowers a conv to one invocation per output element that
+accumulates through memory on every tap, which is 15-25x slower on lavapipe than
+the pattern kernel. A dense KHxKW conv is a pattern conv whose library holds one
+mask with every tap, and FKW describes it exactly (every filter keeps every input
+channel); a depthwise conv is one whose filter f keeps only input channel f. Both
+then get the specialised kernel: filter groups, constant tap offsets, load reuse,
+fused bias and padding. Grouped convs other than depthwise stay on the upstream
+path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from pattern_mlir.codegen.fkw import PackedFKW
+from pattern_mlir.gpu.conv_match import match_conv, replace_with_packed
+from pattern_mlir.gpu.irutil import ops_named
+
+#: Discardable attribute telling lowering (and the report) where a packed conv came from.
+KIND_ATTR = "gpu.conv_kind"
+#: Largest kernel the library attribute holds (KH * KW <= 64).
+MAX_TAPS = 64
+
+
+def full_packing(weight: np.ndarray) -> PackedFKW:
+    """FKW of a dense OIHW weight with a one-mask library keeping every tap."""
+    out_ch, in_ch, kh, kw = weight.shape
+    return PackedFKW(
+        filter_order=np.arange(out_ch, dtype=np.int32),
+        offsets=(np.arange(out_ch + 1, dtype=np.int64) * in_ch).astype(np.int32),
+        channels=np.tile(np.arange(in_ch, dtype=np.int32), out_ch),
+        weights=np.ascontiguousarray(weight.reshape(out_ch * in_ch, kh * kw), np.float32),
+        library=np.ones((1, kh, kw), dtype=bool),
+        in_channels=in_ch,
+    )
+
+
+def depthwise_packing(weight: np.ndarray) -> PackedFKW:
+    """FKW of a depthwise CHW weight: filter c keeps input channel c only."""
+    channels, kh, kw = weight.shape
+    return PackedFKW(
+        filter_order=np.arange(channels, dtype=np.int32),
+        offsets=np.arange(channels + 1, dtype=np.int32),
+        channels=np.arange(channels, dtype=np.int32),
+        weights=np.ascontiguousarray(weight.reshape(channels, kh * kw), np.float32),
+        library=np.ones((1, kh, kw), dtype=bool),
+        in_channels=channels,
+    )
+
+
+def convert_dense_convs(module) -> int:
+    """Replace every matching dense/depthwise conv in ``module``; return how many."""
+    count = 0
+    for conv in ops_named(module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"):
+        match = match_conv(conv)
+        if match is None or int(np.prod(match.weight.shape[-2:])) > MAX_TAPS:
+            continue
+        depthwise = conv.name == "linalg.depthwise_conv_2d_nchw_chw"
+        packed = depthwise_packing(match.weight) if depthwise else full_packing(match.weight)
+        new = replace_with_packed(match, packed)
+        new.attributes[KIND_ATTR] = ir.StringAttr.get("depthwise" if depthwise else "dense")
+        count += 1
+    return count
+
+
+__all__ = ["convert_dense_convs", "depthwise_packing", "full_packing"]

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Measure the GPU path and write the generated part of docs/gpu.md.
+
+For each sample model (pattern_mlir.gpu.sample_models; 3x3 convs projected onto
+8 patterns at 2x connectivity): every kernel with its workgroup size, workgroup
+count, shared memory and median time per kernel over several runs, the model's
+error against torch, and the same pruned model compiled without pattern convs
+(its 3x3 convs left dense, lowered by the upstream path) for comparison. Then a
+few single layers: the pattern kernel (direct and staged) against the dense
+upstream kernel of the same pruned weights.
+
+Timings come from Vulkan timestamp queries. On this machine the device is Mesa
+lavapipe, a CPU driver: the numbers describe this machine's CPU running SPIR-V,
+not a phone GPU, and say nothing about Adreno speed; they are here to compare
+kernels with each other and to catch regressions.
+
+Usage: .venv/bin/python scripts/gpu_report.py [--runs N] [--out docs/gpu.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from pattern_mlir.gpu import compile_for_vulkan
+from pattern_mlir.gpu.conv_cases import (
+    ConvCase,
+    conv_module,
+    make_layer,
+    reference,
+    relative_error,
+)
+from pattern_mlir.gpu.pattern_import import (
+    candidate_library,
+    export_linalg,
+    pack_pattern_convs,
+    prune_to_patterns,
+)
+from pattern_mlir.gpu.sample_models import SAMPLES, make_sample
+from pattern_mlir.runtime.vulkan import VulkanDevice
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BEGIN, END = "<!-- BEGIN gpu_report -->", "<!-- END gpu_report -->"
+LAYERS = [
+    ConvCase(1, 32, 56, 56, 32, 1, (1, 1, 1, 1), 1, 8, 3.6),
+    ConvCase(1, 64, 32, 32, 64, 1, (1, 1, 1, 1), 1, 8, 3.6),
+    ConvCase(1, 128, 16, 16, 128, 1, (1, 1, 1, 1), 1, 8, 3.6),
+]
+
+
+def timed(exe, inputs, runs: int):
+    """Median total and per-kernel GPU ms over ``runs`` calls after one warm-up."""
+    exe(*inputs)
+    totals, per = [], []
+    for _ in range(runs):
+        exe(*inputs)
+        totals.append(exe.last_timings["gpu_ms"])
+        per.append([ms for _, ms in exe.last_timings["kernels"]])
+    return float(np.median(totals)), np.median(np.array(per), axis=0)
+
+
+def model_section(name: str, device, runs: int) -> list[str]:
+    model, x = make_sample(name)
+    library = candidate_library(8)
+    prune_to_patterns(model, library, connectivity=2.0)
+    want = model(x).detach().numpy()
+    dense_text = export_linalg(model, x)
+    packed_text, packed = pack_pattern_convs(dense_text, library)
+    lines = [f"### {name} (input {tuple(x.shape)}, {packed} pattern convs)", ""]
+    with compile_for_vulkan(packed_text, device=device) as exe:
+        err = relative_error(exe(x.numpy())[0], want)
+        total, per = timed(exe, [x.numpy()], runs)
+        lines += [
+            "| # | kernel | kind | workgroup | workgroups | shared bytes | median ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for i, (k, ms) in enumerate(zip(exe.kernels, per)):
+            kind = "pattern" if k.pattern else "upstream"
+            lines.append(
+                f"| {i} | `{k.name}` | {kind} | {'x'.join(map(str, k.workgroup_size))} | "
+                f"{'x'.join(map(str, k.workgroup_count))} | {k.shared_memory_bytes} | {ms:.3f} |"
+            )
+        pattern_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.pattern)
+        kernels = len(exe.kernels)
+    with compile_for_vulkan(dense_text, device=device) as dense:
+        dense_total, dense_per = timed(dense, [x.numpy()], runs)
+        dense_conv_ms = sum(
+            ms for k, ms in zip(dense.kernels, dense_per) if "conv_2d_nchw_fchw" in k.name
+        )
+    lines += [
+        "",
+        (
+            f"{kernels} kernels; relative error vs torch {err:.1e}; GPU time {total:.2f} ms "
+            f"(pattern kernels {pattern_ms:.2f} ms). The same pruned model with its 3x3 convs "
+            f"left dense (upstream kernels): {dense_total:.2f} ms, of which dense convs "
+            f"{dense_conv_ms:.2f} ms (all dense convs, 1x1 included)."
+        ),
+        "",
+    ]
+    return lines
+
+
+def layer_section(device, runs: int) -> list[str]:
+    lines = [
+        (
+            "| layer (N,C,H,W -> K), 8 patterns, 3.6x | kept MACs | pattern direct ms | "
+            "pattern staged ms | dense upstream ms | torch CPU ms |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    for case in LAYERS:
+        rng = np.random.default_rng(0)
+        weights, library, assignment, bias = make_layer(case, rng)
+        x = rng.standard_normal((case.n, case.cin, case.h, case.w)).astype(np.float32)
+        text = conv_module(case, weights, library, assignment, bias)
+        times = []
+        for staged in (False, True):
+            with compile_for_vulkan(text, device=device, plan_options={"staged": staged}) as exe:
+                got = exe(x)[0]
+                assert relative_error(got, reference(case, x, weights, bias)) <= 1e-3
+                times.append(timed(exe, [x], runs)[0])
+                macs = exe.program.pattern_kernels[0].kept_macs
+        conv = torch.nn.Conv2d(case.cin, case.cout, 3, padding=1)
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(weights))
+            conv.bias.copy_(torch.from_numpy(bias))
+        xt = torch.from_numpy(x)
+        with compile_for_vulkan(export_linalg(conv, xt), device=device) as dense:
+            times.append(timed(dense, [x], runs)[0])
+        torch_ms = torch_time(conv, xt, runs)
+        shape = f"{case.n},{case.cin},{case.h},{case.w} -> {case.cout}"
+        lines.append(
+            f"| {shape} | {macs / 1e6:.2f} M | {times[0]:.2f} | {times[1]:.2f} | "
+            f"{times[2]:.2f} | {torch_ms:.2f} |"
+        )
+    return lines
+
+
+def torch_time(module, x, runs: int) -> float:
+    import time
+
+    with torch.no_grad():
+        module(x)
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            module(x)
+            samples.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(samples))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--out", default=str(ROOT / "docs" / "gpu.md"))
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    device = VulkanDevice()
+    info = device.info
+    lines = [
+        BEGIN,
+        "",
+        "Generated by `.venv/bin/python scripts/gpu_report.py"
+        + (f" --runs {args.runs}" if args.runs != 10 else "")
+        + "`; do not edit by hand.",
+        "",
+        f"Device: **{info.name}** (Vulkan {'.'.join(map(str, info.api_version))}), "
+        f"on a host with {os.cpu_count()} CPU cores. "
+        + (
+            "**This is Mesa lavapipe, a CPU driver: these timings measure this machine's CPU "
+            "executing the SPIR-V, not a phone GPU, and say nothing about Adreno 640 speed.** "
+            "They compare kernels with each other. No real GPU (and no IREE) was available, "
+            "so there is no comparison against IREE's Vulkan output."
+            if info.device_type == "cpu"
+            else "A hardware GPU."
+        ),
+        "",
+        (
+            f"Times are medians of {args.runs} runs after a warm-up, from Vulkan timestamp queries "
+            "around each dispatch of the one command buffer per inference."
+        ),
+        "",
+        "## Models",
+        "",
+    ]
+    for name in SAMPLES:
+        lines += model_section(name, device, args.runs)
+    lines += ["## Single pattern conv layers", ""]
+    lines += layer_section(device, args.runs)
+    lines += ["", END]
+    device.close()
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else f"# GPU path\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip() + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    out.write_text(head + "\n".join(lines) + tail)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
