@@ -51,6 +51,7 @@ class FashionConfig:
     rho: float = 1e-2
     rho_growth: float = 3.0
     admm_lr: float = 1e-3
+    retrain_lr: float | None = None  # None: admm_lr
     updates_per_epoch: int = 4
     train_limit: int | None = None
     seed: int = 0
@@ -158,7 +159,8 @@ def train_or_load(
     train, test = fashion_data(cfg)
 
     dense = _new_model(cfg)
-    if not retrain and dense_meta and dense_meta["config"] == cfg.dense_part():
+    cached_dense = FashionConfig.from_dict(dense_meta["config"]) if dense_meta else None
+    if not retrain and cached_dense and cached_dense.dense_part() == cfg.dense_part():
         load_state(root / "dense.safetensors", dense)
         log(f"dense model loaded from {root} (test acc {dense_meta['test_acc']:.4f})")
     else:
@@ -175,7 +177,7 @@ def train_or_load(
     if (
         not retrain
         and pruned_meta
-        and pruned_meta["config"] == cfg.to_dict()
+        and FashionConfig.from_dict(pruned_meta["config"]) == cfg
         and (root / "pruned").is_dir()
     ):
         _, spec = load(root / "pruned", pruned)
@@ -192,6 +194,7 @@ def train_or_load(
             rho=cfg.rho,
             rho_growth=cfg.rho_growth,
             lr=cfg.admm_lr,
+            retrain_lr=cfg.retrain_lr,
             updates_per_epoch=cfg.updates_per_epoch,
             seed=cfg.seed,
             progress=progress,
