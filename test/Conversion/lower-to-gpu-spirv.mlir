@@ -1,4 +1,4 @@
-// RUN: pattern-opt %s --pattern-lower-to-gpu="spirv=1" | FileCheck %s
+// RUN: pattern-opt %s --pattern-lower-to-gpu="spirv=1 staged=1" | FileCheck %s
 
 // With spirv=1 every gpu.module is converted to a spirv.module, serialised and
 // checked with spirv-val --target-env vulkan1.1 and against the Adreno 640
@@ -15,7 +15,7 @@
 // CHECK-DAG: spirv.GlobalVariable @pattern_conv0_arg_7 bind(0, 7) : !spirv.ptr<!spirv.struct<(!spirv.array<98 x f32, stride=4> [0])>, StorageBuffer>
 // CHECK: spirv.ControlBarrier <Workgroup>, <Workgroup>, <AcquireRelease|WorkgroupMemory>
 // CHECK: spirv.EntryPoint "GLCompute" @pattern_conv0
-// CHECK: spirv.ExecutionMode @pattern_conv0 "LocalSize", 2, 8, 1
+// CHECK: spirv.ExecutionMode @pattern_conv0 "LocalSize", 2, 7, 2
 func.func @main(%x: tensor<1x2x9x9xf32>) -> tensor<1x2x7x7xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [0.5, 0.25, 0.125, 1.0]]> : tensor<3x4xf32>
   %y = pattern.packed_conv2d %x, %w library #lib

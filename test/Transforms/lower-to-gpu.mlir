@@ -1,4 +1,4 @@
-// RUN: pattern-opt %s -split-input-file --pattern-lower-to-gpu | FileCheck %s
+// RUN: pattern-opt %s -split-input-file --pattern-lower-to-gpu="staged=1" | FileCheck %s
 // RUN: pattern-opt %s -split-input-file --pattern-lower-to-gpu="staged=0" | FileCheck %s --check-prefix=DIRECT
 
 // A packed pattern conv becomes one specialised kernel: FKW arrays as globals, the
@@ -22,12 +22,16 @@
 // CHECK: memref.global "private" constant @pattern_conv0_groups : memref<2xi32> = dense<[0, 2]>
 // CHECK: memref.global "private" constant @pattern_conv0_filter_order : memref<2xi32> = dense<[1, 0]>
 // CHECK: gpu.module @pattern_conv0 attributes {spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader, Int16, GroupNonUniform, GroupNonUniformVote, VariablePointers, VariablePointersStorageBuffer], [SPV_KHR_storage_buffer_storage_class, SPV_KHR_variable_pointers]>, api=Vulkan, #spirv.resource_limits<max_compute_shared_memory_size = 32768, max_compute_workgroup_invocations = 1024
-// CHECK: gpu.func @pattern_conv0({{.*}}: memref<128xf32>, {{.*}}: memref<3xvector<4xf32>>, {{.*}}: memref<32xvector<4xf32>>) kernel attributes {spirv.entry_point_abi = #spirv.entry_point_abi<workgroup_size = [2, 8, 1]>}
-// The input tile is staged once per workgroup, then every filter of the group reads it.
+// CHECK: gpu.func @pattern_conv0({{.*}}: memref<128xf32>, {{.*}}: memref<3xvector<4xf32>>, {{.*}}: memref<32xvector<4xf32>>) kernel attributes {spirv.entry_point_abi = #spirv.entry_point_abi<workgroup_size = [2, 8, 2]>}
+// 2 x 8 invocations cover the 8 x 8 output (4 columns each); 2 filter lanes split the
+// group's filters. The input tile is staged once per workgroup (staged=1 forces it; the
+// heuristic stages only where it expects at least 2x fewer global loads), then every
+// filter of the group reads it.
 // CHECK: %[[SMEM:.*]] = memref.alloc() : memref<200xf32, #spirv.storage_class<Workgroup>>
 // CHECK: memref.store %{{.*}}, %[[SMEM]]
 // CHECK: gpu.barrier
-// One loop per pattern, 4 accumulators (4 output columns), tap weights as one vec4.
+// One loop per pattern (unrolled by 2, plus a remainder loop), 4 accumulators (4 output
+// columns), tap weights as one vec4.
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK: memref.load %{{.*}} : memref<3xvector<4xf32>>
 // CHECK: vector.extract %{{.*}}[3] : f32 from vector<4xf32>
