@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from mlir import ir
@@ -50,16 +51,24 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
             raise CompileError("parse", str(error)) from error
         stages = {"linalg": stage_text(module)}
         inputs, outputs = _signature(module)
+        seconds = {}
         for stage in cpu_stages(target, options.threads, options.patterns):
+            start = time.perf_counter()
             run_stage(stage, module, temps)
+            seconds[stage.name] = time.perf_counter() - start
             stages[stage.name] = stage_text(module)
             if temps:
                 temps.mkdir(parents=True, exist_ok=True)
                 (temps / f"{stage.name}.mlir").write_text(str(module))
+        start = time.perf_counter()
         if target == "host":
-            return HostExecutable(inputs, outputs, stages, module=module,
-                                  opt_level=options.opt_level, threads=options.threads)
-        return _build_arm64(module, inputs, outputs, stages, options, temps)
+            exe = HostExecutable(inputs, outputs, stages, module=module,
+                                 opt_level=options.opt_level, threads=options.threads)
+        else:
+            exe = _build_arm64(module, inputs, outputs, stages, options, temps)
+        seconds["codegen"] = time.perf_counter() - start
+        exe.stage_seconds = seconds
+        return exe
 
 
 def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:

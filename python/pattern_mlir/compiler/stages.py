@@ -33,9 +33,12 @@ ASYNC = (
 )
 TO_LLVM = (
     "builtin.module(func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),{async}"
+    # pattern-vectorize-dense leaves rank-1 transfers and vector.fma; n-D transfers
+    # it could not lower become loops of rank-1 ones here, masks become selects.
+    "func.func(convert-vector-to-scf{full-unroll=1 target-rank=1},lower-vector-mask),"
     "convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
+    "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
 )
 
 

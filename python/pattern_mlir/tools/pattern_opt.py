@@ -36,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     if any(names_python_pass(arg) for arg in argv):
         return run_python_pipeline(argv)
     binary = str(native_binary())
+    if "--help" in argv or "-h" in argv:
+        import subprocess
+
+        from pattern_mlir.passes import all_passes
+
+        subprocess.run([binary, *argv])
+        print("\nPasses written in Python (pattern-mlir):")
+        for python_pass in all_passes():
+            options = f" (options: {', '.join(python_pass.options)})" if python_pass.options else ""
+            print(f"  --{python_pass.name:<32} - {python_pass.summary}{options}")
+        return 0
     os.execv(binary, [binary, *argv])
     return 0  # unreachable: execv replaces the process
 
