@@ -10,8 +10,12 @@ def main(archive: str, output: str, func_name: str) -> None:
     warnings.filterwarnings("ignore")
     from torch_mlir import fx
 
+    from .torch_mlir_hooks import FastLiterals
+
     exported = torch.export.load(archive)
-    module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name)
+    module = fx.export_and_import(
+        exported, output_type="linalg-on-tensors", func_name=func_name, hooks=FastLiterals()
+    )
     with open(output, "w") as out:
         out.write(str(module))
 

@@ -7,8 +7,8 @@ loads a second LLVM/MLIR that breaks the project's MLIR JIT in the same process 
 section 3). Prints one "ok <name>" line per model and exits non-zero on the first failure.
 
 torch-mlir turns every weight into an MLIR attribute through `tensor.tolist()`, one Python float
-per element: minutes for ResNet-50's 25M weights on a busy machine. The `FastLiterals` hook
-below makes the same `torch.vtensor.literal` ops (same values, same blob names) from the
+per element: minutes for ResNet-50's 25M weights on a busy machine. The compiler's `FastLiterals`
+hook makes the same `torch.vtensor.literal` ops (same values, same blob names) from the
 tensor's memory instead. The small Fashion-MNIST CNN is also imported without the hook, exactly
 as `fx.export_and_import(model, x, output_type="linalg-on-tensors")`, and the two printed
 modules (weights included) must be equal, so the hook cannot hide a difference in what is
@@ -24,29 +24,10 @@ from collections import Counter
 import torch
 from pattern_mlir.models import MODELS, build
 from torch_mlir import fx
-from torch_mlir.extras.fx_importer import FxImporterHooks, create_mlir_tensor_type
-from torch_mlir.ir import DenseResourceElementsAttr, Operation
+
+from pattern_mlir.compiler.torch_mlir_hooks import FastLiterals
 
 HOOK_CHECK = "fashion-cnn"
-
-
-class FastLiterals(FxImporterHooks):
-    """Float32 weight tensors -> torch.vtensor.literal with a dense_resource blob, no tolist()."""
-
-    def resolve_literal(self, gni, literal, info):
-        if not isinstance(literal, torch.Tensor) or literal.dtype != torch.float32:
-            return None
-        if literal.numel() <= 1:  # torch-mlir makes these splat attributes; keep its path
-            return None
-        array = literal.detach().contiguous().numpy()
-        shape = "_".join(str(d) for d in literal.shape)
-        attr = DenseResourceElementsAttr.get_from_buffer(
-            array, f"torch_tensor_{shape}_{literal.dtype}", create_mlir_tensor_type(literal)
-        )
-        vtensor = gni._cc.tensor_to_vtensor_type(literal)
-        return Operation.create(
-            "torch.vtensor.literal", results=[vtensor], attributes={"value": attr}
-        ).result
 
 
 def op_counts(module) -> Counter[str]:
