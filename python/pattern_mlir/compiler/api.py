@@ -10,9 +10,17 @@ from pathlib import Path
 from mlir import ir
 
 from .errors import CompileError
-from .executable import ENTRY, FORMAT_VERSION, Arm64Executable, Executable, HostExecutable, TensorSpec
+from .executable import (
+    ENTRY,
+    FORMAT_VERSION,
+    Arm64Executable,
+    Executable,
+    HostExecutable,
+    TensorSpec,
+    VulkanModelExecutable,
+)
 from .options import CompileOptions, check_target
-from .stages import cpu_stages, run_stage, stage_text
+from .stages import cpu_stages, gpu_stages, run_stage, stage_text
 
 
 def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
@@ -38,10 +46,6 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
     """Compiles MLIR text (linalg-on-tensors, with a func.func @forward) for `target`."""
     options = options or CompileOptions()
     check_target(target)
-    if target == "vulkan-adreno":
-        from ..gpu import compile_for_vulkan  # the GPU path owns its whole pipeline
-
-        return compile_for_vulkan(text)
     temps = Path(options.save_temps) if options.save_temps else None
     context = ir.Context()
     with context, ir.Location.unknown():
@@ -52,7 +56,8 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
         stages = {"linalg": stage_text(module)}
         inputs, outputs = _signature(module)
         seconds = {}
-        for stage in cpu_stages(target, options.threads, options.patterns):
+        gpu = target == "vulkan-adreno"
+        for stage in gpu_stages(options.patterns) if gpu else cpu_stages(target, options.threads, options.patterns):
             start = time.perf_counter()
             run_stage(stage, module, temps)
             seconds[stage.name] = time.perf_counter() - start
@@ -61,7 +66,11 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
                 temps.mkdir(parents=True, exist_ok=True)
                 (temps / f"{stage.name}.mlir").write_text(str(module))
         start = time.perf_counter()
-        if target == "host":
+        if gpu:
+            from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
+
+            exe = VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
+        elif target == "host":
             exe = HostExecutable(inputs, outputs, stages, module=module,
                                  opt_level=options.opt_level, threads=options.threads)
         else:

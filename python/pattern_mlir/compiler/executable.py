@@ -173,3 +173,20 @@ class Arm64Executable(Executable):
 
     def _save_artifacts(self, directory: Path) -> None:
         shutil.copy(self.library, directory / self.library.name)
+
+
+class VulkanModelExecutable(Executable):
+    """Runs SPIR-V kernels on a Vulkan device (Adreno profile; lavapipe on a CPU)."""
+
+    target = "vulkan-adreno"
+
+    def __init__(self, inputs, outputs, stages, program):
+        super().__init__(inputs, outputs, stages)
+        self.program = program  # pattern_mlir.gpu.VulkanExecutable: .kernels, .last_timings
+
+    def _run(self, inputs, outputs):
+        for out, result in zip(outputs, self.program(*inputs)):
+            out[...] = result
+
+    def save(self, path):
+        raise ValueError("saving vulkan-adreno executables is not supported; exe.ir(stage) gives the IR")

@@ -59,6 +59,13 @@ class Stage:
         return f"pattern-opt {shlex.quote(input_path)} --pass-pipeline={shlex.quote(self.pipeline)}"
 
 
+def gpu_stages(patterns: bool) -> list[Stage]:
+    """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
+    if not patterns:
+        return []
+    return [Stage("pattern", python_pass="pattern-raise-conv"), Stage("packed", python_pass="pattern-pack-fkw")]
+
+
 def cpu_stages(target: str, threads: int, patterns: bool) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
     groups = threads if target == "host" else 1

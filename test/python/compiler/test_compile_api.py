@@ -159,3 +159,17 @@ def test_options_are_validated():
         pattern_mlir.CompileOptions(num_threads=-1)
     with pytest.raises(AttributeError):
         pattern_mlir.CompileOptions().num_threads = 2  # frozen
+
+
+def test_model_on_vulkan_matches_torch(net):
+    """The same model through the GPU path (SPIR-V on lavapipe here, any Vulkan GPU elsewhere)."""
+    from pattern_mlir.runtime.vulkan import VulkanUnavailableError
+
+    model, x = net
+    try:
+        exe = pattern_mlir.compile(model, x, target="vulkan-adreno")
+    except VulkanUnavailableError as error:
+        pytest.skip(f"no Vulkan driver: {error}")
+    assert relative_error(exe(x), model(x).detach()) <= 1e-3
+    assert exe.ir("packed").count("pattern.packed_conv2d ") == 2
+    assert len(exe.program.kernels) > 0
