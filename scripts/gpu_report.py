@@ -41,7 +41,7 @@ from pattern_mlir.gpu.pattern_import import (
     pack_pattern_convs,
     prune_to_patterns,
 )
-from pattern_mlir.gpu.sample_models import SAMPLES, make_sample
+from pattern_mlir.gpu.sample_models import NETWORKS, SAMPLES, make_network, make_sample
 from pattern_mlir.runtime.vulkan import VulkanDevice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +65,10 @@ def timed(exe, inputs, runs: int):
     return float(np.median(totals)), np.median(np.array(per), axis=0)
 
 
-def model_section(name: str, device, runs: int) -> list[str]:
-    model, x = make_sample(name)
+def model_section(name: str, device, runs: int, network: bool = False) -> list[str]:
+    model, x = make_network(name) if network else make_sample(name)
     library = candidate_library(8)
-    prune_to_patterns(model, library, connectivity=2.0)
+    prune_to_patterns(model, library, connectivity=3.6 if network else 2.0)
     want = model(x).detach().numpy()
     dense_text = export_linalg(model, x)
     packed_text, packed = pack_pattern_convs(dense_text, library)
@@ -76,6 +76,18 @@ def model_section(name: str, device, runs: int) -> list[str]:
     with compile_for_vulkan(packed_text, device=device) as exe:
         err = relative_error(exe(x.numpy())[0], want)
         total, per = timed(exe, [x.numpy()], runs)
+        kinds = [k.kind for k in exe.kernels]
+        shared = [k.shared_memory_bytes for k in exe.kernels]
+        counts = ", ".join(
+            f"{kinds.count(c)} {c}" for c in ("pattern", "dense", "depthwise", "upstream")
+        )
+        if network:
+            lines += [
+                f"Kernels: {counts}; largest shared memory {max(shared)} bytes.",
+                "",
+                "<details><summary>every kernel</summary>",
+                "",
+            ]
         lines += [
             "| # | kernel | kind | workgroup | workgroups | shared bytes | median ms |",
             "|---|---|---|---|---|---|---|",
@@ -86,20 +98,23 @@ def model_section(name: str, device, runs: int) -> list[str]:
                 f"| {i} | `{k.name}` | {kind} | {'x'.join(map(str, k.workgroup_size))} | "
                 f"{'x'.join(map(str, k.workgroup_count))} | {k.shared_memory_bytes} | {ms:.3f} |"
             )
+        if network:
+            lines += ["", "</details>"]
         pattern_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.pattern)
+        conv_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.kind != "upstream")
         kernels = len(exe.kernels)
-    with compile_for_vulkan(dense_text, device=device) as dense:
+    with compile_for_vulkan(dense_text, device=device, dense_convs=False) as dense:
         dense_total, dense_per = timed(dense, [x.numpy()], runs)
-        dense_conv_ms = sum(
-            ms for k, ms in zip(dense.kernels, dense_per) if "conv_2d_nchw_fchw" in k.name
-        )
+        dense_conv_ms = sum(ms for k, ms in zip(dense.kernels, dense_per) if "conv" in k.name)
+        dense_kernels = len(dense.kernels)
     lines += [
         "",
         (
-            f"{kernels} kernels; relative error vs torch {err:.1e}; GPU time {total:.2f} ms "
-            f"(pattern kernels {pattern_ms:.2f} ms). The same pruned model with its 3x3 convs "
-            f"left dense (upstream kernels): {dense_total:.2f} ms, of which dense convs "
-            f"{dense_conv_ms:.2f} ms (all dense convs, 1x1 included)."
+            f"{kernels} kernels ({counts}); relative error vs torch {err:.1e}; GPU time "
+            f"{total:.2f} ms, of which conv kernels {conv_ms:.2f} ms (pattern convs "
+            f"{pattern_ms:.2f} ms). Baseline, the same pruned model with no pattern ops and "
+            f"every conv on the upstream path: {dense_kernels} kernels, {dense_total:.2f} ms, "
+            f"of which convs {dense_conv_ms:.2f} ms."
         ),
         "",
     ]
@@ -159,6 +174,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", default=str(ROOT / "docs" / "gpu.md"))
+    parser.add_argument(
+        "--no-networks", action="store_true", help="skip VGG-16 / ResNet-50 / MobileNet-V2"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
@@ -172,7 +190,9 @@ def main() -> int:
         + "`; do not edit by hand.",
         "",
         f"Device: **{info.name}** (Vulkan {'.'.join(map(str, info.api_version))}), "
-        f"on a host with {os.cpu_count()} CPU cores. "
+        f"on a host with {os.cpu_count()} CPU cores "
+        f"(load average {os.getloadavg()[0]:.1f} when the report started: other jobs share "
+        "the cores, so absolute times are noisy). "
         + (
             "**This is Mesa lavapipe, a CPU driver: these timings measure this machine's CPU "
             "executing the SPIR-V, not a phone GPU, and say nothing about Adreno 640 speed.** "
@@ -192,6 +212,18 @@ def main() -> int:
     ]
     for name in SAMPLES:
         lines += model_section(name, device, args.runs)
+    if not args.no_networks:
+        lines += [
+            "## Whole networks (32x32 inputs, 8 patterns, connectivity 3.6x)",
+            "",
+            (
+                "CIFAR-style VGG-16 (BatchNorm), ResNet-50 (bottlenecks) and MobileNet-V2 from "
+                "`pattern_mlir.gpu.sample_models`, random weights projected onto the library."
+            ),
+            "",
+        ]
+        for name in NETWORKS:
+            lines += model_section(name, device, max(3, args.runs // 3), network=True)
     lines += ["## Single pattern conv layers", ""]
     lines += layer_section(device, args.runs)
     lines += ["", END]

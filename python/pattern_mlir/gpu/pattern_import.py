@@ -8,8 +8,8 @@ passes exist. Three small steps:
   centre-kept library (per kernel the pattern keeping the most energy) and keep
   the strongest ``1/connectivity`` of its kernels: the torch model itself becomes
   the reference;
-* ``export_linalg``: torch-mlir's FX importer to linalg-on-tensors text (torch-mlir
-  has its own MLIR copy, so only text crosses over);
+* ``export_linalg``: torch-mlir's FX importer to linalg-on-tensors text, in a child
+  process (torch-mlir has its own MLIR and LLVM copies; only text crosses over);
 * ``pack_pattern_convs``: in that text, replace each ``linalg.conv_2d_nchw_fchw``
   whose constant 3x3 weights obey the library by ``pattern.packed_conv2d``
   (``codegen.fkw.pack``), absorbing the zero ``tensor.pad`` before it and the bias
@@ -19,6 +19,10 @@ passes exist. Three small steps:
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from mlir import ir
@@ -27,6 +31,7 @@ from mlir.passmanager import PassManager
 from pattern_mlir.codegen import fkw
 from pattern_mlir.dialects.builders import derive_assignment
 from pattern_mlir.gpu.conv_match import match_conv, replace_with_packed
+from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.gpu.irutil import ops_named
 
 
@@ -73,10 +78,33 @@ def prune_to_patterns(model, library: np.ndarray, connectivity: float = 1.0) -> 
 
 
 def export_linalg(model, example) -> str:
-    """torch-mlir linalg-on-tensors text of ``model(example)`` (eval mode)."""
-    from torch_mlir import fx
+    """torch-mlir linalg-on-tensors text of ``model(example)`` (eval mode), ``@main``.
 
-    return str(fx.export_and_import(model.eval(), example, output_type="linalg-on-tensors"))
+    Runs torch-mlir in a child process (``_export_worker``): see its docstring.
+    BatchNorm is kept as it is (not folded), so its elementwise ops are exercised.
+    """
+    return export_linalg_many([(model, example)])[0]
+
+
+def export_linalg_many(cases) -> list[str]:
+    """``export_linalg`` of several (model, example) pairs in one child process."""
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="pattern-gpu-export-") as tmp:
+        paths = []
+        for i, (model, example) in enumerate(cases):
+            archive, output = Path(tmp) / f"model{i}.pt2", Path(tmp) / f"model{i}.mlir"
+            torch.export.save(torch.export.export(model.eval(), (example,)), archive)
+            paths += [str(archive), str(output)]
+        proc = subprocess.run(
+            [sys.executable, "-m", "pattern_mlir.gpu._export_worker", *paths],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GpuLoweringError(f"torch-mlir export failed:\n{proc.stderr.strip()[-4000:]}")
+        return [Path(out).read_text() for out in paths[1::2]]
 
 
 def pack_pattern_convs(module_text: str, library: np.ndarray) -> tuple[str, int]:

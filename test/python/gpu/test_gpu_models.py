@@ -2,24 +2,21 @@
 
 Each model's 3x3 convs are projected onto an 8-pattern library at connectivity
 2x in torch (so torch computes the reference of the pruned model), exported with
-torch-mlir, and the conforming convs replaced by pattern.packed_conv2d; all other
-ops (BatchNorm, ReLU/ReLU6, pooling, depthwise and 1x1 convs, residual adds,
-linear) go through the upstream-lowered kernels.
+torch-mlir, and the conforming convs replaced by pattern.packed_conv2d. Dense and
+depthwise convs run through the same conv kernel (one full pattern), the other
+ops (BatchNorm, ReLU/ReLU6, pooling, residual adds, linear) through the
+upstream-lowered kernels; with dense_convs=False every conv takes the upstream
+path too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from gpu_testlib import relative_error
+from gpu_testlib import LIBRARY, relative_error
 from pattern_mlir.gpu import compile_for_vulkan
-from pattern_mlir.gpu.pattern_import import (
-    candidate_library,
-    export_linalg,
-    pack_pattern_convs,
-    prune_to_patterns,
-)
-from pattern_mlir.gpu.sample_models import SAMPLES, make_sample
+from pattern_mlir.gpu.pattern_import import pack_pattern_convs
+from pattern_mlir.gpu.sample_models import SAMPLES
 from pattern_mlir.runtime.vulkan_buffer import Buffer
 
 #: 3x3 full convs each sample holds (the packed ones); depthwise convs stay dense.
@@ -27,12 +24,9 @@ PATTERN_CONVS = {"vgg_blocks": 4, "residual_block": 2, "inverted_residual": 1}
 
 
 @pytest.fixture(scope="module", params=sorted(SAMPLES))
-def compiled(request, device):
-    model, x = make_sample(request.param)
-    library = candidate_library(8)
-    prune_to_patterns(model, library, connectivity=2.0)
-    want = model(x).detach().numpy()
-    text, packed = pack_pattern_convs(export_linalg(model, x), library)
+def compiled(request, device, sample_exports):
+    _, x, want, dense_text = sample_exports[request.param]
+    text, packed = pack_pattern_convs(dense_text, LIBRARY)
     exe = compile_for_vulkan(text, device=device)
     yield request.param, exe, x.numpy(), want, packed
     exe.close()
@@ -71,21 +65,19 @@ def test_second_call_uploads_only_inputs(compiled, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["residual_block", "inverted_residual"])
-def test_upstream_conv_lowering_matches_torch(name, device):
+def test_upstream_conv_lowering_matches_torch(name, device, sample_exports):
     """With dense_convs=False the 1x1, depthwise and dense convs take the upstream path."""
-    model, x = make_sample(name)
-    want = model(x).detach().numpy()
-    with compile_for_vulkan(export_linalg(model, x), device=device, dense_convs=False) as exe:
+    _, x, want, text = sample_exports[name]
+    with compile_for_vulkan(text, device=device, dense_convs=False) as exe:
         assert all(k.kind == "upstream" for k in exe.kernels)
         assert any("conv" in k.name for k in exe.kernels)
         err = relative_error(exe(x.numpy())[0], want)
     assert err <= 1e-3, f"{name}: relative error {err}"
 
 
-def test_dense_and_depthwise_convs_use_the_conv_kernel(device):
-    model, x = make_sample("inverted_residual")
-    want = model(x).detach().numpy()
-    with compile_for_vulkan(export_linalg(model, x), device=device) as exe:
+def test_dense_and_depthwise_convs_use_the_conv_kernel(device, sample_exports):
+    _, x, want, text = sample_exports["inverted_residual"]
+    with compile_for_vulkan(text, device=device) as exe:
         kinds = [k.kind for k in exe.kernels]
         assert kinds.count("dense") == 3  # the stem 3x3 and the two 1x1 convs
         assert kinds.count("depthwise") == 1

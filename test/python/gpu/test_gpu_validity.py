@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gpu_testlib import ConvCase, conv_module, make_layer
+from gpu_testlib import LIBRARY, ConvCase, conv_module, make_layer
 from pattern_mlir.gpu import compile_to_spirv
-from pattern_mlir.gpu.pattern_import import (
-    candidate_library,
-    export_linalg,
-    pack_pattern_convs,
-    prune_to_patterns,
-)
-from pattern_mlir.gpu.sample_models import make_sample
+from pattern_mlir.gpu.pattern_import import pack_pattern_convs
+from pattern_mlir.gpu.sample_models import SAMPLES
 from pattern_mlir.runtime.spirv_tools import (
     ADRENO_640,
     capabilities_and_extensions,
@@ -32,18 +27,11 @@ def _conv_program(staged):
     return compile_to_spirv(text, plan_options={"staged": staged})
 
 
-def _model_program():
-    model, x = make_sample("inverted_residual")
-    library = candidate_library(8)
-    prune_to_patterns(model, library, 2.0)
-    text, _ = pack_pattern_convs(export_linalg(model, x), library)
-    return compile_to_spirv(text)
-
-
-@pytest.fixture(scope="module", params=["staged", "direct", "model"])
-def program(request):
-    if request.param == "model":
-        return _model_program()
+@pytest.fixture(scope="module", params=["staged", "direct", *sorted(SAMPLES)])
+def program(request, sample_exports):
+    if request.param in SAMPLES:
+        text, _ = pack_pattern_convs(sample_exports[request.param][3], LIBRARY)
+        return compile_to_spirv(text)
     return _conv_program(request.param == "staged")
 
 
