@@ -1,0 +1,314 @@
+"""docs/bench_layers.md: tables of the run, its targets, and how it was made.
+
+Every figure is derived in ``summary``; this module only formats. Noisy points (round medians
+more than 10 % apart after the extra rounds) are marked with a dagger rather than hidden.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .layers import LAYERS
+from .summary import (
+    DENSE_PEERS,
+    TARGET_ARM64_BOUND,
+    TARGET_RESNET_OVER_MNN,
+    TARGET_VGG_OVER_MNN,
+    TARGET_VGG_PEAK,
+    Summary,
+)
+
+__all__ = ["render_markdown"]
+
+_NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN"}
+
+
+def _f(v: float, digits: int = 3) -> str:
+    if v is None or math.isnan(v):
+        return "-"
+    if v >= 10**digits:
+        return f"{v:.0f}"
+    return f"{v:.{max(0, digits - 1 - math.floor(math.log10(abs(v))))}f}" if v else "0"
+
+
+def _pct(v: float) -> str:
+    return "-" if math.isnan(v) else f"{100 * v:.0f} %"
+
+
+def _speed_table(s: Summary, threads: int) -> list[str]:
+    dense = [p for p in DENSE_PEERS if any(p in pt.ms for pt in s.points.values())]
+    head = ["layer", "shape", "MACs kept", "pattern-mlir ms", "kernel only ms"]
+    head += [f"{_NAMES[p]} ms" for p in dense]
+    head += [f"x {_NAMES[p]}" for p in dense] + ["x fastest dense"]
+    head += ["useful GFLOP/s", "% FMA peak", "% best dense conv"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for net in ("VGG-16", "ResNet-50"):
+        names = s.layers(net)
+        if not names:
+            continue
+        kept = dense_macs = 0
+        for name in names:
+            p = s.points[(name, threads)]
+            layer = LAYERS[name]
+            kept += layer.count * p.kept_macs
+            dense_macs += layer.count * p.dense_macs
+            eff = s.efficiency(p)
+            torch_ms = _f(p.ms["torch"]) + (
+                " (cl)" if p.variant["torch"] == "channels_last" else ""
+            )
+            mark = " †" if p.noisy else ""
+            count = f" (x{layer.count})" if layer.count > 1 else ""
+            row = [
+                f"{name}{count}{mark}",
+                layer.shape_text(),
+                f"1/{p.dense_macs / p.kept_macs:.1f}",
+            ]
+            row += [_f(p.ms["pattern"]), _f(p.kernel_ms)]
+            row += [torch_ms if d == "torch" else _f(p.ms[d]) for d in dense]
+            row += [f"{p.ratio(d):.2f}" for d in dense]
+            row += [f"{p.ratio(p.fastest_dense):.2f} ({_NAMES[p.fastest_dense]})"]
+            row += [_f(p.useful_gflops), _pct(eff[0]), _pct(eff[1])]
+            lines.append("| " + " | ".join(row) + " |")
+        tot = s.totals[(net, threads)]
+        fastest = min((d for d in dense if d in tot), key=tot.get)
+        useful = 2 * kept / tot["pattern"] / 1e6
+        n_convs = sum(LAYERS[n].count for n in names)
+        row = [f"**{net} total**", f"{n_convs} {'3x3 ' if net == 'ResNet-50' else ''}convs"]
+        row += [f"1/{dense_macs / kept:.1f}", f"**{_f(tot['pattern'])}**", "-"]
+        row += [_f(tot[d]) for d in dense]
+        row += [f"**{tot[d] / tot['pattern']:.2f}**" for d in dense]
+        row += [f"**{tot[fastest] / tot['pattern']:.2f}** ({_NAMES[fastest]})"]
+        peak = s.fma_peak.get(threads, float("nan"))
+        row += [_f(useful), _pct(useful / peak), _pct(useful / s.best_dense[threads][0])]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _check_table(s: Summary) -> list[str]:
+    peers = ["pattern", *DENSE_PEERS]
+    lines = [
+        "| layer | " + " | ".join(f"{_NAMES[p]}" for p in peers) + " |",
+        "|---|" + "---|" * len(peers),
+    ]
+    for name in s.layers():
+        c = s.checks[name]
+        cells = []
+        for p in peers:
+            if p not in c:
+                cells.append("-")
+                continue
+            r = c[p]
+            cells.append(f"{r[r['metric']]:.1e} {'ok' if r['ok'] else '**FAIL**'}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _mca_table(s: Summary) -> list[str]:
+    lines = [
+        (
+            "| layer | arm64 schedule (rows x cols, channel block) | loop instructions | fmla .4s "
+            "| FMA bound cycles | neoverse-n1 cycles | neoverse-n1 % bound "
+            "| cortex-a76 cycles | cortex-a76 % bound |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in s.mca.items():
+        n1, a76 = m["reports"]["neoverse-n1"], m["reports"]["cortex-a76"]
+        sched = m["schedule"]
+        fields = dict(kv.split("=") for kv in sched[sched.index("(") + 1 : -1].split(", "))
+        block = f"{fields['tile_rows']} x {fields['tile_cols']}, {fields['tile_channels']}"
+        lines.append(
+            f"| {name} | {block} | {m['instructions']} | {n1['fmla_4s']} "
+            f"| {n1['fma_bound_cycles']:.0f} | {n1['block_rthroughput']:.1f} "
+            f"| {_pct(n1['fraction_of_bound'])} | {a76['block_rthroughput']:.1f} "
+            f"| {_pct(a76['fraction_of_bound'])} |"
+        )
+    return lines
+
+
+def _targets(s: Summary) -> list[str]:
+    out = []
+    t = 1
+    vgg = [s.points[(n, t)] for n in s.layers("VGG-16")]
+    res = [s.points[(n, t)] for n in s.layers("ResNet-50")]
+    if vgg and "mnn" in vgg[0].ms:
+        over = [p.ratio("mnn") for p in vgg]
+        hit = sum(r >= TARGET_VGG_OVER_MNN for r in over)
+        tot = s.totals[("VGG-16", t)]
+        out.append(
+            f"- VGG-16 convs >= {TARGET_VGG_OVER_MNN:g}x faster than MNN (1 thread): "
+            f"{'**reached**' if hit == len(vgg) else '**missed**'} on {hit}/{len(vgg)} layers; "
+            f"per layer {min(over):.2f}x to {max(over):.2f}x, all {len(vgg)} together "
+            f"{tot['mnn'] / tot['pattern']:.2f}x."
+        )
+    if vgg:
+        eff = [s.efficiency(p) for p in vgg]
+        fma, conv = [e[0] for e in eff], [e[1] for e in eff]
+        hit = sum(e >= TARGET_VGG_PEAK for e in fma)
+        out.append(
+            f"- VGG-16 convs >= {TARGET_VGG_PEAK:.0%} of the single-core peak in useful "
+            f"GFLOP/s: {'**reached**' if hit == len(vgg) else '**missed**'} "
+            f"({hit}/{len(vgg)} layers): {min(fma):.0%} to {max(fma):.0%} of the FMA-loop "
+            f"peak ({s.fma_peak.get(1, float('nan')):.0f} GFLOP/s), {min(conv):.0%} to "
+            f"{max(conv):.0%} of the best dense conv seen "
+            f"({s.best_dense[1][0]:.0f} GFLOP/s, {s.best_dense[1][1]})."
+        )
+    if res and "mnn" in res[0].ms:
+        over = [p.ratio("mnn") for p in res]
+        hit = sum(r >= TARGET_RESNET_OVER_MNN for r in over)
+        tot = s.totals[("ResNet-50", t)]
+        out.append(
+            f"- ResNet-50 3x3 convs >= {TARGET_RESNET_OVER_MNN:g}x faster than MNN (1 thread): "
+            f"{'**reached**' if hit == len(res) else '**missed**'} on {hit}/{len(res)} "
+            f"shapes; per shape {min(over):.2f}x to {max(over):.2f}x, all "
+            f"{sum(LAYERS[p.layer].count for p in res)} 3x3 convs (each shape times its count) "
+            f"together {tot['mnn'] / tot['pattern']:.2f}x."
+        )
+    if s.mca:
+        frac = [m["reports"]["neoverse-n1"]["fraction_of_bound"] for m in s.mca.values()]
+        hit = sum(f >= TARGET_ARM64_BOUND for f in frac)
+        out.append(
+            f"- arm64 inner loops >= {TARGET_ARM64_BOUND:.0%} of the FMA bound (llvm-mca "
+            f"neoverse-n1): {'**reached**' if hit == len(frac) else '**missed**'} "
+            f"({hit}/{len(frac)} layers, {min(frac):.0%} to {max(frac):.0%})."
+        )
+    return out
+
+
+def render_markdown(s: Summary, meta: dict) -> str:
+    cpu = meta["lscpu"]
+    settings = meta["settings"]
+    v = meta["versions"]
+    load0, load1 = meta["load_start"], meta.get("load_end", meta["load_start"])
+    lines = [
+        "# Layer benchmark: pattern conv vs dense peers (CPU)",
+        "",
+        (
+            f"Made {meta['date']}"
+            + (f" (noisy layers re-measured {meta['updated']})" if "updated" in meta else "")
+            + f" at commit {meta['commit']} in {meta.get('duration_s', 0) / 60:.0f} min by"
+        ),
+        "",
+        "```",
+        *(f"cd /work/main && .venv/bin/python {c}" for c in meta["commands"]),
+        "```",
+        "",
+        (
+            f"Machine: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} cores "
+            f"({cpu.get('Thread(s) per core', '?')} thread per core, {cpu.get('Hypervisor vendor', 'no')} "
+            f"guest), {cpu.get('vector ISA', '')}; L1d {cpu.get('L1d cache', '?')}, "
+            f"L2 {cpu.get('L2 cache', '?')}, L3 {cpu.get('L3 cache', '?')}; "
+            f"{meta['memory_gib']} GiB; Linux {meta['kernel']}, Python {meta['python']}."
+        ),
+        "",
+        (
+            f"Load: the machine is shared with other engineers' jobs. 1-minute load average "
+            f"{load0[0]:.1f} at the start, {load1[0]:.1f} at the end (2 cores), {min(s.loads):.1f} "
+            f"to {max(s.loads):.1f} at the start of the layer rounds. Before each round the "
+            f"script waited up to {settings.get('max_wait', 0):g} s for other jobs to use at most "
+            f"{settings.get('max_busy', 0):g} cores; in the second before the rounds they used "
+            f"{_busy(s)}. Every figure is the smallest per-round median, so a round slowed by "
+            "other jobs does not set it; † marks points whose round medians still differ by more "
+            "than 10 %. 2-thread figures suffer most: while other jobs run, two threads rarely get "
+            "both cores."
+        ),
+        "",
+        (
+            f"Software: torch {v['torch']}, ONNX Runtime {v['onnxruntime']} (onnx {v['onnx']}), "
+            f"MNN {v['MNN']}, MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, "
+            f"AVX-512), numpy {v['numpy']}."
+        ),
+        "",
+        (
+            f"Weights: random, projected onto a library of {settings['patterns']} patterns of 4 "
+            f"taps (centre kept), connectivity pruning to 1/{settings['connectivity']:g} of the "
+            "kernels (`pattern_mlir.codegen.synthetic`); the dense peers run the same projected "
+            "weights. fp32, batch 1, bias, no activation. Each runtime in its own fresh process, "
+            f"one after another (A B A B), {settings['warmup']} warm-up runs then the median of "
+            f"{settings['runs']} runs per process, {settings['rounds']} to "
+            f"{settings['max_rounds']} rounds per layer (more while round medians differ by "
+            f"> {settings['noise']:.0%})."
+        ),
+        "",
+        "## Targets (issue 4 item 4)",
+        "",
+        *_targets(s),
+        "",
+    ]
+    for t in s.threads:
+        peak = s.fma_peak.get(t, float("nan"))
+        lines += [
+            f"## {t} thread{'s' if t > 1 else ''}",
+            "",
+            (
+                f"Ratios are peer ms / pattern-mlir ms (> 1: pattern-mlir faster). Useful GFLOP/s "
+                f"= 2 x kept MACs / time; FMA peak at {t} thread{'s' if t > 1 else ''}: "
+                f"{peak:.0f} GFLOP/s (JIT-compiled loop of independent AVX-512 FMAs); best dense "
+                f"conv seen: {s.best_dense[t][0]:.0f} GFLOP/s ({s.best_dense[t][1]}). "
+                "(cl): torch's channels_last was the faster format."
+            ),
+            "",
+            *_speed_table(s, t),
+            "",
+        ]
+    lines += [
+        "## Outputs against torch",
+        "",
+        (
+            "Worst over variants and thread counts: pattern-mlir and MNN relative L2 error "
+            "(bounds 1e-4 and 1e-3; MNN's Winograd gives about 1e-4), torch channels_last and "
+            "ORT max |error| / max |torch| (bound 1e-3)."
+        ),
+        "",
+        *_check_table(s),
+        "",
+    ]
+    if s.mca:
+        lines += [
+            "## arm64 inner loops (llvm-mca)",
+            "",
+            (
+                "The layer's pattern conv generated for `arm64-neon`, compiled with "
+                "`llc -mcpu=cortex-a76`; the innermost loop with the most `fmla .4s` fed to "
+                "llvm-mca. FMA bound = fmla / 2 cycles (two 128-bit FMA pipes). neoverse-n1 is the "
+                "A76-derived model to trust; LLVM 22 gives cortex-a76 the older A57 model, which "
+                "halves 128-bit FMA throughput. Cycles are the block reciprocal throughput."
+            ),
+            "",
+            *_mca_table(s),
+            "",
+        ]
+    lines += [
+        "## How to read it",
+        "",
+        (
+            "- pattern-mlir ms is the public call (`PatternConvKernel.__call__`: copies the input "
+            "into the padded, aligned buffer, then runs the kernel); kernel only is the same "
+            "without that copy (`run_padded`), what a network whose previous layer writes into "
+            "the padded buffer would see."
+        ),
+        (
+            "- MNN is timed on `Module.forward` only; ORT on `InferenceSession.run`; torch on "
+            "`Conv2d` under `inference_mode`, NCHW and channels_last interleaved, the faster shown."
+        ),
+        (
+            "- Dense peers compute all 9 taps of every kernel; their dense-equivalent GFLOP/s "
+            "(2 x all MACs / time) of MNN exceeds what it computes (Winograd)."
+        ),
+        (
+            "- Raw samples: the JSON named in the run's log (`--results`); "
+            "`scripts/bench_layers.py --render-only` redraws this page and the plot from it."
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _busy(s: Summary) -> str:
+    if not s.busy:
+        return "an unknown number of cores"
+    quiet = sum(b <= 0.5 for b in s.busy)
+    return (
+        f"{min(s.busy):.1f} to {max(s.busy):.1f} cores (median {sorted(s.busy)[len(s.busy) // 2]:.1f}; "
+        f"{quiet} of {len(s.busy)} rounds started with at most half a core busy)"
+    )

@@ -1,0 +1,156 @@
+"""docs/bench_layers.png: four panels that answer "is it faster, and how close to the limit".
+
+Top: speedup of pattern-mlir over each dense peer per layer, 1 and 2 threads, with the target
+lines (2x for VGG, 1.5x for ResNet, over MNN). Bottom left: useful GFLOP/s against the measured
+peaks. Bottom right: llvm-mca's share of the arm64 FMA bound per VGG layer.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .layers import LAYERS
+from .summary import (
+    DENSE_PEERS,
+    TARGET_ARM64_BOUND,
+    TARGET_RESNET_OVER_MNN,
+    TARGET_VGG_OVER_MNN,
+    TARGET_VGG_PEAK,
+    Summary,
+)
+
+__all__ = ["plot"]
+
+_COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4"}
+_LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)"}
+
+
+def _short(name: str) -> str:
+    return name.replace("vgg_", "").replace("r50_3x3_", "r50 ")
+
+
+def _speedups(ax, s: Summary, threads: int) -> None:
+    names = s.layers()
+    x = np.arange(len(names))
+    peers = [p for p in DENSE_PEERS if p in s.points[(names[0], threads)].ms]
+    width = 0.8 / len(peers)
+    for i, peer in enumerate(peers):
+        ratios = [s.points[(n, threads)].ratio(peer) for n in names]
+        ax.bar(
+            x + (i - (len(peers) - 1) / 2) * width,
+            ratios,
+            width,
+            color=_COLOURS[peer],
+            label=_LABELS[peer],
+        )
+    ax.axhline(1, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ticks = [0.5, 1, 1.5, 2, 3, 5, 10, 20]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    vgg = [i for i, n in enumerate(names) if LAYERS[n].net == "VGG-16"]
+    res = [i for i, n in enumerate(names) if LAYERS[n].net == "ResNet-50"]
+    for idx, target in ((vgg, TARGET_VGG_OVER_MNN), (res, TARGET_RESNET_OVER_MNN)):
+        if idx:
+            ax.hlines(
+                target,
+                min(idx) - 0.45,
+                max(idx) + 0.45,
+                colors=_COLOURS["mnn"],
+                linestyles="--",
+                lw=1.2,
+            )
+            ax.text(
+                max(idx) + 0.45,
+                target,
+                f" target {target:g}x\n over MNN",
+                va="center",
+                fontsize=7,
+                color=_COLOURS["mnn"],
+            )
+    ax.set_xticks(x, [_short(n) for n in names], rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("speedup of pattern-mlir (x)")
+    ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}: pattern-mlir vs dense peers")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _efficiency(ax, s: Summary) -> None:
+    names = s.layers()
+    x = np.arange(len(names))
+    width = 0.8 / len(s.threads)
+    for i, t in enumerate(s.threads):
+        g = [s.points[(n, t)].useful_gflops for n in names]
+        ax.bar(
+            x + (i - (len(s.threads) - 1) / 2) * width,
+            g,
+            width,
+            color=["#2ca02c", "#98df8a"][i % 2],
+            label=f"pattern-mlir useful, {t} thr",
+        )
+    if 1 in s.fma_peak:
+        peak = s.fma_peak[1]
+        ax.axhline(peak, color="black", lw=1, label=f"FMA peak 1 core ({peak:.0f})")
+        ax.axhline(
+            TARGET_VGG_PEAK * peak,
+            color="black",
+            ls="--",
+            lw=1,
+            label=f"{TARGET_VGG_PEAK:.0%} of it (VGG target)",
+        )
+    best, where = s.best_dense[1]
+    ax.axhline(
+        best,
+        color=_COLOURS["torch"],
+        ls=":",
+        lw=1.2,
+        label=f"best dense conv 1 core ({best:.0f}, {where.split()[0]})",
+    )
+    ax.set_xticks(x, [_short(n) for n in names], rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("GFLOP/s (2 x kept MACs / time)")
+    ax.set_title("useful GFLOP/s against this machine's peaks")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _mca(ax, s: Summary) -> None:
+    names = list(s.mca)
+    x = np.arange(len(names))
+    for i, (cpu, colour) in enumerate((("neoverse-n1", "#9467bd"), ("cortex-a76", "#c5b0d5"))):
+        frac = [100 * s.mca[n]["reports"][cpu]["fraction_of_bound"] for n in names]
+        ax.bar(x + (i - 0.5) * 0.4, frac, 0.4, color=colour, label=f"llvm-mca {cpu}")
+    ax.axhline(
+        100 * TARGET_ARM64_BOUND,
+        color="black",
+        ls="--",
+        lw=1,
+        label=f"target {TARGET_ARM64_BOUND:.0%}",
+    )
+    ax.set_ylim(0, 100)
+    ax.set_xticks(x, [_short(n) for n in names], rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("% of the FMA bound")
+    ax.set_title("arm64 (cortex-a76 code): hot inner loop vs FMA bound")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot(s: Summary, path: str) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(16, 10), constrained_layout=True)
+    for ax, t in zip(axes[0], s.threads[:2], strict=False):
+        _speedups(ax, s, t)
+    _efficiency(axes[1][0], s)
+    if s.mca:
+        _mca(axes[1][1], s)
+    else:
+        axes[1][1].axis("off")
+    fig.suptitle(
+        "pattern-mlir pattern conv (8 patterns x connectivity 3.6) vs dense conv, "
+        "VGG-16 and ResNet-50 3x3 layers, fp32 batch 1",
+        fontsize=13,
+    )
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
