@@ -164,12 +164,12 @@ def train_or_load(
         load_state(root / "dense.safetensors", dense)
         log(f"dense model loaded from {root} (test acc {dense_meta['test_acc']:.4f})")
     else:
+        t = time.time()
         dense = train_dense(cfg, train, progress, log)
         acc = evaluate(dense, test)["acc"]
         save_state(root / "dense.safetensors", dense)
-        (root / "dense.json").write_text(
-            json.dumps({"config": cfg.dense_part(), "test_acc": acc}, indent=1)
-        )
+        meta = {"config": cfg.dense_part(), "test_acc": acc, "seconds": time.time() - t}
+        (root / "dense.json").write_text(json.dumps(meta, indent=1))
         log(f"dense test acc {acc:.4f}; saved to {root}")
         pruned_meta = None  # its parent changed
 
@@ -183,6 +183,7 @@ def train_or_load(
         _, spec = load(root / "pruned", pruned)
         log(f"pruned model loaded from {root} (test acc {pruned_meta['test_acc']:.4f})")
     else:
+        t = time.time()
         pruned = copy.deepcopy(dense)
         spec = admm(
             pruned,
@@ -203,9 +204,8 @@ def train_or_load(
         )
         acc = evaluate(pruned, test)["acc"]
         save(root / "pruned", pruned, spec)
-        (root / "pruned.json").write_text(
-            json.dumps({"config": cfg.to_dict(), "test_acc": acc}, indent=1)
-        )
+        meta = {"config": cfg.to_dict(), "test_acc": acc, "seconds": time.time() - t}
+        (root / "pruned.json").write_text(json.dumps(meta, indent=1))
         log(f"ADMM-pruned test acc {acc:.4f}; saved to {root}")
     dense.eval()
     pruned.eval()
