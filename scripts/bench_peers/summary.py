@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .layers import LAYERS
 from .measure import HEADLINE
 
-__all__ = ["DENSE_PEERS", "Point", "Summary", "summarise"]
+__all__ = ["DENSE_PEERS", "Point", "Summary", "View", "summarise"]
 
 DENSE_PEERS = ("torch", "ort", "mnn")
 # Targets of issue 4 item 4.
@@ -22,27 +22,46 @@ TARGET_RESNET_OVER_MNN = 1.5
 TARGET_ARM64_BOUND = 0.85
 
 
-def _ms(rounds: list[dict], peer: str, threads: str) -> tuple[float, str]:
+def _ms(rounds: list[dict], peer: str, threads: str, key: str) -> tuple[float, str]:
     """(smallest per-round median in ms, variant) of a peer's headline variant."""
-    variants = rounds[0][peer]["samples"][threads]
-    best = {
-        v: min(statistics.median(r[peer]["samples"][threads][v]) for r in rounds) for v in variants
-    }
+    variants = rounds[0][peer][key][threads]
+    best = {v: min(statistics.median(r[peer][key][threads][v]) for r in rounds) for v in variants}
     variant = HEADLINE[peer] or min(best, key=best.get)
     return best[variant], variant
 
 
+@dataclass(frozen=True)
+class View:
+    """A way of reading the samples: a thread count and a clock ("wall" or "cpu")."""
+
+    threads: int
+    clock: str
+
+    @property
+    def key(self) -> str:
+        return "samples" if self.clock == "wall" else "cpu_samples"
+
+    @property
+    def title(self) -> str:
+        t = f"{self.threads} thread{'s' if self.threads > 1 else ''}"
+        return t if self.clock == "wall" else f"{t}, CPU time"
+
+
 @dataclass
 class Point:
-    """One layer at one thread count."""
+    """One layer in one view."""
 
     layer: str
-    threads: int
+    view: View
     ms: dict[str, float]  # peer -> headline ms
     variant: dict[str, str]
     kernel_ms: float | None  # pattern kernel alone (input already padded)
     kept_macs: int
     spread: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def threads(self) -> int:
+        return self.view.threads
 
     @property
     def dense_macs(self) -> int:
@@ -70,11 +89,11 @@ class Point:
 
 @dataclass
 class Summary:
-    points: dict[tuple[str, int], Point]
-    threads: list[int]
+    views: list[View]
+    points: dict[tuple[str, View], Point]
     fma_peak: dict[int, float]  # threads -> GFLOP/s of the FMA loop (best seen)
-    best_dense: dict[int, tuple[float, str]]  # threads -> (GFLOP/s, "peer layer")
-    totals: dict[tuple[str, int], dict[str, float]]  # (net, threads) -> peer -> ms
+    best_dense: dict[View, tuple[float, str]]  # (GFLOP/s, "peer layer")
+    totals: dict[tuple[str, View], dict[str, float]]  # (net, view) -> peer -> ms
     checks: dict[str, dict]
     mca: dict[str, dict]
     loads: list[float]  # 1-minute load average at the start of every round
@@ -84,66 +103,75 @@ class Summary:
         names = sorted({p.layer for p in self.points.values()}, key=list(LAYERS).index)
         return [n for n in names if net is None or LAYERS[n].net == net]
 
+    def view(self, threads: int, clock: str = "wall") -> View | None:
+        v = View(threads, clock)
+        return v if v in self.views else None
+
     def efficiency(self, point: Point) -> tuple[float, float]:
-        """Useful GFLOP/s as a share of (FMA-loop peak, best dense conv seen) at its threads."""
+        """Useful GFLOP/s as a share of (FMA-loop peak, best dense conv seen) in its view."""
         t = point.threads
         return (
             point.useful_gflops / self.fma_peak[t] if t in self.fma_peak else float("nan"),
-            point.useful_gflops / self.best_dense[t][0],
+            point.useful_gflops / self.best_dense[point.view][0],
         )
 
 
+def _views(results: dict) -> list[View]:
+    """Wall clock at every thread count; CPU time at one thread, where it means wall time."""
+    first = next(iter(results["layers"].values()))["rounds"][0]["pattern"]
+    threads = sorted(int(t) for t in first["samples"])
+    views = [View(t, "wall") for t in threads]
+    if "cpu_samples" in first and 1 in threads:
+        views.insert(1, View(1, "cpu"))
+    return views
+
+
 def summarise(results: dict) -> Summary:
+    views = _views(results)
     points = {}
     for name, res in results["layers"].items():
         rounds = res["rounds"]
         first = rounds[0]
-        for threads in first["pattern"]["samples"]:
+        for view in views:
+            threads = str(view.threads)
             ms, variant = {}, {}
             for peer in first:
-                ms[peer], variant[peer] = _ms(rounds, peer, threads)
+                ms[peer], variant[peer] = _ms(rounds, peer, threads, view.key)
             kernel = min(
-                statistics.median(r["pattern"]["samples"][threads]["kernel"]) for r in rounds
+                statistics.median(r["pattern"][view.key][threads]["kernel"]) for r in rounds
             )
             spread = {
                 k.split("/")[0]: v for k, v in res["spread"].items() if k.endswith(f"/t{threads}")
             }
-            t = int(threads)
-            points[(name, t)] = Point(
-                name, t, ms, variant, kernel, first["pattern"]["kept_macs"], spread
-            )
-    threads = sorted({t for _, t in points})
+            kept = first["pattern"]["kept_macs"]
+            points[(name, view)] = Point(name, view, ms, variant, kernel, kept, spread)
     fma_peak = {}
     for run in results.get("peak", []):
         for t, s in run["samples"].items():
             fma_peak[int(t)] = max(fma_peak.get(int(t), 0.0), s["max"])
     best_dense = {}
-    for t in threads:
-        cands = [
+    for view in views:
+        best_dense[view] = max(
             (p.dense_gflops(peer), f"{peer} {p.layer}")
             for p in points.values()
-            if p.threads == t
+            if p.view == view
             for peer in ("torch", "ort")
             if peer in p.ms
-        ]
-        best_dense[t] = max(cands)
-    totals: dict[tuple[str, int], dict[str, float]] = {}
-    for (name, t), p in points.items():
+        )
+    totals: dict[tuple[str, View], dict[str, float]] = {}
+    for (name, view), p in points.items():
         layer = LAYERS[name]
-        tot = totals.setdefault((layer.net, t), {})
+        tot = totals.setdefault((layer.net, view), {})
         for peer, v in p.ms.items():
             tot[peer] = tot.get(peer, 0.0) + layer.count * v
-    checks = {n: r["checks"] for n, r in results["layers"].items()}
-    loads = [x for r in results["layers"].values() for x in r["load"]]
-    busy = [x for r in results["layers"].values() for x in r.get("busy", [])]
     return Summary(
-        points,
-        threads,
-        fma_peak,
-        best_dense,
-        totals,
-        checks,
-        results.get("mca", {}),
-        loads,
-        busy,
+        views=views,
+        points=points,
+        fma_peak=fma_peak,
+        best_dense=best_dense,
+        totals=totals,
+        checks={n: r["checks"] for n, r in results["layers"].items()},
+        mca=results.get("mca", {}),
+        loads=[x for r in results["layers"].values() for x in r["load"]],
+        busy=[x for r in results["layers"].values() for x in r.get("busy", [])],
     )

@@ -38,18 +38,25 @@ def _parse(description: str) -> argparse.Namespace:
     return ap.parse_args()
 
 
-def time_variants(fns: dict[str, Callable[[], object]], warmup: int, runs: int) -> dict:
-    """Milliseconds per run of each variant, variants interleaved run by run."""
+def time_variants(fns: dict[str, Callable[[], object]], warmup: int, runs: int) -> tuple:
+    """(wall ms, process CPU ms) per run of each variant, variants interleaved run by run.
+
+    CPU time is what the run cost this process: on a loaded machine it leaves out the time the
+    scheduler gave to other jobs, so at one thread it estimates the quiet-machine wall time.
+    """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            samples[name].append((time.perf_counter() - t0) * 1e3)
-    return samples
+            t1, c1 = time.perf_counter(), time.process_time()
+            wall[name].append((t1 - t0) * 1e3)
+            cpu[name].append((c1 - c0) * 1e3)
+    return wall, cpu
 
 
 def run_worker(
@@ -63,7 +70,7 @@ def run_worker(
     args = _parse(description)
     data = make_layer(args.layer, args.patterns, args.connectivity)
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
-    result = {"peer": peer, "layer": args.layer, "samples": {}, "setup_s": {}}
+    result = {"peer": peer, "layer": args.layer, "samples": {}, "cpu_samples": {}, "setup_s": {}}
     for threads in (int(t) for t in args.threads.split(",")):
         t0 = time.perf_counter()
         fns = setup(data, threads, args)
@@ -74,7 +81,8 @@ def run_worker(
             for name, fn in fns.items():
                 y = np.asarray(as_array(fn()), dtype=np.float32)
                 np.save(out / f"{args.layer}.{peer}.{name}.t{threads}.npy", y)
-        result["samples"][threads] = time_variants(fns, args.warmup, args.runs)
+        wall, cpu = time_variants(fns, args.warmup, args.runs)
+        result["samples"][threads], result["cpu_samples"][threads] = wall, cpu
     result["kept_macs"] = data.kept_macs
     result["info"] = info() if info else {}
     print(RESULT_TAG + json.dumps(result), flush=True)
