@@ -140,8 +140,8 @@ def make_plan(
 ) -> GpuConvPlan:
     """Choose threads, tiles, filter groups and staging for one conv.
 
-    ``filters_per_group`` and ``staged`` override the heuristics (tests use them
-    to cover both kernel variants).
+    ``filters_per_group``, ``staged`` and ``unroll`` override the heuristics (tests
+    use them to cover both kernel variants).
     """
     # Exact tiles (not powers of two): small layers would otherwise leave up to 3/4 of the
     # invocations idle behind the bounds guard.
@@ -167,7 +167,8 @@ def make_plan(
         # make a round trip through global memory per block and the extra barrier pairs
         # cost more than the reuse saves (measured 3-5x slower on lavapipe, docs/gpu.md).
         kernels_per_group = num_kernels / groups
-        direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty / lanes
+        # (tx * ty * lanes invocations each run kernels_per_group / lanes kernels)
+        direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty
         staged_loads = geom.in_channels * plane
         one_block = block >= geom.in_channels
         staged = one_block and direct >= STAGING_MIN_REUSE * staged_loads
