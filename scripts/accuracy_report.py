@@ -102,6 +102,8 @@ def explicit_command(res: dict) -> str:
         f"--sweep-train-limit {res['sweep_train_images']}",
         f"--seed {c['seed']}",
     ]
+    if c.get("train_limit") is not None:
+        flags.append("--quick")
     if c.get("retrain_lr") is not None:
         flags.insert(8, f"--retrain-lr {c['retrain_lr']:g}")
     return "PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py " + " ".join(flags)
@@ -110,7 +112,9 @@ def explicit_command(res: dict) -> str:
 class Memo:
     """Results of deterministic runs, keyed by everything they depend on (JSON in the cache).
 
-    Lets a re-run that changes only ADMM settings skip the baselines and the sweep.
+    Lets a re-run that changes only ADMM settings skip the baselines and the sweep. Runs share
+    the training batches' shuffling state, so a fresh run reproduces a full run exactly, while a
+    re-run that recomputes only some rows may differ from a fresh run at noise level.
     """
 
     def __init__(self, path: Path):
