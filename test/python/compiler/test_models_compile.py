@@ -1,0 +1,40 @@
+"""Every zoo model compiles, dense and pattern-projected, for host and arm64, and matches torch.
+
+Small inputs keep the suite fast; the whole-model benchmark runs the default sizes.
+"""
+
+import pytest
+import torch
+
+import pattern_mlir
+from conv_cases import relative_error
+from pattern_mlir import models, prune
+
+NAMES = [name for name in models.MODELS if name != "fashion-cnn"]
+# Under qemu, every instruction is emulated: the models with the most dense
+# (non-pattern) work stay host-only in the suite; scripts/bench_models.py
+# builds them for arm64 too.
+ARM64_NAMES = ["mobilenet-v2", "style-transfer", "super-resolution", "fashion-cnn"]
+CASES = [(n, "host", True) for n in NAMES] + [(n, "host", False) for n in NAMES] + [
+    (n, "arm64-neon", True) for n in ARM64_NAMES
+]
+
+
+def _model(name: str, projected: bool):
+    model, x = models.build(name, small=True, random_bn=True)
+    if projected:
+        spec = prune.project(model, num_patterns=8, connectivity=3.6)
+        assert spec.layers, f"{name}: no 3x3 conv was projected"
+    return model, x
+
+
+@pytest.mark.parametrize("name, target, projected", CASES)
+def test_model_matches_torch(name, target, projected):
+    model, x = _model(name, projected)
+    options = pattern_mlir.CompileOptions(num_threads=1, patterns=projected)
+    exe = pattern_mlir.compile(model, x, target=target, options=options)
+    with torch.no_grad():
+        expected = model(x)
+    assert relative_error(exe(x), expected) <= 1e-4
+    if projected:
+        assert "pattern.conv2d" in exe.ir("pattern")
