@@ -64,3 +64,36 @@ func.func @strided_dilated_no_bias(%x: tensor<1x2x9x9xf32>) -> tensor<1x2x3x3xf3
   %conv = linalg.conv_2d_nchw_fchw {dilations = dense<2> : vector<2xi64>, strides = dense<2> : vector<2xi64>} ins(%x, %w : tensor<1x2x9x9xf32>, tensor<2x2x3x3xf32>) outs(%init : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
   return %conv : tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// torch-mlir's ReLU6: max(x, 0) and then min(6, x), each a generic taking a 0-d
+// constant tensor. Both fold into the epilogue.
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#scalar = affine_map<(d0, d1, d2, d3) -> ()>
+// CHECK-LABEL: func.func @relu6_two_generics
+// CHECK: %[[Y:.*]] = pattern.conv2d {{.*}} activation <relu6>
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]]
+func.func @relu6_two_generics(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant dense<0.0> : tensor<f32>
+  %c6 = arith.constant dense<6.0> : tensor<f32>
+  %w = arith.constant dense<[[[[0.0, 1.0, 0.0],   [2.0, 3.0, 4.0],   [0.0, 0.0, 0.0]],  [[0.0, 0.0, 0.0],   [0.0, 0.0, 0.0],   [0.0, 0.0, 0.0]]], [[[0.0, 5.0, 0.0],   [0.0, 6.0, 7.0],   [0.0, 8.0, 0.0]],  [[0.0, 9.0, 0.0],   [10.0, 11.0, 12.0],   [0.0, 0.0, 0.0]]]]> : tensor<2x2x3x3xf32>
+  %e = tensor.empty() : tensor<1x2x3x3xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %conv = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%init : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %lo = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv, %c0 : tensor<1x2x3x3xf32>, tensor<f32>) outs(%e : tensor<1x2x3x3xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %in_0 : f32
+    %r = arith.select %gt, %in, %in_0 : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x3x3xf32>
+  %hi = linalg.generic {indexing_maps = [#scalar, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c6, %lo : tensor<f32>, tensor<1x2x3x3xf32>) outs(%e : tensor<1x2x3x3xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %lt = arith.cmpf olt, %in, %in_0 : f32
+    %r = arith.select %lt, %in, %in_0 : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x3x3xf32>
+  return %hi : tensor<1x2x3x3xf32>
+}

@@ -20,7 +20,6 @@ from .registry import register_pass
 _CONV = "linalg.conv_2d_nchw_fchw"
 # arith.cmpf predicates meaning "greater than" (ordered and unordered).
 _GREATER_THAN = {2, 9}
-_LESS_THAN = {4, 12}
 
 
 def _padding(conv: ir.Operation) -> tuple[ir.Value, list[int]]:
@@ -61,16 +60,72 @@ def _elementwise_body(op: ir.Operation) -> list[ir.Operation] | None:
     return list(op.regions[0].blocks[0].operations)
 
 
-def _activation(result: ir.Value) -> tuple[ir.Operation | None, str, tuple[float, float] | None]:
-    """The generic applying ReLU (max(x, 0)) or a clamp to `result`, if it is its only use."""
-    uses = list(result.uses)
+# arith.cmpf predicate codes -> comparison (ordered and unordered alike; NaN
+# inputs are outside what a fused clamp promises anyway).
+_COMPARE = {2: float.__gt__, 9: float.__gt__, 3: float.__ge__, 10: float.__ge__,
+            4: float.__lt__, 12: float.__lt__, 5: float.__le__, 13: float.__le__}
+
+
+def _only_user(value: ir.Value) -> ir.Operation | None:
+    uses = list(value.uses)
     if len(uses) != 1:
-        return None, "none", None
+        return None
     user = uses[0].owner
-    user = user.operation if isinstance(user, ir.OpView) else user
-    body = _elementwise_body(user)
+    return user.operation if isinstance(user, ir.OpView) else user
+
+
+def _bound(op: ir.Operation, value: ir.Value) -> tuple[str, float] | None:
+    """("max" | "min", c) if `op` computes max(value, c) or min(value, c) elementwise.
+
+    torch-mlir writes ReLU6 / hardtanh as two generics, each taking the
+    activation and a 0-d constant tensor, with a body `select(cmpf(a, b), a, b)`.
+    The body is classified by evaluating it just below and above c.
+    """
+    if op is None or op.name != "linalg.generic" or len(op.operands) != 3:
+        return None
+    body = list(op.regions[0].blocks[0].operations)
+    if [o.name for o in body] != ["arith.cmpf", "arith.select", "linalg.yield"]:
+        return None
+    slot = 0 if op.operands[0] == value else 1 if op.operands[1] == value else None
+    constant = constant_array(op.operands[1 - slot]) if slot is not None else None
+    if constant is None or constant.shape != ():
+        return None
+    args = list(op.regions[0].blocks[0].arguments)
+    cmp, select = body[0], body[1]
+    compare = _COMPARE.get(ir.IntegerAttr(cmp.attributes["predicate"]).value)
+    operands = [cmp.operands[0], cmp.operands[1], select.operands[1], select.operands[2]]
+    if compare is None or select.operands[0] != cmp.results[0] or any(v not in args[:2] for v in operands):
+        return None
+    c = float(constant)
+
+    def evaluate(x: float) -> float:
+        env = {0: x if slot == 0 else c, 1: c if slot == 0 else x}
+        pick = [env[args.index(v)] for v in operands]
+        return pick[2] if compare(pick[0], pick[1]) else pick[3]
+
+    low, high = evaluate(c - 1.0), evaluate(c + 1.0)
+    if (low, high) == (c, c + 1.0):
+        return "max", c
+    if (low, high) == (c - 1.0, c):
+        return "min", c
+    return None
+
+
+def _activation(result: ir.Value) -> tuple[list[ir.Operation], str, tuple[float, float] | None]:
+    """The generics applying ReLU, ReLU6 or a clamp to `result` (only uses), outermost last."""
+    user = _only_user(result)
+    first = _bound(user, result)
+    if first is not None and first[0] == "max":
+        second_user = _only_user(user.results[0])
+        second = _bound(second_user, user.results[0])
+        if second is not None and second[0] == "min" and first[1] <= second[1]:
+            bounds = (first[1], second[1])
+            return [user, second_user], ("relu6" if bounds == (0.0, 6.0) else "clamp"), bounds
+        if first[1] == 0.0:
+            return [user], "relu", None
+    body = _elementwise_body(user) if user is not None else None
     if body is None or user.operands[0] != result:
-        return None, "none", None
+        return [], "none", None
     names = [op.name for op in body]
     if names == ["arith.cmpf", "arith.select", "linalg.yield"]:
         cmp, select = body[0], body[1]
@@ -78,12 +133,8 @@ def _activation(result: ir.Value) -> tuple[ir.Operation | None, str, tuple[float
         if predicate in _GREATER_THAN and scalar_constant(cmp.operands[1]) == 0.0 and (
             select.operands[2] == cmp.operands[1]
         ):
-            return user, "relu", None
-    if names in (["arith.maximumf", "arith.minimumf", "linalg.yield"],):
-        lo, hi = scalar_constant(body[0].operands[1]), scalar_constant(body[1].operands[1])
-        if lo is not None and hi is not None and lo <= hi:
-            return user, ("relu6" if (lo, hi) == (0.0, 6.0) else "clamp"), (lo, hi)
-    return None, "none", None
+            return [user], "relu", None
+    return [], "none", None
 
 
 def _erase_dead(roots: list[ir.Operation]) -> None:
@@ -116,7 +167,7 @@ def raise_conv(conv: ir.Operation) -> bool:
     if not recognised:
         return False
     source, padding = _padding(conv)
-    activation_op, activation, clamp = _activation(conv.results[0])
+    activation_ops, activation, clamp = _activation(conv.results[0])
     with ir.InsertionPoint(conv), conv.location:
         raised = builders.build_conv2d(
             source,
@@ -129,9 +180,9 @@ def raise_conv(conv: ir.Operation) -> bool:
             activation=activation,
             clamp=clamp if activation == "clamp" else None,
         )
-    replaced = activation_op if activation_op is not None else conv
+    replaced = activation_ops[-1] if activation_ops else conv
     replaced.results[0].replace_all_uses_with(raised)
-    _erase_dead([replaced] if activation_op is None else [activation_op, conv])
+    _erase_dead([*reversed(activation_ops), conv])
     return True
 
 
