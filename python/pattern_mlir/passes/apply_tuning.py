@@ -1,0 +1,98 @@
+"""pattern-apply-tuning: write tuned schedules from a tuning database onto pattern convs.
+
+Every `pattern.conv2d` and `pattern.packed_conv2d` whose layer signature (shapes, stride,
+padding, dilation, library, connectivity, target, CPU; see `pattern_mlir.tuning.signature`)
+has an entry in the database gets that entry's `#pattern.schedule`, so the stage IR shows
+the schedule the kernel is generated with and a reproducer replays it. Without an exact
+entry, `learned=1` (the default) uses what tuning learned for the nearest tuned layer of the
+same output size and stride (`pattern_mlir.tuning.heuristics.learned_schedule`); otherwise
+the op is left to the code generator's default heuristic.
+
+Options:
+  db=PATH       the tuning database (required; a missing file is an error).
+  target=NAME   host | arm64-neon (default host): which entries apply.
+  cpu=TEXT      the CPU the entries were measured on (default: this machine's for host).
+  learned=0|1   fall back to the nearest tuned shape class (default 1).
+  overwrite=0|1 replace a schedule the op already carries (default 0: an explicit schedule,
+                written by hand or by a per-layer override, wins over the database).
+
+Run it after `pattern-raise-conv` (or after `pattern-pack-fkw`, which copies the schedule)
+and before `pattern-lower-to-vector`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlir import ir
+
+from .conv_info import collect_ops
+from .registry import register_pass
+
+_OPS = ("pattern.conv2d", "pattern.packed_conv2d")
+
+
+def schedule_attr(schedule) -> ir.Attribute:
+    """A `#pattern.schedule` attribute with the fields of a codegen Schedule."""
+    s = schedule
+    return ir.Attribute.parse(
+        f"#pattern.schedule<tile_rows = {s.tile_rows}, tile_cols = {s.tile_cols}, "
+        f"tile_filters = {s.tile_filters}, tile_channels = {s.tile_channels}, "
+        f"vector_width = {s.vector_width}, unroll = {s.unroll}, prefetch = {s.prefetch}, "
+        f"loop_order = {s.loop_order}, threads = {s.threads}>"
+    )
+
+
+def _flag(options: dict[str, str], key: str, default: bool) -> bool:
+    value = options.get(key)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", ""):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise ValueError(f"pattern-apply-tuning: option {key}={value!r} is not a boolean")
+
+
+@register_pass(
+    "pattern-apply-tuning",
+    "Set the schedule of pattern convs from a tuning database (db=PATH)",
+    options=("db", "target", "cpu", "learned", "overwrite"),
+)
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    # Imported here: registering the pass must not load the tuner's dependencies.
+    from ..codegen.schedule import TARGETS
+    from ..tuning.database import TuningDB
+    from ..tuning.heuristics import learned_schedule
+    from ..tuning.layers import signature_of_op
+    from ..tuning.signature import cpu_model
+
+    path = options.get("db")
+    if not path:
+        raise ValueError("pattern-apply-tuning: option db=PATH is required")
+    target = options.get("target", "host")
+    if target not in TARGETS:
+        raise ValueError(
+            f"pattern-apply-tuning: unknown target {target!r}; known: {sorted(TARGETS)}"
+        )
+    cpu = options.get("cpu") or (cpu_model() if target == "host" else target)
+    learned = _flag(options, "learned", True)
+    overwrite = _flag(options, "overwrite", False)
+    if not os.path.isfile(path):
+        # A ValueError, as for every pass failure: pattern-opt and compile() report it.
+        raise ValueError(f"pattern-apply-tuning: tuning database {path} does not exist")
+    ops = [op for name in _OPS for op in collect_ops(module, name)]
+    if not ops:
+        return
+    with TuningDB(path, create=False) as db:
+        for op in ops:
+            if "schedule" in op.attributes and not overwrite:
+                continue
+            sig = signature_of_op(op, target, cpu)
+            entry = db.get(sig)
+            schedule = entry.schedule if entry is not None else None
+            if schedule is None and learned:
+                schedule = learned_schedule(db, sig)
+            if schedule is not None:
+                with op.context:
+                    op.attributes["schedule"] = schedule_attr(schedule)

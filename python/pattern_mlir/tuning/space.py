@@ -1,0 +1,175 @@
+"""The schedule space of one layer: genes, valid points, mutation, crossover, neighbours.
+
+A point is a ``Schedule``; genes are its fields, with the register block written as rows x
+vectors so that a mutation of the vector width keeps the block's width in floats. Points are
+canonical (``canonical``): tiles larger than the output are clamped, channel blocks as large
+as the input are "off", ``filters_outer`` has no channel blocks. Equivalent schedules then
+compare equal and are measured once.
+
+Statically hopeless points are rejected before anything is compiled (a compile costs far more
+than a timing run): register blocks of more than ``max_accumulators`` vectors spill (measured:
+28-32 accumulators cost 1.4-2.3x on AVX-512, DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+from dataclasses import dataclass
+
+from ..codegen.schedule import LOOP_ORDERS, TARGETS, Schedule, default_schedule
+
+__all__ = ["ScheduleSpace"]
+
+_CHANNEL_BLOCKS = (8, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256)
+_UNROLLS = (1, 2, 4)
+_PREFETCHES = (0, 1, 2, 4)
+_VECTOR_WIDTHS = {"host": (8, 16), "arm64-neon": (4,)}
+
+
+@dataclass(frozen=True)
+class ScheduleSpace:
+    """Schedules of a conv with an ``out_height x out_width`` output and ``in_channels``."""
+
+    out_height: int
+    out_width: int
+    in_channels: int
+    target: str = "host"
+    max_accumulators: int = 24
+    max_rows: int = 16
+    max_vectors: int = 16
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"unknown target {self.target!r}; known: {sorted(TARGETS)}")
+
+    # ----- genes -------------------------------------------------------------------------
+    @property
+    def vector_widths(self) -> tuple[int, ...]:
+        return _VECTOR_WIDTHS.get(self.target, (TARGETS[self.target].vector_width,))
+
+    def row_vectors(self, vector_width: int) -> int:
+        """Accumulator vectors one output row needs (the remainder vector counts as one)."""
+        return -(-self.out_width // vector_width)
+
+    def genes(self) -> dict[str, tuple]:
+        """Values each field may take (before canonicalisation and static rejection)."""
+        vmax = max(self.row_vectors(w) for w in self.vector_widths)
+        return {
+            "vector_width": self.vector_widths,
+            "tile_rows": tuple(range(1, min(self.out_height, self.max_rows) + 1)),
+            "vectors": tuple(range(1, min(vmax, self.max_vectors) + 1)),
+            "tile_channels": (0,) + tuple(c for c in _CHANNEL_BLOCKS if c < self.in_channels),
+            "unroll": _UNROLLS,
+            "prefetch": _PREFETCHES,
+            "loop_order": LOOP_ORDERS,
+        }
+
+    @staticmethod
+    def genome(s: Schedule) -> dict:
+        g = dataclasses.asdict(s)
+        g["vectors"] = s.tile_cols // s.vector_width
+        for k in ("tile_cols", "tile_filters", "threads"):
+            del g[k]
+        return g
+
+    def make(self, genome: dict) -> Schedule | None:
+        """A canonical schedule from genes, or None if invalid or statically hopeless."""
+        g = dict(genome)
+        vw = g["vector_width"]
+        vectors = max(1, min(g["vectors"], self.row_vectors(vw)))
+        rows = max(1, min(g["tile_rows"], self.out_height))
+        if rows * vectors > self.max_accumulators:
+            return None
+        tc = g["tile_channels"]
+        if g["loop_order"] != "rows_outer" or tc >= self.in_channels:
+            tc = 0
+        try:
+            return Schedule(
+                tile_rows=rows,
+                tile_cols=vectors * vw,
+                tile_channels=tc,
+                vector_width=vw,
+                unroll=g["unroll"],
+                prefetch=g["prefetch"],
+                loop_order=g["loop_order"],
+            )
+        except ValueError:
+            return None
+
+    def canonical(self, s: Schedule) -> Schedule | None:
+        return self.make(self.genome(s))
+
+    # ----- points ------------------------------------------------------------------------
+    def default(self) -> Schedule:
+        d = default_schedule(self.out_height, self.out_width, self.target, self.in_channels)
+        return self.canonical(d) or d
+
+    def all_points(self) -> list[Schedule]:
+        """Every valid canonical point (for small spaces and tests)."""
+        genes = self.genes()
+        names = list(genes)
+        seen: dict[Schedule, None] = {}
+        for values in itertools.product(*genes.values()):
+            s = self.make(dict(zip(names, values)))
+            if s is not None:
+                seen.setdefault(s, None)
+        return list(seen)
+
+    def random(self, rng: random.Random, tries: int = 200) -> Schedule:
+        genes = self.genes()
+        for _ in range(tries):
+            s = self.make({k: rng.choice(v) for k, v in genes.items()})
+            if s is not None:
+                return s
+        return self.default()
+
+    def mutate(self, s: Schedule, rng: random.Random, fields: int = 1) -> Schedule | None:
+        """Change ``fields`` genes: to a neighbouring value mostly, to any value sometimes."""
+        genes = self.genes()
+        g = self.genome(s)
+        for name in rng.sample(sorted(genes), k=min(fields, len(genes))):
+            values = genes[name]
+            if len(values) < 2:
+                continue
+            if rng.random() < 0.7 and g[name] in values:
+                i = values.index(g[name]) + rng.choice((-1, 1))
+                g[name] = values[max(0, min(len(values) - 1, i))]
+            else:
+                g[name] = rng.choice(values)
+            if name == "vector_width":  # keep the block's width in floats
+                g["vectors"] = max(1, s.tile_cols // g["vector_width"])
+        return self.make(g)
+
+    def crossover(self, a: Schedule, b: Schedule, rng: random.Random) -> Schedule | None:
+        """Uniform crossover; the register block (rows, vectors, width) is inherited whole."""
+        ga, gb = self.genome(a), self.genome(b)
+        child = {}
+        block = ("tile_rows", "vectors", "vector_width")
+        src = ga if rng.random() < 0.5 else gb
+        for k in block:
+            child[k] = src[k]
+        for k in ga:
+            if k not in block:
+                child[k] = (ga if rng.random() < 0.5 else gb)[k]
+        return self.make(child)
+
+    def neighbours(self, s: Schedule) -> list[Schedule]:
+        """Points one gene step away (both directions), plus the other loop order."""
+        genes = self.genes()
+        g = self.genome(s)
+        out: dict[Schedule, None] = {}
+        for name, values in genes.items():
+            if g[name] not in values:
+                continue
+            i = values.index(g[name])
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(values):
+                    h = dict(g, **{name: values[j]})
+                    if name == "vector_width":
+                        h["vectors"] = max(1, s.tile_cols // values[j])
+                    n = self.make(h)
+                    if n is not None and n != s:
+                        out.setdefault(n, None)
+        return list(out)

@@ -1,0 +1,136 @@
+"""pattern-apply-tuning: database entries become the convs' schedules, visible in stage IR."""
+
+import numpy as np
+import pattern_mlir
+import pytest
+import torch
+from mlir import ir
+from mlir.dialects import func
+from pattern_mlir.codegen.schedule import Schedule
+from pattern_mlir.dialects import builders
+from pattern_mlir.passes.registry import lookup
+from pattern_mlir.tuning import TuningDB, TuningResult, layer_from_arrays
+
+TUNED = Schedule(
+    tile_rows=3,
+    tile_cols=16,
+    tile_channels=8,
+    vector_width=8,
+    unroll=2,
+    prefetch=0,
+    loop_order="rows_outer",
+)
+TUNED_TEXT = (
+    "#pattern.schedule<tile_rows = 3, tile_cols = 16, tile_filters = 1, "
+    "tile_channels = 8, vector_width = 8, unroll = 2, prefetch = 0, "
+    "loop_order = rows_outer, threads = 0>"
+)
+
+
+ACCUMULATORS = "-> (" + ", ".join(["vector<8xf32>"] * 6) + ")"
+
+
+def _module_text(weights, bias=None, hw=(12, 20)) -> str:
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.create()
+        t = ir.RankedTensorType.get([1, weights.shape[1], *hw], ir.F32Type.get())
+        with ir.InsertionPoint(module.body):
+
+            @func.FuncOp.from_py_func(t, name="forward")
+            def forward(x):
+                return builders.build_conv2d(
+                    x,
+                    weights,
+                    builders.derive_library(weights),
+                    bias=bias,
+                    padding=1,
+                    activation="relu",
+                )
+
+        return str(module)
+
+
+def _apply(text: str, **options) -> str:
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+        lookup("pattern-apply-tuning").run(module.operation, options)
+        return str(module)
+
+
+@pytest.fixture
+def db_path(tmp_path, small_layer):
+    path = tmp_path / "tuning.sqlite"
+    with TuningDB(path) as db:
+        db.put(TuningResult(small_layer.signature, TUNED, 1.0, 1.3))
+    return str(path)
+
+
+def test_entry_sets_schedule_and_compile_uses_it(small_arrays, db_path):
+    weights, _, _ = small_arrays
+    bias = np.linspace(-1, 1, 16).astype(np.float32)
+    tuned_text = _apply(_module_text(weights, bias), db=db_path)
+    assert TUNED_TEXT in tuned_text
+    exe = pattern_mlir.compile_str(tuned_text, "host", pattern_mlir.CompileOptions(num_threads=1))
+    # The schedule travels through packing, and the kernel is generated with it: blocks of
+    # 3 rows x 2 vector<8xf32> (tile_cols 16), so 6 accumulators per pattern loop.
+    assert TUNED_TEXT in exe.ir("packed")
+    assert ACCUMULATORS in exe.ir("vector")
+    x = np.random.default_rng(1).standard_normal((1, 16, 12, 20)).astype(np.float32)
+    ref = torch.relu(
+        torch.nn.functional.conv2d(
+            torch.from_numpy(x), torch.from_numpy(weights), torch.from_numpy(bias), padding=1
+        )
+    )
+    np.testing.assert_allclose(np.asarray(exe(x)), ref.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_compile_option_tuning_db(small_arrays, db_path):
+    """compile() consults CompileOptions.tuning_db once the pass is in its pipeline."""
+    weights, _, _ = small_arrays
+    options = pattern_mlir.CompileOptions(num_threads=1, tuning_db=db_path)
+    exe = pattern_mlir.compile_str(_module_text(weights), "host", options)
+    if not any(TUNED_TEXT in exe.ir(name) for name in exe.stage_names):
+        pytest.skip("compile() does not run pattern-apply-tuning yet (wiring pending)")
+    assert ACCUMULATORS in exe.ir("vector")
+
+
+def test_no_entry_leaves_the_default(tmp_path, small_arrays, db_path):
+    weights, _, _ = small_arrays
+    other = _module_text(weights, hw=(10, 20))  # another size: no entry, no shape class
+    assert "schedule" not in _apply(other, db=db_path)
+    other = _module_text(weights[:8])  # 16 -> 8 channels: no entry (learned=0: no fallback)
+    assert "schedule" not in _apply(other, db=db_path, learned="0")
+    assert "schedule" not in _apply(_module_text(weights), db=db_path, cpu="another cpu")
+
+
+def test_explicit_schedule_wins_unless_overwrite(small_arrays, db_path):
+    weights, _, _ = small_arrays
+    text = _apply(_module_text(weights), db=db_path).replace("tile_rows = 3", "tile_rows = 2")
+    assert "tile_rows = 2" in _apply(text, db=db_path)
+    assert TUNED_TEXT in _apply(text, db=db_path, overwrite="1")
+
+
+def test_learned_fallback(tmp_path, small_arrays):
+    """No exact entry: the nearest tuned layer of the same output size lends its schedule."""
+    weights, library, assignment = small_arrays
+    # Tuned: the same conv with 24 input channels (another signature), 1.3x over its default.
+    w24 = np.concatenate([weights, weights[:, :8]], axis=1)
+    a24 = np.concatenate([assignment, assignment[:, :8]], axis=1)
+    sig24 = layer_from_arrays(w24, library, a24, 12, 20, 1, 1).signature
+    path = tmp_path / "t.sqlite"
+    with TuningDB(path) as db:
+        db.put(TuningResult(sig24, TUNED, 1.0, 1.3))
+    text = _module_text(weights)
+    assert TUNED_TEXT in _apply(text, db=str(path))
+    assert "schedule" not in _apply(text, db=str(path), learned="0")
+
+
+def test_errors(tmp_path, small_arrays):
+    weights, _, _ = small_arrays
+    text = _module_text(weights)
+    with pytest.raises(ValueError, match="db=PATH is required"):
+        _apply(text)
+    with pytest.raises(ValueError, match="does not exist"):
+        _apply(text, db=str(tmp_path / "missing.sqlite"))
+    with pytest.raises(ValueError, match="unknown option"):
+        _apply(text, db="x", bogus="1")

@@ -1,0 +1,123 @@
+"""The genetic search on synthetic costs: finds the optimum, reuses known costs, stops."""
+
+import math
+
+from pattern_mlir.codegen.schedule import Schedule
+from pattern_mlir.tuning import ScheduleSpace, evolve
+
+
+def _synthetic(optimum: Schedule):
+    """A cost with interactions: distance to the optimum's genes plus a register-block term."""
+    target = ScheduleSpace.genome(optimum)
+
+    def cost(s: Schedule, bound) -> float:
+        g = ScheduleSpace.genome(s)
+        c = 1.0
+        c += 0.30 * abs(g["tile_rows"] - target["tile_rows"])
+        c += (
+            0.25
+            * abs(g["vectors"] * g["vector_width"] - target["vectors"] * target["vector_width"])
+            / 16
+        )
+        c += 0.20 * abs(math.log2(g["unroll"]) - math.log2(target["unroll"]))
+        c += 0.15 * abs(g["prefetch"] - target["prefetch"])
+        c += 0.40 * (g["tile_channels"] != target["tile_channels"])
+        c += 0.20 * (g["vector_width"] != target["vector_width"])
+        c += 0.50 * (g["loop_order"] != target["loop_order"])
+        c += 0.10 * (g["tile_rows"] * g["vectors"] > 12)  # "spills"
+        return c
+
+    return cost
+
+
+def test_finds_the_optimum_of_a_small_space():
+    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40)
+    points = space.all_points()
+    optimum = Schedule(
+        tile_rows=3,
+        tile_cols=32,
+        tile_channels=16,
+        vector_width=16,
+        unroll=2,
+        prefetch=1,
+        loop_order="rows_outer",
+    )
+    assert optimum in points
+    cost = _synthetic(optimum)
+    assert min(points, key=lambda s: cost(s, None)) == optimum
+    calls = []
+    result = evolve(
+        space, lambda s, b: calls.append(s) or cost(s, b), seeds=[space.default()], seed=1
+    )
+    assert result.best == optimum
+    assert result.stopped == "converged"
+    assert len(set(calls)) == len(calls), "a schedule was measured twice"
+    assert result.measured < len(points) / 20, (result.measured, len(points))
+
+
+def test_known_costs_are_not_measured_again():
+    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40)
+    optimum = Schedule(tile_rows=4, tile_cols=32, tile_channels=0, vector_width=16)
+    cost = _synthetic(optimum)
+    first = evolve(space, cost, seeds=[space.default()], max_evaluations=10, seed=0)
+    assert first.stopped == "evaluations" and first.measured == 10
+    seen = []
+    second = evolve(
+        space,
+        lambda s, b: seen.append(s) or cost(s, b),
+        seeds=[space.default()],
+        known=first.evaluated,
+        seed=0,
+    )
+    assert not set(seen) & set(first.evaluated)
+    assert second.best == optimum
+
+
+def test_failed_candidates_and_bounds():
+    space = ScheduleSpace(out_height=4, out_width=16, in_channels=8)
+    bounds = []
+
+    def cost(s, bound):
+        bounds.append(bound)
+        return None if s.unroll == 4 else float(s.tile_rows + s.prefetch)
+
+    result = evolve(space, cost, seeds=[space.default()], seed=0)
+    assert result.best is not None and result.best.unroll != 4
+    assert bounds[0] is None and all(b is not None for b in bounds[1:])
+    assert all(c is None for s, c in result.evaluated.items() if s.unroll == 4)
+
+
+def test_budget_stops_the_search():
+    space = ScheduleSpace(out_height=56, out_width=56, in_channels=256)
+    ticks = iter(range(10**6))
+    result = evolve(space, lambda s, b: 1.0, budget_s=5, clock=lambda: next(ticks))
+    assert result.stopped == "budget"
+    assert result.measured <= 5
+
+
+def test_space_is_canonical_and_rejects_spills():
+    space = ScheduleSpace(out_height=7, out_width=7, in_channels=512)
+    for s in space.all_points():
+        assert space.canonical(s) == s
+        assert s.tile_rows <= 7 and s.tile_cols == s.vector_width
+        assert s.tile_rows * (s.tile_cols // s.vector_width) <= space.max_accumulators
+    assert space.canonical(Schedule(tile_rows=9, tile_cols=64, vector_width=16)) == Schedule(
+        tile_rows=7, tile_cols=16, vector_width=16
+    )
+    wide = ScheduleSpace(out_height=56, out_width=56, in_channels=64)
+    assert wide.canonical(Schedule(tile_rows=8, tile_cols=64, vector_width=16)) is None
+    assert wide.canonical(Schedule(tile_rows=2, tile_cols=64, tile_channels=64)).tile_channels == 0
+
+
+def test_choose_needs_a_gain_in_both_halves():
+    from pattern_mlir.tuning.tuner import choose
+
+    d, a, b = Schedule(), Schedule(unroll=2), Schedule(unroll=4)
+    samples = {
+        d: [1.0] * 8,
+        a: [0.8] * 4 + [1.0] * 4,  # fast in a lucky first half only
+        b: [0.9, 0.95, 0.9, 0.92, 0.93, 0.9, 0.91, 0.94],  # 7-10 % in both halves
+    }
+    best, medians = choose(samples, d, 0.03)
+    assert best == b and medians[a] == 0.9
+    assert choose({d: [1.0] * 8, a: [0.99] * 8}, d, 0.03)[0] == d

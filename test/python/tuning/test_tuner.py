@@ -1,0 +1,68 @@
+"""Tuning real generated code: a small model end to end through the CLI, then resume."""
+
+import sqlite3
+
+from mlir import ir
+from mlir.dialects import func
+from pattern_mlir import tuning_cli
+from pattern_mlir.dialects import builders
+from pattern_mlir.tuning import LayerBench, TuningDB, parse_budget
+from pattern_mlir.tuning.space import ScheduleSpace
+
+
+def _two_conv_module(weights) -> str:
+    """Two equal convs (one signature) and a strided one: two layers to tune."""
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.create()
+        t = ir.RankedTensorType.get([1, 16, 12, 20], ir.F32Type.get())
+        lib = builders.derive_library(weights)
+        with ir.InsertionPoint(module.body):
+
+            @func.FuncOp.from_py_func(t, name="forward")
+            def forward(x):
+                y = builders.build_conv2d(x, weights, lib, padding=1, activation="relu")
+                y = builders.build_conv2d(y, weights, lib, padding=1, activation="relu")
+                return builders.build_conv2d(y, weights, lib, stride=2, padding=1)
+
+        return str(module)
+
+
+def test_parse_budget():
+    assert parse_budget("5m") == 300 and parse_budget("90s") == 90 and parse_budget("1m30s") == 90
+    assert parse_budget("300") == 300 and parse_budget("1h") == 3600 and parse_budget(12) == 12
+
+
+def test_measure_is_positive_and_rejects_hopeless(small_layer):
+    bench = LayerBench(small_layer)
+    space = ScheduleSpace(12, 20, 16)
+    m = bench.measure(space.default(), repeats=3)
+    assert m.status == "ok" and m.ms > 0 and len(m.samples) == 3
+    slow = bench.measure(space.default(), repeats=3, bound=m.ms / 10)
+    assert slow.rejected and len(slow.samples) == 1
+
+
+def test_cli_tunes_an_mlir_file_and_resumes(tmp_path, small_arrays, capsys):
+    weights, _, _ = small_arrays
+    model = tmp_path / "model.mlir"
+    model.write_text(_two_conv_module(weights))
+    db_path = tmp_path / "tuning.sqlite"
+    argv = [str(model), "--db", str(db_path), "--budget", "16s", "--no-progress"]
+    assert tuning_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "16->16 12x20 " in out and "16->16 12x20 s2" in out and "tuned" in out
+    assert "faster than the default" in out
+    with TuningDB(db_path) as db:
+        results = db.results()
+        assert len(results) == 2 and all(r.ms > 0 and r.evaluations >= 1 for r in results)
+    # Run again: nothing left to tune.
+    assert tuning_cli.main(argv) == 0
+    assert capsys.readouterr().out.count("cached") == 2
+    # A run killed before storing a layer's result resumes from its stored measurements.
+    with sqlite3.connect(db_path) as c:
+        before = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
+        c.execute("DELETE FROM results WHERE key LIKE '%12x20 s2,2%'")
+    assert tuning_cli.main(argv[:3] + ["--budget", "6s", "--no-progress"]) == 0
+    with sqlite3.connect(db_path) as c:
+        after = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
+    assert all(after[k] == v for k, v in before.items()), "a measured schedule was re-measured"
+    assert "tuned" in capsys.readouterr().out
