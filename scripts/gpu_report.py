@@ -54,15 +54,24 @@ LAYERS = [
 ]
 
 
-def timed(exe, inputs, runs: int):
-    """Median total and per-kernel GPU ms over ``runs`` calls after one warm-up."""
-    exe(*inputs)
-    totals, per = [], []
-    for _ in range(runs):
+def timed(runs: int, *cases):
+    """[(total ms, per-kernel ms array)] for each (executable, inputs) case.
+
+    The cases run interleaved (one call of each per round, after a warm-up) and each
+    figure is the minimum over ``runs`` rounds: on a shared CPU, contention only ever
+    adds time, so the minimum is the best estimate and interleaving exposes every case
+    to the same load.
+    """
+    for exe, inputs in cases:
         exe(*inputs)
-        totals.append(exe.last_timings["gpu_ms"])
-        per.append([ms for _, ms in exe.last_timings["kernels"]])
-    return float(np.median(totals)), np.median(np.array(per), axis=0)
+    totals = [[] for _ in cases]
+    per = [[] for _ in cases]
+    for _ in range(runs):
+        for i, (exe, inputs) in enumerate(cases):
+            exe(*inputs)
+            totals[i].append(exe.last_timings["gpu_ms"])
+            per[i].append([ms for _, ms in exe.last_timings["kernels"]])
+    return [(float(min(t)), np.min(np.array(p), axis=0)) for t, p in zip(totals, per)]
 
 
 def model_section(name: str, device, runs: int, network: bool = False) -> list[str]:
@@ -73,40 +82,40 @@ def model_section(name: str, device, runs: int, network: bool = False) -> list[s
     dense_text = export_linalg(model, x)
     packed_text, packed = pack_pattern_convs(dense_text, library)
     lines = [f"### {name} (input {tuple(x.shape)}, {packed} pattern convs)", ""]
-    with compile_for_vulkan(packed_text, device=device) as exe:
-        err = relative_error(exe(x.numpy())[0], want)
-        total, per = timed(exe, [x.numpy()], runs)
-        kinds = [k.kind for k in exe.kernels]
-        shared = [k.shared_memory_bytes for k in exe.kernels]
-        counts = ", ".join(
-            f"{kinds.count(c)} {c}" for c in ("pattern", "dense", "depthwise", "upstream")
-        )
-        if network:
-            lines += [
-                f"Kernels: {counts}; largest shared memory {max(shared)} bytes.",
-                "",
-                "<details><summary>every kernel</summary>",
-                "",
-            ]
+    exe = compile_for_vulkan(packed_text, device=device)
+    dense = compile_for_vulkan(dense_text, device=device, dense_convs=False)
+    err = relative_error(exe(x.numpy())[0], want)
+    (total, per), (dense_total, dense_per) = timed(runs, (exe, [x.numpy()]), (dense, [x.numpy()]))
+    kinds = [k.kind for k in exe.kernels]
+    shared = [k.shared_memory_bytes for k in exe.kernels]
+    counts = ", ".join(
+        f"{kinds.count(c)} {c}" for c in ("pattern", "dense", "depthwise", "upstream")
+    )
+    if network:
         lines += [
-            "| # | kernel | kind | workgroup | workgroups | shared bytes | median ms |",
-            "|---|---|---|---|---|---|---|",
+            f"Kernels: {counts}; largest shared memory {max(shared)} bytes.",
+            "",
+            "<details><summary>every kernel</summary>",
+            "",
         ]
-        for i, (k, ms) in enumerate(zip(exe.kernels, per)):
-            kind = "pattern" if k.pattern else "upstream"
-            lines.append(
-                f"| {i} | `{k.name}` | {kind} | {'x'.join(map(str, k.workgroup_size))} | "
-                f"{'x'.join(map(str, k.workgroup_count))} | {k.shared_memory_bytes} | {ms:.3f} |"
-            )
-        if network:
-            lines += ["", "</details>"]
-        pattern_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.pattern)
-        conv_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.kind != "upstream")
-        kernels = len(exe.kernels)
-    with compile_for_vulkan(dense_text, device=device, dense_convs=False) as dense:
-        dense_total, dense_per = timed(dense, [x.numpy()], runs)
-        dense_conv_ms = sum(ms for k, ms in zip(dense.kernels, dense_per) if "conv" in k.name)
-        dense_kernels = len(dense.kernels)
+    lines += [
+        "| # | kernel | kind | workgroup | workgroups | shared bytes | min ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, (k, ms) in enumerate(zip(exe.kernels, per)):
+        lines.append(
+            f"| {i} | `{k.name}` | {k.kind} | {'x'.join(map(str, k.workgroup_size))} | "
+            f"{'x'.join(map(str, k.workgroup_count))} | {k.shared_memory_bytes} | {ms:.3f} |"
+        )
+    if network:
+        lines += ["", "</details>"]
+    pattern_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.pattern)
+    conv_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.kind != "upstream")
+    kernels = len(exe.kernels)
+    dense_conv_ms = sum(ms for k, ms in zip(dense.kernels, dense_per) if "conv" in k.name)
+    dense_kernels = len(dense.kernels)
+    exe.close()
+    dense.close()
     lines += [
         "",
         (
@@ -125,34 +134,40 @@ def layer_section(device, runs: int) -> list[str]:
     lines = [
         (
             "| layer (N,C,H,W -> K), 8 patterns, 3.6x | kept MACs | pattern direct ms | "
-            "pattern staged ms | dense upstream ms | torch CPU ms |"
+            "pattern staged ms | same weights as a dense conv, conv kernel ms | "
+            "same weights as a dense conv, upstream ms | "
+            "torch CPU ms |"
         ),
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for case in LAYERS:
         rng = np.random.default_rng(0)
         weights, library, assignment, bias = make_layer(case, rng)
         x = rng.standard_normal((case.n, case.cin, case.h, case.w)).astype(np.float32)
         text = conv_module(case, weights, library, assignment, bias)
-        times = []
-        for staged in (False, True):
-            with compile_for_vulkan(text, device=device, plan_options={"staged": staged}) as exe:
-                got = exe(x)[0]
-                assert relative_error(got, reference(case, x, weights, bias)) <= 1e-3
-                times.append(timed(exe, [x], runs)[0])
-                macs = exe.program.pattern_kernels[0].kept_macs
+        exes = [
+            compile_for_vulkan(text, device=device, plan_options={"staged": staged})
+            for staged in (False, True)
+        ]
+        for exe in exes:
+            assert relative_error(exe(x)[0], reference(case, x, weights, bias)) <= 1e-3
+        macs = exes[0].program.pattern_kernels[0].kept_macs
         conv = torch.nn.Conv2d(case.cin, case.cout, 3, padding=1)
         with torch.no_grad():
             conv.weight.copy_(torch.from_numpy(weights))
             conv.bias.copy_(torch.from_numpy(bias))
         xt = torch.from_numpy(x)
-        with compile_for_vulkan(export_linalg(conv, xt), device=device) as dense:
-            times.append(timed(dense, [x], runs)[0])
+        dense_text = export_linalg(conv, xt)
+        exes.append(compile_for_vulkan(dense_text, device=device))
+        exes.append(compile_for_vulkan(dense_text, device=device, dense_convs=False))
+        times = [t for t, _ in timed(runs, *[(e, [x]) for e in exes])]
+        for exe in exes:
+            exe.close()
         torch_ms = torch_time(conv, xt, runs)
         shape = f"{case.n},{case.cin},{case.h},{case.w} -> {case.cout}"
         lines.append(
             f"| {shape} | {macs / 1e6:.2f} M | {times[0]:.2f} | {times[1]:.2f} | "
-            f"{times[2]:.2f} | {torch_ms:.2f} |"
+            f"{times[2]:.2f} | {times[3]:.2f} | {torch_ms:.2f} |"
         )
     return lines
 
@@ -203,8 +218,10 @@ def main() -> int:
         ),
         "",
         (
-            f"Times are medians of {args.runs} runs after a warm-up, from Vulkan timestamp queries "
-            "around each dispatch of the one command buffer per inference."
+            f"Times are minima over {args.runs} interleaved runs after a warm-up (the variants "
+            "compared on one line run in turn, so they see the same load; contention only "
+            "adds time), from Vulkan timestamp queries around each dispatch of the one "
+            "command buffer per inference."
         ),
         "",
         "## Models",
@@ -223,7 +240,7 @@ def main() -> int:
             "",
         ]
         for name in NETWORKS:
-            lines += model_section(name, device, max(3, args.runs // 3), network=True)
+            lines += model_section(name, device, max(3, args.runs // 2), network=True)
     lines += ["## Single pattern conv layers", ""]
     lines += layer_section(device, args.runs)
     lines += ["", END]

@@ -1,13 +1,13 @@
 """Run dense and depthwise convs through the pattern-conv kernel (one full pattern).
 
 Why: the upstream path lowers a conv to one invocation per output element that
-accumulates through memory on every tap, which is 15-25x slower on lavapipe than
-the pattern kernel. A dense KHxKW conv is a pattern conv whose library holds one
+accumulates through memory on every tap, which is 3-5x slower on lavapipe than the
+pattern kernel for 3x3 convs. A dense KHxKW conv is a pattern conv whose library holds one
 mask with every tap, and FKW describes it exactly (every filter keeps every input
 channel); a depthwise conv is one whose filter f keeps only input channel f. Both
 then get the specialised kernel: filter groups, constant tap offsets, load reuse,
 fused bias and padding. Grouped convs other than depthwise stay on the upstream
-path.
+path, and so do 1x1 convs (see MIN_TAPS).
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from pattern_mlir.gpu.irutil import ops_named
 KIND_ATTR = "gpu.conv_kind"
 #: Largest kernel the library attribute holds (KH * KW <= 64).
 MAX_TAPS = 64
+#: 1x1 convs stay on the upstream path: with one tap per kernel the conv kernel's 4
+#: columns per invocation buy no input reuse, and on lavapipe (which vectorises across
+#: invocations) the 4-apart accesses made MobileNet-V2's and ResNet-50's 1x1 convs about
+#: 2x slower than the one-output-per-invocation upstream kernel (docs/gpu.md).
+MIN_TAPS = 2
 
 
 def full_packing(weight: np.ndarray) -> PackedFKW:
@@ -56,7 +61,10 @@ def convert_dense_convs(module) -> int:
     count = 0
     for conv in ops_named(module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"):
         match = match_conv(conv)
-        if match is None or int(np.prod(match.weight.shape[-2:])) > MAX_TAPS:
+        if match is None:
+            continue
+        taps = int(np.prod(match.weight.shape[-2:]))
+        if not MIN_TAPS <= taps <= MAX_TAPS:
             continue
         depthwise = conv.name == "linalg.depthwise_conv_2d_nchw_chw"
         packed = depthwise_packing(match.weight) if depthwise else full_packing(match.weight)

@@ -41,7 +41,7 @@ def _random_case(rng: np.random.Generator) -> ConvCase:
             return case
 
 
-SWEEP = 30
+SWEEP = 24
 FIXED = [
     # more channels than one staged block holds (several channel blocks, partial sums)
     (ConvCase(1, 300, 9, 9, 8, 1, (1, 1, 1, 1), 1, 8, 3.6), True),
