@@ -68,12 +68,14 @@ def _speedups(ax, s: Summary, view: View) -> None:
                 lw=1.2,
             )
             ax.text(
-                max(idx) + 0.45,
-                target,
-                f" target {target:g}x\n over MNN",
-                va="center",
-                fontsize=7,
+                min(idx) - 0.45,
+                target * 1.03,
+                f"target {target:g}x over MNN",
+                va="bottom",
+                fontsize=8,
                 color=_COLOURS["mnn"],
+                bbox={"facecolor": "white", "alpha": 0.85, "linewidth": 0, "pad": 1},
+                zorder=5,
             )
     ax.set_xticks(x, [_short(n) for n in names], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("speedup of pattern-mlir (x)")
