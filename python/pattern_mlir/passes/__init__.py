@@ -1,6 +1,7 @@
 """Passes written in Python. Importing this package registers all of them."""
 
 from . import (  # noqa: F401  (each module registers its pass)
+    apply_tuning,
     copy_to_linalg,
     inline_resources,
     lower_to_gpu,
