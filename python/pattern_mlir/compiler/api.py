@@ -57,7 +57,8 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
         inputs, outputs = _signature(module)
         seconds = {}
         gpu = target == "vulkan-adreno"
-        for stage in gpu_stages(options.patterns) if gpu else cpu_stages(target, options.threads, options.patterns):
+        for stage in (gpu_stages(options.patterns) if gpu else
+                      cpu_stages(target, options.threads, options.patterns, options.tuning_db)):
             start = time.perf_counter()
             run_stage(stage, module, temps)
             seconds[stage.name] = time.perf_counter() - start

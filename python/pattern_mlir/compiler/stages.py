@@ -66,13 +66,17 @@ def gpu_stages(patterns: bool) -> list[Stage]:
     return [Stage("pattern", python_pass="pattern-raise-conv"), Stage("packed", python_pass="pattern-pack-fkw")]
 
 
-def cpu_stages(target: str, threads: int, patterns: bool) -> list[Stage]:
+def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
     groups = threads if target == "host" else 1
     stages = []
     if patterns:
+        stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
+        if tuning_db:
+            # Tuned schedules land as #pattern.schedule attributes, visible in this stage's IR.
+            stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
+                                options=(("db", tuning_db), ("target", target))))
         stages += [
-            Stage("pattern", python_pass="pattern-raise-conv"),
             Stage("packed", python_pass="pattern-pack-fkw"),
             Stage("vector", python_pass="pattern-lower-to-vector",
                   options=(("target", target), ("threads", str(groups)))),

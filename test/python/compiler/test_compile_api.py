@@ -173,3 +173,33 @@ def test_model_on_vulkan_matches_torch(net):
     assert relative_error(exe(x), model(x).detach()) <= 1e-3
     assert exe.ir("packed").count("pattern.packed_conv2d ") == 2
     assert len(exe.program.kernels) > 0
+
+
+def test_compile_uses_tuning_database_entry(tmp_path):
+    """A schedule stored for a layer shows up in the stage IR and still computes the same conv."""
+    from pattern_mlir.tuning.database import TuningDB, TuningResult
+    from pattern_mlir.tuning.layers import signature_of_op
+
+    case = ConvCase(8, 16, 12, 12, 1, 1, 1, 4, 2.0, "relu")
+    text, weight, bias = conv_module_text(case)
+    db_path = tmp_path / "tuning.db"
+    # Tune nothing: store the schedule directly under the layer's signature.
+    from mlir import ir as mlir_ir
+
+    from pattern_mlir.codegen.schedule import Schedule
+    from pattern_mlir.tuning.signature import cpu_model
+
+    with mlir_ir.Context():
+        module = mlir_ir.Module.parse(text)
+        conv = next(op for op in module.body.operations[0].regions[0].blocks[0].operations
+                    if op.operation.name == "pattern.conv2d")
+        signature = signature_of_op(conv.operation, target="host", cpu=cpu_model())
+    schedule = Schedule(tile_rows=2, tile_cols=16, vector_width=8, prefetch=0)
+    with TuningDB(db_path) as db:
+        db.put(TuningResult(signature, schedule, ms=1.0, default_ms=2.0))
+    exe = pattern_mlir.compile_str(text, options=pattern_mlir.CompileOptions(tuning_db=str(db_path)))
+    assert "tile_rows = 2, tile_cols = 16" in exe.ir("tuned")
+    x = np.random.default_rng(0).standard_normal((1, 8, 12, 12)).astype(np.float32)
+    from conv_cases import torch_reference
+
+    assert relative_error(exe(x), torch_reference(case, x, weight, bias)) <= 1e-4
