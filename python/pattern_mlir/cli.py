@@ -41,7 +41,8 @@ def _compile(args):
     import pattern_mlir
 
     options = pattern_mlir.CompileOptions(num_threads=args.threads, save_temps=args.save_temps,
-                                          patterns=not args.dense)
+                                          patterns=not args.dense,
+                                          tuning_db=getattr(args, "tuning_db", None))
     start = time.perf_counter()
     if args.model.endswith(".mlir"):
         _log(f"compiling {args.model} for {args.target}")
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="compile a model; save the executable",
                        description="Prune (unless --dense), compile for --target and optionally save.")
     _compile_arguments(p)
+    p.add_argument("--tuning-db", help="tuning database to take per-layer schedules from")
     p.add_argument("-o", "--output", help="directory to save the executable in")
     p.add_argument("--print-ir", metavar="STAGE", help="print one stage's IR (linalg, pattern, packed, vector, ...)")
     p.set_defaults(run=cmd_compile)
@@ -159,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(p)
     p.add_argument("-o", "--output", required=True, help="directory for weights (safetensors) and spec (JSON)")
     p.set_defaults(run=cmd_prune)
+
+    from . import tuning_cli
+
+    p = sub.add_parser("tune", help="auto-tune the schedules of a model's pattern convs",
+                       description=tuning_cli.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tuning_cli.add_arguments(p)
+    p.set_defaults(run=tuning_cli.run)
     return parser
 
 
