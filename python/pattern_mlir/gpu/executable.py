@@ -27,8 +27,11 @@ class VulkanExecutable:
     (per-kernel times are None where the queue has no timestamps).
     """
 
-    def __init__(self, program: GpuProgram, device=None):
+    def __init__(self, program: GpuProgram, device=None, *, timeout_s: float = 600.0):
         self.program = program
+        #: How long one inference may take on the device before VulkanError (lavapipe on a
+        #: busy CPU needs tens of seconds for ResNet-50).
+        self.timeout_s = timeout_s
         self.kernels: list[KernelInfo] = list(program.kernels)
         self.last_timings: dict | None = None
         self._own_device = not isinstance(device, VulkanDevice)
@@ -77,7 +80,7 @@ class VulkanExecutable:
                 )
             self._buffers[index].upload(np.ascontiguousarray(array, dtype=spec.dtype))
         if plan.dispatches:
-            result = self._sequence.submit()
+            result = self._sequence.submit(timeout_s=self.timeout_s)
             per = result.dispatch_ms or [None] * len(plan.dispatches)
             self.last_timings = {
                 "kernels": [(k.name, ms) for k, ms in zip(self.kernels, per)],
