@@ -130,8 +130,8 @@ def tune_layer(
     space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target)
     bench = LayerBench(layer, clock=options.clock)
     default = space.default()
-    seeds = [default, improved_default(sig), learned_schedule(db, sig)]
-    seeds = [s for s in seeds if s is not None]
+    rule = improved_default(sig)
+    seeds = [s for s in (default, rule, learned_schedule(db, sig)) if s is not None]
 
     def cost(s: Schedule, bound: float | None) -> float | None:
         m = bench.measure(s, options.repeats, bound)
@@ -140,7 +140,7 @@ def tune_layer(
 
     def progress(s, c, result) -> None:
         # Keep the finalists compiled for the re-measurement; free the rest.
-        bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default])
+        bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default, rule])
         if on_progress is not None and math.isfinite(result.best_cost):
             on_progress(len(result.evaluated), result.best_cost)
 
@@ -159,9 +159,11 @@ def tune_layer(
     )
     if not found.evaluated:
         return LayerOutcome(layer, "no-budget", reason="no time left to measure the default")
+    # The default and the improved default rule always compete in the final round: the
+    # search's own ranking rests on fewer samples, taken at other moments.
     finalists = [s for s, _ in found.ranking()[: options.finalists]]
-    if default not in finalists:
-        finalists.append(default)
+    finalists += [s for s in (default, rule) if s is not None]
+    finalists = list(dict.fromkeys(finalists))
     best, medians = choose(bench.compare(finalists, options.rounds), default, options.min_gain)
     result = TuningResult(
         sig,
@@ -180,26 +182,32 @@ def tune_layer(
 def choose(
     samples: dict[Schedule, list[float]], default: Schedule, min_gain: float
 ) -> tuple[Schedule, dict[Schedule, float]]:
-    """(chosen schedule, median per schedule) from an interleaved re-measurement.
+    """(chosen schedule, time per schedule) from an interleaved re-measurement.
 
     A schedule replaces the default only if it is at least ``min_gain`` faster in the first
     half of the rounds and in the second half too: a gain that is real shows in both, a lucky
     phase of the machine in one at most (measured: single medians of 7 rounds picked
-    schedules that a later re-measurement found 10 % slower).
+    schedules that a later re-measurement found 10 % slower). Speed-ups are per half (the
+    machine may drift between halves) and combined geometrically; a schedule's time is the
+    default's median divided by its speed-up, so times and speed-ups agree.
     """
-    medians = {s: statistics.median(v) for s, v in samples.items()}
     half = len(samples[default]) // 2
+    base = statistics.median(samples[default])
+    if half == 0:
+        return default, {s: statistics.median(v) for s, v in samples.items()}
 
-    def holds(s: Schedule) -> bool:
+    def gains(s: Schedule) -> tuple[float, float]:
         a, b = samples[s], samples[default]
-        return all(
-            statistics.median(y) >= statistics.median(x) * (1 + min_gain)
+        return tuple(
+            statistics.median(y) / statistics.median(x)
             for x, y in ((a[:half], b[:half]), (a[half:], b[half:]))
         )
 
-    winners = [s for s in samples if s != default and half and holds(s)]
-    best = min(winners, key=medians.get) if winners else default
-    return best, medians
+    speedup = {s: math.sqrt(math.prod(gains(s))) for s in samples}
+    times = {s: base / speedup[s] for s in samples}
+    winners = [s for s in samples if s != default and min(gains(s)) >= 1 + min_gain]
+    best = max(winners, key=speedup.get) if winners else default
+    return best, times
 
 
 def _rescaled(db: TuningDB, sig, bench: LayerBench, default: Schedule, repeats: int) -> dict:
