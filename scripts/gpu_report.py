@@ -120,7 +120,7 @@ def model_section(name: str, device, runs: int, network: bool = False) -> list[s
         "",
         (
             f"{kernels} kernels ({counts}); relative error vs torch {err:.1e}; GPU time "
-            f"{total:.2f} ms, of which conv kernels {conv_ms:.2f} ms (pattern convs "
+            f"{total:.2f} ms, of which conv-emitter kernels (pattern, dense, depthwise) {conv_ms:.2f} ms (pattern "
             f"{pattern_ms:.2f} ms). Baseline, the same pruned model with no pattern ops and "
             f"every conv on the upstream path: {dense_kernels} kernels, {dense_total:.2f} ms, "
             f"of which convs {dense_conv_ms:.2f} ms."
