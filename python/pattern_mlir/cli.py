@@ -7,12 +7,13 @@ MODEL arguments name a model of the zoo (`pattern-mlir compile --list`) or an
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .timing import median_ms
 
 
 def _log(message: str) -> None:
@@ -56,16 +57,6 @@ def _compile(args):
     return exe, model, x
 
 
-def _median_ms(fn, x, runs: int) -> float:
-    fn(x)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
-
-
 def cmd_compile(args) -> int:
     exe, _, _ = _compile(args)
     if args.print_ir:
@@ -97,8 +88,8 @@ def cmd_bench(args) -> int:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     with torch.no_grad():
         reference = model(x)
-        torch_ms = _median_ms(model, x, args.runs)
-    ms = _median_ms(exe, x, args.runs)
+        torch_ms = median_ms(model, x, args.runs)
+    ms = median_ms(exe, x, args.runs)
     error = float((exe(x) - reference).abs().max() / reference.abs().max())
     print(f"{args.model}: pattern-mlir {ms:.3f} ms, torch {torch_ms:.3f} ms, "
           f"{torch_ms / ms:.2f}x; relative error {error:.2e} (median of {args.runs} runs)")
@@ -108,7 +99,7 @@ def cmd_bench(args) -> int:
 def cmd_prune(args) -> int:
     from . import prune
 
-    model, x = _zoo_model(args)
+    model, _ = _zoo_model(args)
     prune.save(args.output, model, prune.spec_from_weights(model) if args.dense else
                prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity))
     _log(f"saved weights and spec to {args.output}")

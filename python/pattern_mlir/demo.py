@@ -12,27 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 import pattern_mlir
 from pattern_mlir.prune import conv_costs, evaluate
 from pattern_mlir.prune.fashion import train_or_load
-
-
-def _median_ms(fn, x, runs: int) -> float:
-    for _ in range(5):
-        fn(x)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+from pattern_mlir.timing import median_ms
 
 
 def _compiled_accuracy(exe, model, test_data) -> tuple[float, float, int]:
@@ -84,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         arm_diff = max(float((arm64(sample[i : i + 1].contiguous()) - pruned(sample[i : i + 1])).abs().max())
                        for i in range(len(sample)))
 
-    print("== 4. speed, batch 1, 1 thread (median of %d runs) ==" % args.runs)
+    print(f"== 4. speed, batch 1, 1 thread (median of {args.runs} runs) ==")
     with torch.no_grad():
-        torch_dense_ms = _median_ms(dense, x, args.runs)
-        torch_pruned_ms = _median_ms(pruned, x, args.runs)
-    compiled_ms = _median_ms(host, x, args.runs)
+        torch_dense_ms = median_ms(dense, x, args.runs)
+        torch_pruned_ms = median_ms(pruned, x, args.runs)
+    compiled_ms = median_ms(host, x, args.runs)
 
     print()
     print("| | value |")

@@ -50,6 +50,7 @@ def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str =
             [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker", str(archive), str(output), func_name],
             capture_output=True,
             text=True,
+            check=False,  # a failure is reported below with torch-mlir's message
         )
         if result.returncode != 0:
             raise ImportError_(f"torch-mlir could not import the model:\n{result.stderr.strip()[-4000:]}")

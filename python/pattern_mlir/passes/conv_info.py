@@ -76,7 +76,7 @@ def read_conv(op: ir.Operation) -> ConvInfo:
     if "clamp_min" in attrs:
         clamp = (ir.FloatAttr(attrs["clamp_min"]).value, ir.FloatAttr(attrs["clamp_max"]).value)
     try:
-        schedule = _schedule(attrs["schedule"] if "schedule" in attrs else None)
+        schedule = _schedule(attrs["schedule"] if "schedule" in attrs else None)  # noqa: SIM401 (no .get)
     except ValueError as error:
         raise PassError(op, f"has a schedule the code generator rejects: {error}") from None
     return ConvInfo(
@@ -91,6 +91,26 @@ def read_conv(op: ir.Operation) -> ConvInfo:
         activation=activation,
         clamp=clamp,
         schedule=schedule,
+    )
+
+
+def packed_fkw(op: ir.Operation, info: ConvInfo | None = None):
+    """The FKW arrays of a pattern conv: read from a packed_conv2d, or packed from a conv2d."""
+    from ..codegen.fkw import PackedFKW, pack
+    from .pack_fkw import dense_weight
+
+    info = info or read_conv(op)
+    channels, out_channels = info.input_shape[1], info.output_shape[1]
+    if op.name == "pattern.conv2d":
+        assignment = np.array(list(op.attributes["assignment"]), np.int32).reshape(out_channels, channels)
+        return pack(dense_weight(info.weights, info.library, assignment), info.library, assignment)
+    return PackedFKW(
+        filter_order=np.array(list(op.attributes["filter_order"]), np.int32),
+        offsets=np.array(list(op.attributes["offsets"]), np.int32),
+        channels=np.array(list(op.attributes["channels"]), np.int32),
+        weights=np.ascontiguousarray(info.weights),
+        library=info.library,
+        in_channels=channels,
     )
 
 

@@ -81,7 +81,11 @@ def _run_steps(module: ir.Module, steps: list[tuple[str, str]]) -> None:
 def run_python_pipeline(argv: list[str]) -> int:
     """Runs the command line `argv`; returns the process exit code."""
     inv = _parse(argv)
-    text = sys.stdin.read() if inv.input_path == "-" else open(inv.input_path).read()
+    if inv.input_path == "-":
+        text = sys.stdin.read()
+    else:
+        with open(inv.input_path) as source:
+            text = source.read()
     chunks = text.split(_SPLIT_MARKER) if inv.split_input_file else [text]
     outputs, status = [], 0
     for chunk in chunks:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
-from .conv_info import collect_ops
 from .constants import constant_array
+from .conv_info import collect_ops
 from .registry import register_pass
 
 

@@ -27,7 +27,7 @@ from ..codegen.activation import Activation
 from ..codegen.emit_conv import emit_conv, plan_conv
 from ..codegen.geometry import ConvGeometry
 from ..codegen.schedule import TARGETS
-from .conv_info import PassError, collect_ops, read_conv
+from .conv_info import PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
 
 
@@ -43,11 +43,11 @@ def _input_copies(geom: ConvGeometry, buffer_shape, in_shape) -> list[str]:
     padded column P is input column P - pw (see codegen/geometry.py).
     """
     _, channels, height, width = in_shape
-    planes, hp, wq = buffer_shape
+    _, hp, wq = buffer_shape
     s = geom.phases
     ph, pw = geom.padding
-    lines = [f"%x3 = memref.collapse_shape %x [[0, 1], [2], [3]] : {_memref(in_shape)} into "
-             f"{_memref((channels, height, width))}"]
+    lines = [(f"%x3 = memref.collapse_shape %x [[0, 1], [2], [3]] : {_memref(in_shape)} into "
+              f"{_memref((channels, height, width))}")]
     for q in range(s):
         j0 = max(0, -(-(pw - q) // s))
         col0 = q + j0 * s - pw
@@ -58,10 +58,10 @@ def _input_copies(geom: ConvGeometry, buffer_shape, in_shape) -> list[str]:
         dst_off = q * hp * wq + ph * wq + j0
         dst_t = _memref((channels, height, count), layout=f"strided<[{s * hp * wq}, {wq}, 1], offset: {dst_off}>")
         lines += [
-            f"%src{q} = memref.subview %x3[0, 0, {col0}] [{channels}, {height}, {count}] [1, 1, {s}] : "
-            f"{_memref((channels, height, width))} to {src_t}",
-            f"%dst{q} = memref.subview %buf[{q}, {ph}, {j0}] [{channels}, {height}, {count}] [{s}, 1, 1] : "
-            f"{_memref(buffer_shape)} to {dst_t}",
+            (f"%src{q} = memref.subview %x3[0, 0, {col0}] [{channels}, {height}, {count}] [1, 1, {s}] : "
+             f"{_memref((channels, height, width))} to {src_t}"),
+            (f"%dst{q} = memref.subview %buf[{q}, {ph}, {j0}] [{channels}, {height}, {count}] [{s}, 1, 1] : "
+             f"{_memref(buffer_shape)} to {dst_t}"),
             f"linalg.copy ins(%src{q} : {src_t}) outs(%dst{q} : {dst_t})",
         ]
     return lines
@@ -164,16 +164,9 @@ def lower_conv(op: ir.Operation, module: ir.Operation, index: int, target: str, 
                         "never produce; the CPU lowering supports symmetric padding only")
     if info.input_shape[0] != 1:
         raise PassError(op, f"has batch {info.input_shape[0]}; the CPU lowering supports batch 1")
-    n, channels, height, width = info.input_shape
+    _, channels, height, width = info.input_shape
     out_channels = info.output_shape[1]
-    packed = fkw.PackedFKW(
-        filter_order=np.array(list(op.attributes["filter_order"]), np.int32),
-        offsets=np.array(list(op.attributes["offsets"]), np.int32),
-        channels=np.array(list(op.attributes["channels"]), np.int32),
-        weights=np.ascontiguousarray(info.weights),
-        library=info.library,
-        in_channels=channels,
-    )
+    packed = packed_fkw(op, info)
     geom = ConvGeometry.make(channels, out_channels, height, width, info.strides, pads, info.dilations)
     activation = Activation.make(info.activation, info.clamp)
     plan = plan_conv(geom, info.library, info.schedule, activation, target, func_name=f"pattern_conv_{index}")

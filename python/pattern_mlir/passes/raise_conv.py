@@ -15,6 +15,7 @@ from mlir import ir
 
 from ..dialects import builders
 from .constants import constant_array, defining_op, scalar_constant
+from .conv_info import collect_ops
 from .registry import register_pass
 
 _CONV = "linalg.conv_2d_nchw_fchw"
@@ -191,13 +192,5 @@ def raise_conv(conv: ir.Operation) -> bool:
     "Raise 3x3 linalg convs whose constant weights follow a pattern library to pattern.conv2d",
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    convs: list[ir.Operation] = []
-
-    def collect(op):
-        if op.name == _CONV:
-            convs.append(op.operation if isinstance(op, ir.OpView) else op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(collect)
-    for conv in convs:
+    for conv in collect_ops(module, _CONV):
         raise_conv(conv)

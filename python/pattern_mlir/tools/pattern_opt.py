@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from pattern_mlir.passes import all_passes
 
-        subprocess.run([binary, *argv])
+        subprocess.run([binary, *argv], check=False)
         print("\nPasses written in Python (pattern-mlir):")
         for python_pass in all_passes():
             options = f" (options: {', '.join(python_pass.options)})" if python_pass.options else ""

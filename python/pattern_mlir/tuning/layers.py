@@ -128,23 +128,9 @@ def signature_of_op(op, target: str = "host", cpu: str | None = None) -> LayerSi
 
 
 def _packed_of_op(op) -> PackedFKW:
-    from ..passes.conv_info import read_conv
-    from ..passes.pack_fkw import dense_weight
+    from ..passes.conv_info import packed_fkw
 
-    info = read_conv(op)
-    channels, out_channels = info.input_shape[1], info.output_shape[1]
-    if op.name == "pattern.conv2d":
-        assignment = np.array(list(op.attributes["assignment"]), np.int32)
-        assignment = assignment.reshape(out_channels, channels)
-        return pack(dense_weight(info.weights, info.library, assignment), info.library, assignment)
-    return PackedFKW(
-        filter_order=np.array(list(op.attributes["filter_order"]), np.int32),
-        offsets=np.array(list(op.attributes["offsets"]), np.int32),
-        channels=np.array(list(op.attributes["channels"]), np.int32),
-        weights=np.ascontiguousarray(info.weights),
-        library=info.library,
-        in_channels=channels,
-    )
+    return packed_fkw(op)
 
 
 def layers_from_module(module, target: str = "host", cpu: str | None = None) -> list[TuneLayer]:

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from mlir import ir
 from mlir.dialects import func
-
 from pattern_mlir.dialects import builders
 
 

@@ -4,9 +4,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import torch
-
 import pattern_mlir
+import torch
 from pattern_mlir.runtime.toolchain import aarch64_sysroot, find_tool
 from test_compile_api import SmallNet, pattern_projected
 

@@ -5,12 +5,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
-from torch import nn
-
-import pattern_mlir
 from conv_cases import ConvCase, conv_module_text, random_library, relative_error
+from torch import nn
 
 
 class SmallNet(nn.Module):
@@ -185,7 +184,6 @@ def test_compile_uses_tuning_database_entry(tmp_path):
     db_path = tmp_path / "tuning.db"
     # Tune nothing: store the schedule directly under the layer's signature.
     from mlir import ir as mlir_ir
-
     from pattern_mlir.codegen.schedule import Schedule
     from pattern_mlir.tuning.signature import cpu_model
 

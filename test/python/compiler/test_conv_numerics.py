@@ -5,9 +5,8 @@ the real JIT on the host; a subset runs as aarch64 code under qemu.
 """
 
 import numpy as np
-import pytest
-
 import pattern_mlir
+import pytest
 from conv_cases import ConvCase, conv_module_text, relative_error, sweep, torch_reference
 
 HOST_CASES = sweep(36, seed=1)

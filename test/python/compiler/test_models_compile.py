@@ -3,10 +3,9 @@
 Small inputs keep the suite fast; the whole-model benchmark runs the default sizes.
 """
 
+import pattern_mlir
 import pytest
 import torch
-
-import pattern_mlir
 from conv_cases import relative_error
 from pattern_mlir import models, prune
 

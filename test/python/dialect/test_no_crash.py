@@ -9,9 +9,8 @@ import random
 import subprocess
 from pathlib import Path
 
-from mlir import ir
-
 import pattern_mlir  # noqa: F401
+from mlir import ir
 
 ROOT = Path(__file__).resolve().parents[2] / "Dialect" / "Pattern"
 SOURCES = [(ROOT / name).read_text() for name in ("ops.mlir", "invalid.mlir")]

@@ -3,12 +3,11 @@
 import subprocess
 
 import numpy as np
+import pattern_mlir  # noqa: F401  (registers the dialect)
 import pytest
 import torch
 from mlir import ir
 from mlir.dialects import func
-
-import pattern_mlir  # noqa: F401  (registers the dialect)
 from pattern_mlir.dialects import builders
 from pattern_mlir.dialects import pattern as pattern_ops
 
