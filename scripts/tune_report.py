@@ -224,17 +224,24 @@ all 20 layers it holds for the large, stride-1 ones.
   With 7 accumulators a 24-channel block holds less than one kernel per pattern loop (24
   channels / 3.6 connectivity / 8 patterns), so loop setup and partial sums through the
   output cost more than the L1 reuse gains.
-* Stride-2 layers: 1.04-1.13x with half as many rows per register block (neighbouring output
+* Stride-2 layers: 1.08-1.12x with half as many rows per register block (neighbouring output
   rows share one input row instead of two, so tall blocks buy little reuse and crowd L1).
-* 28x28 layers: 1-9 % from a 7-row block that divides the height (no 4-row remainder block).
+* VGG-16 conv4_2/conv4_3 (512->512, 28x28): 1.03-1.15x in each of three report runs, from no channel
+  blocking with prefetching and taller blocks (22 accumulators). Not made a rule: the same
+  change lost 15 % at 56x56 with 256 channels, gained 3-8 % at 28x28 with 256 channels and
+  lost 5 % with 128, and these measurements do not yet separate a cause; the tuner finds it
+  per layer.
+* 28x28 layers: 0-4 % from a 7-row block that divides the height (no 4-row remainder block);
+  marginal (one measurement of conv4_2 lost 7 %).
 
 **A better default, to adopt** (`pattern_mlir/tuning/heuristics.py`, `improved_default`):
-these three rules alone give {rule} with no tuning at all, at least as much as 5 minutes of
-tuning under this load. Once `default_schedule` adopts them, expect the tuner to add 0-5 %
-per layer here; it remains useful on other CPUs, for other pattern counts and
-connectivities, and where the rules were not measured.
+the first two findings as rules, plus the marginal third, give {rule} with no tuning at all:
+on ResNet-50 as much as 5 minutes of tuning, on VGG-16 nothing (there the tuner's gain is
+conv4_2/conv4_3). Once `default_schedule` adopts them, expect the tuner to add 0-5 % per
+layer on this host beyond VGG's conv4; it remains useful on other CPUs, for other pattern
+counts and connectivities, and wherever the rules were not measured.
 
-**Cost and noise.** {spend}, at load averages around 10 on 2 cores, so each candidate (JIT
+**Cost and noise.** {spend}, at load averages of 5-12 on 2 cores, so each candidate (JIT
 compile 0.2-1.8 s of CPU plus timing) took 2-5 s of wall time. Thread CPU time keeps one
 kernel's samples within a few per cent, but a kernel's speed still drifts 5-10 % between
 runs an hour apart on this shared virtual machine (memory bandwidth and the host's own
@@ -324,7 +331,7 @@ METHOD = """
 * **Measurement** (`measure.py`): real runs of the generated code (JIT, one thread), each
   sample about 3 ms of runs, median of 5 samples. Thread CPU time rather than wall time: with
   load averages around 10 on 2 cores, wall times of one kernel spread over 3x, CPU times over
-  a few per cent. The best 3 points and the default are then re-measured interleaved
+  a few per cent. The best 3 points, the default and the rule are re-measured interleaved
   (16 rounds); a schedule replaces the default only if it is at least 3 % faster in both
   halves of those rounds.
 * **Database** (`database.py`): SQLite, one transaction per write (crash-safe, two tuners can
@@ -336,7 +343,7 @@ METHOD = """
   table gives the mean of their medians, and both gains), because the search's own best
   time is the minimum of many noisy measurements and biased low.
 
-Reproduce: `.venv/bin/python scripts/tune_report.py` (about 15 minutes);
+Reproduce: `.venv/bin/python scripts/tune_report.py` (about 25 minutes on this machine);
 `pattern-mlir tune vgg16 --budget 5m` tunes a zoo model into the default database.
 """
 

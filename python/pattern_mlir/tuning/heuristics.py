@@ -14,7 +14,12 @@ on the AVX-512 host (docs/tuning.md; each gain an interleaved A/B median, repeat
   stride, x2 phase planes) crowd L1 (1.20-1.22x on 128->128 56x56 s2, 1.03-1.13x on 256->256
   28x28 s2).
 * Stride 1: a row block one row shorter when it then divides the output height (no short
-  remainder block): 8 -> 7 rows at 28x28 (+1 to +7 %, one layer -1 %: within the noise).
+  remainder block): 8 -> 7 rows at 28x28. Marginal: +2 to +3 % on average over five
+  measurements of four layers, single measurements from -7 % to +9 %; drop it if in doubt.
+
+Observed but not a rule: no channel blocking (with prefetch) gained 10-15 % on 512->512 28x28
+in every run, but lost 15 % on 256->256 56x56, gained 3-8 % on 256->512 28x28 and lost 5 % on
+128->128 28x28; no criterion found yet separates these, so the tuner handles them per layer.
 
 ``learned_schedule`` is how a database helps layers it has no exact entry for: the nearest
 tuned layer of the same shape class (output size, stride, dilation, target, CPU) lends its

@@ -131,6 +131,7 @@ def tune_layer(
     bench = LayerBench(layer, clock=options.clock)
     default = space.default()
     rule = improved_default(sig)
+    rule = space.canonical(rule) if rule is not None else None
     seeds = [s for s in (default, rule, learned_schedule(db, sig)) if s is not None]
 
     def cost(s: Schedule, bound: float | None) -> float | None:
