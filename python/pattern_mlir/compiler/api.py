@@ -58,7 +58,7 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
         seconds = {}
         gpu = target == "vulkan-adreno"
         for stage in (gpu_stages(options.patterns) if gpu else
-                      cpu_stages(target, options.threads, options.patterns, options.tuning_db)):
+                      cpu_stages(target, options.threads, options.patterns, options.tuning_db_path)):
             start = time.perf_counter()
             run_stage(stage, module, temps)
             seconds[stage.name] = time.perf_counter() - start

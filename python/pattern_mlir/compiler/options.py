@@ -18,7 +18,10 @@ class CompileOptions:
         pattern dialect; False compiles every conv densely (a baseline).
     schedules: per-layer `#pattern.schedule` overrides, keyed by pattern conv
         index in program order, as dicts of schedule fields.
-    tuning_db: a tuning database file consulted for per-layer schedules.
+    tuning_db: the tuning database consulted for per-layer schedules; None
+        means the default one (`pattern-mlir tune` writes it:
+        $PATTERN_MLIR_TUNING_DB, else ~/.cache/pattern-mlir/tuning.sqlite) when
+        that file exists, "" means none.
     save_temps: a directory where every stage's IR (and, for arm64, the LLVM IR,
         assembly and shared library) is written; None keeps them in memory.
     opt_level: LLVM optimisation level of the generated code.
@@ -38,6 +41,16 @@ class CompileOptions:
             raise ValueError(f"num_threads must be >= 0, got {self.num_threads}")
         if not 0 <= self.opt_level <= 3:
             raise ValueError(f"opt_level must be in 0..3, got {self.opt_level}")
+
+    @property
+    def tuning_db_path(self) -> str | None:
+        """The database compile() reads, or None."""
+        if self.tuning_db is not None:
+            return self.tuning_db or None
+        from ..tuning.database import default_db_path
+
+        path = default_db_path()
+        return str(path) if path.exists() else None
 
     @property
     def threads(self) -> int:

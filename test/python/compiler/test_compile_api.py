@@ -201,3 +201,12 @@ def test_compile_uses_tuning_database_entry(tmp_path):
     from conv_cases import torch_reference
 
     assert relative_error(exe(x), torch_reference(case, x, weight, bias)) <= 1e-4
+
+
+def test_default_tuning_database_is_consulted_when_present(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATTERN_MLIR_TUNING_DB", str(tmp_path / "absent.sqlite"))
+    assert pattern_mlir.CompileOptions().tuning_db_path is None
+    (tmp_path / "present.sqlite").write_bytes(b"")
+    monkeypatch.setenv("PATTERN_MLIR_TUNING_DB", str(tmp_path / "present.sqlite"))
+    assert pattern_mlir.CompileOptions().tuning_db_path == str(tmp_path / "present.sqlite")
+    assert pattern_mlir.CompileOptions(tuning_db="").tuning_db_path is None
