@@ -82,6 +82,9 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
                   options=(("target", target), ("threads", str(groups)))),
         ]
     stages += [
+        # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
+        Stage("dense", python_pass="pattern-vectorize-dense",
+              options=(("target", target), ("threads", str(groups)))),
         Stage("inlined", python_pass="pattern-inline-resources"),
         Stage("buffers", pipeline=BUFFERIZE),
         Stage("copies", python_pass="pattern-copy-to-linalg"),

@@ -1,0 +1,310 @@
+"""GEMM-shaped dense kernels as MLIR vector code over flat memrefs.
+
+One generator serves every dense contraction the compiler meets after the pattern convs are
+gone: a convolution is an *implicit* GEMM over output positions, a matmul (nn.Linear) an
+explicit one. The generated function computes
+
+    out[m, n] = init(m, n) + sum_{c < C} sum_{t < T} A(m, c, t) * B(n, c, t)     for n < N
+
+with n vectorised (`V` lanes) and a register block of `mr` rows x `nv` vectors kept in
+accumulators across the whole reduction (an `scf.for` over c whose body unrolls the T taps;
+the accumulators are its iter_args, stored once). Addresses are linear in every index:
+
+    A: a_base(mp) + c * a_cstride + a_tap[t] + i * a_istride   (i < mr, row in the block)
+    B: b_base(nt) + c * b_cstride + b_tap[t] + j * V           (j < nv, vector in the tile)
+
+so the same loop nest covers
+* conv_2d_nchw_fchw as implicit GEMM: B is the (padded, phase-split) input seen as flat
+  planes, tap t of a KxK kernel reads at a constant offset, A the weights packed
+  [M/mr][C][T][mr] at compile time (one broadcast load per FMA row);
+* matmul with constant B (nn.Linear after folding the weight transpose): B packed in
+  [N/(nv*V)][K][nv*V] panels, so each tile streams one contiguous panel; A the activations.
+
+Remainders: the last row block is emitted again with fewer rows; the last column tile with
+fewer vectors, its last vector masked (`vector.maskedload` / `vector.maskedstore`), so every
+shape is exact and nothing is read or written out of bounds.
+
+Loop nest: column tiles outside (the B tile of all C*T rows stays in cache while every row
+block reuses it), row blocks inside; with `groups` > 1 the column tiles are split into
+balanced contiguous ranges run by `scf.parallel` (one per thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import math
+
+from ..codegen.irtext import FuncWriter
+from ..codegen.irtext import f32_literal as _finite_literal
+
+__all__ = ["GemmSpec", "emit_gemm", "f32_literal"]
+
+
+def f32_literal(value: float) -> str:
+    """An f32 literal for dense<...> and arith.constant, infinities and NaN as hex bits."""
+    if math.isnan(value):
+        return "0x7FC00000"
+    if math.isinf(value):
+        return "0xFF800000" if value < 0 else "0x7F800000"
+    return _finite_literal(value)
+
+
+@dataclass(frozen=True)
+class GemmSpec:
+    """One generated GEMM function: shapes, addressing and register blocking."""
+
+    name: str
+    m: int  # rows of the output
+    n: int  # columns computed per row (flat positions)
+    c: int  # trip count of the reduction loop
+    a_size: int  # elements of the flat A buffer
+    b_size: int  # elements of the flat B buffer
+    out_size: int  # elements of the flat output buffer
+    out_stride: int  # output elements between rows
+    mr: int  # rows per register block
+    nv: int  # vectors per column tile
+    vector: int  # lanes per vector
+    a_tap: tuple[int, ...]  # per tap, offset added to A's index
+    b_tap: tuple[int, ...]  # per tap, offset added to B's index
+    a_cstride: int
+    b_cstride: int
+    a_istride: int  # A elements between consecutive rows of a block
+    a_panel: int  # A elements between consecutive row blocks (mp)
+    b_panel: int  # B elements between consecutive column tiles (nt)
+    b_padded: bool = False  # B holds full tiles (zero padded): the tail needs no load masks
+    init: str = "zero"  # zero | const | row (bias[m]) | col (bias[n], padded to tiles) | load (from out)
+    init_value: float = 0.0  # the constant of init="const"
+    bias_size: int = 0  # elements of %bias (row: m, col: tiles * tile)
+    out_lane_stride: int = 1  # output elements between lanes; > 1 stores lane by lane
+    epilogue: object = field(default=None, compare=False)  # dense_epilogue.Epilogue applied before stores
+    residual: bool = False  # %res (same layout as %out) feeds the epilogue
+    groups: int = 1
+    unroll_c: int = 1  # unroll the reduction loop (only when it divides c)
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def tile(self) -> int:
+        return self.nv * self.vector
+
+    @property
+    def full_tiles(self) -> int:
+        return self.n // self.tile
+
+    @property
+    def tail(self) -> int:
+        return self.n % self.tile
+
+    def signature(self) -> str:
+        args = [f"%a: memref<{self.a_size}xf32>", f"%b: memref<{self.b_size}xf32>"]
+        if self.init in ("row", "col"):
+            args.append(f"%bias: memref<{self.bias_size}xf32>")
+        if self.residual:
+            args.append(f"%res: memref<{self.out_size}xf32>")
+        args.append(f"%out: memref<{self.out_size}xf32>")
+        return f"func.func private @{self.name}({', '.join(args)})"
+
+
+class _Emitter:
+    def __init__(self, spec: GemmSpec) -> None:
+        self.s = spec
+        self.w = FuncWriter()
+        self.vt = f"vector<{spec.vector}xf32>"
+        self.mt = f"vector<{spec.vector}xi1>"
+
+    # ----- small helpers ------------------------------------------------------------------
+    def add(self, base: str, offset: int) -> str:
+        if offset == 0:
+            return base
+        return self.w.op(f"arith.addi {base}, {self.w.index(offset)} : index", "i")
+
+    def mul(self, value: str, factor: int) -> str:
+        if factor == 1:
+            return value
+        return self.w.op(f"arith.muli {value}, {self.w.index(factor)} : index", "i")
+
+    def mask(self, lanes: int) -> str:
+        return self.w.raw_const(f"vector.constant_mask [{lanes}] : {self.mt}", f"mask{lanes}")
+
+    def zero_vec(self) -> str:
+        return self.w.const("dense<0.0>", self.vt)
+
+    # ----- the register block -------------------------------------------------------------
+    def block(self, mr: int, nv: int, last_lanes: int, a_base: str, b_base: str, o_base: str, m0: str,
+              n0: str) -> None:
+        """mr x nv accumulators over the whole reduction; the last vector has last_lanes lanes."""
+        s, w, vt = self.s, self.w, self.vt
+        masked = last_lanes < s.vector
+        # Initial accumulators.
+        accs = []
+        for i in range(mr):
+            row = []
+            if s.init == "row":
+                bias = w.op(f"memref.load %bias[{self.add(m0, i)}] : memref<{s.bias_size}xf32>", "s")
+                bvec = w.op(f"vector.broadcast {bias} : f32 to {vt}", "v")
+            for j in range(nv):
+                if s.init == "zero":
+                    row.append(self.zero_vec())
+                elif s.init == "const":
+                    row.append(w.const(f"dense<{f32_literal(s.init_value)}>", vt))
+                elif s.init == "row":
+                    row.append(bvec)
+                elif s.init == "col":
+                    if i == 0:
+                        idx = self.add(n0, j * s.vector)
+                        row.append(w.op(f"vector.load %bias[{idx}] : memref<{s.bias_size}xf32>, {vt}", "v"))
+                    else:
+                        row.append(accs[0][j])
+                else:
+                    row.append(self._load_out(o_base, i, j, masked and j == nv - 1, last_lanes))
+            accs.append(row)
+        flat = [a for row in accs for a in row]
+        # Reduction loop.
+        unroll = s.unroll_c if s.c % s.unroll_c == 0 else 1
+        trips = s.c // unroll
+        names = [w.fresh("acc") for _ in flat]
+        res = w.fresh("r")
+        iters = ", ".join(f"{n} = {v}" for n, v in zip(names, flat))
+        types = ", ".join([vt] * len(flat))
+        cv = w.fresh("c")
+        w.line(f"{res}:{len(flat)} = scf.for {cv} = {w.index(0)} to {w.index(trips)} step {w.index(1)} "
+               f"iter_args({iters}) -> ({types}) {{")
+        w.indent()
+        cur = [[names[i * nv + j] for j in range(nv)] for i in range(mr)]
+        for u in range(unroll):
+            cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
+            ab = w.op(f"arith.addi {a_base}, {self.mul(cu, s.a_cstride)} : index", "i")
+            bb = w.op(f"arith.addi {b_base}, {self.mul(cu, s.b_cstride)} : index", "i")
+            for t in range(len(s.b_tap)):
+                bvecs = []
+                for j in range(nv):
+                    idx = self.add(bb, s.b_tap[t] + j * s.vector)
+                    need_mask = masked and j == nv - 1 and not s.b_padded
+                    bvecs.append(self._load("%b", s.b_size, idx, need_mask, last_lanes))
+                for i in range(mr):
+                    idx = self.add(ab, s.a_tap[t] + i * s.a_istride)
+                    scalar = w.op(f"memref.load %a[{idx}] : memref<{s.a_size}xf32>", "s")
+                    avec = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
+                    for j in range(nv):
+                        cur[i][j] = w.op(f"vector.fma {avec}, {bvecs[j]}, {cur[i][j]} : {vt}", "f")
+        w.line(f"scf.yield {', '.join(a for row in cur for a in row)} : {types}")
+        w.dedent()
+        w.line("}")
+        # Epilogue and stores.
+        for i in range(mr):
+            for j in range(nv):
+                lanes = last_lanes if masked and j == nv - 1 else s.vector
+                value = f"{res}#{i * nv + j}"
+                if s.epilogue is not None and not s.epilogue.empty:
+                    residual = None
+                    if s.residual:
+                        residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
+                    value = s.epilogue.render(w, value, vt, self.mt, residual)
+                self._store_out(value, o_base, i, j, lanes)
+
+    def _out_index(self, o_base: str, i: int, j: int, lane: int = 0) -> str:
+        s = self.s
+        return self.add(o_base, i * s.out_stride + (j * s.vector + lane) * s.out_lane_stride)
+
+    def _load_out(self, o_base: str, i: int, j: int, masked: bool, lanes: int) -> str:
+        s, w = self.s, self.w
+        if s.out_lane_stride == 1:
+            return self._load("%out", s.out_size, self._out_index(o_base, i, j), masked, lanes)
+        vec = self.zero_vec()
+        for lane in range(lanes if masked else s.vector):
+            x = w.op(f"memref.load %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>", "s")
+            vec = w.op(f"vector.insert {x}, {vec} [{lane}] : f32 into {self.vt}", "v")
+        return vec
+
+    def _store_out(self, value: str, o_base: str, i: int, j: int, lanes: int) -> None:
+        s, w = self.s, self.w
+        if s.out_lane_stride != 1:
+            for lane in range(lanes):
+                x = w.op(f"vector.extract {value}[{lane}] : f32 from {self.vt}", "s")
+                w.line(f"memref.store {x}, %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>")
+        elif lanes < s.vector:
+            w.line(f"vector.maskedstore %out[{self._out_index(o_base, i, j)}], {self.mask(lanes)}, {value} : "
+                   f"memref<{s.out_size}xf32>, {self.mt}, {self.vt}")
+        else:
+            w.line(f"vector.store {value}, %out[{self._out_index(o_base, i, j)}] : memref<{s.out_size}xf32>, {self.vt}")
+
+    def _load(self, buf: str, size: int, idx: str, masked: bool, lanes: int) -> str:
+        if masked:
+            return self.w.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes)}, {self.zero_vec()} : "
+                             f"memref<{size}xf32>, {self.mt}, {self.vt} into {self.vt}", "v")
+        return self.w.op(f"vector.load {buf}[{idx}] : memref<{size}xf32>, {self.vt}", "v")
+
+    # ----- one column tile, all row blocks -------------------------------------------------
+    def tile(self, nt: str, nv: int, last_lanes: int) -> None:
+        s, w = self.s, self.w
+        b_base = self.mul(nt, s.b_panel)
+        o_col = self.mul(nt, s.tile * s.out_lane_stride)
+        n0 = self.mul(nt, s.tile)
+        full_blocks, rem_rows = divmod(s.m, s.mr)
+        if full_blocks:
+            mp = w.fresh("mp")
+            w.line(f"scf.for {mp} = {w.index(0)} to {w.index(full_blocks)} step {w.index(1)} {{")
+            w.indent()
+            self._rows(mp, s.mr, nv, last_lanes, b_base, o_col, n0)
+            w.dedent()
+            w.line("}")
+        if rem_rows:
+            self._rows(w.index(full_blocks), rem_rows, nv, last_lanes, b_base, o_col, n0)
+
+    def _rows(self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str) -> None:
+        s, w = self.s, self.w
+        a_base = self.mul(mp, s.a_panel)
+        m0 = self.mul(mp, s.mr)
+        o_base = w.op(f"arith.addi {self.mul(m0, s.out_stride)}, {o_col} : index", "i")
+        self.block(mr, nv, last_lanes, a_base, b_base, o_base, m0, n0)
+
+    def emit(self) -> str:
+        s, w = self.s, self.w
+        full, tail = s.full_tiles, s.tail
+        tail_nv = -(-tail // s.vector)
+        tail_lanes = tail - (tail_nv - 1) * s.vector if tail else s.vector
+        groups = max(1, min(s.groups, full))
+
+        def full_loop(lo: str, hi: str) -> None:
+            nt = w.fresh("nt")
+            w.line(f"scf.for {nt} = {lo} to {hi} step {w.index(1)} {{")
+            w.indent()
+            self.tile(nt, s.nv, s.vector)
+            w.dedent()
+            w.line("}")
+
+        if groups == 1:
+            if full:
+                full_loop(w.index(0), w.index(full))
+            if tail:
+                self.tile(w.index(full), tail_nv, tail_lanes)
+        else:
+            g = w.fresh("g")
+            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.indent()
+            # Group g runs tiles [g*full/groups, (g+1)*full/groups); the last also the tail.
+            lo = w.op(f"arith.divui {self.mul(g, full)}, {w.index(groups)} : index", "i")
+            g1 = self.add(g, 1)
+            hi = w.op(f"arith.divui {self.mul(g1, full)}, {w.index(groups)} : index", "i")
+            full_loop(lo, hi)
+            if tail:
+                last = w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b")
+                w.line(f"scf.if {last} {{")
+                w.indent()
+                self.tile(w.index(full), tail_nv, tail_lanes)
+                w.dedent()
+                w.line("}")
+            w.line("scf.reduce")
+            w.dedent()
+            w.line("}")
+        w.line("return")
+        return f"{s.signature()} {{\n{w.body()}\n}}\n"
+
+
+def emit_gemm(spec: GemmSpec) -> str:
+    """The func.func text of `spec` (private; flat memref arguments)."""
+    if spec.mr < 1 or spec.nv < 1 or spec.vector < 1:
+        raise ValueError(f"{spec.name}: bad register block {spec.mr}x{spec.nv}x{spec.vector}")
+    if len(spec.a_tap) != len(spec.b_tap):
+        raise ValueError(f"{spec.name}: {len(spec.a_tap)} A taps but {len(spec.b_tap)} B taps")
+    return _Emitter(spec).emit()

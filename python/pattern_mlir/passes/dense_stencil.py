@@ -1,0 +1,300 @@
+"""Per-channel stencils (depthwise convolution, max / sum pooling) as MLIR vector code.
+
+    out[c, oh, ow] = init(c) (+) sum / max over window taps (kh, kw) of
+                     w[c, kh, kw] * in_padded[c, oh * sh + kh, ow * sw + kw]
+
+Channels are the outer loop (split into `groups` ranges under `scf.parallel` for threads).
+Each channel is first *staged*: its plane is written, padded and split into `sh * sw` phase
+planes (plane (py, px) holds padded rows py, py+sh, ... and columns px, px+sw, ...), into a
+small scratch buffer that stays in cache (one per group). Every tap is then a contiguous
+vector load at a constant offset from the output position, at any stride; the input is read
+from memory once. A stride-1 input that needs no padding is read in place.
+
+Staging copies rows with vector loads and stores (stride 1) or two loads and a
+`vector.shuffle` that keeps the even or odd lanes (stride 2); other strides and row tails
+copy element by element. Output rows are vectorised along their width: full vectors and one
+masked vector per row, stored straight into the NCHW output, with the fused epilogue
+(dense_epilogue) applied on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..codegen.irtext import FuncWriter
+from .dense_gemm import f32_literal
+
+__all__ = ["StencilSpec", "emit_stencil"]
+
+COMBINES = ("fma", "max", "add")
+
+
+@dataclass(frozen=True)
+class StencilSpec:
+    name: str
+    channels: int
+    src_hw: tuple[int, int]  # unpadded input rows, columns
+    pads: tuple[int, int]  # top, left (bottom / right padding is implied by the output size)
+    strides: tuple[int, int]
+    kernel: tuple[int, int]
+    out_hw: tuple[int, int]
+    vector: int
+    combine: str = "fma"  # fma (weights) | max | add
+    pad_value: float = 0.0
+    init: str = "zero"  # zero | const | row (bias[c]) | load (out holds the init)
+    init_value: float = 0.0
+    epilogue: object = field(default=None, compare=False)  # dense_epilogue.Epilogue before stores
+    residual: bool = False  # %res (NCHW like %out) feeds the epilogue
+    groups: int = 1
+
+    # ----- geometry -----------------------------------------------------------------------
+    @property
+    def direct(self) -> bool:
+        return self.strides == (1, 1) and self.pads == (0, 0)
+
+    @property
+    def phases(self) -> int:
+        return self.strides[0] * self.strides[1]
+
+    @property
+    def hq(self) -> int:
+        return self.src_hw[0] if self.direct else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
+
+    @property
+    def wq(self) -> int:
+        return self.src_hw[1] if self.direct else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+
+    @property
+    def plane(self) -> int:
+        return self.hq * self.wq
+
+    @property
+    def stage_size(self) -> int:
+        return 0 if self.direct else self.phases * self.plane
+
+    @property
+    def in_size(self) -> int:
+        return self.channels * self.src_hw[0] * self.src_hw[1]
+
+    @property
+    def out_size(self) -> int:
+        return self.channels * self.out_hw[0] * self.out_hw[1]
+
+    @property
+    def taps(self) -> tuple[int, ...]:
+        sh, sw = self.strides
+        return tuple(((kh % sh) * sw + kw % sw) * self.plane + (kh // sh) * self.wq + kw // sw
+                     for kh in range(self.kernel[0]) for kw in range(self.kernel[1]))
+
+    @property
+    def weighted(self) -> bool:
+        return self.combine == "fma"
+
+    @property
+    def used_groups(self) -> int:
+        return max(1, min(self.groups, self.channels))
+
+    def signature(self) -> str:
+        args = [f"%in: memref<{self.in_size}xf32>"]
+        if self.weighted:
+            args.append(f"%w: memref<{self.channels * len(self.taps)}xf32>")
+        if self.init == "row":
+            args.append(f"%bias: memref<{self.channels}xf32>")
+        if self.residual:
+            args.append(f"%res: memref<{self.out_size}xf32>")
+        if not self.direct:
+            args.append(f"%stage: memref<{self.used_groups * self.stage_size}xf32>")
+        args.append(f"%out: memref<{self.out_size}xf32>")
+        return f"func.func private @{self.name}({', '.join(args)})"
+
+
+class _Emitter:
+    def __init__(self, spec: StencilSpec) -> None:
+        self.s = spec
+        self.w = FuncWriter()
+        self.vt = f"vector<{spec.vector}xf32>"
+        self.mt = f"vector<{spec.vector}xi1>"
+        self.stage_t = f"memref<{spec.used_groups * spec.stage_size}xf32>"
+
+    # ----- helpers ------------------------------------------------------------------------
+    def add(self, base: str, offset: int) -> str:
+        if offset == 0:
+            return base
+        return self.w.op(f"arith.addi {base}, {self.w.index(offset)} : index", "i")
+
+    def mul(self, value: str, factor: int) -> str:
+        if factor == 1:
+            return value
+        return self.w.op(f"arith.muli {value}, {self.w.index(factor)} : index", "i")
+
+    def addv(self, a: str, b: str) -> str:
+        return self.w.op(f"arith.addi {a}, {b} : index", "i")
+
+    def mask(self, lanes: int) -> str:
+        return self.w.raw_const(f"vector.constant_mask [{lanes}] : {self.mt}", f"mask{lanes}")
+
+    def load(self, buf: str, buf_t: str, idx: str, lanes: int) -> str:
+        if lanes < self.s.vector:
+            zero = self.w.const("dense<0.0>", self.vt)
+            return self.w.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes)}, {zero} : "
+                             f"{buf_t}, {self.mt}, {self.vt} into {self.vt}", "v")
+        return self.w.op(f"vector.load {buf}[{idx}] : {buf_t}, {self.vt}", "v")
+
+    def store(self, value: str, buf: str, buf_t: str, idx: str, lanes: int) -> None:
+        if lanes < self.s.vector:
+            self.w.line(f"vector.maskedstore {buf}[{idx}], {self.mask(lanes)}, {value} : {buf_t}, {self.mt}, {self.vt}")
+        else:
+            self.w.line(f"vector.store {value}, {buf}[{idx}] : {buf_t}, {self.vt}")
+
+    def loop(self, lo: int | str, hi: int | str, step: int = 1):
+        """Opens `scf.for`; returns the induction variable (close with `end`)."""
+        w = self.w
+        iv = w.fresh("i")
+        lo = w.index(lo) if isinstance(lo, int) else lo
+        hi = w.index(hi) if isinstance(hi, int) else hi
+        w.line(f"scf.for {iv} = {lo} to {hi} step {w.index(step)} {{")
+        w.indent()
+        return iv
+
+    def end(self) -> None:
+        self.w.dedent()
+        self.w.line("}")
+
+    # ----- staging -------------------------------------------------------------------------
+    def stage(self, c: str, sb: str) -> None:
+        """Writes channel c's padded phase planes at %stage[sb...]."""
+        s, w, v = self.s, self.w, self.s.vector
+        h, wd = s.src_hw
+        sh, sw = s.strides
+        top, left = s.pads
+        in_t = f"memref<{s.in_size}xf32>"
+        pad = w.const(f"dense<{f32_literal(s.pad_value)}>", self.vt)
+        full = s.stage_size // v * v
+        if full:
+            k = self.loop(0, full, v)
+            self.store(pad, "%stage", self.stage_t, self.addv(sb, k), v)
+            self.end()
+        if s.stage_size % v:
+            self.store(pad, "%stage", self.stage_t, self.add(sb, full), s.stage_size % v)
+        cb = self.mul(c, h * wd)
+        for py in range(sh):
+            i0 = max(0, -(-(top - py) // sh))
+            i1 = min(s.hq - 1, (h - 1 + top - py) // sh)
+            for px in range(sw):
+                j0 = max(0, -(-(left - px) // sw))
+                j1 = min(s.wq - 1, (wd - 1 + left - px) // sw)
+                if i0 > i1 or j0 > j1:
+                    continue
+                count = j1 - j0 + 1
+                col0 = j0 * sw + px - left  # first source column
+                i = self.loop(i0, i1 + 1)
+                src_row = self.add(self.mul(i, sh * wd), (py - top) * wd + col0)
+                src = self.addv(cb, src_row)
+                dst = self.addv(sb, self.add(self.mul(i, s.wq), (py * sw + px) * s.plane + j0))
+                self.copy_row(src, dst, count, sw, in_t, wd - col0)
+                self.end()
+
+    def copy_row(self, src: str, dst: str, count: int, sw: int, in_t: str, available: int) -> None:
+        """Copies `count` elements src[k * sw] -> dst[k]; `available` source elements remain in the row."""
+        s, w, v = self.s, self.w, self.s.vector
+        done = 0
+        if sw == 1:
+            chunks = count // v
+            for q in range(chunks):
+                x = self.load("%in", in_t, self.add(src, q * v), v)
+                self.store(x, "%stage", self.stage_t, self.add(dst, q * v), v)
+            if count % v:
+                x = self.load("%in", in_t, self.add(src, chunks * v), count % v)
+                self.store(x, "%stage", self.stage_t, self.add(dst, chunks * v), count % v)
+            return
+        if sw == 2:
+            # A chunk reads 2v source elements; only take it while they stay in the row.
+            chunks = min(count // v, available // (2 * v))
+            even = ", ".join(str(2 * k) for k in range(v))
+            for q in range(chunks):
+                a = self.load("%in", in_t, self.add(src, 2 * q * v), v)
+                b = self.load("%in", in_t, self.add(src, 2 * q * v + v), v)
+                x = w.op(f"vector.shuffle {a}, {b} [{even}] : {self.vt}, {self.vt}", "v")
+                self.store(x, "%stage", self.stage_t, self.add(dst, q * v), v)
+            done = chunks * v
+        if done < count:
+            k = self.loop(done, count)
+            x = w.op(f"memref.load %in[{self.addv(src, self.mul(k, sw))}] : {in_t}", "s")
+            w.line(f"memref.store {x}, %stage[{self.addv(dst, k)}] : {self.stage_t}")
+            self.end()
+
+    # ----- compute -------------------------------------------------------------------------
+    def channel(self, c: str, g: str) -> None:
+        s, w, vt, v = self.s, self.w, self.vt, self.s.vector
+        oh_n, ow_n = s.out_hw
+        if s.direct:
+            buf, buf_t = "%in", f"memref<{s.in_size}xf32>"
+            base = self.mul(c, s.plane)
+        else:
+            buf, buf_t = "%stage", self.stage_t
+            base = self.mul(g, s.stage_size)
+            self.stage(c, base)
+        weights = []
+        if s.weighted:
+            wb = self.mul(c, len(s.taps))
+            for t in range(len(s.taps)):
+                x = w.op(f"memref.load %w[{self.add(wb, t)}] : memref<{s.channels * len(s.taps)}xf32>", "s")
+                weights.append(w.op(f"vector.broadcast {x} : f32 to {vt}", "v"))
+        init = None
+        if s.init == "row":
+            b = w.op(f"memref.load %bias[{c}] : memref<{s.channels}xf32>", "s")
+            init = w.op(f"vector.broadcast {b} : f32 to {vt}", "v")
+        elif s.init in ("const", "zero"):
+            init = w.const(f"dense<{f32_literal(s.init_value if s.init == 'const' else 0.0)}>", vt)
+        out_t = f"memref<{s.out_size}xf32>"
+        out_c = self.mul(c, oh_n * ow_n)
+        oh = self.loop(0, oh_n)
+        row_in = self.addv(base, self.mul(oh, s.wq))
+        row_out = self.addv(out_c, self.mul(oh, ow_n))
+        for j in range(-(-ow_n // v)):
+            lanes = min(v, ow_n - j * v)
+            o_idx = self.add(row_out, j * v)
+            acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
+            for t, offset in enumerate(s.taps):
+                x = self.load(buf, buf_t, self.add(row_in, offset + j * v), lanes)
+                if s.combine == "fma":
+                    acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
+                elif s.combine == "max":
+                    acc = w.op(f"arith.maximumf {acc}, {x} : {vt}", "v")
+                else:
+                    acc = w.op(f"arith.addf {acc}, {x} : {vt}", "v")
+            if s.epilogue is not None and not s.epilogue.empty:
+                residual = self.load("%res", out_t, o_idx, lanes) if s.residual else None
+                acc = s.epilogue.render(w, acc, vt, self.mt, residual)
+            self.store(acc, "%out", out_t, o_idx, lanes)
+        self.end()
+
+    def emit(self) -> str:
+        s, w = self.s, self.w
+        groups = s.used_groups
+        if groups == 1:
+            c = self.loop(0, s.channels)
+            self.channel(c, w.index(0))
+            self.end()
+        else:
+            g = w.fresh("g")
+            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.indent()
+            lo = w.op(f"arith.divui {self.mul(g, s.channels)}, {w.index(groups)} : index", "i")
+            hi = w.op(f"arith.divui {self.mul(self.add(g, 1), s.channels)}, {w.index(groups)} : index", "i")
+            c = self.loop(lo, hi)
+            self.channel(c, g)
+            self.end()
+            w.line("scf.reduce")
+            w.dedent()
+            w.line("}")
+        w.line("return")
+        return f"{s.signature()} {{\n{w.body()}\n}}\n"
+
+
+def emit_stencil(spec: StencilSpec) -> str:
+    if spec.combine not in COMBINES:
+        raise ValueError(f"{spec.name}: unknown combine {spec.combine!r}; known: {COMBINES}")
+    if spec.vector < 1 or min(spec.kernel) < 1 or min(spec.strides) < 1:
+        raise ValueError(f"{spec.name}: bad stencil (vector {spec.vector}, kernel {spec.kernel}, strides {spec.strides})")
+    return _Emitter(spec).emit()

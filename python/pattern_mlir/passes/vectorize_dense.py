@@ -1,0 +1,188 @@
+"""pattern-vectorize-dense: the linalg ops left after the pattern convs, as vector code.
+
+Runs on linalg-on-tensors, before bufferization. Two routes:
+
+1. Contractions and windows (dense_lower.py) become generated kernels called on buffers,
+   exactly like pattern convs (pattern-lower-to-vector): `linalg.conv_2d_nchw_fchw` (1x1,
+   KxK, any stride; an implicit GEMM over padded phase planes, weights packed at compile
+   time), `linalg.matmul` with a constant B (nn.Linear: the weight transpose torch-mlir
+   emits is folded into the packing), `linalg.depthwise_conv_2d_nchw_chw` and
+   `linalg.pooling_nchw_max/sum` (per-channel stencils). Bias broadcasts and fills that
+   initialise the output and the `tensor.pad` in front are folded into the kernel.
+2. Everything else that is linalg on static f32 tensors (elementwise and reducing
+   `linalg.generic`, fills, broadcasts, copies, transposes left over) is tiled and vectorised
+   by an upstream transform-dialect script (dense_transform.py).
+
+Options: `target` (host | arm64-neon, default host) picks vector width and register
+blocks; `threads` (default 1) splits each kernel's outer loop over `scf.parallel` groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, func
+
+from .conv_info import collect_ops
+from .dense_lower import TARGETS, Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
+from .dense_transform import lower_vectors, vectorize_ops
+from .registry import register_pass
+
+_PLANNERS = {
+    "linalg.conv_2d_nchw_fchw": plan_conv,
+    "linalg.matmul": plan_matmul,
+    "linalg.depthwise_conv_2d_nchw_chw": plan_depthwise,
+    "linalg.pooling_nchw_max": plan_pool,
+    "linalg.pooling_nchw_sum": plan_pool,
+}
+
+# Ops without side effects whose results, once unused, are removed after rewriting.
+_PURE = {
+    "arith.constant", "tensor.empty", "tensor.pad", "tensor.collapse_shape", "tensor.expand_shape",
+    "linalg.fill", "linalg.broadcast", "linalg.transpose",
+}
+
+
+def _append_functions(module: ir.Operation, text: str) -> None:
+    parsed = ir.Module.parse(text)
+    body = module.regions[0].blocks[0]
+    for op in list(parsed.body.operations):
+        op.detach_from_parent()
+        ir.InsertionPoint(body).insert(op)
+
+
+def _to_buffer(value: ir.Value) -> ir.Value:
+    t = value.type
+    memref_type = ir.MemRefType.get(list(t.shape), t.element_type)
+    return ir.Operation.create(
+        "bufferization.to_buffer", results=[memref_type], operands=[value],
+        attributes={"read_only": ir.UnitAttr.get()},
+    ).result
+
+
+def _constant_buffer(array: np.ndarray) -> ir.Value:
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    tensor_type = ir.RankedTensorType.get(list(array.shape), ir.F32Type.get())
+    tensor = arith.constant(tensor_type, ir.DenseElementsAttr.get(array, type=tensor_type))
+    return ir.Operation.create(
+        "bufferization.to_buffer", results=[ir.MemRefType.get(list(array.shape), ir.F32Type.get())],
+        operands=[tensor], attributes={"read_only": ir.UnitAttr.get()},
+    ).result
+
+
+def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None:
+    """Appends the lowering's functions and replaces `op` (and its fused consumers) by a call.
+
+    The call goes where the last fused consumer was: every operand (a residual included)
+    is defined before it.
+    """
+    _append_functions(module, lowering.text)
+    last = lowering.fused[-1] if lowering.fused else op
+    result_type = last.results[0].type
+    with ir.InsertionPoint(last), op.location:
+        args = [_constant_buffer(x) if isinstance(x, np.ndarray) else _to_buffer(x) for x in lowering.operands]
+        out_type = ir.MemRefType.get(list(result_type.shape), result_type.element_type)
+        out = ir.Operation.create(
+            "memref.alloc", results=[out_type], operands=[],
+            attributes={"alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
+                        "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0])},
+        ).result
+        func.CallOp([], ir.FlatSymbolRefAttr.get(lowering.entry), [*args, out])
+        result = ir.Operation.create(
+            "bufferization.to_tensor", results=[result_type], operands=[out],
+            attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
+        ).result
+    last.results[0].replace_all_uses_with(result)
+    for dead in reversed([op, *lowering.fused]):
+        dead.erase()
+
+
+def erase_dead(module: ir.Operation) -> None:
+    """Removes pure ops whose results are unused (producers folded into kernels)."""
+    changed = True
+    while changed:
+        changed = False
+        for op in reversed(collect_ops_in_functions(module)):
+            if op.name in _PURE and len(op.results) and all(_unused(r) for r in op.results):
+                op.erase()
+                changed = True
+
+
+def _unused(value: ir.Value) -> bool:
+    return next(iter(value.uses), None) is None
+
+
+def collect_ops_in_functions(module: ir.Operation) -> list[ir.Operation]:
+    ops = []
+    for f in module.regions[0].blocks[0].operations:
+        if f.operation.name != "func.func" or not f.regions[0].blocks:
+            continue
+        for block in f.regions[0].blocks:
+            ops.extend(o.operation for o in block.operations)
+    return ops
+
+
+def _symbol_names(module: ir.Operation) -> set[str]:
+    names = set()
+    for op in module.regions[0].blocks[0].operations:
+        if "sym_name" in op.attributes:
+            names.add(ir.StringAttr(op.attributes["sym_name"]).value)
+    return names
+
+
+def lower_kernels(module: ir.Operation, target_name: str, threads: int) -> list[Lowering]:
+    """Route 1: every op a planner accepts becomes a kernel call. Returns the lowerings."""
+    target = TARGETS[target_name]
+    taken = _symbol_names(module)
+    done = []
+    index = 0
+    for op in [o for name in _PLANNERS for o in collect_ops(module, name)]:
+        while f"dense_{index}" in taken or f"dense_{index}_entry" in taken:
+            index += 1
+        name = f"dense_{index}"
+        with op.context, ir.Location.unknown():
+            lowering = _PLANNERS[op.name](op, name, target, threads)
+        if lowering is None:
+            continue
+        with op.context, ir.Location.unknown():
+            _replace(op, lowering, module)
+        done.append(lowering)
+        index += 1
+    return done
+
+
+@register_pass(
+    "pattern-vectorize-dense",
+    "Tile and vectorise the dense linalg ops (convs, matmuls, pooling, elementwise) left after pattern lowering",
+    options=("target", "threads"),
+)
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    target = options.get("target", "host")
+    if target not in TARGETS:
+        raise ValueError(f"pattern-vectorize-dense: unknown target {target!r}; known: {sorted(TARGETS)}")
+    threads = int(options.get("threads", "1"))
+    if threads < 1:
+        raise ValueError(f"pattern-vectorize-dense: threads must be >= 1, got {threads}")
+    lower_kernels(module, target, threads)
+    erase_dead(module)
+    vectorize_rest(module, TARGETS[target].vector)
+
+
+def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:
+    """Route 2: the remaining linalg ops on tensors through the transform dialect."""
+    functions, ops = [], []
+    for f in module.regions[0].blocks[0].operations:
+        if f.operation.name != "func.func" or not f.regions[0].blocks:
+            continue
+        found = [o.operation for b in f.regions[0].blocks for o in b.operations
+                 if o.operation.name in ("linalg.generic", "linalg.fill")
+                 and any(isinstance(r.type, ir.RankedTensorType) for r in o.results)]
+        if found:
+            functions.append(ir.StringAttr(f.attributes["sym_name"]).value)
+            ops += found
+    if not ops:
+        return []
+    with module.context, ir.Location.unknown():
+        skipped = vectorize_ops(module, ops, lanes)
+        lower_vectors(module, functions)
+    return skipped

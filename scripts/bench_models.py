@@ -1,0 +1,177 @@
+"""Whole-model benchmark: pattern-mlir against dense runtimes on the zoo (issue 5 item 6).
+
+VGG-16, ResNet-50, MobileNet-V2 and the three app models (style transfer, colorization,
+super resolution) at their default inputs, batch 1, fp32, projected once to the headline
+setting (8 patterns x connectivity 3.6); pattern-mlir runs them through
+``pattern_mlir.compile``, PyTorch eager, ONNX Runtime and MNN densely on the same weights.
+Following ../shared/BENCHMARKS.md: every runtime in its own fresh process, one after another
+(A B A B ...), warm-up, median of >= 20 runs, 1 and 2 threads, outputs checked against torch.
+Also recorded: compile times, and the arm64-neon build of every model (compiled, run once
+under qemu, checked against torch). Writes raw JSON, docs/bench_models.md and .png.
+
+    .venv/bin/python scripts/bench_models.py                          # everything
+    .venv/bin/python scripts/bench_models.py --quick --models resnet50 --md '' --png ''
+    .venv/bin/python scripts/bench_models.py --update --models vgg16  # re-measure one model
+    .venv/bin/python scripts/bench_models.py --render-only            # redraw from the JSON
+
+Peers need requirements-bench.txt installed; tests do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_models_lib.files import ORDER, prepared
+from bench_models_lib.snapshot import activate, make_snapshot
+from bench_peers.machine import describe_machine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=",".join(ORDER), help="comma-separated zoo names")
+    ap.add_argument("--quick", action="store_true", help="1 round of 10 runs, no arm64 builds")
+    ap.add_argument("--peers", default="pattern,torch,ort,mnn")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of A B A B per model")
+    ap.add_argument("--max-rounds", type=int, default=2, help="while round medians disagree")
+    ap.add_argument("--noise", type=float, default=0.10, help="round medians' max/min - 1")
+    ap.add_argument("--max-busy", type=float, default=0.3, help="cores others may use ...")
+    ap.add_argument("--max-wait", type=float, default=10, help="... or wait up to this (s)")
+    ap.add_argument("--patterns", type=int, default=8)
+    ap.add_argument("--connectivity", type=float, default=3.6)
+    ap.add_argument("--no-arm64", action="store_true", help="skip the arm64-neon builds")
+    ap.add_argument("--workdir", default="/tmp/bench_models")
+    ap.add_argument("--results", default="", help="raw JSON (default: WORKDIR/results.json)")
+    ap.add_argument("--md", default=str(ROOT / "docs" / "bench_models.md"))
+    ap.add_argument("--png", default=str(ROOT / "docs" / "bench_models.png"))
+    ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--update", action="store_true", help="re-measure --models, keep the rest")
+    args = ap.parse_args()
+    args.peers = args.peers.split(",")
+    if args.peers[:2] != ["pattern", "torch"]:
+        ap.error("--peers must start with pattern,torch (torch gives the reference output)")
+    if args.quick:
+        args.rounds = args.max_rounds = 1
+        args.runs, args.warmup, args.no_arm64 = 10, 1, True
+    args.results = Path(args.results or Path(args.workdir) / "results.json")
+    return args
+
+
+def _sh(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT).stdout
+    except OSError:
+        return "?"
+
+
+def _log(text: str) -> None:
+    print(text, flush=True)
+
+
+def _start(args: argparse.Namespace, commit: str) -> dict:
+    command = shlex.join(["scripts/bench_models.py", *sys.argv[1:]])
+    if args.update:
+        results = json.loads(args.results.read_text())
+        results["meta"]["commands"].append(command)
+        update = {"commit": commit[:7], "models": args.models, "date": describe_machine()["date"]}
+        results["meta"].setdefault("updates", []).append(update)
+        return results
+    meta = describe_machine()
+    meta["commit"] = commit[:7]
+    meta["commands"] = [command]
+    meta["uptime_start"] = _sh("uptime").strip()
+    # Uncommitted work under python/ that the run leaves out (it runs a copy of the commit).
+    meta["dirty"] = [
+        ln[3:] for ln in _sh("git", "status", "--porcelain", "--", "python").splitlines()
+    ]
+    meta["duration_s"] = 0.0
+    keys = ("patterns", "connectivity", "runs", "warmup", "rounds", "max_rounds", "noise")
+    meta["settings"] = {k: getattr(args, k) for k in (*keys, "max_busy", "max_wait", "quick")}
+    return {"meta": meta, "peak": [], "prep": {}, "models": {}, "arm64": {}, "errors": {}}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    start = time.perf_counter()
+    snapshot, commit = make_snapshot(args.workdir)
+    activate(snapshot)  # before anything imports pattern_mlir, here or in a child
+    from bench_models_lib.rounds import run_model, run_module, worker_args
+    from bench_peers.measure import run_process
+
+    results = _start(args, commit)
+
+    def save() -> None:  # after every step: a crash late in a long run keeps what was measured
+        args.results.write_text(json.dumps(results))
+
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    peak_args = ["--threads", args.threads]
+    results["peak"].append(run_process("fma_peak", peak_args))
+    names = args.models.split(",")
+    roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity) for n in names}
+    for name, files in roots.items():
+        results["errors"].pop(name, None)
+        try:
+            if not files.ready:
+                _log(f"{name}: preparing (project, reference, ONNX export)")
+                prep = ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity)]
+                run_module("prepare", worker_args(name, files.root) + prep)
+            results["prep"][name] = files.meta()
+            macs = results["prep"][name]["macs"]
+            _log(f"{name}: {macs['dense'] / 1e9:.2f} GMACs dense, {macs['kept'] / 1e9:.2f} kept")
+            results["models"][name] = run_model(name, files.root, args, log=_log)
+        except RuntimeError as error:  # the report names the model that could not be measured
+            results["errors"][name] = str(error)[-3000:]
+            results["models"].pop(name, None)
+            _log(f"{name}: FAILED\n{results['errors'][name][-1500:]}")
+        save()
+    results["peak"].append(run_process("fma_peak", peak_args))
+    for name, files in roots.items():
+        if args.no_arm64 or not files.ready:
+            continue
+        _log(f"{name}: arm64-neon build and qemu check")
+        try:
+            res = run_module("arm64_model", worker_args(name, files.root))
+        except RuntimeError as error:
+            res = {"ok": False, "error": str(error)[-3000:], "model": name}
+        results["arm64"][name] = res
+        _log(f"  {'ok' if res['ok'] else 'FAILED'}: {res.get('error') or res.get('wall_s')}")
+        save()
+    meta = results["meta"]
+    meta["load_end"], meta["uptime_end"] = os.getloadavg(), _sh("uptime").strip()
+    meta["duration_s"] += time.perf_counter() - start
+    save()
+    _log(f"raw results: {args.results}")
+    return results
+
+
+def main() -> None:
+    args = _args()
+    results = json.loads(args.results.read_text()) if args.render_only else measure(args)
+    from bench_models_lib.report_md import render_markdown
+    from bench_models_lib.summary import summarise
+
+    summary = summarise(results)
+    text = render_markdown(summary, results["meta"])
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text)
+    if args.png:
+        from bench_models_lib.report_png import plot
+
+        plot(summary, args.png, results["meta"])
+
+
+if __name__ == "__main__":
+    main()

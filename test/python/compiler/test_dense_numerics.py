@@ -1,0 +1,310 @@
+"""pattern-vectorize-dense through the whole CPU pipeline vs torch.
+
+Single ops are written as linalg-on-tensors text (as torch-mlir writes them: a tensor.pad in
+front of convs and pools, the bias as a linalg.broadcast into the output, nn.Linear as a
+transpose of the weight feeding linalg.matmul) and compiled with `compile_str`; shapes are
+chosen for remainders (rows not a multiple of the register block, pixels not a multiple of
+the vector, strides, 1x1 and 2x2 images). Whole blocks of the zoo models (ResNet-50
+bottleneck with a strided 3x3 and a downsampling 1x1, MobileNet-V2 inverted residuals, the
+ResNet stem with max pooling) go through `pattern_mlir.compile` with patterns off, so every
+conv is dense. A few cases run as aarch64 code under qemu.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import pattern_mlir
+
+TOLERANCE = 1e-5
+
+
+def _hex(array: np.ndarray) -> str:
+    return 'dense<"0x' + np.ascontiguousarray(array, "<f4").tobytes().hex().upper() + '">'
+
+
+def _relative_error(got, want) -> float:
+    got, want = np.asarray(got), np.asarray(want)
+    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
+
+
+def _pad(name: str, channels: int, h: int, w: int, p: int, value: str = "0.0") -> tuple[str, str]:
+    if not p:
+        return "", name
+    text = f"""%padv = arith.constant {value} : f32
+  %xp = tensor.pad {name} low[0, 0, {p}, {p}] high[0, 0, {p}, {p}] {{
+  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
+    tensor.yield %padv : f32
+  }} : tensor<1x{channels}x{h}x{w}xf32> to tensor<1x{channels}x{h + 2 * p}x{w + 2 * p}xf32>"""
+    return text, "%xp"
+
+
+def _out_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+def conv_case(c, f, h, w, k, s, p, seed=0):
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((f, c, k, k)) * 0.2).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    oh, ow = _out_size(h, k, s, p), _out_size(w, k, s, p)
+    pad, src = _pad("%x", c, h, w, p)
+    out = f"tensor<1x{f}x{oh}x{ow}xf32>"
+    text = f"""func.func @forward(%x: tensor<1x{c}x{h}x{w}xf32>) -> {out} {{
+  %w = arith.constant {_hex(weight)} : tensor<{f}x{c}x{k}x{k}xf32>
+  %b = arith.constant {_hex(bias)} : tensor<{f}xf32>
+  {pad}
+  %e = tensor.empty() : {out}
+  %bb = linalg.broadcast ins(%b : tensor<{f}xf32>) outs(%e : {out}) dimensions = [0, 2, 3]
+  %r = linalg.conv_2d_nchw_fchw {{dilations = dense<1> : vector<2xi64>, strides = dense<{s}> : vector<2xi64>}}
+       ins({src}, %w : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{f}x{c}x{k}x{k}xf32>) outs(%bb : {out}) -> {out}
+  return %r : {out}
+}}"""
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias),
+                                      stride=s, padding=p).numpy()
+    return text, x, want
+
+
+def depthwise_case(c, h, w, k, s, p, seed=1):
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((c, 1, k, k)).astype(np.float32)
+    bias = rng.standard_normal(c).astype(np.float32)
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    oh, ow = _out_size(h, k, s, p), _out_size(w, k, s, p)
+    pad, src = _pad("%x", c, h, w, p)
+    out = f"tensor<1x{c}x{oh}x{ow}xf32>"
+    text = f"""func.func @forward(%x: tensor<1x{c}x{h}x{w}xf32>) -> {out} {{
+  %w = arith.constant {_hex(weight)} : tensor<{c}x1x{k}x{k}xf32>
+  %b = arith.constant {_hex(bias)} : tensor<{c}xf32>
+  {pad}
+  %e = tensor.empty() : {out}
+  %bb = linalg.broadcast ins(%b : tensor<{c}xf32>) outs(%e : {out}) dimensions = [0, 2, 3]
+  %wc = tensor.collapse_shape %w [[0, 1], [2], [3]] : tensor<{c}x1x{k}x{k}xf32> into tensor<{c}x{k}x{k}xf32>
+  %r = linalg.depthwise_conv_2d_nchw_chw {{dilations = dense<1> : vector<2xi64>, strides = dense<{s}> : vector<2xi64>}}
+       ins({src}, %wc : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{c}x{k}x{k}xf32>) outs(%bb : {out}) -> {out}
+  return %r : {out}
+}}"""
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias),
+                                      stride=s, padding=p, groups=c).numpy()
+    return text, x, want
+
+
+def pool_case(kind, c, h, w, k, s, p, seed=2):
+    x = np.random.default_rng(seed).standard_normal((1, c, h, w)).astype(np.float32)
+    oh, ow = _out_size(h, k, s, p), _out_size(w, k, s, p)
+    init, pad_value = ("0xFF800000", "0xFF800000") if kind == "max" else ("0.0", "0.0")
+    pad, src = _pad("%x", c, h, w, p, pad_value)
+    out = f"tensor<1x{c}x{oh}x{ow}xf32>"
+    text = f"""func.func @forward(%x: tensor<1x{c}x{h}x{w}xf32>) -> {out} {{
+  %init = arith.constant {init} : f32
+  {pad}
+  %e = tensor.empty() : {out}
+  %f = linalg.fill ins(%init : f32) outs(%e : {out}) -> {out}
+  %win = tensor.empty() : tensor<{k}x{k}xf32>
+  %r = linalg.pooling_nchw_{kind} {{dilations = dense<1> : vector<2xi64>, strides = dense<{s}> : vector<2xi64>}}
+       ins({src}, %win : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{k}x{k}xf32>) outs(%f : {out}) -> {out}
+  return %r : {out}
+}}"""
+    xt = torch.from_numpy(x)
+    if kind == "max":
+        want = torch.nn.functional.max_pool2d(xt, k, s, p).numpy()
+    else:
+        want = (torch.nn.functional.avg_pool2d(xt, k, s, p, count_include_pad=True) * (k * k)).numpy()
+    return text, x, want
+
+
+def linear_case(m, k, n, seed=3):
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal((n, k)) * 0.1).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    text = f"""func.func @forward(%x: tensor<{m}x{k}xf32>) -> tensor<{m}x{n}xf32> {{
+  %w = arith.constant {_hex(weight)} : tensor<{n}x{k}xf32>
+  %b = arith.constant {_hex(bias)} : tensor<{n}xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{k}x{n}xf32>
+  %t = linalg.transpose ins(%w : tensor<{n}x{k}xf32>) outs(%e : tensor<{k}x{n}xf32>) permutation = [1, 0]
+  %o = tensor.empty() : tensor<{m}x{n}xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%o : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %mm = linalg.matmul ins(%x, %t : tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %r = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
+                                         affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}}
+       ins(%mm, %b : tensor<{m}x{n}xf32>, tensor<{n}xf32>) outs(%o : tensor<{m}x{n}xf32>) {{
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %s = arith.addf %in, %in_0 : f32
+    linalg.yield %s : f32
+  }} -> tensor<{m}x{n}xf32>
+  return %r : tensor<{m}x{n}xf32>
+}}"""
+    return text, x, x @ weight.T + bias
+
+
+ELEMENTWISE = """
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#scalar = affine_map<(d0, d1, d2, d3) -> ()>
+func.func @forward(%x: tensor<1x24x7x9xf32>, %y: tensor<1x24x7x9xf32>) -> (tensor<1x24x7x9xf32>, tensor<1x24x1x1xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant dense<0.0> : tensor<f32>
+  %c6 = arith.constant dense<6.0> : tensor<f32>
+  %e = tensor.empty() : tensor<1x24x7x9xf32>
+  %lo = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+        ins(%x, %c0 : tensor<1x24x7x9xf32>, tensor<f32>) outs(%e : tensor<1x24x7x9xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %p = arith.cmpf ogt, %in, %in_0 : f32
+    %s = arith.select %p, %in, %in_0 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x24x7x9xf32>
+  %hi = linalg.generic {indexing_maps = [#scalar, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+        ins(%c6, %lo : tensor<f32>, tensor<1x24x7x9xf32>) outs(%e : tensor<1x24x7x9xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %p = arith.cmpf olt, %in, %in_0 : f32
+    %s = arith.select %p, %in, %in_0 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x24x7x9xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+        ins(%hi, %y : tensor<1x24x7x9xf32>, tensor<1x24x7x9xf32>) outs(%e : tensor<1x24x7x9xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %s = arith.addf %in, %in_0 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x24x7x9xf32>
+  %e2 = tensor.empty() : tensor<1x24x1x1xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x24x1x1xf32>) -> tensor<1x24x1x1xf32>
+  %red = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>],
+                         iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+        ins(%sum : tensor<1x24x7x9xf32>) outs(%f : tensor<1x24x1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<1x24x1x1xf32>
+  return %sum, %red : tensor<1x24x7x9xf32>, tensor<1x24x1x1xf32>
+}
+"""
+
+CONVS = [
+    (37, 50, 9, 11, 1, 1, 0),  # 1x1: rows and pixels both with remainders
+    (64, 40, 10, 10, 1, 2, 0),  # 1x1 stride 2 (ResNet downsample)
+    (16, 24, 15, 13, 3, 1, 1),  # dense 3x3
+    (3, 20, 17, 17, 3, 2, 1),  # first layer: 3 channels, stride 2
+    (3, 8, 23, 21, 7, 2, 3),  # ResNet stem: 7x7 stride 2
+    (40, 70, 1, 1, 1, 1, 0),  # 1x1 image: filters vectorised
+    (96, 33, 2, 2, 1, 1, 0),  # 2x2 image, filters not a multiple of the vector
+]
+DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1)]
+POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
+LINEARS = [(1, 100, 37), (3, 37, 50), (9, 64, 33)]
+
+
+def _run(text: str, x, want, target: str = "host", threads: int = 1) -> None:
+    exe = pattern_mlir.compile_str(text, target, pattern_mlir.CompileOptions(num_threads=threads))
+    assert "dense" in exe.stage_names
+    assert _relative_error(exe(x).numpy(), want) <= TOLERANCE
+
+
+@pytest.mark.parametrize("case", CONVS, ids=lambda c: "c{}f{}_{}x{}_k{}s{}p{}".format(*c))
+def test_conv_matches_torch(case):
+    _run(*conv_case(*case))
+
+
+@pytest.mark.parametrize("case", DEPTHWISE, ids=lambda c: "c{}_{}x{}_k{}s{}p{}".format(*c))
+def test_depthwise_matches_torch(case):
+    _run(*depthwise_case(*case))
+
+
+@pytest.mark.parametrize("case", POOLS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c))
+def test_pooling_matches_torch(case):
+    _run(*pool_case(*case))
+
+
+@pytest.mark.parametrize("case", LINEARS, ids=lambda c: "m{}k{}n{}".format(*c))
+def test_linear_matches_torch(case):
+    _run(*linear_case(*case))
+
+
+def test_two_threads_match_torch():
+    _run(*conv_case(24, 30, 12, 12, 1, 1, 0), threads=2)
+    _run(*depthwise_case(9, 10, 10, 3, 1, 1), threads=2)
+
+
+def test_elementwise_and_reduction_match_numpy():
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((1, 24, 7, 9)) * 5).astype(np.float32)
+    y = rng.standard_normal((1, 24, 7, 9)).astype(np.float32)
+    exe = pattern_mlir.compile_str(ELEMENTWISE, "host", pattern_mlir.CompileOptions(num_threads=1))
+    assert "vector.transfer_read" in exe.ir("dense") and "linalg.generic" not in exe.ir("dense")
+    total, reduced = exe(x, y)
+    want = np.minimum(np.maximum(x, 0), 6) + y
+    assert _relative_error(total.numpy(), want) <= TOLERANCE
+    assert _relative_error(reduced.numpy(), want.sum(axis=(2, 3), keepdims=True)) <= TOLERANCE
+
+
+ARM64 = [
+    ("conv3x3s2", lambda: conv_case(3, 20, 17, 17, 3, 2, 1)),
+    ("conv1x1_tiny", lambda: conv_case(40, 70, 1, 1, 1, 1, 0)),
+    ("depthwise_s2", lambda: depthwise_case(12, 9, 11, 3, 2, 1)),
+    ("maxpool", lambda: pool_case("max", 5, 11, 9, 3, 2, 1)),
+    ("linear", lambda: linear_case(3, 37, 50)),
+]
+
+
+@pytest.mark.parametrize("make", [m for _, m in ARM64], ids=[n for n, _ in ARM64])
+def test_arm64_matches_torch(make):
+    _run(*make(), target="arm64-neon")
+
+
+# ----- blocks of the zoo models, through torch-mlir ------------------------------------------
+
+def _compile_module(module: torch.nn.Module, x: torch.Tensor, target: str = "host") -> float:
+    module.eval()
+    with torch.no_grad():
+        want = module(x)
+    options = pattern_mlir.CompileOptions(num_threads=1, patterns=False)
+    exe = pattern_mlir.compile(module, x, target, options)
+    dense = exe.ir("dense")
+    forward = dense[dense.index("func.func @forward"):]
+    forward = forward[:forward.index("\n  }\n")]
+    assert "linalg.conv" not in forward and "linalg.matmul" not in forward and "linalg.pooling" not in forward
+    assert "linalg.depthwise" not in forward
+    return _relative_error(exe(x).numpy(), want.numpy())
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    from pattern_mlir import models
+
+    return models.build("resnet50", small=True, random_bn=True)[0]
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    from pattern_mlir import models
+
+    return models.build("mobilenet-v2", small=True, random_bn=True)[0]
+
+
+def test_resnet_stem_and_strided_bottleneck(resnet):
+    """7x7/2 stem, BN, ReLU, 3x3/2 max pool, then a bottleneck with a 3x3/2 and a 1x1/2 downsample."""
+    block = torch.nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool, resnet.layer1[0],
+                                resnet.layer2[0])
+    x = torch.rand(1, 3, 32, 32)
+    assert _compile_module(block, x) <= 1e-4
+
+
+def test_mobilenet_inverted_residuals(mobilenet):
+    """Expand 1x1 + ReLU6, depthwise 3x3/2, project; then a block with the residual add."""
+    block = torch.nn.Sequential(mobilenet.features[2], mobilenet.features[3])
+    x = torch.rand(1, 16, 16, 16)
+    assert _compile_module(block, x) <= 1e-4
+
+
+def test_linear_layers():
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(100, 37), torch.nn.ReLU(), torch.nn.Linear(37, 10))
+    assert _compile_module(mlp, torch.rand(3, 100)) <= 1e-4
+
+
+def test_mobilenet_block_arm64(mobilenet):
+    block = torch.nn.Sequential(mobilenet.features[3])
+    assert _compile_module(block, torch.rand(1, 24, 8, 8), target="arm64-neon") <= 1e-4
