@@ -66,7 +66,6 @@ LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   bool hasCentre = kernelHeight % 2 == 1 && kernelWidth % 2 == 1;
   int64_t centre = (kernelHeight / 2) * kernelWidth + kernelWidth / 2;
   int expectedTaps = llvm::popcount(masks.front());
-  llvm::DenseMap<uint64_t, int64_t> seen;
   for (auto [id, mask] : llvm::enumerate(masks)) {
     if (mask == 0)
       return emitError() << "pattern " << id << " keeps no tap";
@@ -83,10 +82,13 @@ LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (hasCentre && !(mask & (uint64_t(1) << centre)))
       return emitError() << "pattern " << id << " does not keep the centre tap "
                          << centre;
-    auto [it, inserted] = seen.try_emplace(mask, id);
-    if (!inserted)
-      return emitError() << "pattern " << id << " duplicates pattern "
-                         << it->second;
+    // A pairwise search, not a DenseMap: ~0 and ~0 - 1 (the 64- and 63-tap
+    // masks of an 8x8 kernel) are DenseMap's reserved keys, and libraries are
+    // small.
+    for (size_t earlier = 0; earlier < id; ++earlier)
+      if (masks[earlier] == mask)
+        return emitError() << "pattern " << id << " duplicates pattern "
+                           << earlier;
   }
   return success();
 }

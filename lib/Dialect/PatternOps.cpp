@@ -14,6 +14,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::pattern;
@@ -229,21 +232,32 @@ LogicalResult PackedConv2DOp::verify() {
                          << channels.size() << " channels and offsets ending at "
                          << offsets.back() << "; all three must agree";
 
-  // Stamp each channel with the last filter that used it: a repeat within
-  // one filter means two kernels for one (output, input) pair.
-  SmallVector<int64_t> lastFilter(numChannels, -1);
+  // Sort each filter's channels and compare neighbours: a repeat means two
+  // kernels for one (output, input) pair. The scratch space is bounded by the
+  // stream, not by the declared channel count (which may be ~2^31).
+  SmallVector<int32_t> filterChannels;
   for (int64_t f = 0; f < numFilters; ++f) {
-    for (int64_t k = offsets[f * numPatterns];
-         k < offsets[(f + 1) * numPatterns]; ++k) {
+    int64_t begin = offsets[f * numPatterns];
+    int64_t end = offsets[(f + 1) * numPatterns];
+    for (int64_t k = begin; k < end; ++k) {
       int32_t channel = channels[k];
       if (channel < 0 || channel >= numChannels)
         return emitOpError() << "channels[" << k << "] = " << channel
                              << " is not an input channel in [0, "
                              << numChannels << ")";
-      if (lastFilter[channel] == f)
-        return emitOpError() << "channels[" << k << "] = " << channel
-                             << " repeats an input channel of filter " << f;
-      lastFilter[channel] = f;
+    }
+    filterChannels.assign(channels.begin() + begin, channels.begin() + end);
+    llvm::sort(filterChannels);
+    auto repeat = std::adjacent_find(filterChannels.begin(), filterChannels.end());
+    if (repeat != filterChannels.end()) {
+      int64_t k = begin;
+      while (channels[k] != *repeat)
+        ++k;
+      // Name the second occurrence, as a reader scanning the stream would.
+      for (++k; channels[k] != *repeat; ++k)
+        ;
+      return emitOpError() << "channels[" << k << "] = " << *repeat
+                           << " repeats an input channel of filter " << f;
     }
   }
   return success();

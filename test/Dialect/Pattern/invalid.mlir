@@ -14,6 +14,21 @@ func.func @library_duplicate_masks() attributes {a = #pattern.library<3x3, [[1, 
 
 // -----
 
+// The 64-tap mask of an 8x8 kernel is all ones (a hash table's reserved key).
+// expected-error @+1 {{pattern 1 duplicates pattern 0}}
+func.func @library_duplicate_full_masks() attributes {a = #pattern.library<8x8, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{pattern 0 keeps no tap}}
+func.func @library_pattern_without_taps() attributes {a = #pattern.library<3x3, [[]]>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{pattern 0 has tap 9 outside the 3x3 kernel (taps are 0 to 8)}}
 func.func @library_tap_outside_kernel() attributes {a = #pattern.library<3x3, [[1, 4, 5, 9]]>} {
   return

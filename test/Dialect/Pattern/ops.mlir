@@ -72,3 +72,17 @@ func.func @library_attribute_forms() attributes {
     sched = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 2, prefetch = 0, loop_order = filters_outer, threads = 2>} {
   return
 }
+
+// -----
+
+// Full and near-full masks of an 8x8 kernel: all ones, and all ones but one tap.
+// CHECK-LABEL: func.func @library_of_full_mask
+// CHECK-SAME: #pattern.library<8x8, {{\[}}[0, 1, 2, {{.*}}, 62, 63]]>
+func.func @library_of_full_mask() attributes {a = #pattern.library<8x8, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]]>} {
+  return
+}
+// CHECK-LABEL: func.func @library_of_near_full_masks
+// CHECK-SAME: #pattern.library<8x8, {{\[}}[1, 2, {{.*}}, 62, 63], [0, 1, {{.*}}, 61, 62]]>
+func.func @library_of_near_full_masks() attributes {a = #pattern.library<8x8, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62]]>} {
+  return
+}
