@@ -1,6 +1,6 @@
 """`pattern-mlir`: compile, run, benchmark and prune models from the command line.
 
-MODEL arguments name a model of the zoo (`pattern-mlir compile --list`) or an
+MODEL arguments name a model of the zoo (`pattern-mlir models` lists them) or an
 .mlir file holding a linalg-on-tensors func.func @forward.
 """
 
@@ -31,6 +31,10 @@ def _zoo_model(args):
     """(model, example input) of a zoo name, projected onto patterns unless --dense."""
     from . import models, prune
 
+    if args.model.endswith(".mlir"):
+        raise ValueError(f"{args.command} needs a zoo model (a torch module), not {args.model}; "
+                         "see `pattern-mlir models`")
+
     model, x = models.build(args.model, input_shape=args.input_shape, small=args.small)
     if not args.dense:
         _log(f"projecting {args.model}'s 3x3 convs: {args.patterns} patterns, connectivity {args.connectivity}")
@@ -53,7 +57,8 @@ def _compile(args):
         model, x = _zoo_model(args)
         _log(f"compiling {args.model} {tuple(x.shape)} for {args.target}")
         exe = pattern_mlir.compile(model, x, args.target, options)
-    _log(f"compiled in {time.perf_counter() - start:.1f} s")
+    stages = ", ".join(f"{name} {sec:.1f}" for name, sec in exe.stage_seconds.items())
+    _log(f"compiled in {time.perf_counter() - start:.1f} s (stages, s: {stages})")
     return exe, model, x
 
 
@@ -63,6 +68,16 @@ def cmd_compile(args) -> int:
         print(exe.ir(args.print_ir))
     if args.output:
         _log(f"saved to {exe.save(args.output)}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import MODELS
+
+    for info in MODELS.values():
+        shape = "x".join(map(str, info.input_shape))
+        small = "x".join(map(str, info.small_shape))
+        print(f"{info.name:18} {shape:>12}  (--small {small})  {info.description}")
     return 0
 
 
@@ -81,10 +96,9 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     import torch
 
+    if args.model.endswith(".mlir"):
+        raise ValueError(f"bench needs a zoo model (torch is the reference), not {args.model}")
     exe, model, x = _compile(args)
-    if model is None:
-        _log("bench needs a zoo model (a torch reference)")
-        return 2
     torch.set_num_threads(args.threads or torch.get_num_threads())
     with torch.no_grad():
         reference = model(x)
@@ -106,8 +120,9 @@ def cmd_prune(args) -> int:
     return 0
 
 
-def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="zoo model name or .mlir file")
+def _model_arguments(parser: argparse.ArgumentParser, mlir_files: bool) -> None:
+    parser.add_argument("model", help="zoo model name (see `pattern-mlir models`)"
+                        + (" or .mlir file (linalg-on-tensors, func.func @forward)" if mlir_files else ""))
     parser.add_argument("--input-shape", type=_shape, help="N,C,H,W (default: the model's)")
     parser.add_argument("--small", action="store_true", help="use the model's small test input")
     parser.add_argument("--patterns", type=int, default=8, help="pattern library size (default 8)")
@@ -115,9 +130,14 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dense", action="store_true", help="no pattern pruning (dense baseline)")
 
 
-def _compile_arguments(parser: argparse.ArgumentParser) -> None:
-    _model_arguments(parser)
-    parser.add_argument("--target", default="host", choices=["host", "arm64-neon", "vulkan-adreno"])
+def _compile_arguments(parser: argparse.ArgumentParser, mlir_files: bool = True) -> None:
+    _model_arguments(parser, mlir_files)
+    from .compiler.options import TARGETS
+
+    parser.add_argument("--target", default="host", choices=TARGETS,
+                        help="host (JIT for this CPU), arm64-neon (shared library, runs under "
+                             "qemu-aarch64 here) or vulkan-adreno (SPIR-V on a Vulkan driver); "
+                             "default host")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     parser.add_argument("--save-temps", help="directory for every stage's IR")
 
@@ -135,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-ir", metavar="STAGE", help="print one stage's IR (linalg, pattern, packed, vector, ...)")
     p.set_defaults(run=cmd_compile)
 
+    p = sub.add_parser("models", help="list the model zoo",
+                       description="The zoo's models: name, default input, small test input.")
+    p.set_defaults(run=cmd_models)
+
     p = sub.add_parser("run", help="run a saved executable", description="Load an executable and run it once.")
     p.add_argument("executable", help="directory written by `compile -o`")
     p.add_argument("--input", help=".npy input (default: random)")
@@ -143,13 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="time a compiled zoo model against torch",
                        description="Compile a zoo model and compare its latency with torch at batch 1.")
-    _compile_arguments(p)
+    _compile_arguments(p, mlir_files=False)
     p.add_argument("--runs", type=int, default=20, help="timed runs (median)")
     p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("prune", help="project a zoo model onto patterns; save weights and spec",
                        description="One-shot pattern + connectivity projection (no data).")
-    _model_arguments(p)
+    _model_arguments(p, mlir_files=False)
     p.add_argument("-o", "--output", required=True, help="directory for weights (safetensors) and spec (JSON)")
     p.set_defaults(run=cmd_prune)
 

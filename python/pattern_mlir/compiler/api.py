@@ -88,7 +88,8 @@ def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Execut
     llvm_ir = _patternDialects.translate_to_llvm_ir(module.operation)
     stages["llvm-ir"] = llvm_ir
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
-    artifacts = compile_aarch64(llvm_ir, workdir, cpu=options.cpu, name="model")
+    artifacts = compile_aarch64(llvm_ir, workdir, cpu=options.cpu, name="model",
+                                opt_level=options.opt_level)
     stages["asm"] = artifacts.asm
     return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 TARGETS = ("host", "arm64-neon", "vulkan-adreno")
 
@@ -16,21 +16,20 @@ class CompileOptions:
         0 means one per available core (`os.cpu_count()`).
     patterns: raise 3x3 convs whose weights follow a pattern library to the
         pattern dialect; False compiles every conv densely (a baseline).
-    schedules: per-layer `#pattern.schedule` overrides, keyed by pattern conv
-        index in program order, as dicts of schedule fields.
-    tuning_db: the tuning database consulted for per-layer schedules; None
+    tuning_db: the tuning database consulted for per-layer schedules (a
+        `#pattern.schedule` written into MLIR given to `compile_str` wins); None
         means the default one (`pattern-mlir tune` writes it:
         $PATTERN_MLIR_TUNING_DB, else ~/.cache/pattern-mlir/tuning.sqlite) when
         that file exists, "" means none.
     save_temps: a directory where every stage's IR (and, for arm64, the LLVM IR,
         assembly and shared library) is written; None keeps them in memory.
-    opt_level: LLVM optimisation level of the generated code.
+    opt_level: LLVM optimisation level of the generated code (the JIT's on
+        host, `opt -passes=default<On>` before llc on arm64).
     cpu: the arm64 CPU to tune instructions for (llc -mcpu).
     """
 
     num_threads: int = 0
     patterns: bool = True
-    schedules: dict[int, dict] = field(default_factory=dict)
     tuning_db: str | None = None
     save_temps: str | None = None
     opt_level: int = 3
