@@ -14,7 +14,7 @@ NATIVE_SOURCES := $(shell find dialect lib tools python -name '*.td' -o -name '*
 
 test: build
 	$(VENV)/bin/lit -sv test
-	$(PY) -m pytest -q test/python
+	$(PY) -m pytest -q -n 2 test/python
 
 demo: build
 	$(PY) -m pattern_mlir.demo
@@ -23,7 +23,7 @@ lit: build
 	$(VENV)/bin/lit -sv test
 
 pytest: build
-	$(PY) -m pytest -q test/python
+	$(PY) -m pytest -q -n 2 test/python
 
 env: $(STAMPS)/deps
 build: $(STAMPS)/build

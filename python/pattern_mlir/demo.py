@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="model cache directory (default .cache/)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per speed measurement")
     args = parser.parse_args(argv)
+    demo_start = time.perf_counter()
 
     print("== 1. train (or load) and prune ==")
     trained = train_or_load(args.cache)
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| speed-up vs torch dense | {torch_dense_ms / compiled_ms:.2f}x |")
     ok = abs(compiled_acc - pruned_acc) < 1e-3 and worst < 1e-3 and arm_diff < 1e-3
     print("parity with torch:", "OK" if ok else "MISMATCH")
+    print(f"demo wall time: {(time.perf_counter() - demo_start) / 60:.1f} min")
     return 0 if ok else 1
 
 
