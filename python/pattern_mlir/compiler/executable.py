@@ -133,6 +133,9 @@ class HostExecutable(Executable):
         super().__init__(inputs, outputs, stages)
         from mlir.execution_engine import ExecutionEngine
 
+        from ..runtime.allocator import keep_freed_buffers
+
+        keep_freed_buffers()
         self.threads, self.opt_level = threads, opt_level
         self._module = module
         self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads))
