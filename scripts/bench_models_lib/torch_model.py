@@ -8,6 +8,7 @@ at one thread is the reference every runtime is checked against.
 from __future__ import annotations
 
 import torch
+from bench_peers.torch_peer import layouts
 from pattern_mlir import models
 
 from .worker import run_model_worker
@@ -27,19 +28,7 @@ def setup(files, x, threads, args):
     if not _MODEL:
         _MODEL["nchw"] = load_projected(files)
         _MODEL["cl"] = load_projected(files).to(memory_format=torch.channels_last)
-    model, model_cl = _MODEL["nchw"], _MODEL["cl"]
-    xt = torch.from_numpy(x)
-    xt_cl = xt.contiguous(memory_format=torch.channels_last)
-
-    def nchw():
-        with torch.inference_mode():
-            return model(xt)
-
-    def channels_last():
-        with torch.inference_mode():
-            return model_cl(xt_cl)
-
-    return {"nchw": nchw, "channels_last": channels_last}
+    return layouts(_MODEL["nchw"], _MODEL["cl"], x)
 
 
 def main() -> None:
