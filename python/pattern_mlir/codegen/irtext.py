@@ -63,6 +63,18 @@ class FuncWriter:
     def index(self, value: int) -> str:
         return self.const(str(int(value)), "index")
 
+    def add_index(self, base: str, offset: int) -> str:
+        """``base + offset`` on index values; no op for offset 0."""
+        if offset == 0:
+            return base
+        return self.op(f"arith.addi {base}, {self.index(offset)} : index", "i")
+
+    def mul_index(self, value: str, factor: int) -> str:
+        """``value * factor`` on index values; no op for factor 1."""
+        if factor == 1:
+            return value
+        return self.op(f"arith.muli {value}, {self.index(factor)} : index", "i")
+
     def raw_const(self, rhs: str, key: str) -> str:
         """A hoisted op that is not an arith.constant (e.g. vector.constant_mask)."""
         k = ("raw", key)

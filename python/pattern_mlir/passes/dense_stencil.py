@@ -118,14 +118,10 @@ class _Emitter:
 
     # ----- helpers ------------------------------------------------------------------------
     def add(self, base: str, offset: int) -> str:
-        if offset == 0:
-            return base
-        return self.w.op(f"arith.addi {base}, {self.w.index(offset)} : index", "i")
+        return self.w.add_index(base, offset)
 
     def mul(self, value: str, factor: int) -> str:
-        if factor == 1:
-            return value
-        return self.w.op(f"arith.muli {value}, {self.w.index(factor)} : index", "i")
+        return self.w.mul_index(value, factor)
 
     def addv(self, a: str, b: str) -> str:
         return self.w.op(f"arith.addi {a}, {b} : index", "i")
