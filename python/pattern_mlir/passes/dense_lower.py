@@ -531,7 +531,7 @@ def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -
     v = target.vector
     lw = Lowering(entry=f"{name}_entry", text="", kind="matmul", macs=m * n * k)
     if b_const is None:
-        return None  # TODO: runtime B (activations x activations) goes the transform path
+        return None  # a runtime B (activations x activations) goes the transform path instead
     nv = min(target.gemv_vectors, -(-n // v))
     tile = nv * v
     panels = -(-n // tile)
