@@ -314,7 +314,18 @@ class _ConvEmitter:
                 )
 
     def over_filters(self, fn) -> None:
-        self.loop("%f_begin", "%f_end", self.idx(1), fn)
+        """Calls ``fn`` with register blocks of ``tile_filters`` adjacent filters, then the
+        left-over filters of the range one at a time."""
+        nf = self.plan.schedule.tile_filters
+        if nf == 1:
+            self.loop("%f_begin", "%f_end", self.idx(1), lambda f: fn([f]))
+            return
+        w = self.w
+        n = w.op("arith.subi %f_end, %f_begin : index")
+        tail = w.op(f"arith.remui {n}, {self.idx(nf)} : index")
+        mid = w.op(f"arith.subi %f_end, {tail} : index")
+        self.loop("%f_begin", mid, self.idx(nf), lambda f: fn([self.add(f, i) for i in range(nf)]))
+        self.loop(mid, "%f_end", self.idx(1), lambda f: fn([f]))
 
     def over_channel_blocks(self, fn) -> None:
         if self.plan.channel_blocks == 1:
@@ -335,14 +346,14 @@ class _ConvEmitter:
             self.over_rows(
                 lambda r0, nr: self.over_cols(
                     lambda c0, vecs: self.over_channel_blocks(
-                        lambda cb: self.over_filters(lambda f: self.block(f, r0, nr, c0, vecs, cb))
+                        lambda cb: self.over_filters(lambda fs: self.block(fs, r0, nr, c0, vecs, cb))
                     )
                 )
             )
         else:
             self.over_filters(
-                lambda f: self.over_rows(
-                    lambda r0, nr: self.over_cols(lambda c0, vecs: self.block(f, r0, nr, c0, vecs))
+                lambda fs: self.over_rows(
+                    lambda r0, nr: self.over_cols(lambda c0, vecs: self.block(fs, r0, nr, c0, vecs))
                 )
             )
         body = self.w.body()
@@ -355,12 +366,44 @@ class _ConvEmitter:
             "}\n"
         )
 
-    # ----- one register block: rows x vectors of one filter ------------------------------
+    # ----- one register block: filters x rows x vectors -----------------------------
     def block(
-        self, f: str, row0: str, rows: int, col0: str, vectors, cb: str | None = None
+        self, filters: list[str], row0: str, rows: int, col0: str, vectors, cb: str | None = None
     ) -> None:
-        g, plan, w = self.g, self.plan, self.w
-        sh, _dh = g.stride[0], g.dilation[0]
+        plan, w = self.plan, self.w
+        types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
+        last = None
+        if cb is not None:
+            last = w.op(f"arith.cmpi eq, {cb}, {self.idx(plan.channel_blocks - 1)} : index")
+        outs, accs, ranges = [], [], []
+        for f in filters:
+            o, a, r = self.filter_start(f, row0, rows, col0, vectors, cb)
+            outs.append(o)
+            accs.append(a)
+            ranges.append(r)
+
+        # Inputs are read through a flat view: each load is (kernel base + constant), and the
+        # constant folds into the load's addressing mode. Indexing the 3-D memref with a loop
+        # variable column instead made LLVM recompute every address (2x the instructions of
+        # the NEON loop at width 224).
+        _, _hp, wq = plan.input_shape
+        block_base = w.op(f"arith.addi {self.mul(row0, self.g.stride[0] * wq)}, {col0} : index")
+        pf_cols = self._prefetch_cols(vectors) if plan.schedule.prefetch else []
+        ctx = (rows, vectors, block_base, pf_cols)
+
+        for p in range(plan.num_patterns):
+            if len(filters) == 1:
+                lo, hi = ranges[0][p]
+                accs[0] = self.pattern_loop(p, lo, hi, accs[0], types, ctx)
+            else:
+                accs = self.joint_pattern_loop(p, [r[p] for r in ranges], accs, types, ctx)
+
+        for o, a in zip(outs, accs):
+            self.epilogue(o, row0, rows, col0, vectors, a, last)
+
+    def filter_start(self, f, row0, rows, col0, vectors, cb):
+        """One filter of a block: its output channel, initial accumulators and kernel runs."""
+        plan, w = self.plan, self.w
         o = self.load_index("filter_order", self.t_order, f)
         b = w.op(f"memref.load %bias[{o}] : {self.t_bias}")
         splat = {
@@ -368,48 +411,57 @@ class _ConvEmitter:
             for wd in {v[1] for v in vectors}
         }
         accs = [splat[wd] for _ in range(rows) for _, wd, _ in vectors]
-        types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
-
         base = self.mul(f, plan.num_patterns)
         if cb is None:
             bounds = [
                 self.load_index("offsets", self.t_offsets, self.add(base, p))
                 for p in range(plan.num_patterns + 1)
             ]
-            ranges = list(itertools.pairwise(bounds))
-        else:
-            # Partial sums of earlier channel blocks come back from the output (the select
-            # keeps whatever the output held before the first block out of the sums).
-            first = w.op(f"arith.cmpi eq, {cb}, {self.idx(0)} : index")
-            partial = self.load_tile(o, row0, rows, col0, vectors)
-            accs = [
-                w.op(f"arith.select {first}, {a}, {x} : {t}")
-                for a, x, t in zip(accs, partial, types)
-            ]
-            cb1 = self.add(cb, 1)
-            ranges = []
-            for p in range(plan.num_patterns):
-                run = self.add(base, p)
-                lo = w.op(f"memref.load %channel_splits[{run}, {cb}] : {self.t_splits}")
-                hi = w.op(f"memref.load %channel_splits[{run}, {cb1}] : {self.t_splits}")
-                ranges.append(tuple(w.op(f"arith.index_cast {v} : i32 to index") for v in (lo, hi)))
+            return o, accs, list(itertools.pairwise(bounds))
+        # Partial sums of earlier channel blocks come back from the output (the select
+        # keeps whatever the output held before the first block out of the sums).
+        types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
+        first = w.op(f"arith.cmpi eq, {cb}, {self.idx(0)} : index")
+        partial = self.load_tile(o, row0, rows, col0, vectors)
+        accs = [
+            w.op(f"arith.select {first}, {a}, {x} : {t}") for a, x, t in zip(accs, partial, types)
+        ]
+        cb1 = self.add(cb, 1)
+        ranges = []
+        for p in range(plan.num_patterns):
+            run = self.add(base, p)
+            lo = w.op(f"memref.load %channel_splits[{run}, {cb}] : {self.t_splits}")
+            hi = w.op(f"memref.load %channel_splits[{run}, {cb1}] : {self.t_splits}")
+            ranges.append(tuple(w.op(f"arith.index_cast {v} : i32 to index") for v in (lo, hi)))
+        return o, accs, ranges
 
-        # Inputs are read through a flat view: each load is (kernel base + constant), and the
-        # constant folds into the load's addressing mode. Indexing the 3-D memref with a loop
-        # variable column instead made LLVM recompute every address (2x the instructions of
-        # the NEON loop at width 224).
-        _, _hp, wq = plan.input_shape
-        block_base = w.op(f"arith.addi {self.mul(row0, sh * wq)}, {col0} : index")
-        pf_cols = self._prefetch_cols(vectors) if plan.schedule.prefetch else []
-        ctx = (rows, vectors, block_base, pf_cols)
+    def joint_pattern_loop(self, p, ranges, accs, types, ctx) -> list[list[str]]:
+        """Pattern p's runs of a filter block: the first min(run lengths) kernels of every
+        filter in lockstep (independent FMA chains for every filter's accumulators, one loop
+        overhead), then each filter's remaining kernels alone. FKR orders filters by kernel
+        count and pattern mix, so neighbours' runs are nearly equal."""
+        w = self.w
+        lengths = [w.op(f"arith.subi {hi}, {lo} : index") for lo, hi in ranges]
+        common = lengths[0]
+        for n in lengths[1:]:
+            common = w.op(f"arith.minui {common}, {n} : index")
+        size = len(types)
 
-        for p, (lo, hi) in enumerate(ranges):
-            accs = self.pattern_loop(p, lo, hi, accs, types, ctx)
+        def lockstep(j, flat):
+            out = []
+            for i, (lo, _) in enumerate(ranges):
+                k = w.op(f"arith.addi {lo}, {j} : index")
+                out += self.kernel(p, k, flat[i * size : (i + 1) * size], ctx)
+            return out
 
-        last = None
-        if cb is not None:
-            last = w.op(f"arith.cmpi eq, {cb}, {self.idx(plan.channel_blocks - 1)} : index")
-        self.epilogue(o, row0, rows, col0, vectors, accs, last)
+        flat = self.loop_acc(
+            self.idx(0), common, self.idx(1), [a for f in accs for a in f], types * len(accs), lockstep
+        )
+        result = []
+        for i, (lo, hi) in enumerate(ranges):
+            rest = w.op(f"arith.addi {lo}, {common} : index")
+            result.append(self.pattern_loop(p, rest, hi, flat[i * size : (i + 1) * size], types, ctx))
+        return result
 
     def _mask(self, lanes: int, width: int) -> str:
         return self.w.raw_const(

@@ -45,7 +45,8 @@ class Schedule:
     tile_rows:    output rows per register block.
     tile_cols:    output columns per register block (a multiple of vector_width); the tail
                   of a row gets a narrower remainder vector instead of padding.
-    tile_filters: filters per register block (only 1 is generated today).
+    tile_filters: filters per register block: their kernels of each pattern run in lockstep,
+                  each filter with its own rows x vectors accumulators.
     tile_channels: input channels per cache block (0 = all). With rows_outer, every filter
                   first streams only kernels of the channels in the block, so the block's
                   input rows stay in L1 across filters; partial sums go through the output.
@@ -79,10 +80,8 @@ class Schedule:
             raise ValueError(
                 f"schedule tile_cols ({self.tile_cols}) must be a multiple of vector_width ({self.vector_width})"
             )
-        if self.tile_filters != 1:
-            raise ValueError(
-                f"schedule tile_filters must be 1 (filter blocking is not generated), got {self.tile_filters}"
-            )
+        if self.tile_filters > 32:
+            raise ValueError(f"schedule tile_filters must be <= 32, got {self.tile_filters}")
         if self.tile_channels < 0:
             raise ValueError(f"schedule tile_channels must be >= 0, got {self.tile_channels}")
         if self.tile_channels and self.loop_order != "rows_outer":

@@ -12,8 +12,11 @@ TARGETS = ("host", "arm64-neon", "vulkan-adreno")
 class CompileOptions:
     """How `pattern_mlir.compile` builds an executable.
 
-    num_threads: CPU threads over balanced filter groups of every pattern conv;
-        0 means one per available core (`os.cpu_count()`).
+    num_threads: CPU threads over balanced filter groups of every pattern conv
+        (and the output-channel ranges of dense kernels), on both CPU targets:
+        MLIR's async runtime on the host, its pthread implementation
+        (runtime/c/async_runtime.c) linked into arm64 libraries; 0 means one
+        group per available core (`os.cpu_count()`).
     patterns: raise 3x3 convs whose weights follow a pattern library to the
         pattern dialect; False compiles every conv densely (a baseline).
     tuning_db: the tuning database consulted for per-layer schedules (a

@@ -68,7 +68,6 @@ def gpu_stages(patterns: bool) -> list[Stage]:
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
-    groups = threads if target == "host" else 1
     stages = []
     if patterns:
         stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
@@ -79,16 +78,16 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
         stages += [
             Stage("packed", python_pass="pattern-pack-fkw"),
             Stage("vector", python_pass="pattern-lower-to-vector",
-                  options=(("target", target), ("threads", str(groups)))),
+                  options=(("target", target), ("threads", str(threads)))),
         ]
     stages += [
         # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
         Stage("dense", python_pass="pattern-vectorize-dense",
-              options=(("target", target), ("threads", str(groups)))),
+              options=(("target", target), ("threads", str(threads)))),
         Stage("inlined", python_pass="pattern-inline-resources"),
         Stage("buffers", pipeline=BUFFERIZE),
         Stage("copies", python_pass="pattern-copy-to-linalg"),
-        Stage("llvm", pipeline=TO_LLVM.replace("{async}", ASYNC if groups > 1 else "")),
+        Stage("llvm", pipeline=TO_LLVM.replace("{async}", ASYNC if threads > 1 else "")),
     ]
     return stages
 

@@ -59,6 +59,8 @@ __all__ = [
 
 DEFAULT_CPU = "cortex-a76"
 TRIPLE = "aarch64-linux-gnu"
+# MLIR's async runtime ABI on pthreads: threaded code (async-parallel-for) links it on ARM64.
+ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,7 +101,8 @@ def compile_aarch64(
     ``None`` hands mlir-translate's output to ``llc`` untouched. ``llc`` always runs at ``-O3``
     for ``-mcpu=cpu -mattr=features``, position independent. The library is linked with
     ``-z defs`` so that a symbol no ARM64 library provides (e.g. MLIR's ``memrefCopy`` runtime
-    helper) fails here, at link time, rather than under qemu.
+    helper) fails here, at link time, rather than under qemu. IR that calls MLIR's async
+    runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``.
     """
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"name {name!r}: use letters, digits, '_', '.', '-' only")
@@ -117,6 +120,12 @@ def compile_aarch64(
     run_tool("llc", [*llc, "-filetype=obj", "-o", obj_path])
     run_tool("llc", [*llc, "-filetype=asm", "-o", asm_path])
     so_path = out / f"lib{name}.so"
+    if "@mlirAsyncRuntime" in llvm_ir:
+        runtime_obj = out / "async_runtime.o"
+        run_tool("aarch64-linux-gnu-gcc",
+                 ["-O2", "-fPIC", "-std=c11", "-Wall", "-Werror", "-c", ASYNC_RUNTIME_SOURCE,
+                  "-o", runtime_obj])
+        link_args = (*link_args, runtime_obj, "-lpthread")
     run_tool(
         "aarch64-linux-gnu-gcc",
         [

@@ -90,13 +90,17 @@ SCHEDULES = [
     Schedule(tile_rows=2, tile_cols=8, vector_width=8),
     Schedule(tile_rows=3, tile_cols=32, tile_channels=2),
     Schedule(tile_rows=4, tile_cols=16, tile_channels=1, unroll=2, prefetch=1),
+    # Filter blocks: 5 filters = 2 blocks of 2 + 1 alone, 1 block of 3 + 2 alone, 1 of 4 + 1.
+    Schedule(tile_rows=2, tile_cols=16, tile_filters=2),
+    Schedule(tile_rows=3, tile_cols=32, tile_filters=3, tile_channels=2, unroll=2, prefetch=0),
+    Schedule(tile_rows=1, tile_cols=16, tile_filters=4, loop_order="filters_outer", prefetch=1),
 ]
 
 
 @pytest.mark.parametrize(
     "sched",
     SCHEDULES,
-    ids=lambda s: f"r{s.tile_rows}c{s.tile_cols}v{s.vector_width}u{s.unroll}{s.loop_order[0]}",
+    ids=lambda s: f"r{s.tile_rows}c{s.tile_cols}f{s.tile_filters}k{s.tile_channels}v{s.vector_width}u{s.unroll}{s.loop_order[0]}",
 )
 def test_schedules(sched):
     cfg = {
@@ -159,6 +163,10 @@ def test_threads_match_single_thread():
     y1 = PatternConvKernel(w, lib, a, padding=1, num_threads=1)(x)
     y3 = PatternConvKernel(w, lib, a, padding=1, num_threads=3)(x)
     np.testing.assert_array_equal(y1, y3)
+    # 3 groups of 8 filters in blocks of 3: every group ends with 2 filters alone.
+    blocked = Schedule(tile_rows=2, tile_cols=48, tile_filters=3)
+    y3b = PatternConvKernel(w, lib, a, padding=1, schedule=blocked, num_threads=3)(x)
+    np.testing.assert_allclose(y3b, y1, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("act", ACTS, ids=lambda a: a[0])

@@ -84,7 +84,8 @@ def test_neon_default_schedule():
         {"vector_width": 12},
         {"loop_order": "zigzag"},
         {"tile_rows": 0},
-        {"tile_filters": 2},
+        {"tile_filters": 0},
+        {"tile_filters": 33},
     ],
 )
 def test_bad_schedule(kw):

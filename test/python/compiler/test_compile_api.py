@@ -80,9 +80,21 @@ def test_numpy_input_and_torch_output(net, host_exe):
 
 def test_model_on_arm64_matches_torch(net):
     model, x = net
-    exe = pattern_mlir.compile(model, x, target="arm64-neon")
+    exe = pattern_mlir.compile(model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=2))
     assert relative_error(exe(x), model(x).detach()) <= 1e-4
     assert "fmla\tv" in exe.ir("asm") and ".4s" in exe.ir("asm")
+    # Filter groups run on the pthread implementation of MLIR's async runtime.
+    assert "scf.parallel" in exe.ir("vector")
+    assert "@mlirAsyncRuntimeExecute(" in exe.ir("llvm-ir")
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_arm64_thread_counts_match_torch(net, threads):
+    model, x = net
+    exe = pattern_mlir.compile(model, x, target="arm64-neon",
+                               options=pattern_mlir.CompileOptions(num_threads=threads))
+    assert relative_error(exe(x), model(x).detach()) <= 1e-4
+    assert ("mlirAsyncRuntime" in exe.ir("llvm-ir")) == (threads > 1)
 
 
 def test_dense_option_compiles_without_pattern_ops(net):

@@ -1,0 +1,314 @@
+/*
+ * async_runtime.c - MLIR's async runtime ABI on POSIX threads, for arm64 builds.
+ *
+ * Threaded pattern convs go through upstream `async-parallel-for` and
+ * `convert-async-to-llvm`, which call the `mlirAsyncRuntime*` functions below.
+ * On the host they come from MLIR's libmlir_async_runtime.so; no ARM64 build of
+ * that library exists here, so arm64 shared libraries link this file instead.
+ * The semantics follow the ABI's contract (mlir/ExecutionEngine/AsyncRuntime.h):
+ *
+ *  - tokens and values start with two references (the caller's and the task's
+ *    that emplaces them) and drop one when emplaced; groups start with one;
+ *  - a group counts down `size` pending tokens and then runs its awaiters;
+ *  - `...AndExecute` resumes the coroutine when the object becomes ready,
+ *    `mlirAsyncRuntimeExecute` resumes it on a worker thread.
+ *
+ * Awaiters run after the object's lock is released, so a resumed coroutine may
+ * drop the last reference of the object that woke it.
+ *
+ * Worker threads: $PATTERN_MLIR_NUM_THREADS, else one per online CPU.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef void *CoroHandle;
+typedef void (*CoroResume)(void *);
+
+/* ---- awaiters: closures run once when an object becomes ready ---------------- */
+
+typedef struct Awaiter {
+  void (*run)(void *, void *);
+  void *first, *second;
+  struct Awaiter *next;
+} Awaiter;
+
+static void resume_coroutine(void *handle, void *resume) {
+  ((CoroResume)resume)(handle);
+}
+
+static void run_awaiters(Awaiter *list) {
+  while (list) {
+    Awaiter *next = list->next;
+    list->run(list->first, list->second);
+    free(list);
+    list = next;
+  }
+}
+
+/* ---- reference-counted runtime objects: tokens, values and groups ------------ */
+
+enum { UNAVAILABLE = 0, AVAILABLE = 1, ERROR = 2 };
+
+typedef struct Object {
+  _Atomic int64_t refs;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  Awaiter *awaiters;
+  int state;   /* tokens and values; guarded by mu */
+  int pending; /* groups: tokens not ready yet; guarded by mu */
+  int errors;  /* groups: tokens that became errors; guarded by mu */
+  int rank;    /* groups: tokens added so far; guarded by mu */
+  void *storage; /* values */
+} Object;
+
+static Object *new_object(int64_t refs) {
+  Object *o = calloc(1, sizeof(Object));
+  if (!o)
+    abort();
+  atomic_init(&o->refs, refs);
+  pthread_mutex_init(&o->mu, NULL);
+  pthread_cond_init(&o->cv, NULL);
+  return o;
+}
+
+static void drop_ref(Object *o, int64_t count) {
+  if (atomic_fetch_sub(&o->refs, count) != count)
+    return;
+  pthread_mutex_destroy(&o->mu);
+  pthread_cond_destroy(&o->cv);
+  free(o->storage);
+  free(o);
+}
+
+static void add_awaiter(Object *o, void (*run)(void *, void *), void *first, void *second) {
+  Awaiter *a = malloc(sizeof(Awaiter));
+  if (!a)
+    abort();
+  a->run = run;
+  a->first = first;
+  a->second = second;
+  a->next = o->awaiters;
+  o->awaiters = a;
+}
+
+void mlirAsyncRuntimeAddRef(void *object, int64_t count) {
+  atomic_fetch_add(&((Object *)object)->refs, count);
+}
+
+void mlirAsyncRuntimeDropRef(void *object, int64_t count) { drop_ref(object, count); }
+
+void *mlirAsyncRuntimeCreateToken(void) { return new_object(2); }
+
+void *mlirAsyncRuntimeCreateValue(int64_t size) {
+  Object *value = new_object(2);
+  value->storage = calloc(1, size > 0 ? (size_t)size : 1);
+  if (!value->storage)
+    abort();
+  return value;
+}
+
+void *mlirAsyncRuntimeCreateGroup(int64_t size) {
+  Object *group = new_object(1);
+  group->pending = (int)size;
+  return group;
+}
+
+/* Sets a token or value to its final state, wakes blocked waiters, runs the
+ * others, then drops the reference the emplacing task held. */
+static void set_state(Object *o, int state) {
+  pthread_mutex_lock(&o->mu);
+  o->state = state;
+  Awaiter *ready = o->awaiters;
+  o->awaiters = NULL;
+  pthread_cond_broadcast(&o->cv);
+  pthread_mutex_unlock(&o->mu);
+  run_awaiters(ready);
+  drop_ref(o, 1);
+}
+
+void mlirAsyncRuntimeEmplaceToken(void *token) { set_state(token, AVAILABLE); }
+void mlirAsyncRuntimeEmplaceValue(void *value) { set_state(value, AVAILABLE); }
+void mlirAsyncRuntimeSetTokenError(void *token) { set_state(token, ERROR); }
+void mlirAsyncRuntimeSetValueError(void *value) { set_state(value, ERROR); }
+
+static int state_of(Object *o) {
+  pthread_mutex_lock(&o->mu);
+  int state = o->state;
+  pthread_mutex_unlock(&o->mu);
+  return state;
+}
+
+bool mlirAsyncRuntimeIsTokenError(void *token) { return state_of(token) == ERROR; }
+bool mlirAsyncRuntimeIsValueError(void *value) { return state_of(value) == ERROR; }
+
+bool mlirAsyncRuntimeIsGroupError(void *group) {
+  Object *g = group;
+  pthread_mutex_lock(&g->mu);
+  bool error = g->errors > 0;
+  pthread_mutex_unlock(&g->mu);
+  return error;
+}
+
+void *mlirAsyncRuntimeGetValueStorage(void *value) { return ((Object *)value)->storage; }
+
+/* One token of `group` is ready (with `error`): count it down; the last one
+ * wakes and runs the group's awaiters. */
+static void group_token_ready(Object *group, bool error) {
+  pthread_mutex_lock(&group->mu);
+  group->errors += error;
+  Awaiter *ready = NULL;
+  if (--group->pending == 0) {
+    ready = group->awaiters;
+    group->awaiters = NULL;
+    pthread_cond_broadcast(&group->cv);
+  }
+  pthread_mutex_unlock(&group->mu);
+  run_awaiters(ready);
+}
+
+static void on_group_token(void *group, void *token) {
+  group_token_ready(group, ((Object *)token)->state == ERROR);
+  drop_ref(group, 1); /* taken when the awaiter was added */
+}
+
+int64_t mlirAsyncRuntimeAddTokenToGroup(void *token, void *group) {
+  Object *t = token, *g = group;
+  pthread_mutex_lock(&g->mu);
+  int64_t rank = g->rank++;
+  pthread_mutex_unlock(&g->mu);
+
+  pthread_mutex_lock(&t->mu);
+  if (t->state == UNAVAILABLE) {
+    atomic_fetch_add(&g->refs, 1); /* the group must outlive the token's awaiter */
+    add_awaiter(t, on_group_token, g, t);
+    pthread_mutex_unlock(&t->mu);
+  } else {
+    bool error = t->state == ERROR;
+    pthread_mutex_unlock(&t->mu);
+    group_token_ready(g, error);
+  }
+  return rank;
+}
+
+/* ---- blocking waits ---------------------------------------------------------- */
+
+static void wait_ready(Object *o) {
+  pthread_mutex_lock(&o->mu);
+  while (o->state == UNAVAILABLE)
+    pthread_cond_wait(&o->cv, &o->mu);
+  pthread_mutex_unlock(&o->mu);
+}
+
+void mlirAsyncRuntimeAwaitToken(void *token) { wait_ready(token); }
+void mlirAsyncRuntimeAwaitValue(void *value) { wait_ready(value); }
+
+void mlirAsyncRuntimeAwaitAllInGroup(void *group) {
+  Object *g = group;
+  pthread_mutex_lock(&g->mu);
+  while (g->pending > 0)
+    pthread_cond_wait(&g->cv, &g->mu);
+  pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- resume when ready ------------------------------------------------------- */
+
+static void resume_when(Object *o, bool ready_now, CoroHandle handle, CoroResume resume) {
+  if (!ready_now) {
+    add_awaiter(o, resume_coroutine, handle, (void *)resume);
+    pthread_mutex_unlock(&o->mu);
+    return;
+  }
+  pthread_mutex_unlock(&o->mu);
+  resume(handle);
+}
+
+void mlirAsyncRuntimeAwaitTokenAndExecute(void *token, CoroHandle handle, CoroResume resume) {
+  Object *t = token;
+  pthread_mutex_lock(&t->mu);
+  resume_when(t, t->state != UNAVAILABLE, handle, resume);
+}
+
+void mlirAsyncRuntimeAwaitValueAndExecute(void *value, CoroHandle handle, CoroResume resume) {
+  Object *v = value;
+  pthread_mutex_lock(&v->mu);
+  resume_when(v, v->state != UNAVAILABLE, handle, resume);
+}
+
+void mlirAsyncRuntimeAwaitAllInGroupAndExecute(void *group, CoroHandle handle, CoroResume resume) {
+  Object *g = group;
+  pthread_mutex_lock(&g->mu);
+  resume_when(g, g->pending == 0, handle, resume);
+}
+
+/* ---- the worker pool ----------------------------------------------------------- */
+
+typedef struct Task {
+  CoroHandle handle;
+  CoroResume resume;
+  struct Task *next;
+} Task;
+
+static struct {
+  pthread_once_t once;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  Task *head, *tail;
+  int64_t workers;
+} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+
+static void *worker(void *unused) {
+  (void)unused;
+  for (;;) {
+    pthread_mutex_lock(&pool.mu);
+    while (!pool.head)
+      pthread_cond_wait(&pool.cv, &pool.mu);
+    Task *task = pool.head;
+    pool.head = task->next;
+    if (!pool.head)
+      pool.tail = NULL;
+    pthread_mutex_unlock(&pool.mu);
+    task->resume(task->handle);
+    free(task);
+  }
+  return NULL;
+}
+
+static void start_pool(void) {
+  const char *env = getenv("PATTERN_MLIR_NUM_THREADS");
+  long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  pool.workers = n > 0 ? n : 1;
+  for (int64_t i = 0; i < pool.workers; ++i) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, worker, NULL) != 0)
+      abort();
+    pthread_detach(thread);
+  }
+}
+
+void mlirAsyncRuntimeExecute(CoroHandle handle, CoroResume resume) {
+  pthread_once(&pool.once, start_pool);
+  Task *task = malloc(sizeof(Task));
+  if (!task)
+    abort();
+  task->handle = handle;
+  task->resume = resume;
+  task->next = NULL;
+  pthread_mutex_lock(&pool.mu);
+  if (pool.tail)
+    pool.tail->next = task;
+  else
+    pool.head = task;
+  pool.tail = task;
+  pthread_cond_signal(&pool.cv);
+  pthread_mutex_unlock(&pool.mu);
+}
+
+/* The spelling (no 'e') is the ABI's. */
+int64_t mlirAsyncRuntimGetNumWorkerThreads(void) {
+  pthread_once(&pool.once, start_pool);
+  return pool.workers;
+}
