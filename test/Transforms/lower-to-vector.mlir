@@ -63,7 +63,7 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
 // CHECK: memref.subview %{{.*}}[0, 0, 0] [2, 7, 4] [1, 1, 2]
 // CHECK: memref.subview %{{.*}}[1, 1, 0] [2, 7, 4] [2, 1, 1]
 // With 2 threads the entry splits the 3 filters into 2 balanced groups.
-// NEON-LABEL: func.func private @pattern_conv_0_entry
+// NEON-LABEL: func.func private @pattern_conv_0_entry(%{{[^:]*}}: memref<1x2x7x7xf32>
 // NEON: scf.parallel
 // NEON: call @pattern_conv_0
 func.func @forward(%x: tensor<1x2x7x7xf32>) -> tensor<1x3x4x4xf32> {
@@ -71,5 +71,106 @@ func.func @forward(%x: tensor<1x2x7x7xf32>) -> tensor<1x3x4x4xf32> {
   %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5], [1, 4, 5, 7]]> filter_order [0, 2, 1] offsets [0, 1, 2, 2, 3, 3, 3] channels [0, 1, 1]
          strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
          : tensor<1x2x7x7xf32>, tensor<3x4xf32> -> tensor<1x3x4x4xf32>
+  return %y : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// Bias and ReLU6 in the epilogue: each filter's accumulators start from its
+// bias (read through filter_order), and the stored value is min(max(acc, 0), 6).
+// CHECK-LABEL: func.func private @pattern_conv_0(
+// CHECK-SAME: %[[ORDER:[^:]*]]: memref<2xi32>, %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x4xf32>, %[[BIAS:[^:]*]]: memref<2xf32>
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-DAG: %[[SIX:.*]] = arith.constant dense<6.000000e+00> : vector<4xf32>
+// CHECK: %[[O32:.*]] = memref.load %[[ORDER]][%{{.*}}] : memref<2xi32>
+// CHECK: %[[O:.*]] = arith.index_cast %[[O32]] : i32 to index
+// CHECK: %[[B:.*]] = memref.load %[[BIAS]][%[[O]]] : memref<2xf32>
+// CHECK: %[[INIT:.*]] = vector.broadcast %[[B]] : f32 to vector<4xf32>
+// CHECK: %[[ACC:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]], %{{.*}} = %[[INIT]])
+// CHECK: %[[LO:.*]] = arith.maximumf %[[ACC]]#0, %[[ZERO]] : vector<4xf32>
+// CHECK: %[[HI:.*]] = arith.minimumf %[[LO]], %[[SIX]] : vector<4xf32>
+// CHECK: vector.store %[[HI]], %{{.*}}[%[[O]], %{{.*}}, %{{.*}}]
+func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>
+  %b = arith.constant dense<[0.5, -0.5]> : tensor<2xf32>
+  %y = pattern.packed_conv2d %x, %w, %b library <3x3, [[1, 3, 4, 5]]> filter_order [1, 0] offsets [0, 1, 2] channels [0, 0]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] activation <relu6>
+         {schedule = #pattern.schedule<tile_rows = 2, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x1x4x4xf32>, tensor<2x4xf32>, tensor<2xf32> -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A clamp keeps its own bounds; a conv without bias starts from zeros.
+// CHECK-LABEL: func.func private @pattern_conv_0(
+// CHECK-DAG: %[[MIN:.*]] = arith.constant dense<-1.000000e+00> : vector<4xf32>
+// CHECK-DAG: %[[MAX:.*]] = arith.constant dense<2.500000e+00> : vector<4xf32>
+// CHECK: %[[ACC:.*]]:2 = scf.for
+// CHECK: %[[LO:.*]] = arith.maximumf %[[ACC]]#0, %[[MIN]] : vector<4xf32>
+// CHECK: arith.minimumf %[[LO]], %[[MAX]] : vector<4xf32>
+// The entry passes a zero bias.
+// CHECK-LABEL: func.func @forward
+// CHECK: arith.constant dense<0.000000e+00> : tensor<1xf32>
+func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0]]> : tensor<1x4xf32>
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0] offsets [0, 1] channels [0]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] activation <clamp>
+         {clamp_min = -1.0 : f32, clamp_max = 2.5 : f32,
+          schedule = #pattern.schedule<tile_rows = 2, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x1x4x4xf32>, tensor<1x4xf32> -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// No #pattern.schedule: the default for a 3x37 output on the host is one block
+// of 3 rows x (16 + 16 + 8) columns, the last vector stored under a 5-lane mask,
+// with input prefetch. For arm64-neon, nine vector<4xf32> per row and a vector<1xf32>.
+// CHECK-LABEL: func.func private @pattern_conv_0(
+// CHECK: %[[MASK:.*]] = vector.constant_mask [5] : vector<8xi1>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<8xf32>, vector<16xf32>, vector<16xf32>, vector<8xf32>, vector<16xf32>, vector<16xf32>, vector<8xf32>)
+// CHECK: memref.prefetch
+// CHECK: vector.fma {{.*}} : vector<16xf32>
+// CHECK: vector.fma {{.*}} : vector<8xf32>
+// CHECK: vector.maskedstore {{.*}}, %[[MASK]], {{.*}} : memref<1x3x37xf32>, vector<8xi1>, vector<8xf32>
+// NEON-LABEL: func.func private @pattern_conv_0({{.*}}memref<1x3x37xf32>
+// NEON-NOT: vector<16xf32>
+// NEON: vector.fma {{.*}} : vector<1xf32>
+// NEON-NOT: vector<16xf32>
+// NEON: vector.store {{.*}} : memref<1x3x37xf32>, vector<1xf32>
+func.func @forward(%x: tensor<1x1x3x37xf32>) -> tensor<1x1x3x37xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0]]> : tensor<1x4xf32>
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0] offsets [0, 1] channels [0]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : tensor<1x1x3x37xf32>, tensor<1x4xf32> -> tensor<1x1x3x37xf32>
+  return %y : tensor<1x1x3x37xf32>
+}
+
+// -----
+
+// Filter register blocking (tile_filters = 2): filters 0 and 1 form a block whose
+// kernel runs go in lockstep for min(run lengths) kernels, one loop carrying both
+// filters' accumulators; the rest of each run follows alone, then filter 2 alone.
+// CHECK-LABEL: func.func private @pattern_conv_0(
+// CHECK: %[[N:.*]] = arith.subi %{{.*}}, %{{.*}} : index
+// CHECK: %[[TAIL:.*]] = arith.remui %[[N]], %c2 : index
+// CHECK: %[[MID:.*]] = arith.subi %{{.*}}, %[[TAIL]] : index
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %[[MID]] step %c2 {
+// CHECK: %[[COMMON:.*]] = arith.minui %{{.*}}, %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %c0 to %[[COMMON]] step %c1 iter_args(%{{.*}} = %[[A:[^,]*]], %{{.*}} = %[[B:[^)]*]]) -> (vector<4xf32>, vector<4xf32>)
+// CHECK-COUNT-8: vector.fma
+// CHECK-NOT: vector.fma
+// CHECK: scf.yield
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK-COUNT-2: vector.store
+// CHECK: scf.for %{{.*}} = %[[MID]] to %{{.*}} step %c1 {
+func.func @forward(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %w = arith.constant dense<1.0> : tensor<4x4xf32>
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0, 1, 2] offsets [0, 2, 3, 4] channels [0, 1, 0, 1]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         {schedule = #pattern.schedule<tile_rows = 1, tile_cols = 4, tile_filters = 2, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x2x4x4xf32>, tensor<4x4xf32> -> tensor<1x3x4x4xf32>
   return %y : tensor<1x3x4x4xf32>
 }

@@ -35,10 +35,12 @@ func.func @forward(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
 
 // -----
 
-// A dense 3x3 conv (every tap kept) is not a pattern conv and stays in linalg.
+// A dense 3x3 conv (every tap kept) is not a pattern conv and stays in linalg,
+// saying why.
 // CHECK-LABEL: func.func @dense_conv_stays
 // CHECK-NOT: pattern.conv2d
 // CHECK: linalg.conv_2d_nchw_fchw
+// CHECK-SAME: pattern.dense = "weights follow no pattern library (more than 4 taps or no kept kernel)"
 func.func @dense_conv_stays(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
   %zero = arith.constant 0.0 : f32
   %w = arith.constant dense<[[[[1.0, 2.0, 3.0],   [4.0, 5.0, 6.0],   [7.0, 8.0, 9.0]],  [[10.0, 11.0, 12.0],   [13.0, 14.0, 15.0],   [16.0, 17.0, 18.0]]], [[[19.0, 20.0, 21.0],   [22.0, 23.0, 24.0],   [25.0, 26.0, 27.0]],  [[28.0, 29.0, 30.0],   [31.0, 32.0, 33.0],   [34.0, 35.0, 36.0]]]]> : tensor<2x2x3x3xf32>
@@ -96,4 +98,34 @@ func.func @relu6_two_generics(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
     linalg.yield %r : f32
   } -> tensor<1x2x3x3xf32>
   return %hi : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Convs the pattern kernels do not cover fall back to the dense path and say so:
+// a 1x1 kernel, a batch of 2 (with pattern-conforming 3x3 weights) and a
+// depthwise conv.
+// CHECK-LABEL: func.func @dense_fallbacks
+// CHECK-NOT: pattern.conv2d
+// CHECK: linalg.conv_2d_nchw_fchw
+// CHECK-SAME: pattern.dense = "kernel 1x1 is not 3x3"
+// CHECK: linalg.conv_2d_nchw_fchw
+// CHECK-SAME: pattern.dense = "batch 2: pattern kernels take batch 1"
+// CHECK: linalg.depthwise_conv_2d_nchw_chw
+// CHECK-SAME: pattern.dense = "linalg.depthwise_conv_2d_nchw_chw has no pattern kernel"
+func.func @dense_fallbacks(%x: tensor<1x2x5x5xf32>, %xb: tensor<2x2x5x5xf32>) -> (tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w1 = arith.constant dense<[[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]]]> : tensor<2x2x1x1xf32>
+  %e1 = tensor.empty() : tensor<1x2x5x5xf32>
+  %i1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
+  %c1 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w1 : tensor<1x2x5x5xf32>, tensor<2x2x1x1xf32>) outs(%i1 : tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32>
+  %w3 = arith.constant dense<[[[[0.0, 1.0, 0.0],   [2.0, 3.0, 4.0],   [0.0, 0.0, 0.0]],  [[0.0, 0.0, 0.0],   [0.0, 0.0, 0.0],   [0.0, 0.0, 0.0]]], [[[0.0, 5.0, 0.0],   [0.0, 6.0, 7.0],   [0.0, 8.0, 0.0]],  [[0.0, 9.0, 0.0],   [10.0, 11.0, 12.0],   [0.0, 0.0, 0.0]]]]> : tensor<2x2x3x3xf32>
+  %e2 = tensor.empty() : tensor<2x2x3x3xf32>
+  %i2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x2x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %c2 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%xb, %w3 : tensor<2x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%i2 : tensor<2x2x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %wd = arith.constant dense<1.0> : tensor<2x3x3xf32>
+  %e3 = tensor.empty() : tensor<1x2x3x3xf32>
+  %i3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %c3 = linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %wd : tensor<1x2x5x5xf32>, tensor<2x3x3xf32>) outs(%i3 : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  return %c1, %c2, %c3 : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>, tensor<1x2x3x3xf32>
 }

@@ -5,7 +5,9 @@ init is the broadcast bias, followed by elementwise generics. When the filter
 is a constant whose kernels conform to a pattern library (derived from the
 weights themselves, so any pruned model works without side information), the
 pad, the bias and a following ReLU / ReLU6 fold into one `pattern.conv2d`.
-Everything else, dense convs included, is left for the upstream lowering.
+Everything else, dense convs included, is left for the dense lowering, and each
+conv left dense says why in a `pattern.dense = "<reason>"` attribute, so the
+stage IR shows which layers run pattern kernels and which do not.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from .conv_info import collect_ops
 from .registry import register_pass
 
 _CONV = "linalg.conv_2d_nchw_fchw"
+# Grouped and depthwise convs: always dense (a pattern kernel computes one full group).
+_OTHER_CONVS = (
+    "linalg.conv_2d_ngchw_fgchw",
+    "linalg.conv_2d_ngchw_gfchw",
+    "linalg.depthwise_conv_2d_nchw_chw",
+    "linalg.conv_2d_nhwc_hwcf",
+    "linalg.conv_2d_nhwc_fhwc",
+)
+DENSE_ATTR = "pattern.dense"
 # arith.cmpf predicates meaning "greater than" (ordered and unordered).
 _GREATER_THAN = {2, 9}
 
@@ -156,17 +167,38 @@ def _erase_dead(roots: list[ir.Operation]) -> None:
         op.erase()
 
 
-def raise_conv(conv: ir.Operation) -> bool:
-    """Replaces one linalg conv by pattern.conv2d; returns whether it did."""
+def dense_reason(conv: ir.Operation) -> tuple[str | None, np.ndarray | None]:
+    """(why `conv` stays dense or None, its pattern library when it can be raised)."""
     weight = constant_array(conv.operands[1])
-    if weight is None or weight.ndim != 4 or weight.shape[2:] != (3, 3):
-        return False
+    if weight is None:
+        return "weights are not a compile-time constant", None
+    shape = ir.RankedTensorType(conv.operands[0].type).shape
+    if shape[0] != 1:
+        return f"batch {shape[0]}: pattern kernels take batch 1", None
+    if weight.ndim != 4 or weight.shape[2:] != (3, 3):
+        return f"kernel {'x'.join(map(str, weight.shape[2:]))} is not 3x3", None
     library = builders.derive_library(weight)
     if library is None:
+        return "weights follow no pattern library (more than 4 taps or no kept kernel)", None
+    if not _bias(conv.operands[2], weight.shape[0])[0]:
+        return "its init is neither a constant bias nor zero", None
+    top, left, bottom, right = _padding(conv)[1]
+    if (top, left) != (bottom, right):
+        return f"asymmetric padding {[top, left, bottom, right]}", None
+    return None, library
+
+
+def raise_conv(conv: ir.Operation) -> bool:
+    """Replaces one linalg conv by pattern.conv2d; returns whether it did.
+
+    A conv left dense gets a `pattern.dense` attribute with the reason.
+    """
+    reason, library = dense_reason(conv)
+    if reason is not None:
+        conv.attributes[DENSE_ATTR] = ir.StringAttr.get(reason)
         return False
-    recognised, bias = _bias(conv.operands[2], weight.shape[0])
-    if not recognised:
-        return False
+    weight = constant_array(conv.operands[1])
+    bias = _bias(conv.operands[2], weight.shape[0])[1]
     source, padding = _padding(conv)
     activation_ops, activation, clamp = _activation(conv.results[0])
     with ir.InsertionPoint(conv), conv.location:
@@ -194,3 +226,6 @@ def raise_conv(conv: ir.Operation) -> bool:
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     for conv in collect_ops(module, _CONV):
         raise_conv(conv)
+    for name in _OTHER_CONVS:
+        for conv in collect_ops(module, name):
+            conv.attributes[DENSE_ATTR] = ir.StringAttr.get(f"{name} has no pattern kernel")

@@ -7,7 +7,8 @@ as the input are "off", ``filters_outer`` has no channel blocks. Equivalent sche
 compare equal and are measured once.
 
 Statically hopeless points are rejected before anything is compiled (a compile costs far more
-than a timing run): register blocks of more than ``max_accumulators`` vectors spill (measured:
+than a timing run): register blocks (filters x rows x vectors) of more than
+``max_accumulators`` vectors spill (measured:
 28-32 accumulators cost 1.4-2.3x on AVX-512, DESIGN.md section 5).
 """
 
@@ -24,6 +25,7 @@ __all__ = ["ScheduleSpace"]
 
 _CHANNEL_BLOCKS = (8, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256)
 _UNROLLS = (1, 2, 4)
+_FILTER_BLOCKS = (1, 2, 4)
 _PREFETCHES = (0, 1, 2, 4)
 _VECTOR_WIDTHS = {"host": (8, 16), "arm64-neon": (4,)}
 
@@ -60,6 +62,7 @@ class ScheduleSpace:
             "vector_width": self.vector_widths,
             "tile_rows": tuple(range(1, min(self.out_height, self.max_rows) + 1)),
             "vectors": tuple(range(1, min(vmax, self.max_vectors) + 1)),
+            "tile_filters": _FILTER_BLOCKS,
             "tile_channels": (0,) + tuple(c for c in _CHANNEL_BLOCKS if c < self.in_channels),
             "unroll": _UNROLLS,
             "prefetch": _PREFETCHES,
@@ -70,7 +73,7 @@ class ScheduleSpace:
     def genome(s: Schedule) -> dict:
         g = dataclasses.asdict(s)
         g["vectors"] = s.tile_cols // s.vector_width
-        for k in ("tile_cols", "tile_filters", "threads"):
+        for k in ("tile_cols", "threads"):
             del g[k]
         return g
 
@@ -80,7 +83,8 @@ class ScheduleSpace:
         vw = g["vector_width"]
         vectors = max(1, min(g["vectors"], self.row_vectors(vw)))
         rows = max(1, min(g["tile_rows"], self.out_height))
-        if rows * vectors > self.max_accumulators:
+        filters = g.get("tile_filters", 1)
+        if rows * vectors * filters > self.max_accumulators:
             return None
         tc = g["tile_channels"]
         if g["loop_order"] != "rows_outer" or tc >= self.in_channels:
@@ -89,6 +93,7 @@ class ScheduleSpace:
             return Schedule(
                 tile_rows=rows,
                 tile_cols=vectors * vw,
+                tile_filters=filters,
                 tile_channels=tc,
                 vector_width=vw,
                 unroll=g["unroll"],

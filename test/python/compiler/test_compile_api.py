@@ -97,6 +97,16 @@ def test_arm64_thread_counts_match_torch(net, threads):
     assert ("mlirAsyncRuntime" in exe.ir("llvm-ir")) == (threads > 1)
 
 
+def test_batch_two_falls_back_to_dense_convs(net):
+    model, _ = net
+    x = torch.randn(2, 3, 16, 16)
+    exe = pattern_mlir.compile(model, x)
+    assert relative_error(exe(x), model(x).detach()) <= 1e-4
+    pattern_ir = exe.ir("pattern")
+    assert "pattern.conv2d " not in pattern_ir
+    assert pattern_ir.count('pattern.dense = "batch 2: pattern kernels take batch 1"') == 3
+
+
 def test_dense_option_compiles_without_pattern_ops(net):
     model, x = net
     exe = pattern_mlir.compile(model, x, options=pattern_mlir.CompileOptions(patterns=False))
