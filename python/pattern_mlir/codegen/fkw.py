@@ -27,6 +27,7 @@ __all__ = [
     "balanced_partition",
     "channel_splits",
     "csr_nbytes",
+    "filter_kernel_reorder",
     "fkw_nbytes",
     "library_taps",
     "pack",
@@ -141,10 +142,29 @@ def project(weights: np.ndarray, library: np.ndarray, assignment: np.ndarray) ->
     return np.where(mask, np.asarray(weights, dtype=np.float32), np.float32(0))
 
 
-def pack(weights: np.ndarray, library: np.ndarray, assignment: np.ndarray) -> PackedFKW:
-    """Reorder filters (FKR) and pack the kept taps into FKW arrays.
+def filter_kernel_reorder(assignment: np.ndarray, num_patterns: int) -> np.ndarray:
+    """FKR: int32[O], reordered position -> original filter.
+
+    Most kept kernels first, ties broken by the pattern histogram so filters with the same
+    per-pattern trip counts sit together; the original index keeps the sort stable.
+    """
+    a = np.asarray(assignment)
+    hist = np.stack([(a == p).sum(axis=1) for p in range(num_patterns)], axis=1)
+    count = hist.sum(axis=1)
+    keys = [np.arange(a.shape[0])] + [-hist[:, p] for p in reversed(range(num_patterns))] + [-count]
+    return np.lexsort(keys).astype(np.int32)
+
+
+def pack(
+    weights: np.ndarray,
+    library: np.ndarray,
+    assignment: np.ndarray,
+    filter_order: np.ndarray | None = None,
+) -> PackedFKW:
+    """Pack the kept taps into FKW arrays, filters in ``filter_order`` (default: FKR's).
 
     Values of ``weights`` outside the assigned pattern are ignored (they are pruned).
+    Raises ValueError if ``filter_order`` is not a permutation of the filters.
     """
     validate_pattern_layer(weights, library, assignment)
     w = np.asarray(weights, dtype=np.float32)
@@ -154,12 +174,11 @@ def pack(weights: np.ndarray, library: np.ndarray, assignment: np.ndarray) -> Pa
     num_out, num_in = a.shape
     num_patterns = lib.shape[0]
 
-    # FKR: most kept kernels first, ties broken by the pattern histogram so filters with the
-    # same per-pattern trip counts sit together; the original index keeps the sort stable.
-    hist = np.stack([(a == p).sum(axis=1) for p in range(num_patterns)], axis=1)
-    count = hist.sum(axis=1)
-    keys = [np.arange(num_out)] + [-hist[:, p] for p in reversed(range(num_patterns))] + [-count]
-    filter_order = np.lexsort(keys).astype(np.int32)
+    if filter_order is None:
+        filter_order = filter_kernel_reorder(a, num_patterns)
+    filter_order = np.asarray(filter_order, dtype=np.int32)
+    if filter_order.shape != (num_out,) or not np.array_equal(np.sort(filter_order), np.arange(num_out)):
+        raise ValueError(f"filter order must be a permutation of the {num_out} filters")
     position = np.empty(num_out, dtype=np.int64)
     position[filter_order] = np.arange(num_out)
 

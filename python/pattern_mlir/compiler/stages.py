@@ -63,7 +63,9 @@ def gpu_stages(patterns: bool) -> list[Stage]:
     """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
     if not patterns:
         return []
-    return [Stage("pattern", python_pass="pattern-raise-conv"), Stage("packed", python_pass="pattern-pack-fkw")]
+    return [Stage("pattern", python_pass="pattern-raise-conv"),
+            Stage("reordered", python_pass="pattern-reorder-filters"),
+            Stage("packed", python_pass="pattern-pack-fkw")]
 
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
@@ -76,6 +78,7 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
             stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
                                 options=(("db", tuning_db), ("target", target))))
         stages += [
+            Stage("reordered", python_pass="pattern-reorder-filters"),
             Stage("packed", python_pass="pattern-pack-fkw"),
             Stage("vector", python_pass="pattern-lower-to-vector",
                   options=(("target", target), ("threads", str(threads)))),

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each module registers its pass)
     lower_to_vector,
     pack_fkw,
     raise_conv,
+    reorder_filters,
     vectorize_dense,
 )
 from .registry import PythonPass, all_passes, lookup, register_pass

@@ -1,10 +1,10 @@
-"""pattern-pack-fkw: pattern.conv2d -> pattern.packed_conv2d (FKR + FKW packing).
+"""pattern-pack-fkw: pattern.conv2d -> pattern.packed_conv2d (FKW packing).
 
-Filter-kernel reorder groups filters of equal length and pattern mix so that
-generated loops have uniform trip counts and thread groups get equal work; FKW
-stores per kept kernel only its input channel and its taps, grouped per
+FKW stores per kept kernel only its input channel and its taps, grouped per
 (filter, pattern), so lowering streams weights forward and never searches.
-The packing itself lives in `pattern_mlir.codegen.fkw`, shared with the GPU path.
+Filters go in the order `pattern-reorder-filters` wrote (`pattern.filter_order`),
+else in the filter-kernel reorder computed here. The packing itself lives in
+`pattern_mlir.codegen.fkw`, shared with the GPU path.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from mlir.dialects import arith
 
 from ..codegen import fkw
 from ..dialects import pattern as pattern_ops
-from .conv_info import collect_ops, read_conv
+from .conv_info import PassError, collect_ops, read_conv
 from .registry import register_pass
+from .reorder_filters import FILTER_ORDER_ATTR
 
 _COPIED_ATTRS = ("strides", "padding", "dilations", "activation", "clamp_min", "clamp_max", "schedule")
 
@@ -40,7 +41,14 @@ def pack_conv(op: ir.Operation) -> None:
     assignment = np.array(list(op.attributes["assignment"]), np.int32).reshape(
         out_channels, in_channels
     )
-    packed = fkw.pack(dense_weight(info.weights, info.library, assignment), info.library, assignment)
+    order = None
+    if FILTER_ORDER_ATTR in op.attributes:
+        order = np.array(list(ir.DenseI32ArrayAttr(op.attributes[FILTER_ORDER_ATTR])), np.int32)
+    try:
+        packed = fkw.pack(dense_weight(info.weights, info.library, assignment), info.library,
+                          assignment, order)
+    except ValueError as error:
+        raise PassError(op, f"has a bad {FILTER_ORDER_ATTR}: {error}") from None
     f32 = ir.F32Type.get()
     with ir.InsertionPoint(op), op.location:
         stream = arith.constant(
@@ -71,7 +79,7 @@ def pack_conv(op: ir.Operation) -> None:
 
 @register_pass(
     "pattern-pack-fkw",
-    "Filter-kernel reorder and FKW packing: pattern.conv2d -> pattern.packed_conv2d",
+    "FKW packing in filter-kernel order: pattern.conv2d -> pattern.packed_conv2d",
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     for op in collect_ops(module, "pattern.conv2d"):
