@@ -84,12 +84,17 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
 def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:
     from .._mlir_libs import _patternDialects
     from ..runtime.aarch64 import compile_aarch64
+    from ..runtime.weight_blob import assemble_blob, externalize_constants
 
+    workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Weights go into the library as raw bytes, not through LLVM IR text, opt and llc.
+    constants = externalize_constants(module)
     llvm_ir = _patternDialects.translate_to_llvm_ir(module.operation)
     stages["llvm-ir"] = llvm_ir
-    workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
+    blob = [assemble_blob(constants, workdir, "aarch64-linux-gnu-gcc")] if constants else []
     artifacts = compile_aarch64(llvm_ir, workdir, cpu=options.cpu, name="model",
-                                opt_level=options.opt_level)
+                                opt_level=options.opt_level, link_args=blob)
     stages["asm"] = artifacts.asm
     return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir)
 
