@@ -188,7 +188,7 @@ def plan_conv(
     lib = np.asarray(library).astype(bool)
     library_taps(lib)
     ho, wo = geometry.out_height, geometry.out_width
-    sched = schedule or default_schedule(ho, wo, target, geometry.in_channels)
+    sched = schedule or default_schedule(ho, wo, target, geometry.in_channels, geometry.stride[0])
     vw = sched.vector_width
 
     tr = min(sched.tile_rows, ho)

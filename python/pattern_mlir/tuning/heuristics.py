@@ -1,21 +1,9 @@
-"""Schedule rules learned from tuning: a better default, and reuse of tuned shape classes.
+"""Schedule rules learned from tuning: the default's rules, and reuse of tuned shape classes.
 
-``improved_default`` is the rule to adopt in ``codegen.schedule.default_schedule``. Measured
-on the AVX-512 host (docs/tuning.md; each gain an interleaved A/B median, repeated twice):
-
-* Tiny outputs (the whole output fits one register block of at most 8 accumulators, e.g. the
-  7x7 maps of ResNet-50's last stage): no channel blocking. With so few accumulators a channel
-  block holds less than one kernel per pattern loop, so loop setup and the partial sums going
-  through the output cost more than the L1 reuse gains. Stride 1: prefetch on (1.37-1.40x on
-  512->512 7x7); stride 2: filters outermost, no prefetch (1.04-1.05x on 512->512 14x14 s2;
-  prefetch there was 0.87x).
-* Stride 2: half the rows per register block. Neighbouring output rows share only one input
-  row instead of two, so tall blocks buy little reuse, while their input rows (x2 for the
-  stride, x2 phase planes) crowd L1 (1.20-1.22x on 128->128 56x56 s2, 1.03-1.13x on 256->256
-  28x28 s2).
-* Stride 1: a row block one row shorter when it then divides the output height (no short
-  remainder block): 8 -> 7 rows at 28x28. Marginal: +2 to +3 % on average over five
-  measurements of four layers, single measurements from -7 % to +9 %; drop it if in doubt.
+What tuning VGG-16 and ResNet-50 taught the default heuristic is now part of it
+(``codegen.schedule.default_schedule``, ``_tuned_rules``; measured in docs/tuning.md).
+``improved_default`` gives that schedule where it differs from the heuristic alone, for the
+tuning report's baseline.
 
 Observed but not a rule: no channel blocking (with prefetch) gained 10-15 % on 512->512 28x28
 in every run, but lost 15 % on 256->256 56x56, gained 3-8 % on 256->512 28x28 and lost 5 % on
@@ -33,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..codegen.schedule import TARGETS, Schedule, default_schedule
+from ..codegen.schedule import Schedule, default_schedule
 from .signature import LayerSignature
 from .space import ScheduleSpace
 
@@ -43,26 +31,10 @@ LEARNED_MIN_GAIN = 1.03
 
 
 def improved_default(sig: LayerSignature) -> Schedule | None:
-    """The default schedule with the rules above applied; None where they change nothing."""
-    if sig.target != "host":
-        return None  # measured on the host only
-    d = default_schedule(sig.out_height, sig.out_width, sig.target, sig.in_channels)
-    vectors = min(d.tile_cols // d.vector_width, -(-sig.out_width // d.vector_width))
-    strided = sig.stride[0] > 1
-    if sig.out_height <= d.tile_rows and d.tile_rows * vectors <= 8:
-        if strided:
-            s = dataclasses.replace(d, tile_channels=0, prefetch=0, loop_order="filters_outer")
-        else:
-            s = dataclasses.replace(d, tile_channels=0, prefetch=TARGETS[sig.target].prefetch)
-    elif strided:
-        s = dataclasses.replace(d, tile_rows=max(1, -(-d.tile_rows // 2)))
-    elif (
-        d.tile_rows > 1 and sig.out_height % d.tile_rows and sig.out_height % (d.tile_rows - 1) == 0
-    ):
-        s = dataclasses.replace(d, tile_rows=d.tile_rows - 1)
-    else:
-        s = d
-    return None if s == d else s
+    """The default schedule (with the tuned rules) where it differs from the heuristic alone."""
+    args = (sig.out_height, sig.out_width, sig.target, sig.in_channels, sig.stride[0])
+    rules = default_schedule(*args)
+    return None if rules == default_schedule(*args, tuned_rules=False) else rules
 
 
 def _distance(a: LayerSignature, b: LayerSignature) -> float:
@@ -91,7 +63,7 @@ def learned_schedule(db, sig: LayerSignature) -> Schedule | None:
     if not same_class:
         return None
     nearest = min(same_class, key=lambda r: _distance(r.signature, sig))
-    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target)
+    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target, sig.stride[0])
     s = nearest.schedule
     if s.tile_channels >= sig.in_channels:
         s = dataclasses.replace(s, tile_channels=0)

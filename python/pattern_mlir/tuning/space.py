@@ -38,6 +38,7 @@ class ScheduleSpace:
     out_width: int
     in_channels: int
     target: str = "host"
+    stride: int = 1
     max_accumulators: int = 24
     max_rows: int = 16
     max_vectors: int = 16
@@ -108,7 +109,9 @@ class ScheduleSpace:
 
     # ----- points ------------------------------------------------------------------------
     def default(self) -> Schedule:
-        d = default_schedule(self.out_height, self.out_width, self.target, self.in_channels)
+        d = default_schedule(
+            self.out_height, self.out_width, self.target, self.in_channels, self.stride
+        )
         return self.canonical(d) or d
 
     def all_points(self) -> list[Schedule]:

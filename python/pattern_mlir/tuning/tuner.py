@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..codegen.schedule import Schedule
 from .database import TuningDB, TuningResult
-from .heuristics import improved_default, learned_schedule
+from .heuristics import learned_schedule
 from .layers import TuneLayer, layers_from_module, layers_from_torch, unique_layers
 from .measure import LayerBench
 from .search import evolve
@@ -127,12 +127,10 @@ def tune_layer(
     """Search one layer's schedule space within ``budget_s`` and store the result."""
     start = time.monotonic()
     sig = layer.signature
-    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target)
+    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target, sig.stride[0])
     bench = LayerBench(layer, clock=options.clock)
-    default = space.default()
-    rule = improved_default(sig)
-    rule = space.canonical(rule) if rule is not None else None
-    seeds = [s for s in (default, rule, learned_schedule(db, sig)) if s is not None]
+    default = space.default()  # with the rules tuning taught it
+    seeds = [s for s in (default, learned_schedule(db, sig)) if s is not None]
 
     def cost(s: Schedule, bound: float | None) -> float | None:
         m = bench.measure(s, options.repeats, bound)
@@ -141,7 +139,7 @@ def tune_layer(
 
     def progress(s, c, result) -> None:
         # Keep the finalists compiled for the re-measurement; free the rest.
-        bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default, rule])
+        bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default])
         if on_progress is not None and math.isfinite(result.best_cost):
             on_progress(len(result.evaluated), result.best_cost)
 
@@ -160,11 +158,9 @@ def tune_layer(
     )
     if not found.evaluated:
         return LayerOutcome(layer, "no-budget", reason="no time left to measure the default")
-    # The default and the improved default rule always compete in the final round: the
-    # search's own ranking rests on fewer samples, taken at other moments.
-    finalists = [s for s, _ in found.ranking()[: options.finalists]]
-    finalists += [s for s in (default, rule) if s is not None]
-    finalists = list(dict.fromkeys(finalists))
+    # The default always competes in the final round: the search's own ranking rests on
+    # fewer samples, taken at other moments.
+    finalists = list(dict.fromkeys([s for s, _ in found.ranking()[: options.finalists]] + [default]))
     best, medians = choose(bench.compare(finalists, options.rounds), default, options.min_gain)
     result = TuningResult(
         sig,

@@ -77,6 +77,25 @@ def test_neon_default_schedule():
         default_schedule(8, 8, "x86-sse")
 
 
+def test_default_schedule_applies_the_tuned_rules():
+    # 7x7 at stride 1 (ResNet-50 stage 5): one register block, no channel blocks, prefetch.
+    base = default_schedule(7, 7, in_channels=512, tuned_rules=False)
+    tiny = default_schedule(7, 7, in_channels=512)
+    assert base.tile_channels and (tiny.tile_channels, tiny.prefetch) == (0, 2)
+    # Stride 2 at 56x56: half the rows per block.
+    assert default_schedule(56, 56, in_channels=128, stride=2).tile_rows == -(
+        -default_schedule(56, 56, in_channels=128, tuned_rules=False).tile_rows // 2
+    )
+    # A layer planned without a schedule gets the stride-aware default.
+    g = ConvGeometry.make(128, 128, 112, 112, stride=(2, 2), padding=1)
+    lib = random_library(8, np.random.default_rng(0))
+    assert plan_conv(g, lib).schedule == default_schedule(56, 56, in_channels=128, stride=2)
+    # The rules were measured on the host only.
+    assert default_schedule(7, 7, "arm64-neon", 512) == default_schedule(
+        7, 7, "arm64-neon", 512, tuned_rules=False
+    )
+
+
 @pytest.mark.parametrize(
     "kw",
     [
