@@ -75,19 +75,22 @@ _WRITER = textwrap.dedent("""
     from pattern_mlir.codegen.schedule import Schedule
     from pattern_mlir.tuning import LayerSignature, TuningDB, TuningResult
     path, tag, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    cpu = sys.argv[4] if len(sys.argv) > 4 else f"writer {tag}"
+    offset = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     with TuningDB(path) as db:
         for i in range(count):
             sig = LayerSignature(1 + i, 64, 56, 56, (1, 1), (1, 1, 1, 1), (1, 1),
-                                 "3x3:27,58", 3.6, "host", f"writer {tag}", kept=100)
-            db.put(TuningResult(sig, Schedule(tile_rows=1 + i % 8), 1.0 + i, 2.0 + i))
+                                 "3x3:27,58", 3.6, "host", cpu, kept=100)
+            db.put(TuningResult(sig, Schedule(tile_rows=1 + i % 8, unroll=tag), 1.0 + i + offset,
+                                2.0 + i))
             db.add_measurement(sig, Schedule(unroll=2), 1.0 + i, "ok")
             print(i + 1, flush=True)
 """)
 
 
-def _writer(path, tag: int, count: int) -> subprocess.Popen:
+def _writer(path, tag: int, count: int, *same_key) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(path), str(tag), str(count)],
+        [sys.executable, "-c", _WRITER, str(path), str(tag), str(count), *map(str, same_key)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -111,6 +114,25 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
                     r.ms == r.signature.in_channels and r.schedule.tile_rows == 1 + (r.ms - 1) % 8
                 )
                 assert db.measurements(r.signature) == {Schedule(unroll=2): r.ms}
+        assert db.integrity() == "ok"
+
+
+def test_two_writers_of_the_same_keys_keep_the_faster_result(tmp_path):
+    # Both tuners finish the same 60 layers at once; writer 2 always measured 0.25 ms less.
+    # Whichever commits last, every key must hold writer 2's result: the compare and the
+    # write of keep_faster are one transaction.
+    path = tmp_path / "t.sqlite"
+    count = 60
+    writers = [_writer(path, 1, count, "shared", 0.0), _writer(path, 2, count, "shared", -0.25)]
+    for w in writers:
+        out, _ = w.communicate(timeout=120)
+        assert w.returncode == 0 and out.split()[-1] == str(count)
+    with TuningDB(path) as db:
+        rows = db.results(cpu="shared")
+        assert len(rows) == count
+        for r in rows:
+            assert r.schedule.unroll == 2 and r.ms == r.signature.in_channels - 0.25
+            assert db.measurements(r.signature) == {Schedule(unroll=2): float(r.signature.in_channels)}
         assert db.integrity() == "ok"
 
 

@@ -66,3 +66,53 @@ def test_cli_tunes_an_mlir_file_and_resumes(tmp_path, small_arrays, capsys):
         after = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
     assert all(after[k] == v for k, v in before.items()), "a measured schedule was re-measured"
     assert "tuned" in capsys.readouterr().out
+
+
+def test_sigkill_of_a_real_tune_run_then_resume(tmp_path, small_arrays):
+    """`pattern-mlir tune` killed with SIGKILL mid-search: the database stays readable, and the
+    rerun keeps every measurement the killed run committed and finishes both layers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    weights, _, _ = small_arrays
+    model = tmp_path / "model.mlir"
+    model.write_text(_two_conv_module(weights))
+    db_path = tmp_path / "tuning.sqlite"
+    cli = Path(sys.executable).with_name("pattern-mlir")
+    args = [str(cli), "tune", str(model), "--db", str(db_path), "--no-progress"]
+    run = subprocess.Popen([*args, "--budget", "120s"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 100
+
+    def measured() -> int:
+        if not db_path.exists():
+            return 0
+        try:
+            with sqlite3.connect(db_path, timeout=5) as c:
+                return c.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is not created yet
+            return 0
+
+    while measured() < 3 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.poll() is None, f"tune ended before it could be killed: {run.stderr.read()}"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL
+
+    with TuningDB(db_path) as db:
+        assert db.integrity() == "ok"
+    with sqlite3.connect(db_path) as c:
+        before = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
+    assert len(before) >= 3
+    done = subprocess.run([*args, "--budget", "30s"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with TuningDB(db_path) as db:
+        assert db.integrity() == "ok" and len(db.results()) == 2
+    with sqlite3.connect(db_path) as c:
+        after = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
+    assert all(after[k] == v for k, v in before.items()), "a committed measurement was lost or redone"
