@@ -16,6 +16,7 @@ from .executable import (
     Arm64Executable,
     Executable,
     HostExecutable,
+    HostLibraryExecutable,
     TensorSpec,
     VulkanModelExecutable,
 )
@@ -82,20 +83,16 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
 
 
 def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:
-    from .._mlir_libs import _patternDialects
-    from ..runtime.aarch64 import compile_aarch64
-    from ..runtime.weight_blob import assemble_blob, externalize_constants
+    from ..runtime.aarch64 import TRIPLE
+    from ..runtime.shared_library import LibraryTarget
+    from .library_build import build_model_library
 
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    # Weights go into the library as raw bytes, not through LLVM IR text, opt and llc.
-    constants = externalize_constants(module)
-    llvm_ir = _patternDialects.translate_to_llvm_ir(module.operation)
+    target = LibraryTarget(TRIPLE, options.cpu, "+neon", "aarch64-linux-gnu-gcc")
+    llvm_ir, artifacts = build_model_library(module.operation, workdir, target, options.opt_level,
+                                             asm=True)
     stages["llvm-ir"] = llvm_ir
-    blob = [assemble_blob(constants, workdir, "aarch64-linux-gnu-gcc")] if constants else []
-    artifacts = compile_aarch64(llvm_ir, workdir, cpu=options.cpu, name="model",
-                                opt_level=options.opt_level, link_args=blob)
-    stages["asm"] = artifacts.asm
+    stages["asm"] = artifacts.asm_path.read_text()
     return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir)
 
 
@@ -129,9 +126,7 @@ def load(path: str | Path) -> Executable:
     stages = {name: (directory / f"{name}.mlir").read_text() for name in manifest["stages"]}
     if manifest["target"] == "host":
         host = json.loads((directory / "host.json").read_text())
-        with ir.Context():
-            module = ir.Module.parse((directory / "model.llvm.mlir").read_text())
-            return HostExecutable(inputs, outputs, stages, module=module, **host)
+        return HostLibraryExecutable(inputs, outputs, stages, directory / "libmodel.so", **host)
     if manifest["target"] == "arm64-neon":
         return Arm64Executable(inputs, outputs, stages, directory / "libmodel.so", directory)
     raise ValueError(f"cannot load target {manifest['target']!r}")

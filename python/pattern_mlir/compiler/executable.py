@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
+# 2: host saves hold a shared library (object code) instead of LLVM-dialect IR to re-JIT.
+FORMAT_VERSION = 2
 ENTRY = "forward"
 
 
@@ -150,7 +151,52 @@ class HostExecutable(Executable):
         del block
 
     def _save_artifacts(self, directory: Path) -> None:
-        (directory / "model.llvm.mlir").write_text(str(self._module))
+        """The object code: the same LLVM-dialect module built by llc into libmodel.so."""
+        from ..runtime.shared_library import host_target
+        from .library_build import build_model_library
+
+        with self._module.context:
+            module = self._module.operation.clone()  # building moves the weights out of it
+        build_model_library(module, directory / "build", host_target(), self.opt_level)
+        shutil.copy(directory / "build" / "libmodel.so", directory / "libmodel.so")
+        shutil.rmtree(directory / "build")
+        (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
+
+
+def _descriptor(array: np.ndarray) -> ctypes.Structure:
+    """An MLIR memref descriptor of a C-contiguous array (what `_mlir_ciface_*` takes)."""
+    rank = array.ndim
+
+    class MemRef(ctypes.Structure):
+        _fields_ = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64),
+                    ("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+
+    strides = [s // array.itemsize for s in array.strides]
+    pointer = array.ctypes.data
+    return MemRef(pointer, pointer, 0, (ctypes.c_int64 * rank)(*array.shape), (ctypes.c_int64 * rank)(*strides))
+
+
+class HostLibraryExecutable(Executable):
+    """A saved host build: libmodel.so loaded with ctypes, no JIT (see `HostExecutable.save`)."""
+
+    target = "host"
+
+    def __init__(self, inputs, outputs, stages, library: Path, *, opt_level: int = 3, threads: int = 1):
+        super().__init__(inputs, outputs, stages)
+        from ..runtime.allocator import keep_freed_buffers
+
+        keep_freed_buffers()
+        self.library, self.opt_level, self.threads = Path(library), opt_level, threads
+        self._function = ctypes.CDLL(str(self.library))._mlir_ciface_forward
+        self._function.restype = None
+
+    def _run(self, inputs, outputs):
+        descriptors = [_descriptor(a) for a in inputs + outputs]
+        self._function(*[ctypes.byref(d) for d in descriptors])
+
+    def _save_artifacts(self, directory: Path) -> None:
+        if self.library.resolve() != (directory / "libmodel.so").resolve():
+            shutil.copy(self.library, directory / "libmodel.so")
         (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .shared_library import LibraryTarget, compile_library
 from .toolchain import ToolFailedError, aarch64_sysroot, find_tool, run_tool
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
 
 DEFAULT_CPU = "cortex-a76"
 TRIPLE = "aarch64-linux-gnu"
-# MLIR's async runtime ABI on pthreads: threaded code (async-parallel-for) links it on ARM64.
-ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,50 +95,13 @@ def compile_aarch64(
 ) -> Aarch64Artifacts:
     """Compile LLVM IR text for ARM64 into ``workdir``: ``<name>.o``, ``<name>.s``, ``lib<name>.so``.
 
-    ``opt_level`` runs ``opt -passes=default<On>`` before ``llc`` (the same mid-level pipeline the
-    host ``ExecutionEngine(opt_level=3)`` applies, so both targets see equally optimised IR);
-    ``None`` hands mlir-translate's output to ``llc`` untouched. ``llc`` always runs at ``-O3``
-    for ``-mcpu=cpu -mattr=features``, position independent. The library is linked with
-    ``-z defs`` so that a symbol no ARM64 library provides (e.g. MLIR's ``memrefCopy`` runtime
-    helper) fails here, at link time, rather than under qemu. IR that calls MLIR's async
-    runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``.
+    See :func:`pattern_mlir.runtime.shared_library.compile_library` (opt, llc at -O3 for
+    ``-mcpu=cpu -mattr=features``, position independent, linked with ``-z defs``, MLIR's async
+    runtime ABI from ``ASYNC_RUNTIME_SOURCE`` when the IR calls it).
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ValueError(f"name {name!r}: use letters, digits, '_', '.', '-' only")
-    out = Path(workdir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    ll_path = out / f"{name}.ll"
-    ll_path.write_text(llvm_ir)
-    target = [f"-mtriple={TRIPLE}", f"-mcpu={cpu}", f"-mattr={features}"]
-    llc_input = ll_path
-    if opt_level is not None:
-        llc_input = out / f"{name}.opt.ll"
-        run_tool("opt", [*target, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input])
-    llc = [*target, "-O3", "-relocation-model=pic", llc_input]
-    obj_path, asm_path = out / f"{name}.o", out / f"{name}.s"
-    run_tool("llc", [*llc, "-filetype=obj", "-o", obj_path])
-    run_tool("llc", [*llc, "-filetype=asm", "-o", asm_path])
-    so_path = out / f"lib{name}.so"
-    if "@mlirAsyncRuntime" in llvm_ir:
-        runtime_obj = out / "async_runtime.o"
-        run_tool("aarch64-linux-gnu-gcc",
-                 ["-O2", "-fPIC", "-std=c11", "-Wall", "-Werror", "-c", ASYNC_RUNTIME_SOURCE,
-                  "-o", runtime_obj])
-        link_args = (*link_args, runtime_obj, "-lpthread")
-    run_tool(
-        "aarch64-linux-gnu-gcc",
-        [
-            "-shared",
-            "-o",
-            so_path,
-            obj_path,
-            f"-Wl,-soname,{so_path.name}",
-            "-Wl,-z,defs",
-            *link_args,
-            "-lm",
-        ],
-    )
-    return Aarch64Artifacts(out, ll_path, obj_path, asm_path, so_path, cpu)
+    lib = compile_library(llvm_ir, workdir, LibraryTarget(TRIPLE, cpu, features, "aarch64-linux-gnu-gcc"),
+                          name=name, opt_level=opt_level, link_args=link_args, asm=True)
+    return Aarch64Artifacts(lib.workdir, lib.ll_path, lib.obj_path, lib.asm_path, lib.so_path, cpu)
 
 
 # --------------------------------------------------------------------------------------------

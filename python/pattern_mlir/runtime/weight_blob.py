@@ -36,16 +36,18 @@ class ExternalConstant:
     alignment: int
 
 
-def externalize_constants(module: ir.Module, min_bytes: int = MIN_EXTERNAL_BYTES) -> list[ExternalConstant]:
+def externalize_constants(module: ir.Module | ir.Operation,
+                          min_bytes: int = MIN_EXTERNAL_BYTES) -> list[ExternalConstant]:
     """Makes every initialised constant global of `min_bytes` or more an external declaration.
 
-    `module` is in the LLVM dialect; it is changed in place. Splat initialisers stay (they
-    print as one value).
+    `module` (a module or its operation) is in the LLVM dialect; it is changed in place.
+    Splat initialisers stay (they print as one value).
     """
     moved = []
-    with module.context:
+    operation = module.operation if isinstance(module, ir.Module) else module
+    with operation.context:
         external = ir.Attribute.parse("#llvm.linkage<external>")
-        for op in module.body.operations:
+        for op in operation.regions[0].blocks[0].operations:
             if op.operation.name != "llvm.mlir.global":
                 continue
             attrs = op.operation.attributes

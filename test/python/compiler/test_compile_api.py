@@ -141,11 +141,22 @@ def test_unknown_target_lists_known_ones(net):
 
 
 def test_save_and_load_round_trip(tmp_path, net, host_exe):
+    from pattern_mlir.compiler.executable import FORMAT_VERSION, HostLibraryExecutable
+
     model, x = net
-    loaded = pattern_mlir.load(host_exe.save(tmp_path / "exe"))
-    np.testing.assert_array_equal(loaded(x).numpy(), host_exe(x).numpy())
+    directory = host_exe.save(tmp_path / "exe")
+    # The save holds object code: the loaded model calls libmodel.so, nothing is JIT-compiled.
+    assert (directory / "libmodel.so").stat().st_size > 0
+    loaded = pattern_mlir.load(directory)
+    assert isinstance(loaded, HostLibraryExecutable) and loaded.threads == host_exe.threads
+    np.testing.assert_allclose(loaded(x).numpy(), host_exe(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert relative_error(loaded(x), model(x).detach()) <= 1e-4
+    assert loaded.ir("vector") == host_exe.ir("vector")
+    # A loaded executable saves again.
+    again = pattern_mlir.load(loaded.save(tmp_path / "again"))
+    np.testing.assert_array_equal(again(x).numpy(), loaded(x).numpy())
     manifest = tmp_path / "exe" / "manifest.json"
-    manifest.write_text(manifest.read_text().replace('"format": 1', '"format": 99'))
+    manifest.write_text(manifest.read_text().replace(f'"format": {FORMAT_VERSION}', '"format": 99'))
     with pytest.raises(ValueError, match="holds format 99"):
         pattern_mlir.load(tmp_path / "exe")
 

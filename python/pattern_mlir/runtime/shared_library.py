@@ -1,0 +1,95 @@
+"""LLVM IR text -> a position-independent shared library, for ARM64 or this machine.
+
+Both CPU targets build the same way: ``opt -passes=default<On>`` (the mid-level pipeline the
+host ``ExecutionEngine(opt_level=3)`` applies, so JIT and library see equally optimised IR;
+``opt_level=None`` skips it), ``llc -O3`` for the target's CPU and features, then the target's C
+compiler links ``lib<name>.so`` with ``-z defs``, so that a symbol no library provides (e.g.
+MLIR's ``memrefCopy`` runtime helper) fails at link time rather than at load. IR that calls
+MLIR's async runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``, our pthread
+implementation of that ABI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .toolchain import run_tool
+
+__all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "LibraryTarget", "compile_library", "host_target"]
+
+ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
+
+
+@dataclass(frozen=True)
+class LibraryTarget:
+    """Where a library runs: LLVM triple, CPU and features for llc, and the C compiler."""
+
+    triple: str
+    cpu: str
+    features: str
+    cc: str
+
+
+@dataclass(frozen=True)
+class LibraryArtifacts:
+    workdir: Path
+    ll_path: Path
+    obj_path: Path
+    asm_path: Path | None
+    so_path: Path
+
+
+def host_target() -> LibraryTarget:
+    """This machine: llc's host triple and CPU (as the JIT picks them), linked by ``cc``."""
+    version = run_tool("llc", ["--version"]).stdout
+    triple = re.search(r"Default target:\s*(\S+)", version)
+    cpu = re.search(r"Host CPU:\s*(\S+)", version)
+    if not triple or not cpu:
+        raise RuntimeError(f"cannot read the host triple and CPU from `llc --version`:\n{version}")
+    return LibraryTarget(triple.group(1), cpu.group(1), "", "cc")
+
+
+def compile_library(
+    llvm_ir: str,
+    workdir: str | os.PathLike,
+    target: LibraryTarget,
+    *,
+    name: str = "kernel",
+    opt_level: int | None = 3,
+    link_args: Sequence[str | os.PathLike] = (),
+    asm: bool = False,
+) -> LibraryArtifacts:
+    """Builds ``<name>.o`` (and ``<name>.s`` with ``asm``) and ``lib<name>.so`` in ``workdir``."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"name {name!r}: use letters, digits, '_', '.', '-' only")
+    out = Path(workdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    ll_path = out / f"{name}.ll"
+    ll_path.write_text(llvm_ir)
+    flags = [f"-mtriple={target.triple}", f"-mcpu={target.cpu}"]
+    if target.features:
+        flags.append(f"-mattr={target.features}")
+    llc_input = ll_path
+    if opt_level is not None:
+        llc_input = out / f"{name}.opt.ll"
+        run_tool("opt", [*flags, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input])
+    llc = [*flags, "-O3", "-relocation-model=pic", llc_input]
+    obj_path = out / f"{name}.o"
+    run_tool("llc", [*llc, "-filetype=obj", "-o", obj_path])
+    asm_path = None
+    if asm:
+        asm_path = out / f"{name}.s"
+        run_tool("llc", [*llc, "-filetype=asm", "-o", asm_path])
+    if "@mlirAsyncRuntime" in llvm_ir:
+        runtime_obj = out / "async_runtime.o"
+        run_tool(target.cc, ["-O2", "-fPIC", "-std=c11", "-Wall", "-Werror", "-c",
+                             ASYNC_RUNTIME_SOURCE, "-o", runtime_obj])
+        link_args = (*link_args, runtime_obj, "-lpthread")
+    so_path = out / f"lib{name}.so"
+    run_tool(target.cc, ["-shared", "-o", so_path, obj_path, f"-Wl,-soname,{so_path.name}",
+                         "-Wl,-z,defs", *link_args, "-lm"])
+    return LibraryArtifacts(out, ll_path, obj_path, asm_path, so_path)
