@@ -41,7 +41,7 @@ def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(ORDER), help="comma-separated zoo names")
     ap.add_argument("--quick", action="store_true", help="1 round of 10 runs, no arm64 builds")
-    ap.add_argument("--peers", default="pattern,torch,ort,mnn")
+    ap.add_argument("--peers", default="pattern,torch,ort,mnn,iree")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
     ap.add_argument("--warmup", type=int, default=3)

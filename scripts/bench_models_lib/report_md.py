@@ -195,7 +195,8 @@ def _header(s: ModelSummary, meta: dict) -> list[str]:
         "",
         (
             f"Software: torch {v['torch']}, ONNX Runtime {v['onnxruntime']} (onnx {v['onnx']}), "
-            f"MNN {v['MNN']}, MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, AVX-512), "
+            f"MNN {v['MNN']}, IREE {v.get('iree-base-runtime', '-')}, "
+            f"MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, AVX-512), "
             f"numpy {v['numpy']}."
         ),
         "",
@@ -209,7 +210,11 @@ def _header(s: ModelSummary, meta: dict) -> list[str]:
         "timed `exe(x)`. torch: eager under `inference_mode`, NCHW and channels_last "
         "interleaved, the faster shown ((cl)). ORT: the model exported by "
         "`torch.onnx.export(..., opset_version=18, dynamo=True)`, `InferenceSession.run`. MNN: "
-        "the same ONNX converted in-process, `Module.forward`. Each runtime in its own fresh "
+        "the same ONNX converted in-process, `Module.forward`. IREE: the same ONNX through "
+        "`iree-import-onnx` and `iree-compile` for llvm-cpu on this CPU (flags in "
+        "`scripts/bench_models_lib/iree_model.py`: O3, data tiling, ukernels, im2col convs), "
+        "the module's function on the `local-sync` (1 thread) or `local-task` driver. "
+        "Each runtime in its own fresh "
         f"process, one after another (A B A B), {st['warmup']} warm-up run(s), then the median of "
         f"{st['runs']} runs per process and thread count, {st['rounds']} to {st['max_rounds']} "
         f"rounds per model (more while round medians differ by > {st['noise']:.0%})."

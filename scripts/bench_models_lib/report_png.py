@@ -22,7 +22,7 @@ __all__ = ["plot"]
 
 _VIEW_COLOURS = ["#2ca02c", "#98df8a", "#17becf"]
 _PEER_COLOURS = {"pattern": "#2ca02c", **_COLOURS}
-_PEER_LABELS = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ONNX Runtime", "mnn": "MNN"}
+_PEER_LABELS = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ONNX Runtime", "mnn": "MNN", "iree": "IREE"}
 
 
 def _speedups(ax, s: ModelSummary) -> None:
@@ -137,7 +137,7 @@ def plot(s: ModelSummary, path: str, meta: dict) -> None:
     st = meta["settings"]
     fig.suptitle(
         f"pattern-mlir whole models ({st['patterns']} patterns x connectivity "
-        f"{st['connectivity']:g}) vs dense torch / ONNX Runtime / MNN, fp32 batch 1 "
+        f"{st['connectivity']:g}) vs dense torch / ONNX Runtime / MNN / IREE, fp32 batch 1 "
         f"- commit {meta['commit']}, {meta['date']}",
         fontsize=13,
     )

@@ -22,7 +22,9 @@ _LSCPU_KEYS = (
     "L2 cache",
     "L3 cache",
 )
-_PACKAGES = ("torch", "onnxruntime", "onnx", "MNN", "xtc-mlir-python-bindings", "numpy")
+_PACKAGES = (
+    "torch", "onnxruntime", "onnx", "MNN", "iree-base-runtime", "xtc-mlir-python-bindings", "numpy"
+)
 
 
 def _lscpu() -> dict[str, str]:

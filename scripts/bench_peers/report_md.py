@@ -21,7 +21,7 @@ from .summary import (
 
 __all__ = ["render_markdown"]
 
-_NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN"}
+_NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN", "iree": "IREE"}
 
 
 def _f(v: float, digits: int = 3) -> str:

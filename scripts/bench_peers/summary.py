@@ -14,7 +14,7 @@ from .measure import HEADLINE
 
 __all__ = ["DENSE_PEERS", "Point", "Summary", "View", "summarise"]
 
-DENSE_PEERS = ("torch", "ort", "mnn")
+DENSE_PEERS = ("torch", "ort", "mnn", "iree")
 # Targets of issue 4 item 4.
 TARGET_VGG_OVER_MNN = 2.0
 TARGET_VGG_PEAK = 0.60
