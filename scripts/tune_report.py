@@ -323,10 +323,10 @@ METHOD = """
 ## Method
 
 * **Search** (`pattern_mlir/tuning/search.py`): a (mu + lambda) genetic algorithm as in PatDNN
-  over each layer's `#pattern.schedule` space (`space.py`: register block rows x vectors,
+  over each layer's `#pattern.schedule` space (`space.py`: register block filters x rows x vectors,
   vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order; canonical
-  points so equivalent schedules are measured once). Seeds: the default, the improved default
-  rule, what the database learned for the layer's shape class; population 8, tournament
+  points so equivalent schedules are measured once). Seeds: the default (which now holds the
+  learned rules), what the database learned for the layer's shape class; population 8, tournament
   selection, uniform crossover (the register block inherited whole), mutation; after two
   generations without a 1 % gain, a hill climb over one-gene neighbours of the best; stops
   when that finds nothing, when the space is exhausted or when the layer's share of the budget
@@ -337,7 +337,7 @@ METHOD = """
 * **Measurement** (`measure.py`): real runs of the generated code (JIT, one thread), each
   sample about 3 ms of runs, median of 5 samples. Thread CPU time rather than wall time: with
   load averages around 10 on 2 cores, wall times of one kernel spread over 3x, CPU times over
-  a few per cent. The best 3 points, the default and the rule are re-measured interleaved
+  a few per cent. The best 3 points and the default are re-measured interleaved
   (16 rounds); a schedule replaces the default only if it is at least 3 % faster in both
   halves of those rounds.
 * **Database** (`database.py`): SQLite, one transaction per write (crash-safe, two tuners can
