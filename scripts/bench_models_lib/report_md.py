@@ -282,7 +282,7 @@ def render_markdown(s: ModelSummary, meta: dict) -> str:
         (
             "Worst over variants and thread counts, against torch NCHW at one thread: pattern-mlir "
             "and MNN relative L2 error (bounds 1e-4 and 1e-3; MNN's Winograd differs by about "
-            "3e-4), torch channels_last and ORT max |error| / max |torch| (bound 1e-3)."
+            "3e-4), torch channels_last, ORT and IREE max |error| / max |torch| (bound 1e-3)."
         ),
         "",
         *_check_table(s),
