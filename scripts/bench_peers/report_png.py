@@ -27,8 +27,8 @@ from .summary import (
 
 __all__ = ["plot"]
 
-_COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4"}
-_LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)"}
+_COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4", "iree": "#9467bd"}
+_LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)", "iree": "vs IREE"}
 
 
 def _short(name: str) -> str:
