@@ -187,7 +187,8 @@ class HostLibraryExecutable(Executable):
 
         keep_freed_buffers()
         self.library, self.opt_level, self.threads = Path(library), opt_level, threads
-        self._function = ctypes.CDLL(str(self.library))._mlir_ciface_forward
+        self.cdll = ctypes.CDLL(str(self.library))
+        self._function = self.cdll._mlir_ciface_forward
         self._function.restype = None
 
     def _run(self, inputs, outputs):

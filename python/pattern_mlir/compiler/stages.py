@@ -27,8 +27,11 @@ BUFFERIZE = (
     # this release when they have no inputs, as generics they are correct.
     "func.func(linalg-generalize-named-ops))"
 )
+# min-task-size=1: every filter group is its own task. The default (1000 iterations per
+# task) kept the thread-group loops, which have one iteration per group, in one task: no
+# model ran on more than one thread.
 ASYNC = (
-    "async-parallel-for,async-to-async-runtime,async-runtime-ref-counting,"
+    "async-parallel-for{min-task-size=1},async-to-async-runtime,async-runtime-ref-counting,"
     "async-runtime-ref-counting-opt,convert-async-to-llvm,"
 )
 TO_LLVM = (

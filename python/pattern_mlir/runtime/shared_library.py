@@ -90,6 +90,8 @@ def compile_library(
                              ASYNC_RUNTIME_SOURCE, "-o", runtime_obj])
         link_args = (*link_args, runtime_obj, "-lpthread")
     so_path = out / f"lib{name}.so"
+    # -Bsymbolic: the library's calls bind to its own async runtime even in a process that
+    # already loaded MLIR's (the host JIT's), so one library never mixes two runtimes.
     run_tool(target.cc, ["-shared", "-o", so_path, obj_path, f"-Wl,-soname,{so_path.name}",
-                         "-Wl,-z,defs", *link_args, "-lm"])
+                         "-Wl,-z,defs", "-Wl,-Bsymbolic", *link_args, "-lm"])
     return LibraryArtifacts(out, ll_path, obj_path, asm_path, so_path)

@@ -1,5 +1,6 @@
 """pattern_mlir.compile / compile_str: models end to end, errors, save and load."""
 
+import ctypes
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,9 @@ def test_save_and_load_round_trip(tmp_path, net, host_exe):
     np.testing.assert_allclose(loaded(x).numpy(), host_exe(x).numpy(), rtol=1e-5, atol=1e-6)
     assert relative_error(loaded(x), model(x).detach()) <= 1e-4
     assert loaded.ir("vector") == host_exe.ir("vector")
+    # Its filter groups really ran as separate tasks on the async runtime's workers.
+    assert loaded.threads == 2
+    assert ctypes.c_int64.in_dll(loaded.cdll, "pattern_mlir_async_tasks").value > 0
     # A loaded executable saves again.
     again = pattern_mlir.load(loaded.save(tmp_path / "again"))
     np.testing.assert_array_equal(again(x).numpy(), loaded(x).numpy())

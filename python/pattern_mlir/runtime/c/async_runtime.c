@@ -17,6 +17,8 @@
  * drop the last reference of the object that woke it.
  *
  * Worker threads: $PATTERN_MLIR_NUM_THREADS, else one per online CPU.
+ * `pattern_mlir_async_tasks` counts the tasks handed to them (tests read it to
+ * see that parallel loops really were split).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -289,8 +291,11 @@ static void start_pool(void) {
   }
 }
 
+_Atomic int64_t pattern_mlir_async_tasks = 0;
+
 void mlirAsyncRuntimeExecute(CoroHandle handle, CoroResume resume) {
   pthread_once(&pool.once, start_pool);
+  atomic_fetch_add(&pattern_mlir_async_tasks, 1);
   Task *task = malloc(sizeof(Task));
   if (!task)
     abort();
