@@ -120,8 +120,10 @@ def _packed_args(arrays: list[np.ndarray]) -> tuple[ctypes.Array, ctypes.Array]:
 def _runtime_libraries(threads: int) -> list[str]:
     if threads <= 1:
         return []
+    from ..runtime.shared_library import async_runtime_library
+
     lib = Path(sysconfig.get_paths()["purelib"]) / "mlir" / "lib"
-    return [str(lib / "libmlir_c_runner_utils.so"), str(lib / "libmlir_async_runtime.so")]
+    return [str(lib / "libmlir_c_runner_utils.so"), str(async_runtime_library())]
 
 
 class HostExecutable(Executable):

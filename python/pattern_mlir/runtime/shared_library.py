@@ -6,22 +6,28 @@ host ``ExecutionEngine(opt_level=3)`` applies, so JIT and library see equally op
 compiler links ``lib<name>.so`` with ``-z defs``, so that a symbol no library provides (e.g.
 MLIR's ``memrefCopy`` runtime helper) fails at link time rather than at load. IR that calls
 MLIR's async runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``, our pthread
-implementation of that ABI.
+implementation of that ABI; ``async_runtime_library`` builds the same file for the host JIT.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .toolchain import run_tool
 
-__all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "LibraryTarget", "compile_library", "host_target"]
+__all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "LibraryTarget", "async_runtime_library", "compile_library",
+           "host_target"]
 
 ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
+
+
+_RUNTIME_CFLAGS = ("-O2", "-fPIC", "-std=c11", "-Wall", "-Werror")
 
 
 @dataclass(frozen=True)
@@ -86,12 +92,36 @@ def compile_library(
         run_tool("llc", [*llc, "-filetype=asm", "-o", asm_path])
     if "@mlirAsyncRuntime" in llvm_ir:
         runtime_obj = out / "async_runtime.o"
-        run_tool(target.cc, ["-O2", "-fPIC", "-std=c11", "-Wall", "-Werror", "-c",
-                             ASYNC_RUNTIME_SOURCE, "-o", runtime_obj])
+        run_tool(target.cc, [*_RUNTIME_CFLAGS, "-c", ASYNC_RUNTIME_SOURCE, "-o", runtime_obj])
         link_args = (*link_args, runtime_obj, "-lpthread")
     so_path = out / f"lib{name}.so"
-    # -Bsymbolic: the library's calls bind to its own async runtime even in a process that
-    # already loaded MLIR's (the host JIT's), so one library never mixes two runtimes.
+    # -Bsymbolic: the library's calls bind to its own copy of the async runtime even in a
+    # process where the JIT already loaded another (or MLIR's), so one library's tasks and
+    # groups never cross two runtimes.
     run_tool(target.cc, ["-shared", "-o", so_path, obj_path, f"-Wl,-soname,{so_path.name}",
                          "-Wl,-z,defs", "-Wl,-Bsymbolic", *link_args, "-lm"])
     return LibraryArtifacts(out, ll_path, obj_path, asm_path, so_path)
+
+
+def async_runtime_library(cc: str = "cc") -> Path:
+    """``ASYNC_RUNTIME_SOURCE`` as a host shared library, for the JIT of threaded code.
+
+    Not MLIR's libmlir_async_runtime.so: its ``__mlir_execution_engine_destroy`` drops the
+    process-wide runtime when the first engine that loaded it dies, and the next engine's
+    threaded code then crashes in ``mlirAsyncRuntimeCreateGroup``. Ours has no such hooks,
+    lives as long as the process, and is the runtime the saved libraries link.
+
+    Built once per source version into ``$XDG_CACHE_HOME/pattern-mlir`` (``~/.cache``); the
+    rename makes concurrent first builds (pytest workers) safe.
+    """
+    source = ASYNC_RUNTIME_SOURCE.read_bytes()
+    key = hashlib.sha256(source + " ".join((cc, *_RUNTIME_CFLAGS)).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pattern-mlir"
+    library = cache / f"libpattern_async_runtime-{key}.so"
+    if not library.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache) as scratch:
+            built = Path(scratch) / library.name
+            run_tool(cc, [*_RUNTIME_CFLAGS, "-shared", ASYNC_RUNTIME_SOURCE, "-o", built, "-lpthread"])
+            os.replace(built, library)
+    return library

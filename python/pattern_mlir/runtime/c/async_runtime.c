@@ -1,10 +1,13 @@
 /*
- * async_runtime.c - MLIR's async runtime ABI on POSIX threads, for arm64 builds.
+ * async_runtime.c - MLIR's async runtime ABI on POSIX threads.
  *
  * Threaded pattern convs go through upstream `async-parallel-for` and
  * `convert-async-to-llvm`, which call the `mlirAsyncRuntime*` functions below.
- * On the host they come from MLIR's libmlir_async_runtime.so; no ARM64 build of
- * that library exists here, so arm64 shared libraries link this file instead.
+ * Every target uses this file: saved shared libraries (host and arm64) link it,
+ * and the host JIT loads it as a shared library. MLIR's own
+ * libmlir_async_runtime.so is not used: no ARM64 build of it exists here, and
+ * its engine-destroy hook resets the process-wide runtime when the first JIT
+ * engine dies, so the next threaded engine crashes.
  * The semantics follow the ABI's contract (mlir/ExecutionEngine/AsyncRuntime.h):
  *
  *  - tokens and values start with two references (the caller's and the task's
