@@ -19,7 +19,7 @@ import time
 import pattern_mlir
 import torch
 from pattern_mlir.compiler.executable import ENTRY
-from pattern_mlir.compiler.torch_import import import_torch
+from pattern_mlir.compiler.torch_import import ImportedModule, import_torch
 
 from .runnable import load_runnable, save_runnable
 from .torch_model import load_projected
@@ -36,22 +36,22 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _import(files, x) -> tuple[str, dict]:
+def _import(files, x) -> tuple[ImportedModule, dict]:
     if not _IMPORTED:
         model = load_projected(files)
         c0, t0 = cpu_seconds(), time.perf_counter()
-        _IMPORTED["text"] = import_torch(model, (torch.from_numpy(x),), func_name=ENTRY)
+        _IMPORTED["module"] = import_torch(model, (torch.from_numpy(x),), func_name=ENTRY)
         _IMPORTED["times"] = {"wall_s": time.perf_counter() - t0, "cpu_s": cpu_seconds() - c0}
-        return _IMPORTED["text"], dict(_IMPORTED["times"])
-    return _IMPORTED["text"], {"wall_s": 0.0, "cpu_s": 0.0, "reused": True}
+        return _IMPORTED["module"], dict(_IMPORTED["times"])
+    return _IMPORTED["module"], {"wall_s": 0.0, "cpu_s": 0.0, "reused": True}
 
 
 def compile_host(files, x, threads: int):
     """(executable, times): the import (or the reused one) plus ``compile_str``."""
-    text, imported = _import(files, x)
+    module, imported = _import(files, x)
     options = pattern_mlir.CompileOptions(num_threads=threads)
     c0, t0 = cpu_seconds(), time.perf_counter()
-    exe = pattern_mlir.compile_str(text, "host", options)
+    exe = pattern_mlir.compile_str(module.text, "host", options, resources=module.resources)
     times = {
         "import_wall_s": imported["wall_s"],
         "import_cpu_s": imported["cpu_s"],

@@ -1,5 +1,12 @@
-"""Child process of `torch_import`: torch.export archive -> linalg-on-tensors text."""
+"""Child process of `torch_import`: torch.export archive -> linalg-on-tensors text and weights.
 
+The text has the weight blobs elided (`dense_resource<name>` handles only); the weights go
+to `<output>.weights` as raw arrays (`weight_files`), which costs a copy instead of printing
+and parsing every weight as hex. If the module holds a blob the hooks did not make, the text
+keeps every blob, so nothing is ever lost.
+"""
+
+import re
 import sys
 import warnings
 
@@ -11,13 +18,20 @@ def main(archive: str, output: str, func_name: str) -> None:
     from torch_mlir import fx
 
     from .torch_mlir_hooks import FastLiterals
+    from .weight_files import write_arrays
 
     exported = torch.export.load(archive)
-    module = fx.export_and_import(
-        exported, output_type="linalg-on-tensors", func_name=func_name, hooks=FastLiterals()
-    )
+    hooks = FastLiterals()
+    module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks)
+    text = module.operation.get_asm(large_resource_limit=1)
+    handles = set(re.findall(r"dense_resource<([^>]+)>", text))
+    external = handles <= hooks.arrays.keys()
     with open(output, "w") as out:
-        out.write(str(module))
+        if external:
+            out.write(text)
+        else:
+            module.operation.print(file=out)
+    write_arrays(f"{output}.weights", {name: hooks.arrays[name] for name in handles} if external else {})
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 from mlir import ir
 
 from .errors import CompileError
@@ -21,6 +23,7 @@ from .executable import (
     VulkanModelExecutable,
 )
 from .options import CompileOptions, check_target
+from .resources import attach, check_attached
 from .stages import cpu_stages, gpu_stages, run_stage, stage_text
 
 
@@ -43,8 +46,14 @@ def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
             [spec(t, f"result {i}") for i, t in enumerate(ftype.results)])
 
 
-def compile_str(text: str, target: str = "host", options: CompileOptions | None = None) -> Executable:
-    """Compiles MLIR text (linalg-on-tensors, with a func.func @forward) for `target`."""
+def compile_str(text: str, target: str = "host", options: CompileOptions | None = None, *,
+                resources: Mapping[str, np.ndarray] | None = None) -> Executable:
+    """Compiles MLIR text (linalg-on-tensors, with a func.func @forward) for `target`.
+
+    `resources` gives the data of `dense_resource<name>` constants by name, for text whose
+    dialect_resources section leaves them out (the torch import hands weights over so);
+    every such constant must end up with data.
+    """
     options = options or CompileOptions()
     check_target(target)
     temps = Path(options.save_temps) if options.save_temps else None
@@ -53,6 +62,10 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
         try:
             module = ir.Module.parse(text)
         except ir.MLIRError as error:
+            raise CompileError("parse", str(error)) from error
+        try:
+            check_attached(module, attach(module, resources or {}))
+        except ValueError as error:
             raise CompileError("parse", str(error)) from error
         stages = {"linalg": stage_text(module)}
         inputs, outputs = _signature(module)
@@ -109,10 +122,10 @@ def compile(model, example_inputs, target: str = "host", options: CompileOptions
     if not isinstance(example_inputs, (tuple, list)):
         example_inputs = (example_inputs,)
     try:
-        text = import_torch(model, tuple(example_inputs), func_name=ENTRY)
+        imported = import_torch(model, tuple(example_inputs), func_name=ENTRY)
     except ImportError_ as error:
         raise CompileError("import", str(error)) from error
-    return compile_str(text, target, options)
+    return compile_str(imported.text, target, options, resources=imported.resources)
 
 
 def load(path: str | Path) -> Executable:

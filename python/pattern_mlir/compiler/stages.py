@@ -6,7 +6,6 @@ its input and prints the exact command (see `run_stage`).
 
 from __future__ import annotations
 
-import io
 import shlex
 import tempfile
 from dataclasses import dataclass
@@ -99,18 +98,27 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
 
 
 def stage_text(module: ir.Module) -> str:
-    """The IR of a stage for reading: constants over 64 elements are elided."""
-    return module.operation.get_asm(large_elements_limit=64)
+    """The IR of a stage for reading: constants over 64 elements are elided.
+
+    Printed op by op (local scope: no alias table), because a module print also renders
+    every `dense_resource` blob as hex, even one it then elides: 4 s and, before the
+    `large_resource_limit` it needs, 1.1 GB of text per stage for VGG-16.
+    """
+    header = module.operation.get_asm(skip_regions=True).rstrip()  # "module ... {...}"
+    body = "\n".join(op.operation.get_asm(large_elements_limit=64, use_local_scope=True)
+                   for op in module.body.operations)
+    indented = "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())
+    return f"{header.removesuffix('{...}')}{{\n{indented}}}\n"
 
 
 def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
     """Runs one stage in place; on failure saves its input and raises CompileError.
 
-    The input is kept as bytecode (cheap even with large weights) and only
+    The input is kept as a clone (ops only: the weights are attributes the clone
+    shares, where bytecode copied all of them before every stage) and only
     printed as text when the stage fails.
     """
-    before = io.BytesIO()
-    module.operation.write_bytecode(before)
+    before = module.operation.clone()
     try:
         if stage.python_pass:
             lookup(stage.python_pass).run(module.operation, dict(stage.options))
@@ -121,5 +129,5 @@ def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
         directory = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{stage.name}.input.mlir"
-        path.write_text(str(ir.Module.parse(before.getvalue())))
+        path.write_text(str(before))
         raise CompileError(stage.name, str(error), str(path), stage.command(str(path))) from error

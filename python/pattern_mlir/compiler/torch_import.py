@@ -4,7 +4,8 @@ torch-mlir carries its own MLIR and LLVM. Loaded into the process that also
 JIT-compiles with the `mlir` wheel, the second LLVM breaks the JIT (measured:
 generated code silently skipped stores), so the import runs in a child
 process: the model crosses as a `torch.export` archive, the IR comes back as
-text (the two MLIR copies only ever exchange text).
+text (the two MLIR copies only ever exchange text) and the weights as raw
+arrays beside it (`resources`, for `compile_str(..., resources=)`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from .weight_files import read_arrays
 
 
 class ImportError_(RuntimeError):
@@ -36,8 +41,16 @@ def fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
         return model.eval()
 
 
-def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> str:
-    """linalg-on-tensors MLIR text of `model` applied to `example_inputs`."""
+@dataclass(frozen=True)
+class ImportedModule:
+    """linalg-on-tensors text whose `dense_resource` handles name arrays in `resources`."""
+
+    text: str
+    resources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+
+def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> ImportedModule:
+    """The linalg-on-tensors module of `model` applied to `example_inputs`."""
     model = fold_batchnorm(model)
     try:
         exported = torch.export.export(model, tuple(example_inputs))
@@ -54,4 +67,4 @@ def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str =
         )
         if result.returncode != 0:
             raise ImportError_(f"torch-mlir could not import the model:\n{result.stderr.strip()[-4000:]}")
-        return output.read_text()
+        return ImportedModule(output.read_text(), read_arrays(Path(f"{output}.weights")))

@@ -4,7 +4,8 @@ torch-mlir turns every weight into an attribute through `tensor.tolist()`, one
 Python float per element: over a minute for ResNet-50's 25M weights.
 `FastLiterals` makes the same `torch.vtensor.literal` ops (same values, same
 blob names) straight from the tensor's memory. A test imports a model both
-ways and requires identical modules.
+ways and requires identical modules. It also keeps each array by its blob's
+final name (`arrays`), so the child can hand the weights over raw.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import torch
 from torch_mlir.extras.fx_importer import FxImporterHooks, create_mlir_tensor_type
 from torch_mlir.ir import DenseResourceElementsAttr, Operation
 
+from .weight_files import resource_name
+
 
 class FastLiterals(FxImporterHooks):
     """Float32 weight tensors -> torch.vtensor.literal with a dense_resource blob, no tolist()."""
+
+    def __init__(self):
+        super().__init__()
+        self.arrays: dict[str, object] = {}  # blob name -> numpy array
 
     def resolve_literal(self, gni, literal, info):
         if not isinstance(literal, torch.Tensor) or literal.dtype != torch.float32:
@@ -27,5 +34,7 @@ class FastLiterals(FxImporterHooks):
         attr = DenseResourceElementsAttr.get_from_buffer(
             array, f"torch_tensor_{shape}_{literal.dtype}", create_mlir_tensor_type(literal)
         )
+        # The blob manager renames a taken name (`..._1`); the attribute prints the final one.
+        self.arrays[resource_name(attr)] = array
         vtensor = gni._cc.tensor_to_vtensor_type(literal)
         return Operation.create("torch.vtensor.literal", results=[vtensor], attributes={"value": attr}).result

@@ -26,7 +26,9 @@ shape is exact and nothing is read or written out of bounds.
 
 Loop nest: column tiles outside (the B tile of all C*T rows stays in cache while every row
 block reuses it), row blocks inside; with `groups` > 1 the column tiles are split into
-balanced contiguous ranges run by `scf.parallel` (one per thread).
+balanced contiguous ranges run by `scf.parallel` (one per thread). When there are fewer full
+column tiles than groups (1x1 convs on a 7x7 or 14x14 image: 49 or 196 columns) the row
+blocks are split instead, so such layers still use every thread.
 """
 
 from __future__ import annotations
@@ -230,22 +232,30 @@ class _Emitter:
                              f"memref<{size}xf32>, {self.mt}, {self.vt} into {self.vt}", "v")
         return self.w.op(f"vector.load {buf}[{idx}] : memref<{size}xf32>, {self.vt}", "v")
 
-    # ----- one column tile, all row blocks -------------------------------------------------
-    def tile(self, nt: str, nv: int, last_lanes: int) -> None:
+    # ----- one column tile, all row blocks (or a group's range of them) --------------------
+    def tile(self, nt: str, nv: int, last_lanes: int, rows: tuple[str, str, str] | None = None) -> None:
+        """`rows` = (lo, hi, last): only full row blocks [lo, hi), the remainder where `last`."""
         s, w = self.s, self.w
         b_base = self.mul(nt, s.b_panel)
         o_col = self.mul(nt, s.tile * s.out_lane_stride)
         n0 = self.mul(nt, s.tile)
         full_blocks, rem_rows = divmod(s.m, s.mr)
+        lo, hi, last = rows or (w.index(0), w.index(full_blocks), None)
         if full_blocks:
             mp = w.fresh("mp")
-            w.line(f"scf.for {mp} = {w.index(0)} to {w.index(full_blocks)} step {w.index(1)} {{")
+            w.line(f"scf.for {mp} = {lo} to {hi} step {w.index(1)} {{")
             w.indent()
             self._rows(mp, s.mr, nv, last_lanes, b_base, o_col, n0)
             w.dedent()
             w.line("}")
         if rem_rows:
+            if last:
+                w.line(f"scf.if {last} {{")
+                w.indent()
             self._rows(w.index(full_blocks), rem_rows, nv, last_lanes, b_base, o_col, n0)
+            if last:
+                w.dedent()
+                w.line("}")
 
     def _rows(self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str) -> None:
         s, w = self.s, self.w
@@ -259,7 +269,9 @@ class _Emitter:
         full, tail = s.full_tiles, s.tail
         tail_nv = -(-tail // s.vector)
         tail_lanes = tail - (tail_nv - 1) * s.vector if tail else s.vector
-        groups = max(1, min(s.groups, full))
+        row_blocks = s.m // s.mr
+        split_rows = full < s.groups <= row_blocks
+        groups = s.groups if split_rows else max(1, min(s.groups, full))
 
         def full_loop(lo: str, hi: str) -> None:
             nt = w.fresh("nt")
@@ -278,13 +290,22 @@ class _Emitter:
             g = w.fresh("g")
             w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
             w.indent()
-            # Group g runs tiles [g*full/groups, (g+1)*full/groups); the last also the tail.
-            lo = w.op(f"arith.divui {self.mul(g, full)}, {w.index(groups)} : index", "i")
+            # Group g runs [g*k/groups, (g+1)*k/groups) of the k column tiles (the last group
+            # also the tail), or of the k row blocks (the last also the remainder rows).
+            k = row_blocks if split_rows else full
+            lo = w.op(f"arith.divui {self.mul(g, k)}, {w.index(groups)} : index", "i")
             g1 = self.add(g, 1)
-            hi = w.op(f"arith.divui {self.mul(g1, full)}, {w.index(groups)} : index", "i")
-            full_loop(lo, hi)
-            if tail:
-                last = w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b")
+            hi = w.op(f"arith.divui {self.mul(g1, k)}, {w.index(groups)} : index", "i")
+            last = w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b") if tail or split_rows else None
+            if split_rows:
+                rows = (lo, hi, last)
+                for nt in range(full):
+                    self.tile(w.index(nt), s.nv, s.vector, rows)
+                if tail:
+                    self.tile(w.index(full), tail_nv, tail_lanes, rows)
+            else:
+                full_loop(lo, hi)
+            if tail and not split_rows:
                 w.line(f"scf.if {last} {{")
                 w.indent()
                 self.tile(w.index(full), tail_nv, tail_lanes)

@@ -228,6 +228,17 @@ def test_two_threads_match_torch():
     _run(*depthwise_case(9, 10, 10, 3, 1, 1), threads=2)
 
 
+@pytest.mark.parametrize("case,threads", [((40, 70, 7, 7, 1, 1, 0), 2), ((16, 45, 9, 9, 3, 1, 1), 3)],
+                         ids=["1x1_7x7_2t", "3x3_9x9_3t"])
+def test_few_column_tiles_split_filters_over_threads(case, threads):
+    # 49 or 81 pixels are less than one full column tile per thread: the row blocks
+    # (filters, with a remainder block) are what the threads share.
+    text, x, want = conv_case(*case)
+    exe = pattern_mlir.compile_str(text, "host", pattern_mlir.CompileOptions(num_threads=threads))
+    assert "scf.parallel" in exe.ir("dense")
+    assert _relative_error(exe(x).numpy(), want) <= TOLERANCE
+
+
 def test_elementwise_and_reduction_match_numpy():
     rng = np.random.default_rng(4)
     x = (rng.standard_normal((1, 24, 7, 9)) * 5).astype(np.float32)

@@ -1,0 +1,55 @@
+"""Named arrays in one raw file plus a JSON index: how the import child hands over weights.
+
+numpy only, because the torch-mlir child imports it too and must not load the `mlir`
+wheel (two MLIR copies in one process break; DESIGN.md section 3).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["read_arrays", "resource_name", "write_arrays"]
+
+_ALIGNMENT = 64  # every array starts on a cache line, so the views read back are aligned
+_HANDLE = re.compile(r"^dense_resource<([^>]+)>")
+
+
+def resource_name(attr) -> str | None:
+    """The handle name of a `dense_resource` attribute (of either MLIR copy), else None."""
+    match = _HANDLE.match(str(attr))
+    return match.group(1) if match else None
+
+
+def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """`arrays` into `path`, their names, dtypes, shapes and offsets into `path`.json."""
+    index = []
+    with open(path, "wb") as out:
+        for name, array in arrays.items():
+            out.write(b"\0" * (-out.tell() % _ALIGNMENT))
+            index.append({"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": out.tell()})
+            out.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+    Path(f"{path}.json").write_text(json.dumps(index))
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """What `write_arrays` wrote: read-only views into one buffer read from `path`."""
+    size = Path(path).stat().st_size
+    spare = np.empty(size + _ALIGNMENT, np.uint8)
+    start = -spare.ctypes.data % _ALIGNMENT
+    raw = spare[start:start + size]
+    with open(path, "rb") as f:
+        if f.readinto(memoryview(raw)) != size:
+            raise OSError(f"{path}: short read")
+    arrays = {}
+    for entry in json.loads(Path(f"{path}.json").read_text()):
+        count = int(np.prod(entry["shape"], dtype=np.int64))
+        view = np.frombuffer(raw, dtype=np.dtype(entry["dtype"]), count=count, offset=entry["offset"])
+        view = view.reshape(entry["shape"])
+        view.flags.writeable = False
+        arrays[entry["name"]] = view
+    return arrays
