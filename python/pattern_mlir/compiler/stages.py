@@ -16,6 +16,7 @@ from mlir.passmanager import PassManager
 
 from ..passes.registry import lookup
 from .errors import CompileError
+from .module_text import module_text
 
 BUFFERIZE = (
     "builtin.module(func.func(linalg-generalize-named-ops),"
@@ -98,17 +99,8 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
 
 
 def stage_text(module: ir.Module) -> str:
-    """The IR of a stage for reading: constants over 64 elements are elided.
-
-    Printed op by op (local scope: no alias table), because a module print also renders
-    every `dense_resource` blob as hex, even one it then elides: 4 s and, before the
-    `large_resource_limit` it needs, 1.1 GB of text per stage for VGG-16.
-    """
-    header = module.operation.get_asm(skip_regions=True).rstrip()  # "module ... {...}"
-    body = "\n".join(op.operation.get_asm(large_elements_limit=64, use_local_scope=True)
-                   for op in module.body.operations)
-    indented = "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())
-    return f"{header.removesuffix('{...}')}{{\n{indented}}}\n"
+    """The IR of a stage for reading: constants over 64 elements are elided, blobs left out."""
+    return module_text(module, large_elements_limit=64)
 
 
 def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:

@@ -1,0 +1,23 @@
+"""Print a module without its dialect_resources section, for either MLIR copy.
+
+A module print renders every `dense_resource` blob as hex, even when it then
+elides it (`large_resource_limit`): about 5 s for VGG-16's 528 MB of weights.
+Printing the top-level ops one by one (local scope) never reaches the
+resources section, so it costs what the ops cost. Without the alias table,
+types and maps are spelled out inline; the text parses the same.
+
+Plain Python on duck-typed operations: the torch-mlir child (its own MLIR) and
+the compiler (the `mlir` wheel) both use it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["module_text"]
+
+
+def module_text(module, **flags) -> str:
+    """`module` as text without resource blobs; `flags` go to each op's `get_asm`."""
+    header = module.operation.get_asm(skip_regions=True).rstrip()  # "module ... {...}"
+    body = "\n".join(op.operation.get_asm(use_local_scope=True, **flags) for op in module.body.operations)
+    indented = "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())
+    return f"{header.removesuffix('{...}')}{{\n{indented}}}\n"
