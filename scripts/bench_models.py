@@ -3,7 +3,8 @@
 VGG-16, ResNet-50, MobileNet-V2 and the three app models (style transfer, colorization,
 super resolution) at their default inputs, batch 1, fp32, projected once to the headline
 setting (8 patterns x connectivity 3.6); pattern-mlir runs them through
-``pattern_mlir.compile``, PyTorch eager, ONNX Runtime and MNN densely on the same weights.
+``pattern_mlir.compile``, PyTorch eager, ONNX Runtime, MNN, IREE and LiteRT densely on the same
+weights.
 Following ../shared/BENCHMARKS.md: every runtime in its own fresh process, one after another
 (A B A B ...), warm-up, median of >= 20 runs, 1 and 2 threads, outputs checked against torch.
 Also recorded: compile times, and the arm64-neon build of every model (compiled, run once
@@ -14,7 +15,8 @@ under qemu, checked against torch). Writes raw JSON, docs/bench_models.md and .p
     .venv/bin/python scripts/bench_models.py --update --models vgg16  # re-measure one model
     .venv/bin/python scripts/bench_models.py --render-only            # redraw from the JSON
 
-Peers need requirements-bench.txt installed; tests do not.
+Peers need requirements-bench.txt installed; tests do not. LiteRT runs in .venv-litert,
+which the first run asking for it sets up (``bench_models_lib/litert_venv.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(ORDER), help="comma-separated zoo names")
     ap.add_argument("--quick", action="store_true", help="1 round of 10 runs, no arm64 builds")
-    ap.add_argument("--peers", default="pattern,torch,ort,mnn,iree")
+    ap.add_argument("--peers", default="pattern,torch,ort,mnn,iree,litert")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
     ap.add_argument("--warmup", type=int, default=3)
@@ -92,6 +94,10 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
     meta = describe_machine()
     meta["commit"] = commit[:7]
     meta["commands"] = [command]
+    if "litert" in args.peers:  # its own venv, which describe_machine does not look into
+        from bench_models_lib.litert_venv import versions
+
+        meta["versions"].update(versions())
     meta["uptime_start"] = _sh("uptime").strip()
     # Uncommitted work under python/ that the run leaves out (it runs a copy of the commit).
     meta["dirty"] = [

@@ -77,6 +77,10 @@ class Prepared:
         return self.root / "model.mnn"
 
     @property
+    def tflite(self) -> Path:  # LiteRT's conversion of the projected torch model
+        return self.root / "model.tflite"
+
+    @property
     def meta_path(self) -> Path:  # MACs, ONNX tensor names, preparation times
         return self.root / "meta.json"
 

@@ -6,11 +6,14 @@ dagger for noisy points are the layer report's, imported from ``bench_peers.repo
 
 from __future__ import annotations
 
-from bench_peers.report_md import _NAMES, _busy, _f, _pct
+from bench_peers.report_md import _NAMES as _LAYER_NAMES
+from bench_peers.report_md import _busy, _f, _pct
 
 from .summary import DENSE_PEERS, TARGET_VGG_COMPILE_S, TARGETS, ModelSummary, View
 
 __all__ = ["render_markdown"]
+
+_NAMES = {**_LAYER_NAMES, "litert": "LiteRT"}
 
 _TITLES = {
     "vgg16": "VGG-16",
@@ -196,6 +199,7 @@ def _header(s: ModelSummary, meta: dict) -> list[str]:
         (
             f"Software: torch {v['torch']}, ONNX Runtime {v['onnxruntime']} (onnx {v['onnx']}), "
             f"MNN {v['MNN']}, IREE {v.get('iree-base-runtime', '-')}, "
+            f"LiteRT {v.get('ai-edge-litert', '-')} (litert-torch {v.get('litert-torch', '-')}), "
             f"MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, AVX-512), "
             f"numpy {v['numpy']}."
         ),
@@ -213,7 +217,10 @@ def _header(s: ModelSummary, meta: dict) -> list[str]:
         "the same ONNX converted in-process, `Module.forward`. IREE: the same ONNX through "
         "`iree-import-onnx` and `iree-compile` for llvm-cpu on this CPU (flags in "
         "`scripts/bench_models_lib/iree_model.py`: O3, data tiling, ukernels, im2col convs), "
-        "the module's function on the `local-sync` (1 thread) or `local-task` driver. "
+        "the module's function on the `local-sync` (1 thread) or `local-task` driver. LiteRT: "
+        "the projected torch model converted by `litert_torch.convert` (in .venv-litert), "
+        "the TFLite interpreter with XNNPACK, `Interpreter(model_path, num_threads=N)`, timed "
+        "`set_tensor`, `invoke`, `get_tensor`. "
         "Each runtime in its own fresh "
         f"process, one after another (A B A B), {st['warmup']} warm-up run(s), then the median of "
         f"{st['runs']} runs per process and thread count, {st['rounds']} to {st['max_rounds']} "
@@ -282,7 +289,8 @@ def render_markdown(s: ModelSummary, meta: dict) -> str:
         (
             "Worst over variants and thread counts, against torch NCHW at one thread: pattern-mlir "
             "and MNN relative L2 error (bounds 1e-4 and 1e-3; MNN's Winograd differs by about "
-            "3e-4), torch channels_last, ORT and IREE max |error| / max |torch| (bound 1e-3)."
+            "3e-4), torch channels_last, ORT, IREE and LiteRT max |error| / max |torch| "
+            "(bound 1e-3)."
         ),
         "",
         *_check_table(s),

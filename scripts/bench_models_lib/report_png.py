@@ -21,8 +21,20 @@ from .summary import DENSE_PEERS, TARGET_VGG_COMPILE_S, TARGETS, ModelSummary
 __all__ = ["plot"]
 
 _VIEW_COLOURS = ["#2ca02c", "#98df8a", "#17becf"]
-_PEER_COLOURS = {"pattern": "#2ca02c", **_COLOURS}
-_PEER_LABELS = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ONNX Runtime", "mnn": "MNN", "iree": "IREE"}
+_PEER_COLOURS = {"pattern": "#2ca02c", **_COLOURS, "litert": "#ff7f0e"}
+_PEER_LABELS = {
+    "pattern": "pattern-mlir",
+    "torch": "torch",
+    "ort": "ONNX Runtime",
+    "mnn": "MNN",
+    "iree": "IREE",
+    "litert": "LiteRT",
+}
+
+
+def _dense_run(s: ModelSummary) -> list[str]:
+    """The dense peers measured on some model of this run."""
+    return [p for p in DENSE_PEERS if any(p in pt.ms for pt in s.points.values())]
 
 
 def _speedups(ax, s: ModelSummary) -> None:
@@ -55,7 +67,7 @@ def _speedups(ax, s: ModelSummary) -> None:
 
 def _times(ax, s: ModelSummary) -> None:
     view = s.view(1, "cpu") or s.view(1, "wall") or s.views[0]
-    peers = ["pattern", *[p for p in DENSE_PEERS if any(p in pt.ms for pt in s.points.values())]]
+    peers = ["pattern", *_dense_run(s)]
     x = np.arange(len(s.models))
     width = 0.8 / len(peers)
     for i, peer in enumerate(peers):
@@ -134,10 +146,10 @@ def plot(s: ModelSummary, path: str, meta: dict) -> None:
     _times(axes[0][1], s)
     _compile(axes[1][0], s)
     _load(axes[1][1], s)
-    st = meta["settings"]
+    st, dense = meta["settings"], " / ".join(_PEER_LABELS[p] for p in _dense_run(s))
     fig.suptitle(
         f"pattern-mlir whole models ({st['patterns']} patterns x connectivity "
-        f"{st['connectivity']:g}) vs dense torch / ONNX Runtime / MNN / IREE, fp32 batch 1 "
+        f"{st['connectivity']:g}) vs dense {dense}, fp32 batch 1 "
         f"- commit {meta['commit']}, {meta['date']}",
         fontsize=13,
     )

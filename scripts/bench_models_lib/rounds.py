@@ -26,6 +26,8 @@ from bench_peers.idle import wait_for_quiet
 from bench_peers.measure import _spread, check_outputs
 from bench_peers.worker import RESULT_TAG
 
+from .peers import python_for
+
 __all__ = ["run_model", "run_module"]
 
 SCRIPTS = Path(__file__).resolve().parent.parent
@@ -45,12 +47,14 @@ def run_module(module: str, args: list[str]) -> dict:
     """``python -m bench_models_lib.<module> args`` in a fresh process; its tagged JSON line.
 
     The process gets a session of its own, so that stopping it (timeout, low memory) also
-    stops its children (the torch-mlir importer, opt, llc, qemu) and nothing else.
+    stops its children (the torch-mlir importer, opt, llc, qemu) and nothing else. A worker
+    whose runtime lives in another venv (LiteRT) runs with that venv's interpreter.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), env.get("PYTHONPATH")]))
+    python = python_for(module) or sys.executable
     proc = subprocess.Popen(
-        [sys.executable, "-m", f"bench_models_lib.{module}", *args],
+        [python, "-m", f"bench_models_lib.{module}", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,6 +84,12 @@ def run_module(module: str, args: list[str]) -> dict:
     )
 
 
+def _head_and_tail(error: RuntimeError, tail: int = 3000) -> str:
+    """Which process failed and how (the first line, the report's note) and the output's end."""
+    head, _, rest = str(error).partition("\n")
+    return f"{head}\n{rest[-tail:]}"
+
+
 def worker_args(model: str, root) -> list[str]:
     return ["--model", model, "--root", str(root)]
 
@@ -105,7 +115,7 @@ def run_model(model: str, root, opts, log=print) -> dict:
             except RuntimeError as error:
                 if not first or peer in ("pattern", "torch"):
                     raise
-                failed[peer] = str(error)[-3000:]  # a dense peer that cannot run this model
+                failed[peer] = _head_and_tail(error)  # a dense peer that cannot run this model
                 peers.remove(peer)
                 log(f"  {model}: {peer} failed, left out:\n{failed[peer][-800:]}")
         if first:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench_peers.summary import DENSE_PEERS, View, _ms
+from bench_peers.summary import View, _ms
 
 from .files import ORDER
+from .peers import DENSE_PEERS
 
 __all__ = ["DENSE_PEERS", "TARGETS", "ModelPoint", "ModelSummary", "summarise"]
 

@@ -30,11 +30,12 @@ __all__ = ["HEADLINE", "PEERS", "check_outputs", "run_layer", "run_process"]
 SCRIPTS = Path(__file__).resolve().parent.parent
 PEERS = ("pattern", "torch", "ort", "mnn")
 # Variant behind a peer's headline figure; None: the faster of its variants.
-HEADLINE = {"pattern": "call", "torch": None, "ort": "run", "mnn": "forward", "iree": "run"}
+HEADLINE = {"pattern": "call", "torch": None, "ort": "run", "mnn": "forward", "iree": "run", "litert": "run"}
 # Correctness bounds against torch: (metric, bound). "max" = max|y - ref| / max|ref|.
 TOLERANCE = {"pattern": ("rel_l2", 1e-4), "torch": ("max", 1e-3), "ort": ("max", 1e-3)}
 TOLERANCE["mnn"] = ("rel_l2", 1e-3)  # Winograd: about 3e-4 expected (BENCHMARKS.md)
 TOLERANCE["iree"] = ("max", 1e-3)
+TOLERANCE["litert"] = ("max", 1e-3)  # whole models only (its converter takes a torch module)
 
 
 def run_process(module: str, args: list[str], timeout: float = 600) -> dict:

@@ -1,31 +1,40 @@
 """Child process of `torch_import`: torch.export archive -> linalg-on-tensors text and weights.
 
-The text leaves the weight blobs out (`dense_resource<name>` handles only, `module_text`);
-the weights go to `<output>.weights` as raw arrays (`weight_files`), which costs a copy
-instead of printing and parsing every weight as hex. If the module holds a blob the hooks did not make, the text
-keeps every blob, so nothing is ever lost.
+Started before the parent has exported the model, so importing torch and torch-mlir (about
+3 s) overlaps the export; the paths come on stdin as one JSON line once the archive exists.
+The archive holds meta tensors; the weights come as raw arrays (`export_weights`).
+
+The text leaves the weight blobs out (`dense_resource<name>` handles only, `module_text`).
+Blobs that are the parent's own arrays are named in `<output>.shared.json`; any other blob
+goes to `<output>.weights` as raw arrays (`weight_files`), which costs a copy instead of
+printing and parsing every weight as hex. If the module holds a blob the hooks did not make,
+the text keeps every blob, so nothing is ever lost.
 """
 
+import json
 import re
 import sys
 import warnings
 
 import torch
 
+warnings.filterwarnings("ignore")
+from torch_mlir import compiler_utils, fx  # noqa: E402
 
-def main(archive: str, output: str, func_name: str) -> None:
-    warnings.filterwarnings("ignore")
-    from torch_mlir import compiler_utils, fx
+from .export_weights import restore_weights, shared_blobs  # noqa: E402
+from .module_text import module_text  # noqa: E402
+from .torch_mlir_hooks import FastLiterals, run_pipeline_without_repro_text  # noqa: E402
+from .weight_files import read_arrays, write_arrays  # noqa: E402
 
-    from .module_text import module_text
-    from .torch_mlir_hooks import FastLiterals, run_pipeline_without_repro_text
-    from .weight_files import write_arrays
 
+def main(archive: str, weights: str, output: str, func_name: str) -> None:
     # Both import steps (FX -> torch backend IR, then -> linalg) run their pipelines so.
     fx.run_pipeline_with_repro_report = run_pipeline_without_repro_text
     compiler_utils.run_pipeline_with_repro_report = run_pipeline_without_repro_text
 
     exported = torch.export.load(archive)
+    given = read_arrays(weights)
+    restore_weights(exported, given)
     hooks = FastLiterals()
     module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks)
     text = module_text(module)
@@ -36,8 +45,14 @@ def main(archive: str, output: str, func_name: str) -> None:
             out.write(text)
         else:
             module.operation.print(file=out)
-    write_arrays(f"{output}.weights", {name: hooks.arrays[name] for name in handles} if external else {})
+    blobs = {name: hooks.arrays[name] for name in handles} if external else {}
+    shared = shared_blobs(blobs, given)
+    with open(f"{output}.shared.json", "w") as out:
+        json.dump(shared, out)
+    write_arrays(f"{output}.weights", {name: a for name, a in blobs.items() if name not in shared})
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    request = json.loads(sys.stdin.readline() or "null")
+    if request is not None:  # the parent closes stdin without a request when its export failed
+        main(request["archive"], request["weights"], request["output"], request["func_name"])

@@ -24,7 +24,7 @@ from .executable import (
 )
 from .options import CompileOptions, check_target
 from .resources import attach, check_attached
-from .stages import cpu_stages, gpu_stages, run_stage, stage_text
+from .stages import StageTexts, cpu_stages, gpu_stages, run_stage
 
 
 def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
@@ -67,16 +67,17 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
             check_attached(module, attach(module, resources or {}))
         except ValueError as error:
             raise CompileError("parse", str(error)) from error
-        stages = {"linalg": stage_text(module)}
+        stages = StageTexts()
+        stages.snapshot("linalg", module)
         inputs, outputs = _signature(module)
         seconds = {}
         gpu = target == "vulkan-adreno"
         for stage in (gpu_stages(options.patterns) if gpu else
                       cpu_stages(target, options.threads, options.patterns, options.tuning_db_path)):
             start = time.perf_counter()
-            run_stage(stage, module, temps)
+            run_stage(stage, module, temps, before=stages.latest)
             seconds[stage.name] = time.perf_counter() - start
-            stages[stage.name] = stage_text(module)
+            stages.snapshot(stage.name, module)
             if temps:
                 temps.mkdir(parents=True, exist_ok=True)
                 (temps / f"{stage.name}.mlir").write_text(str(module))

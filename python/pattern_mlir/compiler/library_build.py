@@ -7,21 +7,22 @@ from pathlib import Path
 from mlir import ir
 
 from ..runtime.shared_library import LibraryArtifacts, LibraryTarget, compile_library
-from ..runtime.weight_blob import assemble_blob, externalize_constants
+from ..runtime.weight_blob import ExternalConstant, assemble_blob, externalize_constants
 
 
 def build_model_library(
-    module: ir.Operation, workdir: Path, target: LibraryTarget, opt_level: int, asm: bool = False
+    module: ir.Operation, workdir: Path, target: LibraryTarget, opt_level: int, asm: bool = False,
+    constants: list[ExternalConstant] = (),
 ) -> tuple[str, LibraryArtifacts]:
     """(LLVM IR text, artifacts) of ``libmodel.so`` in ``workdir``; changes ``module`` in place.
 
     Weights go into the library as an `.incbin` object, not through LLVM IR text, opt and llc
-    (see runtime/weight_blob.py).
+    (see runtime/weight_blob.py); `constants` are those already moved out of ``module``.
     """
     from .._mlir_libs import _patternDialects
 
     workdir.mkdir(parents=True, exist_ok=True)
-    constants = externalize_constants(module)
+    constants = [*constants, *externalize_constants(module)]
     llvm_ir = _patternDialects.translate_to_llvm_ir(module)
     blob = [assemble_blob(constants, workdir, target.cc)] if constants else []
     artifacts = compile_library(llvm_ir, workdir, target, name="model", opt_level=opt_level,

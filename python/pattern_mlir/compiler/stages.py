@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,19 +99,49 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
     return stages
 
 
-def stage_text(module: ir.Module) -> str:
+def stage_text(module: ir.Module | ir.Operation) -> str:
     """The IR of a stage for reading: constants over 64 elements are elided, blobs left out."""
     return module_text(module, large_elements_limit=64)
 
 
-def run_stage(stage: Stage, module: ir.Module, temps: Path | None) -> None:
+class StageTexts(Mapping[str, str]):
+    """Each stage's IR by name, printed when first read.
+
+    A stage is kept as a clone of the module (its ops; the weights are attributes the clone
+    shares), which is also the next stage's input for a failure report. Printing every stage
+    up front took 2-3 s of VGG-16's compile, for text most callers never read. Stages that
+    are text already (LLVM IR, assembly) are set as strings.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, ir.Operation | str] = {}
+        self.latest: ir.Operation | None = None
+
+    def snapshot(self, name: str, module: ir.Module) -> None:
+        self.latest = self._entries[name] = module.operation.clone()
+
+    def __setitem__(self, name: str, text: str) -> None:
+        self._entries[name] = text
+
+    def __getitem__(self, name: str) -> str:
+        entry = self._entries[name]
+        if not isinstance(entry, str):
+            entry = self._entries[name] = stage_text(entry)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Operation) -> None:
     """Runs one stage in place; on failure saves its input and raises CompileError.
 
-    The input is kept as a clone (ops only: the weights are attributes the clone
-    shares, where bytecode copied all of them before every stage) and only
-    printed as text when the stage fails.
+    `before` is a clone of the input (the previous stage's snapshot, `StageTexts.latest`),
+    printed as text only when the stage fails.
     """
-    before = module.operation.clone()
     try:
         if stage.python_pass:
             lookup(stage.python_pass).run(module.operation, dict(stage.options))

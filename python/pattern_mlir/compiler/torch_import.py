@@ -3,13 +3,16 @@
 torch-mlir carries its own MLIR and LLVM. Loaded into the process that also
 JIT-compiles with the `mlir` wheel, the second LLVM breaks the JIT (measured:
 generated code silently skipped stores), so the import runs in a child
-process: the model crosses as a `torch.export` archive, the IR comes back as
-text (the two MLIR copies only ever exchange text) and the weights as raw
-arrays beside it (`resources`, for `compile_str(..., resources=)`).
+process: the model crosses as a `torch.export` archive with its weights beside
+it as raw arrays (`export_weights`), the IR comes back as text (the two MLIR
+copies only ever exchange text) and the weights as the parent's own arrays
+(`resources`, for `compile_str(..., resources=)`).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .weight_files import read_arrays
+from .export_weights import strip_weights
+from .weight_files import read_arrays, write_arrays
 
 
 class ImportError_(RuntimeError):
@@ -49,22 +53,41 @@ class ImportedModule:
     resources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
+def _scratch_directory() -> str | None:
+    """Memory-backed /dev/shm when there is one (the weights cross through it), else the default."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
 def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> ImportedModule:
     """The linalg-on-tensors module of `model` applied to `example_inputs`."""
-    model = fold_batchnorm(model)
+    child = subprocess.Popen(  # imports torch-mlir while this process exports the model
+        [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
     try:
-        exported = torch.export.export(model, tuple(example_inputs))
+        with tempfile.TemporaryDirectory(prefix="pattern-mlir-import-", dir=_scratch_directory()) as tmp:
+            return _import_with(child, model, example_inputs, func_name, Path(tmp))
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def _import_with(child, model, example_inputs, func_name: str, tmp: Path) -> ImportedModule:
+    try:
+        exported = torch.export.export(fold_batchnorm(model), tuple(example_inputs))
     except Exception as error:
+        child.communicate("")  # no request: the child exits
         raise ImportError_(f"torch.export could not capture the model: {error}") from error
-    with tempfile.TemporaryDirectory(prefix="pattern-mlir-import-") as tmp:
-        archive, output = Path(tmp) / "model.pt2", Path(tmp) / "model.mlir"
-        torch.export.save(exported, archive)
-        result = subprocess.run(
-            [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker", str(archive), str(output), func_name],
-            capture_output=True,
-            text=True,
-            check=False,  # a failure is reported below with torch-mlir's message
-        )
-        if result.returncode != 0:
-            raise ImportError_(f"torch-mlir could not import the model:\n{result.stderr.strip()[-4000:]}")
-        return ImportedModule(output.read_text(), read_arrays(Path(f"{output}.weights")))
+    archive, weights, output = tmp / "model.pt2", tmp / "weights.in", tmp / "model.mlir"
+    given = strip_weights(exported)
+    write_arrays(weights, given)
+    torch.export.save(exported, archive)
+    request = {"archive": str(archive), "weights": str(weights), "output": str(output), "func_name": func_name}
+    _, stderr = child.communicate(json.dumps(request) + "\n")
+    if child.returncode != 0:
+        raise ImportError_(f"torch-mlir could not import the model:\n{stderr.strip()[-4000:]}")
+    shared = json.loads(Path(f"{output}.shared.json").read_text())
+    resources = {blob: given[name] for blob, name in shared.items()}
+    resources.update(read_arrays(Path(f"{output}.weights")))
+    return ImportedModule(output.read_text(), resources)

@@ -37,19 +37,18 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """What `write_arrays` wrote: read-only views into one buffer read from `path`."""
-    size = Path(path).stat().st_size
-    spare = np.empty(size + _ALIGNMENT, np.uint8)
-    start = -spare.ctypes.data % _ALIGNMENT
-    raw = spare[start:start + size]
-    with open(path, "rb") as f:
-        if f.readinto(memoryview(raw)) != size:
-            raise OSError(f"{path}: short read")
+    """What `write_arrays` wrote: read-only views of `path` mapped into memory (not read).
+
+    Pages come in as they are touched, and the import child and its parent share them.
+    The mapping outlives the file, so the caller may delete it at once.
+    """
+    entries = json.loads(Path(f"{path}.json").read_text())
+    if not entries:
+        return {}
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
     arrays = {}
-    for entry in json.loads(Path(f"{path}.json").read_text()):
+    for entry in entries:
         count = int(np.prod(entry["shape"], dtype=np.int64))
         view = np.frombuffer(raw, dtype=np.dtype(entry["dtype"]), count=count, offset=entry["offset"])
-        view = view.reshape(entry["shape"])
-        view.flags.writeable = False
-        arrays[entry["name"]] = view
+        arrays[entry["name"]] = view.reshape(entry["shape"])
     return arrays

@@ -342,9 +342,7 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     nv = min(target.gemv_vectors, -(-f // v))
     tile = nv * v
     panels = -(-f // tile)
-    packed = np.zeros((panels * tile, c), np.float32)
-    packed[:f] = weights.reshape(f, c)
-    packed = packed.reshape(panels, tile, c).transpose(0, 2, 1).copy()  # [NP][C][tile]
+    packed = pack_column_panels(weights.reshape(f, c).T, tile)  # [NP][C][tile]
     unroll = 4 if c % 4 == 0 else (2 if c % 2 == 0 else 1)
     bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
     bias_padded = np.zeros(panels * tile, np.float32)
@@ -515,6 +513,24 @@ def constant_operand(value: ir.Value) -> tuple[np.ndarray | None, ir.Operation |
     return None, None
 
 
+def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
+    """B (K x N, any strides) as [N/tile][K][tile] column panels, the last zero-padded.
+
+    One strided pass: B is usually a linear layer's weight seen transposed, and padding it
+    first, then transposing the padded copy, took two passes over 400 MB for VGG-16's fc6
+    (1.3 s against 0.1 s).
+    """
+    k, n = b.shape
+    full, panels = n // tile, -(-n // tile)
+    packed = np.empty((panels, k, tile), np.float32)
+    packed[:full] = b[:, :full * tile].reshape(k, full, tile).transpose(1, 0, 2)
+    if full < panels:
+        rest = n - full * tile
+        packed[full, :, :rest] = b[:, full * tile:]
+        packed[full, :, rest:] = 0
+    return packed
+
+
 def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> Lowering | None:
     """linalg.matmul (M x K times K x N) with a constant B: B packed into column panels."""
     if "indexing_maps" in op.attributes and op.attributes["indexing_maps"] != _default_matmul_maps():
@@ -535,9 +551,7 @@ def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -
     nv = min(target.gemv_vectors, -(-n // v))
     tile = nv * v
     panels = -(-n // tile)
-    packed = np.zeros((k, panels * tile), np.float32)
-    packed[:, :n] = b_const
-    packed = packed.reshape(k, panels, tile).transpose(1, 0, 2).copy()  # [NP][K][tile]
+    packed = pack_column_panels(b_const, tile)
     unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
     mr = min(m, max(1, 24 // nv))
     init_kind = {"zero": "zero", "const": "const", "row": "row", "load": "load"}[init.kind]

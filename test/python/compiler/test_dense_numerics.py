@@ -319,3 +319,18 @@ def test_linear_layers():
 def test_mobilenet_block_arm64(mobilenet):
     block = torch.nn.Sequential(mobilenet.features[3])
     assert _compile_module(block, torch.rand(1, 24, 8, 8), target="arm64-neon") <= 1e-4
+
+
+@pytest.mark.parametrize("n", [48, 50, 7])
+def test_column_panels_of_a_transposed_weight(n):
+    """B's columns in panels of `tile`, the last one zero-padded; B is a linear weight's .T view."""
+    from pattern_mlir.passes.dense_lower import pack_column_panels
+
+    weight = np.random.default_rng(n).standard_normal((n, 5)).astype(np.float32)  # N x K
+    packed = pack_column_panels(weight.T, 16)
+    panels = -(-n // 16)
+    assert packed.shape == (panels, 5, 16) and packed.flags.c_contiguous
+    padded = np.zeros((panels * 16, 5), np.float32)
+    padded[:n] = weight
+    for p in range(panels):
+        assert np.array_equal(packed[p], padded[p * 16:(p + 1) * 16].T)
