@@ -1,10 +1,10 @@
 """Keep a compiled host executable between rounds: LLVM-dialect bytecode, reloaded into the JIT.
 
-Rounds after the first run pattern-mlir in a fresh process too (the protocol), but compiling
-VGG-16 again each round would cost minutes. ``Executable.save`` would do, yet it also writes
-every stage's IR and the LLVM module as text: gigabytes for VGG-16's weights, and slow to parse.
-Bytecode keeps the weights as raw blobs; reloading costs the parse plus the JIT's code
-generation, which is also part of every real start-up.
+Rounds after the first run pattern-mlir in a fresh process too (the protocol), without
+compiling again each round. ``Executable.save`` would do, but it builds a shared library with
+llc; this keeps the executable as it is: the module the JIT runs, as bytecode, and its large
+constants (which the JIT reads from memory, not from the module) as one raw file, mapped back
+in. Reloading costs the parse plus the JIT's code generation, as every real start-up does.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 from mlir import ir
 from pattern_mlir.compiler.executable import HostExecutable, TensorSpec
+from pattern_mlir.compiler.weight_files import read_arrays, write_arrays
+from pattern_mlir.runtime.weight_blob import ExternalConstant
 
 __all__ = ["load_runnable", "save_runnable"]
 
@@ -21,12 +23,14 @@ __all__ = ["load_runnable", "save_runnable"]
 def save_runnable(exe: HostExecutable, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "model.mlirbc", "wb") as f:
-        exe._module.operation.write_bytecode(f)  # the LLVM-dialect module the JIT runs
+        exe.module.operation.write_bytecode(f)
+    write_arrays(directory / "constants.bin", {c.symbol: c.data for c in exe.constants})
     spec = {
         "inputs": [s.to_json() for s in exe.inputs],
         "outputs": [s.to_json() for s in exe.outputs],
         "threads": exe.threads,
         "opt_level": exe.opt_level,
+        "alignments": {c.symbol: c.alignment for c in exe.constants},
     }
     (directory / "host.json").write_text(json.dumps(spec))
 
@@ -35,6 +39,8 @@ def load_runnable(directory: Path) -> HostExecutable:
     import pattern_mlir  # noqa: F401 - registers the dialects every context needs
 
     spec = json.loads((directory / "host.json").read_text())
+    arrays = read_arrays(directory / "constants.bin")
+    constants = [ExternalConstant(name, data, spec["alignments"][name]) for name, data in arrays.items()]
     with ir.Context():
         module = ir.Module.parse((directory / "model.mlirbc").read_bytes())
         return HostExecutable(
@@ -44,4 +50,5 @@ def load_runnable(directory: Path) -> HostExecutable:
             module=module,
             opt_level=spec["opt_level"],
             threads=spec["threads"],
+            constants=constants,
         )

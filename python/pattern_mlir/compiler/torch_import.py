@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,9 +54,14 @@ class ImportedModule:
     resources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def _scratch_directory() -> str | None:
-    """Memory-backed /dev/shm when there is one (the weights cross through it), else the default."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+def _scratch_directory(nbytes: int) -> str | None:
+    """/dev/shm when it can hold `nbytes` with room to spare (memory-backed: the weights
+    cross through it at memory speed), else the default temporary directory. Containers
+    often mount a /dev/shm of 64 MB."""
+    shm = "/dev/shm"
+    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
+        return None
+    return shm if shutil.disk_usage(shm).free > 2 * nbytes + (256 << 20) else None
 
 
 def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> ImportedModule:
@@ -65,29 +71,31 @@ def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str =
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        with tempfile.TemporaryDirectory(prefix="pattern-mlir-import-", dir=_scratch_directory()) as tmp:
-            return _import_with(child, model, example_inputs, func_name, Path(tmp))
+        return _import_with(child, model, example_inputs, func_name)
     finally:
         if child.poll() is None:
             child.kill()
             child.communicate()
 
 
-def _import_with(child, model, example_inputs, func_name: str, tmp: Path) -> ImportedModule:
+def _import_with(child, model, example_inputs, func_name: str) -> ImportedModule:
     try:
         exported = torch.export.export(fold_batchnorm(model), tuple(example_inputs))
     except Exception as error:
         child.communicate("")  # no request: the child exits
         raise ImportError_(f"torch.export could not capture the model: {error}") from error
-    archive, weights, output = tmp / "model.pt2", tmp / "weights.in", tmp / "model.mlir"
     given = strip_weights(exported)
-    write_arrays(weights, given)
-    torch.export.save(exported, archive)
-    request = {"archive": str(archive), "weights": str(weights), "output": str(output), "func_name": func_name}
-    _, stderr = child.communicate(json.dumps(request) + "\n")
-    if child.returncode != 0:
-        raise ImportError_(f"torch-mlir could not import the model:\n{stderr.strip()[-4000:]}")
-    shared = json.loads(Path(f"{output}.shared.json").read_text())
-    resources = {blob: given[name] for blob, name in shared.items()}
-    resources.update(read_arrays(Path(f"{output}.weights")))
-    return ImportedModule(output.read_text(), resources)
+    scratch = _scratch_directory(sum(a.nbytes for a in given.values()))
+    with tempfile.TemporaryDirectory(prefix="pattern-mlir-import-", dir=scratch) as directory:
+        tmp = Path(directory)
+        archive, weights, output = tmp / "model.pt2", tmp / "weights.in", tmp / "model.mlir"
+        write_arrays(weights, given)
+        torch.export.save(exported, archive)
+        request = {"archive": str(archive), "weights": str(weights), "output": str(output), "func_name": func_name}
+        _, stderr = child.communicate(json.dumps(request) + "\n")
+        if child.returncode != 0:
+            raise ImportError_(f"torch-mlir could not import the model:\n{stderr.strip()[-4000:]}")
+        shared = json.loads(Path(f"{output}.shared.json").read_text())
+        resources = {blob: given[name] for blob, name in shared.items()}
+        resources.update(read_arrays(Path(f"{output}.weights")))
+        return ImportedModule(output.read_text(), resources)
