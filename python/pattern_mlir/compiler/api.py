@@ -23,6 +23,7 @@ from .executable import (
     VulkanModelExecutable,
 )
 from .options import CompileOptions, check_target
+from ..runtime.allocator import small_pages
 from .resources import attach, check_attached
 from .stages import StageTexts, cpu_stages, gpu_stages, run_stage
 
@@ -56,6 +57,28 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
     """
     options = options or CompileOptions()
     check_target(target)
+    with small_pages():
+        stages, module, signature, seconds = _run_stages(text, target, options, resources)
+    inputs, outputs = signature
+    temps = Path(options.save_temps) if options.save_temps else None
+    with module.context, ir.Location.unknown():
+        start = time.perf_counter()
+        if target == "vulkan-adreno":
+            from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
+
+            exe = VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
+        elif target == "host":
+            exe = HostExecutable(inputs, outputs, stages, module=module,
+                                 opt_level=options.opt_level, threads=options.threads)
+        else:
+            exe = _build_arm64(module, inputs, outputs, stages, options, temps)
+        seconds["codegen"] = time.perf_counter() - start
+        exe.stage_seconds = seconds
+        return exe
+
+
+def _run_stages(text: str, target: str, options: CompileOptions, resources):
+    """Parses `text` and runs every stage of `target` on it: (stage texts, module, signature, seconds)."""
     temps = Path(options.save_temps) if options.save_temps else None
     context = ir.Context()
     with context, ir.Location.unknown():
@@ -81,19 +104,7 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
             if temps:
                 temps.mkdir(parents=True, exist_ok=True)
                 (temps / f"{stage.name}.mlir").write_text(str(module))
-        start = time.perf_counter()
-        if gpu:
-            from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
-
-            exe = VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
-        elif target == "host":
-            exe = HostExecutable(inputs, outputs, stages, module=module,
-                                 opt_level=options.opt_level, threads=options.threads)
-        else:
-            exe = _build_arm64(module, inputs, outputs, stages, options, temps)
-        seconds["codegen"] = time.perf_counter() - start
-        exe.stage_seconds = seconds
-        return exe
+        return stages, module, (inputs, outputs), seconds
 
 
 def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:

@@ -145,12 +145,13 @@ class HostExecutable(Executable):
         from mlir.execution_engine import ExecutionEngine
 
         from ..runtime.allocator import keep_freed_buffers
-        from ..runtime.weight_blob import bind_constants, externalize_constants
+        from ..runtime.weight_blob import bind_constants, externalize_constants, settle_alignment
 
         keep_freed_buffers()
         self.threads, self.opt_level = threads, opt_level
         self._module = module
-        self._constants = [*constants, *externalize_constants(module.operation)]
+        moved = [*constants, *externalize_constants(module.operation)]
+        self._constants = settle_alignment(module.operation, moved)
         self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads),
                                        enable_object_dump=False)
         self._bound = bind_constants(self._engine, self._constants)

@@ -73,3 +73,20 @@ def test_jit_reads_bound_constants_from_memory_even_misaligned():
         pointers = (ctypes.c_void_p * 5)(*(ctypes.addressof(values_block) + 8 * i for i in range(5)))
         ctypes.CFUNCTYPE(None, ctypes.c_void_p)(engine.raw_lookup("read"))(pointers)
     assert np.array_equal(out, values * 2)
+
+
+def test_settle_alignment_declares_what_the_bytes_have():
+    from pattern_mlir.runtime.buffers import aligned_empty
+    from pattern_mlir.runtime.weight_blob import ExternalConstant, settle_alignment
+
+    values = np.arange(2048, dtype=np.float32)
+    with ir.Context():
+        module = ir.Module.parse(MODULE.format(values=", ".join(map(str, values))))
+        (moved,) = externalize_constants(module)
+        spare = aligned_empty(2048 * 4 + 16, np.uint8)
+        off_line = ExternalConstant("big", spare[16:16 + 2048 * 4], 64)  # 16 bytes past a cache line
+        (settled,) = settle_alignment(module, [off_line])
+        assert settled.alignment == 16 and "alignment = 16" in str(module)
+        (kept,) = settle_alignment(module, [ExternalConstant("big", spare[:2048 * 4], 16)])
+        assert kept.alignment == 16  # never raised above what was asked
+    assert moved.alignment == 64
