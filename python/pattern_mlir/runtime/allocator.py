@@ -49,9 +49,11 @@ def small_pages():
     numpy asks for huge pages for arrays over 4 MiB; where the kernel serves that hint with
     direct compaction (defrag=madvise, as here), the first touch of 528 MB took 1.8 s against
     0.27 s in 4 KiB pages: seconds of VGG-16's compile for arrays that live for one pass.
-    Arrays the compiled code reads at run time are made outside this scope and keep the hint.
+    What the compiled code reads at run time is not among them: the weights it reads are
+    MLIR's copies (attribute storage), and its buffers are allocated by the code itself.
     """
-    toggle = getattr(getattr(np, "_core", np.core).multiarray, "_set_madvise_hugepage", None)
+    core = getattr(np, "_core", None) or np.core  # numpy 2 renamed it; np.core warns there
+    toggle = getattr(core.multiarray, "_set_madvise_hugepage", None)
     previous = toggle(False) if toggle else None
     try:
         yield
