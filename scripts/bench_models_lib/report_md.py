@@ -6,14 +6,11 @@ dagger for noisy points are the layer report's, imported from ``bench_peers.repo
 
 from __future__ import annotations
 
-from bench_peers.report_md import _NAMES as _LAYER_NAMES
-from bench_peers.report_md import _busy, _f, _pct
+from bench_peers.report_md import _NAMES, _busy, _f, _pct
 
 from .summary import DENSE_PEERS, TARGET_VGG_COMPILE_S, TARGETS, ModelSummary, View
 
 __all__ = ["render_markdown"]
-
-_NAMES = {**_LAYER_NAMES, "litert": "LiteRT"}
 
 _TITLES = {
     "vgg16": "VGG-16",

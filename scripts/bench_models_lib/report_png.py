@@ -21,7 +21,7 @@ from .summary import DENSE_PEERS, TARGET_VGG_COMPILE_S, TARGETS, ModelSummary
 __all__ = ["plot"]
 
 _VIEW_COLOURS = ["#2ca02c", "#98df8a", "#17becf"]
-_PEER_COLOURS = {"pattern": "#2ca02c", **_COLOURS, "litert": "#ff7f0e"}
+_PEER_COLOURS = {"pattern": "#2ca02c", **_COLOURS}
 _PEER_LABELS = {
     "pattern": "pattern-mlir",
     "torch": "torch",

@@ -21,7 +21,8 @@ from .summary import (
 
 __all__ = ["render_markdown"]
 
-_NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN", "iree": "IREE"}
+_NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN", "iree": "IREE",
+          "litert": "LiteRT"}
 
 
 def _f(v: float, digits: int = 3) -> str:

@@ -27,7 +27,7 @@ from .summary import (
 
 __all__ = ["plot"]
 
-_COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4", "iree": "#9467bd"}
+_COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4", "iree": "#9467bd", "litert": "#ff7f0e"}
 _LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)", "iree": "vs IREE"}
 
 

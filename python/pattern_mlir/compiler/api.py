@@ -22,8 +22,8 @@ from .executable import (
     TensorSpec,
     VulkanModelExecutable,
 )
-from .options import CompileOptions, check_target
 from ..runtime.allocator import small_pages
+from .options import CompileOptions, check_target
 from .resources import attach, check_attached
 from .stages import StageTexts, cpu_stages, gpu_stages, run_stage
 
@@ -57,10 +57,10 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
     """
     options = options or CompileOptions()
     check_target(target)
-    with small_pages():
-        stages, module, signature, seconds = _run_stages(text, target, options, resources)
-    inputs, outputs = signature
     temps = Path(options.save_temps) if options.save_temps else None
+    with small_pages():
+        stages, module, signature, seconds = _run_stages(text, target, options, resources, temps)
+    inputs, outputs = signature
     with module.context, ir.Location.unknown():
         start = time.perf_counter()
         if target == "vulkan-adreno":
@@ -77,9 +77,8 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
         return exe
 
 
-def _run_stages(text: str, target: str, options: CompileOptions, resources):
+def _run_stages(text: str, target: str, options: CompileOptions, resources, temps: Path | None):
     """Parses `text` and runs every stage of `target` on it: (stage texts, module, signature, seconds)."""
-    temps = Path(options.save_temps) if options.save_temps else None
     context = ir.Context()
     with context, ir.Location.unknown():
         try:

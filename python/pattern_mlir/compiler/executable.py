@@ -8,10 +8,12 @@ import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..runtime.weight_blob import ExternalConstant
+if TYPE_CHECKING:
+    from ..runtime.weight_blob import ExternalConstant
 
 # 2: host saves hold a shared library (object code) instead of LLVM-dialect IR to re-JIT.
 FORMAT_VERSION = 2

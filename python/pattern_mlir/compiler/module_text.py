@@ -20,9 +20,13 @@ __all__ = ["module_text"]
 
 
 def module_text(module, **flags) -> str:
-    """`module` (verified; a Module or its operation) as text without resource blobs; `flags` go to each op's `get_asm`."""
+    """`module` (verified; a Module or its operation) as text without resource blobs.
+
+    `flags` go to each op's `get_asm`.
+    """
     flags.setdefault("assume_verified", True)
     header = module.operation.get_asm(skip_regions=True, assume_verified=True).rstrip()  # "module ... {...}"
-    body = "\n".join(op.operation.get_asm(use_local_scope=True, **flags) for op in module.operation.regions[0].blocks[0].operations)
+    ops = module.operation.regions[0].blocks[0].operations
+    body = "\n".join(op.operation.get_asm(use_local_scope=True, **flags) for op in ops)
     indented = "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())
     return f"{header.removesuffix('{...}')}{{\n{indented}}}\n"

@@ -14,6 +14,7 @@ VGG-16's 34 s compile.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,6 @@ def settle_alignment(module: ir.Module | ir.Operation, constants: list[ExternalC
     of the linear layers' panels are bound by memory bandwidth. Returns the constants with
     the alignment now declared.
     """
-    import dataclasses
-
     by_symbol = {c.symbol: c for c in constants}
     operation = module.operation if isinstance(module, ir.Module) else module
     with operation.context:
@@ -90,9 +89,10 @@ def settle_alignment(module: ir.Module | ir.Operation, constants: list[ExternalC
             if op.operation.name != "llvm.mlir.global":
                 continue
             c = by_symbol.get(ir.StringAttr(op.operation.attributes["sym_name"]).value)
-            address = c.data.ctypes.data if c is not None else 0
-            have = address & -address
-            if c is not None and have < c.alignment:
+            if c is None:
+                continue
+            have = c.data.ctypes.data & -c.data.ctypes.data  # the address's lowest set bit
+            if have < c.alignment:
                 op.operation.attributes["alignment"] = ir.IntegerAttr.get(i64, have)
                 by_symbol[c.symbol] = dataclasses.replace(c, alignment=have)
     return [by_symbol[c.symbol] for c in constants]
