@@ -183,6 +183,17 @@ def test_jit_module_and_its_constants_rebuild_the_executable(net, host_exe):
     assert relative_error(rebuilt(x), model(x).detach()) <= 1e-4
 
 
+def test_model_torch_export_cannot_capture_is_an_import_error():
+    """The import child, started before the export, is told to exit when the export fails."""
+
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x * 2 if x.sum() > 0 else x
+
+    with pytest.raises(pattern_mlir.CompileError, match="stage 'import'.*torch.export could not capture"):
+        pattern_mlir.compile(Branchy(), torch.rand(1, 3, 4, 4))
+
+
 def test_malformed_mlir_is_a_compile_error():
     with pytest.raises(pattern_mlir.CompileError, match="stage 'parse' failed"):
         pattern_mlir.compile_str("func.func @forward(")
