@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..codegen.host_cpu import cpuinfo_fields
+
 __all__ = ["LayerSignature", "cpu_model", "library_key"]
 
 # Flags that change which vector instructions LLVM may use for the host.
@@ -31,15 +33,8 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     Virtual machines often report a generic model name ("Intel(R) Xeon(R) Processor"), so the
     family/model numbers and the vector extensions are part of it too.
     """
-    fields: dict[str, str] = {}
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                if not line.strip():
-                    break  # the first processor is enough
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
+    fields = cpuinfo_fields(cpuinfo)
+    if fields is None:
         return platform.processor() or platform.machine()
     name = fields.get("model name") or fields.get("Model") or fields.get("CPU part", "unknown")
     ident = "/".join(fields[k] for k in ("cpu family", "model", "stepping") if k in fields)

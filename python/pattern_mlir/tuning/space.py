@@ -42,6 +42,7 @@ class ScheduleSpace:
     max_accumulators: int = 24
     max_rows: int = 16
     max_vectors: int = 16
+    vendor: str | None = None  # CPU vendor whose default heuristic seeds the search (None: host)
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -110,7 +111,12 @@ class ScheduleSpace:
     # ----- points ------------------------------------------------------------------------
     def default(self) -> Schedule:
         d = default_schedule(
-            self.out_height, self.out_width, self.target, self.in_channels, self.stride
+            self.out_height,
+            self.out_width,
+            self.target,
+            self.in_channels,
+            self.stride,
+            vendor=self.vendor,
         )
         return self.canonical(d) or d
 

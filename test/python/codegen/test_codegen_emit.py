@@ -90,6 +90,16 @@ def test_default_schedule_applies_the_tuned_rules():
     g = ConvGeometry.make(128, 128, 112, 112, stride=(2, 2), padding=1)
     lib = random_library(8, np.random.default_rng(0))
     assert plan_conv(g, lib).schedule == default_schedule(56, 56, in_channels=128, stride=2)
+    # AMD, stride 1: no channel blocks, prefetch, one row more for rows of >= 4 vectors;
+    # Intel keeps the blocks. Stride 2 keeps them on both.
+    intel = default_schedule(56, 56, in_channels=256, vendor="GenuineIntel")
+    amd = default_schedule(56, 56, in_channels=256, vendor="AuthenticAMD")
+    assert intel.tile_channels and (intel.tile_rows, intel.prefetch) == (4, 0)
+    assert (amd.tile_channels, amd.tile_rows, amd.prefetch) == (0, 5, 2)
+    amd_28 = default_schedule(28, 28, in_channels=512, vendor="AuthenticAMD")
+    assert (amd_28.tile_channels, amd_28.tile_rows) == (0, 7)
+    for vendor in ("GenuineIntel", "AuthenticAMD"):
+        assert default_schedule(28, 28, in_channels=256, stride=2, vendor=vendor).tile_channels
     # The rules were measured on the host only.
     assert default_schedule(7, 7, "arm64-neon", 512) == default_schedule(
         7, 7, "arm64-neon", 512, tuned_rules=False
