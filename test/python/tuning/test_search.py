@@ -1,6 +1,7 @@
 """The genetic search on synthetic costs: finds the optimum, reuses known costs, stops."""
 
 import math
+import random
 
 from pattern_mlir.codegen.schedule import Schedule
 from pattern_mlir.tuning import ScheduleSpace, evolve
@@ -108,6 +109,18 @@ def test_space_is_canonical_and_rejects_spills():
     wide = ScheduleSpace(out_height=56, out_width=56, in_channels=64)
     assert wide.canonical(Schedule(tile_rows=8, tile_cols=64, vector_width=16)) is None
     assert wide.canonical(Schedule(tile_rows=2, tile_cols=64, tile_channels=64)).tile_channels == 0
+
+
+def test_narrower_vectors_are_one_step_away():
+    # 7 rows x 2 vectors of 16 at 28x28: half the width doubles the vectors, so the rows must
+    # shrink to stay within the accumulators, or the narrower block is never reached.
+    space = ScheduleSpace(out_height=28, out_width=28, in_channels=512)
+    start = Schedule(tile_rows=7, tile_cols=32, vector_width=16)
+    narrow = [n for n in space.neighbours(start) if n.vector_width == 8]
+    assert narrow == [Schedule(tile_rows=6, tile_cols=32, vector_width=8)]
+    rng = random.Random(0)
+    mutants = [space.mutate(start, rng) for _ in range(400)]
+    assert any(m is not None and m.vector_width == 8 for m in mutants)
 
 
 def test_choose_needs_a_gain_in_both_halves():
