@@ -205,6 +205,9 @@ def findings(results: dict, summary: dict) -> str:
     }
     geo = ", ".join(f"{s['geomean']:.3f}x on {net}" for net, s in summary.items())
     rule = ", ".join(f"{s['rule_geomean']:.3f}x on {net}" for net, s in summary.items())
+    beyond = ", ".join(
+        f"{s['geomean'] / s['rule_geomean']:.3f}x on {net}" for net, s in summary.items()
+    )
     spend = "; ".join(
         f"{net}: {n} distinct layers, {k} schedules measured in {t[net]['wall_s'] / 60:.1f} min "
         f"({t[net]['cpu_s'] / 60:.1f} min of its own CPU time)"
@@ -225,22 +228,23 @@ layers keep the default schedule. On this host the tuner drops the default's L1 
 on {len(unblocked)} of {len(rows)} layers ({", ".join(unblocked) or "none"}), mostly with
 prefetching instead.
 
-**The default's rules come from another CPU.** `default_schedule` sizes channel blocks for L1
-and applies `_tuned_rules`, both measured on the Intel Xeon host of 2026-12-03 (48 KiB L1,
-2 MiB L2 per core, 480 MiB L3), where channel blocks of 24-32 channels gained about 10 % at VGG
-conv3_2 and tuning found at most 5 % beyond the default on VGG-16 layers (1.018x in all).
-Where this report's host differs (see the header), the tuner is what adapts: its database is
-keyed by CPU model, so `compile()` picks these schedules up here and nowhere else. A
-heuristic per CPU family, learned from such databases, is the next step; one global rule
-would trade one host's gains for the other's losses.
+**The default depends on the CPU vendor.** `default_schedule` sizes channel blocks for a
+48 KiB L1. On the Intel Xeon host of 2026-12-03 blocks of 24-32 channels gained about 10 % at
+VGG conv3_2 and tuning found at most 5 % beyond the default (1.018x on VGG-16); on AMD the
+tuner dropped them on 14 of 20 layers (Zen 5, 2026-12-04) and a Zen 4 A/B run (2026-12-04)
+was 7-42 % faster without them on every stride-1 layer. So `_tuned_rules` drops them on AMD
+hosts at stride 1 (`codegen/host_cpu.py` reads the vendor). The database is keyed by CPU
+model, so what the tuner finds beyond the rules applies on this CPU only.
 
 **Rules adopted from the earlier study** (`_tuned_rules`; the report's "default" column is the
 heuristic without them, "rule" with them): no channel blocking for outputs that fit one
 register block of at most 8 accumulators (512->512 7x7: a 24-channel block holds less than one
 kernel per pattern loop, so loop set-up and partial sums through the output cost more than the
 L1 reuse gains); half the rows per register block at stride 2 (neighbouring output rows share
-one input row instead of two); a row block that divides the height at 28x28. Here they give
-{rule} with no tuning at all.
+one input row instead of two); a row block that divides the height at 28x28; on AMD at
+stride 1 no channel blocks, prefetch, and one row more where a row holds 4 or more vectors.
+Here they give {rule} with no tuning at all; the tuner starts its search from them, and its
+schedules are {beyond} over them.
 
 **Cost and noise.** {spend}. Thread CPU time keeps one kernel's samples within a few per cent,
 but a kernel's speed drifts 5-10 % between runs an hour apart on a shared virtual machine
@@ -270,9 +274,9 @@ def render_md(results: dict, path: str) -> None:
         (
             "| model | distinct layers | tuning time (budget) | own CPU time | schedules measured "
             "| tuned/default, geo. mean per layer | whole model (pattern convs) "
-            "| improved rule, untuned (geo. mean) |"
+            "| improved rule, untuned (geo. mean) | tuned/rule (geo. mean) |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for net, s in summary.items():
         tt = t.get(net, {})
@@ -280,7 +284,7 @@ def render_md(results: dict, path: str) -> None:
             f"| {net} | {tt.get('distinct', '')} | {tt.get('wall_s', 0) / 60:.1f} min "
             f"({tt.get('budget_s', 0) / 60:.0f} min) | {tt.get('cpu_s', 0) / 60:.1f} min "
             f"| {tt.get('schedules', '')} | **{s['geomean']:.3f}x** | {s['model']:.3f}x "
-            f"| {s['rule_geomean']:.3f}x |"
+            f"| {s['rule_geomean']:.3f}x | {s['geomean'] / s['rule_geomean']:.3f}x |"
         )
     out += ["", findings(results, summary).strip(), "", "## Per layer", ""]
     out += [

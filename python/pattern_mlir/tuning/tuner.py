@@ -129,8 +129,8 @@ def tune_layer(
     sig = layer.signature
     space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target, sig.stride[0])
     bench = LayerBench(layer, clock=options.clock)
-    default = space.default()  # with the rules tuning taught it
-    seeds = [s for s in (default, learned_schedule(db, sig)) if s is not None]
+    default, *heuristic = space.defaults()  # with the rules tuning taught it, then without
+    seeds = [s for s in (default, *heuristic, learned_schedule(db, sig)) if s is not None]
 
     def cost(s: Schedule, bound: float | None) -> float | None:
         m = bench.measure(s, options.repeats, bound)

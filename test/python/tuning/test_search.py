@@ -123,6 +123,15 @@ def test_narrower_vectors_are_one_step_away():
     assert any(m is not None and m.vector_width == 8 for m in mutants)
 
 
+def test_search_seeds_are_the_default_and_the_heuristic_alone():
+    amd = ScheduleSpace(out_height=56, out_width=56, in_channels=256, vendor="AuthenticAMD")
+    rule, heuristic = amd.defaults()
+    assert rule.tile_channels == 0 and heuristic.tile_channels > 0
+    # Where the rules change nothing there is one seed.
+    plain = ScheduleSpace(out_height=56, out_width=56, in_channels=256, vendor="GenuineIntel")
+    assert plain.defaults() == [plain.default()]
+
+
 def test_choose_needs_a_gain_in_both_halves():
     from pattern_mlir.tuning.tuner import choose
 
