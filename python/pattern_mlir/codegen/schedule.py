@@ -149,10 +149,13 @@ def default_schedule(
     )
     if not tuned_rules or target != "host":
         return base
-    return _tuned_rules(base, out_height, out_width, stride, cpu_vendor() if vendor is None else vendor)
+    vendor = cpu_vendor() if vendor is None else vendor
+    return _tuned_rules(base, out_height, out_width, stride, vendor)
 
 
-def _tuned_rules(d: Schedule, out_height: int, out_width: int, stride: int, vendor: str) -> Schedule:
+def _tuned_rules(
+    d: Schedule, out_height: int, out_width: int, stride: int, vendor: str
+) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
     each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
     1.097x on ResNet-50 (geometric means over their layers) with no tuning at all.
