@@ -199,6 +199,7 @@ def findings(results: dict, summary: dict) -> str:
     """The report's conclusions: numbers from this run, reasons from the tuning study."""
     rows = results["layers"]
     kept = [n for n, r in rows.items() if r["tuned"] == r["default"]]
+    kept_rule = [n for n, r in rows.items() if r["tuned"] == r["rule"]]
     t = results["tuning"]
     per_layer = {
         net: [len(t[net]["stopped"]), t[net]["schedules"]] for net in t if "schedules" in t[net]
@@ -224,8 +225,9 @@ def findings(results: dict, summary: dict) -> str:
 
 **Target (>= 1.2x geometric mean over the default within 5 minutes per model):** {verdicts}.
 Tuned schedules are {geo} (geometric mean over layers, re-measured); {len(kept)} of {len(rows)}
-layers keep the default schedule. On this host the tuner drops the default's L1 channel block
-on {len(unblocked)} of {len(rows)} layers ({", ".join(unblocked) or "none"}), mostly with
+layers keep the default schedule, {len(kept_rule)} the rules' schedule (what `compile()` uses
+untuned). On this host tuned schedules have no L1 channel block where the default has one
+on {len(unblocked)} of {len(rows)} layers ({", ".join(unblocked) or "none"}), mostly
 prefetching instead.
 
 **The default depends on the CPU vendor.** `default_schedule` sizes channel blocks for a
@@ -243,8 +245,8 @@ kernel per pattern loop, so loop set-up and partial sums through the output cost
 L1 reuse gains); half the rows per register block at stride 2 (neighbouring output rows share
 one input row instead of two); a row block that divides the height at 28x28; on AMD at
 stride 1 no channel blocks, prefetch, and one row more where a row holds 4 or more vectors.
-Here they give {rule} with no tuning at all; the tuner starts its search from them, and its
-schedules are {beyond} over them.
+Here they give {rule} with no tuning at all; the tuner starts its search from them and from
+the heuristic alone, and its schedules are {beyond} over them.
 
 **Cost and noise.** {spend}. Thread CPU time keeps one kernel's samples within a few per cent,
 but a kernel's speed drifts 5-10 % between runs an hour apart on a shared virtual machine
