@@ -176,8 +176,8 @@ def _tuned_rules(
       measurements of four layers.
     * AMD (Zen 4 and Zen 5), stride 1: no channel blocking, prefetch instead, and one row more
       per register block where a row holds at least 4 vectors. Zen 4 (32 KiB L1, 1 MiB L2),
-      all 12 distinct stride-1 VGG-16 / ResNet-50 3x3 convs at 1 thread: 1.07-1.42x, 1.16x
-      geometric mean (the extra row: 2 -> 3 rows at widths 224 and 112, 4 -> 5 at 56, another
+      the 11 distinct stride-1 VGG-16 / ResNet-50 3x3 convs it changes (512->512 7x7 had no
+      block already) at 1 thread: 1.07-1.42x, 1.17x geometric mean (the extra row: 2 -> 3 rows at widths 224 and 112, 4 -> 5 at 56, another
       +3 to +7 % there); the Zen 5 tuning report dropped the channel block on every stride-1
       layer of 14x14 and more but VGG conv2_x and conv3_1, and chose the same taller blocks.
       At stride 2 the channel block still wins by 2-8 % on Zen 4, so it stays. The Intel Xeon
