@@ -112,7 +112,6 @@ def tune(args, results: dict) -> None:
 
 
 def verify(args, results: dict) -> None:
-    from pattern_mlir.codegen import default_schedule
     from pattern_mlir.tuning import LayerBench, ScheduleSpace, TuningDB, improved_default
 
     for net in args.nets.split(","):
@@ -122,10 +121,9 @@ def verify(args, results: dict) -> None:
                 entry = db.get(sig)
                 # "default": the heuristic alone; "rule": with the rules tuning taught it,
                 # which is what compile() now uses untuned.
-                space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels)
-                heuristic = default_schedule(sig.out_height, sig.out_width, sig.target,
-                                             sig.in_channels, tuned_rules=False)
-                default = space.canonical(heuristic) or heuristic
+                space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target,
+                                      sig.stride[0])
+                default = space.default(tuned_rules=False)
                 rule = improved_default(sig) or default
                 tuned = entry.schedule if entry else default
                 bench = LayerBench(tl)
