@@ -121,9 +121,7 @@ def verify(args, results: dict) -> None:
                 entry = db.get(sig)
                 # "default": the heuristic alone; "rule": with the rules tuning taught it,
                 # which is what compile() now uses untuned.
-                space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target,
-                                      sig.stride[0])
-                default = space.default(tuned_rules=False)
+                default = ScheduleSpace.of(sig).default(tuned_rules=False)
                 rule = improved_default(sig) or default
                 tuned = entry.schedule if entry else default
                 bench = LayerBench(tl)

@@ -111,7 +111,9 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     * `prefetch`: kernels ahead to prefetch input rows for, 0 = none;
     * `loop_order`: `rows_outer` keeps a row tile of all channels in cache
       while every filter reuses it, `filters_outer` the reverse;
-    * `threads`: threads over balanced filter groups, 0 = all cores.
+    * `threads`: balanced filter groups run in parallel for this conv, 0 = as
+      many as the compile's thread count; never more than that count (a small
+      layer may run faster on fewer threads than the rest of the model).
 
     ```mlir
     #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,

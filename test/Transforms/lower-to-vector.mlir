@@ -174,3 +174,23 @@ func.func @forward(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
          : tensor<1x2x4x4xf32>, tensor<4x4xf32> -> tensor<1x3x4x4xf32>
   return %y : tensor<1x3x4x4xf32>
 }
+
+// -----
+
+// A schedule's `threads` caps the filter groups below the pass's thread count: with
+// threads = 1 the entry calls the kernel once for all filters, even at threads=2.
+// NEON-LABEL: func.func private @pattern_conv_0_entry(%{{[^:]*}}: memref<1x2x5x5xf32>
+// NEON-NOT: scf.parallel
+// NEON: %[[BEGIN:.*]] = arith.constant 0 : index
+// NEON: %[[END:.*]] = arith.constant 3 : index
+// NEON: call @pattern_conv_0({{.*}}%[[BEGIN]], %[[END]])
+// NEON-NOT: scf.parallel
+// NEON: return
+func.func @forward(%x: tensor<1x2x5x5xf32>) -> tensor<1x3x5x5xf32> {
+  %w = arith.constant dense<1.0> : tensor<4x4xf32>
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0, 1, 2] offsets [0, 2, 3, 4] channels [0, 1, 0, 1]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         {schedule = #pattern.schedule<tile_rows = 1, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x2x5x5xf32>, tensor<4x4xf32> -> tensor<1x3x5x5xf32>
+  return %y : tensor<1x3x5x5xf32>
+}

@@ -20,6 +20,7 @@ __all__ = [
     "TargetInfo",
     "candidate_schedules",
     "default_schedule",
+    "filter_groups",
 ]
 
 LOOP_ORDERS = ("rows_outer", "filters_outer")
@@ -58,7 +59,8 @@ class Schedule:
     prefetch:     prefetch the input rows of the kernel this many kernels ahead (0 = off).
     loop_order:   "rows_outer" (row tile outside, all filters reuse it from cache) or
                   "filters_outer" (each filter sweeps the whole image).
-    threads:      worker threads over balanced filter groups (0 = one per CPU).
+    threads:      balanced filter groups run in parallel (0 = the compile's thread count);
+                  capped by that count (``filter_groups``).
     """
 
     tile_rows: int = 4
@@ -97,6 +99,15 @@ class Schedule:
             raise ValueError(
                 f"schedule loop_order must be one of {LOOP_ORDERS}, got {self.loop_order!r}"
             )
+
+
+def filter_groups(schedule: Schedule, thread_budget: int, out_channels: int) -> int:
+    """Parallel filter groups of one conv: the schedule's ``threads``, or the compile's thread
+    count where it says 0; never more than that count (the executable's workers) or than
+    the filters."""
+    budget = max(1, thread_budget)
+    wanted = schedule.threads or budget
+    return max(1, min(wanted, budget, out_channels))
 
 
 def _target(target: str) -> TargetInfo:

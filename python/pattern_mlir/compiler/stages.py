@@ -80,7 +80,8 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
         if tuning_db:
             # Tuned schedules land as #pattern.schedule attributes, visible in this stage's IR.
             stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
-                                options=(("db", tuning_db), ("target", target))))
+                                options=(("db", tuning_db), ("target", target),
+                                         ("threads", str(threads)))))
         stages += [
             Stage("reordered", python_pass="pattern-reorder-filters"),
             Stage("packed", python_pass="pattern-pack-fkw"),

@@ -12,6 +12,9 @@ Options:
   db=PATH       the tuning database (required; a missing file is an error).
   target=NAME   host | arm64-neon (default host): which entries apply.
   cpu=TEXT      the CPU the entries were measured on (default: this machine's for host).
+  threads=N     the executable's thread count (default 1): entries tuned for N threads
+                first, then one-thread entries (their loop nest suits each of N threads;
+                their schedules leave the filter groups to N).
   learned=0|1   fall back to the nearest tuned shape class (default 1).
   overwrite=0|1 replace a schedule the op already carries (default 0: an explicit schedule,
                 written by hand or by a per-layer override, wins over the database).
@@ -22,6 +25,7 @@ and before `pattern-lower-to-vector`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from mlir import ir
@@ -57,7 +61,7 @@ def _flag(options: dict[str, str], key: str, default: bool) -> bool:
 @register_pass(
     "pattern-apply-tuning",
     "Set the schedule of pattern convs from a tuning database (db=PATH)",
-    options=("db", "target", "cpu", "learned", "overwrite"),
+    options=("db", "target", "cpu", "threads", "learned", "overwrite"),
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     # Imported here: registering the pass must not load the tuner's dependencies.
@@ -76,6 +80,10 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
             f"pattern-apply-tuning: unknown target {target!r}; known: {sorted(TARGETS)}"
         )
     cpu = options.get("cpu") or (cpu_model() if target == "host" else target)
+    threads = options.get("threads", "1")
+    if not threads.isdigit() or int(threads) < 1:
+        raise ValueError(f"pattern-apply-tuning: option threads={threads!r} is not a count >= 1")
+    budgets = list(dict.fromkeys([int(threads), 1]))
     learned = _flag(options, "learned", True)
     overwrite = _flag(options, "overwrite", False)
     if not os.path.isfile(path):
@@ -88,11 +96,11 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
         for op in ops:
             if "schedule" in op.attributes and not overwrite:
                 continue
-            sig = signature_of_op(op, target, cpu)
-            entry = db.get(sig)
-            schedule = entry.schedule if entry is not None else None
+            base = signature_of_op(op, target, cpu)
+            sigs = [dataclasses.replace(base, threads=n) for n in budgets]
+            schedule = next((e.schedule for e in map(db.get, sigs) if e is not None), None)
             if schedule is None and learned:
-                schedule = learned_schedule(db, sig)
+                schedule = next(filter(None, (learned_schedule(db, sig) for sig in sigs)), None)
             if schedule is not None:
                 with op.context:
                     op.attributes["schedule"] = schedule_attr(schedule)

@@ -12,8 +12,10 @@ input and the FKW constants, an aligned output allocation, and
 `bufferization.to_tensor` of the result, so one-shot bufferization then
 handles the rest of the model around it.
 
-Options: `target` (host | arm64-neon, default host), `threads` (filter groups,
-default 1).
+Options: `target` (host | arm64-neon, default host), `threads` (the executable's
+thread count, default 1). A conv runs in as many filter groups as its
+`#pattern.schedule` asks for (`threads`; 0 = the thread count), never more than the
+thread count.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..codegen import fkw
 from ..codegen.activation import Activation
 from ..codegen.emit_conv import emit_conv, plan_conv
 from ..codegen.geometry import ConvGeometry
-from ..codegen.schedule import TARGETS
+from ..codegen.schedule import TARGETS, filter_groups
 from .conv_info import PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
 
@@ -170,7 +172,7 @@ def lower_conv(op: ir.Operation, module: ir.Operation, index: int, target: str, 
     geom = ConvGeometry.make(channels, out_channels, height, width, info.strides, pads, info.dilations)
     activation = Activation.make(info.activation, info.clamp)
     plan = plan_conv(geom, info.library, info.schedule, activation, target, func_name=f"pattern_conv_{index}")
-    groups = max(1, min(threads, out_channels))
+    groups = filter_groups(plan.schedule, threads, out_channels)
     arrays = {"filter_order": packed.filter_order, "offsets": packed.offsets}
     if plan.channel_blocks > 1:
         arrays["channel_splits"] = fkw.channel_splits(packed, plan.schedule.tile_channels)

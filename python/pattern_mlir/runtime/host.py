@@ -27,7 +27,7 @@ from ..codegen.fkw import (
     validate_pattern_layer,
 )
 from ..codegen.geometry import ConvGeometry, pad_input_into
-from ..codegen.schedule import TARGETS, Schedule, candidate_schedules
+from ..codegen.schedule import TARGETS, Schedule, candidate_schedules, filter_groups
 from .buffers import aligned_zeros
 
 __all__ = ["LOWERING_PIPELINE", "JitFunction", "PatternConvKernel", "jit_compile"]
@@ -119,6 +119,8 @@ class PatternConvKernel:
     assignment (O, I) int with -1 for removed kernels; values outside a kernel's pattern are
     ignored. The function is generated per input size on first use (or at construction when
     ``input_size=(H, W)`` is given). Call with x of shape (1, I, H, W), float32, C-contiguous.
+    ``num_threads`` (default: one per CPU) caps the filter groups run in parallel; the
+    schedule's ``threads`` may ask for fewer.
     """
 
     def __init__(
@@ -205,8 +207,10 @@ class PatternConvKernel:
         self.activation = activation
         self.schedule = schedule
         self.target = target
-        threads = num_threads if num_threads is not None else (schedule.threads if schedule else 0)
-        self.num_threads = max(1, int(threads or os.cpu_count() or 1))
+        # As in compiled models: num_threads (default: every CPU) is the budget, and the
+        # schedule's `threads` may ask for fewer filter groups.
+        budget = int(num_threads or os.cpu_count() or 1)
+        self.num_threads = filter_groups(schedule or Schedule(), budget, o)
         self._compiled: dict[tuple[int, int], _Compiled] = {}
         self._last: _Compiled | None = None
 

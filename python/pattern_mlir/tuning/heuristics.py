@@ -10,7 +10,7 @@ in every run, but lost 15 % on 256->256 56x56, gained 3-8 % on 256->512 28x28 an
 128->128 28x28; no criterion found yet separates these, so the tuner handles them per layer.
 
 ``learned_schedule`` is how a database helps layers it has no exact entry for: the nearest
-tuned layer of the same shape class (output size, stride, dilation, target, CPU) lends its
+tuned layer of the same shape class (output size, stride, dilation, target, CPU, threads) lends its
 schedule, when tuning found that class's default lacking (a gain of at least 3 %); channel
 counts, connectivity and library only move the optimum a little (the block shape follows the
 output size).
@@ -57,13 +57,14 @@ def learned_schedule(db, sig: LayerSignature) -> Schedule | None:
         for r in db.results(target=sig.target, cpu=sig.cpu)
         if (r.signature.out_height, r.signature.out_width) == (sig.out_height, sig.out_width)
         and (r.signature.stride, r.signature.dilation) == (sig.stride, sig.dilation)
+        and r.signature.threads == sig.threads
         and r.signature.key() != sig.key()
         and r.speedup >= LEARNED_MIN_GAIN
     ]
     if not same_class:
         return None
     nearest = min(same_class, key=lambda r: _distance(r.signature, sig))
-    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target, sig.stride[0])
+    space = ScheduleSpace.of(sig)
     s = nearest.schedule
     if s.tile_channels >= sig.in_channels:
         s = dataclasses.replace(s, tile_channels=0)

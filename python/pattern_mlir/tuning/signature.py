@@ -5,8 +5,9 @@ the same: the shapes, stride, padding and dilation (loop bounds and tap offsets)
 library (which loads and FMAs each pattern loop does; its order does not matter, so masks are
 sorted), how many kernels survive connectivity pruning (trip counts, rounded to a ratio so that
 a retrained model with a few kernels more or less still finds its entry), the target and the CPU
-that ran the measurements. Weight values, bias and activation do not change the speed and are
-left out, so one entry serves every model with a layer of that shape.
+that ran the measurements, and the thread count they were made for (a schedule tuned for 2
+threads chose its filter groups for 2 cores). Weight values, bias and activation do not change
+the speed and are left out, so one entry serves every model with a layer of that shape.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class LayerSignature:
     target: str
     cpu: str
     kept: int = 0  # kept kernels exactly (informative; not part of the key)
+    threads: int = 1  # the thread count the schedule is tuned for (the compile's num_threads)
 
     @staticmethod
     def make(
@@ -82,6 +84,7 @@ class LayerSignature:
         kept: int,
         target: str = "host",
         cpu: str | None = None,
+        threads: int = 1,
     ) -> LayerSignature:
         """From plain values; ints or pairs as torch takes them, padding also as 4 values."""
         stride, dilation = _pair(stride), _pair(dilation)
@@ -106,6 +109,7 @@ class LayerSignature:
             target,
             cpu if cpu is not None else cpu_model(),
             int(kept),
+            int(threads),
         )
 
     @property
@@ -123,19 +127,25 @@ class LayerSignature:
         return len(self.library.split(":", 1)[1].split(","))
 
     def key(self) -> str:
-        """The database key: every field but ``kept``, as stable text."""
+        """The database key: every field but ``kept``, as stable text.
+
+        One thread is left out of the text, so databases written before the thread count was
+        part of the key keep their (one-thread) entries."""
         s, p, d = self.stride, self.padding, self.dilation
+        threads = f" threads={self.threads}" if self.threads != 1 else ""
         return (
             f"conv3x3 c{self.in_channels} o{self.out_channels} {self.height}x{self.width}"
             f" s{s[0]},{s[1]} p{p[0]},{p[1]},{p[2]},{p[3]} d{d[0]},{d[1]}"
             f" lib={self.library} conn={self.connectivity:.1f} target={self.target} cpu={self.cpu}"
+            f"{threads}"
         )
 
     def shape_text(self) -> str:
         """Short form for progress bars and reports: '256->256 56x56 s2'."""
         s = f" s{self.stride[0]}" if self.stride != (1, 1) else ""
         d = f" d{self.dilation[0]}" if self.dilation != (1, 1) else ""
-        return f"{self.in_channels}->{self.out_channels} {self.height}x{self.width}{s}{d}"
+        t = f" @{self.threads}t" if self.threads != 1 else ""
+        return f"{self.in_channels}->{self.out_channels} {self.height}x{self.width}{s}{d}{t}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

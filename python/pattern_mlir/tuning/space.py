@@ -6,6 +6,10 @@ canonical (``canonical``): tiles larger than the output are clamped, channel blo
 as the input are "off", ``filters_outer`` has no channel blocks. Equivalent schedules then
 compare equal and are measured once.
 
+With a thread budget above one (``threads``), the number of parallel filter groups is a gene
+too, from one to the budget: a small layer may lose more to the hand-off between threads than
+it gains from a second core.
+
 Statically hopeless points are rejected before anything is compiled (a compile costs far more
 than a timing run): register blocks (filters x rows x vectors) of more than
 ``max_accumulators`` vectors spill (measured:
@@ -43,10 +47,26 @@ class ScheduleSpace:
     max_rows: int = 16
     max_vectors: int = 16
     vendor: str | None = None  # CPU vendor whose default heuristic seeds the search (None: host)
+    threads: int = 1  # thread budget of the executable the schedules are for
+
+    @staticmethod
+    def of(sig) -> ScheduleSpace:
+        """The space of a layer signature (``LayerSignature``): its output, channels, target,
+        stride and thread budget."""
+        return ScheduleSpace(
+            sig.out_height,
+            sig.out_width,
+            sig.in_channels,
+            sig.target,
+            sig.stride[0],
+            threads=sig.threads,
+        )
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"unknown target {self.target!r}; known: {sorted(TARGETS)}")
+        if self.threads < 1:
+            raise ValueError(f"thread budget must be >= 1, got {self.threads}")
 
     # ----- genes -------------------------------------------------------------------------
     @property
@@ -60,7 +80,7 @@ class ScheduleSpace:
     def genes(self) -> dict[str, tuple]:
         """Values each field may take (before canonicalisation and static rejection)."""
         vmax = max(self.row_vectors(w) for w in self.vector_widths)
-        return {
+        genes = {
             "vector_width": self.vector_widths,
             "tile_rows": tuple(range(1, min(self.out_height, self.max_rows) + 1)),
             "vectors": tuple(range(1, min(vmax, self.max_vectors) + 1)),
@@ -70,13 +90,15 @@ class ScheduleSpace:
             "prefetch": _PREFETCHES,
             "loop_order": LOOP_ORDERS,
         }
+        if self.threads > 1:
+            genes["threads"] = tuple(range(1, self.threads + 1))
+        return genes
 
     @staticmethod
     def genome(s: Schedule) -> dict:
         g = dataclasses.asdict(s)
         g["vectors"] = s.tile_cols // s.vector_width
-        for k in ("tile_cols", "threads"):
-            del g[k]
+        del g["tile_cols"]
         return g
 
     def make(self, genome: dict) -> Schedule | None:
@@ -101,9 +123,16 @@ class ScheduleSpace:
                 unroll=g["unroll"],
                 prefetch=g["prefetch"],
                 loop_order=g["loop_order"],
+                threads=self._threads(g.get("threads", 0)),
             )
         except ValueError:
             return None
+
+    def _threads(self, wanted: int) -> int:
+        """Canonical thread gene: 0 ("all") with a budget of one, else 1..budget (0 = budget)."""
+        if self.threads == 1:
+            return 0
+        return min(wanted, self.threads) if wanted else self.threads
 
     def canonical(self, s: Schedule) -> Schedule | None:
         return self.make(self.genome(s))

@@ -15,6 +15,7 @@ is the better-understood choice).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import sys
@@ -49,6 +50,9 @@ class TuneOptions:
 
     budget_s: wall-clock seconds for all layers together (``parse_budget("5m")``).
     clock: "cpu" (thread CPU time, robust on a loaded machine) or "wall".
+    threads: the thread count the schedules are for (``CompileOptions.num_threads``). Above
+        one, the filter groups per layer are searched too and timed by wall clock (CPU time
+        of the calling thread would miss the others); results are stored for that count.
     repeats: samples per candidate during the search (median).
     rounds: interleaved rounds of the final re-measurement.
     finalists: best search points re-measured against the default.
@@ -60,6 +64,7 @@ class TuneOptions:
 
     budget_s: float = 300.0
     clock: str = "cpu"
+    threads: int = 1
     repeats: int = 5
     rounds: int = 16
     finalists: int = 3
@@ -127,8 +132,9 @@ def tune_layer(
     """Search one layer's schedule space within ``budget_s`` and store the result."""
     start = time.monotonic()
     sig = layer.signature
-    space = ScheduleSpace(sig.out_height, sig.out_width, sig.in_channels, sig.target, sig.stride[0])
-    bench = LayerBench(layer, clock=options.clock)
+    space = ScheduleSpace.of(sig)
+    clock = options.clock if sig.threads == 1 else "wall"
+    bench = LayerBench(layer, clock=clock, threads=sig.threads)
     default, *heuristic = space.defaults()  # with the rules tuning taught it, then without
     seeds = [s for s in (default, *heuristic, learned_schedule(db, sig)) if s is not None]
 
@@ -169,7 +175,7 @@ def tune_layer(
         medians[default],
         evaluations=len(found.evaluated),
         seconds=time.monotonic() - start,
-        clock=options.clock,
+        clock=clock,
         updated=time.time(),
     )
     db.put(result, keep_faster=not options.retune)
@@ -237,7 +243,9 @@ def tune_layers(
     from tqdm import tqdm
 
     start = time.monotonic()
-    layers = unique_layers(layers)
+    if options.threads < 1:
+        raise ValueError(f"threads must be >= 1, got {options.threads}")
+    layers = unique_layers([_for_threads(layer, options.threads) for layer in layers])
     summary = TuneSummary()
     todo: list[TuneLayer] = []
     for layer in layers:
@@ -285,6 +293,13 @@ def tune_layers(
         order = {layer.signature.key(): i for i, layer in enumerate(layers)}
         summary.outcomes.sort(key=lambda o: order[o.layer.signature.key()])
     return summary
+
+
+def _for_threads(layer: TuneLayer, threads: int) -> TuneLayer:
+    """The layer with its signature keyed for ``threads`` (what the schedules are tuned for)."""
+    return dataclasses.replace(
+        layer, signature=dataclasses.replace(layer.signature, threads=threads)
+    )
 
 
 def tune_mlir(

@@ -167,6 +167,11 @@ def test_threads_match_single_thread():
     blocked = Schedule(tile_rows=2, tile_cols=48, tile_filters=3)
     y3b = PatternConvKernel(w, lib, a, padding=1, schedule=blocked, num_threads=3)(x)
     np.testing.assert_allclose(y3b, y1, rtol=1e-5, atol=1e-5)
+    # A schedule's threads ask for fewer groups than the budget, never more.
+    two = PatternConvKernel(w, lib, a, padding=1, schedule=Schedule(threads=2), num_threads=3)
+    assert two.num_threads == 2
+    np.testing.assert_array_equal(two(x), y1)
+    assert PatternConvKernel(w, lib, a, schedule=Schedule(threads=5), num_threads=3).num_threads == 3
 
 
 @pytest.mark.parametrize("act", ACTS, ids=lambda a: a[0])

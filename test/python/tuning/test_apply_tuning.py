@@ -1,5 +1,7 @@
 """pattern-apply-tuning: database entries become the convs' schedules, visible in stage IR."""
 
+import dataclasses
+
 import numpy as np
 import pattern_mlir
 import pytest
@@ -92,6 +94,38 @@ def test_compile_option_tuning_db(small_arrays, db_path):
     exe = pattern_mlir.compile_str(_module_text(weights), "host", options)
     assert TUNED_TEXT in exe.ir("tuned")
     assert ACCUMULATORS in exe.ir("vector")
+
+
+def test_entries_for_the_compile_thread_count_come_first(tmp_path, small_arrays, small_layer):
+    """At num_threads=2 an entry tuned for 2 threads wins over the one-thread entry, and its
+    `threads` (here 1: one filter group) is what the lowering runs; without a 2-thread entry
+    the one-thread entry applies and its groups follow the thread count."""
+    weights, _, _ = small_arrays
+    one_group = dataclasses.replace(TUNED, threads=1)
+    path = tmp_path / "t.sqlite"
+    with TuningDB(path) as db:
+        db.put(TuningResult(small_layer.signature, TUNED, 1.0, 1.3))
+    x = np.random.default_rng(2).standard_normal((1, 16, 12, 20)).astype(np.float32)
+    ref = torch.relu(torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weights),
+                                                padding=1)).numpy()
+
+    def compiled(threads):
+        options = pattern_mlir.CompileOptions(num_threads=threads, tuning_db=str(path))
+        exe = pattern_mlir.compile_str(_module_text(weights), "host", options)
+        np.testing.assert_allclose(np.asarray(exe(x)), ref, rtol=1e-4, atol=1e-4)
+        return exe
+
+    exe = compiled(2)
+    assert TUNED_TEXT in exe.ir("tuned") and "scf.parallel" in exe.ir("vector")
+    with TuningDB(path) as db:
+        db.put(TuningResult(dataclasses.replace(small_layer.signature, threads=2), one_group,
+                            1.0, 1.1))
+    exe = compiled(2)
+    assert TUNED_TEXT.replace("threads = 0", "threads = 1") in exe.ir("tuned")
+    assert "scf.parallel" not in exe.ir("vector")
+    assert TUNED_TEXT in compiled(1).ir("tuned")
+    with pytest.raises(ValueError, match="threads='0' is not a count"):
+        _apply(_module_text(weights), db=str(path), threads="0")
 
 
 def test_no_entry_leaves_the_default(tmp_path, small_arrays, db_path):

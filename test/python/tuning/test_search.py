@@ -3,6 +3,7 @@
 import math
 import random
 
+import pytest
 from pattern_mlir.codegen.schedule import Schedule
 from pattern_mlir.tuning import ScheduleSpace, evolve
 
@@ -130,6 +131,29 @@ def test_search_seeds_are_the_default_and_the_heuristic_alone():
     # Where the rules change nothing there is one seed.
     plain = ScheduleSpace(out_height=56, out_width=56, in_channels=256, vendor="GenuineIntel")
     assert plain.defaults() == [plain.default()]
+
+
+def test_threads_are_a_gene_only_with_a_thread_budget():
+    one = ScheduleSpace(out_height=7, out_width=7, in_channels=64)
+    assert "threads" not in one.genes() and {s.threads for s in one.all_points()} == {0}
+    two = ScheduleSpace(out_height=7, out_width=7, in_channels=64, threads=2)
+    assert two.genes()["threads"] == (1, 2)
+    # The default runs on the whole budget; "0 = all" is the same point as the budget.
+    assert two.default().threads == 2
+    assert two.canonical(Schedule(tile_rows=7, tile_cols=16, threads=0)).threads == 2
+    assert two.canonical(Schedule(tile_rows=7, tile_cols=16, threads=5)).threads == 2
+    assert {s.threads for s in two.all_points()} == {1, 2}
+    assert Schedule(tile_rows=7, tile_cols=16, threads=1) in two.neighbours(two.default())
+    # The search leaves the default's two threads for one where one is faster.
+    optimum = Schedule(tile_rows=5, tile_cols=16, unroll=2, prefetch=1, threads=1)
+    cost = _synthetic(optimum)
+
+    def cost_with_threads(s, bound):
+        return cost(s, bound) + (s.threads != 1) + 0.3 * (s.tile_filters != 1)
+
+    assert evolve(two, cost_with_threads, seeds=[two.default()]).best == optimum
+    with pytest.raises(ValueError, match="thread budget"):
+        ScheduleSpace(out_height=7, out_width=7, in_channels=64, threads=0)
 
 
 def test_choose_needs_a_gain_in_both_halves():

@@ -1,5 +1,8 @@
 """Layer signatures: stable keys, order-free libraries, and the same key from IR and arrays."""
 
+import dataclasses
+import json
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import func
@@ -27,6 +30,19 @@ def test_key_fields(small_layer, small_arrays):
     assert LayerSignature.from_json(sig.to_json()) == sig
     # A few kernels more or less after retraining: same ratio, same key.
     assert LayerSignature.make(16, 16, 12, 20, 1, 1, 1, small_arrays[1], 129).key() == key
+
+
+def test_thread_count_is_keyed_and_one_thread_keeps_the_old_key(small_layer):
+    """Schedules tuned for 2 threads are another entry; the one-thread key has no thread
+    field, so databases written before it keep their entries (and read back as 1 thread)."""
+    sig = small_layer.signature
+    assert sig.threads == 1 and "threads" not in sig.key()
+    two = dataclasses.replace(sig, threads=2)
+    assert two.key() == sig.key() + " threads=2" and "@2t" in two.shape_text()
+    old = json.loads(sig.to_json())
+    del old["threads"]
+    assert LayerSignature.from_json(json.dumps(old)) == sig
+    assert LayerSignature.from_json(two.to_json()) == two
 
 
 def test_cpu_model_reads_cpuinfo(tmp_path):

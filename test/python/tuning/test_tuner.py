@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import pytest
 from mlir import ir
 from mlir.dialects import func
 from pattern_mlir import tuning_cli
@@ -39,6 +40,27 @@ def test_measure_is_positive_and_rejects_hopeless(small_layer):
     assert m.status == "ok" and m.ms > 0 and len(m.samples) == 3
     slow = bench.measure(space.default(), repeats=3, bound=m.ms / 10)
     assert slow.rejected and len(slow.samples) == 1
+
+
+def test_tuning_for_two_threads_searches_filter_groups(tmp_path, small_arrays, small_layer):
+    """--threads 2: schedules carry a group count, timed by wall clock, stored for 2 threads
+    beside (not over) the one-thread entry."""
+    weights, _, _ = small_arrays
+    model = tmp_path / "model.mlir"
+    model.write_text(_two_conv_module(weights))
+    db_path = tmp_path / "tuning.sqlite"
+    argv = [str(model), "--db", str(db_path), "--budget", "12s", "--no-progress", "--threads", "2"]
+    assert tuning_cli.main(argv) == 0
+    with TuningDB(db_path) as db:
+        results = db.results()
+        assert len(results) == 2
+        assert all(r.signature.threads == 2 and r.clock == "wall" for r in results)
+        assert all(r.schedule.threads in (1, 2) for r in results)
+        assert db.get(small_layer.signature) is None  # the one-thread entry is another key
+        measured = {s.threads for r in results for s in db.measurements(r.signature)}
+    assert measured == {1, 2}
+    with pytest.raises(ValueError, match="clock='wall'"):
+        LayerBench(small_layer, clock="cpu", threads=2)
 
 
 def test_cli_tunes_an_mlir_file_and_resumes(tmp_path, small_arrays, capsys):
