@@ -317,8 +317,9 @@ METHOD = """
 
 * **Search** (`pattern_mlir/tuning/search.py`): a (mu + lambda) genetic algorithm as in PatDNN
   over each layer's `#pattern.schedule` space (`space.py`: register block filters x rows x vectors,
-  vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order; canonical
-  points so equivalent schedules are measured once). Seeds: the default (which now holds the
+  vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order, and with
+  `--threads N` the filter groups 1..N; canonical points so equivalent schedules are measured
+  once). This report tunes for one thread. Seeds: the default (which now holds the
   learned rules), what the database learned for the layer's shape class; population 8, tournament
   selection, uniform crossover (the register block inherited whole), mutation; after two
   generations without a 1 % gain, a hill climb over one-gene neighbours of the best; stops
