@@ -115,6 +115,12 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
       many as the compile's thread count; never more than that count (a small
       layer may run faster on fewer threads than the rest of the model).
 
+    On the GPU (`vulkan-adreno`) the same fields describe the workgroup tiling:
+    `tile_cols / 4` x `tile_rows` invocations of 4 output columns each,
+    `tile_filters` filters per output-channel group, `tile_channels` channels
+    staged in shared memory per block (0 = direct reads), `unroll`;
+    `vector_width` is 4 and the CPU-only fields keep their defaults.
+
     ```mlir
     #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,
                       tile_channels = 32, vector_width = 16, unroll = 1, prefetch = 2,

@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         default="host",
-        choices=["host"],
-        help="what to tune for (only the host can be measured here)",
+        choices=["host", "vulkan-adreno"],
+        help="what to tune for: this CPU, or workgroup tilings on the default Vulkan device "
+        "($PATTERN_MLIR_VULKAN_DEVICE picks another); arm64 cannot be measured here",
     )
     parser.add_argument("--budget", default="5m", help="time for the whole model: 300, 90s, 5m, 1h")
     parser.add_argument(
@@ -61,7 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _layers(args):
-    from .tuning.layers import layers_from_module, layers_from_torch
+    from .tuning.gpu_measure import vulkan_device_name
+    from .tuning.layers import GPU_TARGET, layers_from_module, layers_from_torch
+
+    # GPU results are keyed by the device that measured them (the CPU's name for the host).
+    cpu = vulkan_device_name() if args.target == GPU_TARGET else None
 
     if args.model.endswith(".mlir"):
         from mlir import ir
@@ -72,7 +77,7 @@ def _layers(args):
         with ir.Context(), ir.Location.unknown():
             module = ir.Module.parse(Path(args.model).read_text())
             lookup("pattern-raise-conv").run(module.operation, {})
-            return layers_from_module(module.operation, args.target)
+            return layers_from_module(module.operation, args.target, cpu)
     from . import models, prune
 
     shape = tuple(int(v) for v in args.input_shape.split(",")) if args.input_shape else None
@@ -82,7 +87,7 @@ def _layers(args):
         f"connectivity {args.connectivity}"
     )
     prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity)
-    return layers_from_torch(model, x, args.target)
+    return layers_from_torch(model, x, args.target, cpu)
 
 
 def format_summary(summary) -> str:
@@ -113,8 +118,8 @@ def format_summary(summary) -> str:
 def run(args) -> int:
     from .tuning import TuneOptions, TuningDB, default_db_path, parse_budget, tune_layers
 
-    if args.threads < 1:
-        _log(f"error: --threads must be >= 1, got {args.threads}")
+    if args.threads < 1 or (args.threads > 1 and args.target != "host"):
+        _log(f"error: --threads must be >= 1 (and 1 for {args.target}), got {args.threads}")
         return 2
     options = TuneOptions(
         budget_s=parse_budget(args.budget),

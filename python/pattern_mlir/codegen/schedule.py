@@ -15,15 +15,18 @@ from .host_cpu import AMD, cpu_vendor
 
 __all__ = [
     "LOOP_ORDERS",
+    "MAX_SCHEDULE_FILTERS",
     "TARGETS",
     "Schedule",
     "TargetInfo",
     "candidate_schedules",
     "default_schedule",
     "filter_groups",
+    "schedule_text",
 ]
 
 LOOP_ORDERS = ("rows_outer", "filters_outer")
+MAX_SCHEDULE_FILTERS = 32  # filters of one register block (one workgroup group on the GPU)
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,10 @@ class Schedule:
             raise ValueError(
                 f"schedule tile_cols ({self.tile_cols}) must be a multiple of vector_width ({self.vector_width})"
             )
-        if self.tile_filters > 32:
-            raise ValueError(f"schedule tile_filters must be <= 32, got {self.tile_filters}")
+        if self.tile_filters > MAX_SCHEDULE_FILTERS:
+            raise ValueError(
+                f"schedule tile_filters must be <= {MAX_SCHEDULE_FILTERS}, got {self.tile_filters}"
+            )
         if self.tile_channels < 0:
             raise ValueError(f"schedule tile_channels must be >= 0, got {self.tile_channels}")
         if self.tile_channels and self.loop_order != "rows_outer":
@@ -99,6 +104,16 @@ class Schedule:
             raise ValueError(
                 f"schedule loop_order must be one of {LOOP_ORDERS}, got {self.loop_order!r}"
             )
+
+
+def schedule_text(s: Schedule) -> str:
+    """``s`` as a ``#pattern.schedule`` attribute in MLIR syntax."""
+    return (
+        f"#pattern.schedule<tile_rows = {s.tile_rows}, tile_cols = {s.tile_cols}, "
+        f"tile_filters = {s.tile_filters}, tile_channels = {s.tile_channels}, "
+        f"vector_width = {s.vector_width}, unroll = {s.unroll}, prefetch = {s.prefetch}, "
+        f"loop_order = {s.loop_order}, threads = {s.threads}>"
+    )
 
 
 def filter_groups(schedule: Schedule, thread_budget: int, out_channels: int) -> int:

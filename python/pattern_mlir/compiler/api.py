@@ -94,7 +94,7 @@ def _run_stages(text: str, target: str, options: CompileOptions, resources, temp
         inputs, outputs = _signature(module)
         seconds = {}
         gpu = target == "vulkan-adreno"
-        for stage in (gpu_stages(options.patterns) if gpu else
+        for stage in (gpu_stages(options.patterns, options.tuning_db_path) if gpu else
                       cpu_stages(target, options.threads, options.patterns, options.tuning_db_path)):
             start = time.perf_counter()
             run_stage(stage, module, temps, before=stages.latest)

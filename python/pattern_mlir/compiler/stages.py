@@ -63,13 +63,17 @@ class Stage:
         return f"pattern-opt {shlex.quote(input_path)} --pass-pipeline={shlex.quote(self.pipeline)}"
 
 
-def gpu_stages(patterns: bool) -> list[Stage]:
+def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
     if not patterns:
         return []
-    return [Stage("pattern", python_pass="pattern-raise-conv"),
-            Stage("reordered", python_pass="pattern-reorder-filters"),
-            Stage("packed", python_pass="pattern-pack-fkw")]
+    stages = [Stage("pattern", python_pass="pattern-raise-conv")]
+    if tuning_db:
+        # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
+        stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
+                            options=(("db", tuning_db), ("target", "vulkan-adreno"))))
+    return stages + [Stage("reordered", python_pass="pattern-reorder-filters"),
+                     Stage("packed", python_pass="pattern-pack-fkw")]
 
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:

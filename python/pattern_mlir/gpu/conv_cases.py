@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from pattern_mlir.codegen import fkw
+from pattern_mlir.codegen.schedule import schedule_text
 from pattern_mlir.gpu.pattern_import import candidate_library
 
 
@@ -66,29 +67,60 @@ def _hex(array: np.ndarray) -> str:
     return '"0x' + np.ascontiguousarray(array, dtype=np.float32).tobytes().hex().upper() + '"'
 
 
-def conv_module(case: ConvCase, weights, library, assignment, bias) -> str:
-    """``func.func @main`` holding one pattern.packed_conv2d of the case."""
-    packed = fkw.pack(weights, library, assignment)
-    taps = ", ".join(_list(np.flatnonzero(m.reshape(-1))) for m in library)
-    oh, ow = case.out_hw
-    x_t = f"tensor<{case.n}x{case.cin}x{case.h}x{case.w}xf32>"
-    y_t = f"tensor<{case.n}x{case.cout}x{oh}x{ow}xf32>"
+def conv_module(case: ConvCase, weights, library, assignment, bias, schedule=None) -> str:
+    """``func.func @main`` holding one pattern.packed_conv2d of the case (with
+    ``schedule``, a codegen Schedule, as its ``#pattern.schedule``)."""
+    return packed_conv_module(
+        fkw.pack(weights, library, assignment),
+        (case.n, case.cin, case.h, case.w),
+        (case.stride, case.stride),
+        case.padding,
+        (case.dilation, case.dilation),
+        bias,
+        case.activation,
+        schedule,
+    )
+
+
+def packed_conv_module(
+    packed: fkw.PackedFKW,
+    input_shape,
+    stride,
+    padding,
+    dilation,
+    bias=None,
+    activation: str = "none",
+    schedule=None,
+) -> str:
+    """``func.func @main`` holding one pattern.packed_conv2d of FKW arrays: ``padding`` as
+    [top, left, bottom, right], ``stride`` and ``dilation`` as pairs."""
+    n, cin, h, w = input_shape
+    t, l, b, r = padding
+    oh = (h + t + b - 2 * dilation[0] - 1) // stride[0] + 1
+    ow = (w + l + r - 2 * dilation[1] - 1) // stride[1] + 1
+    taps = ", ".join(_list(np.flatnonzero(m.reshape(-1))) for m in packed.library)
+    x_t = f"tensor<{n}x{cin}x{h}x{w}xf32>"
+    y_t = f"tensor<{n}x{packed.out_channels}x{oh}x{ow}xf32>"
     w_t = f"tensor<{packed.num_kernels}x{packed.taps_per_kernel}xf32>"
     lines = [f"  %w = arith.constant dense<{_hex(packed.weights)}> : {w_t}"]
     operands, types = "%x, %w", f"{x_t}, {w_t}"
     if bias is not None:
-        lines.append(f"  %b = arith.constant dense<{_hex(bias)}> : tensor<{case.cout}xf32>")
+        b_t = f"tensor<{packed.out_channels}xf32>"
+        lines.append(f"  %b = arith.constant dense<{_hex(bias)}> : {b_t}")
         operands += ", %b"
-        types += f", tensor<{case.cout}xf32>"
-    act = "" if case.activation == "none" else f" activation <{case.activation}>"
-    extra = ""
-    if case.activation == "clamp":
-        extra = f" {{clamp_max = {CLAMP[1]} : f32, clamp_min = {CLAMP[0]} : f32}}"
+        types += f", {b_t}"
+    act = "" if activation == "none" else f" activation <{activation}>"
+    attrs = []
+    if activation == "clamp":
+        attrs += [f"clamp_max = {CLAMP[1]} : f32", f"clamp_min = {CLAMP[0]} : f32"]
+    if schedule is not None:
+        attrs.append(f"schedule = {schedule_text(schedule)}")
+    extra = f" {{{', '.join(attrs)}}}" if attrs else ""
     lines.append(
         f"  %y = pattern.packed_conv2d {operands} library #pattern.library<3x3, [{taps}]>"
         f" filter_order {_list(packed.filter_order)} offsets {_list(packed.offsets)}"
-        f" channels {_list(packed.channels)} strides [{case.stride}, {case.stride}]"
-        f" padding {_list(case.padding)} dilations [{case.dilation}, {case.dilation}]"
+        f" channels {_list(packed.channels)} strides {_list(stride)}"
+        f" padding {_list(padding)} dilations {_list(dilation)}"
         f"{act}{extra} : {types} -> {y_t}"
     )
     body = "\n".join(lines)

@@ -20,6 +20,15 @@ the co-design (DESIGN.md section 5) mapped to a GPU:
   invocation reads global memory directly with bounds checks (``direct``). Staging
   is chosen only when every input channel of the tile fits in one block.
 
+A ``#pattern.schedule`` on the op (``schedule_of`` / ``make_plan(schedule=...)``) sets the
+tiling instead of the heuristic; its fields read, on the GPU: ``tile_cols`` output columns per
+workgroup row (``TX = tile_cols / 4`` invocations), ``tile_rows`` output rows per workgroup
+(``TY``), ``tile_filters`` filters per output-channel group, ``tile_channels`` channels staged
+in shared memory per block (0: direct, no staging), ``unroll`` kernels per pattern-loop
+iteration. ``vector_width`` must be 4 (the columns of one invocation); ``prefetch``,
+``loop_order`` and ``threads`` are CPU fields and must keep their GPU values (0, rows_outer,
+0), so a CPU schedule is rejected rather than misread.
+
 Nothing depends on the subgroup size (lavapipe 8, Adreno 64): there are no
 subgroup operations, and workgroups are sized by the tile, not the subgroup.
 """
@@ -31,6 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pattern_mlir.codegen.schedule import MAX_SCHEDULE_FILTERS, Schedule
+from pattern_mlir.runtime.spirv_tools import ADRENO_640
+
 #: Output columns per invocation (one vec4 store).
 VECTOR_WIDTH = 4
 #: Invocations per workgroup the tiling aims at (a multiple of Adreno's wave size 64
@@ -41,6 +53,10 @@ TARGET_INVOCATIONS = 64
 SHARED_BUDGET_BYTES = 16 * 1024
 #: Staging pays when direct global loads would exceed staged loads by this factor.
 STAGING_MIN_REUSE = 2.0
+#: What an explicit schedule may use at most: the Adreno 640's workgroup limits (a tuned
+#: schedule may trade the second resident workgroup for a larger staged tile).
+MAX_INVOCATIONS = ADRENO_640.max_workgroup_invocations
+MAX_SHARED_BYTES = ADRENO_640.max_shared_memory_bytes
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class GpuConvPlan:
     channel_blocks: int  # ceil(in_channels / channel_block), at least 1
     tile_in: tuple[int, int]  # staged input tile (rows, cols) of one channel
     unroll: int = 1  # kernels per iteration of each pattern loop (short bodies unrolled)
+    filters_per_group: int = 0  # filters of one output-channel group (before filter lanes)
 
     @property
     def workgroup_size(self) -> tuple[int, int, int]:
@@ -128,11 +145,28 @@ def distinct_tap_offsets(taps: np.ndarray, geom: ConvGeometry) -> int:
     return worst
 
 
+def _check_gpu_schedule(schedule: Schedule) -> None:
+    cpu_only = {"prefetch": 0, "loop_order": "rows_outer", "threads": 0}
+    if schedule.vector_width != VECTOR_WIDTH:
+        raise ValueError(
+            f"a GPU schedule computes {VECTOR_WIDTH} output columns per invocation: "
+            f"vector_width must be {VECTOR_WIDTH}, got {schedule.vector_width} "
+            "(is this a CPU schedule?)"
+        )
+    for field, value in cpu_only.items():
+        if getattr(schedule, field) != value:
+            raise ValueError(
+                f"schedule field {field} has no meaning on the GPU and must be {value}, "
+                f"got {getattr(schedule, field)}"
+            )
+
+
 def make_plan(
     geom: ConvGeometry,
     taps: np.ndarray,
     num_kernels: int,
     *,
+    schedule: Schedule | None = None,
     filters_per_group: int | None = None,
     staged: bool | None = None,
     unroll: int | None = None,
@@ -140,13 +174,30 @@ def make_plan(
 ) -> GpuConvPlan:
     """Choose threads, tiles, filter groups and staging for one conv.
 
-    ``filters_per_group``, ``staged`` and ``unroll`` override the heuristics (tests
-    use them to cover both kernel variants).
+    ``schedule`` (a ``#pattern.schedule``, read as in the module docstring) replaces the
+    heuristic's tiling; ``filters_per_group``, ``staged`` and ``unroll`` override single
+    choices (tests use them to cover both kernel variants). Raises ValueError for a
+    schedule the kernel cannot run (too many invocations, too much shared memory).
     """
+    if schedule is not None:
+        _check_gpu_schedule(schedule)
+        filters_per_group = filters_per_group or schedule.tile_filters
+        unroll = unroll or schedule.unroll
+        if staged is None:
+            staged = schedule.tile_channels > 0
     # Exact tiles (not powers of two): small layers would otherwise leave up to 3/4 of the
     # invocations idle behind the bounds guard.
-    tx = min(16, math.ceil(geom.out_width / VECTOR_WIDTH))
-    ty = min(geom.out_height, max(1, TARGET_INVOCATIONS // tx))
+    columns = math.ceil(geom.out_width / VECTOR_WIDTH)
+    if schedule is not None:
+        tx = min(schedule.tile_cols // VECTOR_WIDTH, columns)
+        ty = min(schedule.tile_rows, geom.out_height)
+        if tx * ty > MAX_INVOCATIONS:
+            raise ValueError(
+                f"a workgroup of {tx}x{ty} invocations exceeds the {MAX_INVOCATIONS} allowed"
+            )
+    else:
+        tx = min(16, columns)
+        ty = min(geom.out_height, max(1, TARGET_INVOCATIONS // tx))
     tiles = (
         math.ceil(geom.out_width / (tx * VECTOR_WIDTH)),
         math.ceil(geom.out_height / ty),
@@ -160,6 +211,14 @@ def make_plan(
     rows, cols = input_tile(geom, tx, ty)
     plane = rows * cols
     block = min(geom.in_channels, shared_budget // (4 * plane))
+    if schedule is not None and schedule.tile_channels:
+        block = min(schedule.tile_channels, geom.in_channels)
+        if 4 * block * plane > MAX_SHARED_BYTES:
+            raise ValueError(
+                f"staging {block} channels of a {rows}x{cols} input tile takes "
+                f"{4 * block * plane} bytes of shared memory, over the {MAX_SHARED_BYTES} "
+                "a workgroup has"
+            )
     if staged is None:
         # Global loads per workgroup: direct reads every kept kernel's taps per invocation;
         # staged reads each input position of the tile once per channel. Staging is only
@@ -190,6 +249,22 @@ def make_plan(
         channel_blocks=max(1, blocks),
         tile_in=(rows, cols),
         unroll=unroll or _default_unroll(taps.shape[1]),
+        filters_per_group=fpg,
+    )
+
+
+def schedule_of(plan: GpuConvPlan) -> Schedule:
+    """The ``#pattern.schedule`` that makes ``make_plan`` choose ``plan``'s tiling."""
+    return Schedule(
+        tile_rows=plan.threads[1],
+        tile_cols=plan.threads[0] * VECTOR_WIDTH,
+        tile_filters=min(plan.filters_per_group, MAX_SCHEDULE_FILTERS),
+        tile_channels=plan.channel_block if plan.staged else 0,
+        vector_width=VECTOR_WIDTH,
+        unroll=plan.unroll,
+        prefetch=0,
+        loop_order="rows_outer",
+        threads=0,
     )
 
 

@@ -32,6 +32,7 @@ from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
 from pattern_mlir.gpu.conv_plan import ConvGeometry, GpuConvPlan, make_plan
 from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.gpu.irutil import as_operation, module_block, ops_named
+from pattern_mlir.passes.conv_info import schedule_from_attr
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,14 @@ def lower_pattern_convs(
         taken.add(name)
         geom, packed, bias, activation, clamp = read_packed_conv(op)
         taps = np.stack([np.argwhere(m) for m in packed.library])
-        plan = make_plan(geom, taps, packed.num_kernels, **(plan_options or {}))
+        attrs = op.attributes
+        try:
+            schedule = schedule_from_attr(attrs["schedule"]) if "schedule" in attrs else None
+            plan = make_plan(
+                geom, taps, packed.num_kernels, schedule=schedule, **(plan_options or {})
+            )
+        except ValueError as error:
+            raise GpuLoweringError(f"pattern.packed_conv2d at {op.location}: {error}") from None
         arrays = build_arrays(packed, plan, bias)
         kernel = PatternConvKernel(
             name=name,

@@ -10,8 +10,10 @@ the op is left to the code generator's default heuristic.
 
 Options:
   db=PATH       the tuning database (required; a missing file is an error).
-  target=NAME   host | arm64-neon (default host): which entries apply.
-  cpu=TEXT      the CPU the entries were measured on (default: this machine's for host).
+  target=NAME   host | arm64-neon | vulkan-adreno (default host): which entries apply.
+  cpu=TEXT      the CPU (for vulkan-adreno: the Vulkan device) the entries were measured on
+                (default: this machine's CPU for host, its default Vulkan device's name for
+                vulkan-adreno, the target name for arm64-neon).
   threads=N     the executable's thread count (default 1): entries tuned for N threads
                 first, then one-thread entries (their loop nest suits each of N threads;
                 their schedules leave the filter groups to N).
@@ -38,13 +40,9 @@ _OPS = ("pattern.conv2d", "pattern.packed_conv2d")
 
 def schedule_attr(schedule) -> ir.Attribute:
     """A `#pattern.schedule` attribute with the fields of a codegen Schedule."""
-    s = schedule
-    return ir.Attribute.parse(
-        f"#pattern.schedule<tile_rows = {s.tile_rows}, tile_cols = {s.tile_cols}, "
-        f"tile_filters = {s.tile_filters}, tile_channels = {s.tile_channels}, "
-        f"vector_width = {s.vector_width}, unroll = {s.unroll}, prefetch = {s.prefetch}, "
-        f"loop_order = {s.loop_order}, threads = {s.threads}>"
-    )
+    from ..codegen.schedule import schedule_text
+
+    return ir.Attribute.parse(schedule_text(schedule))
 
 
 def _flag(options: dict[str, str], key: str, default: bool) -> bool:
@@ -58,6 +56,17 @@ def _flag(options: dict[str, str], key: str, default: bool) -> bool:
     raise ValueError(f"pattern-apply-tuning: option {key}={value!r} is not a boolean")
 
 
+def _measured_on(target: str) -> str:
+    """What the entries that apply here were measured on, by default."""
+    from ..tuning.gpu_measure import vulkan_device_name
+    from ..tuning.layers import GPU_TARGET
+    from ..tuning.signature import cpu_model
+
+    if target == GPU_TARGET:
+        return vulkan_device_name()
+    return cpu_model() if target == "host" else target
+
+
 @register_pass(
     "pattern-apply-tuning",
     "Set the schedule of pattern convs from a tuning database (db=PATH)",
@@ -68,18 +77,18 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     from ..codegen.schedule import TARGETS
     from ..tuning.database import TuningDB
     from ..tuning.heuristics import learned_schedule
-    from ..tuning.layers import signature_of_op
-    from ..tuning.signature import cpu_model
+    from ..tuning.layers import GPU_TARGET, signature_of_op
 
     path = options.get("db")
     if not path:
         raise ValueError("pattern-apply-tuning: option db=PATH is required")
     target = options.get("target", "host")
-    if target not in TARGETS:
+    if target not in (*TARGETS, GPU_TARGET):
         raise ValueError(
-            f"pattern-apply-tuning: unknown target {target!r}; known: {sorted(TARGETS)}"
+            f"pattern-apply-tuning: unknown target {target!r}; "
+            f"known: {sorted((*TARGETS, GPU_TARGET))}"
         )
-    cpu = options.get("cpu") or (cpu_model() if target == "host" else target)
+    cpu = options.get("cpu") or _measured_on(target)
     threads = options.get("threads", "1")
     if not threads.isdigit() or int(threads) < 1:
         raise ValueError(f"pattern-apply-tuning: option threads={threads!r} is not a count >= 1")

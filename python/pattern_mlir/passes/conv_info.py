@@ -46,7 +46,7 @@ class ConvInfo:
         return (top, left) if (top, left) == (bottom, right) else None
 
 
-def _schedule(attr: ir.Attribute | None) -> Schedule | None:
+def schedule_from_attr(attr: ir.Attribute | None) -> Schedule | None:
     """A #pattern.schedule as the codegen dataclass (fields are named alike)."""
     if attr is None:
         return None
@@ -76,7 +76,7 @@ def read_conv(op: ir.Operation) -> ConvInfo:
     if "clamp_min" in attrs:
         clamp = (ir.FloatAttr(attrs["clamp_min"]).value, ir.FloatAttr(attrs["clamp_max"]).value)
     try:
-        schedule = _schedule(attrs["schedule"] if "schedule" in attrs else None)  # noqa: SIM401 (no .get)
+        schedule = schedule_from_attr(attrs["schedule"] if "schedule" in attrs else None)  # noqa: SIM401 (no .get)
     except ValueError as error:
         raise PassError(op, f"has a schedule the code generator rejects: {error}") from None
     return ConvInfo(

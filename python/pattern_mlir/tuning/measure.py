@@ -72,37 +72,32 @@ class LayerBench:
         self.clock = CLOCKS[clock]
         self.sample_ms = sample_ms
         self.threads = threads
-        self._kernels: OrderedDict[Schedule, tuple[PatternConvKernel, int]] = OrderedDict()
+        self._kernels: OrderedDict[Schedule, tuple[object, int]] = OrderedDict()
         self._keep = keep
         sig = layer.signature
         self._hw = (sig.height, sig.width)
         self._out = np.empty((1, sig.out_channels, sig.out_height, sig.out_width), np.float32)
         self.compile_seconds = 0.0
 
-    def kernel(self, schedule: Schedule) -> tuple[PatternConvKernel, int]:
+    def kernel(self, schedule: Schedule) -> tuple[object, int]:
         """(compiled kernel, runs per sample); compiled on first use, least recent evicted."""
         if schedule in self._kernels:
             self._kernels.move_to_end(schedule)
             return self._kernels[schedule]
-        sig = self.layer.signature
         start = time.perf_counter()
-        kernel = PatternConvKernel.from_packed(
-            self.layer.packed,
-            stride=sig.stride,
-            padding=self.layer.symmetric_padding,
-            dilation=sig.dilation,
-            schedule=schedule,
-            num_threads=self.threads,
-            input_size=self._hw,
-        )
+        kernel = self._build(schedule)
         self.compile_seconds += time.perf_counter() - start
-        kernel.run_padded(*self._hw, self._out)  # warm-up: page faults, caches
+        self._time(kernel, 1)  # warm-up: page faults, caches (a shader's first-run JIT)
         once = self._time(kernel, 1)
         inner = max(1, min(1000, round(self.sample_ms / max(once, 1e-4))))
         self._kernels[schedule] = (kernel, inner)
         while len(self._kernels) > self._keep:
             self._kernels.popitem(last=False)
         return kernel, inner
+
+    def close(self) -> None:
+        """Free every compiled kernel."""
+        self._kernels.clear()
 
     def retain(self, schedules) -> None:
         """Drop every compiled kernel but those of ``schedules`` (the finalists so far)."""
@@ -113,6 +108,18 @@ class LayerBench:
     def pin(self, schedule: Schedule) -> None:
         """Keep ``schedule``'s kernel compiled (moved to the most recent end)."""
         self.kernel(schedule)
+
+    def _build(self, schedule: Schedule) -> PatternConvKernel:
+        sig = self.layer.signature
+        return PatternConvKernel.from_packed(
+            self.layer.packed,
+            stride=sig.stride,
+            padding=self.layer.symmetric_padding,
+            dilation=sig.dilation,
+            schedule=schedule,
+            num_threads=self.threads,
+            input_size=self._hw,
+        )
 
     def _time(self, kernel: PatternConvKernel, runs: int) -> float:
         clock, hw, out = self.clock, self._hw, self._out

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 
 from ..codegen.schedule import Schedule
 from .database import TuningDB, TuningResult
+from .gpu_measure import GpuLayerBench
+from .gpu_space import GpuScheduleSpace
 from .heuristics import learned_schedule
-from .layers import TuneLayer, layers_from_module, layers_from_torch, unique_layers
+from .layers import GPU_TARGET, TuneLayer, layers_from_module, layers_from_torch, unique_layers
 from .measure import LayerBench
 from .search import evolve
 from .space import ScheduleSpace
@@ -131,55 +133,66 @@ def tune_layer(
 ) -> LayerOutcome:
     """Search one layer's schedule space within ``budget_s`` and store the result."""
     start = time.monotonic()
+    space, bench, clock = _space_and_bench(layer, options)
+    try:
+        sig = layer.signature
+        default, *heuristic = space.defaults()  # with the rules tuning taught it, then without
+        seeds = [s for s in (default, *heuristic, learned_schedule(db, sig)) if s is not None]
+
+        def cost(s: Schedule, bound: float | None) -> float | None:
+            m = bench.measure(s, options.repeats, bound)
+            db.add_measurement(sig, s, m.ms, m.status)
+            return m.ms
+
+        def progress(s, c, result) -> None:
+            # Keep the finalists compiled for the re-measurement; free the rest.
+            bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default])
+            if on_progress is not None and math.isfinite(result.best_cost):
+                on_progress(len(result.evaluated), result.best_cost)
+
+        known = _rescaled(db, sig, bench, default, options.repeats)
+        # Keep time for the final interleaved re-measurement (its compiles and rounds).
+        reserve = max(3.0, 0.15 * budget_s)
+        found = evolve(
+            space,
+            cost,
+            seeds=seeds,
+            known=known,
+            population=options.population,
+            budget_s=max(0.0, budget_s - reserve),
+            seed=options.seed,
+            on_evaluation=progress,
+        )
+        if not found.evaluated:
+            return LayerOutcome(layer, "no-budget", reason="no time left to measure the default")
+        # The default always competes in the final round: the search's own ranking rests on
+        # fewer samples, taken at other moments.
+        ranked = [s for s, _ in found.ranking()[: options.finalists]]
+        finalists = list(dict.fromkeys([*ranked, default]))
+        best, medians = choose(bench.compare(finalists, options.rounds), default, options.min_gain)
+        result = TuningResult(
+            sig,
+            best,
+            medians[best],
+            medians[default],
+            evaluations=len(found.evaluated),
+            seconds=time.monotonic() - start,
+            clock=clock,
+            updated=time.time(),
+        )
+        db.put(result, keep_faster=not options.retune)
+        return LayerOutcome(layer, "tuned", result, reason=found.stopped, measured=found.measured)
+    finally:
+        bench.close()
+
+
+def _space_and_bench(layer: TuneLayer, options: TuneOptions):
+    """(schedule space, bench, clock name) for the layer's target."""
     sig = layer.signature
-    space = ScheduleSpace.of(sig)
+    if sig.target == GPU_TARGET:
+        return GpuScheduleSpace.of_layer(layer), GpuLayerBench(layer), "gpu"
     clock = options.clock if sig.threads == 1 else "wall"
-    bench = LayerBench(layer, clock=clock, threads=sig.threads)
-    default, *heuristic = space.defaults()  # with the rules tuning taught it, then without
-    seeds = [s for s in (default, *heuristic, learned_schedule(db, sig)) if s is not None]
-
-    def cost(s: Schedule, bound: float | None) -> float | None:
-        m = bench.measure(s, options.repeats, bound)
-        db.add_measurement(sig, s, m.ms, m.status)
-        return m.ms
-
-    def progress(s, c, result) -> None:
-        # Keep the finalists compiled for the re-measurement; free the rest.
-        bench.retain([x for x, _ in result.ranking()[: options.finalists]] + [default])
-        if on_progress is not None and math.isfinite(result.best_cost):
-            on_progress(len(result.evaluated), result.best_cost)
-
-    known = _rescaled(db, sig, bench, default, options.repeats)
-    # Keep time for the final interleaved re-measurement (its compiles and rounds).
-    reserve = max(3.0, 0.15 * budget_s)
-    found = evolve(
-        space,
-        cost,
-        seeds=seeds,
-        known=known,
-        population=options.population,
-        budget_s=max(0.0, budget_s - reserve),
-        seed=options.seed,
-        on_evaluation=progress,
-    )
-    if not found.evaluated:
-        return LayerOutcome(layer, "no-budget", reason="no time left to measure the default")
-    # The default always competes in the final round: the search's own ranking rests on
-    # fewer samples, taken at other moments.
-    finalists = list(dict.fromkeys([s for s, _ in found.ranking()[: options.finalists]] + [default]))
-    best, medians = choose(bench.compare(finalists, options.rounds), default, options.min_gain)
-    result = TuningResult(
-        sig,
-        best,
-        medians[best],
-        medians[default],
-        evaluations=len(found.evaluated),
-        seconds=time.monotonic() - start,
-        clock=clock,
-        updated=time.time(),
-    )
-    db.put(result, keep_faster=not options.retune)
-    return LayerOutcome(layer, "tuned", result, reason=found.stopped, measured=found.measured)
+    return ScheduleSpace.of(sig), LayerBench(layer, clock=clock, threads=sig.threads), clock
 
 
 def choose(

@@ -7,11 +7,10 @@ import pattern_mlir
 import pytest
 import torch
 from mlir import ir
-from mlir.dialects import func
 from pattern_mlir.codegen.schedule import Schedule
-from pattern_mlir.dialects import builders
 from pattern_mlir.passes.registry import lookup
 from pattern_mlir.tuning import TuningDB, TuningResult, layer_from_arrays
+from tuning_testlib import module_text as _module_text
 
 TUNED = Schedule(
     tile_rows=3,
@@ -30,26 +29,6 @@ TUNED_TEXT = (
 
 
 ACCUMULATORS = "-> (" + ", ".join(["vector<8xf32>"] * 6) + ")"
-
-
-def _module_text(weights, bias=None, hw=(12, 20)) -> str:
-    with ir.Context(), ir.Location.unknown():
-        module = ir.Module.create()
-        t = ir.RankedTensorType.get([1, weights.shape[1], *hw], ir.F32Type.get())
-        with ir.InsertionPoint(module.body):
-
-            @func.FuncOp.from_py_func(t, name="forward")
-            def forward(x):
-                return builders.build_conv2d(
-                    x,
-                    weights,
-                    builders.derive_library(weights),
-                    bias=bias,
-                    padding=1,
-                    activation="relu",
-                )
-
-        return str(module)
 
 
 def _apply(text: str, **options) -> str:
