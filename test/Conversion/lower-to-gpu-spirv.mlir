@@ -8,7 +8,7 @@
 #lib = #pattern.library<3x3, [[1, 3, 4, 5], [1, 4, 5, 7]]>
 
 // CHECK: spirv.module @__spv__pattern_conv0 Logical GLSL450 requires #spirv.vce<v1.0, [Shader, Matrix], [SPV_KHR_storage_buffer_storage_class]>
-// CHECK-DAG: spirv.GlobalVariable @{{.*}} : !spirv.ptr<!spirv.struct<(!spirv.array<{{[0-9]+}} x f32>)>, Workgroup>
+// CHECK-DAG: spirv.GlobalVariable @{{.*}} : !spirv.ptr<!spirv.struct<(!spirv.array<{{[0-9]+}} x vector<4xf32>>)>, Workgroup>
 // CHECK-DAG: spirv.GlobalVariable @pattern_conv0_arg_0 bind(0, 0) : !spirv.ptr<!spirv.struct<(!spirv.array<162 x f32, stride=4> [0])>, StorageBuffer>
 // CHECK-DAG: spirv.GlobalVariable @pattern_conv0_arg_1 bind(0, 1) : !spirv.ptr<!spirv.struct<(!spirv.array<3 x vector<4xf32>, stride=16> [0])>, StorageBuffer>
 // Ragged rows (7 % 4 != 0): the output stays scalar, stores are guarded per column.

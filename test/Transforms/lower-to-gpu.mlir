@@ -26,16 +26,20 @@
 // 2 x 8 invocations cover the 8 x 8 output (4 columns each); 2 filter lanes split the
 // group's filters. The input tile is staged once per workgroup (staged=1 forces it; the
 // heuristic stages only where it expects at least 2x fewer global loads), then every
-// filter of the group reads it.
-// CHECK: %[[SMEM:.*]] = memref.alloc() : memref<200xf32, #spirv.storage_class<Workgroup>>
-// CHECK: memref.store %{{.*}}, %[[SMEM]]
+// filter of the group reads it. The tile (2 channels x 10 rows x 10 columns) is
+// staged as vec4s, rows padded to 12 columns: 60 vec4s.
+// CHECK: %[[SMEM:.*]] = memref.alloc() : memref<60xvector<4xf32>, #spirv.storage_class<Workgroup>>
+// CHECK: %[[STAGED:.*]] = vector.from_elements
+// CHECK: memref.store %[[STAGED]], %[[SMEM]]
 // CHECK: gpu.barrier
 // One loop per pattern (unrolled by 2, plus a remainder loop), 4 accumulators (4 output
 // columns), tap weights as one vec4.
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK: memref.load %{{.*}} : memref<3xvector<4xf32>>
 // CHECK: vector.extract %{{.*}}[3] : f32 from vector<4xf32>
-// CHECK: memref.load %[[SMEM]]
+// Each tap row of the 4 outputs is read as 2 vec4s (columns 4t .. 4t+7), lanes taken out.
+// CHECK: %[[ROW:.*]] = memref.load %[[SMEM]]
+// CHECK: vector.extract %[[ROW]]
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // Epilogue: bias, relu, one vec4 store.
 // CHECK: arith.maximumf
@@ -43,15 +47,18 @@
 // CHECK: memref.store %[[V]], %{{.*}} : memref<32xvector<4xf32>>
 // CHECK: gpu.barrier
 
-// DIRECT-LABEL: gpu.func @pattern_conv0
+// Rows of 8 floats: the input is read as aligned vec4s (32 of them).
+// DIRECT-LABEL: gpu.func @pattern_conv0(%arg0: memref<32xvector<4xf32>>
 // DIRECT-NOT: Workgroup
 // DIRECT-NOT: gpu.barrier
-// Padding predicates are computed once per invocation, outside the loops ...
+// Padding predicates are computed once per invocation and vec4, outside the loops ...
+// DIRECT: %[[INSIDE:.*]] = vector.broadcast %{{.*}} : i1 to vector<4xi1>
 // DIRECT: arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
 // DIRECT: scf.for
 // DIRECT: scf.for {{.*}} iter_args
-// ... and zero the padded taps inside.
-// DIRECT: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// ... and zero the padded vec4s inside.
+// DIRECT: %[[IN:.*]] = memref.load %arg0[%{{.*}}] : memref<32xvector<4xf32>>
+// DIRECT: arith.select %[[INSIDE]], %[[IN]], %{{.*}} : vector<4xi1>, vector<4xf32>
 // DIRECT: vector.from_elements
 func.func @main(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [0.5, 0.25, 0.125, 1.0]]> : tensor<3x4xf32>

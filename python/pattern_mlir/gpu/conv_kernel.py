@@ -12,7 +12,12 @@ into at most 12 for a 4-tap pattern, 6 per 3-tap row).
 
 Inputs come from shared memory (``staged``: the workgroup copies one channel
 block of its input tile, zero-filling the padding, then synchronises) or from
-global memory with a bounds check per position (``direct``). With several
+global memory with a bounds check per position (``direct``). Both read whole
+vec4s: an invocation's 4 output columns start on a multiple of 4 and the taps
+only add constant column offsets, so every input position it needs is a constant
+lane of one of a few aligned vec4s (stride 1: 2 staged or 3 direct vec4 loads per
+input row instead of 6 scalar ones). Staged rows are padded to whole vec4s; direct
+reads need input rows of a multiple of 4 floats (else they stay scalar). With several
 channel blocks the partial sums live in the output between blocks; the last
 block adds the bias and applies the activation. Every invocation reaches every
 barrier (the bounds guard is inside), and nothing depends on the subgroup size.
@@ -41,6 +46,12 @@ def weights_are_vec4(taps_per_kernel: int) -> bool:
     return taps_per_kernel == VW
 
 
+def input_is_vec4(geom: ConvGeometry, plan: GpuConvPlan) -> bool:
+    """Direct reads come as aligned vec4s when every input row starts on a vec4 (staged
+    kernels copy their tile with scalar reads: the padding offsets it)."""
+    return not plan.staged and geom.width % VW == 0
+
+
 def argument_types(
     geom: ConvGeometry, plan: GpuConvPlan, num_patterns: int, taps: int, num_kernels: int
 ) -> list[tuple[str, str]]:
@@ -53,8 +64,13 @@ def argument_types(
         else f"memref<{geom.output_size}xf32>"
     )
     o = geom.out_channels
+    inp = (
+        f"memref<{geom.input_size // VW}xvector<4xf32>>"
+        if input_is_vec4(geom, plan)
+        else f"memref<{geom.input_size}xf32>"
+    )
     return [
-        ("input", f"memref<{geom.input_size}xf32>"),
+        ("input", inp),
         ("weights", wt),
         ("channels", f"memref<{rows}xi32>"),
         ("runs", f"memref<{o * num_patterns * (plan.channel_blocks + 1)}xi32>"),
@@ -150,8 +166,12 @@ class _ConvEmitter:
         row0 = w.sub(w.mul(self.tile_y, p.threads[1] * sh), pt)
         col0 = w.sub(w.mul(self.tile_x, p.threads[0] * VW * sw), pl)
         n_base = w.mul(self.n, g.in_channels)
-        self.thread_base = w.add(w.mul(self.ty, sh * cols), w.mul(self.tx, VW * sw))
-        smem_t = f"memref<{p.channel_block * plane}xf32, #spirv.storage_class<Workgroup>>"
+        # Shared memory holds vec4s: a tile row is cols / 4 of them, and an invocation's
+        # first column (tx * 4 * sw floats into the row) is vec4 tx * sw.
+        row4, slots = cols // VW, plane // VW
+        self.row4 = row4
+        self.thread_base = w.add(w.mul(self.ty, sh * row4), w.mul(self.tx, sw))
+        smem_t = f"memref<{p.channel_block * slots}xvector<4xf32>, #spirv.storage_class<Workgroup>>"
         self.smem_type = smem_t
         # A workgroup-space alloc becomes a Workgroup-storage global in SPIR-V (gpu.func
         # workgroup attributions do not lower through convert-gpu-to-spirv).
@@ -160,22 +180,25 @@ class _ConvEmitter:
 
         def block_body(block):
             c_first = w.mul(block, p.channel_block)
-            with w.for_loop(tid, p.channel_block * plane, nt) as (e, _):
-                cl = w.divu(e, plane)
-                rem = w.remu(e, plane)
-                r, col = w.divu(rem, cols), w.remu(rem, cols)
+            with w.for_loop(tid, p.channel_block * slots, nt) as (e, _):
+                cl = w.divu(e, slots)
+                rem = w.remu(e, slots)
+                r, c4 = w.divu(rem, row4), w.remu(rem, row4)
                 c = w.add(c_first, cl)
-                iy, ix = w.add(row0, r), w.add(col0, col)
-                inb = w.cmp("ult", c, g.in_channels) if p.channel_blocks > 1 else None
-                inb = w.and_(inb, w.cmp("sge", iy, 0))
-                inb = w.and_(inb, w.cmp("slt", iy, g.height))
-                inb = w.and_(inb, w.cmp("sge", ix, 0))
-                inb = w.and_(inb, w.cmp("slt", ix, g.width))
-                addr = w.add(w.mul(w.add(w.mul(w.add(n_base, c), g.height), iy), g.width), ix)
-                safe = w.select(inb, addr, 0)
-                val = self.load_f32("input", safe)
-                val = w.select(inb, val, zero, "f32")
-                w.line(f"memref.store {val}, %smem[{e}] : {smem_t}")
+                iy, ix0 = w.add(row0, r), w.add(col0, w.mul(c4, VW))
+                row_ok = w.cmp("ult", c, g.in_channels) if p.channel_blocks > 1 else None
+                row_ok = w.and_(row_ok, w.cmp("sge", iy, 0))
+                row_ok = w.and_(row_ok, w.cmp("slt", iy, g.height))
+                addr0 = w.add(w.mul(w.add(w.mul(w.add(n_base, c), g.height), iy), g.width), ix0)
+                lanes = []
+                for j in range(VW):
+                    ix = w.add(ix0, j)
+                    inb = w.and_(row_ok, w.cmp("sge", ix, 0))
+                    inb = w.and_(inb, w.cmp("slt", ix, g.width))
+                    val = self.load_f32("input", w.select(inb, w.add(addr0, j), 0))
+                    lanes.append(w.select(inb, val, zero, "f32"))
+                vec = w.op(f"vector.from_elements {', '.join(lanes)} : vector<4xf32>")
+                w.line(f"memref.store {vec}, %smem[{e}] : {smem_t}")
             w.line("gpu.barrier")
             with w.if_(active):
                 self.emit_filters(block)
@@ -189,18 +212,33 @@ class _ConvEmitter:
 
     # -- direct variant ---------------------------------------------------------------
     def prepare_direct(self) -> None:
-        """Per-invocation input offsets and padding predicates, hoisted out of every loop."""
+        """Per-invocation input offsets and padding predicates, hoisted out of every loop:
+        one per input position, or with vec4 reads one per aligned vec4 (a vec4 of a row
+        of 4k floats lies wholly inside or wholly outside it)."""
         g, w = self.g, self.w
         (sh, sw), (_dh, _dw), (pt, pl) = g.strides, g.dilations, g.padding[:2]
         iy0 = w.sub(w.mul(self.oy, sh), pt)
-        ix0 = w.sub(w.mul(self.ox0, sw), pl)
+        self.vec_input = input_is_vec4(g, self.p)
         self.direct = {}
-        for dy, dx in self.offsets():
-            iy, ix = w.add(iy0, dy), w.add(ix0, dx)
-            pred = w.and_(w.cmp("sge", iy, 0), w.cmp("slt", iy, g.height))
-            pred = w.and_(pred, w.and_(w.cmp("sge", ix, 0), w.cmp("slt", ix, g.width)))
-            off = w.select(pred, w.add(w.mul(iy, g.width), ix), 0)
-            self.direct[(dy, dx)] = (pred, off)
+        if self.vec_input:
+            # ox0 is a multiple of 4, so column ox0 * sw - pl + dx is lane (dx - pl) % 4 of
+            # vec4 ox0 / 4 * sw + (dx - pl) // 4 of its row.
+            row4 = g.width // VW
+            c40 = w.mul(w.divu(self.ox0, VW), sw)
+            for dy, slot in sorted({(dy, (dx - pl) // VW) for dy, dx in self.offsets()}):
+                iy, c4 = w.add(iy0, dy), w.add(c40, slot)
+                pred = w.and_(w.cmp("sge", iy, 0), w.cmp("slt", iy, g.height))
+                pred = w.and_(pred, w.and_(w.cmp("sge", c4, 0), w.cmp("slt", c4, row4)))
+                # SPIR-V 1.3 selects vectors by a vector of conditions only.
+                lanes = w.op(f"vector.broadcast {pred} : i1 to vector<4xi1>")
+                self.direct[(dy, slot)] = (lanes, w.select(pred, w.add(w.mul(iy, row4), c4), 0))
+        else:
+            ix0 = w.sub(w.mul(self.ox0, sw), pl)
+            for dy, dx in self.offsets():
+                iy, ix = w.add(iy0, dy), w.add(ix0, dx)
+                pred = w.and_(w.cmp("sge", iy, 0), w.cmp("slt", iy, g.height))
+                pred = w.and_(pred, w.and_(w.cmp("sge", ix, 0), w.cmp("slt", ix, g.width)))
+                self.direct[(dy, dx)] = (pred, w.select(pred, w.add(w.mul(iy, g.width), ix), 0))
         self.n_base = w.mul(self.n, g.in_channels)
 
     def offsets(self) -> list[tuple[int, int]]:
@@ -249,7 +287,7 @@ class _ConvEmitter:
         w = self.w
         if vec_out:
             vec = self.load_f32("output", w.divu(out_base, VW))
-            return [w.op(f"vector.extract {vec}[{j}] : f32 from vector<4xf32>") for j in range(VW)]
+            return [self.lane(vec, j) for j in range(VW)]
         values = []
         for j, ok in enumerate(lane_ok):
             idx = w.add(out_base, j)
@@ -297,23 +335,19 @@ class _ConvEmitter:
         (_, sw), (dh, dw) = g.strides, g.dilations
         chan = self.load_index("channels", k)
         weights = self.load_weights(k)
-        cache: dict[tuple[int, int], str] = {}
         if p.staged:
             cl = w.sub(chan, w.mul(block, p.channel_block))
-            base = w.add(w.mul(cl, p.tile_in[0] * p.tile_in[1]), self.thread_base)
+            base = w.add(w.mul(cl, p.tile_in[0] * self.row4), self.thread_base)
         else:
-            base = w.mul(w.add(self.n_base, chan), g.height * g.width)
+            plane = g.height * g.width
+            base = w.mul(w.add(self.n_base, chan), plane // VW if self.vec_input else plane)
+        loaded: dict[tuple[int, int], str] = {}  # vec4s (scalars without vec4 reads)
+        values: dict[tuple[int, int], str] = {}
 
         def value(dy: int, dx: int) -> str:
-            if (dy, dx) not in cache:
-                if p.staged:
-                    idx = w.v(w.add(base, dy * p.tile_in[1] + dx))
-                    cache[(dy, dx)] = w.op(f"memref.load %smem[{idx}] : {self.smem_type}")
-                else:
-                    pred, off = self.direct[(dy, dx)]
-                    raw = self.load_f32("input", w.add(base, off))
-                    cache[(dy, dx)] = w.select(pred, raw, w.f32(0.0), "f32")
-            return cache[(dy, dx)]
+            if (dy, dx) not in values:
+                values[(dy, dx)] = self.read_input(base, dy, dx, loaded)
+            return values[(dy, dx)]
 
         new = list(acc)
         for t, (ky, kx) in enumerate(self.taps[pat]):
@@ -321,11 +355,39 @@ class _ConvEmitter:
                 new[j] = self.fma(weights[t], value(ky * dh, j * sw + kx * dw), new[j])
         return new
 
+    def read_input(self, base, dy: int, dx: int, loaded: dict) -> str:
+        """The input at offset (dy, dx) from the invocation's first position: a lane of a
+        vec4 loaded once per kernel (``loaded``), or a scalar load without vec4 reads."""
+        p, w = self.p, self.w
+        if p.staged:
+            slot = dy * self.row4 + dx // VW
+            if slot not in loaded:
+                idx = w.v(w.add(base, slot))
+                loaded[slot] = w.op(f"memref.load %smem[{idx}] : {self.smem_type}")
+            return self.lane(loaded[slot], dx % VW)
+        if not self.vec_input:
+            pred, off = self.direct[(dy, dx)]
+            raw = self.load_f32("input", w.add(base, off))
+            return w.select(pred, raw, w.f32(0.0), "f32")
+        pl = self.g.padding[1]
+        key = (dy, (dx - pl) // VW)
+        if key not in loaded:
+            inside, off = self.direct[key]
+            raw = self.load_f32("input", w.add(base, off))
+            zero = w.const("dense<0.0>", "vector<4xf32>")
+            loaded[key] = w.op(
+                f"arith.select {inside}, {raw}, {zero} : vector<4xi1>, vector<4xf32>"
+            )
+        return self.lane(loaded[key], (dx - pl) % VW)
+
+    def lane(self, vec: str, j: int) -> str:
+        return self.w.op(f"vector.extract {vec}[{j}] : f32 from vector<4xf32>")
+
     def load_weights(self, k) -> list[str]:
         w = self.w
         if weights_are_vec4(self.t):
             vec = self.load_f32("weights", k)
-            return [w.op(f"vector.extract {vec}[{t}] : f32 from vector<4xf32>") for t in range(VW)]
+            return [self.lane(vec, t) for t in range(VW)]
         base = w.mul(k, self.t)
         return [self.load_f32("weights", w.add(base, t)) for t in range(self.t)]
 

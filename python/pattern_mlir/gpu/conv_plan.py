@@ -122,11 +122,12 @@ def _pow2_at_most(n: int) -> int:
 
 
 def input_tile(geom: ConvGeometry, tx: int, ty: int) -> tuple[int, int]:
-    """Rows and columns of input one workgroup's output tile reads (one channel)."""
+    """Rows and columns of input one workgroup's output tile reads (one channel); columns
+    rounded up to whole vec4s, the unit the tile is staged and read in."""
     (sh, sw), (dh, dw), (kh, kw) = geom.strides, geom.dilations, geom.kernel
     rows = (ty - 1) * sh + (kh - 1) * dh + 1
     cols = (tx * VECTOR_WIDTH - 1) * sw + (kw - 1) * dw + 1
-    return rows, cols
+    return rows, -(-cols // VECTOR_WIDTH) * VECTOR_WIDTH
 
 
 def distinct_tap_offsets(taps: np.ndarray, geom: ConvGeometry) -> int:

@@ -131,9 +131,14 @@ def _snippet(kernel: PatternConvKernel, kernel_text: str, target_env: str) -> st
     in_m = f"memref<{_tensor((g.n, g.in_channels, g.height, g.width))}>"
     out_m = f"memref<{_tensor(out_shape)}>"
     body.append(f"%xm = bufferization.to_buffer %x read_only : {in_t} to {in_m}")
-    body.append(
-        f"%input = memref.collapse_shape %xm [[0, 1, 2, 3]] : {in_m} into {arg_types['input']}"
-    )
+    flat_in = f"memref<{g.input_size}xf32>"
+    body.append(f"%input = memref.collapse_shape %xm [[0, 1, 2, 3]] : {in_m} into {flat_in}")
+    if arg_types["input"] != flat_in:
+        names["input"] = "%input4"
+        body.append(
+            f"%input4 = builtin.unrealized_conversion_cast %input : {flat_in} to "
+            f"{arg_types['input']}"
+        )
     for arg, data in arrays.items():
         elem = "i32" if data.dtype == np.int32 else "f32"
         g_type = f"memref<{_tensor(data.shape, elem)}>"

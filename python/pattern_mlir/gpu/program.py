@@ -7,6 +7,7 @@ without Vulkan can use it; ``VulkanExecutable`` only adds buffers and a queue.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mlir import ir
@@ -52,10 +53,13 @@ def _shared_bytes(module: ir.Module) -> dict[str, int]:
         for alloc in ops_named(gpu_module, "memref.alloc"):
             memref = ir.MemRefType(alloc.results[0].type)
             if "Workgroup" in str(memref.memory_space) or "workgroup" in str(memref.memory_space):
-                count = 1
+                count, element = 1, memref.element_type
                 for d in memref.shape:
                     count *= d
-                total += count * memref.element_type.width // 8
+                if isinstance(element, ir.VectorType):  # staged tiles are vec4s
+                    count *= math.prod(element.shape)
+                    element = element.element_type
+                total += count * element.width // 8
         sizes[symbol_name(gpu_module)] = total
     return sizes
 
