@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .host_cpu import AMD, cpu_vendor
+from .host_cpu import AMD, AMD_ZEN3_ZEN4, cpu_family, cpu_vendor
 
 __all__ = [
     "LOOP_ORDERS",
@@ -140,6 +140,7 @@ def default_schedule(
     stride: int = 1,
     tuned_rules: bool = True,
     vendor: str | None = None,
+    family: int | None = None,
 ) -> Schedule:
     """A schedule for an ``out_height x out_width`` output with ``in_channels`` inputs.
 
@@ -155,7 +156,8 @@ def default_schedule(
 
     ``tuned_rules`` then applies what tuning taught (``_tuned_rules``, host only); False gives
     the heuristic above alone (the tuning report's baseline). Some rules depend on the CPU
-    vendor (``host_cpu.cpu_vendor()`` unless ``vendor`` is given).
+    vendor and family (the host's unless ``vendor`` is given; an explicit vendor without a
+    ``family`` means the family is unknown).
     """
     info = _target(target)
     vw = info.vector_width
@@ -175,12 +177,13 @@ def default_schedule(
     )
     if not tuned_rules or target != "host":
         return base
-    vendor = cpu_vendor() if vendor is None else vendor
-    return _tuned_rules(base, out_height, out_width, stride, vendor)
+    if vendor is None:
+        vendor, family = cpu_vendor(), cpu_family() if family is None else family
+    return _tuned_rules(base, out_height, out_width, stride, vendor, family or 0)
 
 
 def _tuned_rules(
-    d: Schedule, out_height: int, out_width: int, stride: int, vendor: str
+    d: Schedule, out_height: int, out_width: int, stride: int, vendor: str, family: int = 0
 ) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
     each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
@@ -209,6 +212,13 @@ def _tuned_rules(
       At stride 2 the channel block still wins by 2-8 % on Zen 4, so it stays. The Intel Xeon
       host measured the opposite (blocks of 24-32 channels +10 % at VGG conv3_2, unblocked
       -15 % at 256->256 56x56), hence the vendor test.
+    * AMD family 25 (Zen 4, double-pumped AVX-512; also Zen 3, which has no AVX-512), stride
+      1, rows of two 16-lane vectors (17-32 columns): 8-lane vectors, four per row, and as
+      many rows as the accumulators allow (4 at 28x28, dividing the height). Zen 4, interleaved
+      medians of 12 rounds against the AMD rule's 7 x 32/16: 1.07x on 256->512 28x28, 1.18x
+      on 512->512 28x28, 1.08x on 128->128 28x28 (6 rows: 1.08x, 1.17x, 1.09x). The tuner
+      found the same (5-6 x 32/8 on every 28x28 layer). Zen 5 (family 26) kept 16 lanes
+      when tuned, so the rule stops at family 25.
     """
     vectors = min(d.tile_cols // d.vector_width, -(-out_width // d.vector_width))
     if out_height <= d.tile_rows and d.tile_rows * vectors <= 8:
@@ -226,6 +236,11 @@ def _tuned_rules(
             tile_channels=0,
             prefetch=TARGETS["host"].prefetch,
             tile_rows=d.tile_rows + taller,
+        )
+    if vendor == AMD and family == AMD_ZEN3_ZEN4 and vectors == 2 and d.vector_width == 16:
+        narrow = TARGETS["host"].accumulators // 4
+        d = dataclasses.replace(
+            d, vector_width=8, tile_cols=32, tile_rows=max(1, min(narrow, out_height))
         )
     return d
 

@@ -47,6 +47,7 @@ class ScheduleSpace:
     max_rows: int = 16
     max_vectors: int = 16
     vendor: str | None = None  # CPU vendor whose default heuristic seeds the search (None: host)
+    family: int | None = None  # and its family (with an explicit vendor, None: unknown)
     threads: int = 1  # thread budget of the executable the schedules are for
 
     @staticmethod
@@ -148,6 +149,7 @@ class ScheduleSpace:
             self.stride,
             tuned_rules=tuned_rules,
             vendor=self.vendor,
+            family=self.family,
         )
         return self.canonical(d) or d
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -97,7 +98,14 @@ def test_default_schedule_applies_the_tuned_rules():
     assert intel.tile_channels and (intel.tile_rows, intel.prefetch) == (4, 0)
     assert (amd.tile_channels, amd.tile_rows, amd.prefetch) == (0, 5, 2)
     amd_28 = default_schedule(28, 28, in_channels=512, vendor="AuthenticAMD")
-    assert (amd_28.tile_channels, amd_28.tile_rows) == (0, 7)
+    assert (amd_28.tile_channels, amd_28.tile_rows, amd_28.vector_width) == (0, 7, 16)
+    # Zen 4 (family 25): rows of two 16-lane vectors become four 8-lane ones, 4 rows.
+    zen4_28 = default_schedule(28, 28, in_channels=512, vendor="AuthenticAMD", family=25)
+    assert zen4_28 == dataclasses.replace(amd_28, tile_rows=4, vector_width=8)
+    for other in ((56, 56, 1, 25), (14, 14, 1, 25), (28, 28, 2, 25), (28, 28, 1, 26)):
+        h, w, stride, family = other
+        kw = {"in_channels": 512, "stride": stride, "vendor": "AuthenticAMD"}
+        assert default_schedule(h, w, family=family, **kw).vector_width == 16, other
     for vendor in ("GenuineIntel", "AuthenticAMD"):
         assert default_schedule(28, 28, in_channels=256, stride=2, vendor=vendor).tile_channels
     # The rules were measured on the host only.

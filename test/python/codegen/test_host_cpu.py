@@ -1,5 +1,6 @@
 """The host CPU facts the schedule heuristic reads from /proc/cpuinfo."""
 
+from pattern_mlir.codegen import host_cpu
 from pattern_mlir.codegen.host_cpu import cpuinfo_fields
 from pattern_mlir.tuning.signature import cpu_model
 
@@ -18,3 +19,10 @@ def test_cpuinfo_fields_reads_the_first_processor(tmp_path):
 
 def test_unreadable_cpuinfo_is_none(tmp_path):
     assert cpuinfo_fields(str(tmp_path / "missing")) is None
+
+
+def test_cpu_family(monkeypatch):
+    monkeypatch.setattr(host_cpu, "cpuinfo_fields", lambda: {"cpu family": "25"})
+    assert host_cpu.cpu_family() == 25
+    monkeypatch.setattr(host_cpu, "cpuinfo_fields", lambda: None)
+    assert host_cpu.cpu_family() == 0
