@@ -88,7 +88,6 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
             f"pattern-apply-tuning: unknown target {target!r}; "
             f"known: {sorted((*TARGETS, GPU_TARGET))}"
         )
-    cpu = options.get("cpu") or _measured_on(target)
     threads = options.get("threads", "1")
     if not threads.isdigit() or int(threads) < 1:
         raise ValueError(f"pattern-apply-tuning: option threads={threads!r} is not a count >= 1")
@@ -101,6 +100,8 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     ops = [op for name in _OPS for op in collect_ops(module, name)]
     if not ops:
         return
+    # Only now: naming the Vulkan device means opening it.
+    cpu = options.get("cpu") or _measured_on(target)
     with TuningDB(path, create=False) as db:
         for op in ops:
             if "schedule" in op.attributes and not overwrite:
