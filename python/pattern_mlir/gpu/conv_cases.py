@@ -15,6 +15,7 @@ import torch
 
 from pattern_mlir.codegen import fkw
 from pattern_mlir.codegen.schedule import schedule_text
+from pattern_mlir.dialects.builders import conv_output_size
 from pattern_mlir.gpu.pattern_import import candidate_library
 
 
@@ -96,8 +97,8 @@ def packed_conv_module(
     [top, left, bottom, right], ``stride`` and ``dilation`` as pairs."""
     n, cin, h, w = input_shape
     t, l, b, r = padding
-    oh = (h + t + b - 2 * dilation[0] - 1) // stride[0] + 1
-    ow = (w + l + r - 2 * dilation[1] - 1) // stride[1] + 1
+    oh = conv_output_size(h, t, b, 3, stride[0], dilation[0])
+    ow = conv_output_size(w, l, r, 3, stride[1], dilation[1])
     taps = ", ".join(_list(np.flatnonzero(m.reshape(-1))) for m in packed.library)
     x_t = f"tensor<{n}x{cin}x{h}x{w}xf32>"
     y_t = f"tensor<{n}x{packed.out_channels}x{oh}x{ow}xf32>"

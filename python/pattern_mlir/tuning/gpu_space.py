@@ -12,11 +12,13 @@ clamping makes equal are measured once.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..codegen.fkw import library_taps
 from ..codegen.schedule import Schedule
 from ..gpu.conv_plan import VECTOR_WIDTH, ConvGeometry, make_plan, schedule_of
 from .space import ScheduleSpace
@@ -53,7 +55,6 @@ class GpuScheduleSpace(ScheduleSpace):
             padding=sig.padding,
             dilations=sig.dilation,
         )
-        taps = np.stack([np.argwhere(m) for m in packed.library])
         return GpuScheduleSpace(
             sig.out_height,
             sig.out_width,
@@ -61,11 +62,16 @@ class GpuScheduleSpace(ScheduleSpace):
             "host",  # the parent's CPU target check; the GPU genes below replace its genes
             sig.stride[0],
             geometry=geom,
-            taps=taps,
+            taps=library_taps(packed.library),
             num_kernels=packed.num_kernels,
         )
 
     def genes(self) -> dict[str, tuple]:
+        return self._genes
+
+    @functools.cached_property
+    def _genes(self) -> dict[str, tuple]:
+        # Cached: the search asks for the genes on every mutation, and they need a plan.
         columns = math.ceil(self.out_width / VECTOR_WIDTH)
         default = self.default()
 
