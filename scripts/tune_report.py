@@ -156,9 +156,12 @@ def verify(args, results: dict) -> None:
 
 
 def _sched(s) -> str:
+    from pattern_mlir.codegen.geometry import ROW_ALIGN_FLOATS
+
     text = f"{s.tile_rows}x{s.tile_cols}/{s.vector_width}"
     text += f" ch{s.tile_channels}" if s.tile_channels else " ch-"
     text += f" u{s.unroll} pf{s.prefetch}"
+    text += f" a{s.row_align}" if s.row_align != ROW_ALIGN_FLOATS else ""
     return text + (" f-outer" if s.loop_order == "filters_outer" else "")
 
 
@@ -290,7 +293,8 @@ def render_md(results: dict, path: str) -> None:
     out += [
         (
             "Schedules as `rows x cols/vector width, channel block (ch- = none), unroll, "
-            "prefetch`. *runs*: the tuned gain in each of the two verification runs (their "
+            "prefetch`, then `aN` where input rows are padded to N floats instead of 16 and "
+            "`f-outer` for filters outermost. *runs*: the tuned gain in each of the two verification runs (their "
             "spread is the noise); *search*: the gain the tuner measured when it chose."
         ),
         "",
@@ -319,7 +323,8 @@ METHOD = """
 
 * **Search** (`pattern_mlir/tuning/search.py`): a (mu + lambda) genetic algorithm as in PatDNN
   over each layer's `#pattern.schedule` space (`space.py`: register block filters x rows x vectors,
-  vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order, and with
+  vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order, input row
+  multiple 4/8/16 floats, and with
   `--threads N` the filter groups 1..N; canonical points so equivalent schedules are measured
   once). This report tunes for one thread. Seeds: the default (which now holds the
   learned rules), what the database learned for the layer's shape class; population 8, tournament

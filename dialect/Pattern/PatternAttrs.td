@@ -113,13 +113,17 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
       while every filter reuses it, `filters_outer` the reverse;
     * `threads`: balanced filter groups run in parallel for this conv, 0 = as
       many as the compile's thread count; never more than that count (a small
-      layer may run faster on fewer threads than the rest of the model).
+      layer may run faster on fewer threads than the rest of the model);
+    * `row_align`: the padded input's rows are a multiple of this many floats
+      (optional, default 16: every row starts on a 64-byte cache line; a
+      smaller multiple keeps more of a small image's rows in cache).
 
     On the GPU (`vulkan-adreno`) the same fields describe the workgroup tiling:
     `tile_cols / 4` x `tile_rows` invocations of 4 output columns each,
     `tile_filters` filters per output-channel group, `tile_channels` channels
     staged in shared memory per block (0 = direct reads), `unroll`;
-    `vector_width` is 4 and the CPU-only fields keep their defaults.
+    `vector_width` is 4 and the CPU-only fields (`prefetch`, `loop_order`,
+    `threads`, `row_align`) keep their defaults.
 
     ```mlir
     #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,
@@ -136,7 +140,8 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     "int64_t":$unroll,
     "int64_t":$prefetch,
     EnumParameter<Pattern_LoopOrder>:$loop_order,
-    "int64_t":$threads
+    "int64_t":$threads,
+    DefaultValuedParameter<"int64_t", "16">:$row_align
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

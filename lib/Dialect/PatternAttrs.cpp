@@ -162,7 +162,7 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t tileRows, int64_t tileCols, int64_t tileFilters,
                      int64_t tileChannels, int64_t vectorWidth,
                      int64_t unroll, int64_t prefetch, LoopOrder,
-                     int64_t threads) {
+                     int64_t threads, int64_t rowAlign) {
   auto checkRange = [&](StringRef name, int64_t value, int64_t lo,
                         int64_t hi) -> LogicalResult {
     if (value < lo || value > hi)
@@ -177,11 +177,14 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       failed(checkRange("vector_width", vectorWidth, 1, 64)) ||
       failed(checkRange("unroll", unroll, 1, 16)) ||
       failed(checkRange("prefetch", prefetch, 0, 64)) ||
-      failed(checkRange("threads", threads, 0, 1024)))
+      failed(checkRange("threads", threads, 0, 1024)) ||
+      failed(checkRange("row_align", rowAlign, 1, 64)))
     return failure();
   if (!llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "vector_width = " << vectorWidth
                        << " is not a power of two";
+  if (!llvm::isPowerOf2_64(rowAlign))
+    return emitError() << "row_align = " << rowAlign << " is not a power of two";
   if (tileCols % vectorWidth != 0)
     return emitError() << "tile_cols = " << tileCols
                        << " is not a multiple of vector_width = " << vectorWidth;

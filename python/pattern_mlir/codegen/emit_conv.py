@@ -138,7 +138,7 @@ class ConvKernelPlan:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return self.geometry.input_buffer_shape(self.covered_cols)
+        return self.geometry.input_buffer_shape(self.covered_cols, self.schedule.row_align)
 
     @property
     def output_shape(self) -> tuple[int, int, int]:

@@ -8,8 +8,9 @@ column ``j + (kx*d) // s`` of plane ``(kx*d) % s``: contiguous in j again. So ev
 dilation runs the same vector code, only the compile-time offsets change.
 
 Buffer layout: float32 ``(C * s, Hp, Wq)``, plane index ``c * s + q``; Hp = H + 2 * pad_h;
-Wq is a multiple of 16 floats (64 bytes) so that, with a 64-byte aligned base, every row
-starts on a cache line.
+Wq is a multiple of the schedule's ``row_align`` floats: 16 by default (64 bytes), so that
+with a 64-byte aligned base every row starts on a cache line. Small images gain from a smaller
+multiple: a 14x14 map needs rows of 18 floats, which 16-float alignment pads to 32.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 __all__ = ["ROW_ALIGN_FLOATS", "ConvGeometry", "pad_input_into"]
 
-ROW_ALIGN_FLOATS = 16  # 64 bytes: a cache line, and a multiple of every vector width used.
+ROW_ALIGN_FLOATS = 16  # default row multiple: 64 bytes, a cache line
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -96,16 +97,19 @@ class ConvGeometry:
         offset = kx * self.dilation[1]
         return offset % self.stride[1], offset // self.stride[1]
 
-    def plane_width(self, covered_out_cols: int) -> int:
-        """Wq: plane row length when vectors cover ``covered_out_cols`` >= Wo output columns."""
+    def plane_width(self, covered_out_cols: int, row_align: int = ROW_ALIGN_FLOATS) -> int:
+        """Wq: plane row length when vectors cover ``covered_out_cols`` >= Wo output columns,
+        rounded up to a multiple of ``row_align`` floats."""
         need = covered_out_cols + (2 * self.dilation[1]) // self.stride[1]
-        return -(-need // ROW_ALIGN_FLOATS) * ROW_ALIGN_FLOATS
+        return -(-need // row_align) * row_align
 
-    def input_buffer_shape(self, covered_out_cols: int) -> tuple[int, int, int]:
+    def input_buffer_shape(
+        self, covered_out_cols: int, row_align: int = ROW_ALIGN_FLOATS
+    ) -> tuple[int, int, int]:
         return (
             self.in_channels * self.phases,
             self.padded_height,
-            self.plane_width(covered_out_cols),
+            self.plane_width(covered_out_cols, row_align),
         )
 
 

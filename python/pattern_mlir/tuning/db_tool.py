@@ -39,7 +39,8 @@ def _show(args) -> int:
             print(
                 f"{r.signature.shape_text():<22} {r.speedup:5.2f}x  {r.default_ms:8.3f} -> "
                 f"{r.ms:8.3f} ms  rows={s.tile_rows} cols={s.tile_cols} ch={s.tile_channels} "
-                f"vw={s.vector_width} unroll={s.unroll} prefetch={s.prefetch} {s.loop_order}"
+                f"vw={s.vector_width} unroll={s.unroll} prefetch={s.prefetch} {s.loop_order} "
+                f"align={s.row_align}"
                 f"  [{r.signature.target}, {r.signature.cpu}]"
             )
     return 0

@@ -23,6 +23,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from ..codegen.geometry import ROW_ALIGN_FLOATS
 from ..codegen.schedule import LOOP_ORDERS, TARGETS, Schedule, default_schedule
 
 __all__ = ["ScheduleSpace"]
@@ -32,6 +33,7 @@ _UNROLLS = (1, 2, 4)
 _FILTER_BLOCKS = (1, 2, 4)
 _PREFETCHES = (0, 1, 2, 4)
 _VECTOR_WIDTHS = {"host": (8, 16), "arm64-neon": (4,)}
+_ROW_ALIGNS = {"host": (4, 8, 16)}  # other targets keep the default row multiple
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class ScheduleSpace:
             "unroll": _UNROLLS,
             "prefetch": _PREFETCHES,
             "loop_order": LOOP_ORDERS,
+            "row_align": _ROW_ALIGNS.get(self.target, (ROW_ALIGN_FLOATS,)),
         }
         if self.threads > 1:
             genes["threads"] = tuple(range(1, self.threads + 1))
@@ -125,6 +128,7 @@ class ScheduleSpace:
                 prefetch=g["prefetch"],
                 loop_order=g["loop_order"],
                 threads=self._threads(g.get("threads", 0)),
+                row_align=g.get("row_align", ROW_ALIGN_FLOATS),
             )
         except ValueError:
             return None

@@ -102,6 +102,20 @@ func.func @schedule_vector_not_power_of_two() attributes {a = #pattern.schedule<
 
 // -----
 
+// expected-error @+1 {{row_align = 12 is not a power of two}}
+func.func @schedule_row_align_not_power_of_two() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0, row_align = 12>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{row_align = 128 is not in [1, 64]}}
+func.func @schedule_row_align_too_large() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0, row_align = 128>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{threads = -1 is not in [0, 1024]}}
 func.func @schedule_negative_threads() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = -1>} {
   return

@@ -75,6 +75,18 @@ func.func @library_attribute_forms() attributes {
 
 // -----
 
+// row_align is optional: a non-default value is printed, the default (16) is not.
+// CHECK-LABEL: func.func @schedule_row_align
+// CHECK-SAME: a = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 8>
+// CHECK-SAME: b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>}
+func.func @schedule_row_align() attributes {
+    a = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 8>,
+    b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 16>} {
+  return
+}
+
+// -----
+
 // Full and near-full masks of an 8x8 kernel: all ones, and all ones but one tap.
 // CHECK-LABEL: func.func @library_of_full_mask
 // CHECK-SAME: #pattern.library<8x8, {{\[}}[0, 1, 2, {{.*}}, 62, 63]]>

@@ -94,13 +94,20 @@ SCHEDULES = [
     Schedule(tile_rows=2, tile_cols=16, tile_filters=2),
     Schedule(tile_rows=3, tile_cols=32, tile_filters=3, tile_channels=2, unroll=2, prefetch=0),
     Schedule(tile_rows=1, tile_cols=16, tile_filters=4, loop_order="filters_outer", prefetch=1),
+    # Input rows padded to other multiples than a cache line (any power of two is valid).
+    Schedule(tile_rows=2, tile_cols=32, row_align=8),
+    Schedule(tile_rows=3, tile_cols=16, tile_channels=2, row_align=4),
+    Schedule(tile_rows=2, tile_cols=8, vector_width=8, row_align=1),
 ]
 
 
 @pytest.mark.parametrize(
     "sched",
     SCHEDULES,
-    ids=lambda s: f"r{s.tile_rows}c{s.tile_cols}f{s.tile_filters}k{s.tile_channels}v{s.vector_width}u{s.unroll}{s.loop_order[0]}",
+    ids=lambda s: (
+        f"r{s.tile_rows}c{s.tile_cols}f{s.tile_filters}k{s.tile_channels}v{s.vector_width}"
+        f"u{s.unroll}{s.loop_order[0]}a{s.row_align}"
+    ),
 )
 def test_schedules(sched):
     cfg = {

@@ -69,6 +69,9 @@ def test_stride_and_dilation_layout():
     _parse(emit_conv(plan))
     cs, hp, wq = plan.input_shape
     assert cs == 5 * 3 and hp == 22 and wq % 16 == 0
+    # Rows of (covered + 1) floats, rounded up to the schedule's row_align.
+    narrow = plan_conv(g, lib, dataclasses.replace(plan.schedule, row_align=4))
+    assert narrow.input_shape == (cs, hp, -(-(plan.covered_cols + 1) // 4) * 4) != plan.input_shape
 
 
 def test_neon_default_schedule():
@@ -108,6 +111,10 @@ def test_default_schedule_applies_the_tuned_rules():
         assert default_schedule(h, w, family=family, **kw).vector_width == 16, other
     for vendor in ("GenuineIntel", "AuthenticAMD"):
         assert default_schedule(28, 28, in_channels=256, stride=2, vendor=vendor).tile_channels
+    # AMD, stride 1: input rows padded to 8 floats; stride 2 and Intel keep 16.
+    assert default_schedule(14, 14, in_channels=256, vendor="AuthenticAMD").row_align == 8
+    for kw in ({"vendor": "AuthenticAMD", "stride": 2}, {"vendor": "GenuineIntel"}):
+        assert default_schedule(14, 14, in_channels=256, **kw).row_align == 16, kw
     # The rules were measured on the host only.
     assert default_schedule(7, 7, "arm64-neon", 512) == default_schedule(
         7, 7, "arm64-neon", 512, tuned_rules=False
@@ -123,6 +130,9 @@ def test_default_schedule_applies_the_tuned_rules():
         {"tile_rows": 0},
         {"tile_filters": 0},
         {"tile_filters": 33},
+        {"row_align": 12},
+        {"row_align": 0},
+        {"row_align": 128},
     ],
 )
 def test_bad_schedule(kw):

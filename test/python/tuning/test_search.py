@@ -26,6 +26,8 @@ def _synthetic(optimum: Schedule):
         c += 0.40 * (g["tile_channels"] != target["tile_channels"])
         c += 0.20 * (g["vector_width"] != target["vector_width"])
         c += 0.50 * (g["loop_order"] != target["loop_order"])
+        c += 0.10 * abs(math.log2(g["row_align"]) - math.log2(target["row_align"]))
+        c += 0.20 * abs(math.log2(g["tile_filters"]) - math.log2(target["tile_filters"]))
         c += 0.10 * (g["tile_rows"] * g["vectors"] > 12)  # "spills"
         return c
 
@@ -171,3 +173,14 @@ def test_choose_needs_a_gain_in_both_halves():
     drift = {d: [1.0] * 4 + [1.2] * 4, a: [0.95] * 4 + [1.14] * 4}
     assert choose(drift, d, 0.03)[0] == a
     assert choose({d: [1.0] * 8, a: [0.99] * 8}, d, 0.03)[0] == d
+
+
+def test_row_align_is_a_gene_on_the_host_only():
+    host = ScheduleSpace(out_height=7, out_width=7, in_channels=64)
+    assert host.genes()["row_align"] == (4, 8, 16)
+    assert {s.row_align for s in host.all_points()} == {4, 8, 16}
+    assert Schedule(tile_rows=7, tile_cols=16, row_align=8) in host.neighbours(
+        Schedule(tile_rows=7, tile_cols=16)
+    )
+    neon = ScheduleSpace(out_height=7, out_width=7, in_channels=64, target="arm64-neon")
+    assert {s.row_align for s in neon.all_points()} == {16}
