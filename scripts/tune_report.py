@@ -245,7 +245,10 @@ L1 reuse gains); half the rows per register block at stride 2 (neighbouring outp
 one input row instead of two); a row block that divides the height at 28x28; on AMD at
 stride 1 no channel blocks, prefetch, and one row more where a row holds 4 or more vectors;
 on AMD family 25 (Zen 4) rows of two 16-lane vectors as four 8-lane ones (the 28x28 layers,
-where the tuner had found 5-6 x 32/8 1.09-1.14x faster than 7 x 32/16).
+where the tuner had found 5-6 x 32/8 1.09-1.14x faster than 7 x 32/16); on AMD input rows
+padded to multiples of 8 floats at stride 1 (`a8`: a 14x14 map's rows take 24 floats, not 32)
+and of 4 for the one-block outputs at stride 2 (512->512 14x14 s2, which keeps its channel
+block there: filters outermost, the Intel rule, was 0.90x on Zen 4).
 Here they give {rule} with no tuning at all; the tuner starts its search from them and from
 the heuristic alone, and its schedules are {beyond} over them.
 

@@ -29,6 +29,7 @@ __all__ = [
 LOOP_ORDERS = ("rows_outer", "filters_outer")
 MAX_SCHEDULE_FILTERS = 32  # filters of one register block (one workgroup group on the GPU)
 _AMD_STRIDE1_ROW_ALIGN = 8  # see _tuned_rules
+_AMD_TINY_STRIDE2_ROW_ALIGN = 4
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,10 @@ def _tuned_rules(
       channel block holds less than one kernel per pattern loop, so loop setup and the partial
       sums going through the output cost more than the L1 reuse gains. Stride 1: prefetch on
       (1.37-1.40x on 512->512 7x7); stride 2: filters outermost, no prefetch (1.04-1.05x on
-      512->512 14x14 s2; prefetch there was 0.87x).
+      512->512 14x14 s2 on the Intel host; prefetch there was 0.87x). On AMD Zen 4 that was
+      0.90x; there stride 2 keeps the channel block and pads input rows to 4 floats, not 16
+      (rows of 9 floats: 12 instead of 16): 1.07-1.08x over the heuristic on 512->512 14x14
+      s2 (tuning report and an A/B of 15 interleaved rounds).
     * Stride 2: half the rows per register block. Neighbouring output rows share only one
       input row instead of two, so tall blocks buy little reuse, while their input rows (x2 for
       the stride, x2 phase planes) crowd L1 (1.20-1.22x on 128->128 56x56 s2, 1.03-1.13x on
@@ -239,6 +243,8 @@ def _tuned_rules(
     """
     vectors = min(d.tile_cols // d.vector_width, -(-out_width // d.vector_width))
     if out_height <= d.tile_rows and d.tile_rows * vectors <= 8:
+        if stride > 1 and vendor == AMD:
+            return dataclasses.replace(d, row_align=_AMD_TINY_STRIDE2_ROW_ALIGN)
         if stride > 1:
             return dataclasses.replace(d, tile_channels=0, prefetch=0, loop_order="filters_outer")
         return dataclasses.replace(d, tile_channels=0, prefetch=TARGETS["host"].prefetch)

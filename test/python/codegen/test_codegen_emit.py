@@ -86,6 +86,18 @@ def test_default_schedule_applies_the_tuned_rules():
     base = default_schedule(7, 7, in_channels=512, tuned_rules=False)
     tiny = default_schedule(7, 7, in_channels=512)
     assert base.tile_channels and (tiny.tile_channels, tiny.prefetch) == (0, 2)
+    # ... at stride 2 filters outermost on Intel; AMD keeps the block, rows of 4-float multiples.
+    tiny_s2 = {
+        v: default_schedule(7, 7, in_channels=512, stride=2, vendor=v)
+        for v in ("GenuineIntel", "AuthenticAMD")
+    }
+    assert (tiny_s2["GenuineIntel"].loop_order, tiny_s2["GenuineIntel"].tile_channels) == (
+        "filters_outer",
+        0,
+    )
+    assert tiny_s2["AuthenticAMD"] == dataclasses.replace(
+        default_schedule(7, 7, in_channels=512, stride=2, tuned_rules=False), row_align=4
+    )
     # Stride 2 at 56x56: half the rows per block.
     assert default_schedule(56, 56, in_channels=128, stride=2).tile_rows == -(
         -default_schedule(56, 56, in_channels=128, tuned_rules=False).tile_rows // 2
