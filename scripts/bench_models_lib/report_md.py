@@ -131,7 +131,7 @@ def _targets(s: ModelSummary) -> list[str]:
             r, fast = p.ratio(p.fastest_dense), p.fastest_dense
             out.append(
                 f"- {_title(m)} >= {target:g}x faster than the fastest dense peer at 1 thread "
-                f"({view.title}): {_verdict(r >= target)}: {r:.2f}x "
+                f"({view.title}): {_verdict(r >= target)}: {r:.3f}x "
                 f"({_f(p.ms['pattern'])} ms against {_NAMES[fast]} {_f(p.ms[fast])} ms)."
             )
     if "vgg16" in s.compile and "1" in s.compile["vgg16"]:
