@@ -162,6 +162,7 @@ def _sched(s) -> str:
     text += f" ch{s.tile_channels}" if s.tile_channels else " ch-"
     text += f" u{s.unroll} pf{s.prefetch}"
     text += f" a{s.row_align}" if s.row_align != ROW_ALIGN_FLOATS else ""
+    text += " by-ch" if s.kernel_order == "by_channel" else ""
     return text + (" f-outer" if s.loop_order == "filters_outer" else "")
 
 
@@ -296,8 +297,8 @@ def render_md(results: dict, path: str) -> None:
     out += [
         (
             "Schedules as `rows x cols/vector width, channel block (ch- = none), unroll, "
-            "prefetch`, then `aN` where input rows are padded to N floats instead of 16 and "
-            "`f-outer` for filters outermost. *runs*: the tuned gain in each of the two verification runs (their "
+            "prefetch`, then `aN` where input rows are padded to N floats instead of 16, "
+            "`by-ch` for kernels in channel order and `f-outer` for filters outermost. *runs*: the tuned gain in each of the two verification runs (their "
             "spread is the noise); *search*: the gain the tuner measured when it chose."
         ),
         "",
@@ -327,7 +328,8 @@ METHOD = """
 * **Search** (`pattern_mlir/tuning/search.py`): a (mu + lambda) genetic algorithm as in PatDNN
   over each layer's `#pattern.schedule` space (`space.py`: register block filters x rows x vectors,
   vector width 8/16, channel block, unroll 1/2/4, prefetch 0/1/2/4, loop order, input row
-  multiple 4/8/16 floats, and with
+  multiple 4/8/16 floats, kernel order (one loop per pattern, or one per channel block with
+  tap offsets from a table), and with
   `--threads N` the filter groups 1..N; canonical points so equivalent schedules are measured
   once). This report tunes for one thread. Seeds: the default (which now holds the
   learned rules), what the database learned for the layer's shape class; population 8, tournament

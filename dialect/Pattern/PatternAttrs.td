@@ -45,6 +45,15 @@ def Pattern_LoopOrder : I32EnumAttr<"LoopOrder",
   let cppNamespace = "::mlir::pattern";
 }
 
+def Pattern_KernelOrder : I32EnumAttr<"KernelOrder",
+    "order of a filter's kernels in a pattern convolution's inner loop", [
+      I32EnumAttrCase<"by_pattern", 0>,
+      I32EnumAttrCase<"by_channel", 1>
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::pattern";
+}
+
 //===----------------------------------------------------------------------===//
 // #pattern.library
 //===----------------------------------------------------------------------===//
@@ -116,14 +125,21 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
       layer may run faster on fewer threads than the rest of the model);
     * `row_align`: the padded input's rows are a multiple of this many floats
       (optional, default 16: every row starts on a 64-byte cache line; a
-      smaller multiple keeps more of a small image's rows in cache).
+      smaller multiple keeps more of a small image's rows in cache);
+    * `kernel_order`: `by_pattern` (optional, the default) runs a filter's
+      kernels in one loop per pattern, whose tap offsets are constants, so taps
+      share input loads; `by_channel` runs them in one loop in channel order,
+      tap offsets read from a table: no per-pattern loops, so a small channel
+      block (which keeps its input rows in L1) costs no loop set-up per
+      pattern. `by_channel` needs `tile_filters`, `unroll` = 1 and
+      `prefetch` = 0.
 
     On the GPU (`vulkan-adreno`) the same fields describe the workgroup tiling:
     `tile_cols / 4` x `tile_rows` invocations of 4 output columns each,
     `tile_filters` filters per output-channel group, `tile_channels` channels
     staged in shared memory per block (0 = direct reads), `unroll`;
     `vector_width` is 4 and the CPU-only fields (`prefetch`, `loop_order`,
-    `threads`, `row_align`) keep their defaults.
+    `threads`, `row_align`, `kernel_order`) keep their defaults.
 
     ```mlir
     #pattern.schedule<tile_rows = 4, tile_cols = 48, tile_filters = 1,
@@ -141,7 +157,9 @@ def Pattern_ScheduleAttr : Pattern_Attr<"Schedule", "schedule"> {
     "int64_t":$prefetch,
     EnumParameter<Pattern_LoopOrder>:$loop_order,
     "int64_t":$threads,
-    DefaultValuedParameter<"int64_t", "16">:$row_align
+    DefaultValuedParameter<"int64_t", "16">:$row_align,
+    DefaultValuedParameter<"::mlir::pattern::KernelOrder",
+                           "::mlir::pattern::KernelOrder::by_pattern">:$kernel_order
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

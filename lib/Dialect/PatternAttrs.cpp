@@ -162,7 +162,8 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t tileRows, int64_t tileCols, int64_t tileFilters,
                      int64_t tileChannels, int64_t vectorWidth,
                      int64_t unroll, int64_t prefetch, LoopOrder,
-                     int64_t threads, int64_t rowAlign) {
+                     int64_t threads, int64_t rowAlign,
+                     KernelOrder kernelOrder) {
   auto checkRange = [&](StringRef name, int64_t value, int64_t lo,
                         int64_t hi) -> LogicalResult {
     if (value < lo || value > hi)
@@ -185,6 +186,10 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << " is not a power of two";
   if (!llvm::isPowerOf2_64(rowAlign))
     return emitError() << "row_align = " << rowAlign << " is not a power of two";
+  if (kernelOrder == KernelOrder::by_channel &&
+      (tileFilters != 1 || unroll != 1 || prefetch != 0))
+    return emitError() << "kernel_order = by_channel needs tile_filters = 1, "
+                          "unroll = 1 and prefetch = 0";
   if (tileCols % vectorWidth != 0)
     return emitError() << "tile_cols = " << tileCols
                        << " is not a multiple of vector_width = " << vectorWidth;

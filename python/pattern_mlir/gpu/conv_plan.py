@@ -26,8 +26,9 @@ workgroup row (``TX = tile_cols / 4`` invocations), ``tile_rows`` output rows pe
 (``TY``), ``tile_filters`` filters per output-channel group, ``tile_channels`` channels staged
 in shared memory per block (0: direct, no staging), ``unroll`` kernels per pattern-loop
 iteration. ``vector_width`` must be 4 (the columns of one invocation); ``prefetch``,
-``loop_order``, ``threads`` and ``row_align`` are CPU fields and must keep their GPU values
-(0, rows_outer, 0, 16), so a CPU schedule is rejected rather than misread.
+``loop_order``, ``threads``, ``row_align`` and ``kernel_order`` are CPU fields and must keep
+their GPU values (0, rows_outer, 0, 16, by_pattern), so a CPU schedule is rejected rather than
+misread.
 
 Nothing depends on the subgroup size (lavapipe 8, Adreno 64): there are no
 subgroup operations, and workgroups are sized by the tile, not the subgroup.
@@ -147,7 +148,13 @@ def distinct_tap_offsets(taps: np.ndarray, geom: ConvGeometry) -> int:
 
 
 def _check_gpu_schedule(schedule: Schedule) -> None:
-    cpu_only = {"prefetch": 0, "loop_order": "rows_outer", "threads": 0, "row_align": 16}
+    cpu_only = {
+        "prefetch": 0,
+        "loop_order": "rows_outer",
+        "threads": 0,
+        "row_align": 16,
+        "kernel_order": "by_pattern",
+    }
     if schedule.vector_width != VECTOR_WIDTH:
         raise ValueError(
             f"a GPU schedule computes {VECTOR_WIDTH} output columns per invocation: "

@@ -53,7 +53,7 @@ def schedule_from_attr(attr: ir.Attribute | None) -> Schedule | None:
     text = str(attr)
     body = text[text.index("<") + 1 : text.rindex(">")]
     fields = dict(item.split(" = ") for item in body.split(", "))
-    values = {k: (v if k == "loop_order" else int(v)) for k, v in fields.items()}
+    values = {k: (v if k in ("loop_order", "kernel_order") else int(v)) for k, v in fields.items()}
     return Schedule(**values)
 
 

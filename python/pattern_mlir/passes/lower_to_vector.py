@@ -28,9 +28,13 @@ from ..codegen import fkw
 from ..codegen.activation import Activation
 from ..codegen.emit_conv import emit_conv, plan_conv
 from ..codegen.geometry import ConvGeometry
+from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import TARGETS, filter_groups
 from .conv_info import PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
+
+
+_KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
 
 
 def _memref(shape, element: str = "f32", layout: str = "") -> str:
@@ -55,7 +59,12 @@ def _input_copies(geom: ConvGeometry, buffer_shape, in_shape) -> list[str]:
         col0 = q + j0 * s - pw
         if col0 >= width:
             continue
-        count = (width - 1 - col0) // s + 1
+        # Columns from Wq on are never read (see ConvGeometry.plane_width), and a row
+        # multiple below 16 may leave no room for them: copy only what fits, as
+        # codegen.geometry.pad_input_into does.
+        count = min((width - 1 - col0) // s + 1, wq - j0)
+        if count <= 0:
+            continue
         src_t = _memref((channels, height, count), layout=f"strided<[{height * width}, {width}, {s}], offset: {col0}>")
         dst_off = q * hp * wq + ph * wq + j0
         dst_t = _memref((channels, height, count), layout=f"strided<[{s * hp * wq}, {wq}, 1], offset: {dst_off}>")
@@ -84,13 +93,11 @@ def _entry_text(name: str, plan, in_shape, out_shape, arrays: dict[str, np.ndarr
             call_args.append("%o3")
         elif arg in ("f_begin", "f_end"):
             call_args.append(f"%{arg}")
-        elif arg == "channels":
-            casts.append(f"%channels_d = memref.cast %channels : {arg_types['channels']} to memref<?xi32>")
-            call_args.append("%channels_d")
-        elif arg == "weights":
-            taps = arrays["weights"].shape[1]
-            casts.append(f"%weights_d = memref.cast %weights : {arg_types['weights']} to memref<?x{taps}xf32>")
-            call_args.append("%weights_d")
+        elif arg in _KERNEL_ROWS:
+            # The kernel takes any number of kernels: the same function serves every weight set.
+            shape = ("?", *arrays[arg].shape[1:])
+            casts.append(f"%{arg}_d = memref.cast %{arg} : {arg_types[arg]} to {_memref(shape, _element(arrays[arg]))}")
+            call_args.append(f"%{arg}_d")
         else:
             call_args.append(f"%{arg}")
     kernel_types = plan.signature()[plan.signature().index("(") + 1 : -1]
@@ -173,11 +180,7 @@ def lower_conv(op: ir.Operation, module: ir.Operation, index: int, target: str, 
     activation = Activation.make(info.activation, info.clamp)
     plan = plan_conv(geom, info.library, info.schedule, activation, target, func_name=f"pattern_conv_{index}")
     groups = filter_groups(plan.schedule, threads, out_channels)
-    arrays = {"filter_order": packed.filter_order, "offsets": packed.offsets}
-    if plan.channel_blocks > 1:
-        arrays["channel_splits"] = fkw.channel_splits(packed, plan.schedule.tile_channels)
-    arrays["channels"] = packed.channels if packed.num_kernels else np.zeros(1, np.int32)
-    arrays["weights"] = packed.weights if packed.num_kernels else np.zeros((1, packed.taps_per_kernel), np.float32)
+    arrays = kernel_arrays(plan, packed)
     arrays["bias"] = info.bias if info.bias is not None else np.zeros(out_channels, np.float32)
     if groups > 1:
         arrays["bounds"] = fkw.balanced_partition(packed, groups).astype(np.int32)

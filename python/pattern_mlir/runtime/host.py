@@ -22,11 +22,11 @@ from ..codegen.emit_conv import ConvKernelPlan, emit_conv, plan_conv
 from ..codegen.fkw import (
     PackedFKW,
     balanced_partition,
-    channel_splits,
     pack,
     validate_pattern_layer,
 )
 from ..codegen.geometry import ConvGeometry, pad_input_into
+from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import TARGETS, Schedule, candidate_schedules, filter_groups
 from .buffers import aligned_zeros
 
@@ -234,9 +234,9 @@ class PatternConvKernel:
         in_buf = aligned_zeros(plan.input_shape)
         p = self.packed
         dummy_out = np.empty(plan.output_shape, dtype=np.float32)
-        arrays = [in_buf, p.filter_order, p.offsets, p.channels, p.weights, self.bias]
-        if plan.channel_blocks > 1:
-            arrays.insert(3, channel_splits(p, plan.schedule.tile_channels))
+        own = kernel_arrays(plan, p)
+        caller = {"input": in_buf, "bias": self.bias}
+        arrays = [caller.get(n, own.get(n)) for n in plan.arg_names[: plan.arg_names.index("output")]]
         values = []
         for a in arrays:
             values += _memref_values(a)

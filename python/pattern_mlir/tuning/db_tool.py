@@ -26,7 +26,7 @@ def parse_schedule(text: str) -> Schedule:
         key, _, value = item.partition("=")
         if key not in fields:
             raise ValueError(f"unknown schedule field {key!r}; known: {', '.join(fields)}")
-        values[key] = value if key == "loop_order" else int(value)
+        values[key] = value if key in ("loop_order", "kernel_order") else int(value)
     return Schedule(**values)
 
 
@@ -40,7 +40,7 @@ def _show(args) -> int:
                 f"{r.signature.shape_text():<22} {r.speedup:5.2f}x  {r.default_ms:8.3f} -> "
                 f"{r.ms:8.3f} ms  rows={s.tile_rows} cols={s.tile_cols} ch={s.tile_channels} "
                 f"vw={s.vector_width} unroll={s.unroll} prefetch={s.prefetch} {s.loop_order} "
-                f"align={s.row_align}"
+                f"align={s.row_align} {s.kernel_order}"
                 f"  [{r.signature.target}, {r.signature.cpu}]"
             )
     return 0

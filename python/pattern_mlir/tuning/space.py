@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass
 
 from ..codegen.geometry import ROW_ALIGN_FLOATS
-from ..codegen.schedule import LOOP_ORDERS, TARGETS, Schedule, default_schedule
+from ..codegen.schedule import KERNEL_ORDERS, LOOP_ORDERS, TARGETS, Schedule, default_schedule
 
 __all__ = ["ScheduleSpace"]
 
@@ -34,6 +34,7 @@ _FILTER_BLOCKS = (1, 2, 4)
 _PREFETCHES = (0, 1, 2, 4)
 _VECTOR_WIDTHS = {"host": (8, 16), "arm64-neon": (4,)}
 _ROW_ALIGNS = {"host": (4, 8, 16)}  # other targets keep the default row multiple
+_KERNEL_ORDERS = {"host": KERNEL_ORDERS}  # other targets keep by_pattern
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ScheduleSpace:
             "prefetch": _PREFETCHES,
             "loop_order": LOOP_ORDERS,
             "row_align": _ROW_ALIGNS.get(self.target, (ROW_ALIGN_FLOATS,)),
+            "kernel_order": _KERNEL_ORDERS.get(self.target, KERNEL_ORDERS[:1]),
         }
         if self.threads > 1:
             genes["threads"] = tuple(range(1, self.threads + 1))
@@ -112,6 +114,9 @@ class ScheduleSpace:
         vectors = max(1, min(g["vectors"], self.row_vectors(vw)))
         rows = max(1, min(g["tile_rows"], self.out_height))
         filters = g.get("tile_filters", 1)
+        by_channel = g.get("kernel_order") == "by_channel"
+        if by_channel:  # one filter, no unrolling, no prefetch (Schedule's rule)
+            filters, g["unroll"], g["prefetch"] = 1, 1, 0
         if rows * vectors * filters > self.max_accumulators:
             return None
         tc = g["tile_channels"]
@@ -129,6 +134,7 @@ class ScheduleSpace:
                 loop_order=g["loop_order"],
                 threads=self._threads(g.get("threads", 0)),
                 row_align=g.get("row_align", ROW_ALIGN_FLOATS),
+                kernel_order=g.get("kernel_order", KERNEL_ORDERS[0]),
             )
         except ValueError:
             return None

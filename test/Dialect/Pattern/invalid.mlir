@@ -109,6 +109,13 @@ func.func @schedule_row_align_not_power_of_two() attributes {a = #pattern.schedu
 
 // -----
 
+// expected-error @+1 {{kernel_order = by_channel needs tile_filters = 1, unroll = 1 and prefetch = 0}}
+func.func @schedule_by_channel_with_prefetch() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, kernel_order = by_channel>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{row_align = 128 is not in [1, 64]}}
 func.func @schedule_row_align_too_large() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 16, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0, row_align = 128>} {
   return

@@ -75,13 +75,16 @@ func.func @library_attribute_forms() attributes {
 
 // -----
 
-// row_align is optional: a non-default value is printed, the default (16) is not.
+// row_align and kernel_order are optional: non-default values are printed, defaults
+// (16, by_pattern) are not.
 // CHECK-LABEL: func.func @schedule_row_align
 // CHECK-SAME: a = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 8>
-// CHECK-SAME: b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>}
+// CHECK-SAME: b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0>,
+// CHECK-SAME: c = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 8, vector_width = 16, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0, row_align = 4, kernel_order = by_channel>}
 func.func @schedule_row_align() attributes {
     a = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 8>,
-    b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 16>} {
+    b = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 0, vector_width = 16, unroll = 1, prefetch = 2, loop_order = rows_outer, threads = 0, row_align = 16>,
+    c = #pattern.schedule<tile_rows = 2, tile_cols = 32, tile_filters = 1, tile_channels = 8, vector_width = 16, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0, row_align = 4, kernel_order = by_channel>} {
   return
 }
 

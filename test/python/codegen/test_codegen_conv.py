@@ -98,6 +98,24 @@ SCHEDULES = [
     Schedule(tile_rows=2, tile_cols=32, row_align=8),
     Schedule(tile_rows=3, tile_cols=16, tile_channels=2, row_align=4),
     Schedule(tile_rows=2, tile_cols=8, vector_width=8, row_align=1),
+    # One loop over each filter's kernels in channel order, tap offsets from a table.
+    Schedule(tile_rows=2, tile_cols=16, prefetch=0, kernel_order="by_channel"),
+    Schedule(
+        tile_rows=3,
+        tile_cols=32,
+        tile_channels=2,
+        prefetch=0,
+        row_align=4,
+        kernel_order="by_channel",
+    ),
+    Schedule(
+        tile_rows=2,
+        tile_cols=8,
+        vector_width=8,
+        prefetch=0,
+        loop_order="filters_outer",
+        kernel_order="by_channel",
+    ),
 ]
 
 
@@ -106,7 +124,7 @@ SCHEDULES = [
     SCHEDULES,
     ids=lambda s: (
         f"r{s.tile_rows}c{s.tile_cols}f{s.tile_filters}k{s.tile_channels}v{s.vector_width}"
-        f"u{s.unroll}{s.loop_order[0]}a{s.row_align}"
+        f"u{s.unroll}{s.loop_order[0]}a{s.row_align}{s.kernel_order[3]}"
     ),
 )
 def test_schedules(sched):
@@ -178,7 +196,9 @@ def test_threads_match_single_thread():
     two = PatternConvKernel(w, lib, a, padding=1, schedule=Schedule(threads=2), num_threads=3)
     assert two.num_threads == 2
     np.testing.assert_array_equal(two(x), y1)
-    assert PatternConvKernel(w, lib, a, schedule=Schedule(threads=5), num_threads=3).num_threads == 3
+    assert (
+        PatternConvKernel(w, lib, a, schedule=Schedule(threads=5), num_threads=3).num_threads == 3
+    )
 
 
 @pytest.mark.parametrize("act", ACTS, ids=lambda a: a[0])
@@ -236,12 +256,16 @@ def test_default_schedule_with_channel_blocks():
     assert kern.plan(15, 56).channel_blocks > 1
 
 
-def test_all_kernels_removed_gives_activated_bias():
+@pytest.mark.parametrize("order", ["by_pattern", "by_channel"])
+def test_all_kernels_removed_gives_activated_bias(order):
     rng = np.random.default_rng(5)
     w, lib, _ = make_layer(rng, 3, 4)
     a = np.full((3, 4), -1, np.int32)
     b = np.array([-1.0, 0.5, 7.0], np.float32)
-    kern = PatternConvKernel(w, lib, a, b, padding=1, activation="relu6", num_threads=2)
+    sched = Schedule(prefetch=0, kernel_order=order)
+    kern = PatternConvKernel(
+        w, lib, a, b, padding=1, activation="relu6", schedule=sched, num_threads=2
+    )
     y = kern(rng.standard_normal((1, 4, 5, 6)).astype(np.float32))
     np.testing.assert_array_equal(
         y, np.broadcast_to(np.array([0.0, 0.5, 6.0], np.float32)[:, None, None], (1, 3, 5, 6))

@@ -86,7 +86,8 @@ def test_default_schedule_applies_the_tuned_rules():
     base = default_schedule(7, 7, in_channels=512, tuned_rules=False)
     tiny = default_schedule(7, 7, in_channels=512)
     assert base.tile_channels and (tiny.tile_channels, tiny.prefetch) == (0, 2)
-    # ... at stride 2 filters outermost on Intel; AMD keeps the block, rows of 4-float multiples.
+    # ... at stride 2 filters outermost on Intel; AMD keeps a channel block (of 16) and runs
+    # kernels in channel order, rows of 4-float multiples.
     tiny_s2 = {
         v: default_schedule(7, 7, in_channels=512, stride=2, vendor=v)
         for v in ("GenuineIntel", "AuthenticAMD")
@@ -95,9 +96,17 @@ def test_default_schedule_applies_the_tuned_rules():
         "filters_outer",
         0,
     )
-    assert tiny_s2["AuthenticAMD"] == dataclasses.replace(
-        default_schedule(7, 7, in_channels=512, stride=2, tuned_rules=False), row_align=4
+    amd_tiny = tiny_s2["AuthenticAMD"]
+    assert (amd_tiny.kernel_order, amd_tiny.tile_channels, amd_tiny.row_align) == (
+        "by_channel",
+        16,
+        4,
     )
+    # AMD, stride 2: kernels in channel order, 16-channel blocks; Intel keeps pattern loops.
+    amd_s2 = default_schedule(28, 28, in_channels=256, stride=2, vendor="AuthenticAMD")
+    assert (amd_s2.kernel_order, amd_s2.tile_channels, amd_s2.prefetch) == ("by_channel", 16, 0)
+    intel_s2 = default_schedule(28, 28, in_channels=256, stride=2, vendor="GenuineIntel")
+    assert intel_s2.kernel_order == "by_pattern"
     # Stride 2 at 56x56: half the rows per block.
     assert default_schedule(56, 56, in_channels=128, stride=2).tile_rows == -(
         -default_schedule(56, 56, in_channels=128, tuned_rules=False).tile_rows // 2
@@ -143,6 +152,10 @@ def test_default_schedule_applies_the_tuned_rules():
         {"tile_filters": 0},
         {"tile_filters": 33},
         {"row_align": 12},
+        {"kernel_order": "by_row"},
+        {"kernel_order": "by_channel"},  # with the default prefetch 2
+        {"kernel_order": "by_channel", "prefetch": 0, "tile_filters": 2},
+        {"kernel_order": "by_channel", "prefetch": 0, "unroll": 2},
         {"row_align": 0},
         {"row_align": 128},
     ],

@@ -46,6 +46,7 @@ def test_schedule_sets_the_tiling_and_matches_torch(schedule, workgroup, shared,
         (Schedule(tile_rows=4, tile_cols=64), "vector_width must be 4, got 16"),
         (_gpu(tile_rows=4, tile_cols=8, loop_order="filters_outer"), "loop_order has no meaning"),
         (_gpu(tile_rows=4, tile_cols=8, row_align=8), "row_align has no meaning"),
+        (_gpu(tile_rows=4, tile_cols=8, kernel_order="by_channel"), "kernel_order has no meaning"),
         (_gpu(tile_rows=13, tile_cols=24, tile_channels=24), "over the 32768 a workgroup has"),
     ],
 )

@@ -85,8 +85,9 @@ def test_entries_for_the_compile_thread_count_come_first(tmp_path, small_arrays,
     with TuningDB(path) as db:
         db.put(TuningResult(small_layer.signature, TUNED, 1.0, 1.3))
     x = np.random.default_rng(2).standard_normal((1, 16, 12, 20)).astype(np.float32)
-    ref = torch.relu(torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weights),
-                                                padding=1)).numpy()
+    ref = torch.relu(
+        torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weights), padding=1)
+    ).numpy()
 
     def compiled(threads):
         options = pattern_mlir.CompileOptions(num_threads=threads, tuning_db=str(path))
@@ -97,8 +98,9 @@ def test_entries_for_the_compile_thread_count_come_first(tmp_path, small_arrays,
     exe = compiled(2)
     assert TUNED_TEXT in exe.ir("tuned") and "scf.parallel" in exe.ir("vector")
     with TuningDB(path) as db:
-        db.put(TuningResult(dataclasses.replace(small_layer.signature, threads=2), one_group,
-                            1.0, 1.1))
+        db.put(
+            TuningResult(dataclasses.replace(small_layer.signature, threads=2), one_group, 1.0, 1.1)
+        )
     exe = compiled(2)
     assert TUNED_TEXT.replace("threads = 0", "threads = 1") in exe.ir("tuned")
     assert "scf.parallel" not in exe.ir("vector")
@@ -147,3 +149,32 @@ def test_errors(tmp_path, small_arrays):
         _apply(text, db=str(tmp_path / "missing.sqlite"))
     with pytest.raises(ValueError, match="unknown option"):
         _apply(text, db="x", bogus="1")
+
+
+def test_by_channel_entry_compiles_and_matches_torch(tmp_path, small_arrays, small_layer):
+    """A by-channel schedule from the database reaches the kernel: its function reads tap
+    offsets (memref<?x4xi32>) instead of per-pattern runs, and the model still matches torch."""
+    weights, _, _ = small_arrays
+    schedule = Schedule(
+        tile_rows=2,
+        tile_cols=16,
+        tile_channels=8,
+        prefetch=0,
+        row_align=4,
+        kernel_order="by_channel",
+    )
+    path = tmp_path / "tuning.sqlite"
+    with TuningDB(path) as db:
+        db.put(TuningResult(small_layer.signature, schedule, 1.0, 1.3))
+    bias = np.linspace(-1, 1, 16).astype(np.float32)
+    tuned = _apply(_module_text(weights, bias), db=str(path))
+    assert "row_align = 4, kernel_order = by_channel>" in tuned
+    exe = pattern_mlir.compile_str(tuned, "host", pattern_mlir.CompileOptions(num_threads=2))
+    assert "memref<?x4xi32>" in exe.ir("vector")
+    x = np.random.default_rng(2).standard_normal((1, 16, 12, 20)).astype(np.float32)
+    ref = torch.relu(
+        torch.nn.functional.conv2d(
+            torch.from_numpy(x), torch.from_numpy(weights), torch.from_numpy(bias), padding=1
+        )
+    )
+    np.testing.assert_allclose(np.asarray(exe(x)), ref.numpy(), rtol=1e-4, atol=1e-4)

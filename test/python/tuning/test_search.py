@@ -28,6 +28,7 @@ def _synthetic(optimum: Schedule):
         c += 0.50 * (g["loop_order"] != target["loop_order"])
         c += 0.10 * abs(math.log2(g["row_align"]) - math.log2(target["row_align"]))
         c += 0.20 * abs(math.log2(g["tile_filters"]) - math.log2(target["tile_filters"]))
+        c += 0.30 * (g["kernel_order"] != target["kernel_order"])
         c += 0.10 * (g["tile_rows"] * g["vectors"] > 12)  # "spills"
         return c
 
@@ -184,3 +185,17 @@ def test_row_align_is_a_gene_on_the_host_only():
     )
     neon = ScheduleSpace(out_height=7, out_width=7, in_channels=64, target="arm64-neon")
     assert {s.row_align for s in neon.all_points()} == {16}
+
+
+def test_kernel_order_is_a_gene_on_the_host_only():
+    host = ScheduleSpace(out_height=7, out_width=7, in_channels=64)
+    assert host.genes()["kernel_order"] == ("by_pattern", "by_channel")
+    by_channel = [s for s in host.all_points() if s.kernel_order == "by_channel"]
+    # Canonical: one filter, no unrolling, no prefetch (the order's requirements).
+    assert by_channel and {(s.tile_filters, s.unroll, s.prefetch) for s in by_channel} == {
+        (1, 1, 0)
+    }
+    genome = {**ScheduleSpace.genome(host.default()), "kernel_order": "by_channel", "unroll": 2}
+    assert (host.make(genome).prefetch, host.make(genome).unroll) == (0, 1)
+    neon = ScheduleSpace(out_height=7, out_width=7, in_channels=64, target="arm64-neon")
+    assert {s.kernel_order for s in neon.all_points()} == {"by_pattern"}
