@@ -33,7 +33,6 @@ from ..codegen.schedule import TARGETS, filter_groups
 from .conv_info import PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
 
-
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
 
 
