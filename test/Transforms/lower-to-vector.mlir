@@ -204,10 +204,10 @@ func.func @forward(%x: tensor<1x2x5x5xf32>) -> tensor<1x3x5x5xf32> {
 // has kernels of channels 0 and 1 (patterns 0 and 1), in channel order: tap offsets are
 // channel * 6 * 16 + the tap's row * 16 + column (rows of 16 floats, 6 padded rows).
 // CHECK-LABEL: func.func @by_channel
-// CHECK: %[[STARTS:.*]] = arith.constant dense<{{\[}}[0, 1], [1, 3]]> : tensor<2x2xi32>
+// CHECK: %[[STARTS:.*]] = arith.constant dense<{{\[}}[0, 1, 3]]> : tensor<1x3xi32>
 // CHECK: %[[TAPS:.*]] = arith.constant dense<{{\[}}[1, 16, 17, 18], [1, 16, 17, 18], [97, 113, 114, 129]]> : tensor<3x4xi32>
 // CHECK-LABEL: func.func private @pattern_conv_0(
-// CHECK-SAME: %{{[^:]*}}: memref<2x2xi32>, %{{[^:]*}}: memref<?x4xi32>, %{{[^:]*}}: memref<?x4xf32>
+// CHECK-SAME: %{{[^:]*}}: memref<1x3xi32>, %{{[^:]*}}: memref<?x4xi32>, %{{[^:]*}}: memref<?x4xf32>
 // CHECK: scf.for
 // CHECK: scf.for {{.*}} iter_args
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<?x4xi32>

@@ -9,8 +9,11 @@ pattern, ``channels``, ``weights``; ``channel_splits`` with channel blocks).
 
 ``kernel_order = by_channel`` reads a filter's kernels in channel order, whatever their pattern:
 
-* ``kernel_starts`` int32[O, CB+1]: kernels of reordered filter f in channel block b are
-  ``[kernel_starts[f, b], kernel_starts[f, b+1])`` (CB = 1 without channel blocks);
+* ``kernel_starts`` int32[CB, O+1]: kernels of reordered filter f in channel block b are
+  ``[kernel_starts[b, f], kernel_starts[b, f+1])`` (CB = 1 without channel blocks). Kernels
+  are stored block by block, then filter by filter, then by channel: a block's pass over all
+  filters streams through memory. (Filter-major order, each block's few kernels per filter
+  2 KB apart, ran 0.75-0.82x with weights coming from DRAM, as in a whole model.)
 * ``tap_offsets`` int32[K, T]: where in the flat padded input (``plan.input_shape``) tap t of
   kernel k reads for output row 0, column 0: its channel's phase plane, tap row and column shift;
 * ``weights`` float32[K, T]: the FKW weights in the same order.
@@ -55,9 +58,10 @@ def _by_channel(plan: ConvKernelPlan, packed: PackedFKW) -> dict[str, np.ndarray
     g = plan.geometry
     _, hp, wq = plan.input_shape
     num_patterns, channels = packed.num_patterns, packed.in_channels
+    block = plan.schedule.tile_channels or channels
     run = np.repeat(np.arange(packed.out_channels * num_patterns), np.diff(packed.offsets))
     filt, pattern = run // num_patterns, run % num_patterns
-    order = np.lexsort((packed.channels, filt))  # by filter, then channel
+    order = np.lexsort((packed.channels, filt, packed.channels // block))
     filt, pattern, chan = filt[order], pattern[order], packed.channels[order].astype(np.int64)
 
     # Offset of each (pattern, tap) inside one channel's phase planes.
@@ -70,10 +74,9 @@ def _by_channel(plan: ConvKernelPlan, packed: PackedFKW) -> dict[str, np.ndarray
     if channels * g.phases * hp * wq >= 2**31:
         raise ValueError(f"input of {g} too large for 32-bit tap offsets (kernel_order by_channel)")
 
-    block = plan.schedule.tile_channels or channels
-    bounds = np.minimum(np.arange(plan.channel_blocks + 1) * block, channels)
-    keys = filt * channels + chan  # sorted
-    wanted = np.arange(packed.out_channels)[:, None] * channels + bounds[None, :]
+    o = packed.out_channels
+    keys = (chan // block) * o + filt  # sorted
+    wanted = np.arange(plan.channel_blocks)[:, None] * o + np.arange(o + 1)[None, :]
     return {
         "filter_order": packed.filter_order,
         "kernel_starts": np.searchsorted(keys, wanted).astype(np.int32),
