@@ -633,8 +633,8 @@ class _ConvEmitter:
         o, accs = self.initial_accumulators(f, row0, rows, col0, vectors, cb)
         b = cb if cb is not None else self.idx(0)
         lo, hi = (
-            w.op(f"memref.load %kernel_starts[{b}, {g}] : {self.t_starts}")
-            for g in (f, self.add(f, 1))
+            w.op(f"memref.load %kernel_starts[{b}, {i}] : {self.t_starts}")
+            for i in (f, self.add(f, 1))
         )
         lo, hi = (w.op(f"arith.index_cast {v} : i32 to index") for v in (lo, hi))
         _, _hp, wq = plan.input_shape
