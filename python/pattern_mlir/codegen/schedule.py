@@ -74,7 +74,7 @@ class Schedule:
                   starts on a cache line; smaller: less padding, more of the image in cache).
     kernel_order: "by_pattern" (one loop per pattern, constant tap offsets, taps share
                   loads) or "by_channel" (one loop over a filter's kernels in channel order,
-                  tap offsets from a table; needs tile_filters, unroll 1 and prefetch 0).
+                  tap offsets from a table; needs tile_filters = unroll = 1, prefetch = 0).
     """
 
     tile_rows: int = 4
@@ -230,9 +230,10 @@ def _tuned_rules(
       sums going through the output cost more than the L1 reuse gains. Stride 1: prefetch on
       (1.37-1.40x on 512->512 7x7); stride 2: filters outermost, no prefetch (1.04-1.05x on
       512->512 14x14 s2 on the Intel host; prefetch there was 0.87x). On AMD Zen 4 that was
-      0.90x; there stride 2 keeps the channel block and pads input rows to 4 floats, not 16
-      (rows of 9 floats: 12 instead of 16): 1.07-1.08x over the heuristic on 512->512 14x14
-      s2 (tuning report and an A/B of 15 interleaved rounds).
+      0.90x; there stride 2 keeps a channel block (16 channels, by channel: the last rule)
+      and pads input rows to 4 floats, not 16 (rows of 9 floats: 12 instead of 16), which
+      alone gave 1.07-1.08x over the heuristic on 512->512 14x14 s2 (tuning report and an
+      A/B of 15 interleaved rounds).
     * Stride 2: half the rows per register block. Neighbouring output rows share only one
       input row instead of two, so tall blocks buy little reuse, while their input rows (x2 for
       the stride, x2 phase planes) crowd L1 (1.20-1.22x on 128->128 56x56 s2, 1.03-1.13x on
