@@ -402,9 +402,7 @@ class _ConvEmitter:
             return
         plan, w = self.plan, self.w
         types = [vec_type(wd) for _ in range(rows) for _, wd, _ in vectors]
-        last = None
-        if cb is not None:
-            last = w.op(f"arith.cmpi eq, {cb}, {self.idx(plan.channel_blocks - 1)} : index")
+        last = self.is_last_block(cb)
         outs, accs, ranges = [], [], []
         for f in filters:
             o, a, r = self.filter_start(f, row0, rows, col0, vectors, cb)
@@ -430,6 +428,12 @@ class _ConvEmitter:
 
         for o, a in zip(outs, accs):
             self.epilogue(o, row0, rows, col0, vectors, a, last)
+
+    def is_last_block(self, cb: str | None) -> str | None:
+        """i1: channel block cb is the last (activation then applies); None unblocked."""
+        if cb is None:
+            return None
+        return self.w.op(f"arith.cmpi eq, {cb}, {self.idx(self.plan.channel_blocks - 1)} : index")
 
     def filter_start(self, f, row0, rows, col0, vectors, cb):
         """One filter of a block: its output channel, initial accumulators and kernel runs."""
@@ -659,10 +663,7 @@ class _ConvEmitter:
             return out
 
         accs = self.loop_acc(lo, hi, self.idx(1), accs, types, kernel)
-        last = None
-        if cb is not None:
-            last = w.op(f"arith.cmpi eq, {cb}, {self.idx(plan.channel_blocks - 1)} : index")
-        self.epilogue(o, row0, rows, col0, vectors, accs, last)
+        self.epilogue(o, row0, rows, col0, vectors, accs, self.is_last_block(cb))
 
     def prefetch(self, k, block_base, pf_cols, rows) -> None:
         """Touch the input rows of the kernel ``prefetch`` kernels ahead (phase plane 0)."""

@@ -37,7 +37,7 @@ def kernel_arrays(plan: ConvKernelPlan, packed: PackedFKW) -> dict[str, np.ndarr
     A layer whose kernels were all pruned still gets one (unread) kernel row: memrefs of
     zero rows are not worth a special case in the generated code.
     """
-    if plan.schedule.kernel_order == "by_channel":
+    if plan.by_channel:
         arrays = _by_channel(plan, packed)
     else:
         arrays = {"filter_order": packed.filter_order, "offsets": packed.offsets}

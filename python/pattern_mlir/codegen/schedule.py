@@ -24,6 +24,7 @@ __all__ = [
     "candidate_schedules",
     "default_schedule",
     "filter_groups",
+    "schedule_from_fields",
     "schedule_text",
 ]
 
@@ -148,6 +149,16 @@ def schedule_text(s: Schedule) -> str:
         + (f", kernel_order = {s.kernel_order}" if s.kernel_order != KERNEL_ORDERS[0] else "")
         + ">"
     )
+
+
+def schedule_from_fields(fields: dict[str, str]) -> Schedule:
+    """A Schedule from its fields as text (the attribute's ``name = value`` pairs, the CLI's
+    ``name=value``): text fields (loop and kernel order) stay text, the others are integers."""
+    types = {f.name: f.type for f in dataclasses.fields(Schedule)}
+    for name in fields:
+        if name not in types:
+            raise ValueError(f"unknown schedule field {name!r}; known: {', '.join(types)}")
+    return Schedule(**{k: v if types[k] == "str" else int(v) for k, v in fields.items()})
 
 
 def filter_groups(schedule: Schedule, thread_budget: int, out_channels: int) -> int:

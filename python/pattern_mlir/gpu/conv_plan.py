@@ -41,7 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pattern_mlir.codegen.schedule import MAX_SCHEDULE_FILTERS, Schedule
+from pattern_mlir.codegen.geometry import ROW_ALIGN_FLOATS
+from pattern_mlir.codegen.schedule import KERNEL_ORDERS, MAX_SCHEDULE_FILTERS, Schedule
 from pattern_mlir.runtime.spirv_tools import ADRENO_640
 
 #: Output columns per invocation (one vec4 store).
@@ -152,8 +153,8 @@ def _check_gpu_schedule(schedule: Schedule) -> None:
         "prefetch": 0,
         "loop_order": "rows_outer",
         "threads": 0,
-        "row_align": 16,
-        "kernel_order": "by_pattern",
+        "row_align": ROW_ALIGN_FLOATS,
+        "kernel_order": KERNEL_ORDERS[0],
     }
     if schedule.vector_width != VECTOR_WIDTH:
         raise ValueError(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from mlir import ir
 
-from ..codegen.schedule import Schedule
+from ..codegen.schedule import Schedule, schedule_from_fields
 from ..dialects.builders import library_masks
 from .constants import constant_array
 
@@ -52,9 +52,7 @@ def schedule_from_attr(attr: ir.Attribute | None) -> Schedule | None:
         return None
     text = str(attr)
     body = text[text.index("<") + 1 : text.rindex(">")]
-    fields = dict(item.split(" = ") for item in body.split(", "))
-    values = {k: (v if k in ("loop_order", "kernel_order") else int(v)) for k, v in fields.items()}
-    return Schedule(**values)
+    return schedule_from_fields(dict(item.split(" = ") for item in body.split(", ")))
 
 
 def read_conv(op: ir.Operation) -> ConvInfo:

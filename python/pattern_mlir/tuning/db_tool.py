@@ -11,23 +11,16 @@ schedule on a model, and for tests that need an entry without measuring anything
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from ..codegen.schedule import Schedule
+from ..codegen.schedule import Schedule, schedule_from_fields
 
 
 def parse_schedule(text: str) -> Schedule:
     """'tile_rows=2,vector_width=8,...' over the default Schedule's fields."""
-    fields = {f.name: f.type for f in dataclasses.fields(Schedule)}
-    values = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        key, _, value = item.partition("=")
-        if key not in fields:
-            raise ValueError(f"unknown schedule field {key!r}; known: {', '.join(fields)}")
-        values[key] = value if key in ("loop_order", "kernel_order") else int(value)
-    return Schedule(**values)
+    items = (t.strip().partition("=") for t in text.split(",") if t.strip())
+    return schedule_from_fields({key: value for key, _, value in items})
 
 
 def _show(args) -> int:

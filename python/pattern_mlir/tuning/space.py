@@ -114,8 +114,7 @@ class ScheduleSpace:
         vectors = max(1, min(g["vectors"], self.row_vectors(vw)))
         rows = max(1, min(g["tile_rows"], self.out_height))
         filters = g.get("tile_filters", 1)
-        by_channel = g.get("kernel_order") == "by_channel"
-        if by_channel:  # one filter, no unrolling, no prefetch (Schedule's rule)
+        if g.get("kernel_order") == "by_channel":  # one filter, no unroll, no prefetch
             filters, g["unroll"], g["prefetch"] = 1, 1, 0
         if rows * vectors * filters > self.max_accumulators:
             return None
