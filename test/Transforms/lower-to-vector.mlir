@@ -33,10 +33,19 @@
 // CHECK: vector.store
 
 // The entry pads the input into a 64-byte aligned scratch buffer (rows of 16
-// floats) and calls the kernel on all filters.
+// floats) and calls the kernel on all filters. It zeroes only what the copy leaves:
+// the top and bottom rows, column 0 and the row tails (columns 5-15) of rows 1-4.
 // CHECK-LABEL: func.func private @pattern_conv_0_entry
 // CHECK: %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x6x16xf32>
-// CHECK: linalg.fill {{.*}} outs(%[[BUF]]
+// CHECK: %[[TOP:.*]] = memref.subview %[[BUF]][0, 0, 0] [1, 1, 16] [1, 1, 1]
+// CHECK-NEXT: linalg.fill {{.*}} outs(%[[TOP]]
+// CHECK-NEXT: %[[BOTTOM:.*]] = memref.subview %[[BUF]][0, 5, 0] [1, 1, 16] [1, 1, 1]
+// CHECK-NEXT: linalg.fill {{.*}} outs(%[[BOTTOM]]
+// CHECK-NEXT: %[[LEFT:.*]] = memref.subview %[[BUF]][0, 1, 0] [1, 4, 1] [1, 1, 1]
+// CHECK-NEXT: linalg.fill {{.*}} outs(%[[LEFT]]
+// CHECK-NEXT: %[[TAIL:.*]] = memref.subview %[[BUF]][0, 1, 5] [1, 4, 11] [1, 1, 1]
+// CHECK-NEXT: linalg.fill {{.*}} outs(%[[TAIL]]
+// CHECK-NOT: linalg.fill
 // CHECK: %[[DST:.*]] = memref.subview %[[BUF]][0, 1, 1] [1, 4, 4] [1, 1, 1]
 // CHECK: linalg.copy {{.*}} outs(%[[DST]]
 // CHECK: call @pattern_conv_0(%[[BUF]]
@@ -50,6 +59,45 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
          {schedule = #pattern.schedule<tile_rows = 2, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
          : tensor<1x1x4x4xf32>, tensor<1x4xf32> -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// A conv whose only user is a stride-1 conv writes straight into that conv's padded
+// input (here padding 2, rows of 16 floats: 1x8x16), and zeroes its border; the
+// consumer reads it as is, with no scratch buffer and no copy.
+// CHECK-LABEL: func.func @forward
+// CHECK: %[[PAD:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x8x16xf32>
+// CHECK: call @pattern_conv_0_entry(%{{.*}}, %[[PAD]])
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[PAD]] restrict writable
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[PADB:.*]] = bufferization.to_buffer %[[T]] read_only : tensor<1x1x8x16xf32>
+// CHECK: call @pattern_conv_1_entry(%[[PADB]],
+// CHECK-LABEL: func.func private @pattern_conv_0(
+// CHECK-SAME: memref<1x4x4xf32, strided<[128, 16, 1], offset: 34>>
+// CHECK-LABEL: func.func private @pattern_conv_0_entry
+// CHECK: %[[O4:.*]] = memref.collapse_shape %{{.*}} : memref<1x1x8x16xf32> into memref<1x8x16xf32>
+// CHECK: memref.subview %[[O4]][0, 0, 0] [1, 2, 16] [1, 1, 1]
+// CHECK: memref.subview %[[O4]][0, 6, 0] [1, 2, 16] [1, 1, 1]
+// CHECK: memref.subview %[[O4]][0, 2, 0] [1, 4, 2] [1, 1, 1]
+// CHECK: memref.subview %[[O4]][0, 2, 6] [1, 4, 10] [1, 1, 1]
+// CHECK: %[[O3:.*]] = memref.subview %[[O4]][0, 2, 2] [1, 4, 4] [1, 1, 1]
+// CHECK: call @pattern_conv_0(%{{.*}}, %[[O3]],
+// CHECK-LABEL: func.func private @pattern_conv_1_entry
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.copy
+// CHECK: return
+func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0]]> : tensor<1x4xf32>
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0] offsets [0, 1] channels [0]
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         {schedule = #pattern.schedule<tile_rows = 2, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x1x4x4xf32>, tensor<1x4xf32> -> tensor<1x1x4x4xf32>
+  %z = pattern.packed_conv2d %y, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0] offsets [0, 1] channels [0]
+         strides [1, 1] padding [2, 2, 2, 2] dilations [2, 2]
+         {schedule = #pattern.schedule<tile_rows = 2, tile_cols = 4, tile_filters = 1, tile_channels = 0, vector_width = 4, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 1>}
+         : tensor<1x1x4x4xf32>, tensor<1x4xf32> -> tensor<1x1x4x4xf32>
+  return %z : tensor<1x1x4x4xf32>
 }
 
 // -----

@@ -223,25 +223,33 @@ func.func @forward(%x: tensor<1x5x8x8xf32>) -> tensor<1x5x8x8xf32> {
 // -----
 
 // 2x2 stride-2 max pooling: the -inf fill of the output becomes the accumulator's initial
-// value; each channel is staged as 4 phase planes of 4x4 (rows this short are copied
-// element by element), then each of the 4 window taps is a load from one plane, combined
-// with maximumf.
+// value. The windows tile the image two columns wide, so each channel is read in place (no
+// staging): per output vector one load from each of the window's two rows (masked: a row
+// has 8 columns), combined with maximumf, then the even lanes with the odd lanes.
 
 // CHECK-LABEL: func.func @forward
 // CHECK-NOT: linalg.pooling_nchw_max
 // CHECK: call @dense_0_entry(
 // CHECK-LABEL: func.func private @dense_0(
-// CHECK-SAME: memref<256xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>)
-// CHECK: arith.constant dense<0xFF800000> : vector<16xf32>
-// CHECK-COUNT-4: memref.store
-// CHECK-COUNT-4: arith.maximumf %{{.*}} : vector<16xf32>
+// CHECK-SAME: memref<256xf32>, %{{.*}}: memref<64xf32>)
+// CHECK: %[[NINF:.*]] = arith.constant dense<0xFF800000> : vector<16xf32>
+// CHECK: %[[TOP:.*]] = vector.maskedload
+// CHECK: %[[BOTTOM:.*]] = vector.maskedload
+// CHECK: %[[ROWS:.*]] = arith.maximumf %[[TOP]], %[[BOTTOM]] : vector<16xf32>
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[ROWS]], %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: %[[ODD:.*]] = vector.shuffle %[[ROWS]], %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK: %[[M:.*]] = arith.maximumf %[[NINF]], %[[EVEN]]
+// CHECK: %[[Y:.*]] = arith.maximumf %[[M]], %[[ODD]]
+// CHECK: vector.maskedstore %{{.*}}, %{{.*}}, %[[Y]]
 // CHECK-LABEL: func.func private @dense_0_entry
-// CHECK: memref.alloc() {alignment = 64 : i64} : memref<64xf32>
+// CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg.copy
-// With 4-lane vectors a row of 8 is staged with two loads and an even/odd shuffle.
+// With 4-lane vectors an output vector reads two whole vectors from each row.
 // NEON-LABEL: func.func @forward(%{{.*}}: tensor<1x4x8x8xf32>)
 // NEON: func.func private @dense_0(
+// NEON-COUNT-4: vector.load
 // NEON: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6] : vector<4xf32>, vector<4xf32>
+// NEON: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7] : vector<4xf32>, vector<4xf32>
 func.func @forward(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
   %ninf = arith.constant 0xFF800000 : f32
   %e = tensor.empty() : tensor<1x4x4x4xf32>

@@ -8,6 +8,10 @@ phase-split input, see geometry.py)::
                     %weights: memref<?xTxf32>, %bias: memref<Oxf32>,
                     %output: memref<OxHoxWoxf32>, %f_begin: index, %f_end: index)
 
+``%output`` may instead be a strided view into a larger buffer (``OutputFrame``): a conv
+whose only consumer is another stride-1 conv writes into that conv's padded input, so the
+consumer needs no padding copy.
+
 With channel blocking (``schedule.tile_channels`` < C) one more argument follows
 ``%offsets``: ``%channel_splits: memref<(O*P)x(CB+1)xi32>`` (see ``fkw.channel_splits``).
 
@@ -63,7 +67,15 @@ from .geometry import ConvGeometry
 from .irtext import FuncWriter, f32_literal, vec_type
 from .schedule import Schedule, default_schedule
 
-__all__ = ["ARG_NAMES", "ColumnBlock", "ConvKernelPlan", "RowBlock", "emit_conv", "plan_conv"]
+__all__ = [
+    "ARG_NAMES",
+    "ColumnBlock",
+    "ConvKernelPlan",
+    "OutputFrame",
+    "RowBlock",
+    "emit_conv",
+    "plan_conv",
+]
 
 ARG_NAMES = (
     "input",
@@ -112,6 +124,28 @@ class ColumnBlock:
 
 
 @dataclass(frozen=True)
+class OutputFrame:
+    """Where the output lies when it is written straight into a larger buffer: the next conv's
+    zero-bordered padded input. Each output channel is a ``height x width`` plane of that
+    buffer, and output pixel (0, 0) sits at (``row``, ``col``). The kernel writes only the
+    output's own pixels; the border stays as its owner left it."""
+
+    height: int
+    width: int
+    row: int
+    col: int
+
+    def strided_type(self, shape: tuple[int, int, int]) -> str:
+        """The memref type of an output of ``shape`` (O, Ho, Wo) inside this frame."""
+        o, ho, wo = shape
+        offset = self.row * self.width + self.col
+        return (
+            f"memref<{o}x{ho}x{wo}xf32, "
+            f"strided<[{self.height * self.width}, {self.width}, 1], offset: {offset}>>"
+        )
+
+
+@dataclass(frozen=True)
 class ConvKernelPlan:
     """Everything the emitter and the runtime agree on for one generated conv function."""
 
@@ -125,6 +159,12 @@ class ConvKernelPlan:
     covered_cols: int
     channel_blocks: int = 1  # > 1: cache blocking over input channels (schedule.tile_channels)
     target: str = "host"
+    output_frame: OutputFrame | None = None  # None: a contiguous (O, Ho, Wo) output
+
+    def __post_init__(self) -> None:
+        f, (_, ho, wo) = self.output_frame, self.output_shape
+        if f and (min(f.row, f.col) < 0 or f.row + ho > f.height or f.col + wo > f.width):
+            raise ValueError(f"output {ho}x{wo} does not fit in {f}")
 
     @property
     def by_channel(self) -> bool:
@@ -161,11 +201,19 @@ class ConvKernelPlan:
         g = self.geometry
         return (g.out_channels, g.out_height, g.out_width)
 
+    @property
+    def output_type(self) -> str:
+        """The memref type of the ``output`` argument."""
+        if self.output_frame is None:
+            o, ho, wo = self.output_shape
+            return f"memref<{o}x{ho}x{wo}xf32>"
+        return self.output_frame.strided_type(self.output_shape)
+
     def signature(self) -> str:
         """The func.func signature line (without body)."""
         g = self.geometry
         cs, hp, wq = self.input_shape
-        o, ho, wo = self.output_shape
+        o = self.output_shape[0]
         t = self.taps_per_kernel
         if self.by_channel:
             kernels = (f"memref<{self.channel_blocks}x{o + 1}xi32>", f"memref<?x{t}xi32>")
@@ -182,7 +230,7 @@ class ConvKernelPlan:
             *kernels,
             f"memref<?x{t}xf32>",
             f"memref<{g.out_channels}xf32>",
-            f"memref<{o}x{ho}x{wo}xf32>",
+            self.output_type,
             "index",
             "index",
         )
@@ -256,14 +304,14 @@ class _ConvEmitter:
         self.w = FuncWriter()
         self.taps = [[(int(ky), int(kx)) for ky, kx in t] for t in plan.taps]
         cs, hp, wq = plan.input_shape
-        o, ho, wo = plan.output_shape
+        o = plan.output_shape[0]
         self.t_in = f"memref<{cs}x{hp}x{wq}xf32>"
         self.t_order = f"memref<{o}xi32>"
         self.t_offsets = f"memref<{o * plan.num_patterns + 1}xi32>"
         self.t_chan = "memref<?xi32>"
         self.t_w = f"memref<?x{plan.taps_per_kernel}xf32>"
         self.t_bias = f"memref<{o}xf32>"
-        self.t_out = f"memref<{o}x{ho}x{wo}xf32>"
+        self.t_out = plan.output_type
         self.t_splits = f"memref<{o * plan.num_patterns}x{plan.channel_blocks + 1}xi32>"
         self.t_starts = f"memref<{plan.channel_blocks}x{o + 1}xi32>"
         self.t_taps = f"memref<?x{plan.taps_per_kernel}xi32>"

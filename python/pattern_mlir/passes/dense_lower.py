@@ -447,7 +447,7 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
         operands.append(epi.residual)
         call_args.append(("%rflat", flat_out))
         body.append(f"%rflat = memref.collapse_shape %res [[0, 1, 2, 3]] : {_memref(out_shape)} into {flat_out}")
-    if not spec.direct:
+    if spec.staged:
         stage = _memref((spec.used_groups * spec.stage_size,))
         body.append(f"%stage = memref.alloc() {{alignment = 64 : i64}} : {stage}")
         call_args.append(("%stage", stage))

@@ -194,6 +194,10 @@ CONVS = [
 ]
 DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1)]
 POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
+# 2x2/2 pools combine column pairs in registers (dense_stencil's `paired`): odd sizes (the
+# last row and column are dropped), a masked last vector of 2 lanes (one load, the other half
+# past the output), whole vectors only.
+PAIRED_POOLS = [("max", 3, 9, 37, 2, 2, 0), ("sum", 2, 6, 64, 2, 2, 0), ("max", 2, 5, 33, 2, 2, 0)]
 LINEARS = [(1, 100, 37), (3, 37, 50), (9, 64, 33)]
 
 
@@ -213,9 +217,19 @@ def test_depthwise_matches_torch(case):
     _run(*depthwise_case(*case))
 
 
-@pytest.mark.parametrize("case", POOLS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c))
+@pytest.mark.parametrize("case", POOLS + PAIRED_POOLS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c))
 def test_pooling_matches_torch(case):
     _run(*pool_case(*case))
+
+
+def test_paired_pooling_reads_in_place():
+    exe = pattern_mlir.compile_str(pool_case(*PAIRED_POOLS[0])[0])
+    dense = exe.ir("dense")
+    assert "%stage" not in dense and dense.count("vector.shuffle") == 4  # even + odd, 2 vectors
+
+
+def test_paired_pooling_arm64_matches_torch():
+    _run(*pool_case(*PAIRED_POOLS[0]), target="arm64-neon")
 
 
 @pytest.mark.parametrize("case", LINEARS, ids=lambda c: "m{}k{}n{}".format(*c))
