@@ -46,8 +46,14 @@
 // CHECK-NEXT: %[[TAIL:.*]] = memref.subview %[[BUF]][0, 1, 5] [1, 4, 11] [1, 1, 1]
 // CHECK-NEXT: linalg.fill {{.*}} outs(%[[TAIL]]
 // CHECK-NOT: linalg.fill
-// CHECK: %[[DST:.*]] = memref.subview %[[BUF]][0, 1, 1] [1, 4, 4] [1, 1, 1]
-// CHECK: linalg.copy {{.*}} outs(%[[DST]]
+// The image goes in row by row as vector code: per row one load and one store (masked:
+// 4 columns), at padded row 1 + y, column 1 (flat offset 17 + 16 y).
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[BUF]] {{\[}}[0, 1, 2]] : memref<1x6x16xf32> into memref<96xf32>
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[ROW:.*]] = vector.maskedload
+// CHECK: vector.maskedstore %[[FLAT]][%{{.*}}], %{{.*}}, %[[ROW]]
+// CHECK-NOT: linalg.copy
 // CHECK: call @pattern_conv_0(%[[BUF]]
 
 // NEON-LABEL: func.func private @pattern_conv_0(
@@ -107,12 +113,24 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
 // (The row length depends on the host's default schedule: its row_align.)
 // CHECK-LABEL: func.func private @pattern_conv_0_entry
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<4x9x{{[0-9]+}}xf32>
-// CHECK: memref.subview %{{.*}}[0, 0, 1] [2, 7, 3] [1, 1, 2]
-// CHECK: memref.subview %{{.*}}[0, 1, 1] [2, 7, 3] [2, 1, 1]
-// CHECK: memref.subview %{{.*}}[0, 0, 0] [2, 7, 4] [1, 1, 2]
-// CHECK: memref.subview %{{.*}}[1, 1, 0] [2, 7, 4] [2, 1, 1]
-// With 2 threads the entry splits the 3 filters into 2 balanced groups.
+// Each input row is read once (7 columns: one masked load); its odd lanes (columns 1, 3, 5)
+// go to plane 0 from padded column 2, its even lanes (columns 0, 2, 4, 6) to plane 1.
+// CHECK-DAG: vector.constant_mask [7] : vector<16xi1>
+// CHECK-DAG: %[[M3:.*]] = vector.constant_mask [3] : vector<16xi1>
+// CHECK-DAG: %[[M4:.*]] = vector.constant_mask [4] : vector<16xi1>
+// CHECK: %[[ROW:.*]] = vector.maskedload
+// CHECK: %[[ODD:.*]] = vector.shuffle %[[ROW]], %{{.*}} [1, 3, 5, 7, 9,
+// CHECK: vector.maskedstore %{{.*}}, %[[M3]], %[[ODD]]
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[ROW]], %{{.*}} [0, 2, 4, 6, 8,
+// CHECK: vector.maskedstore %{{.*}}, %[[M4]], %[[EVEN]]
+// CHECK-NOT: linalg.copy
+// With 4 lanes a row is two loads (the second masked to 3 columns), shuffled the same way.
 // NEON-LABEL: func.func private @pattern_conv_0_entry(%{{[^:]*}}: memref<1x2x7x7xf32>
+// NEON: vector.load
+// NEON: vector.maskedload
+// NEON: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7] : vector<4xf32>, vector<4xf32>
+// NEON: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6] : vector<4xf32>, vector<4xf32>
+// With 2 threads the entry splits the 3 filters into 2 balanced groups.
 // NEON: scf.parallel
 // NEON: call @pattern_conv_0
 func.func @forward(%x: tensor<1x2x7x7xf32>) -> tensor<1x3x4x4xf32> {
@@ -230,9 +248,8 @@ func.func @forward(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
 // threads = 1 the entry calls the kernel once for all filters, even at threads=2.
 // NEON-LABEL: func.func private @pattern_conv_0_entry(%{{[^:]*}}: memref<1x2x5x5xf32>
 // NEON-NOT: scf.parallel
-// NEON: %[[BEGIN:.*]] = arith.constant 0 : index
 // NEON: %[[END:.*]] = arith.constant 3 : index
-// NEON: call @pattern_conv_0({{.*}}%[[BEGIN]], %[[END]])
+// NEON: call @pattern_conv_0({{.*}}, %[[END]])
 // NEON-NOT: scf.parallel
 // NEON: return
 func.func @forward(%x: tensor<1x2x5x5xf32>) -> tensor<1x3x5x5xf32> {

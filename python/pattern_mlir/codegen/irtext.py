@@ -84,5 +84,43 @@ class FuncWriter:
             self._consts[k] = name
         return self._consts[k]
 
+    def mask(self, lanes: int, width: int) -> str:
+        """A hoisted ``vector.constant_mask`` of the first ``lanes`` of ``width``."""
+        return self.raw_const(f"vector.constant_mask [{lanes}] : {vec_type(width, 'i1')}",
+                              f"mask{lanes}x{width}")
+
+    def vector_load(self, buf: str, buf_t: str, idx: str, lanes: int, width: int) -> str:
+        """``width`` f32 lanes of ``buf`` from ``idx``; with ``lanes`` < width only the first
+        lanes are read (the rest are 0), so a row's tail reads nothing past it."""
+        vt = vec_type(width)
+        if lanes < width:
+            zero = self.const("dense<0.0>", vt)
+            return self.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes, width)}, {zero} : "
+                           f"{buf_t}, {vec_type(width, 'i1')}, {vt} into {vt}", "v")
+        return self.op(f"vector.load {buf}[{idx}] : {buf_t}, {vt}", "v")
+
+    def vector_store(self, value: str, buf: str, buf_t: str, idx: str, lanes: int, width: int) -> None:
+        """Stores the first ``lanes`` of ``value`` (all ``width`` unless fewer) at ``idx``."""
+        vt = vec_type(width)
+        if lanes < width:
+            self.line(f"vector.maskedstore {buf}[{idx}], {self.mask(lanes, width)}, {value} : "
+                      f"{buf_t}, {vec_type(width, 'i1')}, {vt}")
+        else:
+            self.line(f"vector.store {value}, {buf}[{idx}] : {buf_t}, {vt}")
+
+    def for_loop(self, lo: int | str, hi: int | str, step: int = 1) -> str:
+        """Opens an ``scf.for`` (bounds: ints or index values); returns its induction variable.
+        Close it with ``end_loop``."""
+        iv = self.fresh("i")
+        lo = self.index(lo) if isinstance(lo, int) else lo
+        hi = self.index(hi) if isinstance(hi, int) else hi
+        self.line(f"scf.for {iv} = {lo} to {hi} step {self.index(step)} {{")
+        self.indent()
+        return iv
+
+    def end_loop(self) -> None:
+        self.dedent()
+        self.line("}")
+
     def body(self) -> str:
         return "\n".join(self._const_lines + self._lines)

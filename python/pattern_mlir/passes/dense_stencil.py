@@ -140,35 +140,18 @@ class _Emitter:
     def addv(self, a: str, b: str) -> str:
         return self.w.op(f"arith.addi {a}, {b} : index", "i")
 
-    def mask(self, lanes: int) -> str:
-        return self.w.raw_const(f"vector.constant_mask [{lanes}] : {self.mt}", f"mask{lanes}")
-
     def load(self, buf: str, buf_t: str, idx: str, lanes: int) -> str:
-        if lanes < self.s.vector:
-            zero = self.w.const("dense<0.0>", self.vt)
-            return self.w.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes)}, {zero} : "
-                             f"{buf_t}, {self.mt}, {self.vt} into {self.vt}", "v")
-        return self.w.op(f"vector.load {buf}[{idx}] : {buf_t}, {self.vt}", "v")
+        return self.w.vector_load(buf, buf_t, idx, lanes, self.s.vector)
 
     def store(self, value: str, buf: str, buf_t: str, idx: str, lanes: int) -> None:
-        if lanes < self.s.vector:
-            self.w.line(f"vector.maskedstore {buf}[{idx}], {self.mask(lanes)}, {value} : {buf_t}, {self.mt}, {self.vt}")
-        else:
-            self.w.line(f"vector.store {value}, {buf}[{idx}] : {buf_t}, {self.vt}")
+        self.w.vector_store(value, buf, buf_t, idx, lanes, self.s.vector)
 
     def loop(self, lo: int | str, hi: int | str, step: int = 1):
         """Opens `scf.for`; returns the induction variable (close with `end`)."""
-        w = self.w
-        iv = w.fresh("i")
-        lo = w.index(lo) if isinstance(lo, int) else lo
-        hi = w.index(hi) if isinstance(hi, int) else hi
-        w.line(f"scf.for {iv} = {lo} to {hi} step {w.index(step)} {{")
-        w.indent()
-        return iv
+        return self.w.for_loop(lo, hi, step)
 
     def end(self) -> None:
-        self.w.dedent()
-        self.w.line("}")
+        self.w.end_loop()
 
     # ----- staging -------------------------------------------------------------------------
     def stage(self, c: str, sb: str) -> None:
@@ -206,7 +189,7 @@ class _Emitter:
 
     def copy_row(self, src: str, dst: str, count: int, sw: int, in_t: str, available: int) -> None:
         """Copies `count` elements src[k * sw] -> dst[k]; `available` source elements remain in the row."""
-        s, w, v = self.s, self.w, self.s.vector
+        w, v = self.w, self.s.vector
         done = 0
         if sw == 1:
             chunks = count // v
