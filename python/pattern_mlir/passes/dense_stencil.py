@@ -14,7 +14,8 @@ Staging copies rows with vector loads and stores (stride 1) or two loads and a
 `vector.shuffle` that keeps the even or odd lanes (stride 2); other strides and row tails
 copy element by element. Pooling windows that tile the image two columns wide (2x2/2, no
 padding: `paired`) skip staging: each output vector combines two loads per window row, then
-the even lanes with the odd ones (VGG-16's five max pools: 3 % of the inference). Output rows are vectorised along their width: full vectors and one
+the even lanes with the odd ones (VGG-16's five max pools: 3 % of a saved library's
+inference; within noise under the JIT). Output rows are vectorised along their width: full vectors and one
 masked vector per row, stored straight into the NCHW output, with the fused epilogue
 (dense_epilogue) applied on the way.
 """

@@ -6,8 +6,8 @@ For every packed convolution this pass emits, into the module:
   blocked over output rows, each input vector loaded once per block;
 * an entry function that pads (and, for a width stride, phase-splits) the
   input into a 64-byte aligned scratch buffer (zeroing only the border the
-  image leaves; rows copied as vector code, which took 4.7 % off VGG-16's
-  inference against linalg.copy's scalar loops) and calls the kernel over
+  image leaves; rows copied as vector code: linalg.copy's loops stayed scalar
+  in a saved library, 4.7 % of VGG-16's inference) and calls the kernel over
   balanced filter groups (`scf.parallel`, one group per thread);
 and replaces the op by a call on buffers: `bufferization.to_buffer` of the
 input and the FKW constants, an aligned output allocation, and
@@ -16,8 +16,9 @@ handles the rest of the model around it.
 
 A conv whose output's only user is another conv with width stride 1 (VGG's conv pairs and
 triples) writes that output straight into the consumer's padded input buffer and zeroes its
-border; the consumer reads the buffer as it is, with no scratch copy (`OutputFrame`). On
-VGG-16 that and the border-only fill took 3.5 % off the inference (AMD Zen 4, 1 thread).
+border; the consumer reads the buffer as it is, with no scratch copy (`OutputFrame`). With
+the border-only fill that took 3.5 % off a saved VGG-16 library (opt + llc; AMD Zen 4, 1
+thread); under the JIT, whose LLVM pipeline made the copies cheaper already, it is within noise.
 
 Options: `target` (host | arm64-neon, default host), `threads` (the executable's
 thread count, default 1). A conv runs in as many filter groups as its
@@ -120,8 +121,9 @@ class _CopyWriter(FuncWriter):
 def _vector_copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
     """The image %x into the scratch buffer %buf as vector code, one input row at a time:
     ``vector``-lane loads and stores (masked at the row's end); at width stride 2 each pair of
-    loads feeds both phase planes, its even lanes one, its odd lanes the other. LLVM leaves
-    linalg.copy's loops into a strided view scalar (2.5 ns an element on Zen 4)."""
+    loads feeds both phase planes, its even lanes one, its odd lanes the other. `opt -O3` left
+    linalg.copy's loops into a strided view scalar in a saved library (the JIT's pipeline
+    vectorised them), so the copy no longer depends on the auto-vectoriser."""
     channels, height, width = geom.in_channels, geom.height, geom.width
     _, hp, wq = buffer_shape
     s, ph = geom.phases, geom.padding[0]
