@@ -354,7 +354,7 @@ def _interior(padded: ir.Value, frame: OutputFrame, shape) -> ir.Value:
     ).result
 
 
-def lower_conv(conv: _Conv, module: ir.Operation, target: str, threads: int,
+def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
                padded_input: ir.Value | None = None, consumer: _Conv | None = None) -> ir.Value | None:
     """Replace one packed conv by a call of its kernel's entry.
 
@@ -418,6 +418,6 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     consumers = [_consumer(conv, convs) for conv in convs]
     padded: dict[str, ir.Value] = {}  # consumer's kernel name -> its input, padded by the producer
     for conv, consumer in zip(convs, consumers):
-        result = lower_conv(conv, module, target, threads, padded.get(conv.plan.func_name), consumer)
+        result = lower_conv(conv, module, threads, padded.get(conv.plan.func_name), consumer)
         if consumer is not None:
             padded[consumer.plan.func_name] = result
