@@ -15,9 +15,9 @@ Staging copies rows with vector loads and stores (stride 1) or two loads and a
 copy element by element. Pooling windows that tile the image two columns wide (2x2/2, no
 padding: `paired`) skip staging: each output vector combines two loads per window row, then
 the even lanes with the odd ones (VGG-16's five max pools: 3 % of a saved library's
-inference; within noise under the JIT). Output rows are vectorised along their width: full vectors and one
-masked vector per row, stored straight into the NCHW output, with the fused epilogue
-(dense_epilogue) applied on the way.
+inference; within noise under the JIT). Output rows are vectorised along their width: full
+vectors and one masked vector per row, stored straight into the NCHW output, with the fused
+epilogue (dense_epilogue) applied on the way.
 """
 
 from __future__ import annotations
@@ -249,7 +249,10 @@ class _Emitter:
             acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
             for t, offset in enumerate(s.taps):
                 x = self.load(buf, buf_t, self.add(row_in, offset + j * v), lanes)
-                acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f") if s.weighted else self.combine(acc, x)
+                if s.weighted:
+                    acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
+                else:
+                    acc = self.combine(acc, x)
             self.finish(acc, o_idx, lanes)
         self.end()
 
@@ -295,13 +298,14 @@ class _Emitter:
                 if half_lanes <= 0:
                     halves.append(w.const("dense<0.0>", self.vt))  # lanes past the output
                     continue
-                rows = [self.load("%in", in_t, self.add(row_in, kh * wd + 2 * j * v + half * v), half_lanes)
+                col = 2 * j * v + half * v
+                rows = [self.load("%in", in_t, self.add(row_in, kh * wd + col), half_lanes)
                         for kh in range(sh)]
                 for x in rows[1:]:
                     rows[0] = self.combine(rows[0], x)
                 halves.append(rows[0])
-            pairs = [w.op(f"vector.shuffle {halves[0]}, {halves[1]} [{lanes_}] : {self.vt}, {self.vt}", "v")
-                     for lanes_ in (even, odd)]
+            shuffle = f"vector.shuffle {halves[0]}, {halves[1]}"
+            pairs = [w.op(f"{shuffle} [{lanes_}] : {self.vt}, {self.vt}", "v") for lanes_ in (even, odd)]
             acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
             for x in pairs:
                 acc = self.combine(acc, x)

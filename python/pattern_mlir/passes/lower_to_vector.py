@@ -146,8 +146,9 @@ def _vector_copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
         lanes_of = {0: range(0, 2 * vector, 2), 1: range(1, 2 * vector, 2)}  # even, odd
         for m in range(-(-max(count for _, _, count in planes.values()) // vector)):
             b = 2 * vector * m
-            halves = [w.vector_load("%xf", x_t, w.add_index(src, b + h * vector), min(vector, width - b - h * vector), vector)
-                      if width > b + h * vector else w.const("dense<0.0>", vt) for h in (0, 1)]
+            starts = (b, b + vector)  # the pair of loads; past the row's end: zeros
+            halves = [w.vector_load("%xf", x_t, w.add_index(src, k), min(vector, width - k), vector)
+                      if width > k else w.const("dense<0.0>", vt) for k in starts]
             for col0, (q, j0, count) in planes.items():
                 lanes = min(vector, count - vector * m)
                 if lanes > 0:
