@@ -169,13 +169,14 @@ def _copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
 
 
 def _border_fills(buf: str, geom: ConvGeometry, buffer_shape) -> list[str]:
-    """linalg.fill ops (of the entry's %zero) zeroing every element of ``buf`` the image does not cover: padding rows
+    """linalg.fill ops zeroing every element of ``buf`` the image does not cover: padding rows
     and columns and the tail of each row. Filling only these, not the whole buffer before the
     copy, writes each element once (VGG-16: 37 MB less memset per inference)."""
     _, hp, wq = buffer_shape
     ph, height = geom.padding[0], geom.height
     regions = {q: (j0, count) for q, _, j0, count in _plane_regions(geom, buffer_shape)}
-    lines: list[str] = []
+    zero = f"{buf}_zero"
+    lines = [f"{zero} = arith.constant 0.0 : f32"]
     for q in range(geom.phases):
         if q in regions:
             j0, count = regions[q]
@@ -187,7 +188,7 @@ def _border_fills(buf: str, geom: ConvGeometry, buffer_shape) -> list[str]:
             if rows[1] > 0 and cols[1] > 0:
                 name = f"{buf}_z{len(lines) // 2}"
                 view, view_t = _plane_view(buf, name, geom, buffer_shape, q, rows, cols)
-                lines += [view, f"linalg.fill ins(%zero : f32) outs({name} : {view_t})"]
+                lines += [view, f"linalg.fill ins({zero} : f32) outs({name} : {view_t})"]
     return lines
 
 
@@ -227,12 +228,11 @@ def _entry_text(name: str, plan: ConvKernelPlan, arrays: dict[str, np.ndarray], 
     kernel_types = plan.signature()[plan.signature().index("(") + 1 : -1]
     types = ", ".join(part.split(": ", 1)[1] for part in kernel_types.split(", %"))
     call = f"func.call @{plan.func_name}({', '.join(call_args)}) : ({types}) -> ()"
-    body = ["%zero = arith.constant 0.0 : f32"]  # the border fills' value
     if padded_input:
-        body += [f"%buf = memref.collapse_shape %x [[0, 1], [2], [3]] : {arg_types['x']} into {_memref(buffer_shape)}"]
+        body = [f"%buf = memref.collapse_shape %x [[0, 1], [2], [3]] : {arg_types['x']} into {_memref(buffer_shape)}"]
     else:
         # buffer-deallocation-pipeline frees %buf (it rejects frees written by hand).
-        body += [f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buffer_shape)}",
+        body = [f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buffer_shape)}",
                 *_border_fills("%buf", plan.geometry, buffer_shape),
                 *_copies(plan.geometry, buffer_shape, TARGETS[plan.target].vector_width)]
     o, ho, wo = plan.output_shape

@@ -17,6 +17,7 @@ import pytest
 from conv_cases import ConvCase, make_layer, relative_error, torch_reference
 from mlir import ir
 from mlir.dialects import func, linalg, tensor
+from pattern_mlir.codegen.schedule import schedule_from_fields, schedule_text
 from pattern_mlir.dialects import builders
 
 # (out_channels, stride, padding, dilation, activation, schedule fields or None)
@@ -43,11 +44,8 @@ CHAINS = {
 
 
 def _schedule_attr(fields: str) -> ir.Attribute:
-    defaults = {"tile_filters": "1", "tile_channels": "0", "vector_width": "16", "unroll": "1",
-                "prefetch": "2", "loop_order": "rows_outer", "threads": "0"}
     given = dict(part.split(" = ") for part in fields.split(", "))
-    body = ", ".join(f"{k} = {v}" for k, v in {**defaults, **given}.items())
-    return ir.Attribute.parse(f"#pattern.schedule<{body}>")
+    return ir.Attribute.parse(schedule_text(schedule_from_fields(given)))
 
 
 def _chain(channels, height, width, layers, fan_out=False):
