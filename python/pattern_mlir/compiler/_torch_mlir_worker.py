@@ -20,10 +20,12 @@ import torch
 
 warnings.filterwarnings("ignore")
 from torch_mlir import compiler_utils, fx  # noqa: E402
+from torch_mlir.extras import fx_importer  # noqa: E402
 
 from .export_weights import restore_weights, shared_blobs  # noqa: E402
+from .torch_decompositions import decompositions  # noqa: E402
 from .module_text import module_text  # noqa: E402
-from .torch_mlir_hooks import FastLiterals, run_pipeline_without_repro_text  # noqa: E402
+from .torch_mlir_hooks import FastLiterals, node_location, run_pipeline_without_repro_text  # noqa: E402
 from .weight_files import read_arrays, write_arrays  # noqa: E402
 
 
@@ -31,13 +33,15 @@ def main(archive: str, weights: str, output: str, func_name: str) -> None:
     # Both import steps (FX -> torch backend IR, then -> linalg) run their pipelines so.
     fx.run_pipeline_with_repro_report = run_pipeline_without_repro_text
     compiler_utils.run_pipeline_with_repro_report = run_pipeline_without_repro_text
+    fx_importer.ContextCache.get_node_location = node_location
 
     exported = torch.export.load(archive)
     given = read_arrays(weights)
     restore_weights(exported, given)
     hooks = FastLiterals()
-    module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks)
-    text = module_text(module)
+    module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks,
+                                  decomposition_table=decompositions())
+    text = module_text(module, enable_debug_info=True)  # FX locations: errors name the source line
     handles = set(re.findall(r"dense_resource<([^>]+)>", text))
     external = handles <= hooks.arrays.keys()
     with open(output, "w") as out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -24,27 +25,7 @@ from .executable import (
 )
 from ..runtime.allocator import small_pages
 from .options import CompileOptions, check_target
-from .resources import attach, check_attached
-from .stages import StageTexts, cpu_stages, gpu_stages, run_stage
-
-
-def _signature(module: ir.Module) -> tuple[list[TensorSpec], list[TensorSpec]]:
-    """Input and output specs of @forward; rejects what the runtime cannot call."""
-    functions = [op for op in module.body.operations if op.operation.name == "func.func"]
-    entry = next((f for f in functions if f.attributes["sym_name"].value == ENTRY), None)
-    if entry is None:
-        raise CompileError("import", f"the module has no function @{ENTRY}")
-    ftype = entry.attributes["function_type"].value
-
-    def spec(type_, what: str) -> TensorSpec:
-        if not isinstance(type_, ir.RankedTensorType) or not type_.has_static_shape:
-            raise CompileError("import", f"{what} of @{ENTRY} has type {type_}; only static shapes are supported")
-        if str(type_.element_type) != "f32":
-            raise CompileError("import", f"{what} of @{ENTRY} has element type {type_.element_type}; only f32 is supported")
-        return TensorSpec(tuple(type_.shape))
-
-    return ([spec(t, f"input {i}") for i, t in enumerate(ftype.inputs)],
-            [spec(t, f"result {i}") for i, t in enumerate(ftype.results)])
+from .isolation import Limits, StageWorker
 
 
 def compile_str(text: str, target: str = "host", options: CompileOptions | None = None, *,
@@ -57,53 +38,70 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
     """
     options = options or CompileOptions()
     check_target(target)
-    temps = Path(options.save_temps) if options.save_temps else None
-    with small_pages():
-        stages, module, signature, seconds = _run_stages(text, target, options, resources, temps)
-    inputs, outputs = signature
-    with module.context, ir.Location.unknown():
-        start = time.perf_counter()
-        if target == "vulkan-adreno":
-            from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
+    return _compile_in_worker(StageWorker(), text, target, options, resources or {}, _reporter(options))
 
-            exe = VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
-        elif target == "host":
-            exe = HostExecutable(inputs, outputs, stages, module=module,
-                                 opt_level=options.opt_level, threads=options.threads)
-        else:
-            exe = _build_arm64(module, inputs, outputs, stages, options, temps)
+
+def _reporter(options: CompileOptions):
+    """`report(step)` printing each step and the time since the first to stderr, or None."""
+    if not options.shows_progress:
+        return None
+    start = time.perf_counter()
+
+    def report(step: str) -> None:
+        print(f"pattern-mlir: {time.perf_counter() - start:6.1f} s  {step}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _compile_in_worker(worker: StageWorker, text: str, target: str, options: CompileOptions,
+                       resources: Mapping[str, np.ndarray], report) -> Executable:
+    """Runs the stages in `worker` (see isolation.py), then builds the executable here."""
+    temps = Path(options.save_temps) if options.save_temps else None
+    request = {"target": target, "temps": str(temps) if temps else None,
+               "options": {"threads": options.threads, "patterns": options.patterns,
+                           "tuning_db": options.tuning_db_path}}
+    limits = Limits(options.timeout_s, options.memory_limit_bytes)
+    with small_pages():
+        result = worker.run(text, resources, request, limits, report)
+    inputs = [TensorSpec(s) for s in result.inputs]
+    outputs = [TensorSpec(s) for s in result.outputs]
+    stages = dict(result.stages)
+    seconds = dict(result.seconds)
+    context = ir.Context()
+    with context, ir.Location.unknown():
+        start = time.perf_counter()
+        try:
+            # From the file: bytecode needs its sections aligned, which a bytes object is not.
+            module = ir.Module.parseFile(str(result.bytecode))
+        finally:
+            worker.close()
+        seconds["read"] = time.perf_counter() - start
+        start = time.perf_counter()
+        if report:
+            report("codegen")
+        try:
+            exe = _executable(module, target, inputs, outputs, stages, options, temps)
+        except RuntimeError as error:
+            if isinstance(error, CompileError):
+                raise
+            raise CompileError("codegen", str(error)) from error
         seconds["codegen"] = time.perf_counter() - start
         exe.stage_seconds = seconds
+        exe.compile_peak_rss = result.peak_rss
+        if report:
+            report("done")
         return exe
 
 
-def _run_stages(text: str, target: str, options: CompileOptions, resources, temps: Path | None):
-    """Parses `text` and runs every stage of `target` on it: (stage texts, module, signature, seconds)."""
-    context = ir.Context()
-    with context, ir.Location.unknown():
-        try:
-            module = ir.Module.parse(text)
-        except ir.MLIRError as error:
-            raise CompileError("parse", str(error)) from error
-        try:
-            check_attached(module, attach(module, resources or {}))
-        except ValueError as error:
-            raise CompileError("parse", str(error)) from error
-        stages = StageTexts()
-        stages.snapshot("linalg", module)
-        inputs, outputs = _signature(module)
-        seconds = {}
-        gpu = target == "vulkan-adreno"
-        for stage in (gpu_stages(options.patterns, options.tuning_db_path) if gpu else
-                      cpu_stages(target, options.threads, options.patterns, options.tuning_db_path)):
-            start = time.perf_counter()
-            run_stage(stage, module, temps, before=stages.latest)
-            seconds[stage.name] = time.perf_counter() - start
-            stages.snapshot(stage.name, module)
-            if temps:
-                temps.mkdir(parents=True, exist_ok=True)
-                (temps / f"{stage.name}.mlir").write_text(str(module))
-        return stages, module, (inputs, outputs), seconds
+def _executable(module, target, inputs, outputs, stages, options, temps) -> Executable:
+    if target == "vulkan-adreno":
+        from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
+
+        return VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
+    if target == "host":
+        return HostExecutable(inputs, outputs, stages, module=module, opt_level=options.opt_level,
+                              threads=options.threads)
+    return _build_arm64(module, inputs, outputs, stages, options, temps)
 
 
 def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:
@@ -130,13 +128,22 @@ def compile(model, example_inputs, target: str = "host", options: CompileOptions
     from .torch_import import ImportError_, import_torch
 
     check_target(target)
+    options = options or CompileOptions()
     if not isinstance(example_inputs, (tuple, list)):
         example_inputs = (example_inputs,)
+    worker = StageWorker()  # starts now: its imports overlap the export below
+    report = _reporter(options)
+    if report:
+        report("import from torch")
     try:
         imported = import_torch(model, tuple(example_inputs), func_name=ENTRY)
     except ImportError_ as error:
+        worker.close()
         raise CompileError("import", str(error)) from error
-    return compile_str(imported.text, target, options, resources=imported.resources)
+    except BaseException:
+        worker.close()
+        raise
+    return _compile_in_worker(worker, imported.text, target, options, imported.resources, report)
 
 
 def load(path: str | Path) -> Executable:

@@ -11,7 +11,7 @@ class CompileError(RuntimeError):
     """
 
     def __init__(self, stage: str, message: str, input_path: str | None = None, command: str | None = None):
-        self.stage, self.input_path, self.command = stage, input_path, command
+        self.stage, self.message, self.input_path, self.command = stage, message, input_path, command
         text = f"stage '{stage}' failed: {message}"
         if input_path:
             text += f"\n  its input IR was saved to {input_path}"

@@ -58,6 +58,7 @@ class Executable:
     def __init__(self, inputs: list[TensorSpec], outputs: list[TensorSpec], stages: dict[str, str]):
         self.inputs, self.outputs, self._stages = inputs, outputs, stages
         self.stage_seconds: dict[str, float] = {}  # compile time per stage, when compiled here
+        self.compile_peak_rss = 0  # bytes the compiler's stage process peaked at (sampled), when compiled here
 
     def ir(self, stage: str) -> str:
         """The IR after `stage` (see `.stage_names`)."""

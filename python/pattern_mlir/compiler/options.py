@@ -29,6 +29,13 @@ class CompileOptions:
     opt_level: LLVM optimisation level of the generated code (the JIT's on
         host, `opt -passes=default<On>` before llc on arm64).
     cpu: the arm64 CPU to tune instructions for (llc -mcpu).
+    timeout_s: wall-clock seconds the compiler's stages may take; past them the
+        stage process is stopped and compile() raises CompileError.
+    memory_limit_gb: resident memory the compiler's stages may use, in GiB; None
+        means half of this machine's memory, at most 8 GiB. Past it the stage
+        process is stopped and compile() raises CompileError.
+    progress: print each step of the compilation to stderr as it starts; None
+        means when stderr is a terminal.
     """
 
     num_threads: int = 0
@@ -37,12 +44,19 @@ class CompileOptions:
     save_temps: str | None = None
     opt_level: int = 3
     cpu: str = "cortex-a76"
+    timeout_s: float = 900.0
+    memory_limit_gb: float | None = None
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
         if self.num_threads < 0:
             raise ValueError(f"num_threads must be >= 0, got {self.num_threads}")
         if not 0 <= self.opt_level <= 3:
             raise ValueError(f"opt_level must be in 0..3, got {self.opt_level}")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.memory_limit_gb is not None and self.memory_limit_gb <= 0:
+            raise ValueError(f"memory_limit_gb must be > 0, got {self.memory_limit_gb}")
 
     @property
     def tuning_db_path(self) -> str | None:
@@ -53,6 +67,21 @@ class CompileOptions:
 
         path = default_db_path()
         return str(path) if path.exists() else None
+
+    @property
+    def shows_progress(self) -> bool:
+        if self.progress is not None:
+            return self.progress
+        import sys
+
+        return sys.stderr.isatty()
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        if self.memory_limit_gb is not None:
+            return int(self.memory_limit_gb * 2**30)
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return min(physical // 2, 8 << 30)
 
     @property
     def threads(self) -> int:

@@ -6,9 +6,9 @@ its input and prints the exact command (see `run_stage`).
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +40,15 @@ TO_LLVM = (
     # pattern-vectorize-dense leaves rank-1 transfers and vector.fma; n-D transfers
     # it could not lower become loops of rank-1 ones here, masks become selects.
     "func.func(convert-vector-to-scf{full-unroll=1 target-rank=1},lower-vector-mask),"
+    # Math that pattern-expand-math left: powers with variable exponents become powf
+    # (llvm.intr.powi takes no vector exponent) and outlined ipowi loops; LLVM intrinsics
+    # for the rest; libm calls (CPU libraries link -lm) for what has no intrinsic (f64
+    # erf, cbrt, asinh...). libm only after the intrinsics: it would take sqrt and fma too,
+    # and it unrolls vectors into vector.extract/insert, so it precedes convert-vector-to-llvm.
+    "func.func(math-expand-ops{ops=fpowi}),convert-math-to-funcs,convert-math-to-llvm,"
+    "convert-math-to-libm,"
     "convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
 )
 
@@ -97,6 +104,12 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
         Stage("dense", python_pass="pattern-vectorize-dense",
               options=(("target", target), ("threads", str(threads)))),
         Stage("inlined", python_pass="pattern-inline-resources"),
+        # A tensor returned twice would need two output buffers at once (see the pass).
+        Stage("results", python_pass="pattern-distinct-results"),
+        # i1 tensors (comparisons) would bufferize to i1 memrefs, which LLVM cannot store.
+        Stage("bools", python_pass="pattern-widen-bool-tensors"),
+        # erf and constant powers as arith code, before vector loops are unrolled.
+        Stage("math", python_pass="pattern-expand-math"),
         Stage("buffers", pipeline=BUFFERIZE),
         Stage("copies", python_pass="pattern-copy-to-linalg"),
         Stage("llvm", pipeline=TO_LLVM.replace("{async}", ASYNC if threads > 1 else "")),
@@ -104,48 +117,28 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
     return stages
 
 
+ELIDE_OVER = 64  # elements of a constant or integer list printed in a stage's IR
+
+# Integer lists in custom op syntax (`assignment [0, -1, ...]`) and dense arrays
+# (`array<i32: ...>`): the printer elides only elements attributes, and a pattern conv's
+# per-kernel assignment alone is O*I integers (megabytes of text for a ResNet).
+_LONG_LIST = re.compile(r"(\[|array<i\d+: )((?:-?\d+, ){%d,}-?\d+)(\]|>)" % ELIDE_OVER)
+
+
 def stage_text(module: ir.Module | ir.Operation) -> str:
-    """The IR of a stage for reading: constants over 64 elements are elided, blobs left out."""
-    return module_text(module, large_elements_limit=64)
-
-
-class StageTexts(Mapping[str, str]):
-    """Each stage's IR by name, printed when first read.
-
-    A stage is kept as a clone of the module (its ops; the weights are attributes the clone
-    shares), which is also the next stage's input for a failure report. Printing every stage
-    up front took 2-3 s of VGG-16's compile, for text most callers never read. Stages that
-    are text already (LLVM IR, assembly) are set as strings.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[str, ir.Operation | str] = {}
-        self.latest: ir.Operation | None = None
-
-    def snapshot(self, name: str, module: ir.Module) -> None:
-        self.latest = self._entries[name] = module.operation.clone()
-
-    def __setitem__(self, name: str, text: str) -> None:
-        self._entries[name] = text
-
-    def __getitem__(self, name: str) -> str:
-        entry = self._entries[name]
-        if not isinstance(entry, str):
-            entry = self._entries[name] = stage_text(entry)
-        return entry
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    """The IR of a stage for reading: constants and integer lists over ELIDE_OVER elements are
+    elided, blobs left out. For reading only: an elided list does not parse back."""
+    text = module_text(module, large_elements_limit=ELIDE_OVER)
+    return _LONG_LIST.sub(lambda m: f"{m.group(1)}...{m.group(2).count(',') + 1} values elided...{m.group(3)}",
+                          text)
 
 
 def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Operation) -> None:
     """Runs one stage in place; on failure saves its input and raises CompileError.
 
-    `before` is a clone of the input (the previous stage's snapshot, `StageTexts.latest`),
-    printed as text only when the stage fails.
+    `before` is a clone of the input (the previous stage's result), printed as text only
+    when the stage fails. A Python exception escaping a pass is a failure of the stage too
+    (with its type named), not a traceback out of the compiler.
     """
     try:
         if stage.python_pass:
@@ -153,9 +146,30 @@ def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Op
         else:
             PassManager.parse(stage.pipeline).run(module.operation)
         module.operation.verify()
-    except (ir.MLIRError, ValueError, RuntimeError) as error:
+    except Exception as error:  # noqa: BLE001 - MLIR diagnostics, and any Python error of a pass
         directory = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{stage.name}.input.mlir"
         path.write_text(str(before))
-        raise CompileError(stage.name, str(error), str(path), stage.command(str(path))) from error
+        message = str(error) if isinstance(error, (ir.MLIRError, ValueError, RuntimeError)) else \
+            f"{type(error).__name__} in the compiler: {error}"
+        raise CompileError(stage.name, message, str(path), stage.command(str(path))) from error
+
+
+def split_pipeline(pipeline: str) -> list[str]:
+    """The top-level elements of a `builtin.module(...)` pipeline, each runnable alone as
+    `builtin.module(<element>)`: nested pipelines such as `func.func(a,b)` stay whole."""
+    prefix = "builtin.module("
+    if not (pipeline.startswith(prefix) and pipeline.endswith(")")):
+        raise ValueError(f"not a builtin.module pipeline: {pipeline!r}")
+    body, elements, depth, start = pipeline[len(prefix):-1], [], 0, 0
+    for index, char in enumerate(body):
+        if char in "({":
+            depth += 1
+        elif char in ")}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            elements.append(body[start:index])
+            start = index + 1
+    elements.append(body[start:])
+    return [e for e in elements if e]

@@ -12,8 +12,6 @@ copies only ever exchange text) and the weights as the parent's own arrays
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +22,7 @@ import numpy as np
 import torch
 
 from .export_weights import strip_weights
-from .weight_files import read_arrays, write_arrays
+from .weight_files import read_arrays, scratch_directory, write_arrays
 
 
 class ImportError_(RuntimeError):
@@ -54,25 +52,20 @@ class ImportedModule:
     resources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def _scratch_directory(nbytes: int) -> str | None:
-    """/dev/shm when it can hold `nbytes` with room to spare (memory-backed: the weights
-    cross through it at memory speed), else the default temporary directory. Containers
-    often mount a /dev/shm of 64 MB."""
-    shm = "/dev/shm"
-    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
-        return None
-    return shm if shutil.disk_usage(shm).free > 2 * nbytes + (256 << 20) else None
-
-
 def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> ImportedModule:
     """The linalg-on-tensors module of `model` applied to `example_inputs`."""
     child = subprocess.Popen(  # imports torch-mlir while this process exports the model
         [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    # The import needs eval mode (BatchNorm folding, no dropout); the caller's model is left
+    # in the modes it came in.
+    modes = [(module, module.training) for module in model.modules()]
     try:
         return _import_with(child, model, example_inputs, func_name)
     finally:
+        for module, training in modes:
+            module.training = training
         if child.poll() is None:
             child.kill()
             child.communicate()
@@ -85,7 +78,7 @@ def _import_with(child, model, example_inputs, func_name: str) -> ImportedModule
         child.communicate("")  # no request: the child exits
         raise ImportError_(f"torch.export could not capture the model: {error}") from error
     given = strip_weights(exported)
-    scratch = _scratch_directory(sum(a.nbytes for a in given.values()))
+    scratch = scratch_directory(sum(a.nbytes for a in given.values()))
     with tempfile.TemporaryDirectory(prefix="pattern-mlir-import-", dir=scratch) as directory:
         tmp = Path(directory)
         archive, weights, output = tmp / "model.pt2", tmp / "weights.in", tmp / "model.mlir"

@@ -10,6 +10,9 @@ final name (`arrays`), so the child can hand the weights over raw.
 
 from __future__ import annotations
 
+import os
+import re
+
 import torch
 from torch_mlir.extras.fx_importer import FxImporterHooks, create_mlir_tensor_type
 from torch_mlir.ir import DenseResourceElementsAttr, Operation
@@ -61,3 +64,29 @@ def run_pipeline_without_repro_text(module, pipeline: str, description: str, ena
             manager.run(module.operation)
         except Exception as error:
             raise RuntimeError(f"{description} failed: {error}") from error
+
+
+def _user_frame(stack_trace: str) -> tuple[str, int] | None:
+    """The innermost frame of `stack_trace` outside torch itself: the user's source line."""
+    frames = re.findall(r'File "([^"]+)", line ([0-9]+),', stack_trace or "")
+    for path, line in reversed(frames):
+        if f"{os.sep}torch{os.sep}" not in path:
+            return path, int(line)
+    return (frames[-1][0], int(frames[-1][1])) if frames else None
+
+
+def node_location(cache, node):
+    """An FX node's location, named for a reader: the torch op and the module it ran in,
+    at the user's source line (torch-mlir's own location is the innermost frame, usually a
+    line of torch.nn)."""
+    from torch_mlir.ir import Location
+
+    op = str(node.target)
+    modules = node.meta.get("nn_module_stack") or {}
+    path, kind = list(modules.values())[-1] if modules else ("", "")
+    # The innermost submodule, e.g. "body.1 (GELU)"; its class comes as a type or as text.
+    kind = getattr(kind, "__name__", None) or str(kind).rsplit(".", 1)[-1].rstrip("'>")
+    op += f" in {path} ({kind})" if path else " in forward"
+    frame = _user_frame(node.meta.get("stack_trace"))
+    child = Location.file(frame[0], frame[1], 0, context=cache._c) if frame else Location.unknown(context=cache._c)
+    return Location.name(op, childLoc=child, context=cache._c)

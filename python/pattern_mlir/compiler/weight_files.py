@@ -7,13 +7,15 @@ wheel (two MLIR copies in one process break; DESIGN.md section 3).
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_arrays", "resource_name", "write_arrays"]
+__all__ = ["read_arrays", "resource_name", "scratch_directory", "write_arrays"]
 
 _ALIGNMENT = 64  # every array starts on a cache line, so the views read back are aligned
 _HANDLE = re.compile(r"^dense_resource<([^>]+)>")
@@ -52,3 +54,13 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         view = np.frombuffer(raw, dtype=np.dtype(entry["dtype"]), count=count, offset=entry["offset"])
         arrays[entry["name"]] = view.reshape(entry["shape"])
     return arrays
+
+
+def scratch_directory(nbytes: int) -> str | None:
+    """/dev/shm when it can hold `nbytes` with room to spare (memory-backed: arrays
+    cross through it at memory speed), else the default temporary directory. Containers
+    often mount a /dev/shm of 64 MB."""
+    shm = "/dev/shm"
+    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
+        return None
+    return shm if shutil.disk_usage(shm).free > 2 * nbytes + (256 << 20) else None

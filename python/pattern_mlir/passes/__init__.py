@@ -3,6 +3,8 @@
 from . import (  # noqa: F401  (each module registers its pass)
     apply_tuning,
     copy_to_linalg,
+    distinct_results,
+    expand_math,
     inline_resources,
     lower_to_gpu,
     lower_to_vector,
@@ -10,6 +12,7 @@ from . import (  # noqa: F401  (each module registers its pass)
     raise_conv,
     reorder_filters,
     vectorize_dense,
+    widen_bool_tensors,
 )
 from .registry import PythonPass, all_passes, lookup, register_pass
 

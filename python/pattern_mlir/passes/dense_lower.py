@@ -419,6 +419,8 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
         return None
     init = read_init(op.operands[-1], 1, 4)
     epi = fuse_consumers(op.results[0], allow_residual=True)
+    # Only the top / left padding goes in: the stencil reads the bottom / right padding as the
+    # windows that run past the input (ceil_mode), and must not read those in place.
     spec = StencilSpec(
         name=name, channels=c, src_hw=src.shape[2:], pads=src.pads[:2], strides=strides, kernel=kernel,
         out_hw=(oh, ow), vector=target.vector, combine=combine, pad_value=src.pad_value, init=init.kind,

@@ -8,16 +8,22 @@ Each channel is first *staged*: its plane is written, padded and split into `sh 
 planes (plane (py, px) holds padded rows py, py+sh, ... and columns px, px+sw, ...), into a
 small scratch buffer that stays in cache (one per group). Every tap is then a contiguous
 vector load at a constant offset from the output position, at any stride; the input is read
-from memory once. A stride-1 input that needs no padding is read in place.
+from memory once. A stride-1 input whose windows all lie inside it is read in place.
+
+Only the top and left padding is passed in: the bottom and right padding (a tensor.pad's high
+side, which is also how torch-mlir writes ceil_mode) shows only as windows that reach past
+the input's last row or column. Staging fills those places with the pad value; the in-place
+paths must not read them (`fits`, and the paired path's clipped last row and column).
 
 Staging copies rows with vector loads and stores (stride 1) or two loads and a
 `vector.shuffle` that keeps the even or odd lanes (stride 2); other strides and row tails
-copy element by element. Pooling windows that tile the image two columns wide (2x2/2, no
-padding: `paired`) skip staging: each output vector combines two loads per window row, then
-the even lanes with the odd ones (VGG-16's five max pools: 3 % of a saved library's
-inference; within noise under the JIT). Output rows are vectorised along their width: full
-vectors and one masked vector per row, stored straight into the NCHW output, with the fused
-epilogue (dense_epilogue) applied on the way.
+copy element by element. Pooling windows that tile the image two columns wide (2x2/2, no top
+or left padding: `paired`) skip staging: each output vector combines two loads per window
+row, then the even lanes with the odd ones (VGG-16's five max pools: 3 % of a saved
+library's inference; within noise under the JIT); a ceil_mode last row or column of windows
+reads only the input's rows and columns and takes the pad value for the rest. Output rows
+are vectorised along their width: full vectors and one masked vector per row, stored
+straight into the NCHW output, with the fused epilogue (dense_epilogue) applied on the way.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ class StencilSpec:
     name: str
     channels: int
     src_hw: tuple[int, int]  # unpadded input rows, columns
-    pads: tuple[int, int]  # top, left (bottom / right padding is implied by the output size)
+    pads: tuple[int, int]  # top, left (bottom / right: windows past the input, see `fits`)
     strides: tuple[int, int]
     kernel: tuple[int, int]
     out_hw: tuple[int, int]
@@ -52,16 +58,27 @@ class StencilSpec:
 
     # ----- geometry -----------------------------------------------------------------------
     @property
+    def fits(self) -> bool:
+        """Every window lies inside the unpadded input. `pads` holds only the top and left
+        padding; the bottom and right padding (a tensor.pad's high side: explicit padding, or
+        ceil_mode's extra rows and columns) shows only as windows that run past the input."""
+        (h, wd), (oh, ow), (sh, sw), (kh, kw) = self.src_hw, self.out_hw, self.strides, self.kernel
+        return self.pads == (0, 0) and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= wd
+
+    @property
     def direct(self) -> bool:
-        return self.strides == (1, 1) and self.pads == (0, 0)
+        return self.strides == (1, 1) and self.fits
 
     @property
     def paired(self) -> bool:
         """Pooling over windows that tile the image two columns wide (kernel = strides, width
-        stride 2, no padding: VGG's 2x2 max pools): read in place, each row's column pairs
-        combined in registers (even and odd lanes of two loads), no staging."""
+        stride 2, no top or left padding: VGG's 2x2 max pools): read in place, each row's
+        column pairs combined in registers (even and odd lanes of two loads), no staging.
+        A last window that runs past the bottom or right edge (ceil_mode) reads only the
+        input's rows and columns and takes the pad value for the rest; it must start inside."""
+        (h, wd), (oh, ow) = self.src_hw, self.out_hw
         return (self.combine != "fma" and self.kernel == self.strides and self.strides[1] == 2
-                and self.pads == (0, 0))
+                and self.pads == (0, 0) and (oh - 1) * self.strides[0] < h and (ow - 1) * 2 < wd)
 
     @property
     def staged(self) -> bool:
@@ -280,14 +297,29 @@ class _Emitter:
 
     def paired_channel(self, c: str) -> None:
         """Channel c of a ``paired`` pooling: per output vector, two loads from each of the
-        window's rows, combined down the rows, then even lanes with odd lanes."""
+        window's rows, combined down the rows, then even lanes with odd lanes. Output rows
+        whose window runs past the input's last row (ceil_mode) come after the loop, with
+        only the rows that exist."""
+        s = self.s
+        (h, _), (oh_n, _), sh = s.src_hw, s.out_hw, s.strides[0]
+        init = self.init_vector(c)
+        whole = min(oh_n, h // sh)
+        if whole:
+            oh = self.loop(0, whole)
+            self.paired_row(c, oh, sh, init)
+            self.end()
+        for r in range(whole, oh_n):
+            self.paired_row(c, self.w.index(r), h - r * sh, init)
+
+    def paired_row(self, c: str, oh: str, rows_in: int, init: str | None) -> None:
+        """Output row `oh` of a paired pooling from the first `rows_in` rows of its window;
+        the window's other rows and any columns past the input's width are the pad value."""
         s, w, v = self.s, self.w, self.s.vector
         (h, wd), (oh_n, ow_n), sh = s.src_hw, s.out_hw, s.strides[0]
         in_t, out_t = f"memref<{s.in_size}xf32>", f"memref<{s.out_size}xf32>"
-        init = self.init_vector(c)
+        pad = w.const(f"dense<{f32_literal(s.pad_value)}>", self.vt)
         even = ", ".join(str(2 * k) for k in range(v))
         odd = ", ".join(str(2 * k + 1) for k in range(v))
-        oh = self.loop(0, oh_n)
         row_in = self.addv(self.mul(c, h * wd), self.mul(oh, sh * wd))
         row_out = self.addv(self.mul(c, oh_n * ow_n), self.mul(oh, ow_n))
         for j in range(-(-ow_n // v)):
@@ -299,8 +331,14 @@ class _Emitter:
                     halves.append(w.const("dense<0.0>", self.vt))  # lanes past the output
                     continue
                 col = 2 * j * v + half * v
-                rows = [self.load("%in", in_t, self.add(row_in, kh * wd + col), half_lanes)
-                        for kh in range(sh)]
+                real = min(half_lanes, wd - col)  # columns of the input (the rest: pad)
+                if real <= 0:
+                    rows = [pad]
+                else:
+                    rows = [self.load_or_pad(self.add(row_in, kh * wd + col), real, half_lanes, pad)
+                            for kh in range(rows_in)]
+                    if rows_in < sh:
+                        rows.append(pad)
                 for x in rows[1:]:
                     rows[0] = self.combine(rows[0], x)
                 halves.append(rows[0])
@@ -310,7 +348,15 @@ class _Emitter:
             for x in pairs:
                 acc = self.combine(acc, x)
             self.finish(acc, o_idx, lanes)
-        self.end()
+
+    def load_or_pad(self, idx: str, real: int, lanes: int, pad: str) -> str:
+        """`lanes` lanes from %in at idx of which only the first `real` exist in the row: the
+        others take the pad value (a plain masked load would give 0, which is data for max)."""
+        v, in_t = self.s.vector, f"memref<{self.s.in_size}xf32>"
+        if real >= lanes:
+            return self.load("%in", in_t, idx, lanes)
+        return self.w.op(f"vector.maskedload %in[{idx}], {self.w.mask(real, v)}, {pad} : "
+                         f"{in_t}, vector<{v}xi1>, {self.vt} into {self.vt}", "v")
 
     def emit(self) -> str:
         s, w = self.s, self.w

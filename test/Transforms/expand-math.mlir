@@ -1,0 +1,88 @@
+// RUN: pattern-opt %s --split-input-file --pattern-expand-math | FileCheck %s
+
+// erf on f32 vectors: a polynomial for small |x|, 1 - erfc(|x|) with one exp otherwise.
+// CHECK-LABEL: func.func @erf_f32
+// CHECK-NOT: math.erf
+// CHECK: math.absf
+// CHECK: math.exp
+// CHECK: math.copysign
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
+// CHECK-NOT: math.erf
+func.func @erf_f32(%x: vector<8xf32>) -> vector<8xf32> {
+  %y = math.erf %x : vector<8xf32>
+  return %y : vector<8xf32>
+}
+
+// -----
+
+// erfc: the tail formula, mirrored for negative x; f16 is computed in f32.
+// CHECK-LABEL: func.func @erfc_f16
+// CHECK: %[[W:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK: math.exp
+// CHECK: arith.cmpf olt, %[[W]]
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK-NOT: math.erfc
+func.func @erfc_f16(%x: f16) -> f16 {
+  %y = math.erfc %x : f16
+  return %y : f16
+}
+
+// -----
+
+// f64 keeps its accuracy through libm in the 'llvm' stage.
+// CHECK-LABEL: func.func @erf_f64
+// CHECK: math.erf %{{.*}} : f64
+func.func @erf_f64(%x: f64) -> f64 {
+  %y = math.erf %x : f64
+  return %y : f64
+}
+
+// -----
+
+// x ** 3 with the splat exponent vectorisation leaves: two multiplications.
+// CHECK-LABEL: func.func @cube
+// CHECK-SAME: (%[[X:.*]]: vector<64xf32>)
+// CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : vector<64xf32>
+// CHECK: %[[CUBE:.*]] = arith.mulf %[[X]], %[[SQ]] : vector<64xf32>
+// CHECK: return %[[CUBE]]
+func.func @cube(%x: vector<64xf32>) -> vector<64xf32> {
+  %c3 = arith.constant dense<3> : vector<64xi64>
+  %y = math.fpowi %x, %c3 : vector<64xf32>, vector<64xi64>
+  return %y : vector<64xf32>
+}
+
+// -----
+
+// A negative exponent divides once at the end; x ** 0 is 1.
+// CHECK-LABEL: func.func @inverse_square
+// CHECK-SAME: (%[[X:.*]]: f32)
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : f32
+// CHECK: %[[INV:.*]] = arith.divf %[[ONE]], %[[SQ]] : f32
+// CHECK: return %[[INV]], %{{.*}} : f32, f32
+func.func @inverse_square(%x: f32) -> (f32, f32) {
+  %cm2 = arith.constant -2 : i32
+  %c0 = arith.constant 0 : i32
+  %y = math.fpowi %x, %cm2 : f32, i32
+  %z = math.fpowi %x, %c0 : f32, i32
+  return %y, %z : f32, f32
+}
+
+// -----
+
+// Integer powers with a constant exponent >= 0 multiply too; a variable exponent is left
+// to math-expand-ops / convert-math-to-funcs in the 'llvm' stage.
+// CHECK-LABEL: func.func @integer_and_variable
+// CHECK-SAME: (%[[X:.*]]: i32, %[[F:.*]]: f32, %[[N:.*]]: i32)
+// CHECK: %[[X2:.*]] = arith.muli %[[X]], %[[X]] : i32
+// CHECK: %[[X4:.*]] = arith.muli %[[X2]], %[[X2]] : i32
+// CHECK: %[[X5:.*]] = arith.muli %[[X]], %[[X4]] : i32
+// CHECK: %[[P:.*]] = math.fpowi %[[F]], %[[N]] : f32, i32
+// CHECK: return %[[X5]], %[[P]]
+func.func @integer_and_variable(%x: i32, %f: f32, %n: i32) -> (i32, f32) {
+  %c5 = arith.constant 5 : i32
+  %y = math.ipowi %x, %c5 : i32
+  %p = math.fpowi %f, %n : f32, i32
+  return %y, %p : i32, f32
+}
