@@ -25,7 +25,12 @@ from torch_mlir.extras import fx_importer  # noqa: E402
 from .export_weights import restore_weights, shared_blobs  # noqa: E402
 from .torch_decompositions import decompositions  # noqa: E402
 from .module_text import module_text  # noqa: E402
-from .torch_mlir_hooks import FastLiterals, node_location, run_pipeline_without_repro_text  # noqa: E402
+from .torch_mlir_hooks import (  # noqa: E402
+    FastLiterals,
+    copy_state_in_lists,
+    node_location,
+    run_pipeline_without_repro_text,
+)
 from .weight_files import read_arrays, write_arrays  # noqa: E402
 
 
@@ -38,6 +43,7 @@ def main(archive: str, weights: str, output: str, func_name: str) -> None:
     exported = torch.export.load(archive)
     given = read_arrays(weights)
     restore_weights(exported, given)
+    copy_state_in_lists(exported)
     hooks = FastLiterals()
     module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks,
                                   decomposition_table=decompositions())

@@ -90,3 +90,36 @@ def node_location(cache, node):
     frame = _user_frame(node.meta.get("stack_trace"))
     child = Location.file(frame[0], frame[1], 0, context=cache._c) if frame else Location.unknown(context=cache._c)
     return Location.name(op, childLoc=child, context=cache._c)
+
+
+def copy_state_in_lists(exported) -> None:
+    """Puts an `aten.clone` between a weight, buffer or constant and every list that holds it.
+
+    torch-mlir's frozen import replaces such graph inputs by their tensors, and a tensor
+    inside a list argument (the index list of `x[:, idx]` once torch.fx has made `idx` a
+    buffer) then fails its list import ("Heterogeneous lists are not supported"). A clone is
+    a node of its own, which the importer turns into a literal and a copy that folds away.
+    """
+    signature = exported.graph_signature
+    state = {*signature.inputs_to_parameters, *signature.inputs_to_buffers,
+             *signature.inputs_to_lifted_tensor_constants}
+    graph = exported.graph
+    changed = False
+    for node in list(graph.nodes):
+        if node.op != "call_function":
+            continue
+        args = list(node.args)
+        for position, arg in enumerate(args):
+            if not isinstance(arg, (list, tuple)):
+                continue
+            items = list(arg)
+            for index, item in enumerate(items):
+                if isinstance(item, torch.fx.Node) and item.op == "placeholder" and item.name in state:
+                    with graph.inserting_before(node):
+                        items[index] = graph.call_function(torch.ops.aten.clone.default, (item,))
+                        items[index].meta.update(item.meta)
+                    changed = True
+            args[position] = type(arg)(items)
+        node.args = tuple(args)
+    if changed:
+        exported.graph_module.recompile()

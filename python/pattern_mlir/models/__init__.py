@@ -2,8 +2,9 @@
 
 The three classifiers of PatDNN's evaluation (VGG-16, ResNet-50, MobileNet-V2) and the three
 CoCoPIE demo applications (style transfer, colorization, super resolution), written here as plain
-PyTorch because torchvision does not import beside the pinned torch (DESIGN.md section 3), plus
-the small Fashion-MNIST CNN that the pruning work trains. All of them import through torch-mlir's
+PyTorch because torchvision does not import beside the pinned torch, plus the small
+Fashion-MNIST CNN that the pruning work trains, and two non-CNNs at Fashion-MNIST size: a patch
+transformer and a row-by-row LSTM. All of them import through torch-mlir's
 FX importer to linalg-on-tensors (test/python/models/test_models.py checks it).
 
     from pattern_mlir.models import MODELS, build
@@ -24,7 +25,9 @@ from .fashion_cnn import FashionCNN
 from .init import randomize_batchnorm
 from .macs import count_macs
 from .mobilenet_v2 import MobileNetV2
+from .patch_transformer import PatchTransformer
 from .resnet import ResNet50
+from .row_rnn import RowRNN
 from .style_transfer import StyleTransferNet
 from .super_resolution import SuperResolutionNet
 from .vgg import VGG16
@@ -83,6 +86,16 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo(
             "fashion-cnn", FashionCNN, (1, 1, 28, 28), (1, 1, 28, 28),
             "Six-conv VGG-style CNN for Fashion-MNIST, the project's trainable model",
+        ),
+        ModelInfo(
+            "patch-transformer", PatchTransformer, (1, 1, 28, 28), (1, 1, 28, 28),
+            "Vision transformer over 7x7 patches: 2 pre-norm nn.TransformerEncoderLayers, 4 heads",
+            size_arg="image_size",
+        ),
+        ModelInfo(
+            "row-lstm", RowRNN, (1, 1, 28, 28), (1, 1, 28, 28),
+            "Two-layer LSTM over an image's rows, linear head on the last step",
+            size_arg="image_size",
         ),
     )
 }  # fmt: skip
