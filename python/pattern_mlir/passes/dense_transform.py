@@ -1,23 +1,27 @@
 """The transform-dialect half of pattern-vectorize-dense: elementwise and reducing linalg ops.
 
 What dense_lower.py does not turn into kernels (activations, residual adds, bias adds,
-global pooling written as `linalg.generic`, fills) is tiled and vectorised by upstream
-transform ops, built here with the `mlir.dialects.transform` Python builders and run with
-`transform.interpreter.apply_named_sequence`:
+softmax, means and global pooling written as `linalg.generic`, fills) is tiled and
+vectorised by upstream transform ops, built here with the `mlir.dialects.transform` Python
+builders and run with `transform.interpreter.apply_named_sequence`:
 
 * elementwise ops whose operands are all identity-indexed or scalars are flattened to one
   dimension (`transform.structured.flatten_elementwise`; not for broadcasting maps such as a
   bias indexed by (d1): this release flattens those wrongly, treating the vector as a scalar);
-* the innermost dimension is tiled by a few native vectors (`tile_using_for`), every other
-  parallel dimension by 1, reduction dimensions not at all (they become
-  `vector.multi_reduction`, when small enough);
+* the innermost loop is the vector: tiled by a few native vectors (`tile_using_for`) when
+  parallel; every other loop is tiled by 1, reduction loops included (a reduction over a
+  non-innermost dimension accumulates whole vectors in a sequential loop). Only a trailing
+  run of reduction loops small enough for one bounded vector is left whole (it becomes one
+  `vector.reduction` per output element). No op, whatever its shape, gets a vector larger
+  than those bounds (see `plan_vectorize`);
 * a remainder is split off first (`transform.structured.split` at the last full tile), so
   every part has static shapes and no masks are needed;
 * every resulting linalg op is vectorised (`transform.structured.vectorize`).
 
 One named sequence per op: an op the vectorizer rejects stays as it was (scalar loops later),
-it never fails the compilation. A final sequence per function lowers the vector ops to what
-convert-vector-to-llvm expects (rank-1 transfers, no multi-reductions, no n-D broadcasts).
+it never fails the compilation. Final sequences per function lower the vector ops to what
+convert-vector-to-llvm expects (rank-1 transfers, no multi-reductions, no n-D broadcasts),
+simplifying and lowering in separate rewrites (see `lower_vectors`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ from mlir.dialects.transform import vector as tvector
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
 
 TAG = "pattern.dense_vectorize"
-MAX_REDUCTION = 4096  # reduction elements vectorised at once (larger ones stay loops)
+KEEP_ORDER = "pattern.dense_keep_order"  # reductions that were there before lower_vectors
+TILE_VECTORS = 4  # native vectors per tile of an innermost parallel dimension
+REDUCTION_VECTORS = 16  # native vectors in the vector of an innermost reduction
+MAX_ROWS = 16  # rank-1 rows of one vector: transfers and shape casts are unrolled per row
 
 
 @dataclass(frozen=True)
@@ -56,32 +63,54 @@ def _iterators(op: ir.Operation) -> list[str]:
     return [str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])]
 
 
+def _loop_sizes(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int] | None:
+    """The static size of every loop, read from the operands its maps index by that loop."""
+    sizes: list[int | None] = [None] * maps[0].n_dims
+    for value, m in zip(op.operands, maps):
+        if not isinstance(value.type, ir.RankedTensorType):
+            continue
+        for extent, expr in zip(value.type.shape, m.results):
+            if isinstance(expr, ir.AffineDimExpr):
+                sizes[expr.position] = extent
+    return None if any(s is None for s in sizes) else sizes
+
+
 def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
-    """How to vectorise `op` (a linalg op on static f32 tensors), or None to leave it."""
+    """How to vectorise `op` (a linalg op on static f32 tensors), or None to leave it.
+
+    Every plan is bounded whatever the shapes: a vector has at most TILE_VECTORS native
+    vectors in one row (REDUCTION_VECTORS in at most MAX_ROWS rows for an innermost
+    reduction), so vectorising, lowering the vectors (which unrolls them row by row and,
+    for ordered float reductions, lane by lane) and LLVM's code generation stay small
+    whatever the tensor. What does not fit is tiled further (loops), never vectorised
+    whole.
+    """
     if not all(_static_f32(v.type) for v in op.operands) or not all(_static_f32(r.type) for r in op.results):
         return None
+    tile = TILE_VECTORS * lanes
     if op.name == "linalg.fill":
         shape = list(op.results[0].type.shape)
-        return _plan_parallel([_prod(shape)] if len(shape) > 1 else shape, lanes, flatten=len(shape) > 1)
+        if 0 in shape:
+            return None
+        flat = len(shape) > 1
+        return _plan_parallel([_prod(shape)] if flat else shape, tile, flatten=flat)
     if op.name != "linalg.generic" or len(op.results) != 1:
         return None
     body = op.regions[0].blocks[0]
     if any(o.operation.name == "linalg.index" for o in body.operations):
         return None
     iterators = _iterators(op)
-    shape = list(op.results[0].type.shape)
-    out_map = _maps(op)[-1]
-    if len(shape) != len(iterators) or not out_map.is_permutation or out_map != ir.AffineMap.get_identity(len(shape)):
-        # Reductions: the output drops (or pins to 0) the reduced dims; read loop sizes from the input.
-        return _plan_reduction(op, iterators)
-    if any(it != "parallel" for it in iterators):
-        return None
     maps = _maps(op)
-    identity = ir.AffineMap.get_identity(len(shape))
-    flat = all(m == identity or len(m.results) == 0 for m in maps)
-    if flat and len(shape) > 1:
-        return _plan_parallel([_prod(shape)], lanes, flatten=True)
-    return _plan_parallel(shape, lanes, flatten=False)
+    sizes = _loop_sizes(op, maps)
+    if not iterators or sizes is None or 0 in sizes:
+        return None
+    identity = ir.AffineMap.get_identity(len(sizes))
+    if all(it == "parallel" for it in iterators) and maps[-1] == identity:
+        flat = all(m == identity or len(m.results) == 0 for m in maps)
+        if flat and len(sizes) > 1:
+            return _plan_parallel([_prod(sizes)], tile, flatten=True)
+        return _plan_parallel(sizes, tile, flatten=False)
+    return _plan_reduction(sizes, iterators, tile, REDUCTION_VECTORS * lanes)
 
 
 def _prod(shape) -> int:
@@ -91,30 +120,51 @@ def _prod(shape) -> int:
     return n
 
 
-def _plan_parallel(shape: list[int], lanes: int, flatten: bool) -> VectorizePlan:
-    tile = 4 * lanes
-    inner = shape[-1] if shape else 1
-    sizes = [1] * (len(shape) - 1) + ([min(tile, inner)] if shape else [])
-    if shape and inner <= tile:
-        sizes[-1] = 0  # whole innermost dimension in one vector
-    sizes = [0 if d == 1 else s for d, s in zip(shape, sizes)]
-    split = inner - inner % tile if shape and inner > tile and inner % tile else 0
+def _plan_parallel(shape: list[int], tile: int, flatten: bool) -> VectorizePlan:
+    """Every dimension but the innermost tiled by 1, the innermost by `tile`: vectors of at
+    most `tile` elements in one row."""
+    sizes = [0 if d == 1 else 1 for d in shape]
+    if shape:
+        sizes[-1], split = _inner(shape[-1], tile)
+    else:
+        split = 0
     return VectorizePlan(flatten, tuple(sizes), split)
 
 
-def _plan_reduction(op: ir.Operation, iterators: list[str]) -> VectorizePlan | None:
-    # Loop sizes: from an identity-indexed input.
-    sizes = None
-    for value, m in zip(op.operands, _maps(op)):
-        if m == ir.AffineMap.get_identity(len(iterators)) and isinstance(value.type, ir.RankedTensorType):
-            sizes = list(value.type.shape)
-    if sizes is None:
-        return None
-    reduced = _prod([d for d, it in zip(sizes, iterators) if it == "reduction"])
-    if reduced > MAX_REDUCTION:
-        return None
-    tiles = tuple(0 if it == "reduction" or d == 1 else 1 for d, it in zip(sizes, iterators))
-    return VectorizePlan(False, tiles)
+def _inner(extent: int, tile: int) -> tuple[int, int]:
+    """(tile size, split point) of an innermost dimension vectorised `tile` at a time: whole
+    when it fits, else full tiles and one remainder split off (both with static shapes)."""
+    if extent <= tile:
+        return 0, 0
+    return tile, extent - extent % tile if extent % tile else 0
+
+
+def _plan_reduction(sizes: list[int], iterators: list[str], tile: int, bound: int) -> VectorizePlan:
+    """Reductions (and permuting or broadcasting parallel ops), with bounded vectors.
+
+    The vector runs along the innermost loop. Every loop outside the trailing run of
+    reduction loops is tiled by 1: a reduction over a non-innermost dimension (a channel
+    mean in NCHW, softmax over channels) becomes a sequential loop that accumulates whole
+    vectors of the innermost parallel dimension, never a multi-reduction across rows.
+    The trailing reduction loops (a mean over the last dimension, global pooling over HxW)
+    are kept whole when they fit in one bounded vector (one vector.reduction per output
+    element); otherwise all of them but the innermost are tiled by 1 too, and the innermost
+    by the bound if it is larger (partial reductions accumulated in order).
+    """
+    rank = len(sizes)
+    first = rank
+    while first > 0 and iterators[first - 1] == "reduction":
+        first -= 1
+    tiles = [0 if d == 1 else 1 for d in sizes]
+    if first == rank:  # innermost loop parallel: vectors of `tile` along it
+        tiles[-1], split = _inner(sizes[-1], tile)
+        return VectorizePlan(False, tuple(tiles), split)
+    elements = _prod(sizes[first:])
+    if elements <= bound and elements // sizes[-1] <= MAX_ROWS:
+        tiles[first:] = [0] * (rank - first)
+        return VectorizePlan(False, tuple(tiles), 0)
+    tiles[-1], split = _inner(sizes[-1], bound)
+    return VectorizePlan(False, tuple(tiles), split)
 
 
 def _any() -> ir.Type:
@@ -180,7 +230,7 @@ def vectorize_ops(module: ir.Operation, ops: list[ir.Operation], lanes: int) -> 
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
         if plan is None:
-            skipped.append((names[index], "not a static elementwise or small reduction op"))
+            skipped.append((names[index], "not one result on static f32 tensors, or uses linalg.index"))
             continue
         op.attributes[TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), index)
     for index, plan in enumerate(plans):
@@ -209,23 +259,82 @@ def _strip_tags(module: ir.Operation) -> None:
 
 
 def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
-    """Lowers the vector ops of `functions` to rank-1 transfers, FMAs and reductions."""
+    """Lowers the vector ops of `functions` to rank-1 transfers, FMAs and reductions.
+
+    Three greedy rewrites, one after the other, never one with every pattern:
+    1. simplify: canonical forms, leading unit dimensions cast away, transfer permutations
+       as transposes. A multi-reduction over unit dimensions (what a reduction loop tiled
+       by 1 leaves) becomes an elementwise op here, before step 2 would unroll it lane by
+       lane;
+    2. the same with the remaining multi-reductions (over innermost dimensions) lowered to
+       vector.reduction;
+    3. lower only: n-D transfers, broadcasts, shape casts and transposes to rank-1 ops,
+       inserts and extracts. Each of these patterns makes ranks smaller or ops simpler, so
+       this rewrite terminates.
+    Lowering and simplifying patterns together never reach a fixed point: broadcast
+    lowering writes `vector<8x1xf32> -> vector<1x8x1xf32>` as an insert into poison, which
+    casting away the leading unit dimension (or canonicalisation) turns back into the same
+    broadcast, and the driver alternates forever, allocating as it goes (max_num_rewrites
+    on apply_patterns does not stop it in this release). A softmax or mean over channels
+    makes such vectors.
+    """
 
     def build(root: ir.Value) -> None:
         for name in functions:
             attrs = ir.DictAttr.get({"sym_name": ir.StringAttr.get(name)})
             f = structured.MatchOp(_any(), root, ops=ir.ArrayAttr.get([ir.StringAttr.get("func.func")]),
                                    op_attrs=attrs).result
-            patterns = transform.ApplyPatternsOp(f)
-            with ir.InsertionPoint(patterns.patterns):
-                tvector.ApplyLowerMultiReductionPatternsOp(
-                    lowering_strategy=tvector.VectorMultiReductionLowering.InnerReduction)
-                tvector.ApplyTransferPermutationPatternsOp()
+            for reductions in (False, True):
+                simplify = transform.ApplyPatternsOp(f)
+                with ir.InsertionPoint(simplify.patterns):
+                    if reductions:
+                        tvector.ApplyLowerMultiReductionPatternsOp(
+                            lowering_strategy=tvector.VectorMultiReductionLowering.InnerReduction)
+                    tvector.ApplyTransferPermutationPatternsOp()
+                    tvector.ApplyCastAwayVectorLeadingOneDimPatternsOp()
+                    transform.ApplyCanonicalizationPatternsOp()
+            lower = transform.ApplyPatternsOp(f)
+            with ir.InsertionPoint(lower.patterns):
                 tvector.ApplyLowerTransferPatternsOp(max_transfer_rank=1)
                 tvector.ApplyLowerBroadcastPatternsOp()
                 tvector.ApplyLowerShapeCastPatternsOp()
-                tvector.ApplyCastAwayVectorLeadingOneDimPatternsOp()
-                transform.ApplyCanonicalizationPatternsOp()
+                tvector.ApplyLowerTransposePatternsOp()
             transform.ApplyCommonSubexpressionEliminationOp(f)
 
+    for op in _reductions(module, functions):
+        op.attributes[KEEP_ORDER] = ir.UnitAttr.get()
     _run(module, _sequence(build))
+    _reassociate(_reductions(module, functions))
+
+
+def _reductions(module: ir.Operation, functions: list[str]) -> list[ir.Operation]:
+    """The vector.reduction ops of `functions`."""
+    found = []
+
+    def visit(op):
+        if op.name == "vector.reduction":
+            found.append(op.operation if isinstance(op, ir.OpView) else op)
+        return ir.WalkResult.ADVANCE
+
+    for f in module.regions[0].blocks[0].operations:
+        if f.operation.name != "func.func":
+            continue
+        if ir.StringAttr(f.attributes["sym_name"]).value in functions:
+            f.operation.walk(visit)
+    return found
+
+
+def _reassociate(reductions: list[ir.Operation]) -> None:
+    """Lets LLVM reassociate the float sums and products the lowering made (not those that
+    were there before, marked KEEP_ORDER): without `reassoc` llvm.vector.reduce.fadd is an
+    ordered chain, one scalar add per lane in straight-line code, as slow as the scalar
+    loop and as large as the vector. With it a reduction is a tree of native vector adds;
+    the order of a float sum changes, as it does in torch's own vectorised kernels."""
+    reassoc = ir.Attribute.parse("#arith.fastmath<reassoc>")
+    for op in reductions:
+        if KEEP_ORDER in op.attributes:
+            del op.attributes[KEEP_ORDER]
+            continue
+        kind = str(op.attributes["kind"])
+        if ("<add>" in kind or "<mul>" in kind) and isinstance(op.results[0].type, ir.F32Type):
+            op.attributes["fastmath"] = reassoc
