@@ -65,7 +65,7 @@ def _compile_in_worker(worker: StageWorker, text: str, target: str, options: Com
         result = worker.run(text, resources, request, limits, report)
     inputs = [TensorSpec(s) for s in result.inputs]
     outputs = [TensorSpec(s) for s in result.outputs]
-    stages = dict(result.stages)
+    stages: dict[str, str] = {}  # filled once the worker has printed them, after codegen
     seconds = dict(result.seconds)
     context = ir.Context()
     with context, ir.Location.unknown():
@@ -73,19 +73,27 @@ def _compile_in_worker(worker: StageWorker, text: str, target: str, options: Com
         try:
             # From the file: bytecode needs its sections aligned, which a bytes object is not.
             module = ir.Module.parseFile(str(result.bytecode))
-        finally:
+        except BaseException:
             worker.close()
+            raise
         seconds["read"] = time.perf_counter() - start
         start = time.perf_counter()
         if report:
             report("codegen")
         try:
             exe = _executable(module, target, inputs, outputs, stages, options, temps)
+            seconds["codegen"] = time.perf_counter() - start
+            start = time.perf_counter()
+            ordered = {**worker.stage_texts(), **stages}  # linalg ... llvm, then what codegen added
+            stages.clear()
+            stages.update(ordered)
+            seconds["wait for stage texts"] = time.perf_counter() - start
         except RuntimeError as error:
             if isinstance(error, CompileError):
                 raise
             raise CompileError("codegen", str(error)) from error
-        seconds["codegen"] = time.perf_counter() - start
+        finally:
+            worker.close()
         exe.stage_seconds = seconds
         exe.compile_peak_rss = result.peak_rss
         if report:

@@ -148,6 +148,7 @@ class HostExecutable(Executable):
         from mlir.execution_engine import ExecutionEngine
 
         from ..runtime.allocator import keep_freed_buffers
+        from ..runtime.llvm_options import configure_jit
         from ..runtime.weight_blob import bind_constants, externalize_constants, settle_alignment
 
         keep_freed_buffers()
@@ -155,6 +156,7 @@ class HostExecutable(Executable):
         self._module = module
         moved = [*constants, *externalize_constants(module.operation)]
         self._constants = settle_alignment(module.operation, moved)
+        configure_jit()
         self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads),
                                        enable_object_dump=False)
         self._bound = bind_constants(self._engine, self._constants)

@@ -48,7 +48,6 @@ class WorkerResult:
     inputs: list[tuple[int, ...]]
     outputs: list[tuple[int, ...]]
     seconds: dict[str, float]
-    stages: dict[str, str]  # stage name -> IR text for reading
     bytecode: Path  # the last stage's module, until the worker is closed
     peak_rss: int  # bytes, as sampled
 
@@ -107,7 +106,7 @@ class StageWorker:
             request["resources_path"] = str(self.directory / "resources")
             write_arrays(Path(request["resources_path"]), resources)
         handover = time.perf_counter() - start
-        outcome = _watch(self._process, request, limits, report)
+        outcome = _watch(self._process, request, limits, report, until_result=True)
         out = Path(request["outdir"])
         result_path = out / "result.json"
         if outcome.failure is None and result_path.exists():
@@ -115,11 +114,23 @@ class StageWorker:
             if "error" in result:
                 error = result["error"]
                 raise CompileError(error["stage"], error["message"], error.get("input_path"), error.get("command"))
-            stages = {name: (out / "stages" / f"{name}.mlir").read_text() for name in result["stages"]}
+            self._limits, self._names = limits, result["stages"]
             return WorkerResult([tuple(s) for s in result["inputs"]], [tuple(s) for s in result["outputs"]],
-                                {"handover": handover, **result["seconds"]}, stages, out / "final.mlirbc",
+                                {"handover": handover, **result["seconds"]}, out / "final.mlirbc",
                                 outcome.peak_rss)
         raise self._crash_error(request, limits, outcome)
+
+    def stage_texts(self) -> dict[str, str]:
+        """Each stage's IR for reading, once the worker has printed them (after `run`); a
+        stage it could not print says so instead of failing the compile."""
+        out = self.directory / "out"
+        outcome = _watch(self._process, None, self._limits, outdir=out)
+        texts = {}
+        for name in self._names:
+            path = out / "stages" / f"{name}.mlir"
+            texts[name] = path.read_text() if path.exists() else \
+                f"// the IR of stage '{name}' was not printed: the stage worker {outcome.failure or 'stopped'}\n"
+        return texts
 
     def _crash_error(self, request: dict, limits: Limits, outcome: _Outcome) -> CompileError:
         """The error for a child that died or was killed; replays the failing stage for a reproducer."""
@@ -157,23 +168,30 @@ class _Outcome:
     peak_rss: int
 
 
-def _watch(process: subprocess.Popen, request: dict, limits: Limits, report=None) -> _Outcome:
-    """Sends `request` and waits for the child, killing it past the limits; `report(stage)`
-    is called as each stage starts."""
+def _watch(process: subprocess.Popen, request: dict | None, limits: Limits, report=None,
+           until_result: bool = False, outdir: Path | None = None) -> _Outcome:
+    """Sends `request` (None: it was sent) and waits for the child, killing it past the limits;
+    `report(stage)` is called as each stage starts. With `until_result`, returns as soon as
+    the child's result.json exists (it goes on printing the stage texts)."""
+    request = request or {"outdir": str(outdir)}
     Path(request["outdir"]).mkdir(parents=True, exist_ok=True)
     progress = _ProgressReader(Path(request["outdir"]) / "progress", report)
-    try:
-        process.stdin.write((json.dumps(request) + "\n").encode())
-        process.stdin.close()
-    except BrokenPipeError:
-        pass  # it died while starting; its exit status says how
+    if "target" in request:
+        try:
+            process.stdin.write((json.dumps(request) + "\n").encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died while starting; its exit status says how
     start, peak = time.monotonic(), 0
+    result = Path(request["outdir"]) / "result.json"
     while True:
         try:
             code = process.wait(_POLL_SECONDS)
             break
         except subprocess.TimeoutExpired:
             pass
+        if until_result and result.exists():
+            return _Outcome(None, peak)
         progress.poll()
         rss = _rss_bytes(process.pid)
         peak = max(peak, rss)

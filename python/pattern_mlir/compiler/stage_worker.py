@@ -11,8 +11,9 @@ Protocol (files in the request's `outdir`):
   <pipeline element>"), so after a crash its last lines say what was running;
 - `result.json`: the signature, per-stage seconds and stage names, or the error of a stage
   that failed cleanly (stage, message, reproducer path, command);
-- `stages/<name>.mlir`: each stage's IR for reading (large constants and attributes elided);
-- `final.mlirbc`: the last stage's module as MLIR bytecode (weights as raw bytes).
+- `final.mlirbc`: the last stage's module as MLIR bytecode (weights as raw bytes);
+- `stages/<name>.mlir`: each stage's IR for reading (large constants and integer lists
+  elided), written after `result.json`, while the caller generates code.
 
 With `stop_before` set (the parent's second run after a crash) the worker runs the stages
 before that one, saves the full input of the failing stage as a reproducer, then runs that
@@ -56,45 +57,15 @@ def stages_for(request: dict) -> list[Stage]:
     return cpu_stages(target, options["threads"], options["patterns"], options["tuning_db"])
 
 
-class StagePrinter:
-    """Prints each stage's IR for reading in a forked child, while the next stage runs.
-
-    The fork is a free snapshot of the module (copy-on-write), so nothing is cloned, and the
-    printing (megabytes of text for a ResNet) overlaps the compilation instead of adding to
-    it. The worker's context runs single-threaded, so no thread holds a lock at a fork.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory, self.children = directory, []
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def print(self, name: str, module: ir.Module) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: print, then leave without running any Python cleanup
-            status = 1
-            try:
-                (self.directory / f"{name}.mlir").write_text(stage_text(module))
-                status = 0
-            finally:
-                os._exit(status)
-        self.children.append(pid)
-
-    def wait(self) -> None:
-        for pid in self.children:
-            os.waitpid(pid, 0)
-        self.children = []
-
-
-def compile_module(request: dict, progress: Progress) -> dict:
-    """Runs every stage; writes the stage texts and the final bytecode. Returns result.json's data."""
+def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
+    """Runs every stage and writes the final bytecode; returns result.json's data. Each stage's
+    module is kept in `snapshots` (a clone, which is also the next stage's input for a
+    failure report), to be printed once the caller has the result (`print_stages`)."""
     outdir = Path(request["outdir"])
-    printer = StagePrinter(outdir / "stages")
+    (outdir / "stages").mkdir(parents=True, exist_ok=True)
     temps = Path(request["temps"]) if request.get("temps") else None
     stop_before = request.get("stop_before")
     context = ir.Context()
-    context.enable_multithreading(False)  # see StagePrinter
     with context, ir.Location.unknown():
         progress.note("stage parse")
         text = Path(request["text_path"]).read_text()
@@ -111,8 +82,7 @@ def compile_module(request: dict, progress: Progress) -> dict:
         inputs, outputs = entry_signature(module)
         check_asserts(module)
         seconds, names = {}, ["linalg"]
-        printer.print("linalg", module)
-        before = module.operation.clone()
+        before = snapshots["linalg"] = module.operation.clone()
         for stage in stages_for(request):
             if stage.name == stop_before:
                 _reproduce(stage, module, before, Path(request["reproducer"]), temps, progress)
@@ -122,18 +92,16 @@ def compile_module(request: dict, progress: Progress) -> dict:
             run_stage(stage, module, temps, before=before)
             seconds[stage.name] = time.perf_counter() - start
             names.append(stage.name)
-            printer.print(stage.name, module)
             if temps:
                 temps.mkdir(parents=True, exist_ok=True)
                 (temps / f"{stage.name}.mlir").write_text(str(module))
-            before = module.operation.clone()
+            before = snapshots[stage.name] = module.operation.clone()
         if request["target"] != "vulkan-adreno":
             check_lowered(module)
         progress.note("stage write")
         start = time.perf_counter()
         with open(outdir / "final.mlirbc", "wb") as out:
             module.operation.write_bytecode(out)
-        printer.wait()
         seconds["write"] = time.perf_counter() - start
         return {"inputs": [list(s) for s in inputs], "outputs": [list(s) for s in outputs],
                 "seconds": seconds, "stages": names}
@@ -194,12 +162,22 @@ def _reproduce(stage: Stage, module: ir.Module, before: ir.Operation, path: Path
         PassManager.parse(f"builtin.module({element})").run(module.operation)
 
 
+def print_stages(snapshots: dict, directory: Path) -> None:
+    """Each stage's IR for reading, written after the result: the caller generates code
+    meanwhile, so on two cores the printing (megabytes of text for a ResNet) costs no time."""
+    for name, module in snapshots.items():
+        text = stage_text(module)
+        (directory / f"{name}.mlir.part").write_text(text)
+        os.replace(directory / f"{name}.mlir.part", directory / f"{name}.mlir")
+
+
 def main() -> int:
     request = json.loads(sys.stdin.readline())
     outdir = Path(request["outdir"])
     progress = Progress(outdir / "progress")
+    snapshots = {}
     try:
-        result = compile_module(request, progress)
+        result = compile_module(request, progress, snapshots)
     except CompileError as error:
         result = {"error": {"stage": error.stage, "message": error.message, "input_path": error.input_path,
                             "command": error.command}}
@@ -207,7 +185,12 @@ def main() -> int:
         stage = _last_stage(outdir / "progress")
         detail = "".join(traceback.format_exception(error)[-6:])
         result = {"error": {"stage": stage, "message": f"internal error in the compiler:\n{detail}"}}
-    (outdir / "result.json").write_text(json.dumps(result))
+    # Written whole, then renamed: the caller acts on the file as soon as it appears.
+    (outdir / "result.json.part").write_text(json.dumps(result))
+    os.replace(outdir / "result.json.part", outdir / "result.json")
+    if "error" not in result and "reproduced" not in result:
+        progress.note("stage print")
+        print_stages(snapshots, outdir / "stages")
     return 0
 
 

@@ -47,10 +47,13 @@ class JitFunction:
         from mlir import ir, passmanager
         from mlir.execution_engine import ExecutionEngine
 
+        from .llvm_options import configure_jit
+
         self.context = ir.Context()
         with self.context, ir.Location.unknown():
             self.module = ir.Module.parse(module_text)
             passmanager.PassManager.parse(LOWERING_PIPELINE).run(self.module.operation)
+            configure_jit()
             self.engine = ExecutionEngine(self.module, opt_level=opt_level)
 
     def packed(self, func_name: str) -> int:

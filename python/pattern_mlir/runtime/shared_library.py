@@ -1,7 +1,8 @@
 """LLVM IR text -> a position-independent shared library, for ARM64 or this machine.
 
 Both CPU targets build the same way: ``opt -passes=default<On>`` (the mid-level pipeline the
-host ``ExecutionEngine(opt_level=3)`` applies, so JIT and library see equally optimised IR;
+host ``ExecutionEngine(opt_level=3)`` applies, with the same options, ``llvm_options.FLAGS``, so
+JIT and library see equally optimised IR;
 ``opt_level=None`` skips it), ``llc -O3`` for the target's CPU and features, then the target's C
 compiler links ``lib<name>.so`` with ``-z defs``, so that a symbol no library provides (e.g.
 MLIR's ``memrefCopy`` runtime helper) fails at link time rather than at load. IR that calls
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .llvm_options import FLAGS as LLVM_FLAGS
 from .toolchain import run_tool
 
 __all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "LibraryTarget", "async_runtime_library", "compile_library",
@@ -82,7 +84,7 @@ def compile_library(
     llc_input = ll_path
     if opt_level is not None:
         llc_input = out / f"{name}.opt.ll"
-        run_tool("opt", [*flags, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input])
+        run_tool("opt", [*flags, *LLVM_FLAGS, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input])
     llc = [*flags, "-O3", "-relocation-model=pic", llc_input]
     obj_path = out / f"{name}.o"
     run_tool("llc", [*llc, "-filetype=obj", "-o", obj_path])
