@@ -28,6 +28,12 @@ using namespace mlir::pattern;
 /// product the verifier forms (O * I, H + padding, extents) inside int64_t.
 static constexpr int64_t kMaxExtent = int64_t(1) << 31;
 
+/// Every tensor of a pattern convolution holds at most this many elements, so
+/// that any element offset fits the 32-bit integers of the FKW stream and of
+/// the GPU kernels, and a pass sizing work or buffers from a shape stays
+/// within what a process can hold.
+static constexpr int64_t kMaxElements = (int64_t(1) << 31) - 1;
+
 namespace {
 /// What the shared geometry check learns about a convolution.
 struct ConvShape {
@@ -35,6 +41,21 @@ struct ConvShape {
   int64_t inChannels = 0;
 };
 } // namespace
+
+/// Checks that a static shape holds at most kMaxElements elements. The
+/// product saturates instead of overflowing: dims may be as large as int64_t.
+static LogicalResult verifyElementCount(Operation *op, StringRef what,
+                                        RankedTensorType type) {
+  int64_t count = 1;
+  for (int64_t size : type.getShape()) {
+    if (size != 0 && count > kMaxElements / size)
+      return op->emitOpError()
+             << what << " " << type << " has more than " << kMaxElements
+             << " elements";
+    count *= size;
+  }
+  return success();
+}
 
 /// Checks a static, non-empty, bounded 4-D NCHW shape.
 static LogicalResult verifyNCHW(Operation *op, StringRef what,
@@ -50,7 +71,7 @@ static LogicalResult verifyNCHW(Operation *op, StringRef what,
       return op->emitOpError() << what << " dim " << dim << " = " << size
                                << " is not in [1, " << kMaxExtent << ")";
   }
-  return success();
+  return verifyElementCount(op, what, type);
 }
 
 /// Checks an attribute array of `count` values in [lo, kMaxExtent).
@@ -113,6 +134,8 @@ static FailureOr<ConvShape> verifyConvCommon(ConvOp op) {
     return op.emitOpError()
            << "expects static 2-D weights (kept kernels x taps), got "
            << weightsType;
+  if (failed(verifyElementCount(operation, "weights", weightsType)))
+    return failure();
   if (weightsType.getDimSize(1) != library.getNumTaps())
     return op.emitOpError() << "weights hold " << weightsType.getDimSize(1)
                             << " taps per kernel, but the library's patterns "

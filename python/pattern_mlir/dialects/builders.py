@@ -50,9 +50,10 @@ def library_attr(masks) -> ir.Attribute:
 def library_masks(attr: ir.Attribute) -> np.ndarray:
     """(P, KH, KW) boolean masks of a `#pattern.library` attribute."""
     kh, kw = _patternDialects.library_kernel(attr)
-    bits = _patternDialects.library_masks(attr)
-    taps = np.arange(kh * kw)
-    return np.stack([(b >> taps) & 1 for b in bits]).astype(bool).reshape(-1, kh, kw)
+    # Unsigned: a mask keeping tap 63 (the last tap of an 8x8 kernel) does not fit int64.
+    bits = np.array(_patternDialects.library_masks(attr), dtype=np.uint64)
+    taps = np.arange(kh * kw, dtype=np.uint64)
+    return ((bits[:, None] >> taps) & np.uint64(1)).astype(bool).reshape(-1, kh, kw)
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

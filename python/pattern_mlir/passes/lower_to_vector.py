@@ -309,18 +309,51 @@ class _Conv:
     plan: ConvKernelPlan
 
 
-def _read(op: ir.Operation, index: int, target: str) -> _Conv:
-    info = read_conv(op)
+# The entry copies each input row with unrolled vector code and the plan lists every vector
+# of an output row, so code and compile time grow with the width: bounded well above any
+# CNN's feature maps.
+MAX_WIDTH = 1 << 15
+# Entries of the per-(filter, pattern) channel-block tables a schedule's tile_channels asks for.
+MAX_CHANNEL_SPLITS = 1 << 24
+
+
+def _check(op: ir.Operation, info: ConvInfo) -> tuple[int, int]:
+    """What the CPU lowering needs beyond the verifier; returns the (rows, columns) padding."""
+    kernel = info.library.shape[1:]
+    if kernel != (3, 3):
+        raise PassError(op, f"has kernel {kernel[0]}x{kernel[1]}; the CPU lowering supports 3x3 only")
     pads = info.symmetric_padding
     if pads is None:
         raise PassError(op, f"has asymmetric padding {list(info.padding)}, which torch convolutions "
                         "never produce; the CPU lowering supports symmetric padding only")
     if info.input_shape[0] != 1:
         raise PassError(op, f"has batch {info.input_shape[0]}; the CPU lowering supports batch 1")
+    width = max(info.input_shape[3] + 2 * pads[1], info.output_shape[3])
+    if width > MAX_WIDTH:
+        raise PassError(op, f"has padded input width {width}; the CPU lowering supports up to {MAX_WIDTH}")
+    tile = info.schedule.tile_channels if info.schedule is not None else 0
+    if tile:
+        blocks = -(-info.input_shape[1] // tile)
+        splits = info.output_shape[1] * len(info.library) * (blocks + 1)
+        if splits > MAX_CHANNEL_SPLITS:
+            raise PassError(op, f"has schedule tile_channels = {tile}, {blocks} blocks of its "
+                            f"{info.input_shape[1]} input channels: {splits} channel-block table "
+                            f"entries, more than {MAX_CHANNEL_SPLITS}")
+    return pads
+
+
+def _read(op: ir.Operation, index: int, target: str) -> _Conv:
+    info = read_conv(op)
+    pads = _check(op, info)
     _, channels, height, width = info.input_shape
-    geom = ConvGeometry.make(channels, info.output_shape[1], height, width, info.strides, pads, info.dilations)
-    activation = Activation.make(info.activation, info.clamp)
-    plan = plan_conv(geom, info.library, info.schedule, activation, target, func_name=f"pattern_conv_{index}")
+    try:
+        geom = ConvGeometry.make(channels, info.output_shape[1], height, width, info.strides, pads,
+                                 info.dilations)
+        activation = Activation.make(info.activation, info.clamp)
+        plan = plan_conv(geom, info.library, info.schedule, activation, target,
+                         func_name=f"pattern_conv_{index}")
+    except ValueError as error:
+        raise PassError(op, f"cannot be planned: {error}") from None
     return _Conv(op, info, plan)
 
 
@@ -369,10 +402,14 @@ def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
     out_channels = info.output_shape[1]
     packed = packed_fkw(op, info)
     groups = filter_groups(plan.schedule, threads, out_channels)
-    arrays = kernel_arrays(plan, packed)
+    try:
+        arrays = kernel_arrays(plan, packed)
+        bounds = fkw.balanced_partition(packed, groups).astype(np.int32) if groups > 1 else None
+    except ValueError as error:
+        raise PassError(op, f"cannot be lowered: {error}") from None
     arrays["bias"] = info.bias if info.bias is not None else np.zeros(out_channels, np.float32)
-    if groups > 1:
-        arrays["bounds"] = fkw.balanced_partition(packed, groups).astype(np.int32)
+    if bounds is not None:
+        arrays["bounds"] = bounds
     entry = f"{plan.func_name}_entry"
     with op.context, ir.Location.unknown():
         _append_functions(

@@ -35,15 +35,28 @@ def dense_weight(rows: np.ndarray, library: np.ndarray, assignment: np.ndarray) 
     return dense.reshape(out_channels, in_channels, kh, kw)
 
 
+def _filter_order(op: ir.Operation) -> np.ndarray | None:
+    """The `pattern.filter_order` the reorder pass wrote, if any; a discardable attribute,
+    so nothing but this pass checks its kind."""
+    if FILTER_ORDER_ATTR not in op.attributes:
+        return None
+    attr = op.attributes[FILTER_ORDER_ATTR]
+    if not isinstance(attr, ir.DenseI32ArrayAttr):
+        raise PassError(op, f"has a {FILTER_ORDER_ATTR} that is not an array<i32>: {attr}")
+    return np.array(list(attr), np.int32)
+
+
 def pack_conv(op: ir.Operation) -> None:
     info = read_conv(op)
+    kernel = info.library.shape[1:]
+    if kernel != (3, 3):
+        # The FKW kernels and the lowering after them compute 3x3 convolutions only.
+        raise PassError(op, f"has kernel {kernel[0]}x{kernel[1]}; FKW packing supports 3x3 only")
     out_channels, in_channels = info.output_shape[1], info.input_shape[1]
     assignment = np.array(list(op.attributes["assignment"]), np.int32).reshape(
         out_channels, in_channels
     )
-    order = None
-    if FILTER_ORDER_ATTR in op.attributes:
-        order = np.array(list(ir.DenseI32ArrayAttr(op.attributes[FILTER_ORDER_ATTR])), np.int32)
+    order = _filter_order(op)
     try:
         packed = fkw.pack(dense_weight(info.weights, info.library, assignment), info.library,
                           assignment, order)

@@ -93,7 +93,7 @@ def _bound(op: ir.Operation, value: ir.Value) -> tuple[str, float] | None:
     activation and a 0-d constant tensor, with a body `select(cmpf(a, b), a, b)`.
     The body is classified by evaluating it just below and above c.
     """
-    if op is None or op.name != "linalg.generic" or len(op.operands) != 3:
+    if op is None or op.name != "linalg.generic" or len(op.operands) != 3 or len(op.results) != 1:
         return None
     body = list(op.regions[0].blocks[0].operations)
     if [o.name for o in body] != ["arith.cmpf", "arith.select", "linalg.yield"]:
@@ -167,8 +167,63 @@ def _erase_dead(roots: list[ir.Operation]) -> None:
         op.erase()
 
 
+def _pair_attr(conv: ir.Operation, name: str) -> list[int]:
+    """`strides` / `dilations` of a linalg conv; absent means 1 (the named op's default)."""
+    return [int(v) for v in conv.attributes[name]] if name in conv.attributes else [1, 1]
+
+
+def _static_tensor(value: ir.Value) -> bool:
+    return isinstance(value.type, ir.RankedTensorType) and value.type.has_static_shape
+
+
+def _is_splat(value: ir.Value) -> bool:
+    """Whether a splat arith.constant defines `value`: checked before reading it as an array,
+    which would materialise every element of a type that may be arbitrarily large."""
+    owner = defining_op(value, "arith.constant")
+    attr = owner.attributes["value"] if owner is not None else None
+    return isinstance(attr, ir.DenseElementsAttr) and attr.is_splat
+
+
+def _input_reason(conv: ir.Operation) -> str | None:
+    """Why `conv`'s operands are outside what a pattern conv expresses, else None. Checked
+    before anything is read: a conv on buffers or of dynamic shape is valid linalg."""
+    if len(conv.operands) != 3 or len(conv.results) != 1:
+        return "it does not compute on tensors"
+    values = (*conv.operands, conv.results[0])
+    if not all(_static_tensor(v) for v in values):
+        return "its operands are not statically shaped tensors"
+    element_types = sorted({str(v.type.element_type) for v in values} - {"f32"})
+    if element_types:
+        return f"element type {element_types[0]} is not f32"
+    if _is_splat(conv.operands[1]):
+        # Every kernel keeps all taps or none: never a pattern conv.
+        return "weights are a splat constant"
+    if min(_pair_attr(conv, "strides") + _pair_attr(conv, "dilations")) < 1:
+        return "a stride or dilation is below 1"
+    return None
+
+
+def _output_reason(conv: ir.Operation, weight: np.ndarray) -> str | None:
+    """Why the pattern conv would not compute `conv`'s result type, else None (linalg also
+    accepts an output that covers part of the convolution's window positions)."""
+    source, padding = _padding(conv)
+    if min(padding) < 0:
+        return f"negative padding {padding}"
+    n, _, h, w = ir.RankedTensorType(source.type).shape
+    (sh, sw), (dh, dw) = _pair_attr(conv, "strides"), _pair_attr(conv, "dilations")
+    oh = builders.conv_output_size(h, padding[0], padding[2], weight.shape[2], sh, dh)
+    ow = builders.conv_output_size(w, padding[1], padding[3], weight.shape[3], sw, dw)
+    result = list(ir.RankedTensorType(conv.results[0].type).shape)
+    if result != [n, weight.shape[0], oh, ow]:
+        return f"its result {result} is not the whole convolution {[n, weight.shape[0], oh, ow]}"
+    return None
+
+
 def dense_reason(conv: ir.Operation) -> tuple[str | None, np.ndarray | None]:
     """(why `conv` stays dense or None, its pattern library when it can be raised)."""
+    reason = _input_reason(conv)
+    if reason is not None:
+        return reason, None
     weight = constant_array(conv.operands[1])
     if weight is None:
         return "weights are not a compile-time constant", None
@@ -185,6 +240,9 @@ def dense_reason(conv: ir.Operation) -> tuple[str | None, np.ndarray | None]:
     top, left, bottom, right = _padding(conv)[1]
     if (top, left) != (bottom, right):
         return f"asymmetric padding {[top, left, bottom, right]}", None
+    reason = _output_reason(conv, weight)
+    if reason is not None:
+        return reason, None
     return None, library
 
 
@@ -207,9 +265,9 @@ def raise_conv(conv: ir.Operation) -> bool:
             weight,
             library,
             bias=bias,
-            stride=[int(v) for v in conv.attributes["strides"]],
+            stride=_pair_attr(conv, "strides"),
             padding=padding,
-            dilation=[int(v) for v in conv.attributes["dilations"]],
+            dilation=_pair_attr(conv, "dilations"),
             activation=activation,
             clamp=clamp if activation == "clamp" else None,
         )

@@ -6,6 +6,9 @@ written in Python (the codegen passes, see `pattern_mlir.passes`) cannot be
 loaded into that binary, so when a command line names one, this script runs the
 whole pipeline in Python instead, in the same order and with the same pass
 names, through the upstream PassManager.
+
+Either way the input is first checked for the few constructs known to abort upstream
+MLIR's parser or verifiers (`upstream_guard`), which are reported as errors instead.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pattern_mlir
+
+from .upstream_guard import upstream_hazards
 
 
 def native_binary() -> Path:
@@ -27,6 +32,21 @@ def native_binary() -> Path:
         "the native pattern-opt is not installed; rebuild with "
         "`pip install --no-build-isolation -e .`"
     )
+
+
+# Flags with which the binary reads no input.
+_NO_INPUT = ("help", "version", "show-dialects", "list-passes", "print-pipeline")
+
+
+def _input_path(argv: list[str]) -> str:
+    """The input file of an mlir-opt command line ("-": stdin)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "-o":
+            next(args, None)
+        elif arg == "-" or not arg.startswith("-"):
+            return arg
+    return "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +67,26 @@ def main(argv: list[str] | None = None) -> int:
             options = f" (options: {', '.join(python_pass.options)})" if python_pass.options else ""
             print(f"  --{python_pass.name:<32} - {python_pass.summary}{options}")
         return 0
+    # Inputs known to abort upstream MLIR are reported before the binary sees them.
+    path = _input_path(argv)
+    if any(arg.lstrip("-").startswith(_NO_INPUT) for arg in argv) or (path == "-" and sys.stdin.isatty()):
+        os.execv(binary, [binary, *argv])
+    if path == "-":
+        text = sys.stdin.buffer.read()
+    else:
+        try:
+            text = Path(path).read_bytes()
+        except OSError:
+            text = b""  # the binary reports it
+    hazards = upstream_hazards(text, path)
+    if hazards:
+        print("\n".join(hazards), file=sys.stderr)
+        return 1
+    if path == "-":
+        import subprocess
+
+        code = subprocess.run([binary, *argv], input=text, check=False).returncode
+        return 128 - code if code < 0 else code  # a signal as the shell reports it
     os.execv(binary, [binary, *argv])
     return 0  # unreachable: execv replaces the process
 

@@ -406,3 +406,29 @@ func.func @packed_channel_repeat_in_filter(%x: tensor<1x2x8x8xf32>, %w: tensor<3
 func.func @schedule_tile_cols_not_vector_multiple() attributes {a = #pattern.schedule<tile_rows = 1, tile_cols = 20, tile_filters = 1, tile_channels = 0, vector_width = 8, unroll = 1, prefetch = 0, loop_order = rows_outer, threads = 0>} {
   return
 }
+
+// -----
+
+// Every dim is in range, but the input has 4 * (2^31 - 1) elements.
+func.func @input_too_many_elements(%x: tensor<1x1x4x2147483647xf32>, %w: tensor<1x4xf32>) -> tensor<1x1x4x2147483647xf32> {
+  // expected-error @+1 {{input 'tensor<1x1x4x2147483647xf32>' has more than 2147483647 elements}}
+  %y = pattern.packed_conv2d %x, %w library <3x3, [[1, 3, 4, 5]]> filter_order [0] offsets [0, 1] channels [0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] : tensor<1x1x4x2147483647xf32>, tensor<1x4xf32> -> tensor<1x1x4x2147483647xf32>
+  return %y : tensor<1x1x4x2147483647xf32>
+}
+
+// -----
+
+func.func @output_too_many_elements(%x: tensor<1x1x32767x65536xf32>, %w: tensor<2x4xf32>) -> tensor<1x2x32767x65536xf32> {
+  // expected-error @+1 {{output 'tensor<1x2x32767x65536xf32>' has more than 2147483647 elements}}
+  %y = pattern.conv2d %x, %w library #pattern.library<3x3, [[1, 3, 4, 5]]> assignment [0, 0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] : tensor<1x1x32767x65536xf32>, tensor<2x4xf32> -> tensor<1x2x32767x65536xf32>
+  return %y : tensor<1x2x32767x65536xf32>
+}
+
+// -----
+
+// The element count of these weights overflows int64: the check must saturate.
+func.func @weights_element_count_overflows(%x: tensor<1x2x8x8xf32>, %w: tensor<4611686018427387904x4xf32>) -> tensor<1x2x8x8xf32> {
+  // expected-error @+1 {{weights 'tensor<4611686018427387904x4xf32>' has more than 2147483647 elements}}
+  %y = pattern.conv2d %x, %w library #pattern.library<3x3, [[1, 3, 4, 5], [1, 4, 5, 7]]> assignment [0, -1, 1, 0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] : tensor<1x2x8x8xf32>, tensor<4611686018427387904x4xf32> -> tensor<1x2x8x8xf32>
+  return %y : tensor<1x2x8x8xf32>
+}
