@@ -48,6 +48,9 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--patterns", type=int, default=8)
     ap.add_argument("--connectivity", type=float, default=3.6)
     ap.add_argument("--tune", action="store_true", help="tune the pattern conv's schedule")
+    ap.add_argument("--target", default="host",
+                    help="the pattern conv's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
+                         "or x86-64-v4; the FMA peak is measured for it"),
     ap.add_argument("--no-mca", action="store_true", help="skip the arm64 llvm-mca report")
     ap.add_argument("--workdir", default="/tmp/bench_layers")
     ap.add_argument("--results", default="", help="raw JSON (default: WORKDIR/results.json)")
@@ -78,6 +81,9 @@ def measure(args: argparse.Namespace) -> dict:
     else:
         results = {"meta": describe_machine(), "peak": [], "layers": {}}
         results["meta"]["commands"] = [command]
+        from pattern_mlir.target import resolve_target
+
+        results["meta"]["target"] = resolve_target(args.target).describe()
         run_mca = not args.no_mca
     results["meta"]["settings"] = {
         k: getattr(args, k)
@@ -95,7 +101,7 @@ def measure(args: argparse.Namespace) -> dict:
     }
     results["meta"]["settings"]["tune"] = args.tune
     results["meta"].setdefault("duration_s", 0.0)
-    peak_args = ["--threads", args.threads]
+    peak_args = ["--threads", args.threads, "--target", args.target]
     results["peak"].append(run_process("fma_peak", peak_args))
     names = args.layers.split(",")
     for i, name in enumerate(names):

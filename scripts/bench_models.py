@@ -55,6 +55,9 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--patterns", type=int, default=8)
     ap.add_argument("--connectivity", type=float, default=3.6)
     ap.add_argument("--no-arm64", action="store_true", help="skip the arm64-neon builds")
+    ap.add_argument("--target", default="host",
+                    help="pattern-mlir's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
+                         "or x86-64-v4; the FMA peak is measured for it")
     ap.add_argument("--workdir", default="/tmp/bench_models")
     ap.add_argument("--results", default="", help="raw JSON (default: WORKDIR/results.json)")
     ap.add_argument("--md", default=str(ROOT / "docs" / "bench_models.md"))
@@ -99,6 +102,9 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
 
         meta["versions"].update(versions())
     meta["uptime_start"] = _sh("uptime").strip()
+    from pattern_mlir.target import resolve_target
+
+    meta["target"] = resolve_target(args.target).describe()
     # Uncommitted work under python/ that the run leaves out (it runs a copy of the commit).
     meta["dirty"] = [
         ln[3:] for ln in _sh("git", "status", "--porcelain", "--", "python").splitlines()
@@ -122,7 +128,7 @@ def measure(args: argparse.Namespace) -> dict:
         args.results.write_text(json.dumps(results))
 
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    peak_args = ["--threads", args.threads]
+    peak_args = ["--threads", args.threads, "--target", args.target]
     results["peak"].append(run_process("fma_peak", peak_args))
     names = args.models.split(",")
     roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity) for n in names}

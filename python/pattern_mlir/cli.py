@@ -135,9 +135,10 @@ def _compile_arguments(parser: argparse.ArgumentParser, mlir_files: bool = True)
     from .compiler.options import TARGETS
 
     parser.add_argument("--target", default="host", choices=TARGETS,
-                        help="host (JIT for this CPU), arm64-neon (shared library, runs under "
-                             "qemu-aarch64 here) or vulkan-adreno (SPIR-V on a Vulkan driver); "
-                             "default host")
+                        help="host (JIT for this CPU: AVX-512, else AVX2), x86-64-v3 (AVX2) or "
+                             "x86-64-v4 (AVX-512) where this CPU runs them, arm64-neon (shared library, "
+                             "runs under qemu-aarch64 here) or vulkan-adreno (SPIR-V on a Vulkan "
+                             "driver); default host")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     parser.add_argument("--save-temps", help="directory for every stage's IR")
 

@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         default="host",
-        choices=["host", "vulkan-adreno"],
-        help="what to tune for: this CPU, or workgroup tilings on the default Vulkan device "
-        "($PATTERN_MLIR_VULKAN_DEVICE picks another); arm64 cannot be measured here",
+        choices=["host", "x86-64-v3", "x86-64-v4", "vulkan-adreno"],
+        help="what to tune for: this CPU (host, or an x86-64 level it runs), or workgroup tilings "
+        "on the default Vulkan device ($PATTERN_MLIR_VULKAN_DEVICE picks another); arm64 cannot "
+        "be measured here",
     )
     parser.add_argument("--budget", default="5m", help="time for the whole model: 300, 90s, 5m, 1h")
     parser.add_argument(
@@ -118,7 +119,7 @@ def format_summary(summary) -> str:
 def run(args) -> int:
     from .tuning import TuneOptions, TuningDB, default_db_path, parse_budget, tune_layers
 
-    if args.threads < 1 or (args.threads > 1 and args.target != "host"):
+    if args.threads < 1 or (args.threads > 1 and args.target == "vulkan-adreno"):
         _log(f"error: --threads must be >= 1 (and 1 for {args.target}), got {args.threads}")
         return 2
     options = TuneOptions(

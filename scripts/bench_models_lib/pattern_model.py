@@ -46,12 +46,12 @@ def _import(files, x) -> tuple[ImportedModule, dict]:
     return _IMPORTED["module"], {"wall_s": 0.0, "cpu_s": 0.0, "reused": True}
 
 
-def compile_host(files, x, threads: int):
+def compile_host(files, x, threads: int, target: str = "host"):
     """(executable, times): the import (or the reused one) plus ``compile_str``."""
     module, imported = _import(files, x)
     options = pattern_mlir.CompileOptions(num_threads=threads)
     c0, t0 = cpu_seconds(), time.perf_counter()
-    exe = pattern_mlir.compile_str(module.text, "host", options, resources=module.resources)
+    exe = pattern_mlir.compile_str(module.text, target, options, resources=module.resources)
     times = {
         "import_wall_s": imported["wall_s"],
         "import_cpu_s": imported["cpu_s"],
@@ -67,7 +67,7 @@ def compile_host(files, x, threads: int):
 
 def setup(files, x, threads, args):
     if args.compile:
-        exe, _INFO["compile"][threads] = compile_host(files, x, threads)
+        exe, _INFO["compile"][threads] = compile_host(files, x, threads, args.target)
         save_runnable(exe, files.exe_dir(threads))
     else:
         t0 = time.perf_counter()

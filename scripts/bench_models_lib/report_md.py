@@ -145,6 +145,11 @@ def _targets(s: ModelSummary) -> list[str]:
     return out
 
 
+def _target(meta: dict) -> str:
+    """pattern-mlir's target in the run, as the run described it (runs before targets: AVX-512)."""
+    return meta.get("target", "host (AVX-512)")
+
+
 def _header(s: ModelSummary, meta: dict) -> list[str]:
     cpu, st, v = meta["lscpu"], meta["settings"], meta["versions"]
     load0, load1 = meta["load_start"], meta.get("load_end", meta["load_start"])
@@ -197,7 +202,7 @@ def _header(s: ModelSummary, meta: dict) -> list[str]:
             f"Software: torch {v['torch']}, ONNX Runtime {v['onnxruntime']} (onnx {v['onnx']}), "
             f"MNN {v['MNN']}, IREE {v.get('iree-base-runtime', '-')}, "
             f"LiteRT {v.get('ai-edge-litert', '-')} (litert-torch {v.get('litert-torch', '-')}), "
-            f"MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, AVX-512), "
+            f"MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, target {_target(meta)}), "
             f"numpy {v['numpy']}."
         ),
         "",
@@ -247,7 +252,7 @@ def render_markdown(s: ModelSummary, meta: dict) -> str:
                 "everything else dense. Useful GFLOP/s = 2 x kept MACs / pattern-mlir time; FMA peak "
                 f"at {t} thread{'s' if t > 1 else ''}: "
                 f"{s.fma_peak.get(t, float('nan')):.0f} GFLOP/s (JIT-compiled loop of independent "
-                "AVX-512 FMAs, best seen in this run)."
+                f"FMAs of target {_target(meta)}, best seen in this run)."
             ),
             "",
             *_speed_table(s, view),

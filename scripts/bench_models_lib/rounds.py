@@ -99,7 +99,7 @@ def run_model(model: str, root, opts, log=print) -> dict:
     save_dir = Path(opts.workdir) / "outputs"
     shutil.rmtree(save_dir, ignore_errors=True)
     common = worker_args(model, root) + ["--threads", opts.threads, "--runs", str(opts.runs)]
-    common += ["--warmup", str(opts.warmup)]
+    common += ["--warmup", str(opts.warmup), "--target", opts.target]
     peers, failed = list(opts.peers), {}
     rounds, load, busy, checks = [], [], [], {}
     while True:

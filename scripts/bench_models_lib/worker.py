@@ -32,6 +32,7 @@ def _parse(description: str) -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=20, help="timed runs per variant")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--root", required=True, help="the prepared model's directory")
+    ap.add_argument("--target", default="host", help="pattern-mlir's target (an x86 target this CPU runs)")
     ap.add_argument("--save-dir", default="", help="write each variant's output here as .npy")
     ap.add_argument(
         "--compile", action="store_true", help="pattern-mlir: compile (else reload round 1's)"

@@ -1,11 +1,14 @@
-"""The machine's FMA peak: a JIT-compiled loop of independent vector FMAs, 1 and 2 threads.
+"""A target's FMA peak: a JIT-compiled loop of independent vector FMAs, 1 and 2 threads.
 
 The efficiency figures need a ceiling measured on this machine, not a datasheet number
-(a KVM guest's clock and AVX-512 frequency are unknown). The loop keeps 16 accumulators of
-vector<16xf32> in flight (FMA latency x 2 ports needs 8), so it runs at the FMA issue limit.
+(a KVM guest's clock and AVX-512 frequency are unknown). The loop is sized by the target's
+description (``pattern_mlir.target``): vectors of its native width (8 lanes on x86-64-v3,
+16 on x86-64-v4) and ``peak_accumulators`` independent chains, twice the FMA pipes' need
+(units x latency) and never more than the registers hold, so it runs at the FMA issue
+limit without spills (16 chains of 16 lanes on AVX2 would be 32 ymm: half the speed).
 Each accumulator starts at a different value that is no fixed point of its update, or LLVM
 folds the whole loop away.
-Compiled by the same MLIR JIT as the pattern conv, hence the same code generation.
+Compiled by the same MLIR JIT, for the same target, as the model's code.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ import threading
 import time
 
 from pattern_mlir.runtime.host import jit_compile
+from pattern_mlir.target import Target, resolve_target
 
 from .worker import RESULT_TAG
 
-ACCUMULATORS = 16
-LANES = 16
 
-
-def _module() -> str:
+def _module(target: Target) -> str:
+    ACCUMULATORS, LANES = target.peak_accumulators, target.lanes  # noqa: N806 (read as constants)
     vt = f"vector<{LANES}xf32>"
     accs = [f"%a{i}" for i in range(ACCUMULATORS)]
     body = [f"      %n{i} = vector.fma %a, %a{i}, %b : {vt}" for i in range(ACCUMULATORS)]
@@ -64,11 +66,12 @@ def _caller(address: int, iterations: int):
     return lambda: fn(args) if keep else None
 
 
-def peak_gflops(threads: int, iterations: int, repeats: int) -> list[float]:
+def peak_gflops(threads: int, iterations: int, repeats: int, target: str = "host") -> list[float]:
     """GFLOP/s of ``threads`` concurrent FMA loops (ctypes releases the GIL), per repeat."""
-    jit = jit_compile(_module())
+    description = resolve_target(target)
+    jit = jit_compile(_module(description), target=description)
     calls = [_caller(jit.packed("fma_loop"), iterations) for _ in range(threads)]
-    flops = 2.0 * ACCUMULATORS * LANES * iterations * threads
+    flops = 2.0 * description.peak_accumulators * description.lanes * iterations * threads
     calls[0]()
     samples = []
     for _ in range(repeats):
@@ -89,10 +92,14 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iterations", type=int, default=2_000_000)
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--target", default="host", help="an x86 target this CPU runs (default host)")
     args = ap.parse_args()
-    result = {"peer": "fma_peak", "samples": {}}
+    description = resolve_target(args.target)
+    result = {"peer": "fma_peak", "target": description.name, "isa": description.isa,
+              "describe": description.describe(), "chains": description.peak_accumulators,
+              "lanes": description.lanes, "samples": {}}
     for t in (int(s) for s in args.threads.split(",")):
-        samples = peak_gflops(t, args.iterations, args.repeats)
+        samples = peak_gflops(t, args.iterations, args.repeats, args.target)
         result["samples"][t] = {
             "gflops": samples,
             "max": max(samples),

@@ -94,6 +94,7 @@ def run_layer(layer: str, opts, log=print) -> dict:
     common = ["--layer", layer, "--threads", opts.threads, "--runs", str(opts.runs)]
     common += ["--warmup", str(opts.warmup), "--workdir", opts.workdir]
     common += ["--patterns", str(opts.patterns), "--connectivity", str(opts.connectivity)]
+    common += ["--target", opts.target]
     rounds, load, busy, checks = [], [], [], {}
     while True:
         busy.append(wait_for_quiet(opts.max_busy, opts.max_wait)[0])

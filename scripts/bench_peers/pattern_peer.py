@@ -31,6 +31,7 @@ def setup(data, threads, args):
         padding=layer.padding,
         num_threads=threads,
         schedule=_INFO.get("tuned"),
+        target=args.target,
         input_size=(layer.height, layer.width),
     )
     compile_s = time.perf_counter() - t0

@@ -319,7 +319,7 @@ def render_markdown(s: Summary, meta: dict) -> str:
         (
             f"Software: torch {v['torch']}, ONNX Runtime {v['onnxruntime']} (onnx {v['onnx']}), "
             f"MNN {v['MNN']}, MLIR {v['xtc-mlir-python-bindings']} (pattern-mlir's JIT, "
-            f"AVX-512), numpy {v['numpy']}."
+            f"target {meta.get('target', 'host (AVX-512)')}), numpy {v['numpy']}."
         ),
         "",
         (
@@ -360,7 +360,7 @@ def render_markdown(s: Summary, meta: dict) -> str:
                 f"{clock}Ratios are peer ms / pattern-mlir ms (> 1: pattern-mlir faster). "
                 f"Useful GFLOP/s = 2 x kept MACs / time; FMA peak at {t} "
                 f"thread{'s' if t > 1 else ''}: {peak:.0f} GFLOP/s (JIT-compiled loop of "
-                f"independent AVX-512 FMAs, best seen); best dense conv seen: {best[0]:.0f} "
+                f"independent FMAs of target {meta.get('target', 'host (AVX-512)')}, best seen); best dense conv seen: {best[0]:.0f} "
                 f"GFLOP/s ({best[1]}). (cl): torch's channels_last was the faster format."
             ),
             "",

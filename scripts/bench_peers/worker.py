@@ -35,6 +35,7 @@ def _parse(description: str) -> argparse.Namespace:
     ap.add_argument("--workdir", default="/tmp/bench_layers", help="model files (ONNX, MNN)")
     ap.add_argument("--save-dir", default="", help="write each variant's output here as .npy")
     ap.add_argument("--tune", action="store_true", help="pattern peer: measure schedules first")
+    ap.add_argument("--target", default="host", help="pattern peer: an x86 target this CPU runs")
     return ap.parse_args()
 
 

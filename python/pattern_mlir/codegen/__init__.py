@@ -26,12 +26,11 @@ from .fkw import (
     validate_pattern_layer,
 )
 from .geometry import ConvGeometry, pad_input_into
-from .schedule import TARGETS, Schedule, candidate_schedules, default_schedule
+from .schedule import Schedule, candidate_schedules, default_schedule
 
 __all__ = [
     "ACTIVATIONS",
     "ARG_NAMES",
-    "TARGETS",
     "Activation",
     "ConvGeometry",
     "ConvKernelPlan",

@@ -65,7 +65,7 @@ from .activation import Activation
 from .fkw import library_taps
 from .geometry import ConvGeometry
 from .irtext import FuncWriter, f32_literal, vec_type
-from .schedule import Schedule, default_schedule
+from .schedule import Schedule, cpu_target, default_schedule
 
 __all__ = [
     "ARG_NAMES",
@@ -628,8 +628,9 @@ class _ConvEmitter:
         widths = sorted({wd for _, wd, _ in vectors}, reverse=True)
         wb = []
         ntaps = len(self.taps[p])
-        if self.plan.target == "arm64-neon" and ntaps == widths[0] == 4 and len(widths) == 1:
-            # NEON: one `ldr q` for the kernel's 4 weights; lane splats become by-element fmla.
+        target = cpu_target(self.plan.target)
+        if not target.fma_memory_operand and ntaps == widths[0] == 4 and len(widths) == 1:
+            # AArch64: one `ldr q` for the kernel's 4 weights; lane splats become by-element fmla.
             vt = vec_type(4)
             wv = w.op(f"vector.load %weights[{k}, {self.idx(0)}] : {self.t_w}, {vt}")
             for t in range(4):
@@ -652,7 +653,7 @@ class _ConvEmitter:
         # a multiple of the vector, so no load needs its own address add.
         shift_base: dict[int, str] = {0: base}
         for (dr, q, dc, wd), fmas in sorted(uses.items()):
-            rem = dc % wd if self.plan.target == "arm64-neon" else 0
+            rem = dc % wd if target.triple.startswith("aarch64") else 0
             if rem not in shift_base:
                 shift_base[rem] = self.add(base, rem)
             at = self.add(shift_base[rem], (q * hp + dr) * wq + dc - rem)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..target import Target, resolve_target, runs_on_host
 from .geometry import ROW_ALIGN_FLOATS
-from .host_cpu import AMD, AMD_ZEN3_ZEN4, cpu_family, cpu_vendor
+from ..target.host_cpu import AMD, AMD_ZEN3_ZEN4, cpu_family, cpu_vendor
 
 __all__ = [
     "KERNEL_ORDERS",
     "LOOP_ORDERS",
     "MAX_SCHEDULE_FILTERS",
-    "TARGETS",
     "Schedule",
-    "TargetInfo",
+    "cpu_target",
     "candidate_schedules",
     "default_schedule",
     "filter_groups",
@@ -34,22 +34,6 @@ MAX_SCHEDULE_FILTERS = 32  # filters of one register block (one workgroup group 
 _AMD_STRIDE1_ROW_ALIGN = 8  # see _tuned_rules
 _AMD_TINY_STRIDE2_ROW_ALIGN = 4
 _AMD_STRIDE2_BY_CHANNEL = {"kernel_order": "by_channel", "tile_channels": 16, "prefetch": 0}
-
-
-@dataclass(frozen=True)
-class TargetInfo:
-    """What the schedule heuristic needs to know about a CPU target."""
-
-    name: str
-    vector_width: int  # fp32 lanes of the native vector register
-    accumulators: int  # accumulator vectors one register block may keep live
-    prefetch: int  # default prefetch distance in kernels (0 = none)
-
-
-TARGETS = {
-    "host": TargetInfo("host", vector_width=16, accumulators=16, prefetch=2),
-    "arm64-neon": TargetInfo("arm64-neon", vector_width=4, accumulators=20, prefetch=0),
-}
 
 
 @dataclass(frozen=True)
@@ -170,17 +154,18 @@ def filter_groups(schedule: Schedule, thread_budget: int, out_channels: int) -> 
     return max(1, min(wanted, budget, out_channels))
 
 
-def _target(target: str) -> TargetInfo:
-    try:
-        return TARGETS[target]
-    except KeyError:
-        raise ValueError(f"unknown target {target!r}; known targets: {sorted(TARGETS)}") from None
+def cpu_target(target: str | Target) -> Target:
+    """The description of CPU target `target` (a name or a record); GPU targets are refused."""
+    info = resolve_target(target)
+    if info.kind != "cpu":
+        raise ValueError(f"target {info.name!r} is not a CPU target")
+    return info
 
 
 def default_schedule(
     out_height: int,
     out_width: int,
-    target: str = "host",
+    target: str | Target = "host",
     in_channels: int = 0,
     stride: int = 1,
     tuned_rules: bool = True,
@@ -189,29 +174,29 @@ def default_schedule(
 ) -> Schedule:
     """A schedule for an ``out_height x out_width`` output with ``in_channels`` inputs.
 
-    Register block: rows of whole vectors, at most ``accumulators`` vectors. A row of up to
+    Register block: rows of whole vectors, at most the target's ``pattern_accumulators``. A row of up to
     8 vectors is kept whole (one column block: no input halo is fetched twice), the rest of
     the budget goes to rows; wider rows are cut into blocks of 8 vectors x 2 rows. Measured on
     the AVX-512 host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224.
 
     Cache block over input channels: the input rows one kernel touches are
-    (rows + 2) x ceil((cols + 2) / 16) cache lines; as many channels as fill about the 48 KiB
-    L1 form a block, a multiple of 8 (off when all channels fit). Measured at VGG conv3_2:
+    (rows + 2) x ceil((cols + 2) / 16) cache lines; as many channels as fill the target's
+    L1 data cache form a block, a multiple of 8 (off when all channels fit). Measured at VGG conv3_2:
     blocks of 24-32 channels +10 %, 16 or 48 less. Prefetching only pays without blocking.
 
-    ``tuned_rules`` then applies what tuning taught (``_tuned_rules``, host only); False gives
-    the heuristic above alone (the tuning report's baseline). Some rules depend on the CPU
-    vendor and family (the host's unless ``vendor`` is given; an explicit vendor without a
-    ``family`` means the family is unknown).
+    ``tuned_rules`` then applies what tuning taught (``_tuned_rules``, x86 targets only); False
+    gives the heuristic above alone (the tuning report's baseline). Some rules depend on the
+    CPU vendor and family (the host's unless ``vendor`` is given, when the target's code runs
+    here; an explicit vendor without a ``family`` means the family is unknown).
     """
-    info = _target(target)
-    vw = info.vector_width
+    info = cpu_target(target)
+    vw = info.lanes
     vectors = -(-out_width // vw)
     cols = min(vectors, 8)
-    rows = max(1, min(info.accumulators // cols, out_height))
+    rows = max(1, min(info.pattern_accumulators // cols, out_height))
     lines = -(-(cols * vw + 2) // 16)
     per_channel = (rows + 2) * lines * 64
-    block = max(8, (48 * 1024 // per_channel) // 8 * 8)
+    block = max(8, (info.l1d_bytes // per_channel) // 8 * 8)
     tile_channels = block if in_channels > block else 0
     base = Schedule(
         tile_rows=rows,
@@ -220,15 +205,15 @@ def default_schedule(
         vector_width=vw,
         prefetch=0 if tile_channels else info.prefetch,
     )
-    if not tuned_rules or target != "host":
+    if not tuned_rules or not info.triple.startswith("x86_64"):
         return base
-    if vendor is None:
+    if vendor is None and runs_on_host(info):
         vendor, family = cpu_vendor(), cpu_family() if family is None else family
-    return _tuned_rules(base, out_height, out_width, stride, vendor, family or 0)
+    return _tuned_rules(base, info, out_height, out_width, stride, vendor or "", family or 0)
 
 
 def _tuned_rules(
-    d: Schedule, out_height: int, out_width: int, stride: int, vendor: str, family: int = 0
+    d: Schedule, info: Target, out_height: int, out_width: int, stride: int, vendor: str, family: int = 0
 ) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
     each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
@@ -290,24 +275,27 @@ def _tuned_rules(
             )
         if stride > 1:
             return dataclasses.replace(d, tile_channels=0, prefetch=0, loop_order="filters_outer")
-        return dataclasses.replace(d, tile_channels=0, prefetch=TARGETS["host"].prefetch)
+        return dataclasses.replace(d, tile_channels=0, prefetch=info.prefetch)
     if stride > 1:
         d = dataclasses.replace(d, tile_rows=max(1, -(-d.tile_rows // 2)))
         return dataclasses.replace(d, **_AMD_STRIDE2_BY_CHANNEL) if vendor == AMD else d
     if d.tile_rows > 1 and out_height % d.tile_rows and out_height % (d.tile_rows - 1) == 0:
         d = dataclasses.replace(d, tile_rows=d.tile_rows - 1)
     if vendor == AMD and d.tile_channels:
-        taller = vectors >= 4 and d.tile_rows < out_height
+        # The extra row takes registers from the taps' weights and inputs: measured with up
+        # to 24 of 32 zmm; with 16 ymm the taller block spills inside the pattern loop.
+        taller = (vectors >= 4 and d.tile_rows < out_height
+                  and (d.tile_rows + 1) * vectors <= info.vector_registers - 8)
         d = dataclasses.replace(
             d,
             tile_channels=0,
-            prefetch=TARGETS["host"].prefetch,
+            prefetch=info.prefetch,
             tile_rows=d.tile_rows + taller,
         )
     if vendor == AMD:
         d = dataclasses.replace(d, row_align=_AMD_STRIDE1_ROW_ALIGN)
     if vendor == AMD and family == AMD_ZEN3_ZEN4 and vectors == 2 and d.vector_width == 16:
-        narrow = TARGETS["host"].accumulators // 4
+        narrow = info.pattern_accumulators // 4
         d = dataclasses.replace(
             d, vector_width=8, tile_cols=32, tile_rows=max(1, min(narrow, out_height))
         )
@@ -315,7 +303,7 @@ def _tuned_rules(
 
 
 def candidate_schedules(
-    out_height: int, out_width: int, target: str = "host", in_channels: int = 0, stride: int = 1
+    out_height: int, out_width: int, target: str | Target = "host", in_channels: int = 0, stride: int = 1
 ) -> list[Schedule]:
     """A small search space around ``default_schedule`` for measuring per layer.
 
@@ -324,12 +312,12 @@ def candidate_schedules(
     comes first. Kept small: each candidate is one JIT compile (about 0.2 s) plus timing.
     """
     base = default_schedule(out_height, out_width, target, in_channels, stride)
-    info = _target(target)
+    info = cpu_target(target)
     vw = base.vector_width
     vectors = -(-out_width // vw)
     blocks = {(base.tile_rows, base.tile_cols)}
     for cols in {min(vectors, 4), min(vectors, 8), max(1, min(vectors, 2))}:
-        rows = max(1, min(info.accumulators // cols, out_height))
+        rows = max(1, min(info.pattern_accumulators // cols, out_height))
         blocks.add((rows, cols * vw))
         if rows > 1:
             blocks.add((rows - 1, cols * vw))

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from .executable import (
     VulkanModelExecutable,
 )
 from ..runtime.allocator import small_pages
+from ..target import Target, resolve_target, stamp_target
 from .options import CompileOptions, check_target
 from .isolation import Limits, StageWorker
 
@@ -106,19 +108,19 @@ def _executable(module, target, inputs, outputs, stages, options, temps) -> Exec
         from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
 
         return VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
-    if target == "host":
-        return HostExecutable(inputs, outputs, stages, module=module, opt_level=options.opt_level,
-                              threads=options.threads)
-    return _build_arm64(module, inputs, outputs, stages, options, temps)
+    description = resolve_target(target)
+    if description.triple.startswith("x86_64"):
+        return HostExecutable(inputs, outputs, stages, module=module, target=description,
+                              opt_level=options.opt_level, threads=options.threads)
+    return _build_arm64(module, inputs, outputs, stages, options, temps,
+                        replace(description, cpu=options.cpu, tune_cpu=options.cpu))
 
 
-def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Executable:
-    from ..runtime.aarch64 import TRIPLE
-    from ..runtime.shared_library import LibraryTarget
+def _build_arm64(module, inputs, outputs, stages, options, temps, target: Target) -> Arm64Executable:
     from .library_build import build_model_library
 
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
-    target = LibraryTarget(TRIPLE, options.cpu, "+neon", "aarch64-linux-gnu-gcc")
+    stamp_target(module.operation, target)
     llvm_ir, artifacts = build_model_library(module.operation, workdir, target, options.opt_level,
                                              asm=True)
     stages["llvm-ir"] = llvm_ir
@@ -127,7 +129,8 @@ def _build_arm64(module, inputs, outputs, stages, options, temps) -> Arm64Execut
 
 
 def compile(model, example_inputs, target: str = "host", options: CompileOptions | None = None) -> Executable:
-    """Compiles a torch.nn.Module for `target` ("host", "arm64-neon", "vulkan-adreno").
+    """Compiles a torch.nn.Module for `target` (a name of `pattern_mlir.target.TARGET_NAMES`:
+    "host" (this CPU), "x86-64-v3" (AVX2), "x86-64-v4" (AVX-512), "arm64-neon", "vulkan-adreno").
 
     3x3 convolutions whose weights follow a pattern library (see
     `pattern_mlir.prune`) become specialised pattern kernels; everything else
@@ -163,9 +166,10 @@ def load(path: str | Path) -> Executable:
     inputs = [TensorSpec.from_json(s) for s in manifest["inputs"]]
     outputs = [TensorSpec.from_json(s) for s in manifest["outputs"]]
     stages = {name: (directory / f"{name}.mlir").read_text() for name in manifest["stages"]}
-    if manifest["target"] == "host":
+    if manifest["target"] in ("host", "x86-64-v3", "x86-64-v4"):
         host = json.loads((directory / "host.json").read_text())
-        return HostLibraryExecutable(inputs, outputs, stages, directory / "libmodel.so", **host)
+        return HostLibraryExecutable(inputs, outputs, stages, directory / "libmodel.so",
+                                     target=manifest["target"], **host)
     if manifest["target"] == "arm64-neon":
         return Arm64Executable(inputs, outputs, stages, directory / "libmodel.so", directory)
     raise ValueError(f"cannot load target {manifest['target']!r}")

@@ -14,6 +14,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..runtime.weight_blob import ExternalConstant
+    from ..target import Target
 
 # 2: host saves hold a shared library (object code) instead of LLVM-dialect IR to re-JIT.
 FORMAT_VERSION = 2
@@ -136,9 +137,13 @@ class HostExecutable(Executable):
 
     target = "host"
 
-    def __init__(self, inputs, outputs, stages, *, module, opt_level: int = 3, threads: int = 1,
-                 constants: list[ExternalConstant] = ()):
+    def __init__(self, inputs, outputs, stages, *, module, target: Target | None = None, opt_level: int = 3,
+                 threads: int = 1, constants: list[ExternalConstant] = ()):
         """`module` is the LLVM-dialect module; it (and its context) stays alive with us.
+
+        Its functions are stamped with `target` (``pattern_mlir.target.stamp_target``; default:
+        the host's description), which must run on this CPU: the JIT then generates that target's code, and `save` builds
+        the library from the same functions.
 
         Its large constants leave the module before code generation and the JIT reads them
         where they are (runtime/weight_blob.py): VGG-16's codegen 13 -> 3.5-4.5 s.
@@ -151,9 +156,16 @@ class HostExecutable(Executable):
         from ..runtime.llvm_options import configure_jit
         from ..runtime.weight_blob import bind_constants, externalize_constants, settle_alignment
 
+        from ..target import resolve_target, runs_on_host, stamp_target
+
+        target = target or resolve_target("host")
+        if not runs_on_host(target):
+            raise ValueError(f"code for target {target.name!r} ({target.isa}) does not run on this CPU")
         keep_freed_buffers()
         self.threads, self.opt_level = threads, opt_level
+        self.target, self.target_description = target.name, target
         self._module = module
+        stamp_target(module.operation, target)
         moved = [*constants, *externalize_constants(module.operation)]
         self._constants = settle_alignment(module.operation, moved)
         configure_jit()
@@ -181,16 +193,15 @@ class HostExecutable(Executable):
 
     def _save_artifacts(self, directory: Path) -> None:
         """The object code: the same LLVM-dialect module built by llc into libmodel.so."""
-        from ..runtime.shared_library import host_target
         from .library_build import build_model_library
 
         with self._module.context:
             module = self._module.operation.clone()
-        build_model_library(module, directory / "build", host_target(), self.opt_level,
+        build_model_library(module, directory / "build", self.target_description, self.opt_level,
                             constants=self._constants)
         shutil.copy(directory / "build" / "libmodel.so", directory / "libmodel.so")
         shutil.rmtree(directory / "build")
-        (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
+        _write_host_json(directory, self.opt_level, self.threads, self.target_description.cpu)
 
 
 def _descriptor(array: np.ndarray) -> ctypes.Structure:
@@ -206,16 +217,29 @@ def _descriptor(array: np.ndarray) -> ctypes.Structure:
     return MemRef(pointer, pointer, 0, (ctypes.c_int64 * rank)(*array.shape), (ctypes.c_int64 * rank)(*strides))
 
 
+def _write_host_json(directory: Path, opt_level: int, threads: int, cpu: str) -> None:
+    """What loading a saved x86 library needs: build settings and the x86-64 level it needs."""
+    (directory / "host.json").write_text(json.dumps({"opt_level": opt_level, "threads": threads, "cpu": cpu}))
+
+
 class HostLibraryExecutable(Executable):
-    """A saved host build: libmodel.so loaded with ctypes, no JIT (see `HostExecutable.save`)."""
+    """A saved x86 build: libmodel.so loaded with ctypes, no JIT (see `HostExecutable.save`).
 
-    target = "host"
+    `cpu` is the x86-64 level the library was built for; loading it on a CPU without that
+    level's instructions is refused (running it would die of an illegal instruction).
+    """
 
-    def __init__(self, inputs, outputs, stages, library: Path, *, opt_level: int = 3, threads: int = 1):
+    def __init__(self, inputs, outputs, stages, library: Path, *, target: str = "host", opt_level: int = 3,
+                 threads: int = 1, cpu: str = "x86-64-v4"):
         super().__init__(inputs, outputs, stages)
         from ..runtime.allocator import keep_freed_buffers
+        from ..target import resolve_target, runs_on_host
 
+        level = resolve_target(cpu)
+        if not runs_on_host(level):
+            raise ValueError(f"{library} holds {level.isa} code ({cpu}), which this CPU does not run")
         keep_freed_buffers()
+        self.target, self.cpu = target, cpu
         self.library, self.opt_level, self.threads = Path(library), opt_level, threads
         self.cdll = ctypes.CDLL(str(self.library))
         self._function = self.cdll._mlir_ciface_forward
@@ -228,7 +252,7 @@ class HostLibraryExecutable(Executable):
     def _save_artifacts(self, directory: Path) -> None:
         if self.library.resolve() != (directory / "libmodel.so").resolve():
             shutil.copy(self.library, directory / "libmodel.so")
-        (directory / "host.json").write_text(json.dumps({"opt_level": self.opt_level, "threads": self.threads}))
+        _write_host_json(directory, self.opt_level, self.threads, self.cpu)
 
 
 class Arm64Executable(Executable):

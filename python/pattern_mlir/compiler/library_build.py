@@ -6,12 +6,13 @@ from pathlib import Path
 
 from mlir import ir
 
-from ..runtime.shared_library import LibraryArtifacts, LibraryTarget, compile_library
+from ..runtime.shared_library import LibraryArtifacts, compile_library
+from ..target import Target
 from ..runtime.weight_blob import ExternalConstant, assemble_blob, externalize_constants
 
 
 def build_model_library(
-    module: ir.Operation, workdir: Path, target: LibraryTarget, opt_level: int, asm: bool = False,
+    module: ir.Operation, workdir: Path, target: Target, opt_level: int, asm: bool = False,
     constants: list[ExternalConstant] = (),
 ) -> tuple[str, LibraryArtifacts]:
     """(LLVM IR text, artifacts) of ``libmodel.so`` in ``workdir``; changes ``module`` in place.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-TARGETS = ("host", "arm64-neon", "vulkan-adreno")
+from ..target import TARGET_NAMES as TARGETS
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class CompileOptions:
     save_temps: a directory where every stage's IR (and, for arm64, the LLVM IR,
         assembly and shared library) is written; None keeps them in memory.
     opt_level: LLVM optimisation level of the generated code (the JIT's on
-        host, `opt -passes=default<On>` before llc on arm64).
-    cpu: the arm64 CPU to tune instructions for (llc -mcpu).
+        the x86 targets, `opt -passes=default<On>` before llc on arm64).
+    cpu: the arm64 CPU to generate and tune instructions for (llc -mcpu).
     timeout_s: wall-clock seconds the compiler's stages may take; past them the
         stage process is stopped and compile() raises CompileError.
     memory_limit_gb: resident memory the compiler's stages may use, in GiB; None
@@ -89,6 +89,11 @@ class CompileOptions:
 
 
 def check_target(target: str) -> str:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; known targets: {', '.join(TARGETS)}")
+    """`target` if it is one compile() builds for here; a ValueError that says why not."""
+    from ..target import resolve_target, runs_on_host
+
+    description = resolve_target(target)  # unknown names and unsupported hosts raise here
+    if description.triple.startswith("x86_64") and not runs_on_host(description):
+        raise ValueError(f"target {target!r} ({description.isa}) does not run on this CPU, which runs "
+                         f"{resolve_target('host').isa}; compile for 'host' or 'x86-64-v3'")
     return target

@@ -10,9 +10,10 @@ the op is left to the code generator's default heuristic.
 
 Options:
   db=PATH       the tuning database (required; a missing file is an error).
-  target=NAME   host | arm64-neon | vulkan-adreno (default host): which entries apply.
+  target=NAME   host | x86-64-v3 | x86-64-v4 | arm64-neon | vulkan-adreno (default host):
+                which entries apply.
   cpu=TEXT      the CPU (for vulkan-adreno: the Vulkan device) the entries were measured on
-                (default: this machine's CPU for host, its default Vulkan device's name for
+                (default: this machine's CPU for the CPU targets it runs, its default Vulkan device's name for
                 vulkan-adreno, the target name for arm64-neon).
   threads=N     the executable's thread count (default 1): entries tuned for N threads
                 first, then one-thread entries (their loop nest suits each of N threads;
@@ -64,7 +65,10 @@ def _measured_on(target: str) -> str:
 
     if target == GPU_TARGET:
         return vulkan_device_name()
-    return cpu_model() if target == "host" else target
+    from ..target import resolve_target, runs_on_host
+
+    # Entries for a CPU target this machine runs were measured on this CPU.
+    return cpu_model() if runs_on_host(resolve_target(target)) else target
 
 
 @register_pass(
@@ -74,7 +78,7 @@ def _measured_on(target: str) -> str:
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     # Imported here: registering the pass must not load the tuner's dependencies.
-    from ..codegen.schedule import TARGETS
+    from ..target import CPU_TARGETS
     from ..tuning.database import TuningDB
     from ..tuning.heuristics import learned_schedule
     from ..tuning.layers import GPU_TARGET, signature_of_op
@@ -83,10 +87,10 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     if not path:
         raise ValueError("pattern-apply-tuning: option db=PATH is required")
     target = options.get("target", "host")
-    if target not in (*TARGETS, GPU_TARGET):
+    if target not in (*CPU_TARGETS, GPU_TARGET):
         raise ValueError(
             f"pattern-apply-tuning: unknown target {target!r}; "
-            f"known: {sorted((*TARGETS, GPU_TARGET))}"
+            f"known: {', '.join((*CPU_TARGETS, GPU_TARGET))}"
         )
     threads = options.get("threads", "1")
     if not threads.isdigit() or int(threads) < 1:

@@ -28,24 +28,9 @@ from .constants import constant_array, defining_op, scalar_constant
 from .dense_epilogue import Epilogue, fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm, f32_literal
 from .dense_stencil import StencilSpec, emit_stencil
+from ..target import Target
 
-__all__ = ["DenseTarget", "Lowering", "TARGETS", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
-
-
-@dataclass(frozen=True)
-class DenseTarget:
-    name: str
-    vector: int  # f32 lanes
-    conv_block: tuple[int, int]  # rows x vectors of the GEMM register block
-    gemv_vectors: int  # vectors per column tile when the rows are few (matmul, tiny images)
-
-
-TARGETS = {
-    # 32 zmm: 24 accumulators, 4 B vectors, broadcasts (measured 140 GFLOP/s on 1x1 convs).
-    "host": DenseTarget("host", 16, (6, 4), 8),
-    # 32 q registers: the same 24-accumulator block in 4-lane vectors.
-    "arm64-neon": DenseTarget("arm64-neon", 4, (6, 4), 8),
-}
+__all__ = ["Lowering", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
 
 
 @dataclass
@@ -279,16 +264,16 @@ def _call(kernel: str, args: list[tuple[str, str]]) -> str:
 
 # ----- convolution ------------------------------------------------------------------------------
 
-def _pick_block(target: DenseTarget, rows: int, n: int) -> tuple[int, int]:
+def _pick_block(target: Target, rows: int, n: int) -> tuple[int, int]:
     """Register block (mr, nv): the target's, with fewer vectors when n is short."""
-    mr, nv = target.conv_block
-    nv = min(nv, -(-n // target.vector))
-    mr = min(rows, max(mr, (mr * target.conv_block[1]) // nv))
+    mr, nv = target.gemm_block
+    nv = min(nv, -(-n // target.lanes))
+    mr = min(rows, max(mr, (mr * target.gemm_block[1]) // nv))
     mr = min(mr, 12)
     return mr, nv
 
 
-def plan_conv(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> Lowering | None:
+def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.conv_2d_nchw_fchw with constant weights, batch 1, no dilation."""
     if len(op.operands) != 3:
         return None
@@ -306,7 +291,7 @@ def plan_conv(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> 
     init = read_init(op.operands[2], 1, 4)
     weights = weights.astype(np.float32)
     lw = Lowering(entry=f"{name}_entry", text="", kind=f"conv{kh}x{kw}s{strides[0]}", macs=f * c * kh * kw * oh * ow)
-    v = target.vector
+    v = target.lanes
     n = planes.n
     if kh == kw == 1 and n * 2 <= v and f >= v and init.kind != "load":
         epi = fuse_consumers(op.results[0], allow_residual=False)
@@ -338,7 +323,7 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     """A 1x1 conv on a tiny image as pixels x filters: filters vectorised, weights as B panels."""
     f, c = weights.shape[:2]
     p = planes.n  # pixels (wq == ow for 1x1)
-    v = target.vector
+    v = target.lanes
     nv = min(target.gemv_vectors, -(-f // v))
     tile = nv * v
     panels = -(-f // tile)
@@ -347,7 +332,7 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
     bias_padded = np.zeros(panels * tile, np.float32)
     bias_padded[:f] = bias
-    mr = min(p, 3)
+    mr = min(p, 3, max(1, target.gemm_accumulators // nv))
     spec = GemmSpec(
         name=name, m=p, n=f, c=c // unroll, a_size=planes.size, b_size=packed.size, out_size=f * p,
         out_stride=1, out_lane_stride=p, mr=mr, nv=nv, vector=v,
@@ -423,7 +408,7 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
     # windows that run past the input (ceil_mode), and must not read those in place.
     spec = StencilSpec(
         name=name, channels=c, src_hw=src.shape[2:], pads=src.pads[:2], strides=strides, kernel=kernel,
-        out_hw=(oh, ow), vector=target.vector, combine=combine, pad_value=src.pad_value, init=init.kind,
+        out_hw=(oh, ow), vector=target.lanes, combine=combine, pad_value=src.pad_value, init=init.kind,
         init_value=init.value, epilogue=epi, residual=epi.residual is not None, groups=groups,
     )
     lw = Lowering(entry=f"{name}_entry", text="", kind=kind, macs=c * kernel[0] * kernel[1] * oh * ow)
@@ -463,7 +448,7 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
     return lw
 
 
-def plan_depthwise(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> Lowering | None:
+def plan_depthwise(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.depthwise_conv_2d_nchw_chw with constant weights."""
     if len(op.operands) != 3:
         return None
@@ -475,7 +460,7 @@ def plan_depthwise(op: ir.Operation, name: str, target: DenseTarget, groups: int
     return _plan_stencil(op, name, target, groups, src, (kh, kw), weights.reshape(c, kh * kw), "fma", f"dw{kh}x{kw}")
 
 
-def plan_pool(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> Lowering | None:
+def plan_pool(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.pooling_nchw_max / pooling_nchw_sum (window from the shape operand)."""
     if len(op.operands) != 3:
         return None
@@ -533,7 +518,7 @@ def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
     return packed
 
 
-def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -> Lowering | None:
+def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.matmul (M x K times K x N) with a constant B: B packed into column panels."""
     if "indexing_maps" in op.attributes and op.attributes["indexing_maps"] != _default_matmul_maps():
         return None
@@ -546,7 +531,7 @@ def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -
     n = b_shape[1]
     b_const, _ = constant_operand(op.operands[1])
     init = read_init(op.operands[2], 0, 2)
-    v = target.vector
+    v = target.lanes
     lw = Lowering(entry=f"{name}_entry", text="", kind="matmul", macs=m * n * k)
     if b_const is None:
         return None  # a runtime B (activations x activations) goes the transform path instead
@@ -555,7 +540,7 @@ def plan_matmul(op: ir.Operation, name: str, target: DenseTarget, groups: int) -
     panels = -(-n // tile)
     packed = pack_column_panels(b_const, tile)
     unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
-    mr = min(m, max(1, 24 // nv))
+    mr = min(m, max(1, target.gemm_accumulators // nv))
     init_kind = {"zero": "zero", "const": "const", "row": "row", "load": "load"}[init.kind]
     spec = GemmSpec(
         name=name, m=m, n=n, c=k // unroll, a_size=m * k, b_size=packed.size, out_size=m * n, out_stride=n,

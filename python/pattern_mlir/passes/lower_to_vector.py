@@ -20,7 +20,7 @@ border; the consumer reads the buffer as it is, with no scratch copy (`OutputFra
 the border-only fill that took 3.5 % off a saved VGG-16 library (opt + llc; AMD Zen 4, 1
 thread); under the JIT, whose LLVM pipeline made the copies cheaper already, it is within noise.
 
-Options: `target` (host | arm64-neon, default host), `threads` (the executable's
+Options: `target` (a CPU target of `pattern_mlir.target`, default host), `threads` (the executable's
 thread count, default 1). A conv runs in as many filter groups as its
 `#pattern.schedule` asks for (`threads`; 0 = the thread count), never more than the
 thread count.
@@ -41,7 +41,8 @@ from ..codegen.emit_conv import ConvKernelPlan, OutputFrame, emit_conv, plan_con
 from ..codegen.geometry import ConvGeometry
 from ..codegen.irtext import FuncWriter, vec_type
 from ..codegen.kernel_args import kernel_arrays
-from ..codegen.schedule import TARGETS, filter_groups
+from ..codegen.schedule import cpu_target, filter_groups
+from .target_option import pass_target
 from .conv_info import ConvInfo, PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
 
@@ -234,7 +235,7 @@ def _entry_text(name: str, plan: ConvKernelPlan, arrays: dict[str, np.ndarray], 
         # buffer-deallocation-pipeline frees %buf (it rejects frees written by hand).
         body = [f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buffer_shape)}",
                 *_border_fills("%buf", plan.geometry, buffer_shape),
-                *_copies(plan.geometry, buffer_shape, TARGETS[plan.target].vector_width)]
+                *_copies(plan.geometry, buffer_shape, cpu_target(plan.target).lanes)]
     o, ho, wo = plan.output_shape
     if consumer is None:
         body.append(f"%o3 = memref.collapse_shape %out [[0, 1], [2], [3]] : {arg_types['out']} into "
@@ -448,9 +449,7 @@ def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
     options=("target", "threads"),
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    target = options.get("target", "host")
-    if target not in TARGETS:
-        raise ValueError(f"pattern-lower-to-vector: unknown target {target!r}; known: {sorted(TARGETS)}")
+    target = pass_target(options, "pattern-lower-to-vector").name
     threads = int(options.get("threads", "1"))
     convs = [_read(op, i, target) for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))]
     consumers = [_consumer(conv, convs) for conv in convs]

@@ -13,7 +13,7 @@ Runs on linalg-on-tensors, before bufferization. Two routes:
    `linalg.generic`, fills, broadcasts, copies, transposes left over) is tiled and vectorised
    by an upstream transform-dialect script (dense_transform.py).
 
-Options: `target` (host | arm64-neon, default host) picks vector width and register
+Options: `target` (a CPU target of `pattern_mlir.target`, default host) picks vector width and register
 blocks; `threads` (default 1) splits each kernel's outer loop over `scf.parallel` groups.
 """
 
@@ -24,7 +24,9 @@ from mlir import ir
 from mlir.dialects import arith, func
 
 from .conv_info import collect_ops
-from .dense_lower import TARGETS, Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
+from .dense_lower import Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
+from .target_option import pass_target
+from ..target import Target
 from .dense_transform import lower_vectors, vectorize_ops
 from .registry import register_pass
 
@@ -130,9 +132,8 @@ def _symbol_names(module: ir.Operation) -> set[str]:
     return names
 
 
-def lower_kernels(module: ir.Operation, target_name: str, threads: int) -> list[Lowering]:
+def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lowering]:
     """Route 1: every op a planner accepts becomes a kernel call. Returns the lowerings."""
-    target = TARGETS[target_name]
     taken = _symbol_names(module)
     done = []
     index = 0
@@ -157,15 +158,13 @@ def lower_kernels(module: ir.Operation, target_name: str, threads: int) -> list[
     options=("target", "threads"),
 )
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    target = options.get("target", "host")
-    if target not in TARGETS:
-        raise ValueError(f"pattern-vectorize-dense: unknown target {target!r}; known: {sorted(TARGETS)}")
+    target = pass_target(options, "pattern-vectorize-dense")
     threads = int(options.get("threads", "1"))
     if threads < 1:
         raise ValueError(f"pattern-vectorize-dense: threads must be >= 1, got {threads}")
     lower_kernels(module, target, threads)
     erase_dead(module)
-    vectorize_rest(module, TARGETS[target].vector)
+    vectorize_rest(module, target.lanes)
 
 
 def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:

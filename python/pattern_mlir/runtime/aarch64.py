@@ -34,12 +34,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .shared_library import LibraryTarget, compile_library
+from ..target.registry import ARM64_NEON
+from .shared_library import compile_library
 from .toolchain import ToolFailedError, aarch64_sysroot, find_tool, run_tool
 
 __all__ = [
@@ -58,8 +59,8 @@ __all__ = [
     "signature_from_mlir",
 ]
 
-DEFAULT_CPU = "cortex-a76"
-TRIPLE = "aarch64-linux-gnu"
+DEFAULT_CPU = ARM64_NEON.cpu
+TRIPLE = ARM64_NEON.triple
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,7 +100,8 @@ def compile_aarch64(
     ``-mcpu=cpu -mattr=features``, position independent, linked with ``-z defs``, MLIR's async
     runtime ABI from ``ASYNC_RUNTIME_SOURCE`` when the IR calls it).
     """
-    lib = compile_library(llvm_ir, workdir, LibraryTarget(TRIPLE, cpu, features, "aarch64-linux-gnu-gcc"),
+    target = replace(ARM64_NEON, cpu=cpu, tune_cpu=cpu, features=tuple(features.split(",")) if features else ())
+    lib = compile_library(llvm_ir, workdir, target,
                           name=name, opt_level=opt_level, link_args=link_args, asm=True)
     return Aarch64Artifacts(lib.workdir, lib.ll_path, lib.obj_path, lib.asm_path, lib.so_path, cpu)
 

@@ -27,7 +27,8 @@ from ..codegen.fkw import (
 )
 from ..codegen.geometry import ConvGeometry, pad_input_into
 from ..codegen.kernel_args import kernel_arrays
-from ..codegen.schedule import TARGETS, Schedule, candidate_schedules, filter_groups
+from ..codegen.schedule import Schedule, candidate_schedules, cpu_target, filter_groups
+from ..target import Target, resolve_target, runs_on_host, stamp_target
 from .buffers import aligned_zeros
 
 __all__ = ["LOWERING_PIPELINE", "JitFunction", "PatternConvKernel", "jit_compile"]
@@ -41,9 +42,13 @@ LOWERING_PIPELINE = (
 
 
 class JitFunction:
-    """A JIT-compiled MLIR module; ``packed(name)`` gives its packed entry point."""
+    """A JIT-compiled MLIR module; ``packed(name)`` gives its packed entry point.
 
-    def __init__(self, module_text: str, opt_level: int = 3) -> None:
+    The code is generated for `target` (default: the host), whose functions carry its CPU
+    and features (``target.stamp_target``): the JIT of this machine can build x86-64-v3 code.
+    """
+
+    def __init__(self, module_text: str, opt_level: int = 3, target: str | Target = "host") -> None:
         from mlir import ir, passmanager
         from mlir.execution_engine import ExecutionEngine
 
@@ -53,6 +58,7 @@ class JitFunction:
         with self.context, ir.Location.unknown():
             self.module = ir.Module.parse(module_text)
             passmanager.PassManager.parse(LOWERING_PIPELINE).run(self.module.operation)
+            stamp_target(self.module.operation, _runnable(target))
             configure_jit()
             self.engine = ExecutionEngine(self.module, opt_level=opt_level)
 
@@ -63,8 +69,17 @@ class JitFunction:
         self.engine.dump_to_object_file(path)
 
 
-def jit_compile(module_text: str, opt_level: int = 3) -> JitFunction:
-    return JitFunction(module_text, opt_level)
+def jit_compile(module_text: str, opt_level: int = 3, target: str | Target = "host") -> JitFunction:
+    return JitFunction(module_text, opt_level, target)
+
+
+def _runnable(target: str | Target) -> Target:
+    """The record of CPU target `target`, which must run on this machine."""
+    info = cpu_target(target)
+    if not runs_on_host(info):
+        raise ValueError(f"code for target {info.name!r} ({info.isa}) does not run on this CPU "
+                         f"(it runs {resolve_target('host').isa})")
+    return info
 
 
 class _PackedCall:
@@ -123,7 +138,9 @@ class PatternConvKernel:
     ignored. The function is generated per input size on first use (or at construction when
     ``input_size=(H, W)`` is given). Call with x of shape (1, I, H, W), float32, C-contiguous.
     ``num_threads`` (default: one per CPU) caps the filter groups run in parallel; the
-    schedule's ``threads`` may ask for fewer.
+    schedule's ``threads`` may ask for fewer. ``target`` is a CPU target of
+    ``pattern_mlir.target``: its description sizes the default schedule, and the code is
+    generated for it when this CPU runs it (else for the host).
     """
 
     def __init__(
@@ -196,8 +213,10 @@ class PatternConvKernel:
     def _init(
         self, packed, bias, stride, padding, dilation, activation, schedule, target, num_threads
     ) -> None:
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; known targets: {sorted(TARGETS)}")
+        # A target this CPU does not run (arm64-neon) still plans its schedule and vector
+        # shapes; the code is then built for the host, which checks that plan's numerics.
+        self.target = cpu_target(target).name
+        self._jit_target = self.target if runs_on_host(cpu_target(target)) else "host"
         self.packed = packed
         o = packed.out_channels
         if bias is None:
@@ -209,7 +228,6 @@ class PatternConvKernel:
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.activation = activation
         self.schedule = schedule
-        self.target = target
         # As in compiled models: num_threads (default: every CPU) is the budget, and the
         # schedule's `threads` may ask for fewer filter groups.
         budget = int(num_threads or os.cpu_count() or 1)
@@ -232,7 +250,7 @@ class PatternConvKernel:
             self.geometry(*key), self.packed.library, self.schedule, self.activation, self.target
         )
         text = emit_conv(plan)
-        jit = jit_compile(text)
+        jit = jit_compile(text, target=self._jit_target)
         address = jit.packed(plan.func_name)
         in_buf = aligned_zeros(plan.input_shape)
         p = self.packed

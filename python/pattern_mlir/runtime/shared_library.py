@@ -3,7 +3,7 @@
 Both CPU targets build the same way: ``opt -passes=default<On>`` (the mid-level pipeline the
 host ``ExecutionEngine(opt_level=3)`` applies, with the same options, ``llvm_options.FLAGS``, so
 JIT and library see equally optimised IR;
-``opt_level=None`` skips it), ``llc -O3`` for the target's CPU and features, then the target's C
+``opt_level=None`` skips it), ``llc -O3`` for the target's CPU and features (`pattern_mlir.target`), then the target's C
 compiler links ``lib<name>.so`` with ``-z defs``, so that a symbol no library provides (e.g.
 MLIR's ``memrefCopy`` runtime helper) fails at link time rather than at load. IR that calls
 MLIR's async runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``, our pthread
@@ -20,26 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..target import Target
 from .llvm_options import FLAGS as LLVM_FLAGS
 from .toolchain import run_tool
 
-__all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "LibraryTarget", "async_runtime_library", "compile_library",
-           "host_target"]
+__all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "async_runtime_library", "compile_library"]
 
 ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
 
 
 _RUNTIME_CFLAGS = ("-O2", "-fPIC", "-std=c11", "-Wall", "-Werror")
-
-
-@dataclass(frozen=True)
-class LibraryTarget:
-    """Where a library runs: LLVM triple, CPU and features for llc, and the C compiler."""
-
-    triple: str
-    cpu: str
-    features: str
-    cc: str
 
 
 @dataclass(frozen=True)
@@ -51,20 +41,10 @@ class LibraryArtifacts:
     so_path: Path
 
 
-def host_target() -> LibraryTarget:
-    """This machine: llc's host triple and CPU (as the JIT picks them), linked by ``cc``."""
-    version = run_tool("llc", ["--version"]).stdout
-    triple = re.search(r"Default target:\s*(\S+)", version)
-    cpu = re.search(r"Host CPU:\s*(\S+)", version)
-    if not triple or not cpu:
-        raise RuntimeError(f"cannot read the host triple and CPU from `llc --version`:\n{version}")
-    return LibraryTarget(triple.group(1), cpu.group(1), "", "cc")
-
-
 def compile_library(
     llvm_ir: str,
     workdir: str | os.PathLike,
-    target: LibraryTarget,
+    target: Target,
     *,
     name: str = "kernel",
     opt_level: int | None = 3,
@@ -80,7 +60,7 @@ def compile_library(
     ll_path.write_text(llvm_ir)
     flags = [f"-mtriple={target.triple}", f"-mcpu={target.cpu}"]
     if target.features:
-        flags.append(f"-mattr={target.features}")
+        flags.append(f"-mattr={target.mattr}")
     llc_input = ll_path
     if opt_level is not None:
         llc_input = out / f"{name}.opt.ll"

@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..codegen.schedule import TARGETS, Schedule, default_schedule
+from ..codegen.schedule import Schedule, default_schedule
+from ..target import CPU_TARGETS
 from .signature import LayerSignature
 from .space import ScheduleSpace
 
@@ -50,7 +51,7 @@ def _distance(a: LayerSignature, b: LayerSignature) -> float:
 
 def learned_schedule(db, sig: LayerSignature) -> Schedule | None:
     """The schedule of the nearest tuned layer of ``sig``'s shape class, adapted; or None."""
-    if db is None or sig.target not in TARGETS:  # the GPU's tilings have no shape classes yet
+    if db is None or sig.target not in CPU_TARGETS:  # the GPU's tilings have no shape classes yet
         return None
     same_class = [
         r

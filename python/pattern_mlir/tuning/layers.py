@@ -54,7 +54,9 @@ class TuneLayer:
         top, left, bottom, right = self.signature.padding
         if (top, left) != (bottom, right):
             return f"asymmetric padding {list(self.signature.padding)}"
-        if self.signature.target != "host":
+        from ..target import resolve_target, runs_on_host
+
+        if not runs_on_host(resolve_target(self.signature.target)):
             return f"target {self.signature.target!r} cannot be measured on this machine"
         return None
 

@@ -117,6 +117,7 @@ class LayerBench:
             padding=self.layer.symmetric_padding,
             dilation=sig.dilation,
             schedule=schedule,
+            target=sig.target,
             num_threads=self.threads,
             input_size=self._hw,
         )

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..codegen.host_cpu import cpuinfo_fields
+from ..target.host_cpu import cpuinfo_fields
 
 __all__ = ["LayerSignature", "cpu_model", "library_key"]
 

@@ -12,8 +12,13 @@ it gains from a second core.
 
 Statically hopeless points are rejected before anything is compiled (a compile costs far more
 than a timing run): register blocks (filters x rows x vectors) of more than
-``max_accumulators`` vectors spill (measured:
-28-32 accumulators cost 1.4-2.3x on AVX-512, DESIGN.md section 5).
+``max_accumulators`` vectors spill (measured: 28-32 accumulators cost 1.4-2.3x on AVX-512;
+the bound is three quarters of the target's vector registers, 24 of 32, 12 of 16).
+
+The genes follow the target's description (``pattern_mlir.target``): its native vector
+width, and half of it where vectors are wider than 256 bits (AMD Zen 4 runs 512-bit FMAs in
+two halves, and narrower rows fit small maps); the x86 targets also vary the row alignment
+and the kernel order, which only their tuning has measured.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import random
 from dataclasses import dataclass
 
 from ..codegen.geometry import ROW_ALIGN_FLOATS
-from ..codegen.schedule import KERNEL_ORDERS, LOOP_ORDERS, TARGETS, Schedule, default_schedule
+from ..codegen.schedule import KERNEL_ORDERS, LOOP_ORDERS, Schedule, cpu_target, default_schedule
+from ..target import CPU_TARGETS
 
 __all__ = ["ScheduleSpace"]
 
@@ -32,9 +38,7 @@ _CHANNEL_BLOCKS = (8, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256)
 _UNROLLS = (1, 2, 4)
 _FILTER_BLOCKS = (1, 2, 4)
 _PREFETCHES = (0, 1, 2, 4)
-_VECTOR_WIDTHS = {"host": (8, 16), "arm64-neon": (4,)}
-_ROW_ALIGNS = {"host": (4, 8, 16)}  # other targets keep the default row multiple
-_KERNEL_ORDERS = {"host": KERNEL_ORDERS}  # other targets keep by_pattern
+_X86_ROW_ALIGNS = (4, 8, 16)  # other targets keep the default row multiple
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class ScheduleSpace:
     in_channels: int
     target: str = "host"
     stride: int = 1
-    max_accumulators: int = 24
+    max_accumulators: int = 0  # 0: three quarters of the target's vector registers
     max_rows: int = 16
     max_vectors: int = 16
     vendor: str | None = None  # CPU vendor whose default heuristic seeds the search (None: host)
@@ -67,15 +71,22 @@ class ScheduleSpace:
         )
 
     def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise ValueError(f"unknown target {self.target!r}; known: {sorted(TARGETS)}")
+        if self.target not in CPU_TARGETS:
+            raise ValueError(f"unknown target {self.target!r}; known: {', '.join(CPU_TARGETS)}")
+        if not self.max_accumulators:
+            object.__setattr__(self, "max_accumulators", cpu_target(self.target).vector_registers * 3 // 4)
         if self.threads < 1:
             raise ValueError(f"thread budget must be >= 1, got {self.threads}")
 
     # ----- genes -------------------------------------------------------------------------
     @property
     def vector_widths(self) -> tuple[int, ...]:
-        return _VECTOR_WIDTHS.get(self.target, (TARGETS[self.target].vector_width,))
+        lanes = cpu_target(self.target).lanes
+        return (lanes // 2, lanes) if lanes > 8 else (lanes,)
+
+    @property
+    def _x86(self) -> bool:
+        return cpu_target(self.target).triple.startswith("x86_64")
 
     def row_vectors(self, vector_width: int) -> int:
         """Accumulator vectors one output row needs (the remainder vector counts as one)."""
@@ -93,8 +104,8 @@ class ScheduleSpace:
             "unroll": _UNROLLS,
             "prefetch": _PREFETCHES,
             "loop_order": LOOP_ORDERS,
-            "row_align": _ROW_ALIGNS.get(self.target, (ROW_ALIGN_FLOATS,)),
-            "kernel_order": _KERNEL_ORDERS.get(self.target, KERNEL_ORDERS[:1]),
+            "row_align": _X86_ROW_ALIGNS if self._x86 else (ROW_ALIGN_FLOATS,),
+            "kernel_order": KERNEL_ORDERS if self._x86 else KERNEL_ORDERS[:1],
         }
         if self.threads > 1:
             genes["threads"] = tuple(range(1, self.threads + 1))

@@ -137,7 +137,7 @@ def test_wrong_input_count_raises(host_exe, net):
 
 
 def test_unknown_target_lists_known_ones(net):
-    with pytest.raises(ValueError, match="unknown target 'gpu'; known targets: host, arm64-neon, vulkan-adreno"):
+    with pytest.raises(ValueError, match="unknown target 'gpu'; known targets: host, x86-64-v3, x86-64-v4, arm64-neon, vulkan-adreno"):
         pattern_mlir.compile(*net, target="gpu")
 
 

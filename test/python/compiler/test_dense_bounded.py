@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import pattern_mlir
-from pattern_mlir.passes.dense_lower import TARGETS
+from pattern_mlir.target import CPU_TARGETS, resolve_target
 from pattern_mlir.passes.dense_transform import MAX_ROWS, REDUCTION_VECTORS, TILE_VECTORS
 
 TOLERANCE = 1e-5
@@ -200,7 +200,7 @@ def _vector_elements(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
-@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("target", CPU_TARGETS)
 def test_large_reductions_stay_bounded(pattern_opt, target):
     """Every case in one pattern-opt run under a 4 GB address-space limit and a timeout;
     each vector left has at most REDUCTION_VECTORS native vectors in at most MAX_ROWS rows,
@@ -216,7 +216,7 @@ def test_large_reductions_stay_bounded(pattern_opt, target):
     out = result.stdout
     assert out.count("func.func @forward") == len(LARGE_CASES)
     assert "vector.multi_reduction" not in out and "linalg.generic" not in out
-    lanes = TARGETS[target].vector
+    lanes = resolve_target(target).lanes
     for vector, elements, rows in _vector_elements(out):
         assert elements <= REDUCTION_VECTORS * lanes and rows <= MAX_ROWS, vector
     # The reduction over channels accumulates whole vectors along the width, in a loop.

@@ -1,7 +1,7 @@
 """The host CPU facts the schedule heuristic reads from /proc/cpuinfo."""
 
-from pattern_mlir.codegen import host_cpu
-from pattern_mlir.codegen.host_cpu import cpuinfo_fields
+from pattern_mlir.target import host_cpu
+from pattern_mlir.target.host_cpu import cpuinfo_fields
 from pattern_mlir.tuning.signature import cpu_model
 
 
