@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..target import Target, resolve_target, runs_on_host
+from ..target import Target, resolve_target
+from ..target.schedule_rules import with_schedule_rules
 from .geometry import ROW_ALIGN_FLOATS
-from ..target.host_cpu import AMD, AMD_ZEN3_ZEN4, cpu_family, cpu_vendor
 
 __all__ = [
     "KERNEL_ORDERS",
@@ -31,9 +31,7 @@ __all__ = [
 LOOP_ORDERS = ("rows_outer", "filters_outer")
 KERNEL_ORDERS = ("by_pattern", "by_channel")
 MAX_SCHEDULE_FILTERS = 32  # filters of one register block (one workgroup group on the GPU)
-_AMD_STRIDE1_ROW_ALIGN = 8  # see _tuned_rules
-_AMD_TINY_STRIDE2_ROW_ALIGN = 4
-_AMD_STRIDE2_BY_CHANNEL = {"kernel_order": "by_channel", "tile_channels": 16, "prefetch": 0}
+_STRIDE2_BY_CHANNEL = {"kernel_order": "by_channel", "tile_channels": 16, "prefetch": 0}  # see _tuned_rules
 
 
 @dataclass(frozen=True)
@@ -185,9 +183,9 @@ def default_schedule(
     blocks of 24-32 channels +10 %, 16 or 48 less. Prefetching only pays without blocking.
 
     ``tuned_rules`` then applies what tuning taught (``_tuned_rules``, x86 targets only); False
-    gives the heuristic above alone (the tuning report's baseline). Some rules depend on the
-    CPU vendor and family (the host's unless ``vendor`` is given, when the target's code runs
-    here; an explicit vendor without a ``family`` means the family is unknown).
+    gives the heuristic above alone (the tuning report's baseline). Which rules hold is part
+    of the target's record (set from the CPU that runs it); ``vendor`` (and ``family``; None
+    with a vendor: unknown) asks for those of another CPU instead.
     """
     info = cpu_target(target)
     vw = info.lanes
@@ -207,18 +205,17 @@ def default_schedule(
     )
     if not tuned_rules or not info.triple.startswith("x86_64"):
         return base
-    if vendor is None and runs_on_host(info):
-        vendor, family = cpu_vendor(), cpu_family() if family is None else family
-    return _tuned_rules(base, info, out_height, out_width, stride, vendor or "", family or 0)
+    if vendor is not None:
+        info = with_schedule_rules(info, vendor, family or 0)
+    return _tuned_rules(base, info, out_height, out_width, stride)
 
 
-def _tuned_rules(
-    d: Schedule, info: Target, out_height: int, out_width: int, stride: int, vendor: str, family: int = 0
-) -> Schedule:
+def _tuned_rules(d: Schedule, info: Target, out_height: int, out_width: int, stride: int) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
     each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
     1.097x on ResNet-50 (geometric means over their layers) with no tuning at all on the Intel
-    host; 1.191x and 1.113x on the AMD Zen 4 host, with the AMD rule below.
+    host; 1.191x and 1.113x on the AMD Zen 4 host, with the AMD rule below. Which rules hold
+    is a field of the target (in brackets; `target/schedule_rules.py` sets them per CPU).
 
     * Tiny outputs (the whole output fits one register block of at most 8 accumulators, e.g.
       the 7x7 maps of ResNet-50's last stage): no channel blocking. With so few accumulators a
@@ -237,7 +234,7 @@ def _tuned_rules(
     * Stride 1: a row block one row shorter when it then divides the output height (no short
       remainder block): 8 -> 7 rows at 28x28. Marginal: +2 to +3 % on average over five
       measurements of four layers.
-    * AMD (Zen 4 and Zen 5), stride 1: no channel blocking, prefetch instead, and one row more
+    * [not stride1_channel_blocks] AMD (Zen 4 and Zen 5), stride 1: no channel blocking, prefetch instead, and one row more
       per register block where a row holds at least 4 vectors. Zen 4 (32 KiB L1, 1 MiB L2),
       the 11 distinct stride-1 VGG-16 / ResNet-50 3x3 convs it changes (512->512 7x7 had no
       block already) at 1 thread: 1.07-1.42x, 1.17x geometric mean (the extra row: 2 -> 3 rows at widths 224 and 112, 4 -> 5 at 56, another
@@ -245,20 +242,20 @@ def _tuned_rules(
       layer of 14x14 and more but VGG conv2_x and conv3_1, and chose the same taller blocks.
       At stride 2 the channel block still wins by 2-8 % on Zen 4, so it stays. The Intel Xeon
       host measured the opposite (blocks of 24-32 channels +10 % at VGG conv3_2, unblocked
-      -15 % at 256->256 56x56), hence the vendor test.
-    * AMD family 25 (Zen 4, double-pumped AVX-512; also Zen 3, which has no AVX-512), stride
+      -15 % at 256->256 56x56), hence a field per CPU.
+    * [split_two_vector_rows] AMD family 25 (Zen 4, double-pumped AVX-512; Zen 3 has no AVX-512), stride
       1, rows of two 16-lane vectors (17-32 columns): 8-lane vectors, four per row, and as
       many rows as the accumulators allow (4 at 28x28, dividing the height). Zen 4, interleaved
       medians of 12 rounds against the AMD rule's 7 x 32/16: 1.07x on 256->512 28x28, 1.18x
       on 512->512 28x28, 1.08x on 128->128 28x28 (6 rows: 1.08x, 1.17x, 1.09x). The tuner
       found the same (5-6 x 32/8 on every 28x28 layer). Zen 5 (family 26) kept 16 lanes
       when tuned, so the rule stops at family 25.
-    * AMD, stride 1: input rows padded to a multiple of 8 floats, not 16. A 14x14 map's rows
+    * [stride1_row_align] AMD, stride 1: input rows padded to a multiple of 8 floats, not 16. A 14x14 map's rows
       need 18 floats: 24 instead of 32 per row puts a quarter less of the input through the
       caches. Zen 4, interleaved medians of 15 rounds, three runs: 1.08-1.16x on 512->512
       14x14, 1.06-1.10x on 256->256 14x14; from 0.996x to 1.012x on the 28-224 wide layers.
       At stride 2 it was 0.95-0.99x, so stride 2 keeps 16 (the tuner may pick 4 or 8).
-    * AMD, stride 2: kernels in channel order (``kernel_order`` by_channel) in blocks of 16
+    * [stride2_by_channel, tiny_stride2_row_align] AMD, stride 2: kernels in channel order (``kernel_order`` by_channel) in blocks of 16
       channels. At stride 2 taps share few input loads, so the per-pattern loops' only gain
       is small; one loop per block makes 16-channel blocks (whose input rows stay in L1)
       cheap. Zen 4, interleaved medians of 30 rounds against the pattern-loop rules above,
@@ -269,19 +266,17 @@ def _tuned_rules(
     """
     vectors = min(d.tile_cols // d.vector_width, -(-out_width // d.vector_width))
     if out_height <= d.tile_rows and d.tile_rows * vectors <= 8:
-        if stride > 1 and vendor == AMD:
-            return dataclasses.replace(
-                d, row_align=_AMD_TINY_STRIDE2_ROW_ALIGN, **_AMD_STRIDE2_BY_CHANNEL
-            )
+        if stride > 1 and info.stride2_by_channel:
+            return dataclasses.replace(d, row_align=info.tiny_stride2_row_align, **_STRIDE2_BY_CHANNEL)
         if stride > 1:
             return dataclasses.replace(d, tile_channels=0, prefetch=0, loop_order="filters_outer")
         return dataclasses.replace(d, tile_channels=0, prefetch=info.prefetch)
     if stride > 1:
         d = dataclasses.replace(d, tile_rows=max(1, -(-d.tile_rows // 2)))
-        return dataclasses.replace(d, **_AMD_STRIDE2_BY_CHANNEL) if vendor == AMD else d
+        return dataclasses.replace(d, **_STRIDE2_BY_CHANNEL) if info.stride2_by_channel else d
     if d.tile_rows > 1 and out_height % d.tile_rows and out_height % (d.tile_rows - 1) == 0:
         d = dataclasses.replace(d, tile_rows=d.tile_rows - 1)
-    if vendor == AMD and d.tile_channels:
+    if not info.stride1_channel_blocks and d.tile_channels:
         # The extra row takes registers from the taps' weights and inputs: measured with up
         # to 24 of 32 zmm; with 16 ymm the taller block spills inside the pattern loop.
         taller = (vectors >= 4 and d.tile_rows < out_height
@@ -292,9 +287,8 @@ def _tuned_rules(
             prefetch=info.prefetch,
             tile_rows=d.tile_rows + taller,
         )
-    if vendor == AMD:
-        d = dataclasses.replace(d, row_align=_AMD_STRIDE1_ROW_ALIGN)
-    if vendor == AMD and family == AMD_ZEN3_ZEN4 and vectors == 2 and d.vector_width == 16:
+    d = dataclasses.replace(d, row_align=info.stride1_row_align)
+    if info.split_two_vector_rows and vectors == 2 and d.vector_width == info.lanes:
         narrow = info.pattern_accumulators // 4
         d = dataclasses.replace(
             d, vector_width=8, tile_cols=32, tile_rows=max(1, min(narrow, out_height))

@@ -42,6 +42,16 @@ class Target:
     cc:               C compiler that links libraries for this target.
     prefetch:         default prefetch distance of the pattern conv, in kernels (0 = none).
     spirv_profile:    GPU only: name of the SPIR-V profile (`runtime/spirv_tools.py`).
+
+    Which rules learned from tuning hold on the CPU (`codegen/schedule.py` `_tuned_rules`
+    explains each; `target/schedule_rules.py` sets them per CPU):
+    stride1_channel_blocks: stride-1 convs block input channels for L1 (else prefetch, and a
+                      register block one row taller where the registers allow).
+    stride1_row_align: input rows of stride-1 convs padded to a multiple of this many floats.
+    stride2_by_channel: stride-2 convs run kernels in channel order in 16-channel blocks.
+    tiny_stride2_row_align: the same for stride-2 convs whose output fits one register block.
+    split_two_vector_rows: rows of two native vectors run as four half-width vectors (CPUs
+                      that execute 512-bit FMAs in two halves).
     """
 
     name: str
@@ -61,6 +71,11 @@ class Target:
     cc: str = "cc"
     prefetch: int = 0
     spirv_profile: str = ""
+    stride1_channel_blocks: bool = True
+    stride1_row_align: int = 16
+    stride2_by_channel: bool = False
+    tiny_stride2_row_align: int = 16
+    split_two_vector_rows: bool = False
 
     # ----- derived sizes -----------------------------------------------------------------
     @property

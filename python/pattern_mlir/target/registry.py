@@ -2,8 +2,9 @@
 
 ``x86-64-v3`` (AVX2 + FMA, 16 ymm) and ``x86-64-v4`` (AVX-512, 32 zmm) are the x86-64 psABI
 levels, so that either can be built, tested and timed on any host that runs it (an AVX-512
-host runs both). ``host`` is the level this CPU supports, tuned for its LLVM CPU model, with
-its own cache sizes. ``arm64-neon`` is a Cortex-A76 class phone core, ``vulkan-adreno`` the
+host runs both); where this CPU runs a level, its record is tuned for this CPU (LLVM
+scheduling model, cache sizes, schedule rules), like ``-march=x86-64-v3 -mtune=native``.
+``host`` is the highest level this CPU runs, so tuned. ``arm64-neon`` is a Cortex-A76 class phone core, ``vulkan-adreno`` the
 Adreno 640 SPIR-V profile.
 """
 
@@ -15,8 +16,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from .host_cpu import cpuinfo_fields
 from .description import Target
+from .host_cpu import cpu_family, cpu_vendor, cpuinfo_fields
+from .schedule_rules import with_schedule_rules
 
 __all__ = ["CPU_TARGETS", "TARGET_NAMES", "UnsupportedHostError", "host_isa_level", "host_target",
            "resolve_target", "runs_on_host"]
@@ -109,6 +111,21 @@ def _llvm_host_cpu() -> str:
     return match.group(1) if match and match.group(1) != "generic" else ""
 
 
+def _tuned_for_host(level: Target, name: str) -> Target:
+    """x86-64 level `level` as this machine builds it: tuned for its CPU (scheduling model,
+    caches, the schedule rules tuning found for its vendor and family)."""
+    tuned = replace(level, name=name, tune_cpu=_llvm_host_cpu() or level.tune_cpu,
+                    l1d_bytes=_cache_bytes(1, "Data") or level.l1d_bytes,
+                    l2_bytes=_cache_bytes(2, "Unified") or level.l2_bytes)
+    return with_schedule_rules(tuned, cpu_vendor(), cpu_family())
+
+
+@functools.cache
+def _level_here(name: str) -> Target:
+    """A named x86-64 level this CPU runs, tuned for this CPU."""
+    return _tuned_for_host(_FIXED[name], name)
+
+
 @functools.cache
 def host_target() -> Target:
     """This machine: the highest x86-64 level its CPU runs, tuned for its CPU, its caches."""
@@ -120,10 +137,7 @@ def host_target() -> Target:
             f"target 'host' needs an x86-64 CPU with AVX2 and FMA (x86-64-v3) or AVX-512 "
             f"(x86-64-v4); this one is {platform.machine()} ({have}). Compile for 'arm64-neon' "
             "(a shared library) or 'vulkan-adreno' instead.")
-    base = _FIXED[level]
-    return replace(base, name="host", tune_cpu=_llvm_host_cpu() or base.tune_cpu,
-                   l1d_bytes=_cache_bytes(1, "Data") or base.l1d_bytes,
-                   l2_bytes=_cache_bytes(2, "Unified") or base.l2_bytes)
+    return _tuned_for_host(_FIXED[level], "host")
 
 
 def resolve_target(name: str | Target) -> Target:
@@ -132,7 +146,8 @@ def resolve_target(name: str | Target) -> Target:
         return name
     if name == "host":
         return host_target()
-    try:
-        return _FIXED[name]
-    except KeyError:
-        raise ValueError(f"unknown target {name!r}; known targets: {', '.join(TARGET_NAMES)}") from None
+    if name not in _FIXED:
+        raise ValueError(f"unknown target {name!r}; known targets: {', '.join(TARGET_NAMES)}")
+    if name in _LEVEL_FLAGS and runs_on_host(_FIXED[name]):
+        return _level_here(name)
+    return _FIXED[name]
