@@ -27,8 +27,10 @@ def _shape(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints like 1,3,224,224, got {text!r}") from None
 
 
-def _zoo_model(args):
-    """(model, example input) of a zoo name, projected onto patterns unless --dense."""
+def _zoo_model(args, calibrate: bool = False):
+    """(model, example input) of a zoo name, projected onto patterns unless --dense;
+    `calibrate` then sets BatchNorm statistics from the model's own activations
+    (`models.init.calibrate_batchnorm`, for numerics checks)."""
     from . import models, prune
 
     if args.model.endswith(".mlir"):
@@ -39,10 +41,14 @@ def _zoo_model(args):
     if not args.dense:
         _log(f"projecting {args.model}'s 3x3 convs: {args.patterns} patterns, connectivity {args.connectivity}")
         prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity)
+    if calibrate:
+        from .models.init import calibrate_batchnorm
+
+        calibrate_batchnorm(model, x)
     return model, x
 
 
-def _compile(args):
+def _compile(args, calibrate: bool = False):
     import pattern_mlir
 
     options = pattern_mlir.CompileOptions(num_threads=args.threads, save_temps=args.save_temps,
@@ -54,7 +60,7 @@ def _compile(args):
         exe = pattern_mlir.compile_str(Path(args.model).read_text(), args.target, options)
         model = x = None
     else:
-        model, x = _zoo_model(args)
+        model, x = _zoo_model(args, calibrate)
         _log(f"compiling {args.model} {tuple(x.shape)} for {args.target}")
         exe = pattern_mlir.compile(model, x, args.target, options)
     stages = ", ".join(f"{name} {sec:.1f}" for name, sec in exe.stage_seconds.items())
@@ -98,16 +104,34 @@ def cmd_bench(args) -> int:
 
     if args.model.endswith(".mlir"):
         raise ValueError(f"bench needs a zoo model (torch is the reference), not {args.model}")
-    exe, model, x = _compile(args)
+    # BatchNorm statistics of the model's own activations: otherwise a random pruned model's
+    # output barely depends on its input, and any output would pass the check.
+    exe, model, x = _compile(args, calibrate=True)
     torch.set_num_threads(args.threads or torch.get_num_threads())
+    other = torch.rand(x.shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        reference = model(x)
+        reference, other_reference = model(x), model(other)
         torch_ms = median_ms(model, x, args.runs)
     ms = median_ms(exe, x, args.runs)
-    error = float((exe(x) - reference).abs().max() / reference.abs().max())
+    error, spread = output_error(exe, (x, other), (reference, other_reference))
     print(f"{args.model}: pattern-mlir {ms:.3f} ms, torch {torch_ms:.3f} ms, "
-          f"{torch_ms / ms:.2f}x; relative error {error:.2e} (median of {args.runs} runs)")
+          f"{torch_ms / ms:.2f}x; error {error:.2e} of how much the output changes between two "
+          f"inputs (a change of {spread:.2e} of the output's size; median of {args.runs} runs)")
+    if spread < 1e-3:
+        _log(f"warning: {args.model}'s output changes by only {spread:.1e} of its size between two "
+             "inputs: the error figure says little")
     return 0
+
+
+def output_error(exe, inputs, references) -> tuple[float, float]:
+    """(error, spread): the largest difference from torch over `inputs`, relative to the largest
+    change of torch's output between the first two inputs; and that change relative to the
+    output's size. An error relative to the output alone cannot fail where the output hardly
+    depends on the input."""
+    change = float((references[0] - references[1]).abs().max())
+    size = max(float(r.abs().max()) for r in references)
+    worst = max(float((exe(x) - r).abs().max()) for x, r in zip(inputs, references))
+    return worst / max(change, 1e-30), change / max(size, 1e-30)
 
 
 def cmd_prune(args) -> int:

@@ -16,6 +16,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from ..passes.registry import lookup
+from ..runtime.llvm_lowering import to_llvm_pipeline
 from .errors import CompileError
 from .module_text import module_text
 
@@ -28,31 +29,6 @@ BUFFERIZE = (
     # this release when they have no inputs, as generics they are correct.
     "func.func(linalg-generalize-named-ops))"
 )
-# min-task-size=1: every filter group is its own task. The default (1000 iterations per
-# task) kept the thread-group loops, which have one iteration per group, in one task: no
-# model ran on more than one thread.
-ASYNC = (
-    "async-parallel-for{min-task-size=1},async-to-async-runtime,async-runtime-ref-counting,"
-    "async-runtime-ref-counting-opt,convert-async-to-llvm,"
-)
-TO_LLVM = (
-    "builtin.module(func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),{async}"
-    # pattern-vectorize-dense leaves rank-1 transfers and vector.fma; n-D transfers
-    # it could not lower become loops of rank-1 ones here, masks become selects.
-    "func.func(convert-vector-to-scf{full-unroll=1 target-rank=1},lower-vector-mask),"
-    # Math that pattern-expand-math left: powers with variable exponents become powf
-    # (llvm.intr.powi takes no vector exponent) and outlined ipowi loops; LLVM intrinsics
-    # for the rest; libm calls (CPU libraries link -lm) for what has no intrinsic (f64
-    # erf, cbrt, asinh...). libm only after the intrinsics: it would take sqrt and fma too,
-    # and it unrolls vectors into vector.extract/insert, so it precedes convert-vector-to-llvm.
-    "func.func(math-expand-ops{ops=fpowi}),convert-math-to-funcs,convert-math-to-llvm,"
-    "convert-math-to-libm,"
-    "convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)"
-)
-
-
 @dataclass(frozen=True)
 class Stage:
     """One step: the IR after it is recorded under `name`."""
@@ -112,7 +88,7 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
         Stage("math", python_pass="pattern-expand-math"),
         Stage("buffers", pipeline=BUFFERIZE),
         Stage("copies", python_pass="pattern-copy-to-linalg"),
-        Stage("llvm", pipeline=TO_LLVM.replace("{async}", ASYNC if threads > 1 else "")),
+        Stage("llvm", pipeline=to_llvm_pipeline(threads)),
     ]
     return stages
 

@@ -30,15 +30,13 @@ from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import Schedule, candidate_schedules, cpu_target, filter_groups
 from ..target import Target, resolve_target, runs_on_host, stamp_target
 from .buffers import aligned_zeros
+from .llvm_lowering import to_llvm_pipeline
 
 __all__ = ["LOWERING_PIPELINE", "JitFunction", "PatternConvKernel", "jit_compile"]
 
-# DESIGN.md section 5: the pipeline that lowers func/scf/vector/memref/arith to LLVM.
-LOWERING_PIPELINE = (
-    "builtin.module(convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,"
-    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-    "convert-func-to-llvm,reconcile-unrealized-casts)"
-)
+# The compiler's own lowering to the LLVM dialect (its `llvm` stage at one thread): the
+# kernels JIT-compiled here, which the tuner times, are built as compile() builds them.
+LOWERING_PIPELINE = to_llvm_pipeline(threads=1)
 
 
 class JitFunction:

@@ -1,5 +1,6 @@
 """`pattern-mlir` subcommands, run as a user runs them: the console script in a subprocess."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +53,26 @@ def test_compile_save_then_run_matches_torch(tmp_path):
 
 
 def test_bench_reports_both_latencies():
-    text = _run("bench", "fashion-cnn", "--threads", "1", "--runs", "3").stdout
-    assert "pattern-mlir" in text and "torch" in text and "relative error" in text
+    result = _run("bench", "fashion-cnn", "--threads", "1", "--runs", "3")
+    text = result.stdout
+    assert "pattern-mlir" in text and "torch" in text
+    error = float(re.search(r"error (\S+) of how much the output changes between two inputs", text).group(1))
+    assert 0 <= error < 1e-3 and "says little" not in result.stderr
+
+
+def test_bench_error_is_relative_to_how_the_output_depends_on_the_input():
+    """A result that ignores its input fails the check even where the output is nearly constant."""
+    from pattern_mlir.cli import output_error
+
+    a, b = torch.full((1, 4), 10.0), torch.full((1, 4), 10.0)
+    b[0, 0] += 1e-3  # torch's output hardly depends on the input
+
+    def constant(x):  # an "executable" that ignores its input
+        return a
+
+    error, spread = output_error(constant, (0, 1), (a, b))
+    assert error >= 1.0 and spread < 1e-3
+    assert output_error(lambda x: (a, b)[x], (0, 1), (a, b))[0] == 0.0
 
 
 def test_prune_saves_spec_and_weights(tmp_path):

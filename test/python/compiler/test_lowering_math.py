@@ -18,7 +18,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 from mlir.runtime import get_ranked_memref_descriptor
-from pattern_mlir.compiler.stages import TO_LLVM
+from pattern_mlir.runtime.llvm_lowering import to_llvm_pipeline
 from pattern_mlir.passes import lookup
 from torch import nn
 
@@ -103,7 +103,7 @@ def _run_elementwise(body: str, x: np.ndarray, k: np.ndarray, result_dtype) -> n
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(text)
         lookup("pattern-expand-math").run(module.operation)
-        PassManager.parse(TO_LLVM.replace("{async}", "")).run(module.operation)
+        PassManager.parse(to_llvm_pipeline()).run(module.operation)
         engine = ExecutionEngine(module, opt_level=2)
         args = [ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(a))) for a in (x, k, y)]
         engine.invoke("f", *args)
