@@ -104,11 +104,14 @@ def _compile_in_worker(worker: StageWorker, text: str, target: str, options: Com
 
 
 def _executable(module, target, inputs, outputs, stages, options, temps) -> Executable:
-    if target == "vulkan-adreno":
-        from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
-
-        return VulkanModelExecutable(inputs, outputs, stages, compile_for_vulkan(str(module), entry=ENTRY))
     description = resolve_target(target)
+    if description.kind == "gpu":
+        from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
+        from ..runtime.spirv_tools import SPIRV_PROFILES
+
+        profile = SPIRV_PROFILES[description.spirv_profile]
+        return VulkanModelExecutable(inputs, outputs, stages,
+                                     compile_for_vulkan(str(module), entry=ENTRY, profile=profile))
     if description.triple.startswith("x86_64"):
         return HostExecutable(inputs, outputs, stages, module=module, target=description,
                               opt_level=options.opt_level, threads=options.threads)

@@ -126,6 +126,9 @@ ADRENO_640 = SpirvProfile(
     subgroup_size=64,
 )
 
+#: The profiles a GPU target's description (`pattern_mlir.target`) may name.
+SPIRV_PROFILES = {profile.name: profile for profile in (ADRENO_640,)}
+
 
 def _tool(name: str, hint: str) -> str:
     path = shutil.which(name)

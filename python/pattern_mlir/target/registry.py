@@ -38,6 +38,7 @@ ARM64_NEON = Target(
     "arm64-neon", "cpu", "NEON", triple="aarch64-linux-gnu", cpu="cortex-a76", features=("+neon",),
     tune_cpu="cortex-a76", vector_bits=128, vector_registers=32, fma_units=2, fma_latency=4,
     l1d_bytes=64 * 1024, l2_bytes=256 * 1024, cc="aarch64-linux-gnu-gcc")
+# The profile's name in runtime/spirv_tools.SPIRV_PROFILES (its limits and capabilities).
 VULKAN_ADRENO = Target("vulkan-adreno", "gpu", "SPIR-V 1.3 / Vulkan 1.1", spirv_profile="adreno-640")
 
 _FIXED = {t.name: t for t in (X86_64_V3, X86_64_V4, ARM64_NEON, VULKAN_ADRENO)}

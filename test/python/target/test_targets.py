@@ -42,6 +42,13 @@ def test_every_target_has_a_record():
         resolve_target("avx3")
 
 
+def test_gpu_target_names_its_spirv_profile():
+    from pattern_mlir.runtime.spirv_tools import SPIRV_PROFILES
+
+    profile = SPIRV_PROFILES[resolve_target("vulkan-adreno").spirv_profile]
+    assert profile.version == (1, 3) and "Float64" not in profile.capabilities
+
+
 def test_register_blocks_fit_each_register_file():
     v3, v4, neon = (resolve_target(n) for n in ("x86-64-v3", "x86-64-v4", "arm64-neon"))
     assert (v3.lanes, v4.lanes, neon.lanes) == (8, 16, 4)
