@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..target import Target
 
 # 2: host saves hold a shared library (object code) instead of LLVM-dialect IR to re-JIT.
-FORMAT_VERSION = 2
+# 3: x86 saves name their x86-64 level (host.json "cpu"); load() refuses a CPU without it.
+FORMAT_VERSION = 3
 ENTRY = "forward"
 
 
@@ -229,8 +230,8 @@ class HostLibraryExecutable(Executable):
     level's instructions is refused (running it would die of an illegal instruction).
     """
 
-    def __init__(self, inputs, outputs, stages, library: Path, *, target: str = "host", opt_level: int = 3,
-                 threads: int = 1, cpu: str = "x86-64-v4"):
+    def __init__(self, inputs, outputs, stages, library: Path, *, cpu: str, target: str = "host",
+                 opt_level: int = 3, threads: int = 1):
         super().__init__(inputs, outputs, stages)
         from ..runtime.allocator import keep_freed_buffers
         from ..target import resolve_target, runs_on_host

@@ -151,3 +151,17 @@ def test_model_matches_torch_without_spills(target, pruned_model, tmp_path):
     kernels = [name for name in vector_spills(asm, description.triple) if "pattern_conv" in name or "dense_" in name]
     assert len(kernels) >= 6, kernels
     assert _kernel_spills(asm, description.triple) == {}
+
+
+def test_load_refuses_a_library_for_a_level_this_cpu_lacks(tmp_path, monkeypatch):
+    """A saved x86 library names its level; on a CPU without it, load() says so instead of
+    dying of an illegal instruction."""
+    if not runs_on_host(resolve_target("x86-64-v3")):
+        pytest.skip("this CPU does not run x86-64-v3")
+    model, x = torch.nn.Linear(8, 4).eval(), torch.randn(1, 8)
+    saved = compile(model, (x,), target="x86-64-v3", options=CompileOptions(num_threads=1)).save(tmp_path / "v3")
+    assert '"cpu": "x86-64-v3"' in (saved / "host.json").read_text()
+    np.testing.assert_allclose(load(saved)(x).numpy(), model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(registry, "host_isa_level", lambda flags=None: None)  # a CPU without AVX2
+    with pytest.raises(ValueError, match="x86-64-v3.*this CPU does not run"):
+        load(saved)
