@@ -1,4 +1,4 @@
-// RUN: pattern-opt %s -split-input-file --pattern-lower-to-vector | FileCheck %s
+// RUN: pattern-opt %s -split-input-file --pattern-lower-to-vector=target=x86-64-v4 | FileCheck %s
 // RUN: pattern-opt %s -split-input-file --pattern-lower-to-vector="target=arm64-neon threads=2" | FileCheck %s --check-prefix=NEON
 
 // One filter, one kernel of pattern [1, 3, 4, 5] (taps (0,1), (1,0), (1,1), (1,2)),

@@ -1,4 +1,4 @@
-// RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense | FileCheck %s
+// RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense=target=x86-64-v4 | FileCheck %s
 // RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense="target=arm64-neon" | FileCheck %s --check-prefix=NEON
 
 // The transform-dialect route keeps every vector small whatever the reduced dimension:

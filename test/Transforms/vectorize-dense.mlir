@@ -1,4 +1,4 @@
-// RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense | FileCheck %s
+// RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense=target=x86-64-v4 | FileCheck %s
 // RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense="target=arm64-neon threads=2" | FileCheck %s --check-prefix=NEON
 
 // A 1x1 conv with a bias broadcast and a ReLU consumer becomes one kernel call: the

@@ -11,6 +11,7 @@ Adreno 640 SPIR-V profile.
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import re
 from dataclasses import replace
@@ -52,6 +53,9 @@ _LEVEL_FLAGS = {
 }
 
 
+HOST_LEVEL_ENV = "PATTERN_MLIR_HOST_LEVEL"
+
+
 class UnsupportedHostError(RuntimeError):
     """This CPU has no vector ISA a CPU target generates code for."""
 
@@ -62,15 +66,23 @@ def _host_flags() -> set[str]:
 
 
 def host_isa_level(flags: set[str] | None = None) -> str | None:
-    """The highest x86-64 level this CPU runs ("x86-64-v4", "x86-64-v3"), or None."""
+    """The highest x86-64 level this CPU runs ("x86-64-v4", "x86-64-v3"), or None.
+
+    $PATTERN_MLIR_HOST_LEVEL (a level name) caps it: an AVX-512 machine then compiles,
+    tests and tunes `host` as an AVX2 one would (it never raises the level)."""
     if platform.machine() not in ("x86_64", "AMD64"):
         return None
     flags = _host_flags() if flags is None else flags
+    cap = os.environ.get(HOST_LEVEL_ENV)
+    if cap is not None and cap not in _LEVEL_FLAGS:
+        raise ValueError(f"${HOST_LEVEL_ENV}={cap!r} is not an x86-64 level; use one of {', '.join(_LEVEL_FLAGS)}")
     level = None
     for name, needed in _LEVEL_FLAGS.items():  # in ascending order
         if not all(flag in flags for flag in needed):
             break
         level = name
+        if name == cap:
+            break
     return level
 
 

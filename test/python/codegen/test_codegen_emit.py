@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import numpy as np
@@ -65,7 +66,7 @@ def test_remainder_vector_is_masked():
 def test_stride_and_dilation_layout():
     lib = random_library(8, np.random.default_rng(2))
     g = ConvGeometry.make(5, 3, 20, 33, stride=(2, 3), padding=1, dilation=2)
-    plan = plan_conv(g, lib)
+    plan = plan_conv(g, lib, target="x86-64-v4")
     _parse(emit_conv(plan))
     cs, hp, wq = plan.input_shape
     assert cs == 5 * 3 and hp == 22 and wq % 16 == 0
@@ -82,14 +83,16 @@ def test_neon_default_schedule():
 
 
 def test_default_schedule_applies_the_tuned_rules():
+    # The rules as measured with AVX-512 (32 zmm, 16 lanes), whatever this host runs.
+    v4 = functools.partial(default_schedule, target="x86-64-v4")
     # 7x7 at stride 1 (ResNet-50 stage 5): one register block, no channel blocks, prefetch.
-    base = default_schedule(7, 7, in_channels=512, tuned_rules=False)
-    tiny = default_schedule(7, 7, in_channels=512)
+    base = v4(7, 7, in_channels=512, tuned_rules=False)
+    tiny = v4(7, 7, in_channels=512)
     assert base.tile_channels and (tiny.tile_channels, tiny.prefetch) == (0, 2)
     # ... at stride 2 filters outermost on Intel; AMD keeps a channel block (of 16) and runs
     # kernels in channel order, rows of 4-float multiples.
     tiny_s2 = {
-        v: default_schedule(7, 7, in_channels=512, stride=2, vendor=v)
+        v: v4(7, 7, in_channels=512, stride=2, vendor=v)
         for v in ("GenuineIntel", "AuthenticAMD")
     }
     assert (tiny_s2["GenuineIntel"].loop_order, tiny_s2["GenuineIntel"].tile_channels) == (
@@ -103,39 +106,39 @@ def test_default_schedule_applies_the_tuned_rules():
         4,
     )
     # AMD, stride 2: kernels in channel order, 16-channel blocks; Intel keeps pattern loops.
-    amd_s2 = default_schedule(28, 28, in_channels=256, stride=2, vendor="AuthenticAMD")
+    amd_s2 = v4(28, 28, in_channels=256, stride=2, vendor="AuthenticAMD")
     assert (amd_s2.kernel_order, amd_s2.tile_channels, amd_s2.prefetch) == ("by_channel", 16, 0)
-    intel_s2 = default_schedule(28, 28, in_channels=256, stride=2, vendor="GenuineIntel")
+    intel_s2 = v4(28, 28, in_channels=256, stride=2, vendor="GenuineIntel")
     assert intel_s2.kernel_order == "by_pattern"
     # Stride 2 at 56x56: half the rows per block.
-    assert default_schedule(56, 56, in_channels=128, stride=2).tile_rows == -(
-        -default_schedule(56, 56, in_channels=128, tuned_rules=False).tile_rows // 2
+    assert v4(56, 56, in_channels=128, stride=2).tile_rows == -(
+        -v4(56, 56, in_channels=128, tuned_rules=False).tile_rows // 2
     )
     # A layer planned without a schedule gets the stride-aware default.
     g = ConvGeometry.make(128, 128, 112, 112, stride=(2, 2), padding=1)
     lib = random_library(8, np.random.default_rng(0))
-    assert plan_conv(g, lib).schedule == default_schedule(56, 56, in_channels=128, stride=2)
+    assert plan_conv(g, lib, target="x86-64-v4").schedule == v4(56, 56, in_channels=128, stride=2)
     # AMD, stride 1: no channel blocks, prefetch, one row more for rows of >= 4 vectors;
     # Intel keeps the blocks. Stride 2 keeps them on both.
-    intel = default_schedule(56, 56, in_channels=256, vendor="GenuineIntel")
-    amd = default_schedule(56, 56, in_channels=256, vendor="AuthenticAMD")
+    intel = v4(56, 56, in_channels=256, vendor="GenuineIntel")
+    amd = v4(56, 56, in_channels=256, vendor="AuthenticAMD")
     assert intel.tile_channels and (intel.tile_rows, intel.prefetch) == (4, 0)
     assert (amd.tile_channels, amd.tile_rows, amd.prefetch) == (0, 5, 2)
-    amd_28 = default_schedule(28, 28, in_channels=512, vendor="AuthenticAMD")
+    amd_28 = v4(28, 28, in_channels=512, vendor="AuthenticAMD")
     assert (amd_28.tile_channels, amd_28.tile_rows, amd_28.vector_width) == (0, 7, 16)
     # Zen 4 (family 25): rows of two 16-lane vectors become four 8-lane ones, 4 rows.
-    zen4_28 = default_schedule(28, 28, in_channels=512, vendor="AuthenticAMD", family=25)
+    zen4_28 = v4(28, 28, in_channels=512, vendor="AuthenticAMD", family=25)
     assert zen4_28 == dataclasses.replace(amd_28, tile_rows=4, vector_width=8)
     for other in ((56, 56, 1, 25), (14, 14, 1, 25), (28, 28, 2, 25), (28, 28, 1, 26)):
         h, w, stride, family = other
         kw = {"in_channels": 512, "stride": stride, "vendor": "AuthenticAMD"}
-        assert default_schedule(h, w, family=family, **kw).vector_width == 16, other
+        assert v4(h, w, family=family, **kw).vector_width == 16, other
     for vendor in ("GenuineIntel", "AuthenticAMD"):
-        assert default_schedule(28, 28, in_channels=256, stride=2, vendor=vendor).tile_channels
+        assert v4(28, 28, in_channels=256, stride=2, vendor=vendor).tile_channels
     # AMD, stride 1: input rows padded to 8 floats; stride 2 and Intel keep 16.
-    assert default_schedule(14, 14, in_channels=256, vendor="AuthenticAMD").row_align == 8
+    assert v4(14, 14, in_channels=256, vendor="AuthenticAMD").row_align == 8
     for kw in ({"vendor": "AuthenticAMD", "stride": 2}, {"vendor": "GenuineIntel"}):
-        assert default_schedule(14, 14, in_channels=256, **kw).row_align == 16, kw
+        assert v4(14, 14, in_channels=256, **kw).row_align == 16, kw
     # The rules were measured on the host only.
     assert default_schedule(7, 7, "arm64-neon", 512) == default_schedule(
         7, 7, "arm64-neon", 512, tuned_rules=False

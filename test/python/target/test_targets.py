@@ -64,9 +64,17 @@ def test_register_blocks_fit_each_register_file():
 
 def test_host_level_from_cpu_flags(monkeypatch):
     monkeypatch.setattr(registry.platform, "machine", lambda: "x86_64")
+    monkeypatch.delenv(registry.HOST_LEVEL_ENV, raising=False)
     assert host_isa_level(V4_FLAGS) == "x86-64-v4"
     assert host_isa_level(V4_FLAGS - {"avx512bw"}) == "x86-64-v3"
     assert host_isa_level({"sse2", "avx"}) is None
+    # The variable caps the level (an AVX-512 machine tested as an AVX2 one), never raises it.
+    monkeypatch.setenv(registry.HOST_LEVEL_ENV, "x86-64-v3")
+    assert host_isa_level(V4_FLAGS) == "x86-64-v3"
+    assert host_isa_level({"sse2", "avx"}) is None
+    monkeypatch.setenv(registry.HOST_LEVEL_ENV, "avx9")
+    with pytest.raises(ValueError, match="not an x86-64 level"):
+        host_isa_level(V4_FLAGS)
 
 
 def test_host_without_avx2_is_a_clear_error(monkeypatch):

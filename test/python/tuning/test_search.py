@@ -7,6 +7,8 @@ import pytest
 from pattern_mlir.codegen.schedule import Schedule
 from pattern_mlir.tuning import ScheduleSpace, evolve
 
+V4 = "x86-64-v4"  # the spaces below are those of AVX-512 (16 lanes, 32 registers), on any host
+
 
 def _synthetic(optimum: Schedule):
     """A cost with interactions: distance to the optimum's genes plus a register-block term."""
@@ -37,7 +39,7 @@ def _synthetic(optimum: Schedule):
 
 def test_finds_the_optimum_of_a_small_space():
     # The search starts from the default, which depends on the CPU vendor: fix it.
-    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40, vendor="GenuineIntel")
+    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40, vendor="GenuineIntel", target=V4)
     points = space.all_points()
     optimum = Schedule(
         tile_rows=3,
@@ -62,7 +64,7 @@ def test_finds_the_optimum_of_a_small_space():
 
 
 def test_known_costs_are_not_measured_again():
-    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40)
+    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40, target=V4)
     optimum = Schedule(tile_rows=4, tile_cols=32, tile_channels=0, vector_width=16)
     cost = _synthetic(optimum)
     first = evolve(space, cost, seeds=[space.default()], max_evaluations=10, seed=0)
@@ -118,7 +120,7 @@ def test_space_is_canonical_and_rejects_spills():
 def test_narrower_vectors_are_one_step_away():
     # 7 rows x 2 vectors of 16 at 28x28: half the width doubles the vectors, so the rows must
     # shrink to stay within the accumulators, or the narrower block is never reached.
-    space = ScheduleSpace(out_height=28, out_width=28, in_channels=512)
+    space = ScheduleSpace(out_height=28, out_width=28, in_channels=512, target=V4)
     start = Schedule(tile_rows=7, tile_cols=32, vector_width=16)
     narrow = [n for n in space.neighbours(start) if n.vector_width == 8]
     assert narrow == [Schedule(tile_rows=6, tile_cols=32, vector_width=8)]
@@ -137,9 +139,9 @@ def test_search_seeds_are_the_default_and_the_heuristic_alone():
 
 
 def test_threads_are_a_gene_only_with_a_thread_budget():
-    one = ScheduleSpace(out_height=7, out_width=7, in_channels=64)
+    one = ScheduleSpace(out_height=7, out_width=7, in_channels=64, target=V4)
     assert "threads" not in one.genes() and {s.threads for s in one.all_points()} == {0}
-    two = ScheduleSpace(out_height=7, out_width=7, in_channels=64, threads=2)
+    two = ScheduleSpace(out_height=7, out_width=7, in_channels=64, threads=2, target=V4)
     assert two.genes()["threads"] == (1, 2)
     # The default runs on the whole budget; "0 = all" is the same point as the budget.
     assert two.default().threads == 2
