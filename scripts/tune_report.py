@@ -235,7 +235,7 @@ prefetching instead.
 VGG conv3_2 and tuning found at most 5 % beyond the default (1.018x on VGG-16); on AMD the
 tuner dropped them on 14 of 20 layers (Zen 5, 2026-12-04) and a Zen 4 A/B run (2026-12-04)
 was 7-42 % faster without them on every stride-1 layer that had one. So `_tuned_rules`
-drops them on AMD hosts at stride 1 (`target/host_cpu.py` reads the vendor). The database is keyed by CPU
+drops them on AMD hosts at stride 1 (`target/schedule_rules.py` turns the vendor into fields of the target record). The database is keyed by CPU
 model, so what the tuner finds beyond the rules applies on this CPU only.
 
 **Rules adopted from the earlier study** (`_tuned_rules`; the report's "default" column is the
