@@ -157,11 +157,9 @@ class HostExecutable(Executable):
         from ..runtime.llvm_options import configure_jit
         from ..runtime.weight_blob import bind_constants, externalize_constants, settle_alignment
 
-        from ..target import resolve_target, runs_on_host, stamp_target
+        from ..target import require_runnable, resolve_target, stamp_target
 
-        target = target or resolve_target("host")
-        if not runs_on_host(target):
-            raise ValueError(f"code for target {target.name!r} ({target.isa}) does not run on this CPU")
+        target = require_runnable(target or resolve_target("host"))
         keep_freed_buffers()
         self.threads, self.opt_level = threads, opt_level
         self.target, self.target_description = target.name, target

@@ -90,10 +90,9 @@ class CompileOptions:
 
 def check_target(target: str) -> str:
     """`target` if it is one compile() builds for here; a ValueError that says why not."""
-    from ..target import resolve_target, runs_on_host
+    from ..target import require_runnable, resolve_target
 
     description = resolve_target(target)  # unknown names and unsupported hosts raise here
-    if description.triple.startswith("x86_64") and not runs_on_host(description):
-        raise ValueError(f"target {target!r} ({description.isa}) does not run on this CPU, which runs "
-                         f"{resolve_target('host').isa}; compile for 'host' or 'x86-64-v3'")
+    if description.triple.startswith("x86_64"):
+        require_runnable(description)
     return target

@@ -28,7 +28,7 @@ from ..codegen.fkw import (
 from ..codegen.geometry import ConvGeometry, pad_input_into
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import Schedule, candidate_schedules, cpu_target, filter_groups
-from ..target import Target, resolve_target, runs_on_host, stamp_target
+from ..target import Target, require_runnable, runs_on_host, stamp_target
 from .buffers import aligned_zeros
 from .llvm_lowering import to_llvm_pipeline
 
@@ -73,11 +73,7 @@ def jit_compile(module_text: str, opt_level: int = 3, target: str | Target = "ho
 
 def _runnable(target: str | Target) -> Target:
     """The record of CPU target `target`, which must run on this machine."""
-    info = cpu_target(target)
-    if not runs_on_host(info):
-        raise ValueError(f"code for target {info.name!r} ({info.isa}) does not run on this CPU "
-                         f"(it runs {resolve_target('host').isa})")
-    return info
+    return require_runnable(cpu_target(target))
 
 
 class _PackedCall:

@@ -8,9 +8,10 @@ from .registry import (
     UnsupportedHostError,
     host_isa_level,
     host_target,
+    require_runnable,
     resolve_target,
     runs_on_host,
 )
 
 __all__ = ["CPU_TARGETS", "TARGET_NAMES", "Target", "UnsupportedHostError", "host_isa_level", "host_target",
-           "resolve_target", "runs_on_host", "stamp_target"]
+           "require_runnable", "resolve_target", "runs_on_host", "stamp_target"]

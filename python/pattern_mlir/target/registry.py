@@ -22,7 +22,7 @@ from .host_cpu import cpu_family, cpu_vendor, cpuinfo_fields
 from .schedule_rules import with_schedule_rules
 
 __all__ = ["CPU_TARGETS", "TARGET_NAMES", "UnsupportedHostError", "host_isa_level", "host_target",
-           "resolve_target", "runs_on_host"]
+           "require_runnable", "resolve_target", "runs_on_host"]
 
 # The features repeat what the CPU names imply: a function's target-features replace those of
 # the JIT's TargetMachine (this host's, AVX-512 included) only where the attribute is set.
@@ -94,6 +94,14 @@ def runs_on_host(target: Target) -> bool:
     if level is None or not target.triple.startswith("x86_64"):
         return False
     return list(_LEVEL_FLAGS).index(target.name) <= list(_LEVEL_FLAGS).index(level)
+
+
+def require_runnable(target: Target) -> Target:
+    """`target`, if this CPU runs its code; else a ValueError naming what this CPU runs."""
+    if not runs_on_host(target):
+        raise ValueError(f"code for target {target.name!r} ({target.isa}) does not run on this CPU, which runs "
+                         f"{resolve_target('host').isa}; compile for 'host' or 'x86-64-v3'")
+    return target
 
 
 def _cache_bytes(level: int, kind: str) -> int | None:

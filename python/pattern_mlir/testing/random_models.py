@@ -533,13 +533,18 @@ class _Builder:
                  lambda m, x: m.f(x, m.dims, keepdim=m.keep), [v], f=f, dims=dims, keep=keep)
         return True
 
+    def _wide_dim(self, v: int) -> int | None:
+        """A random dimension of `v` of size 2 or more, or None."""
+        shape = self.shape(v)
+        dims = [d for d in range(len(shape)) if shape[d] >= 2]
+        return self.r.choice(dims) if dims else None
+
     def slice(self, v: int) -> bool:
         shape = self.shape(v)
         r = self.r
-        dims = [d for d in range(len(shape)) if shape[d] >= 2]
-        if not dims:
+        d = self._wide_dim(v)
+        if d is None:
             return False
-        d = r.choice(dims)
         n = shape[d]
         start = r.randint(0, n - 1)
         stop = r.randint(start + 1, n)
@@ -565,10 +570,9 @@ class _Builder:
     def split(self, v: int) -> bool:
         shape = self.shape(v)
         r = self.r
-        dims = [d for d in range(len(shape)) if shape[d] >= 2]
-        if not dims:
+        d = self._wide_dim(v)
+        if d is None:
             return False
-        d = r.choice(dims)
         if r.random() < 0.5:
             chunks = r.randint(2, min(4, shape[d]))
             self.add("split", f"chunk({chunks} dim {d})",
