@@ -111,11 +111,9 @@ def measure(args: argparse.Namespace) -> dict:
             results["peak"].append(run_process("fma_peak", peak_args))
     results["peak"].append(run_process("fma_peak", peak_args))
     if run_mca:
-        vgg = [n for n in args.layers.split(",") if LAYERS[n].net == "VGG-16"]
-        if vgg:
-            mca_args = ["--layers", ",".join(vgg), "--patterns", str(args.patterns)]
-            mca_args += ["--connectivity", str(args.connectivity)]
-            results["mca"] = run_process("neon_mca", mca_args)["layers"]
+        mca_args = ["--layers", args.layers, "--patterns", str(args.patterns)]
+        mca_args += ["--connectivity", str(args.connectivity)]
+        results["mca"] = run_process("neon_mca", mca_args)["layers"]
     results["meta"]["load_end"] = os.getloadavg()
     results["meta"]["duration_s"] += time.perf_counter() - start
     return results

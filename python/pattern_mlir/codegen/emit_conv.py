@@ -326,6 +326,21 @@ class _ConvEmitter:
     def mul(self, a: str, k: int) -> str:
         return a if k == 1 else self.w.op(f"arith.muli {a}, {self.idx(k)} : index")
 
+    def input_row(self, base: str, row: int) -> str:
+        """Index of the start of input row ``row`` (counted in padded rows) after ``base``.
+
+        On AArch64 the row length is a value LLVM cannot see through (``self.row_stride``),
+        so each row gets its own base register and the loads along it keep byte offsets
+        below 256: one-uop ``ldur``s. With constant rows, LLVM folds every load into one base
+        plus a large constant, which costs an address add (or ``ldr q``'s extra uop on
+        Neoverse-class cores) per load."""
+        if self.row_stride is None:
+            return self.add(base, row * self.plan.input_shape[2])
+        if row == 0:
+            return base
+        step = self.row_stride if row == 1 else self.w.op(f"arith.muli {self.row_stride}, {self.idx(row)} : index")
+        return self.w.op(f"arith.addi {base}, {step} : index")
+
     def load_index(self, memref: str, type_: str, i: str) -> str:
         v = self.w.op(f"memref.load %{memref}[{i}] : {type_}")
         return self.w.op(f"arith.index_cast {v} : i32 to index")
@@ -413,6 +428,12 @@ class _ConvEmitter:
         self.flat = self.w.raw_const(
             f"memref.collapse_shape %input [[0, 1, 2]] : {self.t_in} into {self.t_flat}", "flat"
         )
+        self.row_stride = None
+        if cpu_target(self.plan.target).triple.startswith("aarch64"):
+            # An empty inline-asm statement hides the constant row length from LLVM.
+            wq_i64 = self.w.raw_const(f"arith.constant {wq} : i64", f"wq_i64")
+            hidden = self.w.raw_const(f'llvm.inline_asm "", "=r,0" {wq_i64} : (i64) -> i64', "wq_hidden")
+            self.row_stride = self.w.raw_const(f"arith.index_cast {hidden} : i64 to index", "row_stride")
         if self.plan.schedule.prefetch:
             kdim = self.w.raw_const(f"memref.dim %channels, {self.idx(0)} : {self.t_chan}", "kdim")
             self.k_last = self.w.raw_const(f"arith.subi {kdim}, {self.idx(1)} : index", "klast")
@@ -629,12 +650,14 @@ class _ConvEmitter:
         wb = []
         ntaps = len(self.taps[p])
         target = cpu_target(self.plan.target)
-        if not target.fma_memory_operand and ntaps == widths[0] == 4 and len(widths) == 1:
-            # AArch64: one `ldr q` for the kernel's 4 weights; lane splats become by-element fmla.
+        if not target.fma_memory_operand and ntaps == widths[0] == 4:
+            # AArch64: one `ldr q` for the kernel's 4 weights; lane splats of every width
+            # (the row's remainder vector is narrower) become by-element fmla.
             vt = vec_type(4)
             wv = w.op(f"vector.load %weights[{k}, {self.idx(0)}] : {self.t_w}, {vt}")
             for t in range(4):
-                wb.append({4: w.op(f"vector.shuffle {wv}, {wv} [{t}, {t}, {t}, {t}] : {vt}, {vt}")})
+                wb.append({wd: w.op(f"vector.shuffle {wv}, {wv} [{', '.join([str(t)] * wd)}] : {vt}, {vt}")
+                           for wd in widths})
         for t in range(ntaps if not wb else 0):
             wb.append(self.weight_splats(k, t, widths))
 
@@ -648,15 +671,8 @@ class _ConvEmitter:
                     key = (r * sh + ky * dh, q, off + shift, wd)
                     uses.setdefault(key, []).append((t, r * len(vectors) + v))
         out = list(accs)
-        # AArch64 loads take an immediate offset that is either a multiple of 16 bytes (ldr q)
-        # or within +-256 bytes (ldur): one base per sub-vector column shift keeps every offset
-        # a multiple of the vector, so no load needs its own address add.
-        shift_base: dict[int, str] = {0: base}
         for (dr, q, dc, wd), fmas in sorted(uses.items()):
-            rem = dc % wd if target.triple.startswith("aarch64") else 0
-            if rem not in shift_base:
-                shift_base[rem] = self.add(base, rem)
-            at = self.add(shift_base[rem], (q * hp + dr) * wq + dc - rem)
+            at = self.add(self.input_row(base, q * hp + dr), dc)
             x = w.op(f"vector.load {self.flat}[{at}] : {self.t_flat}, {vec_type(wd)}")
             for t, a in fmas:
                 out[a] = w.op(f"vector.fma {wb[t][wd]}, {x}, {out[a]} : {vec_type(wd)}")

@@ -173,8 +173,9 @@ def default_schedule(
     """A schedule for an ``out_height x out_width`` output with ``in_channels`` inputs.
 
     Register block: rows of whole vectors, at most the target's ``pattern_accumulators``. A row of up to
-    8 vectors is kept whole (one column block: no input halo is fetched twice), the rest of
-    the budget goes to rows; wider rows are cut into blocks of 8 vectors x 2 rows. Measured on
+    ``pattern_row_vectors`` (8 on x86, 4 on NEON) is kept whole (one column block: no input
+    halo is fetched twice), the rest of the budget goes to rows; wider rows are cut into
+    blocks of that many vectors. Measured on
     the AVX-512 host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224.
 
     Cache block over input channels: the input rows one kernel touches are
@@ -190,7 +191,7 @@ def default_schedule(
     info = cpu_target(target)
     vw = info.lanes
     vectors = -(-out_width // vw)
-    cols = min(vectors, 8)
+    cols = min(vectors, info.pattern_row_vectors)
     rows = max(1, min(info.pattern_accumulators // cols, out_height))
     lines = -(-(cols * vw + 2) // 16)
     per_channel = (rows + 2) * lines * 64

@@ -83,6 +83,9 @@ class GemmSpec:
     residual: bool = False  # %res (same layout as %out) feeds the epilogue
     groups: int = 1
     unroll_c: int = 1  # unroll the reduction loop (only when it divides c)
+    # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
+    # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
+    a_lanes: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -169,6 +172,8 @@ class _Emitter:
                f"iter_args({iters}) -> ({types}) {{")
         w.indent()
         cur = [[names[i * nv + j] for j in range(nv)] for i in range(mr)]
+        a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(cv, unroll), s.a_cstride)} : index", "i")
+        a_values = self._a_values(a_first, mr, unroll) if s.a_lanes else None
         for u in range(unroll):
             cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
             ab = w.op(f"arith.addi {a_base}, {self.mul(cu, s.a_cstride)} : index", "i")
@@ -180,9 +185,12 @@ class _Emitter:
                     need_mask = masked and j == nv - 1 and not s.b_padded
                     bvecs.append(self._load("%b", s.b_size, idx, need_mask, last_lanes))
                 for i in range(mr):
-                    idx = self.add(ab, s.a_tap[t] + i * s.a_istride)
-                    scalar = w.op(f"memref.load %a[{idx}] : memref<{s.a_size}xf32>", "s")
-                    avec = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
+                    if a_values is not None:
+                        avec = a_values[u * s.a_cstride + s.a_tap[t] + i * s.a_istride]
+                    else:
+                        idx = self.add(ab, s.a_tap[t] + i * s.a_istride)
+                        scalar = w.op(f"memref.load %a[{idx}] : memref<{s.a_size}xf32>", "s")
+                        avec = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
                     for j in range(nv):
                         cur[i][j] = w.op(f"vector.fma {avec}, {bvecs[j]}, {cur[i][j]} : {vt}", "f")
         w.line(f"scf.yield {', '.join(a for row in cur for a in row)} : {types}")
@@ -199,6 +207,30 @@ class _Emitter:
                         residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
                     value = s.epilogue.render(w, value, vt, self.mt, residual)
                 self._store_out(value, o_base, i, j, lanes)
+
+    def _a_values(self, a_first: str, mr: int, unroll: int) -> dict[int, str]:
+        """Splats of every A value one reduction step reads, keyed by offset from ``a_first``.
+
+        Runs of four consecutive values come from one vector load and a lane splat each
+        (which the backend folds into by-element FMAs); values outside such runs are loaded
+        one by one. Only offsets the step reads are loaded, so nothing past A's end is read."""
+        s, w, vt = self.s, self.w, self.vt
+        needed = sorted({u * s.a_cstride + tap + i * s.a_istride
+                         for u in range(unroll) for tap in s.a_tap for i in range(mr)})
+        values: dict[int, str] = {}
+        present = set(needed)
+        for off in needed:
+            if off in values:
+                continue
+            if s.vector == 4 and all(off + lane in present for lane in range(4)):
+                chunk = w.op(f"vector.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>, {vt}", "v")
+                for lane in range(4):
+                    values[off + lane] = w.op(
+                        f"vector.shuffle {chunk}, {chunk} [{lane}, {lane}, {lane}, {lane}] : {vt}, {vt}", "v")
+            else:
+                scalar = w.op(f"memref.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>", "s")
+                values[off] = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
+        return values
 
     def _out_index(self, o_base: str, i: int, j: int, lane: int = 0) -> str:
         s = self.s

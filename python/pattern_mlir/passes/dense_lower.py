@@ -314,6 +314,7 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
         a_tap=tuple(t * mr for t in range(taps)), b_tap=planes.taps(), a_cstride=taps * mr,
         b_cstride=planes.channel_stride, a_istride=1, a_panel=c * taps * mr, b_panel=nv * v,
         init=init_kind, bias_size=f, groups=groups, unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
+        a_lanes=not target.fma_memory_operand,
         epilogue=epi, residual=epi.residual is not None,
     )
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
@@ -339,7 +340,7 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
         a_tap=tuple(t * planes.channel_stride for t in range(unroll)),
         b_tap=tuple(t * tile for t in range(unroll)), a_cstride=unroll * planes.channel_stride,
         b_cstride=unroll * tile, a_istride=1, a_panel=mr, b_panel=c * tile, b_padded=True,
-        init="col", bias_size=panels * tile, groups=groups, epilogue=epi,
+        init="col", bias_size=panels * tile, groups=groups, epilogue=epi, a_lanes=not target.fma_memory_operand,
     )
     # The planes play A (pixels x channels), the packed weights B.
     kernel = emit_gemm(spec)
@@ -546,7 +547,7 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
         name=name, m=m, n=n, c=k // unroll, a_size=m * k, b_size=packed.size, out_size=m * n, out_stride=n,
         mr=mr, nv=nv, vector=v, a_tap=tuple(range(unroll)), b_tap=tuple(t * tile for t in range(unroll)),
         a_cstride=unroll, b_cstride=unroll * tile, a_istride=k, a_panel=mr * k, b_panel=k * tile, b_padded=True,
-        init=init_kind, init_value=init.value, bias_size=m, groups=groups,
+        init=init_kind, init_value=init.value, bias_size=m, groups=groups, a_lanes=not target.fma_memory_operand,
     )
     params = [("x", _memref(a_shape)), ("bp", _memref((packed.size,)))]
     operands = [op.operands[0], packed.ravel()]

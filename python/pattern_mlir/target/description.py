@@ -105,6 +105,18 @@ class Target:
             working = 12 if self.vector_registers >= 24 else self.vector_registers // 2
         return max(self.fma_in_flight, self.vector_registers - working)
 
+    @property
+    def pattern_row_vectors(self) -> int:
+        """Vectors of one output row a pattern-conv register block takes at most.
+
+        Taps of neighbouring rows read the same input vectors, so a taller block loads fewer
+        vectors per FMA, while a wider one fetches each row's halo once. Where the FMA reads
+        its input from memory (x86) a load costs no issue slot of its own and the halo wins:
+        8 vectors. Where every input vector is a load instruction beside the FMAs (AArch64)
+        the rows win: 4 vectors, and the accumulators left go to rows (5 x 4 on NEON; the
+        llvm-mca comparison is in docs/targets.md)."""
+        return 8 if self.fma_memory_operand else 4
+
     @functools.cached_property
     def gemm_block(self) -> tuple[int, int]:
         """(rows, vectors) of the dense GEMM register block.

@@ -7,6 +7,8 @@ is the one llvm-mca reports on.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from aarch64_testlib import lower_to_llvm_dialect, needs_cross
 from pattern_mlir.codegen import ConvGeometry, emit_conv, pack, pad_input_into, plan_conv
@@ -56,3 +58,28 @@ def test_pattern_conv_on_qemu(tmp_path):
 
     report = analyze_hot_loop(art.asm, function=name).reports["neoverse-n1"]
     assert report.fmla_4s > 0 and 0 < report.fraction_of_bound <= 1
+
+
+def test_hot_loop_loads_need_no_address_arithmetic(tmp_path):
+    """Each input row of the NEON register block gets its own base register, so every load of
+    the hot loop is a one-uop ldur/ldp with a short offset and no load needs an address add.
+    LLVM would otherwise fold the rows into one base plus offsets past ldur's 256 bytes."""
+    rng = np.random.default_rng(3)
+    c, o, h, w = 32, 8, 28, 28
+    library = random_library(8, rng)
+    geometry = ConvGeometry.make(c, o, h, w, padding=1)
+    plan = plan_conv(geometry, library, target="arm64-neon")
+    schedule = plan.schedule
+    assert (schedule.tile_rows, schedule.tile_cols) == (5, 16)  # 5 rows x 4 vectors of NEON
+    art = compile_aarch64(translate_to_llvm_ir(lower_to_llvm_dialect(emit_conv(plan))), tmp_path / "b")
+    analysis = analyze_hot_loop(art.asm, function=plan.func_name)
+    lines = analysis.loop.instructions
+    loads = [ln for ln in lines if ln.split()[0] in ("ldr", "ldur", "ldp") and ln.split()[1].startswith("q")]
+    offsets = [int(m) for ln in loads for m in re.findall(r"#(-?\d+)\]", ln)]
+    assert loads and all(-256 <= off < 256 for off in offsets), loads
+    address_adds = [ln for ln in lines if ln.startswith("add") and "lsl" not in ln]
+    assert not address_adds, address_adds
+    # One base per input row the block reads (rows + 2 at stride 1), not one per load.
+    row_bases = [ln for ln in lines if ln.startswith("add") and "lsl" in ln]
+    assert len(row_bases) <= schedule.tile_rows + 2, row_bases
+    assert analysis.reports["neoverse-n1"].fraction_of_bound >= 0.7
