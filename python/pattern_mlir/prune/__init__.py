@@ -4,6 +4,7 @@ Typical use:
     spec = prune.project(model, num_patterns=8, connectivity=3.6)        # one shot, no data
     spec = prune.admm(model, train_batches, num_patterns=8, connectivity=3.6)  # with training
     prune.save("out/model", model, spec); state, spec = prune.load("out/model", model)
+admm() and retrain() run data-parallel, unchanged, under torchrun (distributed.py).
 The spec (PruneSpec of LayerSpec: library (P,3,3) bool, assignment (O,I) int32, -1 = removed) is
 what the compiler consumes; spec_from_weights() re-derives it from weights and verify() checks it.
 The Fashion-MNIST demo models live in pattern_mlir.prune.fashion (imported lazily: it reads data).
@@ -11,6 +12,7 @@ The Fashion-MNIST demo models live in pattern_mlir.prune.fashion (imported lazil
 
 from .admm import admm, retrain
 from .connectivity import kept_count, project_assignment
+from .errors import DataFreeError, DistributedError, PruneError
 from .io import load, load_state, save, save_state
 from .layers import PruneRules, eligible_convs, plan_layers
 from .library import (
@@ -29,8 +31,11 @@ from .train import evaluate
 
 __all__ = [
     "NUM_CANDIDATES",
+    "DataFreeError",
+    "DistributedError",
     "LayerSpec",
     "MaskEnforcer",
+    "PruneError",
     "PruneRules",
     "PruneSpec",
     "admm",

@@ -8,22 +8,29 @@ at most ceil(n/ratio) kernels per layer) is split with a copy Z in S and a scale
 rho grows on a schedule, pulling W onto S gradually so the network can adapt, instead of the
 one-shot projection's abrupt loss of energy. Then W is projected (hard prune) and retrained with
 the pruned weights held at exactly zero (MaskEnforcer).
+
+Under torchrun (or any initialised torch.distributed group) the same calls train data-parallel:
+see distributed.py. Rank 0 makes every projection and sends it to the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
+from .distributed import model_fingerprint
 from .layers import PruneRules, plan_layers
 from .library import check_num_patterns
 from .masking import MaskEnforcer
 from .project import apply_spec, resolve_library, spec_for_plans, verify
 from .spec import PruneSpec
-from .train import LossFn, cosine_schedule, evaluate, make_optimizer, run_epoch, seed_everything
+from .train import LossFn, cosine_schedule, make_optimizer, run_epoch, seed_everything
 
 __all__ = ["admm", "retrain"]
 
@@ -33,6 +40,23 @@ Callback = Callable[[dict], None]
 def _check_epochs(value: int, name: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _batch_count(data: Iterable) -> int | None:
+    try:
+        return len(data)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _library_digest(library) -> str | None:
+    if library is None:
+        return None
+    return hashlib.sha256(np.asarray(library, dtype=bool).tobytes()).hexdigest()[:16]
+
+
+def _spec_digest(spec: PruneSpec) -> str:
+    return hashlib.sha256(spec.to_json().encode()).hexdigest()[:16]
 
 
 def retrain(
@@ -53,32 +77,86 @@ def retrain(
     """Masked retraining: train `model` with the weights `spec` prunes held at exactly zero.
 
     Cosine learning-rate decay; the mask is enforced after every optimizer step and on gradients.
+    Under torchrun each rank trains on its shard of `train_data` (see admm()).
     """
     _check_epochs(epochs, "retrain_epochs", 0)
+    ranks = distributed.current()
+    with ranks.guard("masked retraining"):
+        ranks.check_same(
+            "retrain()",
+            model=model_fingerprint(model),
+            spec=_spec_digest(spec),
+            batches=_batch_count(train_data),
+            epochs=epochs,
+            optimizer=(optimizer, lr, weight_decay),
+            loss_fn=loss_fn is not None,
+            seed=seed,
+            callback=callback is not None,
+            eval_data=eval_data is not None,
+        )
+        _retrain(
+            ranks,
+            model,
+            ranks.wrap(model),
+            ranks.shard(train_data),
+            spec,
+            epochs=epochs,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            loss_fn=loss_fn,
+            seed=seed,
+            eval_data=eval_data,
+            callback=callback,
+            progress=progress,
+        )
+
+
+def _retrain(
+    ranks: distributed.Ranks,
+    model: nn.Module,
+    net: nn.Module,
+    train: Iterable,
+    spec: PruneSpec,
+    *,
+    epochs: int,
+    lr: float,
+    optimizer: str,
+    weight_decay: float,
+    loss_fn: LossFn | None,
+    seed: int,
+    eval_data: Iterable | None,
+    callback: Callback | None,
+    progress: bool,
+) -> None:
+    """retrain() on this rank's shard `train`, stepping through `net` (model, or model in DDP)."""
     seed_everything(seed)
     apply_spec(model, spec)
     opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
-    sched = cosine_schedule(opt, train_data, epochs)
+    sched = cosine_schedule(opt, train, epochs)
     with MaskEnforcer(model, spec, opt):
         for e in range(epochs):
             stats = run_epoch(
-                model,
-                train_data,
+                net,
+                train,
                 opt,
                 loss_fn,
                 scheduler=sched,
                 desc=f"retrain {e + 1}/{epochs}",
-                progress=progress,
+                progress=progress and ranks.main,
             )
-            _report(callback, model, eval_data, loss_fn, phase="retrain", epoch=e, **stats)
+            ranks.sync_state(model, buffers_only=True)
+            stats = ranks.reduce_stats(stats)
+            _report(callback, ranks, model, eval_data, loss_fn, phase="retrain", epoch=e, **stats)
+    ranks.sync_state(model)
     verify(model, spec)
 
 
-def _report(callback, model, eval_data, loss_fn, **record) -> None:
+def _report(callback, ranks, model, eval_data, loss_fn, **record) -> None:
     if callback is None:
         return
     if eval_data is not None:
-        ev = evaluate(model, eval_data, loss_fn)
+        ev = ranks.evaluate(model, eval_data, loss_fn)
         record.update(eval_loss=ev["loss"], eval_acc=ev["acc"])
     callback(record)
 
@@ -131,95 +209,120 @@ def admm(
     if not (isinstance(rho_growth, (int, float)) and math.isfinite(rho_growth) and rho_growth > 0):
         raise ValueError(f"rho_growth must be a positive number, got {rho_growth!r}")
     schedule = rho_schedule or (lambda e: rho * rho_growth**e)
-    plans = plan_layers(model, connectivity, rules)
-    lib = resolve_library(plans, num_patterns, library)
-    seed_everything(seed)
+    ranks = distributed.current()
+    with ranks.guard("ADMM pruning"):
+        ranks.check_same(
+            "admm()",
+            model=model_fingerprint(model),
+            batches=_batch_count(train_data),
+            num_patterns=num_patterns,
+            connectivity=float(connectivity),
+            library=_library_digest(library),
+            rules=repr(rules),
+            epochs=epochs,
+            retrain_epochs=retrain_epochs,
+            rho=(rho, rho_growth, rho_schedule is not None),
+            updates_per_epoch=updates_per_epoch,
+            optimizer=(optimizer, lr, retrain_lr, weight_decay),
+            loss_fn=loss_fn is not None,
+            seed=seed,
+            callback=callback is not None,
+            eval_data=eval_data is not None,
+        )
+        train = ranks.shard(train_data)
+        net = ranks.wrap(model)  # rank 0's weights everywhere before the library is chosen
+        plans = plan_layers(model, connectivity, rules)
+        lib = resolve_library(plans, num_patterns, library)
+        seed_everything(seed)
+        weights = [p.module.weight for p in plans]
 
-    weights = [p.module.weight for p in plans]
+        @torch.no_grad()
+        def projected(tensors):
+            spec = ranks.on_main(lambda: spec_for_plans(plans, lib, connectivity, tensors))
+            return [t * torch.from_numpy(s.mask()).to(t) for t, s in zip(tensors, spec)]
 
-    @torch.no_grad()
-    def projected(tensors):
-        spec = spec_for_plans(plans, lib, connectivity, tensors)
-        return [t * torch.from_numpy(s.mask()).to(t) for t, s in zip(tensors, spec)]
-
-    with torch.no_grad():
-        Z = projected([w.detach() for w in weights])
-        U = [torch.zeros_like(w) for w in weights]
-    interval = 0
-    if updates_per_epoch > 1:
-        try:
-            interval = max(1, len(train_data) // updates_per_epoch)  # type: ignore[arg-type]
-        except TypeError:
-            raise ValueError("updates_per_epoch > 1 needs train_data with a len()") from None
-
-    @torch.no_grad()
-    def dual_update() -> float:
-        nonlocal Z
-        Z = projected([w.detach() + u for w, u in zip(weights, U)])
-        num = den = 0.0
-        for w, z, u in zip(weights, Z, U):
-            u.add_(w.detach() - z)
-            num += float((w.detach() - z).square().sum())
-            den += float(w.detach().square().sum())
-        return math.sqrt(num / max(den, 1e-30))
-
-    opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
-    current = float(schedule(0))
-    for e in range(epochs):
-        new = float(schedule(e))
-        if not (math.isfinite(new) and new > 0):
-            raise ValueError(f"rho_schedule({e}) = {new!r}; rho must stay positive")
         with torch.no_grad():
-            for u in U:
-                u.mul_(current / new)
-        current = new
+            Z = projected([w.detach() for w in weights])
+            U = [torch.zeros_like(w) for w in weights]
+        interval = 0
+        if updates_per_epoch > 1:
+            try:
+                interval = max(1, len(train) // updates_per_epoch)  # type: ignore[arg-type]
+            except TypeError:
+                raise ValueError("updates_per_epoch > 1 needs train_data with a len()") from None
 
-        def penalty(r=current):
-            return 0.5 * r * sum((w - z + u).square().sum() for w, z, u in zip(weights, Z, U))
+        @torch.no_grad()
+        def dual_update() -> float:
+            nonlocal Z
+            Z = projected([w.detach() + u for w, u in zip(weights, U)])
+            num = den = 0.0
+            for w, z, u in zip(weights, Z, U):
+                u.add_(w.detach() - z)
+                num += float((w.detach() - z).square().sum())
+                den += float(w.detach().square().sum())
+            return math.sqrt(num / max(den, 1e-30))
 
-        def after_step(i):
-            if interval and (i + 1) % interval == 0 and (i + 1) // interval < updates_per_epoch:
-                dual_update()
+        opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
+        current = float(schedule(0))
+        for e in range(epochs):
+            new = float(schedule(e))
+            if not (math.isfinite(new) and new > 0):
+                raise ValueError(f"rho_schedule({e}) = {new!r}; rho must stay positive")
+            with torch.no_grad():
+                for u in U:
+                    u.mul_(current / new)
+            current = new
 
-        stats = run_epoch(
+            def penalty(r=current):
+                return 0.5 * r * sum((w - z + u).square().sum() for w, z, u in zip(weights, Z, U))
+
+            def after_step(i):
+                if interval and (i + 1) % interval == 0 and (i + 1) // interval < updates_per_epoch:
+                    dual_update()
+
+            stats = run_epoch(
+                net,
+                train,
+                opt,
+                loss_fn,
+                penalty=penalty,
+                after_step=after_step,
+                desc=f"admm {e + 1}/{epochs} rho={current:.2g}",
+                progress=progress and ranks.main,
+            )
+            residual = dual_update()
+            ranks.sync_state(model, buffers_only=True)
+            stats = ranks.reduce_stats(stats)
+            _report(
+                callback,
+                ranks,
+                model,
+                eval_data,
+                loss_fn,
+                phase="admm",
+                epoch=e,
+                rho=current,
+                residual=residual,
+                **stats,
+            )
+
+        spec = ranks.on_main(lambda: spec_for_plans(plans, lib, connectivity))
+        apply_spec(model, spec)
+        _report(callback, ranks, model, eval_data, loss_fn, phase="hard-prune", epoch=epochs)
+        _retrain(
+            ranks,
             model,
-            train_data,
-            opt,
-            loss_fn,
-            penalty=penalty,
-            after_step=after_step,
-            desc=f"admm {e + 1}/{epochs} rho={current:.2g}",
+            net,
+            train,
+            spec,
+            epochs=retrain_epochs,
+            lr=retrain_lr or lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            loss_fn=loss_fn,
+            seed=seed + 1,
+            eval_data=eval_data,
+            callback=callback,
             progress=progress,
         )
-        residual = dual_update()
-        _report(
-            callback,
-            model,
-            eval_data,
-            loss_fn,
-            phase="admm",
-            epoch=e,
-            rho=current,
-            residual=residual,
-            **stats,
-        )
-
-    spec = spec_for_plans(plans, lib, connectivity)
-    apply_spec(model, spec)
-    if callback is not None:
-        _report(callback, model, eval_data, loss_fn, phase="hard-prune", epoch=epochs)
-    retrain(
-        model,
-        train_data,
-        spec,
-        retrain_epochs,
-        retrain_lr or lr,
-        optimizer=optimizer,
-        weight_decay=weight_decay,
-        loss_fn=loss_fn,
-        seed=seed + 1,
-        eval_data=eval_data,
-        callback=callback,
-        progress=progress,
-    )
     return spec

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..models.fashion_cnn import FashionCNN
 from .admm import admm
+from .atomic import write_text_atomic
 from .data import Batches, load_fashion_mnist
 from .io import load, load_state, save, save_state
 from .spec import PruneSpec
@@ -170,7 +171,7 @@ def train_or_load(
         acc = evaluate(dense, test)["acc"]
         save_state(root / "dense.safetensors", dense)
         meta = {"config": cfg.dense_part(), "test_acc": acc, "seconds": time.time() - t}
-        (root / "dense.json").write_text(json.dumps(meta, indent=1))
+        write_text_atomic(root / "dense.json", json.dumps(meta, indent=1))
         log(f"dense test acc {acc:.4f}; saved to {root}")
         pruned_meta = None  # its parent changed
 
@@ -206,7 +207,7 @@ def train_or_load(
         acc = evaluate(pruned, test)["acc"]
         save(root / "pruned", pruned, spec)
         meta = {"config": cfg.to_dict(), "test_acc": acc, "seconds": time.time() - t}
-        (root / "pruned.json").write_text(json.dumps(meta, indent=1))
+        write_text_atomic(root / "pruned.json", json.dumps(meta, indent=1))
         log(f"ADMM-pruned test acc {acc:.4f}; saved to {root}")
     dense.eval()
     pruned.eval()

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 __all__ = [
     "cosine_schedule",
     "evaluate",
+    "evaluation_sums",
     "make_optimizer",
     "recalibrate_bn",
     "run_epoch",
@@ -126,12 +127,22 @@ def run_epoch(
         raise ValueError(
             f"{desc}: the data yielded no batch (empty, or a one-shot iterator already consumed)"
         )
-    return {"loss": total_loss / seen, "acc": hits / seen if acc_ok else None, "batches": batches}
+    return {
+        "loss": total_loss / seen,
+        "acc": hits / seen if acc_ok else None,
+        "batches": batches,
+        "samples": seen,
+    }
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn | None = None) -> dict:
-    """Mean loss and top-1 accuracy of `model` over `data` in eval mode."""
+def evaluation_sums(
+    model: nn.Module, data: Iterable, loss_fn: LossFn | None = None
+) -> tuple[float, int | None, int]:
+    """(summed loss, top-1 hits or None, samples) of `model` over `data` in eval mode.
+
+    Sums rather than means, so that shards evaluated on several ranks add up exactly.
+    """
     loss_fn = loss_fn or F.cross_entropy
     device = next(model.parameters()).device
     was_training = model.training
@@ -147,9 +158,16 @@ def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn | None = None) ->
         acc_ok = acc_ok and c is not None
         hits += c or 0
     model.train(was_training)
+    return total_loss, hits if acc_ok else None, seen
+
+
+def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn | None = None) -> dict:
+    """Mean loss and top-1 accuracy of `model` over `data` in eval mode (and the sample count)."""
+    total_loss, hits, seen = evaluation_sums(model, data, loss_fn)
     if seen == 0:
         raise ValueError("evaluate: the data yielded no batch")
-    return {"loss": total_loss / seen, "acc": hits / seen if acc_ok else None}
+    acc = None if hits is None else hits / seen
+    return {"loss": total_loss / seen, "acc": acc, "samples": seen}
 
 
 @torch.no_grad()

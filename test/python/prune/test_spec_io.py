@@ -78,3 +78,20 @@ def test_save_refuses_weights_that_break_the_spec(tiny, tmp_path):
 def test_load_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="spec.json"):
         load(tmp_path)
+
+
+def test_a_failed_save_leaves_the_previous_model_whole(tiny, tmp_path):
+    spec = project(tiny, connectivity=3.0)
+    save(tmp_path / "m", tiny, spec, metadata={"run": 1})
+    (tmp_path / "m" / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        save(tmp_path / "m", tiny, spec, metadata={"run": object()})
+    after = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+    assert after == before  # old pair intact, no temporary files left, other files untouched
+    save(tmp_path / "m", tiny, spec, metadata={"run": 2})
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "model.safetensors",
+        "notes.txt",
+        "spec.json",
+    ]
