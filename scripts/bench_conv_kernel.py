@@ -140,9 +140,14 @@ def main() -> None:
     )
     compile_s = time.perf_counter() - t0
     if args.tune:
-        sched, results = kern.tune(h, w, repeat=5)
-        for s_, ms in sorted(results, key=lambda r: r[1])[:5]:
-            print(f"tune: {ms:7.3f} ms  {s_}")
+        from pattern_mlir.tuning import layer_from_arrays, tune_alone
+
+        result = tune_alone(layer_from_arrays(weights, lib, assignment, h, w, stride, pad), budget_s=60.0)
+        sched = result.schedule
+        print(f"tune: {result.ms:7.3f} ms (default {result.default_ms:.3f} ms, {result.evaluations} "
+              f"schedules)  {sched}")
+        kern = PatternConvKernel(weights, lib, assignment, bias, stride=stride, padding=pad, schedule=sched,
+                                 num_threads=args.threads, input_size=(h, w))
     packed = kern.packed
     kept_macs = packed.num_kernels * packed.taps_per_kernel * ho * wo
     dense_macs = o * c * 9 * ho * wo

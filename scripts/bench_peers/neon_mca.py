@@ -21,9 +21,8 @@ import argparse
 import json
 from dataclasses import dataclass
 
-import torch
-
 import pattern_mlir
+import torch
 from pattern_mlir.codegen.schedule import default_schedule
 from pattern_mlir.runtime.mca import DEFAULT_MCA_CPUS, analyze_hot_loop
 

@@ -26,7 +26,7 @@ from .fkw import (
     validate_pattern_layer,
 )
 from .geometry import ConvGeometry, pad_input_into
-from .schedule import Schedule, candidate_schedules, default_schedule
+from .schedule import Schedule, default_schedule
 
 __all__ = [
     "ACTIVATIONS",
@@ -37,7 +37,6 @@ __all__ = [
     "PackedFKW",
     "Schedule",
     "balanced_partition",
-    "candidate_schedules",
     "channel_splits",
     "csr_nbytes",
     "default_schedule",

@@ -431,7 +431,7 @@ class _ConvEmitter:
         self.row_stride = None
         if cpu_target(self.plan.target).triple.startswith("aarch64"):
             # An empty inline-asm statement hides the constant row length from LLVM.
-            wq_i64 = self.w.raw_const(f"arith.constant {wq} : i64", f"wq_i64")
+            wq_i64 = self.w.raw_const(f"arith.constant {wq} : i64", "wq_i64")
             hidden = self.w.raw_const(f'llvm.inline_asm "", "=r,0" {wq_i64} : (i64) -> i64', "wq_hidden")
             self.row_stride = self.w.raw_const(f"arith.index_cast {hidden} : i64 to index", "row_stride")
         if self.plan.schedule.prefetch:

@@ -21,7 +21,6 @@ __all__ = [
     "MAX_SCHEDULE_FILTERS",
     "Schedule",
     "cpu_target",
-    "candidate_schedules",
     "default_schedule",
     "filter_groups",
     "schedule_from_fields",
@@ -295,42 +294,3 @@ def _tuned_rules(d: Schedule, info: Target, out_height: int, out_width: int, str
             d, vector_width=8, tile_cols=32, tile_rows=max(1, min(narrow, out_height))
         )
     return d
-
-
-def candidate_schedules(
-    out_height: int, out_width: int, target: str | Target = "host", in_channels: int = 0, stride: int = 1
-) -> list[Schedule]:
-    """A small search space around ``default_schedule`` for measuring per layer.
-
-    Varies the register block (rows, and the column split of wide rows), the channel block
-    (off with prefetch, the default, twice the default) and the unroll factor; the default
-    comes first. Kept small: each candidate is one JIT compile (about 0.2 s) plus timing.
-    """
-    base = default_schedule(out_height, out_width, target, in_channels, stride)
-    info = cpu_target(target)
-    vw = base.vector_width
-    vectors = -(-out_width // vw)
-    blocks = {(base.tile_rows, base.tile_cols)}
-    for cols in {min(vectors, 4), min(vectors, 8), max(1, min(vectors, 2))}:
-        rows = max(1, min(info.pattern_accumulators // cols, out_height))
-        blocks.add((rows, cols * vw))
-        if rows > 1:
-            blocks.add((rows - 1, cols * vw))
-    channel_options = {(0, info.prefetch), (base.tile_channels, base.prefetch)}
-    if base.tile_channels and 2 * base.tile_channels < in_channels:
-        channel_options.add((2 * base.tile_channels, 0))
-    out = [base]
-    for rows, cols in sorted(blocks):
-        for tc, pf in sorted(channel_options):
-            for unroll in (1, 2):
-                s = Schedule(
-                    tile_rows=rows,
-                    tile_cols=cols,
-                    tile_channels=tc,
-                    vector_width=vw,
-                    prefetch=pf,
-                    unroll=unroll,
-                )
-                if s not in out:
-                    out.append(s)
-    return out

@@ -33,9 +33,8 @@ blocks are split instead, so such layers still use every thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 from ..codegen.irtext import FuncWriter
 from ..codegen.irtext import f32_literal as _finite_literal

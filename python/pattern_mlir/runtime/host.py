@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from ..codegen.fkw import (
 )
 from ..codegen.geometry import ConvGeometry, pad_input_into
 from ..codegen.kernel_args import kernel_arrays
-from ..codegen.schedule import Schedule, candidate_schedules, cpu_target, filter_groups
+from ..codegen.schedule import Schedule, cpu_target, filter_groups
 from ..target import Target, require_runnable, runs_on_host, stamp_target
 from .buffers import aligned_zeros
 from .llvm_lowering import to_llvm_pipeline
@@ -266,45 +265,6 @@ class PatternConvKernel:
         self._compiled[key] = compiled
         self._last = compiled
         return compiled
-
-    def tune(
-        self,
-        height: int,
-        width: int,
-        candidates: list[Schedule] | None = None,
-        repeat: int = 5,
-    ) -> tuple[Schedule, list[tuple[Schedule, float]]]:
-        """Measure schedules for an input size and keep the fastest (min time of ``repeat``).
-
-        Returns (best schedule, [(schedule, ms)] for every candidate). The chosen function
-        replaces the size's compiled one; ``schedule`` is remembered for later sizes too.
-        Timing runs on the padded input buffer as it is (its contents do not change speed).
-        """
-        geom = self.geometry(height, width)
-        if candidates is None:
-            candidates = candidate_schedules(
-                geom.out_height, geom.out_width, self.target, geom.in_channels
-            )
-        key = (int(height), int(width))
-        out = np.empty((1, geom.out_channels, geom.out_height, geom.out_width), np.float32)
-        results, best = [], None
-        for sched in candidates:
-            self.schedule = sched
-            self._compiled.pop(key, None)
-            compiled = self._compiled_for(*key)
-            self._run(compiled, out)  # warm-up
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                self._run(compiled, out)
-                times.append(time.perf_counter() - t0)
-            ms = min(times) * 1e3
-            results.append((sched, ms))
-            if best is None or ms < best[1]:
-                best = (compiled, ms, sched)
-        self.schedule = best[2]
-        self._compiled[key] = self._last = best[0]
-        return best[2], results
 
     @property
     def mlir(self) -> str:

@@ -17,7 +17,15 @@ from .measure import LayerBench, Measurement
 from .search import SearchResult, evolve
 from .signature import LayerSignature, cpu_model
 from .space import ScheduleSpace
-from .tuner import TuneOptions, TuneSummary, parse_budget, tune_layers, tune_mlir, tune_torch
+from .tuner import (
+    TuneOptions,
+    TuneSummary,
+    parse_budget,
+    tune_alone,
+    tune_layers,
+    tune_mlir,
+    tune_torch,
+)
 
 __all__ = [
     "LayerBench",
@@ -39,6 +47,7 @@ __all__ = [
     "layers_from_torch",
     "learned_schedule",
     "parse_budget",
+    "tune_alone",
     "tune_layers",
     "tune_mlir",
     "tune_torch",

@@ -19,9 +19,11 @@ import dataclasses
 import math
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..codegen.schedule import Schedule
 from .database import TuningDB, TuningResult
@@ -39,6 +41,7 @@ __all__ = [
     "TuneSummary",
     "choose",
     "parse_budget",
+    "tune_alone",
     "tune_layer",
     "tune_layers",
     "tune_mlir",
@@ -184,6 +187,19 @@ def tune_layer(
         return LayerOutcome(layer, "tuned", result, reason=found.stopped, measured=found.measured)
     finally:
         bench.close()
+
+
+def tune_alone(layer: TuneLayer, budget_s: float, options: TuneOptions = TuneOptions()) -> TuningResult:
+    """Tunes one layer with a throwaway database (benchmarks that tune the layer they time)."""
+    with tempfile.TemporaryDirectory(prefix="pattern-mlir-tune-") as directory:
+        db = TuningDB(Path(directory) / "tuning.sqlite")
+        try:
+            outcome = tune_layer(layer, db, budget_s, replace(options, retune=True))
+        finally:
+            db.close()
+    if outcome.result is None:
+        raise RuntimeError(f"tuning {layer.signature.shape_text()} gave no result: {outcome.reason}")
+    return outcome.result
 
 
 def _space_and_bench(layer: TuneLayer, options: TuneOptions):

@@ -8,9 +8,6 @@ from codegen_util import make_layer
 from pattern_mlir.codegen import (
     ConvGeometry,
     PackedFKW,
-    Schedule,
-    candidate_schedules,
-    default_schedule,
     pack,
     pad_input_into,
 )
@@ -131,22 +128,3 @@ def test_sizes_and_repeated_calls(kernel):
     assert y1.shape == (1, 4, 7, 9) and y2.shape == (1, 4, 12, 30)
     np.testing.assert_array_equal(kernel(x1), y1)
     assert "func.func @pattern_conv" in kernel.mlir
-
-
-def test_tune_picks_a_measured_schedule():
-    rng = np.random.default_rng(6)
-    w, lib, a = make_layer(rng, 6, 20, connectivity=2.0)
-    kern = PatternConvKernel(w, lib, a, padding=1, num_threads=1)
-    x = rng.standard_normal((1, 20, 9, 40)).astype(np.float32)
-    before = kern(x)
-    cands = [
-        Schedule(tile_rows=2, tile_cols=16),
-        Schedule(tile_rows=3, tile_cols=48, tile_channels=8),
-    ]
-    best, results = kern.tune(9, 40, candidates=cands, repeat=2)
-    assert best in cands and [s for s, _ in results] == cands
-    np.testing.assert_allclose(kern(x), before, rtol=1e-5, atol=1e-5)
-    assert kern.schedule == best
-    assert candidate_schedules(56, 56, in_channels=256)[0] == default_schedule(
-        56, 56, in_channels=256
-    )

@@ -68,7 +68,7 @@ def test_cli_tunes_an_mlir_file_and_resumes(tmp_path, small_arrays, capsys):
     model = tmp_path / "model.mlir"
     model.write_text(_two_conv_module(weights))
     db_path = tmp_path / "tuning.sqlite"
-    argv = [str(model), "--db", str(db_path), "--budget", "16s", "--no-progress"]
+    argv = [str(model), "--db", str(db_path), "--budget", "30s", "--no-progress"]
     assert tuning_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "16->16 12x20 " in out and "16->16 12x20 s2" in out and "tuned" in out
