@@ -3,6 +3,7 @@
 Typical use:
     spec = prune.project(model, num_patterns=8, connectivity=3.6)        # one shot, no data
     spec = prune.admm(model, train_batches, num_patterns=8, connectivity=3.6)  # with training
+    spec = prune.data_free(model, 8, 3.6, input_shape=(1, 28, 28))  # no data: BN statistics
     prune.save("out/model", model, spec); state, spec = prune.load("out/model", model)
 admm() and retrain() run data-parallel, unchanged, under torchrun (distributed.py).
 The spec (PruneSpec of LayerSpec: library (P,3,3) bool, assignment (O,I) int32, -1 = removed) is
@@ -12,6 +13,7 @@ The Fashion-MNIST demo models live in pattern_mlir.prune.fashion (imported lazil
 
 from .admm import admm, retrain
 from .connectivity import kept_count, project_assignment
+from .data_free import data_free
 from .errors import DataFreeError, DistributedError, PruneError
 from .io import load, load_state, save, save_state
 from .layers import PruneRules, eligible_convs, plan_layers
@@ -43,6 +45,7 @@ __all__ = [
     "best_patterns",
     "candidate_patterns",
     "conv_costs",
+    "data_free",
     "eligible_convs",
     "evaluate",
     "kept_count",
