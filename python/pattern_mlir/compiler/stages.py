@@ -29,6 +29,9 @@ BUFFERIZE = (
     # this release when they have no inputs, as generics they are correct.
     "func.func(linalg-generalize-named-ops))"
 )
+FOLD_NAME = "folded"
+
+
 @dataclass(frozen=True)
 class Stage:
     """One step: the IR after it is recorded under `name`."""
@@ -46,11 +49,16 @@ class Stage:
         return f"pattern-opt {shlex.quote(input_path)} --pass-pipeline={shlex.quote(self.pipeline)}"
 
 
+# Weight preparation torch-mlir leaves as linalg ops on constants (ConvTranspose2d's flipped
+# kernel) is computed once here, so the passes after it see the weights as constants.
+FOLD = Stage(FOLD_NAME, python_pass="pattern-fold-constant-generics")
+
+
 def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
     if not patterns:
-        return []
-    stages = [Stage("pattern", python_pass="pattern-raise-conv")]
+        return [FOLD]
+    stages = [FOLD, Stage("pattern", python_pass="pattern-raise-conv")]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
         stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
@@ -61,7 +69,7 @@ def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
-    stages = []
+    stages = [FOLD]
     if patterns:
         stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
         if tuning_db:

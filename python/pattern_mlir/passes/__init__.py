@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (each module registers its pass)
     copy_to_linalg,
     distinct_results,
     expand_math,
+    fold_constant_generics,
     inline_resources,
     lower_to_gpu,
     lower_to_vector,

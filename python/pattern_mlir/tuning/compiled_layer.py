@@ -72,7 +72,7 @@ class CompiledLayer:
                     result.owner.attributes["schedule"] = schedule_attr(schedule)
                     func.ReturnOp([result])
             stages = cpu_stages(self.target.name, threads, patterns=True)
-            for stage in stages[1:]:  # the op is already a pattern conv: no raise
+            for stage in [s for s in stages if s.name != "pattern"]:  # already a pattern conv
                 run_stage(stage, module, None, before=module.operation)
             self.executable = HostExecutable([TensorSpec(in_shape)], [TensorSpec(out_shape)], {}, module=module,
                                              target=self.target, threads=threads)

@@ -1,0 +1,204 @@
+"""pattern-fold-constant-generics: a linalg.generic computed from constants alone becomes one.
+
+torch-mlir lowers part of some layers' weight handling to linalg ops on the weight constant:
+nn.ConvTranspose2d's kernel, flipped and with its channel dimensions swapped, is a generic that
+gathers from the weight (`tensor.extract` at `2 - index`). Left in the model it runs on every
+call, and the conv after it sees a computed tensor instead of a constant, so neither the
+pattern passes nor the dense GEMM packers can use its weights. This pass evaluates such
+generics with numpy at compile time and puts the result in their place as a constant.
+
+What folds: a `linalg.generic` with only parallel loops and one result with an identity
+indexing map, whose inputs are constants read through maps of dimensions and constants, and
+whose body uses only `linalg.index`, scalar `arith` constants, integer and float arithmetic,
+comparisons, `arith.select`, casts, `tensor.extract` from a constant (at indices inside its
+bounds everywhere) and `linalg.yield`. An `outs` tensor the body reads must be a constant or
+a `linalg.fill` of one. Anything else (a runtime operand, an op outside that list, a result
+over MAX_ELEMENTS elements) leaves the generic as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith
+
+from .constants import constant_array, defining_op
+from .registry import register_pass
+
+MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
+
+_NUMPY = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
+          "i16": np.int16, "i32": np.int32, "i64": np.int64, "index": np.int64}
+
+_INT_BINARY = {
+    "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
+    "arith.maxsi": np.maximum, "arith.minsi": np.minimum, "arith.andi": np.bitwise_and,
+    "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor,
+}
+_FLOAT_BINARY = {
+    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
+    "arith.maximumf": np.maximum, "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax,
+    "arith.minnumf": np.fmin,
+}
+_CASTS = ("arith.index_cast", "arith.index_castui", "arith.extsi", "arith.trunci", "arith.sitofp",
+          "arith.fptosi", "arith.extf", "arith.truncf")
+# arith.cmpi / cmpf predicates (their enum values) as numpy comparisons; unsigned ones are absent.
+_CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
+_CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal}
+
+
+class _CannotFold(Exception):
+    """The generic uses something this evaluator does not: it stays as it is."""
+
+
+def _dtype(type_: ir.Type) -> type:
+    dtype = _NUMPY.get(str(type_))
+    if dtype is None:
+        raise _CannotFold(f"element type {type_}")
+    return dtype
+
+
+def _scalar(attr: ir.Attribute, type_: ir.Type):
+    if isinstance(attr, ir.IntegerAttr):
+        return _dtype(type_)(attr.value)
+    if isinstance(attr, ir.FloatAttr):
+        return _dtype(type_)(attr.value)
+    raise _CannotFold(f"constant {attr}")
+
+
+def _map_indices(map_: ir.AffineMap, grids: list[np.ndarray]) -> tuple:
+    indices = []
+    for expr in map_.results:
+        expr = expr.maybe_downcast()
+        if isinstance(expr, ir.AffineDimExpr):
+            indices.append(grids[expr.position])
+        elif isinstance(expr, ir.AffineConstantExpr):
+            indices.append(expr.value)
+        else:
+            raise _CannotFold(f"indexing map {map_}")
+    return tuple(indices)
+
+
+def _operand_value(value: ir.Value) -> np.ndarray:
+    """A constant operand's array, also through a linalg.fill of a scalar constant."""
+    array = constant_array(value)
+    if array is not None:
+        return array
+    fill = defining_op(value, "linalg.fill")
+    if fill is not None:
+        scalar = defining_op(fill.operands[0], "arith.constant")
+        if scalar is not None:
+            type_ = ir.RankedTensorType(value.type)
+            return np.full(type_.shape, _scalar(scalar.attributes["value"], type_.element_type))
+    raise _CannotFold("an operand is not a constant")
+
+
+def _evaluate(op: ir.Operation) -> np.ndarray:
+    """The generic's result, computed here; raises _CannotFold when it cannot be."""
+    if len(op.results) != 1 or not isinstance(op.results[0].type, ir.RankedTensorType):
+        raise _CannotFold("not one ranked tensor result")
+    out_type = ir.RankedTensorType(op.results[0].type)
+    shape = list(out_type.shape)
+    if not out_type.has_static_shape or int(np.prod(shape)) > MAX_ELEMENTS:
+        raise _CannotFold("dynamic or large result")
+    if any("parallel" not in str(t) for t in op.attributes["iterator_types"]):
+        raise _CannotFold("a reduction")
+    maps = [ir.AffineMapAttr(m).value for m in op.attributes["indexing_maps"]]
+    if maps[-1] != ir.AffineMap.get_identity(len(shape)):
+        raise _CannotFold("the result is not written in loop order")
+    grids = [np.arange(n).reshape([n if i == d else 1 for i in range(len(shape))]) for d, n in enumerate(shape)]
+
+    block = op.regions[0].blocks[0]
+    env: dict[ir.Value, object] = {}
+    operands = list(op.operands)
+    for argument, value, map_ in zip(block.arguments, operands, maps):
+        if not any(True for _ in argument.uses):
+            continue  # an outs tensor the body never reads
+        env[argument] = _operand_value(value)[_map_indices(map_, grids)]
+
+    def read(value: ir.Value):
+        if value in env:
+            return env[value]
+        outer = defining_op(value, "arith.constant")  # a scalar defined outside the generic
+        if outer is None:
+            raise _CannotFold("the body reads a value from outside that is not a constant")
+        return _scalar(outer.attributes["value"], value.type)
+
+    for inner in block.operations:
+        inner = inner.operation
+        name = inner.name
+        if name == "linalg.yield":
+            result = np.broadcast_to(np.asarray(read(inner.operands[0])), shape)
+            return np.ascontiguousarray(result.astype(_dtype(out_type.element_type)))
+        if name == "linalg.index":
+            value = grids[ir.IntegerAttr(inner.attributes["dim"]).value]
+        elif name == "arith.constant":
+            value = _scalar(inner.attributes["value"], inner.results[0].type)
+        elif name in _INT_BINARY or name in _FLOAT_BINARY:
+            fn = _INT_BINARY.get(name) or _FLOAT_BINARY[name]
+            value = fn(read(inner.operands[0]), read(inner.operands[1]))
+        elif name in ("arith.divsi", "arith.remsi"):
+            a, b = np.asarray(read(inner.operands[0])), np.asarray(read(inner.operands[1]))
+            if np.any(b == 0):
+                raise _CannotFold("division by zero")
+            quotient = np.trunc(a / b).astype(np.int64)  # C semantics: round toward zero
+            value = quotient if name == "arith.divsi" else a - quotient * b
+        elif name == "arith.negf":
+            value = np.negative(read(inner.operands[0]))
+        elif name in _CASTS:
+            value = np.asarray(read(inner.operands[0])).astype(_dtype(inner.results[0].type))
+        elif name in ("arith.cmpi", "arith.cmpf"):
+            table = _CMPI if name == "arith.cmpi" else _CMPF
+            predicate = ir.IntegerAttr(inner.attributes["predicate"]).value
+            if predicate not in table:
+                raise _CannotFold(f"{name} predicate {predicate}")
+            value = table[predicate](read(inner.operands[0]), read(inner.operands[1]))
+        elif name == "arith.select":
+            value = np.where(read(inner.operands[0]), read(inner.operands[1]), read(inner.operands[2]))
+        elif name == "tensor.extract":
+            source = constant_array(inner.operands[0])
+            if source is None:
+                raise _CannotFold("tensor.extract from a tensor that is not a constant")
+            indices = [np.asarray(read(v)) for v in list(inner.operands)[1:]]
+            for index, size in zip(indices, source.shape):
+                if index.size and (index.min() < 0 or index.max() >= size):
+                    raise _CannotFold("tensor.extract out of bounds")
+            value = source[tuple(indices)]
+        else:
+            raise _CannotFold(f"op {name}")
+        env[inner.results[0]] = value
+    raise _CannotFold("no linalg.yield")
+
+
+def _erase_if_unused(value: ir.Value) -> None:
+    """Erase the ops that only fed a folded generic's outs (a fill and its empty tensor)."""
+    op = defining_op(value)
+    while op is not None and op.name in ("linalg.fill", "tensor.empty") and not any(True for _ in op.results[0].uses):
+        nxt = defining_op(op.operands[-1]) if op.name == "linalg.fill" else None
+        op.erase()
+        op = nxt
+
+
+@register_pass("pattern-fold-constant-generics",
+               "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time")
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    generics: list[ir.Operation] = []
+
+    def collect(op):
+        if op.name == "linalg.generic":
+            generics.append(op.operation if isinstance(op, ir.OpView) else op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(collect)
+    for op in generics:  # in order, so a generic fed by a folded one sees its constant
+        try:
+            array = _evaluate(op)
+        except _CannotFold:
+            continue
+        result_type = op.results[0].type
+        with ir.InsertionPoint(op), op.location:
+            folded = arith.constant(result_type, ir.DenseElementsAttr.get(array, type=result_type))
+        outs = op.operands[-1]
+        op.results[0].replace_all_uses_with(folded)
+        op.erase()
+        _erase_if_unused(outs)

@@ -1,0 +1,98 @@
+// RUN: pattern-opt %s --pattern-fold-constant-generics | FileCheck %s
+
+// ConvTranspose2d's kernel as torch-mlir lowers it: dims 0 and 1 swapped, both spatial dims
+// flipped by a gather from the weight constant. It becomes the flipped constant, and the fill
+// and empty tensor that only fed it go too.
+// CHECK-LABEL: func.func @flip
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: linalg.fill
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}{{\[}}{{\[}}[4.000000e+00, 3.000000e+00], [2.000000e+00, 1.000000e+00]]], {{\[}}{{\[}}[8.000000e+00, 7.000000e+00], [6.000000e+00, 5.000000e+00]]]]> : tensor<2x1x2x2xf32>
+// CHECK: return %[[W]]
+func.func @flip() -> tensor<2x1x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]]> : tensor<1x2x2x2xf32>
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x1x2x2xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x1x2x2xf32>) -> tensor<2x1x2x2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%f : tensor<2x1x2x2xf32>) {
+  ^bb0(%out: f32):
+    %i0 = linalg.index 0 : index
+    %i1 = linalg.index 1 : index
+    %i2 = linalg.index 2 : index
+    %i3 = linalg.index 3 : index
+    %h = arith.subi %c1, %i2 : index
+    %w3 = arith.subi %c1, %i3 : index
+    %v = tensor.extract %w[%i1, %i0, %h, %w3] : tensor<1x2x2x2xf32>
+    linalg.yield %v : f32
+  } -> tensor<2x1x2x2xf32>
+  return %r : tensor<2x1x2x2xf32>
+}
+
+// Elementwise arithmetic on a constant input through a broadcasting map, reading the fill.
+// CHECK-LABEL: func.func @scale
+// CHECK-NOT: linalg.generic
+// CHECK: arith.constant dense<{{\[}}[3.000000e+00, 5.000000e+00], [3.000000e+00, 5.000000e+00]]> : tensor<2x2xf32>
+func.func @scale() -> tensor<2x2xf32> {
+  %a = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<2x2xf32>
+  %f = linalg.fill ins(%one : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<2xf32>) outs(%f : tensor<2x2xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %two = arith.addf %x, %x : f32
+    %s = arith.addf %two, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// A runtime input, an index out of bounds, a reduction: left alone.
+// CHECK-LABEL: func.func @runtime
+// CHECK: linalg.generic
+func.func @runtime(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %e = tensor.empty() : tensor<2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]} ins(%x : tensor<2xf32>) outs(%e : tensor<2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// CHECK-LABEL: func.func @out_of_bounds
+// CHECK: linalg.generic
+func.func @out_of_bounds() -> tensor<2xf32> {
+  %w = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      outs(%e : tensor<2xf32>) {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %j = arith.addi %i, %c1 : index
+    %v = tensor.extract %w[%j] : tensor<2xf32>
+    linalg.yield %v : f32
+  } -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// CHECK-LABEL: func.func @reduction
+// CHECK: linalg.generic
+func.func @reduction() -> tensor<f32> {
+  %w = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                       iterator_types = ["reduction"]} ins(%w : tensor<2xf32>) outs(%f : tensor<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
