@@ -171,9 +171,6 @@ class Planes:
         sh, sw = self.strides
         return ((kh % sh) * sw + kw % sw) * self.plane + (kh // sh) * self.wq + kw // sw
 
-    def taps(self) -> tuple[int, ...]:
-        return tuple(self.tap(kh, kw) for kh in range(self.kernel[0]) for kw in range(self.kernel[1]))
-
     def prepare(self, x: str) -> list[str]:
         """Entry lines defining %bflat (the planes, flat) from the input memref `x`."""
         n, c, h, w = self.src.shape
@@ -274,7 +271,10 @@ def _pick_block(target: Target, rows: int, n: int) -> tuple[int, int]:
 
 
 def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
-    """linalg.conv_2d_nchw_fchw with constant weights, batch 1, no dilation."""
+    """linalg.conv_2d_nchw_fchw with constant weights, batch 1.
+
+    A dilated kernel reads its taps as a kernel of the dilated extent would (the planes are
+    laid out for that extent), at every dilation-th position."""
     if len(op.operands) != 3:
         return None
     src = read_source(op.operands[0])
@@ -282,12 +282,12 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     out_shape = _shape(op.results[0])
     if src is None or weights is None or out_shape is None or src.shape[0] != 1 or src.pad_value != 0.0:
         return None
-    if "dilations" in op.attributes and _ints(op.attributes["dilations"]) != (1, 1):
-        return None
+    dh, dw = _ints(op.attributes["dilations"]) if "dilations" in op.attributes else (1, 1)
     strides = _ints(op.attributes["strides"]) if "strides" in op.attributes else (1, 1)
     f, c, kh, kw = weights.shape
     _, _, oh, ow = out_shape
-    planes = Planes(src, (kh, kw), strides, (oh, ow))
+    planes = Planes(src, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), strides, (oh, ow))
+    b_taps = tuple(planes.tap(i * dh, j * dw) for i in range(kh) for j in range(kw))
     init = read_init(op.operands[2], 1, 4)
     weights = weights.astype(np.float32)
     lw = Lowering(entry=f"{name}_entry", text="", kind=f"conv{kh}x{kw}s{strides[0]}", macs=f * c * kh * kw * oh * ow)
@@ -311,7 +311,7 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     spec = GemmSpec(
         name=name, m=f, n=n, c=c, a_size=packed.size, b_size=planes.size, out_size=f * out_stride,
         out_stride=out_stride, mr=mr, nv=nv, vector=v,
-        a_tap=tuple(t * mr for t in range(taps)), b_tap=planes.taps(), a_cstride=taps * mr,
+        a_tap=tuple(t * mr for t in range(taps)), b_tap=b_taps, a_cstride=taps * mr,
         b_cstride=planes.channel_stride, a_istride=1, a_panel=c * taps * mr, b_panel=nv * v,
         init=init_kind, bias_size=f, groups=groups, unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
         a_lanes=not target.fma_memory_operand,

@@ -45,12 +45,13 @@ def _out_size(size: int, k: int, s: int, p: int) -> int:
     return (size + 2 * p - k) // s + 1
 
 
-def conv_case(c, f, h, w, k, s, p, seed=0):
+def conv_case(c, f, h, w, k, s, p, d=1, seed=0):
     rng = np.random.default_rng(seed)
     weight = (rng.standard_normal((f, c, k, k)) * 0.2).astype(np.float32)
     bias = rng.standard_normal(f).astype(np.float32)
     x = rng.standard_normal((1, c, h, w)).astype(np.float32)
-    oh, ow = _out_size(h, k, s, p), _out_size(w, k, s, p)
+    extent = (k - 1) * d + 1  # of the dilated kernel
+    oh, ow = _out_size(h, extent, s, p), _out_size(w, extent, s, p)
     pad, src = _pad("%x", c, h, w, p)
     out = f"tensor<1x{f}x{oh}x{ow}xf32>"
     text = f"""func.func @forward(%x: tensor<1x{c}x{h}x{w}xf32>) -> {out} {{
@@ -59,12 +60,12 @@ def conv_case(c, f, h, w, k, s, p, seed=0):
   {pad}
   %e = tensor.empty() : {out}
   %bb = linalg.broadcast ins(%b : tensor<{f}xf32>) outs(%e : {out}) dimensions = [0, 2, 3]
-  %r = linalg.conv_2d_nchw_fchw {{dilations = dense<1> : vector<2xi64>, strides = dense<{s}> : vector<2xi64>}}
+  %r = linalg.conv_2d_nchw_fchw {{dilations = dense<{d}> : vector<2xi64>, strides = dense<{s}> : vector<2xi64>}}
        ins({src}, %w : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{f}x{c}x{k}x{k}xf32>) outs(%bb : {out}) -> {out}
   return %r : {out}
 }}"""
     want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias),
-                                      stride=s, padding=p).numpy()
+                                      stride=s, padding=p, dilation=d).numpy()
     return text, x, want
 
 
@@ -192,6 +193,12 @@ CONVS = [
     (40, 70, 1, 1, 1, 1, 0),  # 1x1 image: filters vectorised
     (96, 33, 2, 2, 1, 1, 0),  # 2x2 image, filters not a multiple of the vector
 ]
+# Dilated kernels: the implicit GEMM reads every d-th tap of the dilated extent.
+DILATED = [
+    (16, 24, 15, 13, 3, 1, 2, 2),  # stride 1, "same" padding
+    (8, 12, 17, 17, 3, 2, 2, 2),  # stride 2: the phase planes of the dilated extent
+    (6, 5, 20, 19, 5, 1, 0, 3),  # 5x5 dilation 3, no padding
+]
 DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1)]
 POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
 # 2x2/2 pools combine column pairs in registers (dense_stencil's `paired`): odd sizes (the
@@ -201,15 +208,22 @@ PAIRED_POOLS = [("max", 3, 9, 37, 2, 2, 0), ("sum", 2, 6, 64, 2, 2, 0), ("max", 
 LINEARS = [(1, 100, 37), (3, 37, 50), (9, 64, 33)]
 
 
-def _run(text: str, x, want, target: str = "host", threads: int = 1) -> None:
+def _run(text: str, x, want, target: str = "host", threads: int = 1):
     exe = pattern_mlir.compile_str(text, target, pattern_mlir.CompileOptions(num_threads=threads))
     assert "dense" in exe.stage_names
     assert _relative_error(exe(x).numpy(), want) <= TOLERANCE
+    return exe
 
 
 @pytest.mark.parametrize("case", CONVS, ids=lambda c: "c{}f{}_{}x{}_k{}s{}p{}".format(*c))
 def test_conv_matches_torch(case):
     _run(*conv_case(*case))
+
+
+@pytest.mark.parametrize("case", DILATED, ids=lambda c: "c{}f{}_{}x{}_k{}s{}p{}d{}".format(*c))
+def test_dilated_conv_matches_torch(case):
+    exe = _run(*conv_case(*case))
+    assert "func.func private @dense_0(" in exe.ir("dense")  # the GEMM kernel, not the generic path
 
 
 @pytest.mark.parametrize("case", DEPTHWISE, ids=lambda c: "c{}_{}x{}_k{}s{}p{}".format(*c))
@@ -273,6 +287,7 @@ def test_elementwise_and_reduction_match_numpy():
 
 ARM64 = [
     ("conv3x3s2", lambda: conv_case(3, 20, 17, 17, 3, 2, 1)),
+    ("conv3x3s2d2", lambda: conv_case(*DILATED[1])),
     ("conv1x1_tiny", lambda: conv_case(40, 70, 1, 1, 1, 1, 0)),
     ("depthwise_s2", lambda: depthwise_case(12, 9, 11, 3, 2, 1)),
     ("maxpool", lambda: pool_case("max", 5, 11, 9, 3, 2, 1)),
