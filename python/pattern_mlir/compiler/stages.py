@@ -52,13 +52,15 @@ class Stage:
 # Weight preparation torch-mlir leaves as linalg ops on constants (ConvTranspose2d's flipped
 # kernel) is computed once here, so the passes after it see the weights as constants.
 FOLD = Stage(FOLD_NAME, python_pass="pattern-fold-constant-generics")
+# Grouped convs as one conv per group, which the pattern and dense passes read.
+GROUPS = Stage("groups", python_pass="pattern-split-groups")
 
 
 def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
     if not patterns:
-        return [FOLD]
-    stages = [FOLD, Stage("pattern", python_pass="pattern-raise-conv")]
+        return [FOLD, GROUPS]
+    stages = [FOLD, GROUPS, Stage("pattern", python_pass="pattern-raise-conv")]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
         stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
@@ -69,7 +71,7 @@ def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
-    stages = [FOLD]
+    stages = [FOLD, GROUPS]
     if patterns:
         stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
         if tuning_db:

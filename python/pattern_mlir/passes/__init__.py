@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (each module registers its pass)
     pack_fkw,
     raise_conv,
     reorder_filters,
+    split_groups,
     vectorize_dense,
     widen_bool_tensors,
 )

@@ -23,6 +23,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .constants import constant_array, defining_op
+from .dead_producers import erase_unused_producers
 from .registry import register_pass
 
 MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
@@ -170,15 +171,6 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
     raise _CannotFold("no linalg.yield")
 
 
-def _erase_if_unused(value: ir.Value) -> None:
-    """Erase the ops that only fed a folded generic's outs (a fill and its empty tensor)."""
-    op = defining_op(value)
-    while op is not None and op.name in ("linalg.fill", "tensor.empty") and not any(True for _ in op.results[0].uses):
-        nxt = defining_op(op.operands[-1]) if op.name == "linalg.fill" else None
-        op.erase()
-        op = nxt
-
-
 @register_pass("pattern-fold-constant-generics",
                "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time")
 def run(module: ir.Operation, options: dict[str, str]) -> None:
@@ -201,4 +193,4 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
         outs = op.operands[-1]
         op.results[0].replace_all_uses_with(folded)
         op.erase()
-        _erase_if_unused(outs)
+        erase_unused_producers(outs)

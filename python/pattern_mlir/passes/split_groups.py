@@ -1,0 +1,138 @@
+"""pattern-split-groups: a grouped conv with constant weights becomes one conv per group.
+
+torch-mlir imports `nn.Conv2d(groups=G)` (1 < G < channels) as `linalg.conv_2d_ngchw_gfchw` on
+tensors reshaped to expose the group dimension. No kernel of ours reads that op, so it went
+the generic path at a fraction of a dense conv's speed, and a pattern-pruned grouped 3x3 conv
+was never a pattern conv. Each group is an ordinary `linalg.conv_2d_nchw_fchw` on a channel
+slice of the input, with its own constant weights and a slice of the output's initial value;
+the groups' results are put together with `tensor.insert_slice`. The passes after it then
+treat every group like any other conv (pattern-raise-conv, the dense GEMM).
+
+What is split: batch-1 convs whose weights are a constant (through the reshape torch-mlir
+adds) and whose input is a reshape of a 4-D tensor; at most MAX_GROUPS groups. Anything else
+is left as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
+
+from .constants import constant_array, defining_op
+from .dead_producers import erase_unused_producers
+from .registry import register_pass
+
+MAX_GROUPS = 256  # past this, per-group kernels cost more in calls than they save
+
+
+def _ints(attr: ir.Attribute) -> list[int]:
+    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
+
+
+def _weights(value: ir.Value) -> np.ndarray | None:
+    """The constant (G, F/G, C/G, kh, kw) weights, also through torch-mlir's expand_shape."""
+    array = constant_array(value)
+    if array is None:
+        reshape = defining_op(value, "tensor.expand_shape")
+        if reshape is None:
+            return None
+        array = constant_array(reshape.operands[0])
+        if array is None:
+            return None
+    return array.reshape(ir.RankedTensorType(value.type).shape)
+
+
+def _slice(source: ir.Value, channel_offset: int, channels: int) -> ir.Value:
+    """Channels [offset, offset + channels) of a 4-D NCHW tensor."""
+    shape = ir.RankedTensorType(source.type).shape
+    sizes = [shape[0], channels, shape[2], shape[3]]
+    result = ir.RankedTensorType.get(sizes, ir.RankedTensorType(source.type).element_type)
+    return tensor.ExtractSliceOp(result, source, [], [], [], [0, channel_offset, 0, 0], sizes, [1, 1, 1, 1]).result
+
+
+def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
+    """The initial value of a group's output channels, in the form the passes after this read
+    as a conv's bias: a broadcast of the constant bias's slice, a fill, else a slice."""
+    shape = ir.RankedTensorType(init.type).shape
+    element = ir.RankedTensorType(init.type).element_type
+    sizes = [shape[0], channels, shape[2], shape[3]]
+    broadcast = defining_op(init, "linalg.broadcast")
+    bias = constant_array(broadcast.operands[0]) if broadcast is not None else None
+    if bias is not None and bias.ndim == 1 and _ints_array(broadcast.attributes["dimensions"]) == [0, 2, 3]:
+        part = np.ascontiguousarray(bias[channel_offset:channel_offset + channels])
+        bias_type = ir.RankedTensorType.get([channels], element)
+        bias_g = arith.constant(bias_type, ir.DenseElementsAttr.get(part, type=bias_type))
+        return linalg.broadcast(bias_g, outs=[tensor.EmptyOp(sizes, element).result], dimensions=[0, 2, 3])
+    fill = defining_op(init, "linalg.fill")
+    if fill is not None:
+        return linalg.fill(fill.operands[0], outs=[tensor.EmptyOp(sizes, element).result])
+    return _slice(init, channel_offset, channels)
+
+
+def _ints_array(attr: ir.Attribute) -> list[int]:
+    return [int(v) for v in ir.DenseI64ArrayAttr(attr)]
+
+
+def _split(op: ir.Operation) -> bool:
+    x5, w5, init5 = op.operands
+    weights = _weights(w5)
+    reshape_in = defining_op(x5, "tensor.expand_shape")
+    out_type = ir.RankedTensorType(op.results[0].type)
+    n, groups, per_group_out, oh, ow = out_type.shape
+    if weights is None or reshape_in is None or n != 1 or not 1 < groups <= MAX_GROUPS:
+        return False
+    x4 = reshape_in.operands[0]
+    if len(ir.RankedTensorType(x4.type).shape) != 4:
+        return False
+    per_group_in = weights.shape[2]
+    strides = _ints(op.attributes["strides"]) if "strides" in op.attributes else [1, 1]
+    dilations = _ints(op.attributes["dilations"]) if "dilations" in op.attributes else [1, 1]
+    f32 = out_type.element_type
+    full_out = [n, groups * per_group_out, oh, ow]
+    with ir.InsertionPoint(op), op.location:
+        reshape_init = defining_op(init5, "tensor.expand_shape")
+        init4 = reshape_init.operands[0] if reshape_init is not None else tensor.CollapseShapeOp(
+            ir.RankedTensorType.get(full_out, f32), init5, ir.ArrayAttr.get(
+                [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in dims])
+                 for dims in ([0], [1, 2], [3], [4])])).result
+        result = tensor.EmptyOp(full_out, f32).result
+        for g in range(groups):
+            w_type = ir.RankedTensorType.get(list(weights.shape[1:]), f32)
+            w_g = arith.constant(w_type, ir.DenseElementsAttr.get(np.ascontiguousarray(weights[g]), type=w_type))
+            y_g = linalg.conv_2d_nchw_fchw(_slice(x4, g * per_group_in, per_group_in), w_g,
+                                           outs=[_init_slice(init4, g * per_group_out, per_group_out)],
+                                           strides=strides, dilations=dilations)
+            part = [n, per_group_out, oh, ow]
+            result = tensor.InsertSliceOp(y_g, result, [], [], [], [0, g * per_group_out, 0, 0], part,
+                                          [1, 1, 1, 1]).result
+    users = [use.owner for use in op.results[0].uses]
+    collapse = [u for u in users if u.name == "tensor.collapse_shape"]
+    for user in collapse:
+        user.results[0].replace_all_uses_with(result)
+        user.erase()
+    if len(collapse) != len(users):
+        with ir.InsertionPoint(op), op.location:
+            back = tensor.ExpandShapeOp(out_type, result, ir.ArrayAttr.get(
+                [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in dims])
+                 for dims in ([0], [1, 2], [3], [4])]), [], list(out_type.shape)).result
+        op.results[0].replace_all_uses_with(back)
+    op.erase()
+    for value in (x5, w5, init5):  # torch-mlir's reshapes into the grouped layout, the bias
+        erase_unused_producers(value)
+    return True
+
+
+@register_pass("pattern-split-groups",
+               "Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group")
+def run(module: ir.Operation, options: dict[str, str]) -> None:
+    convs: list[ir.Operation] = []
+
+    def collect(op):
+        if op.name == "linalg.conv_2d_ngchw_gfchw":
+            convs.append(op.operation if isinstance(op, ir.OpView) else op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(collect)
+    for op in convs:
+        _split(op)

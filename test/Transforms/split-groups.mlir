@@ -1,0 +1,38 @@
+// RUN: pattern-opt %s --pattern-split-groups | FileCheck %s
+
+// nn.Conv2d(4, 6, 3, groups=2) as torch-mlir imports it: two convs on channel slices, each
+// with its group's weights, put together by insert_slice; the grouped op and the reshapes
+// into its layout are gone.
+// CHECK-LABEL: func.func @grouped
+// CHECK-NOT: conv_2d_ngchw_gfchw
+// CHECK: %[[OUT:.*]] = tensor.empty() : tensor<1x6x5x5xf32>
+// CHECK: %[[W0:.*]] = arith.constant dense<{{.*}}> : tensor<3x2x3x3xf32>
+// CHECK: %[[X0:.*]] = tensor.extract_slice %arg0[0, 0, 0, 0] [1, 2, 7, 7] [1, 1, 1, 1]
+// CHECK: %[[I0:.*]] = tensor.extract_slice %[[B:.*]][0, 0, 0, 0] [1, 3, 5, 5] [1, 1, 1, 1]
+// CHECK: %[[Y0:.*]] = linalg.conv_2d_nchw_fchw {{.*}} ins(%[[X0]], %[[W0]] : {{.*}}) outs(%[[I0]] : {{.*}})
+// CHECK: %[[R0:.*]] = tensor.insert_slice %[[Y0]] into %[[OUT]][0, 0, 0, 0] [1, 3, 5, 5]
+// CHECK: tensor.extract_slice %arg0[0, 2, 0, 0] [1, 2, 7, 7]
+// CHECK: tensor.extract_slice %[[B]][0, 3, 0, 0] [1, 3, 5, 5]
+// CHECK: %[[Y1:.*]] = linalg.conv_2d_nchw_fchw
+// CHECK: %[[R1:.*]] = tensor.insert_slice %[[Y1]] into %[[R0]][0, 3, 0, 0] [1, 3, 5, 5]
+// CHECK-NOT: tensor.expand_shape
+// CHECK: return %[[R1]]
+func.func @grouped(%x: tensor<1x4x7x7xf32>, %b: tensor<1x6x5x5xf32>) -> tensor<1x6x5x5xf32> {
+  %w = arith.constant dense<1.0> : tensor<6x2x3x3xf32>
+  %x5 = tensor.expand_shape %x [[0], [1, 2], [3], [4]] output_shape [1, 2, 2, 7, 7] : tensor<1x4x7x7xf32> into tensor<1x2x2x7x7xf32>
+  %w5 = tensor.expand_shape %w [[0, 1], [2], [3], [4]] output_shape [2, 3, 2, 3, 3] : tensor<6x2x3x3xf32> into tensor<2x3x2x3x3xf32>
+  %b5 = tensor.expand_shape %b [[0], [1, 2], [3], [4]] output_shape [1, 2, 3, 5, 5] : tensor<1x6x5x5xf32> into tensor<1x2x3x5x5xf32>
+  %y5 = linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+        ins(%x5, %w5 : tensor<1x2x2x7x7xf32>, tensor<2x3x2x3x3xf32>) outs(%b5 : tensor<1x2x3x5x5xf32>) -> tensor<1x2x3x5x5xf32>
+  %y = tensor.collapse_shape %y5 [[0], [1, 2], [3], [4]] : tensor<1x2x3x5x5xf32> into tensor<1x6x5x5xf32>
+  return %y : tensor<1x6x5x5xf32>
+}
+
+// Runtime weights: left alone.
+// CHECK-LABEL: func.func @runtime_weights
+// CHECK: linalg.conv_2d_ngchw_gfchw
+func.func @runtime_weights(%x5: tensor<1x2x2x7x7xf32>, %w5: tensor<2x3x2x3x3xf32>, %b5: tensor<1x2x3x5x5xf32>) -> tensor<1x2x3x5x5xf32> {
+  %y5 = linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+        ins(%x5, %w5 : tensor<1x2x2x7x7xf32>, tensor<2x3x2x3x3xf32>) outs(%b5 : tensor<1x2x3x5x5xf32>) -> tensor<1x2x3x5x5xf32>
+  return %y5 : tensor<1x2x3x5x5xf32>
+}
