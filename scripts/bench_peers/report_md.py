@@ -396,7 +396,7 @@ def render_markdown(s: Summary, meta: dict) -> str:
             "",
             (
                 "Each layer compiled by `compile(..., target=\"arm64-neon\")` (`llc -mcpu=cortex-a76`): "
-                "the pattern convs with their default schedule, and ResNet-50's 1x1 convs and classifier "
+                "the pattern convs with their default schedule, ResNet-50's 1x1 convs "
                 "(dense GEMMs) and classifier (a batch-1 linear layer is a GEMV: one load per FMA, so it is "
                 "load-bound and outside the FMA-bound target); the innermost loop with the most `fmla .4s` fed to "
                 "llvm-mca. FMA bound = fmla / 2 cycles (two 128-bit FMA pipes). neoverse-n1 is the "
