@@ -31,12 +31,13 @@ def data_free(
     input_shape: tuple[int, ...],
     library=None,
     rules: PruneRules | None = None,
-    samples: int = 2048,
-    synth_steps: int = 200,
+    samples: int = 1024,
+    synth_steps: int = 100,
     synth_lr: float = 0.1,
     synth_batch_size: int = 256,
     bn_weight: float = 1.0,
     batch_size: int = 128,
+    passes_per_epoch: int = 8,
     temperature: float = 4.0,
     epochs: int = 4,
     retrain_epochs: int = 8,
@@ -54,7 +55,8 @@ def data_free(
 
     input_shape: one input without the batch dimension, e.g. (1, 28, 28).
     samples, synth_*: how many inputs to synthesise and how (synthesize_inputs()).
-    batch_size, temperature: distillation batches and softmax temperature.
+    batch_size, passes_per_epoch, temperature: distillation batches, how many times an epoch
+        goes over the synthetic inputs, and the softmax temperature.
     epochs ... retrain_lr: the ADMM schedule, as in admm().
     eval_data: optional labelled batches, only to report accuracy through callback.
     Raises DataFreeError when the model has no trained BatchNorm statistics to start from.
@@ -78,7 +80,7 @@ def data_free(
         callback({"phase": "synthesis", "epoch": 0, "samples": len(inputs)})
     return admm(
         model,
-        DistillBatches(teacher, inputs, batch_size, seed=seed),
+        DistillBatches(teacher, inputs, batch_size, passes_per_epoch, seed=seed),
         num_patterns,
         connectivity,
         library=library,

@@ -17,29 +17,41 @@ __all__ = ["DistillBatches", "distillation_loss"]
 
 
 class DistillBatches:
-    """Re-iterable (input, teacher logits) batches over `inputs` (N, ...), shuffled per epoch."""
+    """Re-iterable (input, teacher logits) batches over `inputs` (N, ...), shuffled per pass.
+
+    passes: how many times one epoch goes over the inputs (each pass reshuffled and shifted anew):
+    a few thousand synthetic inputs make short epochs, and the ADMM schedule counts epochs.
+    """
 
     def __init__(
         self,
         teacher: nn.Module,
         inputs: torch.Tensor,
         batch_size: int = 128,
+        passes: int = 1,
         jitter: int = 2,
         seed: int = 0,
     ):
-        if batch_size < 1 or len(inputs) == 0:
-            raise ValueError(f"need batch_size >= 1 and inputs; got {batch_size}, {len(inputs)}")
+        if batch_size < 1 or passes < 1 or len(inputs) == 0:
+            raise ValueError(
+                f"need batch_size >= 1, passes >= 1 and inputs; got {batch_size}, {passes}, "
+                f"{len(inputs)}"
+            )
         self.teacher, self.inputs = teacher, inputs
-        self.batch_size, self.jitter, self.seed = batch_size, jitter, seed
+        self.batch_size, self.passes, self.jitter, self.seed = batch_size, passes, jitter, seed
         self.epoch = 0
 
     def __len__(self) -> int:
-        return (len(self.inputs) + self.batch_size - 1) // self.batch_size
+        return self.passes * ((len(self.inputs) + self.batch_size - 1) // self.batch_size)
 
-    @torch.no_grad()
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         self.epoch += 1
+        for _ in range(self.passes):
+            yield from self._one_pass(g)
+
+    @torch.no_grad()
+    def _one_pass(self, g: torch.Generator):
         order = torch.randperm(len(self.inputs), generator=g)
         device = next(self.teacher.parameters()).device
         self.teacher.eval()

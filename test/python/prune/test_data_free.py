@@ -19,6 +19,7 @@ FAST = {
     "synth_steps": 5,
     "synth_batch_size": 16,
     "batch_size": 16,
+    "passes_per_epoch": 2,
     "epochs": 1,
     "retrain_epochs": 1,
     "updates_per_epoch": 1,
@@ -105,6 +106,8 @@ def test_distillation_batches_carry_the_teachers_logits(trained):
             assert torch.equal(logits, teacher(x))
     second = torch.cat([x for x, _ in data])
     assert not torch.equal(torch.cat([x for x, _ in first]), second)  # new order and shift
+    twice = DistillBatches(teacher, inputs, batch_size=8, passes=2, seed=1)
+    assert len(twice) == 6 and [len(x) for x, _ in twice] == [8, 8, 4] * 2
 
 
 def test_distillation_loss():
