@@ -1,10 +1,12 @@
 // RUN: pattern-opt %s --split-input-file --pattern-expand-math | FileCheck %s
 
-// erf on f32 vectors: a polynomial for small |x|, 1 - erfc(|x|) with one exp otherwise.
+// erf on f32 vectors: a polynomial for small |x|, 1 - erfc(|x|) with one exp otherwise (the
+// exp itself expanded: roundeven for the power of two, bitcast for its exponent bits).
 // CHECK-LABEL: func.func @erf_f32
 // CHECK-NOT: math.erf
 // CHECK: math.absf
-// CHECK: math.exp
+// CHECK: math.roundeven
+// CHECK: arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK: math.copysign
 // CHECK: arith.cmpf olt
 // CHECK: arith.select
@@ -19,7 +21,7 @@ func.func @erf_f32(%x: vector<8xf32>) -> vector<8xf32> {
 // erfc: the tail formula, mirrored for negative x; f16 is computed in f32.
 // CHECK-LABEL: func.func @erfc_f16
 // CHECK: %[[W:.*]] = arith.extf %{{.*}} : f16 to f32
-// CHECK: math.exp
+// CHECK: math.roundeven
 // CHECK: arith.cmpf olt, %[[W]]
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK-NOT: math.erfc
@@ -85,4 +87,53 @@ func.func @integer_and_variable(%x: i32, %f: f32, %n: i32) -> (i32, f32) {
   %y = math.ipowi %x, %c5 : i32
   %p = math.fpowi %f, %n : f32, i32
   return %y, %p : i32, f32
+}
+
+// -----
+
+// exp on f32 vectors: no libm call left. Range clamp, n = roundeven(x / ln2), the remainder's
+// polynomial, 2**n in two halves from exponent bits, +inf past the range, NaN kept.
+// CHECK-LABEL: func.func @exp_f32
+// CHECK-NOT: math.exp
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: math.roundeven
+// CHECK: math.floor
+// CHECK: arith.fptosi {{.*}} : vector<4xf32> to vector<4xi32>
+// CHECK: arith.shli
+// CHECK: arith.bitcast {{.*}} : vector<4xi32> to vector<4xf32>
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK-NOT: math.exp
+func.func @exp_f32(%x: vector<4xf32>) -> vector<4xf32> {
+  %y = math.exp %x : vector<4xf32>
+  return %y : vector<4xf32>
+}
+
+// -----
+
+// tanh: its Taylor polynomial near 0, 1 - 2 / (exp(2|x|) + 1) with x's sign elsewhere.
+// CHECK-LABEL: func.func @tanh_f32
+// CHECK-NOT: math.tanh
+// CHECK: math.absf
+// CHECK: math.roundeven
+// CHECK: math.copysign
+// CHECK: arith.select
+// CHECK-NOT: math.tanh
+// CHECK-NOT: math.exp
+func.func @tanh_f32(%x: f32) -> f32 {
+  %y = math.tanh %x : f32
+  return %y : f32
+}
+
+// -----
+
+// f64 exp and tanh stay for libm.
+// CHECK-LABEL: func.func @exp_f64
+// CHECK: math.exp %{{.*}} : f64
+// CHECK: math.tanh %{{.*}} : f64
+func.func @exp_f64(%x: f64) -> f64 {
+  %y = math.exp %x : f64
+  %z = math.tanh %y : f64
+  return %z : f64
 }
