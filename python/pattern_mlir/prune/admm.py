@@ -198,6 +198,10 @@ def admm(
     seed: seeds torch, so a run is reproducible given deterministic data.
     callback(record): called after every epoch with phase, epoch, loss, acc, rho, residual and,
         with eval_data, eval_loss / eval_acc.
+    Distributed (torchrun, or an initialised process group; docs/pruning.md): every rank passes
+    the same arguments and the whole train_data; each trains on its shard, the figures of the
+    records are over all ranks, and every rank returns rank 0's spec. DistributedError when a
+    rank is lost or the ranks disagree.
     """
     if library is None:
         check_num_patterns(num_patterns)

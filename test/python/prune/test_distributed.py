@@ -43,17 +43,19 @@ def _result(out: Path, rank: int) -> dict:
 
 def _by_hand(scenario: str, out: Path, world: int = 2, **env: str) -> list[subprocess.Popen]:
     """Start `world` workers that join a group over a file store in `out`."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), scenario, str(out)],
-            env=_env(
-                PM_INIT_FILE=str(out / "store"), PM_RANK=str(r), PM_WORLD=str(world), **env
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for r in range(world)
-    ]
+    procs = []
+    for r in range(world):
+        with open(out / f"log{r}.txt", "w") as log:  # a file, not a pipe nobody drains
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(WORKER), scenario, str(out)],
+                    env=_env(
+                        PM_INIT_FILE=str(out / "store"), PM_RANK=str(r), PM_WORLD=str(world), **env
+                    ),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     for p in procs:
         try:
             p.wait(timeout=TIMEOUT_S)
