@@ -30,7 +30,6 @@ BUFFERIZE = (
     "func.func(linalg-generalize-named-ops))"
 )
 FOLD_NAME = "folded"
-FUSE_ELEMENTWISE = "builtin.module(func.func(linalg-fuse-elementwise-ops))"
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,6 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
                   options=(("target", target), ("threads", str(threads)))),
         ]
     stages += [
-        # Chains of elementwise ops as one loop each (hardswish is five generics as imported).
-        Stage("fused", pipeline=FUSE_ELEMENTWISE),
         # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
         Stage("dense", python_pass="pattern-vectorize-dense",
               options=(("target", target), ("threads", str(threads)))),
