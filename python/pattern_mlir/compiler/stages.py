@@ -59,14 +59,17 @@ GROUPS = Stage("groups", python_pass="pattern-split-groups")
 def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
     """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
     if not patterns:
-        return [FOLD, GROUPS]
+        return [FOLD, GROUPS, Stage("inlined", python_pass="pattern-inline-resources")]
     stages = [FOLD, GROUPS, Stage("pattern", python_pass="pattern-raise-conv")]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
         stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
                             options=(("db", tuning_db), ("target", "vulkan-adreno"))))
+    # Weights as dense constants: `dense_resource` blobs need 64-byte alignment when the caller
+    # parses the final bytecode, which a small file read into the heap does not have.
     return stages + [Stage("reordered", python_pass="pattern-reorder-filters"),
-                     Stage("packed", python_pass="pattern-pack-fkw")]
+                     Stage("packed", python_pass="pattern-pack-fkw"),
+                     Stage("inlined", python_pass="pattern-inline-resources")]
 
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:

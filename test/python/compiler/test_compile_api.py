@@ -242,6 +242,23 @@ def test_model_on_vulkan_matches_torch(net):
     assert len(exe.program.kernels) > 0
 
 
+def test_small_model_on_vulkan_matches_torch():
+    """A model whose final bytecode is a small file: read into an unaligned heap buffer, it
+    must hold no `dense_resource` blob (those need 64-byte alignment), so the GPU stages
+    inline the weights like the CPU ones."""
+    from pattern_mlir.runtime.vulkan import VulkanUnavailableError
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()).eval()
+    x = torch.randn(1, 8, 10, 10)
+    try:
+        exe = pattern_mlir.compile(model, x, target="vulkan-adreno")
+    except VulkanUnavailableError as error:
+        pytest.skip(f"no Vulkan driver: {error}")
+    assert relative_error(exe(x), model(x).detach()) <= 1e-3
+    assert exe.stage_names[-1] == "inlined"
+
+
 def test_compile_uses_tuning_database_entry(tmp_path):
     """A schedule stored for a layer shows up in the stage IR and still computes the same conv."""
     from pattern_mlir.tuning.database import TuningDB, TuningResult
