@@ -22,6 +22,13 @@ _INFO: dict = {}
 
 def setup(data, threads, args):
     layer = data.layer
+    if args.tune and "tuned" not in _INFO:
+        # The compiler's tuner (it times the layer as compile() builds it), then this kernel
+        # runs the schedule it found.
+        tune_layer = layer_from_arrays(data.weights, data.library, data.assignment, layer.height, layer.width,
+                                       layer.stride, layer.padding, target=args.target)
+        result = tune_alone(tune_layer, budget_s=60.0)
+        _INFO["tuned"], _INFO["tune_candidates"] = result.schedule, result.evaluations
     t0 = time.perf_counter()
     kern = PatternConvKernel(
         data.weights,
@@ -36,14 +43,6 @@ def setup(data, threads, args):
         input_size=(layer.height, layer.width),
     )
     compile_s = time.perf_counter() - t0
-    if args.tune and "tuned" not in _INFO:
-        # The compiler's tuner (it times the layer as compile() builds it), then this kernel
-        # runs the schedule it found.
-        tune_layer = layer_from_arrays(data.weights, data.library, data.assignment, layer.height, layer.width,
-                                       layer.stride, layer.padding, target=args.target)
-        result = tune_alone(tune_layer, budget_s=60.0)
-        _INFO["tuned"], _INFO["tune_candidates"] = result.schedule, result.evaluations
-        return setup(data, threads, args)
     plan = kern.plan(layer.height, layer.width)
     _INFO.update(
         schedule=str(plan.schedule),

@@ -23,6 +23,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .constants import constant_array, defining_op
+from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
 from .registry import register_pass
 
@@ -174,15 +175,7 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
 @register_pass("pattern-fold-constant-generics",
                "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time")
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    generics: list[ir.Operation] = []
-
-    def collect(op):
-        if op.name == "linalg.generic":
-            generics.append(op.operation if isinstance(op, ir.OpView) else op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(collect)
-    for op in generics:  # in order, so a generic fed by a folded one sees its constant
+    for op in collect_ops(module, "linalg.generic"):  # in order, so a generic fed by a folded one sees its constant
         try:
             array = _evaluate(op)
         except _CannotFold:

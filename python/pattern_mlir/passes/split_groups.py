@@ -20,14 +20,23 @@ from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
 from .constants import constant_array, defining_op
+from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
 from .registry import register_pass
 
 MAX_GROUPS = 256  # past this, per-group kernels cost more in calls than they save
 
 
+def _group_reassociation() -> ir.ArrayAttr:
+    """NCHW <-> N x G x C/G x H x W: the channel dimension splits into groups and channels."""
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in dims])
+                             for dims in ([0], [1, 2], [3], [4])])
+
+
 def _ints(attr: ir.Attribute) -> list[int]:
-    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
+    """The integers of a dense elements or dense array attribute."""
+    return [int(v) for v in attr]
 
 
 def _weights(value: ir.Value) -> np.ndarray | None:
@@ -59,7 +68,7 @@ def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     sizes = [shape[0], channels, shape[2], shape[3]]
     broadcast = defining_op(init, "linalg.broadcast")
     bias = constant_array(broadcast.operands[0]) if broadcast is not None else None
-    if bias is not None and bias.ndim == 1 and _ints_array(broadcast.attributes["dimensions"]) == [0, 2, 3]:
+    if bias is not None and bias.ndim == 1 and _ints(broadcast.attributes["dimensions"]) == [0, 2, 3]:
         part = np.ascontiguousarray(bias[channel_offset:channel_offset + channels])
         bias_type = ir.RankedTensorType.get([channels], element)
         bias_g = arith.constant(bias_type, ir.DenseElementsAttr.get(part, type=bias_type))
@@ -68,10 +77,6 @@ def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     if fill is not None:
         return linalg.fill(fill.operands[0], outs=[tensor.EmptyOp(sizes, element).result])
     return _slice(init, channel_offset, channels)
-
-
-def _ints_array(attr: ir.Attribute) -> list[int]:
-    return [int(v) for v in ir.DenseI64ArrayAttr(attr)]
 
 
 def _split(op: ir.Operation) -> bool:
@@ -93,9 +98,7 @@ def _split(op: ir.Operation) -> bool:
     with ir.InsertionPoint(op), op.location:
         reshape_init = defining_op(init5, "tensor.expand_shape")
         init4 = reshape_init.operands[0] if reshape_init is not None else tensor.CollapseShapeOp(
-            ir.RankedTensorType.get(full_out, f32), init5, ir.ArrayAttr.get(
-                [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in dims])
-                 for dims in ([0], [1, 2], [3], [4])])).result
+            ir.RankedTensorType.get(full_out, f32), init5, _group_reassociation()).result
         result = tensor.EmptyOp(full_out, f32).result
         for g in range(groups):
             w_type = ir.RankedTensorType.get(list(weights.shape[1:]), f32)
@@ -113,9 +116,7 @@ def _split(op: ir.Operation) -> bool:
         user.erase()
     if len(collapse) != len(users):
         with ir.InsertionPoint(op), op.location:
-            back = tensor.ExpandShapeOp(out_type, result, ir.ArrayAttr.get(
-                [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in dims])
-                 for dims in ([0], [1, 2], [3], [4])]), [], list(out_type.shape)).result
+            back = tensor.ExpandShapeOp(out_type, result, _group_reassociation(), [], list(out_type.shape)).result
         op.results[0].replace_all_uses_with(back)
     op.erase()
     for value in (x5, w5, init5):  # torch-mlir's reshapes into the grouped layout, the bias
@@ -126,13 +127,5 @@ def _split(op: ir.Operation) -> bool:
 @register_pass("pattern-split-groups",
                "Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group")
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    convs: list[ir.Operation] = []
-
-    def collect(op):
-        if op.name == "linalg.conv_2d_ngchw_gfchw":
-            convs.append(op.operation if isinstance(op, ir.OpView) else op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(collect)
-    for op in convs:
+    for op in collect_ops(module, "linalg.conv_2d_ngchw_gfchw"):
         _split(op)
