@@ -27,10 +27,16 @@ TYPE_CAPABILITIES = (
 )
 
 
-def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile) -> None:
-    """Raise MissingCapabilityError for the first kernel value needing a missing capability."""
+#: 64-bit integers in memory: arithmetic on them can be emulated in i32 pairs
+#: (wide_ints), buffers of them cannot without changing what the host uploads.
+MEMORY_CAPABILITIES = ((re.compile(r"memref<(?:[^>]*x)?i64\b"), "Int64", "64-bit integers in memory"),)
+
+
+def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile, checks=TYPE_CAPABILITIES) -> None:
+    """Raise MissingCapabilityError for the first kernel value needing a missing capability
+    (of those `checks` looks for)."""
     allowed = implied_closure(profile.capabilities)
-    needed = [entry for entry in TYPE_CAPABILITIES if entry[1] not in allowed]
+    needed = [entry for entry in checks if entry[1] not in allowed]
     if not needed:
         return
     for func in ops_named(module, "gpu.func"):

@@ -26,13 +26,14 @@ from mlir import ir
 
 from pattern_mlir.gpu import bufferize as buf
 from pattern_mlir.gpu import tensor_prep
-from pattern_mlir.gpu.capabilities import check_kernel_capabilities
+from pattern_mlir.gpu.capabilities import MEMORY_CAPABILITIES, check_kernel_capabilities
 from pattern_mlir.gpu.dense_convs import convert_dense_convs
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
 from pattern_mlir.gpu.irutil import as_operation, location_text, ops_named
 from pattern_mlir.gpu.linearize import linearize_parallel_loops
 from pattern_mlir.gpu.outline import MAP_TO_GPU, attach_target, outline_and_name
 from pattern_mlir.gpu.pattern_lowering import PatternConvKernel, lower_pattern_convs
+from pattern_mlir.gpu.wide_ints import NARROW_PIPELINE, narrow_index_float_casts
 from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
 from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
 
@@ -83,6 +84,10 @@ def lower_to_gpu(
     as_operation(module).attributes["gpu.container_module"] = ir.UnitAttr.get()
     outline_and_name(module)
     attach_target(module, target_env)
+    check_kernel_capabilities(module, profile, MEMORY_CAPABILITIES)
+    for gpu_module in ops_named(module, "gpu.module"):
+        narrow_index_float_casts(gpu_module)
+    buf.run_pipeline(module, NARROW_PIPELINE, "narrowing 64-bit integers")
     check_kernel_capabilities(module, profile)
     for gpu_module in ops_named(module, "gpu.module"):
         guard_zero_trip_loops(gpu_module)

@@ -122,3 +122,23 @@ def test_wrong_inputs_are_rejected(device):
             exe(np.zeros(4, np.float32))
         with pytest.raises(GpuLoweringError, match="takes 1 inputs"):
             exe()
+
+
+def test_i64_buffer_names_missing_int64():
+    """Index arithmetic in i64 is narrowed to 32 bits, but an int64 tensor in memory cannot
+    be: the kernel is refused, naming the capability and the op."""
+    text = """
+    #id = affine_map<(d0) -> (d0)>
+    func.func @main(%x: tensor<8xi64>) -> tensor<8xi64> {
+      %e = tensor.empty() : tensor<8xi64>
+      %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+          ins(%x : tensor<8xi64>) outs(%e : tensor<8xi64>) {
+      ^bb0(%in: i64, %out: i64):
+        %r = arith.addi %in, %in : i64
+        linalg.yield %r : i64
+      } -> tensor<8xi64>
+      return %y : tensor<8xi64>
+    }"""
+    with pytest.raises(MissingCapabilityError, match="Int64.*memref") as info:
+        compile_to_spirv(text)
+    assert info.value.capability == "Int64"
