@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
 """Measure what pattern pruning costs in accuracy on Fashion-MNIST; write docs/accuracy.{md,png}.
 
-Steps: train the dense FashionCNN; ADMM-prune it at 8 patterns x connectivity 3.6 (both cached for
-the demo, see pattern_mlir.prune.fashion); the one-shot baseline (project, then masked retraining
-with the same retraining budget, and once more with ADMM's whole budget); then a sweep over
-4/8/12 patterns x connectivity 2/3.6/5 with the cheap one-shot baseline. This is a report, not a
-test: it takes about half an hour on 2 cores.
+For every seed (default 0 1 2): train the dense FashionCNN; ADMM-prune it at 8 patterns x
+connectivity 3.6 (both cached under <cache-dir>/seed<N>/fashion/, see pattern_mlir.prune.fashion);
+the one-shot baseline (project, BN recalibration, then masked retraining with ADMM's retraining
+budget, optionally once more with ADMM's whole budget); data-free pruning (prune.data_free with its
+defaults, no training data); and a sweep over 4/8/12 patterns x connectivity 2/3.6/5 with the cheap
+one-shot baseline. The page reports mean, spread and every seed's figure. This is a report, not a
+test: about half an hour per seed on one core.
 
-  PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py [--cache-dir .cache] [--quick]
+Every result is cached (trained models, plus a memo of the other runs), so the steps can be run
+one at a time (--stages) and a last call with all stages writes the page from the caches:
+
+  PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py [--seeds 0 1 2] [--threads 1]
+      [--stages admm baselines sweep data-free] [--cache-dir .cache] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import inspect
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from dataclasses import replace
@@ -27,12 +35,28 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
-from pattern_mlir.prune import conv_costs, evaluate, project, retrain
+from pattern_mlir.prune import conv_costs, data_free, evaluate, project, retrain
 from pattern_mlir.prune.data import Batches
 from pattern_mlir.prune.fashion import FashionConfig, fashion_data, train_or_load
 from pattern_mlir.prune.train import recalibrate_bn
 
 PATTERNS, RATIOS = (4, 8, 12), (2.0, 3.6, 5.0)
+STAGES = ("admm", "baselines", "sweep", "data-free")
+# data_free's defaults, read from its signature so that the memo notices when they change
+DATA_FREE_DEFAULTS = {
+    k: p.default
+    for k, p in inspect.signature(data_free).parameters.items()
+    if p.default is not inspect.Parameter.empty
+    and isinstance(p.default, (int, float))
+    and not isinstance(p.default, bool)
+}
+DATA_FREE_QUICK = {
+    "samples": 64,
+    "synth_steps": 5,
+    "passes_per_epoch": 1,
+    "epochs": 1,
+    "retrain_epochs": 1,
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,38 +67,48 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--cache-dir", type=Path, default=REPO / ".cache", help="where trained models are cached"
     )
     p.add_argument("--docs", type=Path, default=REPO / "docs", help="where accuracy.md / .png go")
-    p.add_argument("--dense-epochs", type=int, default=4)
-    p.add_argument("--admm-epochs", type=int, default=3)
-    p.add_argument("--retrain-epochs", type=int, default=3)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument(
+        "--stages",
+        nargs="+",
+        choices=STAGES,
+        default=list(STAGES),
+        help="compute only these (dense + ADMM models are trained by any stage that needs them); "
+        "the page is written when all stages are asked for",
+    )
+    p.add_argument("--dense-epochs", type=int, default=FashionConfig.dense_epochs)
+    p.add_argument("--admm-epochs", type=int, default=FashionConfig.admm_epochs)
+    p.add_argument("--retrain-epochs", type=int, default=FashionConfig.retrain_epochs)
     p.add_argument("--sweep-retrain-epochs", type=int, default=1)
     p.add_argument(
-        "--sweep-train-limit", type=int, default=20000, help="training images for sweep retraining"
+        "--sweep-train-limit", type=int, default=5000, help="training images for sweep retraining"
     )
     p.add_argument("--widths", type=int, nargs=3, default=list(FashionConfig.widths))
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--rho", type=float, default=FashionConfig.rho)
     p.add_argument("--rho-growth", type=float, default=FashionConfig.rho_growth)
     p.add_argument("--updates-per-epoch", type=int, default=FashionConfig.updates_per_epoch)
     p.add_argument("--admm-lr", type=float, default=FashionConfig.admm_lr)
-    p.add_argument("--retrain-lr", type=float, default=None, help="default: --admm-lr")
+    p.add_argument(
+        "--retrain-lr", type=float, default=FashionConfig.retrain_lr, help="default: --admm-lr"
+    )
     p.add_argument(
         "--equal-budget-baseline",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="also retrain the one-shot baseline for ADMM's whole epoch budget",
     )
     p.add_argument("--fresh", action="store_true", help="ignore cached models")
     p.add_argument("--note", help="a paragraph to add to the doc (kept in the results JSON)")
     p.add_argument("--render-only", action="store_true", help="rewrite md/png from cached results")
     p.add_argument(
-        "--quick", action="store_true", help="smoke run: tiny model, 512 training images"
+        "--quick", action="store_true", help="smoke run: tiny model, 2048 training images"
     )
     return p.parse_args(argv)
 
 
 def config(args) -> FashionConfig:
-    """The run's settings from the flags; --quick shrinks model, epochs and data for a smoke run."""
+    """The run's settings from the flags (seed: the first seed); --quick shrinks everything."""
     cfg = FashionConfig(
         widths=tuple(args.widths),
         dense_epochs=args.dense_epochs,
@@ -85,7 +119,7 @@ def config(args) -> FashionConfig:
         updates_per_epoch=args.updates_per_epoch,
         admm_lr=args.admm_lr,
         retrain_lr=args.retrain_lr,
-        seed=args.seed,
+        seed=args.seeds[0],
     )
     if args.quick:
         small = {"widths": (8, 16, 16), "train_limit": 2048}
@@ -97,6 +131,7 @@ def explicit_command(res: dict) -> str:
     """The command that reproduces `res`, every setting spelled out (defaults may change)."""
     c = res["config"]
     flags = [
+        f"--seeds {' '.join(map(str, res['seeds']))}",
         f"--widths {' '.join(map(str, c['widths']))}",
         f"--dense-epochs {c['dense_epochs']}",
         f"--admm-epochs {c['admm_epochs']}",
@@ -107,35 +142,48 @@ def explicit_command(res: dict) -> str:
         f"--admm-lr {c['admm_lr']:g}",
         f"--sweep-retrain-epochs {res['sweep_retrain_epochs']}",
         f"--sweep-train-limit {res['sweep_train_images']}",
-        f"--seed {c['seed']}",
-        f"--threads {res.get('threads', 2)}",
+        f"--threads {res['threads']}",
     ]
-    if "baseline_equal" not in res["rows"]:
-        flags.append("--no-equal-budget-baseline")
+    if res.get("equal_budget_baseline"):
+        flags.append("--equal-budget-baseline")
     if c.get("train_limit") is not None:
         flags.append("--quick")
     if c.get("retrain_lr") is not None:
-        flags.insert(8, f"--retrain-lr {c['retrain_lr']:g}")
+        flags.insert(9, f"--retrain-lr {c['retrain_lr']:g}")
     return "PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py " + " ".join(flags)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 class Memo:
     """Results of deterministic runs, keyed by everything they depend on (JSON in the cache).
 
-    Lets a re-run that changes only ADMM settings skip the baselines and the sweep. Runs share
-    the training batches' shuffling state, so a fresh run reproduces a full run exactly, while a
-    re-run that recomputes only some rows may differ from a fresh run at noise level.
+    Lets a re-run that changes only ADMM settings skip the baselines and the sweep, and lets the
+    stages of a report run in separate calls. Each entry keeps its compute time and the load
+    average when it finished (the machine may be shared).
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.data = json.loads(path.read_text()) if path.is_file() else {}
 
-    def __call__(self, key: dict, fn):
+    def __call__(self, key: dict, fn, compute: bool = True):
         k = json.dumps(key, sort_keys=True)
         if k not in self.data:
+            if not compute:
+                return None
             t = time.time()
-            self.data[k] = {**fn(), "seconds": time.time() - t}
+            r = fn()
+            self.data[k] = {**r, "seconds": time.time() - t, "loadavg": list(os.getloadavg())}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.data, indent=1))
         return self.data[k]
 
@@ -150,15 +198,117 @@ def one_shot(dense, train, test, k, ratio, epochs, lr, seed) -> dict:
     return {"oneshot_acc": before, "acc": evaluate(model, test)["acc"], **costs(model, spec)}
 
 
+def data_free_run(dense, test, settings: dict, seed: int, log) -> dict:
+    """prune.data_free on a copy of the dense model (no training data); test accuracy after."""
+    model = copy.deepcopy(dense)
+    t = time.time()
+    marks = {}
+
+    def callback(r):
+        if r["phase"] == "synthesis":
+            marks["synthesis"] = time.time() - t
+        log(
+            f"  data-free {r['phase']} {r['epoch'] + 1}: "
+            + ", ".join(f"{k} {v:.4g}" for k, v in r.items() if isinstance(v, float))
+        )
+
+    spec = data_free(
+        model,
+        8,
+        3.6,
+        input_shape=(1, 28, 28),
+        seed=seed,
+        progress=False,
+        callback=callback,
+        **settings,
+    )
+    return {
+        "acc": evaluate(model, test)["acc"],
+        "synthesis_seconds": marks.get("synthesis"),
+        **costs(model, spec),
+    }
+
+
 def costs(model, spec) -> dict:
     c = conv_costs(model, torch.zeros(1, 1, 28, 28), spec)
     return {"mac_x": c["dense_macs"] / c["macs"], "bytes_x": c["dense_bytes"] / c["bytes"], **c}
 
 
+def run_seed(args, base: FashionConfig, seed: int, memo: Memo, stages, log) -> dict:
+    """One seed's figures: `stages` are computed, the others read from the memo (None if absent)."""
+    cfg = replace(base, seed=seed)
+    cache = args.cache_dir / f"seed{seed}"
+    dense, admm_model, admm_spec, test = train_or_load(
+        cache, cfg, retrain=args.fresh, progress=False, log=log
+    )
+    train, _ = fashion_data(cfg)
+    rlr = cfg.retrain_lr or cfg.admm_lr  # every masked retraining uses the same learning rate
+    sweep_train = Batches(
+        train.images, train.labels, cfg.batch_size, True, cfg.seed, args.sweep_train_limit
+    )
+    metas = [json.loads((cache / "fashion" / f).read_text()) for f in ("dense.json", "pruned.json")]
+    rows = {"dense": {"acc": evaluate(dense, test)["acc"], "mac_x": 1.0, "bytes_x": 1.0}}
+    rows["admm"] = {"acc": evaluate(admm_model, test)["acc"], **costs(admm_model, admm_spec)}
+    seconds = {"dense+admm": sum(m.get("seconds", 0.0) for m in metas)}
+    loads = [m["loadavg"] for m in metas if "loadavg" in m]
+    log(f"seed {seed}: dense {rows['dense']['acc']:.4f}  admm 8x3.6 {rows['admm']['acc']:.4f}")
+
+    def cached_one_shot(data, k, ratio, epochs, compute):
+        key = {"dense": cfg.dense_part(), "images": len(data.images), "k": k, "ratio": ratio}
+        key.update(epochs=epochs, lr=rlr, seed=cfg.seed + 1)
+        return memo(
+            key, lambda: one_shot(dense, data, test, k, ratio, epochs, rlr, cfg.seed + 1), compute
+        )
+
+    computing = "baselines" in stages
+    total = cfg.admm_epochs + cfg.retrain_epochs
+    rows["baseline"] = r = cached_one_shot(train, 8, 3.6, cfg.retrain_epochs, computing)
+    if r:
+        log(
+            f"seed {seed}: one-shot 8x3.6 {r['oneshot_acc']:.4f}, + {cfg.retrain_epochs} "
+            f"retrain epochs {r['acc']:.4f}"
+        )
+    if args.equal_budget_baseline:
+        rows["baseline_equal"] = r = cached_one_shot(train, 8, 3.6, total, computing)
+        if r:
+            log(f"seed {seed}: one-shot 8x3.6 + {total} retrain epochs: {r['acc']:.4f}")
+    done = [r for n, r in rows.items() if n.startswith("baseline") and r]
+    seconds["baselines"] = sum(r["seconds"] for r in done)
+    loads += [r["loadavg"] for r in done]
+
+    settings = DATA_FREE_QUICK if args.quick else {}
+    key = {
+        "data_free": {**DATA_FREE_DEFAULTS, **settings},
+        "dense": cfg.dense_part(),
+        "k": 8,
+        "ratio": 3.6,
+    }
+    rows["data_free"] = r = memo(
+        key, lambda: data_free_run(dense, test, settings, cfg.seed, log), "data-free" in stages
+    )
+    if r:
+        log(f"seed {seed}: data-free 8x3.6 {r['acc']:.4f}")
+        seconds["data-free"] = r["seconds"]
+        loads.append(r["loadavg"])
+
+    sweep = []
+    for k in PATTERNS:
+        for ratio in RATIOS:
+            r = cached_one_shot(sweep_train, k, ratio, args.sweep_retrain_epochs, "sweep" in stages)
+            if r:
+                sweep.append({"patterns": k, "connectivity": ratio, **r})
+                log(
+                    f"seed {seed}: sweep {k}x{ratio}: {r['acc']:.4f} (one-shot {r['oneshot_acc']:.4f})"
+                )
+    seconds["sweep"] = sum(p["seconds"] for p in sweep)
+    loads += [p["loadavg"] for p in sweep]
+    return {"seed": seed, "rows": rows, "sweep": sweep, "seconds": seconds, "loadavg": loads}
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    path = args.cache_dir / "accuracy.json"
     if args.render_only:
-        path = args.cache_dir / "fashion" / "accuracy.json"
         result = json.loads(path.read_text())
         if args.note:
             result["note"] = args.note
@@ -170,74 +320,81 @@ def main(argv=None) -> None:
     cfg = config(args)
     t0 = time.time()
     log = lambda m: print(f"[{time.time() - t0:7.0f} s] {m}", flush=True)
-    dense, admm_model, admm_spec, test = train_or_load(
-        args.cache_dir, cfg, retrain=args.fresh, progress=False, log=log
-    )
-    train, _ = fashion_data(cfg)
-    rlr = cfg.retrain_lr or cfg.admm_lr  # every masked retraining uses the same learning rate
-    sweep_train = Batches(
-        train.images, train.labels, cfg.batch_size, True, cfg.seed, args.sweep_train_limit
-    )
-    t_main = time.time() - t0
-    metas = [
-        json.loads((args.cache_dir / "fashion" / f).read_text())
-        for f in ("dense.json", "pruned.json")
-    ]
-    if all("seconds" in m for m in metas):  # loaded from the cache: count the original training
-        t_main = sum(m["seconds"] for m in metas)
-    rows = {"dense": {"acc": evaluate(dense, test)["acc"], "mac_x": 1.0, "bytes_x": 1.0}}
-    rows["admm"] = {"acc": evaluate(admm_model, test)["acc"], **costs(admm_model, admm_spec)}
-    log(f"dense {rows['dense']['acc']:.4f}  admm 8x3.6 {rows['admm']['acc']:.4f}")
-
-    memo = Memo(args.cache_dir / "fashion" / "report-memo.json")
-
-    def cached_one_shot(data, k, ratio, epochs):
-        key = {"dense": cfg.dense_part(), "images": len(data.images), "k": k, "ratio": ratio}
-        key.update(epochs=epochs, lr=rlr, seed=cfg.seed + 1)
-        return memo(key, lambda: one_shot(dense, data, test, k, ratio, epochs, rlr, cfg.seed + 1))
-
-    rows["baseline"] = r = cached_one_shot(train, 8, 3.6, cfg.retrain_epochs)
-    log(
-        f"baseline 8x3.6, {cfg.retrain_epochs} retrain epochs: {r['acc']:.4f} (one-shot {r['oneshot_acc']:.4f})"
-    )
-    total = cfg.admm_epochs + cfg.retrain_epochs
-    t_base = rows["baseline"]["seconds"]
-    if args.equal_budget_baseline:
-        rows["baseline_equal"] = r = cached_one_shot(train, 8, 3.6, total)
-        log(f"baseline 8x3.6, {total} retrain epochs: {r['acc']:.4f}")
-        t_base += r["seconds"]
-
-    sweep = []
-    for k in PATTERNS:
-        for ratio in RATIOS:
-            r = cached_one_shot(sweep_train, k, ratio, args.sweep_retrain_epochs)
-            sweep.append({"patterns": k, "connectivity": ratio, **r})
-            log(f"sweep {k}x{ratio}: {r['acc']:.4f} (one-shot {r['oneshot_acc']:.4f})")
-    t_sweep = sum(p["seconds"] for p in sweep)
-
+    memo = Memo(args.cache_dir / "report-memo.json")
+    per_seed = {}
+    for stage in STAGES:  # stage by stage, so that every seed's ADMM figure comes first
+        if stage in args.stages:
+            for seed in args.seeds:
+                per_seed[seed] = run_seed(args, cfg, seed, memo, (stage,), log)
+    if set(args.stages) != set(STAGES):
+        log(f"stages {' '.join(args.stages)} done; the page is written by a call with all stages")
+        return
     result = {
-        "config": cfg.to_dict(),
-        "rows": rows,
-        "sweep": sweep,
+        "config": {k: v for k, v in cfg.to_dict().items() if k != "seed"},
+        "seeds": args.seeds,
+        "per_seed": [per_seed[s] for s in args.seeds],
+        "data_free_settings": {**DATA_FREE_DEFAULTS, **(DATA_FREE_QUICK if args.quick else {})},
+        "equal_budget_baseline": args.equal_budget_baseline,
         "sweep_retrain_epochs": args.sweep_retrain_epochs,
-        "sweep_train_images": len(sweep_train.images),
+        "sweep_train_images": min(args.sweep_train_limit, cfg.train_limit or 60000),
         "threads": args.threads,
         "note": args.note,
-        "seconds": {
-            "dense+admm": t_main,
-            "baselines": t_base,
-            "sweep": t_sweep,
-            "total": t_main + t_base + t_sweep,
-        },
         "command": "PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py "
         + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads",
+        "machine": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, {args.threads} thread(s)",
     }
     args.docs.mkdir(parents=True, exist_ok=True)
-    (args.cache_dir / "fashion" / "accuracy.json").write_text(json.dumps(result, indent=1))
+    path.write_text(json.dumps(result, indent=1))
     plot(result, args.docs / "accuracy.png")
     (args.docs / "accuracy.md").write_text(markdown(result))
     log(f"wrote {args.docs / 'accuracy.md'} and accuracy.png")
+
+
+def summary(values: list[float]) -> dict:
+    """mean, sample standard deviation (0 for one value), min, max."""
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+        "values": values,
+    }
+
+
+def row_summary(res: dict, name: str, key: str = "acc") -> dict | None:
+    """Accuracy of row `name` over the seeds, and its difference to each seed's own dense model."""
+    seeds = res["per_seed"]
+    if any(s["rows"].get(name) is None for s in seeds):
+        return None
+    acc = [s["rows"][name][key] for s in seeds]
+    delta = [a - s["rows"]["dense"]["acc"] for a, s in zip(acc, seeds)]
+    first = seeds[0]["rows"][name]
+    return {
+        "acc": summary(acc),
+        "delta": summary(delta),
+        "mac_x": first["mac_x"],
+        "bytes_x": first["bytes_x"],
+    }
+
+
+def sweep_summary(res: dict) -> list[dict]:
+    out = []
+    for i, p in enumerate(res["per_seed"][0]["sweep"]):
+        pts = [s["sweep"][i] for s in res["per_seed"]]
+        dense = [s["rows"]["dense"]["acc"] for s in res["per_seed"]]
+        out.append(
+            {
+                "patterns": p["patterns"],
+                "connectivity": p["connectivity"],
+                "oneshot": summary([q["oneshot_acc"] for q in pts]),
+                "acc": summary([q["acc"] for q in pts]),
+                "delta": summary([q["acc"] - d for q, d in zip(pts, dense)]),
+                "mac_x": statistics.fmean(q["mac_x"] for q in pts),
+                "bytes_x": statistics.fmean(q["bytes_x"] for q in pts),
+            }
+        )
+    return out
 
 
 def plot(res: dict, path: Path) -> None:
@@ -246,52 +403,63 @@ def plot(res: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows, sweep = res["rows"], res["sweep"]
+    sweep = sweep_summary(res)
+    dense = row_summary(res, "dense")
+    marks = [
+        ("admm", "*", 14, "tab:red", "ADMM 8x3.6"),
+        ("baseline", "s", 8, "tab:purple", "one-shot 8x3.6, same retrain"),
+        ("data_free", "^", 9, "tab:brown", "data-free 8x3.6"),
+    ]
+    n = len(res["seeds"])
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 4.2), sharey=True)
     for ax, key, label in zip(
         axes,
         ("mac_x", "bytes_x"),
         ("conv MACs: dense / pruned", "conv weight bytes: dense / packed"),
     ):
-        ax.axhline(100 * rows["dense"]["acc"], color="k", ls="--", lw=1, label="dense")
-        ax.axhline(
-            100 * rows["dense"]["acc"] - 0.5, color="grey", ls=":", lw=1, label="dense - 0.5 point"
-        )
+        d = 100 * dense["acc"]["mean"]
+        ax.axhline(d, color="k", ls="--", lw=1, label=f"dense (mean of {n} seeds)")
+        ax.axhline(d - 0.5, color="grey", ls=":", lw=1, label="dense - 0.5 point")
         for k, color in zip(PATTERNS, ("tab:blue", "tab:orange", "tab:green")):
-            pts = sorted(
-                (p[key], 100 * p["acc"], p["connectivity"]) for p in sweep if p["patterns"] == k
-            )
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                "o-",
+            pts = sorted((p[key], p["acc"], p["connectivity"]) for p in sweep if p["patterns"] == k)
+            xs = [p[0] for p in pts]
+            ys = [100 * p[1]["mean"] for p in pts]
+            err = [
+                [100 * (p[1]["mean"] - p[1]["min"]) for p in pts],
+                [100 * (p[1]["max"] - p[1]["mean"]) for p in pts],
+            ]
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=err,
+                fmt="o-",
                 color=color,
+                capsize=3,
                 label=f"{k} patterns, one-shot + {res['sweep_retrain_epochs']} ep on "
                 f"{res['sweep_train_images'] // 1000}k images",
             )
-            for x, y, c in pts:
+            for x, y, c in zip(xs, ys, (p[2] for p in pts)):
                 ax.annotate(
                     f"c{c:g}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7
                 )
-        ax.plot(
-            rows["admm"][key],
-            100 * rows["admm"]["acc"],
-            "*",
-            ms=14,
-            color="tab:red",
-            label="ADMM 8x3.6",
-        )
-        ax.plot(
-            rows["baseline"][key],
-            100 * rows["baseline"]["acc"],
-            "s",
-            ms=8,
-            color="tab:purple",
-            label="one-shot 8x3.6, same retrain",
-        )
+        for name, m, ms, color, lab in marks:
+            r = row_summary(res, name)
+            if r is None:
+                continue
+            a = r["acc"]
+            ax.errorbar(
+                [r[key]],
+                [100 * a["mean"]],
+                yerr=[[100 * (a["mean"] - a["min"])], [100 * (a["max"] - a["mean"])]],
+                fmt=m,
+                ms=ms,
+                color=color,
+                capsize=3,
+                label=lab,
+            )
         ax.set_xlabel(label + " (x)")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("Fashion-MNIST test top-1 (%)")
+    axes[0].set_ylabel(f"Fashion-MNIST test top-1 (%), mean and min..max of {n} seeds")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Pattern + connectivity pruning of FashionCNN (6 conv layers)")
     fig.tight_layout()
@@ -300,11 +468,33 @@ def plot(res: dict, path: Path) -> None:
 
 
 def markdown(res: dict) -> str:
-    cfg, rows, sweep = res["config"], res["rows"], res["sweep"]
-    d = rows["dense"]["acc"]
+    cfg, seeds = res["config"], res["seeds"]
     ep, rt = cfg["admm_epochs"], cfg["retrain_epochs"]
     pct = lambda a: f"{100 * a:.2f}"
-    delta = lambda a: f"{100 * (a - d):+.2f}"
+    sgn = lambda a: f"{100 * a:+.2f}"
+    n = len(seeds)
+    per_seed_head = " / ".join(str(s) for s in seeds)
+    df = res["data_free_settings"]
+
+    def cells(s: dict, signed=False) -> str:
+        f = sgn if signed else pct
+        return f"{f(s['mean'])} | {100 * s['std']:.2f} | {f(s['min'])}..{f(s['max'])}"
+
+    def line(label: str, r: dict, training: str, dense: bool = False) -> str:
+        vs = (
+            ""
+            if dense
+            else f"{sgn(r['delta']['mean'])} ({sgn(r['delta']['min'])}..{sgn(r['delta']['max'])})"
+        )
+        per = " / ".join(pct(v) for v in r["acc"]["values"])
+        return (
+            f"| {label} | {cells(r['acc'])} | {per} | {vs} | {r['mac_x']:.1f} "
+            f"| {r['bytes_x']:.1f} | {training} |"
+        )
+
+    dense, admm, base = (row_summary(res, n_) for n_ in ("dense", "admm", "baseline"))
+    oneshot = row_summary(res, "baseline", "oneshot_acc")
+    equal, free = row_summary(res, "baseline_equal"), row_summary(res, "data_free")
     lines = [
         "# Accuracy of pattern pruning (Fashion-MNIST)",
         "",
@@ -315,78 +505,108 @@ def markdown(res: dict) -> str:
         (
             f"Model: `FashionCNN{tuple(cfg['widths'])}` (6 conv 3x3 + BatchNorm + ReLU, `python/pattern_mlir/models/"
             f"fashion_cnn.py`), trained from scratch for {cfg['dense_epochs']} epochs (Adam, lr {cfg['lr']}, cosine, batch "
-            f"{cfg['batch_size']}, seed {cfg['seed']}); the 10k test set. All six 3x3 convs get patterns; the first "
-            "(1 input channel) keeps all its kernels (`PruneRules.connectivity_min_in_channels=4`). "
+            f"{cfg['batch_size']}) once per seed ({', '.join(map(str, seeds))}: the seed sets the initial weights, "
+            "the shuffling and every pruning run made from that dense model); the 10k test set. All six 3x3 convs get "
+            "patterns; the first (1 input channel) keeps all its kernels (`PruneRules.connectivity_min_in_channels=4`). "
             f"ADMM: Adam lr {cfg['admm_lr']:g}, rho {cfg['rho']:g} growing x{cfg['rho_growth']:g} per "
             f"epoch, {cfg['updates_per_epoch']} Z/U updates per epoch; every masked retraining (ADMM's and "
             f"the baselines') uses Adam with cosine decay from lr {cfg.get('retrain_lr') or cfg['admm_lr']:g}. "
-            f"Machine: {res['machine']}; compute (wall) time {res['seconds']['total'] / 60:.1f} min."
+            f"Data-free: `prune.data_free` with its defaults ({df['samples']} synthetic inputs, "
+            f"{df['synth_steps']} synthesis steps, {df['passes_per_epoch']} passes per epoch, ADMM {df['epochs']} + "
+            f"{df['retrain_epochs']} retrain epochs), no training image seen. "
+            f"Machine: {res['machine']}."
         ),
         "",
-        "## 8 patterns x connectivity 3.6",
+        f"## 8 patterns x connectivity 3.6, {n} seeds",
         "",
-        "| model | test top-1 % | vs dense | conv MACs x | weight bytes x | training after dense |",
-        "|---|---:|---:|---:|---:|---|",
-        f"| dense | {pct(d)} | | 1.0 | 1.0 | |",
-    ]
-    a, b, be = rows["admm"], rows["baseline"], rows.get("baseline_equal")
-    lines += [
         (
-            "| ADMM, hard prune, masked retrain "
-            f"| {pct(a['acc'])} | {delta(a['acc'])} | {a['mac_x']:.1f} | {a['bytes_x']:.1f} | {ep} ADMM + {rt} masked retrain epochs |"
+            "Mean, sample standard deviation and min..max over the seeds; *vs dense* is each pruned model "
+            "against the dense model of its own seed (mean, min..max)."
         ),
+        "",
         (
-            f"| one-shot projection + BN recalibration, no retraining | {pct(b['oneshot_acc'])} | {delta(b['oneshot_acc'])} | {b['mac_x']:.1f} "
-            f"| {b['bytes_x']:.1f} | none |"
+            f"| model | mean top-1 % | std | min..max | seeds {per_seed_head} | vs dense, points | conv MACs x "
+            "| weight bytes x | training after dense |"
         ),
-        (
-            f"| one-shot + masked retrain (same retrain budget) | {pct(b['acc'])} | {delta(b['acc'])} | {b['mac_x']:.1f} "
-            f"| {b['bytes_x']:.1f} | {rt} masked retrain epochs |"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        line("dense", dense, "", dense=True),
+        line("ADMM, hard prune, masked retrain", admm, f"{ep} ADMM + {rt} masked retrain epochs"),
+        line("one-shot projection + BN recalibration, no retraining", oneshot, "none"),
+        line(
+            "one-shot + masked retrain (same retrain budget)", base, f"{rt} masked retrain epochs"
         ),
     ]
-    if be:
+    if equal:
         lines.append(
-            f"| one-shot + masked retrain (same total budget) | {pct(be['acc'])} | {delta(be['acc'])} "
-            f"| {be['mac_x']:.1f} | {be['bytes_x']:.1f} | {ep + rt} masked retrain epochs |"
+            line(
+                "one-shot + masked retrain (same total budget)",
+                equal,
+                f"{ep + rt} masked retrain epochs",
+            )
         )
+    if free:
+        lines.append(
+            line(
+                "data-free (synthetic inputs, distillation, ADMM)",
+                free,
+                f"{df['epochs']} ADMM + {df['retrain_epochs']} retrain epochs on "
+                f"{df['samples']} synthetic inputs",
+            )
+        )
+    met = admm["delta"]["mean"] >= -0.005
+    gap = admm["acc"]["mean"] - base["acc"]["mean"]
+    wins = sum(a >= b for a, b in zip(admm["acc"]["values"], base["acc"]["values"]))
     verdict = (
-        f"Target: within 0.5 point of dense: **{'met' if a['acc'] >= d - 0.005 else 'NOT met'}** "
-        f"({delta(a['acc'])}); ADMM >= one-shot with the same retraining: "
-        f"**{'yes' if a['acc'] >= b['acc'] else 'no'}** ({100 * (a['acc'] - b['acc']):+.2f})"
+        f"Target: ADMM mean within 0.5 point of dense: **{'met' if met else 'NOT met'}** "
+        f"({sgn(admm['delta']['mean'])} points; per seed "
+        f"{', '.join(sgn(v) for v in admm['delta']['values'])}); ADMM >= one-shot with the same "
+        f"retraining: **{'yes' if gap >= 0 else 'no'}** on the mean ({100 * gap:+.2f}), on {wins} of {n} seeds"
     )
-    if be:
-        verdict += f"; ADMM >= one-shot with the same total epochs: **{'yes' if a['acc'] >= be['acc'] else 'no'}**"
+    lines += ["", verdict + "."]
     lines += [
-        "",
-        verdict + ".",
         "",
         "## Sweep: patterns x connectivity",
         "",
         (
             f"The cheap one-shot baseline (project, BN recalibration, then {res['sweep_retrain_epochs']} masked "
-            f"retraining epoch(s) over the first {res['sweep_train_images']} training images); ADMM "
-            "would do at least as well. MACs and bytes count all six convs; packed bytes follow the compiler's format "
-            "(4 B per kept weight, 4 B channel index per kept kernel, 4 B offset per filter and pattern)."
+            f"retraining epoch(s) over the first {res['sweep_train_images']} training images), from each seed's "
+            f"dense model; mean and min..max over the {n} seeds. ADMM would do at least as well. MACs and bytes count "
+            "all six convs; packed bytes follow the compiler's format (4 B per kept weight, 4 B channel index per kept "
+            "kernel, 4 B offset per filter and pattern)."
         ),
         "",
-        "| patterns | connectivity | one-shot % | retrained % | vs dense | conv MACs x | weight bytes x |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        (
+            f"| patterns | connectivity | one-shot % | retrained %, mean | std | min..max | seeds {per_seed_head} "
+            "| vs dense, mean | conv MACs x | weight bytes x |"
+        ),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for p in sweep:
+    for p in sweep_summary(res):
+        per = " / ".join(pct(v) for v in p["acc"]["values"])
         lines.append(
-            f"| {p['patterns']} | {p['connectivity']:g} | {pct(p['oneshot_acc'])} | {pct(p['acc'])} | {delta(p['acc'])} "
-            f"| {p['mac_x']:.1f} | {p['bytes_x']:.1f} |"
+            f"| {p['patterns']} | {p['connectivity']:g} | {pct(p['oneshot']['mean'])} | {cells(p['acc'])} "
+            f"| {per} | {sgn(p['delta']['mean'])} | {p['mac_x']:.1f} | {p['bytes_x']:.1f} |"
         )
-    s = res["seconds"]
+    sec = {
+        k: sum(s["seconds"].get(k, 0.0) for s in res["per_seed"])
+        for k in ("dense+admm", "baselines", "data-free", "sweep")
+    }
+    loads = [l[0] for s in res["per_seed"] for l in s["loadavg"]]
+    load = (
+        f"; 1-minute load average at the end of each step {min(loads):.1f}..{max(loads):.1f}"
+        if loads
+        else ""
+    )
     lines += [
         "",
         *([res["note"], ""] if res.get("note") else []),
         "![accuracy vs compression](accuracy.png)",
         "",
         (
-            f"Time: dense + ADMM {s['dense+admm'] / 60:.1f} min, baselines "
-            f"{s['baselines'] / 60:.1f} min, sweep {s['sweep'] / 60:.1f} min. The machine was shared with other "
-            "builds, so times are upper bounds. One seed: differences of about 0.2 point are within run-to-run noise."
+            f"Compute time over the {n} seeds: dense + ADMM {sec['dense+admm'] / 60:.1f} min, baselines "
+            f"{sec['baselines'] / 60:.1f} min, data-free {sec['data-free'] / 60:.1f} min, sweep "
+            f"{sec['sweep'] / 60:.1f} min, total {sum(sec.values()) / 60:.1f} min{load}. "
+            "The machine was shared with another engineer's builds and benchmarks, so times are upper bounds."
         ),
         "",
     ]

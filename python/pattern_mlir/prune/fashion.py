@@ -170,7 +170,12 @@ def train_or_load(
         dense = train_dense(cfg, train, progress, log)
         acc = evaluate(dense, test)["acc"]
         save_state(root / "dense.safetensors", dense)
-        meta = {"config": cfg.dense_part(), "test_acc": acc, "seconds": time.time() - t}
+        meta = {
+            "config": cfg.dense_part(),
+            "test_acc": acc,
+            "seconds": time.time() - t,
+            "loadavg": list(os.getloadavg()),
+        }
         write_text_atomic(root / "dense.json", json.dumps(meta, indent=1))
         log(f"dense test acc {acc:.4f}; saved to {root}")
         pruned_meta = None  # its parent changed
@@ -206,7 +211,12 @@ def train_or_load(
         )
         acc = evaluate(pruned, test)["acc"]
         save(root / "pruned", pruned, spec)
-        meta = {"config": cfg.to_dict(), "test_acc": acc, "seconds": time.time() - t}
+        meta = {
+            "config": cfg.to_dict(),
+            "test_acc": acc,
+            "seconds": time.time() - t,
+            "loadavg": list(os.getloadavg()),
+        }
         write_text_atomic(root / "pruned.json", json.dumps(meta, indent=1))
         log(f"ADMM-pruned test acc {acc:.4f}; saved to {root}")
     dense.eval()
