@@ -146,12 +146,12 @@ def layer_section(device, runs: int) -> list[str]:
         x = rng.standard_normal((case.n, case.cin, case.h, case.w)).astype(np.float32)
         text = conv_module(case, weights, library, assignment, bias)
         exes = [
-            compile_for_vulkan(text, device=device, plan_options={"staged": staged})
+            compile_for_vulkan(text, device=device, staged=staged)
             for staged in (False, True)
         ]
         for exe in exes:
             assert relative_error(exe(x)[0], reference(case, x, weights, bias)) <= 1e-3
-        macs = exes[0].program.pattern_kernels[0].kept_macs
+        macs = exes[0].kernels[0].kept_macs
         conv = torch.nn.Conv2d(case.cin, case.cout, 3, padding=1)
         with torch.no_grad():
             conv.weight.copy_(torch.from_numpy(weights))

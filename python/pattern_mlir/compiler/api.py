@@ -106,12 +106,9 @@ def _compile_in_worker(worker: StageWorker, text: str, target: str, options: Com
 def _executable(module, target, inputs, outputs, stages, options, temps) -> Executable:
     description = resolve_target(target)
     if description.kind == "gpu":
-        from ..gpu import compile_for_vulkan  # SPIR-V kernels plus a host plan
-        from ..runtime.spirv_tools import SPIRV_PROFILES
+        from ..gpu import executable_from_module  # the stages lowered it to SPIR-V
 
-        profile = SPIRV_PROFILES[description.spirv_profile]
-        return VulkanModelExecutable(inputs, outputs, stages,
-                                     compile_for_vulkan(str(module), entry=ENTRY, profile=profile))
+        return VulkanModelExecutable(inputs, outputs, stages, executable_from_module(module, entry=ENTRY))
     if description.triple.startswith("x86_64"):
         return HostExecutable(inputs, outputs, stages, module=module, target=description,
                               opt_level=options.opt_level, threads=options.threads)

@@ -53,7 +53,9 @@ class Progress:
 def stages_for(request: dict) -> list[Stage]:
     target, options = request["target"], request["options"]
     if target == "vulkan-adreno":
-        return gpu_stages(options["patterns"], options["tuning_db"])
+        from ..target import resolve_target
+
+        return gpu_stages(options["patterns"], options["tuning_db"], resolve_target(target).spirv_profile)
     return cpu_stages(target, options["threads"], options["patterns"], options["tuning_db"])
 
 

@@ -56,20 +56,76 @@ FOLD = Stage(FOLD_NAME, python_pass="pattern-fold-constant-generics")
 GROUPS = Stage("groups", python_pass="pattern-split-groups")
 
 
-def gpu_stages(patterns: bool, tuning_db: str | None = None) -> list[Stage]:
-    """Stages before the GPU path (pattern_mlir.gpu), which lowers the packed module itself."""
+def gpu_stages(patterns: bool, tuning_db: str | None = None, profile: str = "adreno-640") -> list[Stage]:
+    """Stages from linalg-on-tensors to SPIR-V for a GPU target: the shared front end
+    (pattern ... packed), then the GPU lowering (`gpu_lowering_stages`)."""
+    # Weights as dense constants: `dense_resource` blobs need 64-byte alignment when the caller
+    # parses the final bytecode, which a small file read into the heap does not have.
+    inlined = Stage("inlined", python_pass="pattern-inline-resources")
     if not patterns:
-        return [FOLD, GROUPS, Stage("inlined", python_pass="pattern-inline-resources")]
+        return [FOLD, GROUPS, inlined, *gpu_lowering_stages(profile)]
     stages = [FOLD, GROUPS, Stage("pattern", python_pass="pattern-raise-conv")]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
         stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
                             options=(("db", tuning_db), ("target", "vulkan-adreno"))))
-    # Weights as dense constants: `dense_resource` blobs need 64-byte alignment when the caller
-    # parses the final bytecode, which a small file read into the heap does not have.
     return stages + [Stage("reordered", python_pass="pattern-reorder-filters"),
                      Stage("packed", python_pass="pattern-pack-fkw"),
-                     Stage("inlined", python_pass="pattern-inline-resources")]
+                     inlined, *gpu_lowering_stages(profile)]
+
+
+# Tensor clean-up before the kernels are formed: elementwise chains (BatchNorm + ReLU) fused
+# into one generic, so into one kernel.
+GPU_FUSE = "builtin.module(canonicalize,cse,func.func(linalg-fuse-elementwise-ops),canonicalize,cse)"
+GPU_BUFFERIZE = (
+    "builtin.module(one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map "
+    "unknown-type-conversion=identity-layout-map},canonicalize,cse,symbol-dce)"
+)
+# Every linalg op as an scf.parallel over its parallel dimensions (reductions as sequential
+# loops inside: one invocation per output element); views folded into the loads and stores,
+# so kernels see whole buffers only.
+GPU_LOOPS = (
+    "builtin.module(func.func(convert-linalg-to-parallel-loops),canonicalize,"
+    "fold-memref-alias-ops,lower-affine,canonicalize,cse)"
+)
+GPU_MAP = ("builtin.module(func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+           "lower-affine,canonicalize)")
+# The upstream GPU conversion leaves out the math patterns (math.sqrt of BatchNorm, exp).
+GPU_TO_SPIRV = ("builtin.module(gpu.module(convert-math-to-spirv),convert-gpu-to-spirv,"
+                "spirv.module(spirv-lower-abi-attrs,spirv-update-vce))")
+
+
+def gpu_lowering_stages(profile: str, *, dense_convs: bool = True, staged: bool | None = None,
+                        spirv: bool = True) -> list[Stage]:
+    """The GPU lowering after the shared front end: packed tensor-level module -> kernels in
+    gpu.modules and a host function of launches -> SPIR-V modules (see passes/lower_to_gpu.py).
+
+    `dense_convs=False` leaves dense and depthwise convs to the upstream path; `staged` forces
+    the pattern kernels' variant; `spirv=False` stops before the conversion to SPIR-V."""
+    on = (("profile", profile),)
+    stages = [Stage("prepared", python_pass="pattern-gpu-prepare"),
+              Stage("fused", pipeline=GPU_FUSE)]
+    if dense_convs:
+        stages.append(Stage("convs", python_pass="pattern-gpu-dense-convs"))
+    kernel_options = on + ((("staged", str(int(staged))),) if staged is not None else ())
+    stages += [
+        Stage("kernels", python_pass="pattern-gpu-conv-kernels", options=kernel_options),
+        Stage("buffers", pipeline=GPU_BUFFERIZE),
+        # Copies (from tensor.pad and insert_slice) as linalg.copy, so they become loops too.
+        Stage("copies", python_pass="pattern-copy-to-linalg"),
+        Stage("named", python_pass="pattern-gpu-name-kernels"),
+        Stage("loops", pipeline=GPU_LOOPS),
+        Stage("grid", python_pass="pattern-gpu-linearize"),
+        Stage("gpu", pipeline=GPU_MAP),
+        Stage("outlined", python_pass="pattern-gpu-outline", options=on),
+        Stage("narrowed", python_pass="pattern-gpu-narrow-ints", options=on),
+        Stage("checked", python_pass="pattern-gpu-check", options=on),
+    ]
+    if spirv:
+        stages += [Stage("spirv", pipeline=GPU_TO_SPIRV),
+                   Stage("validated", python_pass="pattern-gpu-validate-spirv", options=on)]
+    return stages
 
 
 def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:

@@ -8,15 +8,15 @@ Public API::
     exe.kernels, exe.last_timings
 
 ``compile_to_spirv`` stops before the device (host plan + validated binaries);
-``lower_to_gpu`` is the IR-level lowering the ``pattern-lower-to-gpu`` pass runs.
+``executable_from_module`` loads what ``compile(..., target="vulkan-adreno")``'s stages
+produced. The lowering itself is the GPU stages of ``compiler.stages``.
 See docs/gpu.md for the design and measured numbers.
 """
 
-from pattern_mlir.gpu.compile import compile_for_vulkan
+from pattern_mlir.gpu.compile import compile_for_vulkan, executable_from_module
 from pattern_mlir.gpu.errors import GpuLoweringError, MissingCapabilityError, UnsupportedOpError
 from pattern_mlir.gpu.executable import VulkanExecutable
-from pattern_mlir.gpu.lowering import lower_to_gpu
-from pattern_mlir.gpu.program import GpuProgram, KernelInfo, compile_to_spirv
+from pattern_mlir.gpu.program import GpuProgram, KernelInfo, compile_to_spirv, program_from_module
 
 __all__ = [
     "GpuLoweringError",
@@ -27,5 +27,6 @@ __all__ = [
     "VulkanExecutable",
     "compile_for_vulkan",
     "compile_to_spirv",
-    "lower_to_gpu",
+    "executable_from_module",
+    "program_from_module",
 ]

@@ -44,25 +44,23 @@ def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile, checks=T
         for pattern, capability, what in needed:
             found = _first_use(func, pattern)
             if found is not None:
-                op_name, type_text, location = found
-                raise MissingCapabilityError(
-                    kernel,
-                    capability,
-                    f"{what}: '{op_name}' produces {type_text} at {location}",
-                    profile.name,
-                )
+                raise MissingCapabilityError(kernel, capability, f"{what}: {found}", profile.name)
 
 
-def _first_use(func: ir.Operation, pattern: re.Pattern):
+def _first_use(func: ir.Operation, pattern: re.Pattern) -> str | None:
+    """Where `func` first holds a value of a type matching `pattern`: the op and its location."""
     for arg in func.regions[0].blocks[0].arguments:
         if pattern.search(str(arg.type)):
-            return "kernel argument", str(arg.type), str(func.location)
+            users = [use.owner for use in arg.uses]
+            if users:
+                return f"'{users[0].name}' uses a buffer of type {arg.type} at {users[0].location}"
+            return f"a kernel argument has type {arg.type} at {func.location}"
     hit = []
 
     def visit(op):
         for value in op.results:
             if pattern.search(str(value.type)):
-                hit.append((op.name, str(value.type), str(op.location)))
+                hit.append(f"'{op.name}' produces {value.type} at {op.location}")
                 return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
 

@@ -1,10 +1,16 @@
-"""``compile_for_vulkan``: MLIR text in, a callable Vulkan executable out."""
+"""Vulkan executables: from the compiler's final module, or from packed MLIR text."""
 
 from __future__ import annotations
 
 from pattern_mlir.gpu.executable import VulkanExecutable
-from pattern_mlir.gpu.program import compile_to_spirv
+from pattern_mlir.gpu.program import compile_to_spirv, program_from_module
 from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
+
+
+def executable_from_module(module, *, entry: str = "forward", device=None) -> VulkanExecutable:
+    """Loads a module the GPU stages lowered to SPIR-V (what `compile()`'s stage worker hands
+    back) on ``device`` (a VulkanDevice, a device index or name, or None for the best one)."""
+    return VulkanExecutable(program_from_module(module, entry), device)
 
 
 def compile_for_vulkan(
@@ -13,26 +19,18 @@ def compile_for_vulkan(
     device=None,
     profile: SpirvProfile = ADRENO_640,
     entry: str | None = "main",
-    plan_options: dict | None = None,
+    staged: bool | None = None,
     dense_convs: bool = True,
 ) -> VulkanExecutable:
     """Compile a module (``func.func @main`` on tensors; linalg-on-tensors from
-    torch-mlir plus ``pattern.packed_conv2d``) for ``profile`` and load it on
-    ``device`` (a VulkanDevice, a device index or name, or None for the best one).
+    torch-mlir plus ``pattern.packed_conv2d``) in this process through the GPU stages and
+    load it on ``device``.
 
-    ``plan_options`` override the pattern-conv tiling (``staged``,
-    ``filters_per_group``); ``dense_convs=False`` leaves dense and depthwise convs
-    to the upstream lowering instead of the pattern-conv kernel.
-
-    Raises UnsupportedOpError naming an op the GPU path cannot lower,
-    MissingCapabilityError / SpirvProfileError naming a capability the profile
-    lacks, and VulkanUnavailableError when this machine has no Vulkan driver.
+    Raises GpuLoweringError (UnsupportedOpError naming an op the GPU path cannot lower,
+    MissingCapabilityError naming a capability the profile lacks), and
+    VulkanUnavailableError when this machine has no Vulkan driver.
     """
     program = compile_to_spirv(
-        module_text,
-        profile=profile,
-        entry=entry,
-        plan_options=plan_options,
-        dense_convs=dense_convs,
+        module_text, profile=profile, entry=entry, staged=staged, dense_convs=dense_convs
     )
     return VulkanExecutable(program, device)

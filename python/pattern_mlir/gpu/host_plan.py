@@ -28,6 +28,7 @@ from pattern_mlir.gpu.irutil import (
     ops_named,
     symbol_name,
 )
+from pattern_mlir.gpu.pattern_lowering import KIND_ATTR, MACS_ATTR
 
 _VIEWS = {
     "memref.collapse_shape",
@@ -64,6 +65,8 @@ class DispatchSpec:
     buffers: tuple[int, ...]
     groups: tuple[int, int, int]
     workgroup_size: tuple[int, int, int]
+    kind: str = "upstream"  # pattern | dense | depthwise (the conv kernel) | upstream
+    kept_macs: int = 0  # of a conv kernel: multiply-adds of its kept taps per inference
 
 
 @dataclass
@@ -178,7 +181,10 @@ class _Builder:
                 buffers.append(self.buffer(value, op))
             else:
                 buffers.append(self.scalar(value, op))
-        self.plan.dispatches.append(DispatchSpec(module, entry, tuple(buffers), groups, size))
+        attrs = op.attributes
+        kind = ir.StringAttr(attrs[KIND_ATTR]).value if KIND_ATTR in attrs else "upstream"
+        macs = ir.IntegerAttr(attrs[MACS_ATTR]).value if MACS_ATTR in attrs else 0
+        self.plan.dispatches.append(DispatchSpec(module, entry, tuple(buffers), groups, size, kind, macs))
 
 
 def build_host_plan(module: ir.Module, entry: str | None = "main") -> HostPlan:

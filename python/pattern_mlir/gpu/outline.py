@@ -1,6 +1,8 @@
-"""From mapped parallel loops to named kernels in gpu.modules for the target.
+"""Kernel names, and from mapped parallel loops to named kernels in gpu.modules.
 
-Why the extra steps around the upstream passes: ``gpu-kernel-outlining`` passes
+Each linalg op's location is tagged with a kernel name (``k<index>_<op>``,
+``tag_linalg_ops``) before it becomes loops; the name survives into the outlined
+kernel, the report and diagnostics. Why the extra steps around the upstream passes: ``gpu-kernel-outlining`` passes
 every value defined above a ``gpu.launch`` as a kernel argument, and with the
 Vulkan ABI each scalar argument costs a 4-byte storage buffer and a descriptor;
 constants are therefore cloned into the launch body first. Outlined kernels are
@@ -14,8 +16,8 @@ from __future__ import annotations
 import re
 
 from mlir import ir
+from mlir.passmanager import PassManager
 
-from pattern_mlir.gpu.bufferize import run_pipeline
 from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.gpu.irutil import (
     as_operation,
@@ -26,10 +28,25 @@ from pattern_mlir.gpu.irutil import (
     symbol_name,
 )
 
-MAP_TO_GPU = (
-    "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),lower-affine,canonicalize"
-)
-OUTLINE = "gpu-kernel-outlining,canonicalize,cse"
+OUTLINE = "builtin.module(gpu-kernel-outlining,canonicalize,cse)"
+
+
+def short_op_name(name: str) -> str:
+    return name.split(".", 1)[-1].replace(".", "_")
+
+
+def tag_linalg_ops(module, start: int = 0) -> int:
+    """Give every linalg op a ``k<i>_<op>`` name location; return the next index."""
+    index = start
+    for func in ops_named(module, "func.func"):
+        for block in func.regions[0].blocks:
+            for op in block.operations:
+                op = as_operation(op)
+                if op.name.startswith("linalg."):
+                    name = f"k{index}_{short_op_name(op.name)}"
+                    op.location = ir.Location.name(name, childLoc=op.location)
+                    index += 1
+    return index
 
 
 def sink_constants(module: ir.Module) -> int:
@@ -68,7 +85,10 @@ def _kernel_name_from(location: str, fallback: str) -> str:
 def outline_and_name(module: ir.Module) -> None:
     """Outline gpu.launch bodies, then name modules and kernels after their source op."""
     sink_constants(module)
-    run_pipeline(module, OUTLINE, "kernel outlining")
+    try:
+        PassManager.parse(OUTLINE).run(as_operation(module))
+    except ir.MLIRError as exc:
+        raise GpuLoweringError(f"kernel outlining failed: {exc}") from exc
     modules = {symbol_name(m): m for m in ops_named(module, "gpu.module")}
     taken = set(modules)
     for launch in ops_named(module, "gpu.launch_func"):

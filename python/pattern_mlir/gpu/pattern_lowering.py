@@ -34,6 +34,11 @@ from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.gpu.irutil import as_operation, module_block, ops_named
 from pattern_mlir.passes.conv_info import schedule_from_attr
 
+#: Attributes of a conv kernel's gpu.launch_func: "pattern", "dense" or "depthwise", and the
+#: multiply-adds of its kept taps per inference. Launches without them are upstream kernels.
+KIND_ATTR = "pattern.kernel_kind"
+MACS_ATTR = "pattern.kept_macs"
+
 
 @dataclass(frozen=True)
 class PatternConvKernel:
@@ -239,14 +244,19 @@ def lower_pattern_convs(
         text = conv_kernel.emit_conv_kernel(
             name, geom, plan, packed.library, packed.num_kernels, activation, clamp
         )
-        _splice(module, op, _snippet(kernel, text, target_env), name)
+        launch = _splice(module, op, _snippet(kernel, text, target_env), name)
+        # What the executable and the report say of this dispatch, after any later stage.
+        launch.attributes[KIND_ATTR] = ir.StringAttr.get(kind)
+        launch.attributes[MACS_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), kernel.kept_macs)
         done.append(kernel)
     if done:
         as_operation(module).attributes["gpu.container_module"] = ir.UnitAttr.get()
     return done
 
 
-def _splice(module: ir.Module, op: ir.Operation, snippet_text: str, name: str) -> None:
+def _splice(module: ir.Module, op: ir.Operation, snippet_text: str, name: str) -> ir.Operation:
+    """Puts the snippet's globals and gpu.module into ``module`` and its host ops in place of
+    ``op``; returns the launch."""
     try:
         snippet = ir.Module.parse(snippet_text)
     except ir.MLIRError as exc:
@@ -264,7 +274,11 @@ def _splice(module: ir.Module, op: ir.Operation, snippet_text: str, name: str) -
     block.arguments[0].replace_all_uses_with(op.operands[0])
     ops = list(block.operations)
     result = ops[-1].operands[0]
+    launch = None
     for inner in ops[:-1]:
         inner.operation.move_before(op)
+        if inner.operation.name == "gpu.launch_func":
+            launch = inner.operation
     op.results[0].replace_all_uses_with(result)
     op.erase()
+    return launch

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from mlir import ir
 
 from pattern_mlir.gpu.host_plan import HostPlan, build_host_plan
-from pattern_mlir.gpu.irutil import as_operation, ops_named, symbol_name
-from pattern_mlir.gpu.lowering import lower_to_gpu
-from pattern_mlir.gpu.pattern_lowering import PatternConvKernel
-from pattern_mlir.gpu.spirv_build import build_spirv
+from pattern_mlir.gpu.irutil import ops_named, symbol_name
+from pattern_mlir.gpu.lowering import run_in_process
+from pattern_mlir.gpu.spirv_build import serialize_binaries
 from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
 
 
@@ -29,6 +28,7 @@ class KernelInfo:
     shared_memory_bytes: int
     workgroup_count: tuple[int, int, int]
     kind: str  # pattern | dense | depthwise (the conv kernel) | upstream (linalg lowering)
+    kept_macs: int = 0  # of a conv kernel: multiply-adds of its kept taps per inference
 
     @property
     def pattern(self) -> bool:
@@ -41,11 +41,9 @@ class GpuProgram:
     plan: HostPlan
     binaries: dict[str, bytes]
     kernels: list[KernelInfo]
-    pattern_kernels: list[PatternConvKernel]
-    gpu_ir: str  # the lowered module before SPIR-V conversion (gpu + host)
 
 
-def _shared_bytes(module: ir.Module) -> dict[str, int]:
+def _shared_bytes(module) -> dict[str, int]:
     """Workgroup memory per gpu.module (memref.alloc in Workgroup storage)."""
     sizes = {}
     for gpu_module in ops_named(module, "gpu.module"):
@@ -64,34 +62,41 @@ def _shared_bytes(module: ir.Module) -> dict[str, int]:
     return sizes
 
 
-def compile_to_spirv(
-    module_text: str,
-    *,
-    profile: SpirvProfile = ADRENO_640,
-    entry: str | None = "main",
-    plan_options: dict | None = None,
-    dense_convs: bool = True,
-    keep_ir: bool = False,
-) -> GpuProgram:
-    """Parse, lower (``lower_to_gpu``), plan the host side and build validated binaries."""
-    with ir.Context(), ir.Location.unknown():
-        module = ir.Module.parse(module_text)
-        pattern_kernels = lower_to_gpu(
-            module, profile=profile, plan_options=plan_options, dense_convs=dense_convs
-        )
-        plan = build_host_plan(module, entry)
-        shared = _shared_bytes(module)
-        gpu_ir = as_operation(module).get_asm(large_elements_limit=16) if keep_ir else ""
-        binaries = build_spirv(module, profile)
-    kinds = {k.name: k.kind for k in pattern_kernels}
+def program_from_module(module, entry: str | None = "main") -> GpuProgram:
+    """The program of a module the GPU stages have lowered to SPIR-V (the compiler's final
+    module): its host plan, binaries (validated by the `validated` stage) and kernels."""
+    plan = build_host_plan(module, entry)
+    shared = _shared_bytes(module)
+    binaries = serialize_binaries(module, validate=False)
     kernels = [
         KernelInfo(
             name=d.entry,
             workgroup_size=d.workgroup_size,
             shared_memory_bytes=shared.get(d.module, 0),
             workgroup_count=d.groups,
-            kind=kinds.get(d.module, "upstream"),
+            kind=d.kind,
+            kept_macs=d.kept_macs,
         )
         for d in plan.dispatches
     ]
-    return GpuProgram(plan, binaries, kernels, pattern_kernels, gpu_ir)
+    return GpuProgram(plan, binaries, kernels)
+
+
+def compile_to_spirv(
+    module_text: str,
+    *,
+    profile: SpirvProfile = ADRENO_640,
+    entry: str | None = "main",
+    staged: bool | None = None,
+    dense_convs: bool = True,
+) -> GpuProgram:
+    """Parse a packed tensor-level module, run the GPU stages on it here and build the program.
+    ``profile`` must be one of ``spirv_tools.SPIRV_PROFILES``; ``staged`` forces the pattern
+    kernels' variant; ``dense_convs=False`` leaves dense and depthwise convs to the upstream path."""
+    from pattern_mlir.compiler.stages import gpu_lowering_stages
+
+    stages = gpu_lowering_stages(profile.name, dense_convs=dense_convs, staged=staged)
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.parse(module_text)
+        run_in_process(module, stages)
+        return program_from_module(module, entry)

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import arith
+from mlir.passmanager import PassManager
 
-from pattern_mlir.gpu.irutil import defining_op, ops_named
+from pattern_mlir.gpu.capabilities import MEMORY_CAPABILITIES, check_kernel_capabilities
+from pattern_mlir.gpu.irutil import as_operation, defining_op, ops_named
+from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
 #: Upstream passes of steps 2 and 3, run inside every gpu.module.
 NARROW_PIPELINE = (
@@ -77,3 +80,14 @@ def narrow_index_float_casts(root) -> int:
         op.erase()
         count += 1
     return count
+
+
+def narrow_wide_ints(module, profile) -> None:
+    """Steps 1-3 in every gpu.module of ``module``, unless ``profile`` has Int64; raises
+    MissingCapabilityError first for a kernel with an int64 buffer (no step handles it)."""
+    if "Int64" in implied_closure(profile.capabilities):
+        return
+    check_kernel_capabilities(module, profile, MEMORY_CAPABILITIES)
+    for gpu_module in ops_named(module, "gpu.module"):
+        narrow_index_float_casts(gpu_module)
+    PassManager.parse(f"builtin.module({NARROW_PIPELINE})").run(as_operation(module))

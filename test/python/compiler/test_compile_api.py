@@ -256,7 +256,7 @@ def test_small_model_on_vulkan_matches_torch():
     except VulkanUnavailableError as error:
         pytest.skip(f"no Vulkan driver: {error}")
     assert relative_error(exe(x), model(x).detach()) <= 1e-3
-    assert exe.stage_names[-1] == "inlined"
+    assert exe.stage_names[-1] == "validated"
 
 
 def test_compile_uses_tuning_database_entry(tmp_path):

@@ -3,11 +3,17 @@ default Vulkan device (lavapipe here): the whole pipeline, from the torch import
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
 import pattern_mlir
 import pytest
 import torch
 import torch.nn.functional as F
 from pattern_mlir import prune
+from pattern_mlir.compiler.stages import gpu_stages
 from pattern_mlir.runtime.vulkan import VulkanUnavailableError
 from torch import nn
 
@@ -50,3 +56,64 @@ def test_encoder_decoder_matches_torch():
     exe = compile_for_gpu(model, x)
     assert relative_error(exe(x), model(x).detach()) <= 1e-3
     assert exe.ir("packed").count("pattern.packed_conv2d ") >= 2
+
+
+I64_TEXT = """
+#id = affine_map<(d0) -> (d0)>
+func.func @forward(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %steps = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
+  %e = tensor.empty() : tensor<8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+      ins(%x, %steps : tensor<8xf32>, tensor<8xi64>) outs(%e : tensor<8xf32>) {
+  ^bb0(%in: f32, %step: i64, %out: f32):
+    %s = arith.sitofp %step : i64 to f32
+    %r = arith.addf %in, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+"""
+
+
+def _pattern_opt(command: str) -> subprocess.CompletedProcess:
+    """Runs a reproducer command with this checkout's pattern-opt."""
+    tool = Path(sys.executable).parent / "pattern-opt"
+    argv = shlex.split(command)
+    assert argv[0] == "pattern-opt"
+    return subprocess.run([str(tool), *argv[1:]], capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_gpu_stages_are_snapshotted_and_replayable(tmp_path):
+    """The GPU lowering runs as named stages after the shared front end; each stage's IR is
+    kept, and a stage replays with pattern-opt from the previous one's saved IR."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1)).eval()
+    prune.project(model, num_patterns=4, connectivity=2.0)
+    x = torch.randn(1, 4, 8, 8)
+    exe = compile_for_gpu(model, x, options=pattern_mlir.CompileOptions(save_temps=str(tmp_path)))
+    assert relative_error(exe(x), model(x).detach()) <= 1e-3
+    names = exe.stage_names
+    assert names[:names.index("packed") + 1][-2:] == ["reordered", "packed"]
+    assert names[-4:] == ["narrowed", "checked", "spirv", "validated"]
+    assert "@pattern_conv0::@pattern_conv0 blocks in" in exe.ir("kernels")
+    assert "spirv.module" in exe.ir("spirv")
+    assert [k.kind for k in exe.program.kernels].count("pattern") == 2
+    stage = next(s for s in gpu_stages(True) if s.name == "kernels")
+    replayed = _pattern_opt(stage.command(str(tmp_path / "convs.mlir")))
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.count('pattern.kernel_kind = "pattern"') == 2
+
+
+def test_int64_tensor_is_refused_with_reproducer(tmp_path):
+    """A kernel that would need Int64 (it reads an int64 constant tensor) is refused at compile time:
+    a CompileError naming the stage, the capability and the op, with a pattern-opt command
+    that reproduces it."""
+    options = pattern_mlir.CompileOptions(save_temps=str(tmp_path))
+    with pytest.raises(pattern_mlir.CompileError) as info:
+        pattern_mlir.compile_str(I64_TEXT, "vulkan-adreno", options)
+    error = info.value
+    assert error.stage == "narrowed"
+    assert "Int64" in error.message and "memref" in error.message and "adreno-640" in error.message
+    assert "--pattern-gpu-narrow-ints" in error.command
+    replayed = _pattern_opt(error.command)
+    assert replayed.returncode != 0 and "Int64" in replayed.stderr

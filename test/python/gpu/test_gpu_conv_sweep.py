@@ -59,9 +59,8 @@ def _run(case: ConvCase, staged, seed: int, device) -> float:
     rng = np.random.default_rng(seed)
     weights, library, assignment, bias = make_layer(case, rng)
     text = conv_module(case, weights, library, assignment, bias)
-    options = None if staged is None else {"staged": staged}
     x = rng.standard_normal((case.n, case.cin, case.h, case.w)).astype(np.float32)
-    with compile_for_vulkan(text, device=device, plan_options=options) as exe:
+    with compile_for_vulkan(text, device=device, staged=staged) as exe:
         (got,) = exe(x)
     return relative_error(got, reference(case, x, weights, bias))
 

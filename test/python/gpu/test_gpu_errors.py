@@ -25,7 +25,12 @@ from pattern_mlir.gpu import (
     compile_for_vulkan,
     compile_to_spirv,
 )
-from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfileError, check_profile
+from pattern_mlir.runtime.spirv_tools import (
+    ADRENO_640,
+    SPIRV_PROFILES,
+    SpirvProfileError,
+    check_profile,
+)
 
 ELEMENTWISE = """
 #id = affine_map<(d0) -> (d0)>
@@ -78,10 +83,11 @@ def test_f64_kernel_names_missing_capability():
     assert "adreno-640" in str(info.value)
 
 
-def test_binary_for_richer_profile_fails_the_adreno_check():
+def test_binary_for_richer_profile_fails_the_adreno_check(monkeypatch):
     richer = dataclasses.replace(
         ADRENO_640, name="with-f64", capabilities=ADRENO_640.capabilities | {"Float64"}
     )
+    monkeypatch.setitem(SPIRV_PROFILES, richer.name, richer)  # the stages name their profile
     program = compile_to_spirv(ELEMENTWISE.replace("BODY", F64_BODY), profile=richer)
     (binary,) = program.binaries.values()
     with pytest.raises(SpirvProfileError, match="capability Float64 not in the profile"):

@@ -24,7 +24,7 @@ from pattern_mlir.runtime.spirv_tools import (
 def _conv_program(staged):
     case = ConvCase(1, 24, 14, 14, 12, 1, (1, 1, 1, 1), 1, 8, 2.0, "relu")
     text = conv_module(case, *make_layer(case, np.random.default_rng(3)))
-    return compile_to_spirv(text, plan_options={"staged": staged})
+    return compile_to_spirv(text, staged=staged)
 
 
 @pytest.fixture(scope="module", params=["staged", "direct", *sorted(SAMPLES)])

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from mlir import ir
+from mlir.passmanager import PassManager
+from pattern_mlir.compiler.stages import GPU_TO_SPIRV
 from pattern_mlir.gpu.irutil import ops_named
-from pattern_mlir.gpu.spirv_build import build_spirv
+from pattern_mlir.gpu.spirv_build import serialize_binaries
 from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
 from pattern_mlir.runtime.spirv_tools import ADRENO_640
 
@@ -43,7 +45,8 @@ def _run(device, guard: bool, trips: int) -> float:
         if guard:
             assert guard_zero_trip_loops(module) == 1
             assert len(ops_named(module, "arith.select")) == 1
-        (binary,) = build_spirv(module).values()
+        PassManager.parse(GPU_TO_SPIRV).run(module.operation)
+        (binary,) = serialize_binaries(module).values()
     kernel = device.kernel(binary, "k")
     n, out = device.upload(np.array([trips], np.int32)), device.buffer((1,))
     device.run(kernel, [n, out], (1,))
