@@ -10,7 +10,8 @@ one-shot baseline. The page reports mean, spread and every seed's figure. This i
 test: about half an hour per seed on one core.
 
 Every result is cached (trained models, plus a memo of the other runs), so the steps can be run
-one at a time (--stages) and a last call with all stages writes the page from the caches:
+one at a time (--stages); every call writes the page from all that the caches hold, marking
+what was not run:
 
   PYTHONPATH=python .venv/bin/python scripts/accuracy_report.py [--seeds 0 1 2] [--threads 1]
       [--stages admm baselines sweep data-free] [--cache-dir .cache] [--quick]
@@ -41,7 +42,8 @@ from pattern_mlir.prune.fashion import FashionConfig, fashion_data, train_or_loa
 from pattern_mlir.prune.train import recalibrate_bn
 
 PATTERNS, RATIOS = (4, 8, 12), (2.0, 3.6, 5.0)
-STAGES = ("admm", "baselines", "sweep", "data-free")
+# in this order: each seed's dense + ADMM models (and the one-shot projection, seconds) first
+STAGES = ("admm", "data-free", "sweep", "baselines")
 # data_free's defaults, read from its signature so that the memo notices when they change
 DATA_FREE_DEFAULTS = {
     k: p.default
@@ -73,8 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs="+",
         choices=STAGES,
         default=list(STAGES),
-        help="compute only these (dense + ADMM models are trained by any stage that needs them); "
-        "the page is written when all stages are asked for",
+        help="compute only these (any stage trains the dense + ADMM models it lacks); the page "
+        "shows every result in the caches and marks what was not run",
     )
     p.add_argument("--dense-epochs", type=int, default=FashionConfig.dense_epochs)
     p.add_argument("--admm-epochs", type=int, default=FashionConfig.admm_epochs)
@@ -260,6 +262,9 @@ def run_seed(args, base: FashionConfig, seed: int, memo: Memo, stages, log) -> d
             key, lambda: one_shot(dense, data, test, k, ratio, epochs, rlr, cfg.seed + 1), compute
         )
 
+    rows["oneshot"] = r = cached_one_shot(train, 8, 3.6, 0, "admm" in stages)
+    if r:
+        log(f"seed {seed}: one-shot 8x3.6 + BN recalibration {r['oneshot_acc']:.4f}")
     computing = "baselines" in stages
     total = cfg.admm_epochs + cfg.retrain_epochs
     rows["baseline"] = r = cached_one_shot(train, 8, 3.6, cfg.retrain_epochs, computing)
@@ -272,7 +277,7 @@ def run_seed(args, base: FashionConfig, seed: int, memo: Memo, stages, log) -> d
         rows["baseline_equal"] = r = cached_one_shot(train, 8, 3.6, total, computing)
         if r:
             log(f"seed {seed}: one-shot 8x3.6 + {total} retrain epochs: {r['acc']:.4f}")
-    done = [r for n, r in rows.items() if n.startswith("baseline") and r]
+    done = [r for n, r in rows.items() if n in ("oneshot", "baseline", "baseline_equal") and r]
     seconds["baselines"] = sum(r["seconds"] for r in done)
     loads += [r["loadavg"] for r in done]
 
@@ -326,9 +331,6 @@ def main(argv=None) -> None:
         if stage in args.stages:
             for seed in args.seeds:
                 per_seed[seed] = run_seed(args, cfg, seed, memo, (stage,), log)
-    if set(args.stages) != set(STAGES):
-        log(f"stages {' '.join(args.stages)} done; the page is written by a call with all stages")
-        return
     result = {
         "config": {k: v for k, v in cfg.to_dict().items() if k != "seed"},
         "seeds": args.seeds,
@@ -352,10 +354,10 @@ def main(argv=None) -> None:
 
 
 def summary(values: list[float]) -> dict:
-    """mean, sample standard deviation (0 for one value), min, max."""
+    """mean, sample standard deviation (None for one value), min, max."""
     return {
         "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "std": statistics.stdev(values) if len(values) > 1 else None,
         "min": min(values),
         "max": max(values),
         "values": values,
@@ -363,37 +365,47 @@ def summary(values: list[float]) -> dict:
 
 
 def row_summary(res: dict, name: str, key: str = "acc") -> dict | None:
-    """Accuracy of row `name` over the seeds, and its difference to each seed's own dense model."""
-    seeds = res["per_seed"]
-    if any(s["rows"].get(name) is None for s in seeds):
+    """Row `name` over the seeds that have it, and its difference to each seed's own dense model."""
+    have = [s for s in res["per_seed"] if s["rows"].get(name) is not None]
+    if not have:
         return None
-    acc = [s["rows"][name][key] for s in seeds]
-    delta = [a - s["rows"]["dense"]["acc"] for a, s in zip(acc, seeds)]
-    first = seeds[0]["rows"][name]
+    acc = [s["rows"][name][key] for s in have]
+    delta = [a - s["rows"]["dense"]["acc"] for a, s in zip(acc, have)]
+    first = have[0]["rows"][name]
     return {
         "acc": summary(acc),
         "delta": summary(delta),
-        "mac_x": first["mac_x"],
-        "bytes_x": first["bytes_x"],
+        "by_seed": {s["seed"]: a for s, a in zip(have, acc)},
+        "mac_x": first.get("mac_x", 1.0),
+        "bytes_x": first.get("bytes_x", 1.0),
     }
 
 
 def sweep_summary(res: dict) -> list[dict]:
     out = []
-    for i, p in enumerate(res["per_seed"][0]["sweep"]):
-        pts = [s["sweep"][i] for s in res["per_seed"]]
-        dense = [s["rows"]["dense"]["acc"] for s in res["per_seed"]]
-        out.append(
-            {
-                "patterns": p["patterns"],
-                "connectivity": p["connectivity"],
-                "oneshot": summary([q["oneshot_acc"] for q in pts]),
-                "acc": summary([q["acc"] for q in pts]),
-                "delta": summary([q["acc"] - d for q, d in zip(pts, dense)]),
-                "mac_x": statistics.fmean(q["mac_x"] for q in pts),
-                "bytes_x": statistics.fmean(q["bytes_x"] for q in pts),
-            }
-        )
+    for k in PATTERNS:
+        for ratio in RATIOS:
+            pts, dense, seeds = [], [], []
+            for s in res["per_seed"]:
+                for q in s["sweep"]:
+                    if q["patterns"] == k and q["connectivity"] == ratio:
+                        pts.append(q)
+                        dense.append(s["rows"]["dense"]["acc"])
+                        seeds.append(s["seed"])
+            if not pts:
+                continue
+            out.append(
+                {
+                    "patterns": k,
+                    "connectivity": ratio,
+                    "oneshot": summary([q["oneshot_acc"] for q in pts]),
+                    "acc": summary([q["acc"] for q in pts]),
+                    "by_seed": dict(zip(seeds, (q["acc"] for q in pts))),
+                    "delta": summary([q["acc"] - d for q, d in zip(pts, dense)]),
+                    "mac_x": statistics.fmean(q["mac_x"] for q in pts),
+                    "bytes_x": statistics.fmean(q["bytes_x"] for q in pts),
+                }
+            )
     return out
 
 
@@ -421,7 +433,12 @@ def plot(res: dict, path: Path) -> None:
         ax.axhline(d, color="k", ls="--", lw=1, label=f"dense (mean of {n} seeds)")
         ax.axhline(d - 0.5, color="grey", ls=":", lw=1, label="dense - 0.5 point")
         for k, color in zip(PATTERNS, ("tab:blue", "tab:orange", "tab:green")):
-            pts = sorted((p[key], p["acc"], p["connectivity"]) for p in sweep if p["patterns"] == k)
+            pts = sorted(
+                ((p[key], p["acc"], p["connectivity"]) for p in sweep if p["patterns"] == k),
+                key=lambda t: t[0],
+            )
+            if not pts:
+                continue
             xs = [p[0] for p in pts]
             ys = [100 * p[1]["mean"] for p in pts]
             err = [
@@ -459,7 +476,7 @@ def plot(res: dict, path: Path) -> None:
             )
         ax.set_xlabel(label + " (x)")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"Fashion-MNIST test top-1 (%), mean and min..max of {n} seeds")
+    axes[0].set_ylabel(f"Fashion-MNIST test top-1 (%), mean, min..max of {n} seeds")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Pattern + connectivity pruning of FashionCNN (6 conv layers)")
     fig.tight_layout()
@@ -476,24 +493,30 @@ def markdown(res: dict) -> str:
     per_seed_head = " / ".join(str(s) for s in seeds)
     df = res["data_free_settings"]
 
-    def cells(s: dict, signed=False) -> str:
-        f = sgn if signed else pct
-        return f"{f(s['mean'])} | {100 * s['std']:.2f} | {f(s['min'])}..{f(s['max'])}"
+    def cells(s: dict) -> str:
+        std = "" if s["std"] is None else f"{100 * s['std']:.2f}"
+        return f"{pct(s['mean'])} | {std} | {pct(s['min'])}..{pct(s['max'])}"
 
-    def line(label: str, r: dict, training: str, dense: bool = False) -> str:
+    def per_seed(r: dict) -> str:
+        return " / ".join(pct(r["by_seed"][s]) if s in r["by_seed"] else "not run" for s in seeds)
+
+    def line(label: str, r: dict | None, training: str, dense: bool = False) -> str:
+        if r is None:
+            return f"| {label} | not run | | | | | | | {training} |"
         vs = (
             ""
             if dense
             else f"{sgn(r['delta']['mean'])} ({sgn(r['delta']['min'])}..{sgn(r['delta']['max'])})"
         )
-        per = " / ".join(pct(v) for v in r["acc"]["values"])
+        if len(r["by_seed"]) < n:
+            label += f" ({len(r['by_seed'])} of {n} seeds)"
         return (
-            f"| {label} | {cells(r['acc'])} | {per} | {vs} | {r['mac_x']:.1f} "
+            f"| {label} | {cells(r['acc'])} | {per_seed(r)} | {vs} | {r['mac_x']:.1f} "
             f"| {r['bytes_x']:.1f} | {training} |"
         )
 
     dense, admm, base = (row_summary(res, n_) for n_ in ("dense", "admm", "baseline"))
-    oneshot = row_summary(res, "baseline", "oneshot_acc")
+    oneshot = row_summary(res, "oneshot", "oneshot_acc")
     equal, free = row_summary(res, "baseline_equal"), row_summary(res, "data_free")
     lines = [
         "# Accuracy of pattern pruning (Fashion-MNIST)",
@@ -521,11 +544,11 @@ def markdown(res: dict) -> str:
         "",
         (
             "Mean, sample standard deviation and min..max over the seeds; *vs dense* is each pruned model "
-            "against the dense model of its own seed (mean, min..max)."
+            "against the dense model of its own seed (mean, min..max), in points."
         ),
         "",
         (
-            f"| model | mean top-1 % | std | min..max | seeds {per_seed_head} | vs dense, points | conv MACs x "
+            f"| model | mean top-1 % | std | min..max | seeds {per_seed_head} | vs dense | conv MACs x "
             "| weight bytes x | training after dense |"
         ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -536,7 +559,7 @@ def markdown(res: dict) -> str:
             "one-shot + masked retrain (same retrain budget)", base, f"{rt} masked retrain epochs"
         ),
     ]
-    if equal:
+    if res.get("equal_budget_baseline"):
         lines.append(
             line(
                 "one-shot + masked retrain (same total budget)",
@@ -544,24 +567,28 @@ def markdown(res: dict) -> str:
                 f"{ep + rt} masked retrain epochs",
             )
         )
-    if free:
-        lines.append(
-            line(
-                "data-free (synthetic inputs, distillation, ADMM)",
-                free,
-                f"{df['epochs']} ADMM + {df['retrain_epochs']} retrain epochs on "
-                f"{df['samples']} synthetic inputs",
-            )
+    lines.append(
+        line(
+            "data-free (synthetic inputs, distillation, ADMM)",
+            free,
+            f"{df['epochs']} ADMM + {df['retrain_epochs']} retrain epochs on "
+            f"{df['samples']} synthetic inputs",
         )
+    )
     met = admm["delta"]["mean"] >= -0.005
-    gap = admm["acc"]["mean"] - base["acc"]["mean"]
-    wins = sum(a >= b for a, b in zip(admm["acc"]["values"], base["acc"]["values"]))
     verdict = (
         f"Target: ADMM mean within 0.5 point of dense: **{'met' if met else 'NOT met'}** "
         f"({sgn(admm['delta']['mean'])} points; per seed "
-        f"{', '.join(sgn(v) for v in admm['delta']['values'])}); ADMM >= one-shot with the same "
-        f"retraining: **{'yes' if gap >= 0 else 'no'}** on the mean ({100 * gap:+.2f}), on {wins} of {n} seeds"
+        f"{', '.join(sgn(v) for v in admm['delta']['values'])})"
     )
+    if base:
+        both = [s for s in base["by_seed"] if s in admm["by_seed"]]
+        gap = statistics.fmean(admm["by_seed"][s] - base["by_seed"][s] for s in both)
+        wins = sum(admm["by_seed"][s] >= base["by_seed"][s] for s in both)
+        verdict += (
+            f"; ADMM >= one-shot with the same retraining: **{'yes' if gap >= 0 else 'no'}** on the "
+            f"mean ({100 * gap:+.2f}), on {wins} of {len(both)} seeds"
+        )
     lines += ["", verdict + "."]
     lines += [
         "",
@@ -570,7 +597,7 @@ def markdown(res: dict) -> str:
         (
             f"The cheap one-shot baseline (project, BN recalibration, then {res['sweep_retrain_epochs']} masked "
             f"retraining epoch(s) over the first {res['sweep_train_images']} training images), from each seed's "
-            f"dense model; mean and min..max over the {n} seeds. ADMM would do at least as well. MACs and bytes count "
+            f"dense model; mean and min..max over the seeds. ADMM would do at least as well. MACs and bytes count "
             "all six convs; packed bytes follow the compiler's format (4 B per kept weight, 4 B channel index per kept "
             "kernel, 4 B offset per filter and pattern)."
         ),
@@ -581,17 +608,19 @@ def markdown(res: dict) -> str:
         ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for p in sweep_summary(res):
-        per = " / ".join(pct(v) for v in p["acc"]["values"])
+    sweep = sweep_summary(res)
+    for p in sweep:
         lines.append(
             f"| {p['patterns']} | {p['connectivity']:g} | {pct(p['oneshot']['mean'])} | {cells(p['acc'])} "
-            f"| {per} | {sgn(p['delta']['mean'])} | {p['mac_x']:.1f} | {p['bytes_x']:.1f} |"
+            f"| {per_seed(p)} | {sgn(p['delta']['mean'])} | {p['mac_x']:.1f} | {p['bytes_x']:.1f} |"
         )
+    if not sweep:
+        lines.append("| not run | | | | | | | | | |")
     sec = {
         k: sum(s["seconds"].get(k, 0.0) for s in res["per_seed"])
         for k in ("dense+admm", "baselines", "data-free", "sweep")
     }
-    loads = [l[0] for s in res["per_seed"] for l in s["loadavg"]]
+    loads = [la[0] for s in res["per_seed"] for la in s["loadavg"]]
     load = (
         f"; 1-minute load average at the end of each step {min(loads):.1f}..{max(loads):.1f}"
         if loads
@@ -603,7 +632,7 @@ def markdown(res: dict) -> str:
         "![accuracy vs compression](accuracy.png)",
         "",
         (
-            f"Compute time over the {n} seeds: dense + ADMM {sec['dense+admm'] / 60:.1f} min, baselines "
+            f"Compute time over the {n} seeds: dense + ADMM {sec['dense+admm'] / 60:.1f} min, one-shot baselines "
             f"{sec['baselines'] / 60:.1f} min, data-free {sec['data-free'] / 60:.1f} min, sweep "
             f"{sec['sweep'] / 60:.1f} min, total {sum(sec.values()) / 60:.1f} min{load}. "
             "The machine was shared with another engineer's builds and benchmarks, so times are upper bounds."
