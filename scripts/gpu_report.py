@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Measure the GPU path and write the generated part of docs/gpu.md.
 
-For each sample model (pattern_mlir.gpu.sample_models; 3x3 convs projected onto
-8 patterns at 2x connectivity): every kernel with its workgroup size, workgroup
-count, shared memory and median time per kernel over several runs, the model's
-error against torch, and the same pruned model compiled without pattern convs
-(its 3x3 convs left dense, lowered by the upstream path) for comparison. Then a
-few single layers: the pattern kernel (direct and staged) against the dense
-upstream kernel of the same pruned weights.
+For each zoo model (pattern_mlir.models at its small input; 3x3 convs projected onto
+8 patterns at connectivity 3.6), compiled by `pattern_mlir.compile(...,
+target="vulkan-adreno")`: every kernel with its workgroup size, workgroup count, shared
+memory and time, the model's error against torch, and the same pruned model compiled
+without pattern ops and with every conv on the upstream path, for comparison. Then a
+few single layers: the pattern kernel (direct and staged) against the dense conv
+kernel and the dense upstream kernel of the same pruned weights.
 
 Timings come from Vulkan timestamp queries. On this machine the device is Mesa
 lavapipe, a CPU driver: the numbers describe this machine's CPU running SPIR-V,
@@ -22,11 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pattern_mlir
 import torch
+from pattern_mlir import models, prune
 from pattern_mlir.gpu import compile_for_vulkan
 from pattern_mlir.gpu.conv_cases import (
     ConvCase,
@@ -35,16 +38,12 @@ from pattern_mlir.gpu.conv_cases import (
     reference,
     relative_error,
 )
-from pattern_mlir.gpu.pattern_import import (
-    candidate_library,
-    export_linalg,
-    pack_pattern_convs,
-    prune_to_patterns,
-)
-from pattern_mlir.gpu.sample_models import NETWORKS, SAMPLES, make_network, make_sample
 from pattern_mlir.runtime.vulkan import VulkanDevice
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Zoo models lavapipe runs in seconds, and the large classifiers (--no-networks skips them).
+SMALL_MODELS = ["fashion-cnn", "mobilenet-v2", "style-transfer", "super-resolution", "colorization"]
+NETWORKS = ["vgg16", "resnet50"]
 
 BEGIN, END = "<!-- BEGIN gpu_report -->", "<!-- END gpu_report -->"
 LAYERS = [
@@ -74,16 +73,25 @@ def timed(runs: int, *cases):
     return [(float(min(t)), np.min(np.array(p), axis=0)) for t, p in zip(totals, per)]
 
 
-def model_section(name: str, device, runs: int, network: bool = False) -> list[str]:
-    model, x = make_network(name) if network else make_sample(name)
-    library = candidate_library(8)
-    prune_to_patterns(model, library, connectivity=3.6 if network else 2.0)
+def compile_gpu(model, x, device, *, patterns: bool = True, upstream_convs: bool = False):
+    """`model` through compile(target="vulkan-adreno"); with `upstream_convs`, the front
+    end's output through the GPU stages again with every conv on the upstream path."""
+    with tempfile.TemporaryDirectory(prefix="gpu-report-") as temps:
+        options = pattern_mlir.CompileOptions(patterns=patterns, save_temps=temps)
+        exe = pattern_mlir.compile(model, x, target="vulkan-adreno", options=options)
+        if not upstream_convs:
+            return exe.program
+        exe.program.close()
+        text = (Path(temps) / "inlined.mlir").read_text()
+        return compile_for_vulkan(text, device=device, entry="forward", dense_convs=False)
+
+
+def model_section(name: str, device, runs: int) -> list[str]:
+    model, x = models.build(name, small=True, random_bn=True)
+    prune.project(model, num_patterns=8, connectivity=3.6)
     want = model(x).detach().numpy()
-    dense_text = export_linalg(model, x)
-    packed_text, packed = pack_pattern_convs(dense_text, library)
-    lines = [f"### {name} (input {tuple(x.shape)}, {packed} pattern convs)", ""]
-    exe = compile_for_vulkan(packed_text, device=device)
-    dense = compile_for_vulkan(dense_text, device=device, dense_convs=False)
+    exe = compile_gpu(model, x, device)
+    dense = compile_gpu(model, x, device, patterns=False, upstream_convs=True)
     err = relative_error(exe(x.numpy())[0], want)
     (total, per), (dense_total, dense_per) = timed(runs, (exe, [x.numpy()]), (dense, [x.numpy()]))
     kinds = [k.kind for k in exe.kernels]
@@ -91,14 +99,13 @@ def model_section(name: str, device, runs: int, network: bool = False) -> list[s
     counts = ", ".join(
         f"{kinds.count(c)} {c}" for c in ("pattern", "dense", "depthwise", "upstream")
     )
-    if network:
-        lines += [
-            f"Kernels: {counts}; largest shared memory {max(shared)} bytes.",
-            "",
-            "<details><summary>every kernel</summary>",
-            "",
-        ]
-    lines += [
+    lines = [
+        f"### {name} (input {tuple(x.shape)}, {kinds.count('pattern')} pattern convs)",
+        "",
+        f"Kernels: {counts}; largest shared memory {max(shared)} bytes.",
+        "",
+        "<details><summary>every kernel</summary>",
+        "",
         "| # | kernel | kind | workgroup | workgroups | shared bytes | min ms |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -107,8 +114,7 @@ def model_section(name: str, device, runs: int, network: bool = False) -> list[s
             f"| {i} | `{k.name}` | {k.kind} | {'x'.join(map(str, k.workgroup_size))} | "
             f"{'x'.join(map(str, k.workgroup_count))} | {k.shared_memory_bytes} | {ms:.3f} |"
         )
-    if network:
-        lines += ["", "</details>"]
+    lines += ["", "</details>"]
     pattern_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.pattern)
     conv_ms = sum(ms for k, ms in zip(exe.kernels, per) if k.kind != "upstream")
     kernels = len(exe.kernels)
@@ -152,14 +158,13 @@ def layer_section(device, runs: int) -> list[str]:
         for exe in exes:
             assert relative_error(exe(x)[0], reference(case, x, weights, bias)) <= 1e-3
         macs = exes[0].kernels[0].kept_macs
-        conv = torch.nn.Conv2d(case.cin, case.cout, 3, padding=1)
+        conv = torch.nn.Conv2d(case.cin, case.cout, 3, padding=1).eval()
         with torch.no_grad():
             conv.weight.copy_(torch.from_numpy(weights))
             conv.bias.copy_(torch.from_numpy(bias))
         xt = torch.from_numpy(x)
-        dense_text = export_linalg(conv, xt)
-        exes.append(compile_for_vulkan(dense_text, device=device))
-        exes.append(compile_for_vulkan(dense_text, device=device, dense_convs=False))
+        exes.append(compile_gpu(conv, xt, device, patterns=False))
+        exes.append(compile_gpu(conv, xt, device, patterns=False, upstream_convs=True))
         times = [t for t, _ in timed(runs, *[(e, [x]) for e in exes])]
         for exe in exes:
             exe.close()
@@ -190,7 +195,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", default=str(ROOT / "docs" / "gpu.md"))
     parser.add_argument(
-        "--no-networks", action="store_true", help="skip VGG-16 / ResNet-50 / MobileNet-V2"
+        "--no-networks", action="store_true", help="skip VGG-16 and ResNet-50"
     )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -227,20 +232,12 @@ def main() -> int:
         "## Models",
         "",
     ]
-    for name in SAMPLES:
+    for name in SMALL_MODELS:
         lines += model_section(name, device, args.runs)
     if not args.no_networks:
-        lines += [
-            "## Whole networks (32x32 inputs, 8 patterns, connectivity 3.6x)",
-            "",
-            (
-                "CIFAR-style VGG-16 (BatchNorm), ResNet-50 (bottlenecks) and MobileNet-V2 from "
-                "`pattern_mlir.gpu.sample_models`, random weights projected onto the library."
-            ),
-            "",
-        ]
+        lines += ["## Large classifiers (32x32 inputs)", ""]
         for name in NETWORKS:
-            lines += model_section(name, device, max(3, args.runs // 2), network=True)
+            lines += model_section(name, device, max(3, args.runs // 2))
     lines += ["## Single pattern conv layers", ""]
     lines += layer_section(device, args.runs)
     lines += ["", END]

@@ -15,6 +15,7 @@ from pathlib import Path
 from mlir import ir
 from mlir.passmanager import PassManager
 
+from .._mlir_libs import _patternDialects
 from ..passes.registry import lookup
 from ..runtime.llvm_lowering import to_llvm_pipeline
 from .errors import CompileError
@@ -91,8 +92,10 @@ GPU_LOOPS = (
 )
 GPU_MAP = ("builtin.module(func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
            "lower-affine,canonicalize)")
-# The upstream GPU conversion leaves out the math patterns (math.sqrt of BatchNorm, exp).
-GPU_TO_SPIRV = ("builtin.module(gpu.module(convert-math-to-spirv),convert-gpu-to-spirv,"
+# The upstream GPU conversion leaves out the math patterns (math.sqrt of BatchNorm, exp), and
+# has none for arith.floordivsi/ceildivsi (index arithmetic of reshapes): arith-expand writes
+# them with the ops it has.
+GPU_TO_SPIRV = ("builtin.module(gpu.module(arith-expand,convert-math-to-spirv),convert-gpu-to-spirv,"
                 "spirv.module(spirv-lower-abi-attrs,spirv-update-vce))")
 
 
@@ -173,9 +176,33 @@ _LONG_LIST = re.compile(r"(\[|array<i\d+: )((?:-?\d+, ){%d,}-?\d+)(\]|>)" % ELID
 def stage_text(module: ir.Module | ir.Operation) -> str:
     """The IR of a stage for reading: constants and integer lists over ELIDE_OVER elements are
     elided, blobs left out. For reading only: an elided list does not parse back."""
-    text = module_text(module, large_elements_limit=ELIDE_OVER)
+    if _holds_resources(module):
+        text = module_text(module, large_elements_limit=ELIDE_OVER)
+    else:
+        # Without blobs the module prints in one go: op by op, each print sets up its own
+        # printer state, which for a module of many globals (the GPU stages' FKW arrays)
+        # took longer than running the stages.
+        text = module.operation.get_asm(large_elements_limit=ELIDE_OVER, assume_verified=True)
     return _LONG_LIST.sub(lambda m: f"{m.group(1)}...{m.group(2).count(',') + 1} values elided...{m.group(3)}",
                           text)
+
+
+_DATA_ATTRIBUTE = {"arith.constant": "value", "memref.global": "initial_value"}
+
+
+def _holds_resources(module) -> bool:
+    """Whether a constant or global of `module` holds a `dense_resource` blob."""
+    found = []
+
+    def visit(op):
+        key = _DATA_ATTRIBUTE.get(op.name)
+        if key and key in op.attributes and _patternDialects.dense_resource_bytes(op.attributes[key]) is not None:
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return bool(found)
 
 
 def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Operation) -> None:

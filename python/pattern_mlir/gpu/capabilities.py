@@ -16,7 +16,7 @@ import re
 from mlir import ir
 
 from pattern_mlir.gpu.errors import MissingCapabilityError
-from pattern_mlir.gpu.irutil import ops_named, symbol_name
+from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.runtime.spirv_tools import SpirvProfile
 from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
@@ -39,8 +39,8 @@ def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile, checks=T
     needed = [entry for entry in checks if entry[1] not in allowed]
     if not needed:
         return
-    for func in ops_named(module, "gpu.func"):
-        kernel = symbol_name(func)
+    for func in collect_ops(module, "gpu.func"):
+        kernel = ir.StringAttr(func.attributes["sym_name"]).value
         for pattern, capability, what in needed:
             found = _first_use(func, pattern)
             if found is not None:

@@ -16,7 +16,7 @@ import torch
 from pattern_mlir.codegen import fkw
 from pattern_mlir.codegen.schedule import schedule_text
 from pattern_mlir.dialects.builders import conv_output_size
-from pattern_mlir.gpu.pattern_import import candidate_library
+from pattern_mlir.prune.library import candidate_patterns
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,16 @@ class ConvCase:
 CLAMP = (-0.5, 0.75)
 
 
+def spread_library(num_patterns: int) -> np.ndarray:
+    """(P, 3, 3): P of PatDNN's 56 candidates, every 7th first, so small libraries mix shapes."""
+    masks = candidate_patterns()
+    order = list(range(0, len(masks), 7)) + [i for i in range(len(masks)) if i % 7]
+    return masks[order[:num_patterns]]
+
+
 def make_layer(case: ConvCase, rng: np.random.Generator):
     """(dense projected weights, library, assignment, bias or None)."""
-    library = candidate_library(case.patterns)
+    library = spread_library(case.patterns)
     assignment = rng.integers(0, case.patterns, (case.cout, case.cin))
     assignment[rng.random(assignment.shape) >= 1.0 / case.connectivity] = -1
     assignment[rng.permutation(case.cout)[: case.empty_filters]] = -1

@@ -4,8 +4,8 @@ Why: torch-mlir imports ``nn.Conv2d`` as a ``tensor.pad`` (zeros on H and W), a
 ``linalg.broadcast`` of the bias (or a zero ``linalg.fill``) as the accumulator,
 and a ``linalg.conv_2d_nchw_fchw`` (or ``linalg.depthwise_conv_2d_nchw_chw``)
 with constant weights. The packed op absorbs all three: padding and bias are its
-attributes, so they cost no kernel of their own. Used by the test/report front
-end (pattern_import) and by the GPU lowering of dense convs (dense_convs).
+attributes, so they cost no kernel of their own. Used by the GPU lowering of dense
+convs (dense_convs).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from mlir.dialects import arith
 from pattern_mlir.codegen.fkw import PackedFKW
 from pattern_mlir.dialects import pattern as pattern_ops
 from pattern_mlir.dialects.builders import library_attr
-from pattern_mlir.gpu.constants import constant_value_array
-from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.gpu.irutil import defining_op
+from pattern_mlir.passes.constants import constant_array, defining_op
+from pattern_mlir.passes.raise_conv import conv_bias, conv_padding
 
 
 @dataclass
@@ -37,48 +36,6 @@ class ConvMatch:
     dilations: list[int]
 
 
-def zero_pad_of(value: ir.Value):
-    """(source, [top, left, bottom, right]) if ``value`` is a zero tensor.pad of H and W."""
-    op = defining_op(value)
-    if op is None or op.name != "tensor.pad":
-        return None
-    view = op.opview
-    low, high = list(view.static_low), list(view.static_high)
-    if len(low) != 4 or any(low[:2]) or any(high[:2]) or min(low + high) < 0:
-        return None
-    yielded = op.regions[0].blocks[0].operations[0].operands[0]
-    producer = defining_op(yielded)
-    if producer is None or producer.name != "arith.constant":
-        return None
-    attr = producer.attributes["value"]
-    if not isinstance(attr, ir.FloatAttr) or ir.FloatAttr(attr).value != 0.0:
-        return None
-    return op.operands[0], [low[2], low[3], high[2], high[3]]
-
-
-def bias_of(value: ir.Value, out_channels: int) -> tuple[bool, np.ndarray | None]:
-    """(ok, bias or None): whether the accumulator is a bias broadcast or a zero fill."""
-    op = defining_op(value)
-    if op is None:
-        return False, None
-    if op.name == "linalg.fill":
-        fill = defining_op(op.operands[0])
-        zero = (
-            fill is not None
-            and fill.name == "arith.constant"
-            and isinstance(fill.attributes["value"], ir.FloatAttr)
-            and ir.FloatAttr(fill.attributes["value"]).value == 0.0
-        )
-        return zero, None
-    if op.name == "linalg.broadcast" and list(op.opview.dimensions) == [0, 2, 3]:
-        try:
-            bias = constant_value_array(op.operands[0], "bias")
-        except GpuLoweringError:
-            return False, None
-        return bias.shape == (out_channels,), bias.astype(np.float32)
-    return False, None
-
-
 def _constant_through_reshapes(value: ir.Value) -> np.ndarray | None:
     """A constant tensor's data, looking through collapse/expand_shape (depthwise weights)."""
     op = defining_op(value)
@@ -86,10 +43,7 @@ def _constant_through_reshapes(value: ir.Value) -> np.ndarray | None:
         inner = _constant_through_reshapes(op.operands[0])
         shape = tuple(ir.RankedTensorType(value.type).shape)
         return None if inner is None else inner.reshape(shape)
-    try:
-        return constant_value_array(value, "conv weights")
-    except GpuLoweringError:
-        return None
+    return constant_array(value)
 
 
 def match_conv(conv: ir.Operation) -> ConvMatch | None:
@@ -100,13 +54,10 @@ def match_conv(conv: ir.Operation) -> ConvMatch | None:
         return None
     if weight.dtype != np.float32:
         return None
-    ok, bias = bias_of(view.outputs[0], ir.RankedTensorType(conv.results[0].type).shape[1])
+    ok, bias = conv_bias(view.outputs[0], ir.RankedTensorType(conv.results[0].type).shape[1])
     if not ok:
         return None
-    source, pads = view.inputs[0], [0, 0, 0, 0]
-    padded = zero_pad_of(source)
-    if padded is not None:
-        source, pads = padded
+    source, pads = conv_padding(conv)
     return ConvMatch(
         conv=conv,
         weight=weight,

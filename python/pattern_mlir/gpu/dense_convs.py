@@ -17,7 +17,7 @@ from mlir import ir
 
 from pattern_mlir.codegen.fkw import PackedFKW
 from pattern_mlir.gpu.conv_match import match_conv, replace_with_packed
-from pattern_mlir.gpu.irutil import ops_named
+from pattern_mlir.passes.conv_info import collect_ops
 
 #: Discardable attribute telling lowering (and the report) where a packed conv came from.
 KIND_ATTR = "gpu.conv_kind"
@@ -59,7 +59,7 @@ def depthwise_packing(weight: np.ndarray) -> PackedFKW:
 def convert_dense_convs(module) -> int:
     """Replace every matching dense/depthwise conv in ``module``; return how many."""
     count = 0
-    for conv in ops_named(module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"):
+    for conv in collect_ops(module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"):
         match = match_conv(conv)
         if match is None:
             continue

@@ -18,17 +18,22 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlir import ir
 
-from pattern_mlir.gpu.constants import attribute_array, numpy_dtype
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
-from pattern_mlir.gpu.irutil import (
-    as_operation,
-    constant_int,
-    defining_op,
-    location_text,
-    ops_named,
-    symbol_name,
-)
 from pattern_mlir.gpu.pattern_lowering import KIND_ATTR, MACS_ATTR
+from pattern_mlir.passes.constants import defining_op, elements_array, scalar_constant
+from pattern_mlir.passes.conv_info import collect_ops
+
+#: Element types a host buffer can hold.
+_DTYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "i1": np.bool_,
+           "i8": np.int8, "i16": np.int16, "f16": np.float16}
+
+
+def numpy_dtype(element_type: ir.Type) -> np.dtype:
+    name = str(element_type)
+    if name not in _DTYPES:
+        raise GpuLoweringError(f"buffer element type {name} is not supported")
+    return np.dtype(_DTYPES[name])
+
 
 _VIEWS = {
     "memref.collapse_shape",
@@ -84,13 +89,13 @@ class HostPlan:
 
 
 def find_entry(module: ir.Module, name: str | None = "main") -> ir.Operation:
-    funcs = [f for f in ops_named(module, "func.func") if f.regions[0].blocks]
+    funcs = [f for f in collect_ops(module, "func.func") if f.regions[0].blocks]
     for func in funcs:
-        if symbol_name(func) == name:
+        if ir.StringAttr(func.attributes["sym_name"]).value == name:
             return func
     if name == "main" and len(funcs) == 1:
         return funcs[0]
-    names = [symbol_name(f) for f in funcs]
+    names = [ir.StringAttr(f.attributes["sym_name"]).value for f in funcs]
     raise GpuLoweringError(f"no function @{name} to run; the module defines {names}")
 
 
@@ -103,7 +108,7 @@ class _Builder:
     def __init__(self, module: ir.Module):
         self.plan = HostPlan()
         self.buffer_of: dict = {}
-        self.globals = {symbol_name(g): g for g in ops_named(module, "memref.global")}
+        self.globals = {ir.StringAttr(g.attributes["sym_name"]).value: g for g in collect_ops(module, "memref.global")}
         self.constants: dict[str, int] = {}
 
     def new(self, type_, kind, data=None, name="") -> int:
@@ -117,7 +122,7 @@ class _Builder:
             producer = defining_op(value)
             what = producer.name if producer is not None else "a block argument"
             raise UnsupportedOpError(
-                what, f"its result is used by a kernel at {location_text(user)}"
+                what, f"its result is used by a kernel at {user.location}"
             )
         return self.buffer_of[value]
 
@@ -126,7 +131,7 @@ class _Builder:
         producer = defining_op(value)
         if producer is None or producer.name != "arith.constant":
             raise GpuLoweringError(
-                f"kernel argument of type {value.type} at {location_text(user)} is not a constant"
+                f"kernel argument of type {value.type} at {user.location} is not a constant"
             )
         attr = producer.attributes["value"]
         if isinstance(attr, ir.FloatAttr):
@@ -145,7 +150,10 @@ class _Builder:
             symbol = ir.FlatSymbolRefAttr(op.attributes["name"]).value
             if symbol not in self.constants:
                 glob = self.globals[symbol]
-                data = attribute_array(glob.attributes["initial_value"], op.results[0].type)
+                shape, dtype = _memref_shape(op.results[0].type)
+                data = elements_array(glob.attributes["initial_value"], shape, dtype)
+                if data is None:
+                    raise GpuLoweringError(f"cannot read the data of global @{symbol}")
                 self.constants[symbol] = self.new(op.results[0].type, "constant", data, symbol)
             self.buffer_of[op.results[0]] = self.constants[symbol]
         elif name in _VIEWS:
@@ -153,7 +161,7 @@ class _Builder:
                 if not list(op.results[0].uses):
                     return
                 raise UnsupportedOpError(
-                    name, f"a strided view is used on the host at {location_text(op)}"
+                    name, f"a strided view is used on the host at {op.location}"
                 )
             self.buffer_of[op.results[0]] = self.buffer(op.operands[0], op)
         elif name == "gpu.launch_func":
@@ -165,14 +173,14 @@ class _Builder:
         elif name in ("arith.constant", "memref.dealloc"):
             return
         else:
-            raise UnsupportedOpError(name, f"it stayed on the host at {location_text(op)}")
+            raise UnsupportedOpError(name, f"it stayed on the host at {op.location}")
 
     def launch(self, op: ir.Operation) -> None:
         view = op.opview
         ref = str(op.attributes["kernel"])
         module, entry = (part.lstrip("@") for part in ref.split("::"))
-        groups = tuple(constant_int(v) for v in (view.gridSizeX, view.gridSizeY, view.gridSizeZ))
-        size = tuple(constant_int(v) for v in (view.blockSizeX, view.blockSizeY, view.blockSizeZ))
+        groups = tuple(scalar_constant(v) for v in (view.gridSizeX, view.gridSizeY, view.gridSizeZ))
+        size = tuple(scalar_constant(v) for v in (view.blockSizeX, view.blockSizeY, view.blockSizeZ))
         if None in groups or None in size:
             raise GpuLoweringError(f"launch of {ref} has a non-constant grid or workgroup size")
         buffers = []
@@ -199,5 +207,5 @@ def build_host_plan(module: ir.Module, entry: str | None = "main") -> HostPlan:
         builder.buffer_of[arg] = index
         builder.plan.inputs.append(index)
     for op in block.operations:
-        builder.visit(as_operation(op))
+        builder.visit(op.operation)
     return builder.plan

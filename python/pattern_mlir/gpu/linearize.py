@@ -18,7 +18,8 @@ from mlir import ir
 from mlir.dialects import arith, scf
 
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.gpu.irutil import as_operation, constant_int, location_text, ops_named
+from pattern_mlir.passes.constants import scalar_constant
+from pattern_mlir.passes.conv_info import collect_ops
 
 #: Invocations per workgroup of the generic kernels (see DESIGN.md: no subgroup dependence).
 WORKGROUP = 64
@@ -29,9 +30,9 @@ MAX_GROUPS = 65535
 def _constants(values, what, op) -> list[int]:
     out = []
     for v in values:
-        c = constant_int(v)
+        c = scalar_constant(v)
         if c is None:
-            raise GpuLoweringError(f"{what} of the loop at {location_text(op)} is not a constant")
+            raise GpuLoweringError(f"{what} of the loop at {op.location} is not a constant")
         out.append(c)
     return out
 
@@ -39,8 +40,8 @@ def _constants(values, what, op) -> list[int]:
 def linearize_parallel_loops(module: ir.Module) -> int:
     """Rewrite every scf.parallel directly inside a func.func; return how many."""
     count = 0
-    for loop in ops_named(module, "scf.parallel"):
-        if as_operation(loop.parent).name != "func.func":
+    for loop in collect_ops(module, "scf.parallel"):
+        if loop.parent.operation.name != "func.func":
             continue
         _linearize(loop)
         count += 1
@@ -50,7 +51,7 @@ def linearize_parallel_loops(module: ir.Module) -> int:
 def _linearize(loop: ir.Operation) -> None:
     view = loop.opview
     if len(loop.results):
-        raise GpuLoweringError(f"scf.parallel with reductions at {location_text(loop)}")
+        raise GpuLoweringError(f"scf.parallel with reductions at {loop.location}")
     lbs = _constants(view.lowerBound, "lower bound", loop)
     ubs = _constants(view.upperBound, "upper bound", loop)
     steps = _constants(view.step, "step", loop)
@@ -61,7 +62,7 @@ def _linearize(loop: ir.Operation) -> None:
         workgroup *= 2
     groups = max(1, math.ceil(total / workgroup))
     if groups > MAX_GROUPS:
-        raise GpuLoweringError(f"loop at {location_text(loop)} has {total} iterations: too many")
+        raise GpuLoweringError(f"loop at {loop.location} has {total} iterations: too many")
     idx = ir.IndexType.get()
     with ir.InsertionPoint(loop), loop.location:
         c0 = arith.constant(idx, 0)

@@ -12,7 +12,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
-from pattern_mlir.gpu.irutil import as_operation, location_text, ops_named
+from pattern_mlir.passes.conv_info import collect_ops
 
 #: Ops the Vulkan host plan executes or ignores (views alias their operand's buffer).
 HOST_OPS = frozenset(
@@ -38,7 +38,7 @@ def run_in_process(module, stages) -> None:
     pipeline raises GpuLoweringError naming the stage."""
     from pattern_mlir.passes.registry import lookup
 
-    op = as_operation(module)
+    op = module.operation
     for stage in stages:
         if stage.python_pass:
             lookup(stage.python_pass).run(op, dict(stage.options))
@@ -51,16 +51,16 @@ def run_in_process(module, stages) -> None:
 
 def check_host(module: ir.Module) -> None:
     """Every op left in a host function must be one the Vulkan plan knows."""
-    for func in ops_named(module, "func.func"):
+    for func in collect_ops(module, "func.func"):
         for op in func.regions[0].blocks[0].operations:
-            op = as_operation(op)
+            op = op.operation
             if op.name in HOST_OPS:
                 continue
-            source = location_text(op)
+            source = str(op.location)
             raise UnsupportedOpError(
                 op.name,
                 f"it stayed on the host after GPU lowering (at {source}); the GPU path runs "
                 "only kernels, so the op that produced it has no parallel form here",
             )
-    if not ops_named(module, "func.func"):
+    if not collect_ops(module, "func.func"):
         raise GpuLoweringError("the module has no func.func to run")

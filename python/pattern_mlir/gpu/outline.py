@@ -19,14 +19,8 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.gpu.irutil import (
-    as_operation,
-    constant_int,
-    defining_op,
-    is_inside,
-    ops_named,
-    symbol_name,
-)
+from pattern_mlir.passes.constants import defining_op, scalar_constant
+from pattern_mlir.passes.conv_info import collect_ops
 
 OUTLINE = "builtin.module(gpu-kernel-outlining,canonicalize,cse)"
 
@@ -38,10 +32,10 @@ def short_op_name(name: str) -> str:
 def tag_linalg_ops(module, start: int = 0) -> int:
     """Give every linalg op a ``k<i>_<op>`` name location; return the next index."""
     index = start
-    for func in ops_named(module, "func.func"):
+    for func in collect_ops(module, "func.func"):
         for block in func.regions[0].blocks:
             for op in block.operations:
-                op = as_operation(op)
+                op = op.operation
                 if op.name.startswith("linalg."):
                     name = f"k{index}_{short_op_name(op.name)}"
                     op.location = ir.Location.name(name, childLoc=op.location)
@@ -49,10 +43,21 @@ def tag_linalg_ops(module, start: int = 0) -> int:
     return index
 
 
+def _is_inside(op: ir.Operation, ancestor: ir.Operation) -> bool:
+    """Whether ``op`` is nested (at any depth) in ``ancestor``."""
+    current = op.operation
+    while current is not None:
+        if current == ancestor.operation:
+            return True
+        parent = current.parent
+        current = parent.operation if parent is not None else None
+    return False
+
+
 def sink_constants(module: ir.Module) -> int:
     """Clone each constant used inside a gpu.launch into its body; return how many."""
     count = 0
-    for launch in ops_named(module, "gpu.launch"):
+    for launch in collect_ops(module, "gpu.launch"):
         entry = launch.regions[0].blocks[0]
         uses: dict = {}
 
@@ -62,13 +67,13 @@ def sink_constants(module: ir.Module) -> int:
                 if (
                     producer is not None
                     and producer.name == "arith.constant"
-                    and not is_inside(producer, launch)
+                    and not _is_inside(producer, launch)
                 ):
                     uses.setdefault(producer, []).append((op, i))
             return ir.WalkResult.ADVANCE
 
         for op in entry.operations:
-            as_operation(op).walk(visit)
+            op.operation.walk(visit)
         for producer, users in uses.items():
             clone = producer.clone(ip=ir.InsertionPoint.at_block_begin(entry))
             for user, i in users:
@@ -86,12 +91,12 @@ def outline_and_name(module: ir.Module) -> None:
     """Outline gpu.launch bodies, then name modules and kernels after their source op."""
     sink_constants(module)
     try:
-        PassManager.parse(OUTLINE).run(as_operation(module))
+        PassManager.parse(OUTLINE).run(module.operation)
     except ir.MLIRError as exc:
         raise GpuLoweringError(f"kernel outlining failed: {exc}") from exc
-    modules = {symbol_name(m): m for m in ops_named(module, "gpu.module")}
+    modules = {ir.StringAttr(m.attributes["sym_name"]).value: m for m in collect_ops(module, "gpu.module")}
     taken = set(modules)
-    for launch in ops_named(module, "gpu.launch_func"):
+    for launch in collect_ops(module, "gpu.launch_func"):
         ref = str(launch.attributes["kernel"])  # @module::@func
         mod_name, func_name = (part.lstrip("@") for part in ref.split("::"))
         new = _kernel_name_from(str(launch.location), mod_name)
@@ -102,8 +107,8 @@ def outline_and_name(module: ir.Module) -> None:
         taken.add(new)
         gpu_module = modules[mod_name]
         gpu_module.attributes["sym_name"] = ir.StringAttr.get(new)
-        for func in ops_named(gpu_module, "gpu.func"):
-            if symbol_name(func) == func_name:
+        for func in collect_ops(gpu_module, "gpu.func"):
+            if ir.StringAttr(func.attributes["sym_name"]).value == func_name:
                 func.attributes["sym_name"] = ir.StringAttr.get(new)
         launch.attributes["kernel"] = ir.Attribute.parse(f"@{new}::@{new}")
 
@@ -111,18 +116,18 @@ def outline_and_name(module: ir.Module) -> None:
 def attach_target(module: ir.Module, target_env: str) -> None:
     """Set ``spirv.target_env`` on gpu.modules and ``spirv.entry_point_abi`` on kernels."""
     env = ir.Attribute.parse(target_env)
-    for gpu_module in ops_named(module, "gpu.module"):
+    for gpu_module in collect_ops(module, "gpu.module"):
         gpu_module.attributes["spirv.target_env"] = env
     funcs = {}
-    for gpu_module in ops_named(module, "gpu.module"):
-        for func in ops_named(gpu_module, "gpu.func"):
-            funcs[(symbol_name(gpu_module), symbol_name(func))] = func
-    for launch in ops_named(module, "gpu.launch_func"):
+    for gpu_module in collect_ops(module, "gpu.module"):
+        for func in collect_ops(gpu_module, "gpu.func"):
+            funcs[(ir.StringAttr(gpu_module.attributes["sym_name"]).value, ir.StringAttr(func.attributes["sym_name"]).value)] = func
+    for launch in collect_ops(module, "gpu.launch_func"):
         ref = str(launch.attributes["kernel"])
         func = funcs.get(tuple(part.lstrip("@") for part in ref.split("::")))
         if func is None or "spirv.entry_point_abi" in func.attributes:
             continue
-        size = [constant_int(launch.operands[i]) for i in (3, 4, 5)]
+        size = [scalar_constant(launch.operands[i]) for i in (3, 4, 5)]
         if None in size:
             raise GpuLoweringError(f"kernel {ref} has a non-constant workgroup size")
         func.attributes["spirv.entry_point_abi"] = ir.Attribute.parse(

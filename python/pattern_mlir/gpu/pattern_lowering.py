@@ -18,21 +18,17 @@ treats every such cast as an alias of its operand.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
 
 from pattern_mlir.codegen.fkw import PackedFKW
-from pattern_mlir.dialects.builders import library_masks
 from pattern_mlir.gpu import conv_kernel
-from pattern_mlir.gpu.constants import constant_value_array
 from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
 from pattern_mlir.gpu.conv_plan import ConvGeometry, GpuConvPlan, make_plan
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.gpu.irutil import as_operation, module_block, ops_named
-from pattern_mlir.passes.conv_info import schedule_from_attr
+from pattern_mlir.passes.conv_info import collect_ops, packed_fkw, read_conv
 
 #: Attributes of a conv kernel's gpu.launch_func: "pattern", "dense" or "depthwise", and the
 #: multiply-adds of its kept taps per inference. Launches without them are upstream kernels.
@@ -54,46 +50,12 @@ class PatternConvKernel:
     kept_macs: int  # multiply-adds per inference (kept taps only)
 
 
-def _ints(attr) -> list[int]:
-    return [int(v) for v in attr]
-
-
-def _activation(op: ir.Operation) -> tuple[str, tuple[float, float] | None]:
-    attrs = op.attributes
-    kind = "none"
-    if "activation" in attrs:
-        match = re.search(r"<(\w+)>", str(attrs["activation"]))
-        kind = match.group(1) if match else "none"
-    clamp = None
-    if kind == "clamp":
-        lo = ir.FloatAttr(attrs["clamp_min"]).value if "clamp_min" in attrs else -np.inf
-        hi = ir.FloatAttr(attrs["clamp_max"]).value if "clamp_max" in attrs else np.inf
-        clamp = (lo, hi)
-    return kind, clamp
-
-
 def read_packed_conv(op: ir.Operation):
-    """(geometry, PackedFKW, bias or None, activation, clamp) of a packed conv op."""
-    attrs = op.attributes
-    in_type = ir.RankedTensorType(op.operands[0].type)
-    out_type = ir.RankedTensorType(op.results[0].type)
-    n, i, h, w = in_type.shape
-    _, o, oh, ow = out_type.shape
-    masks = library_masks(attrs["library"])
-    where = f"pattern.packed_conv2d at {op.location}"
-    weights = constant_value_array(op.operands[1], f"the weights of {where}")
-    bias = None
-    if len(op.operands) > 2:
-        bias = constant_value_array(op.operands[2], f"the bias of {where}").astype(np.float32)
-    packed = PackedFKW(
-        filter_order=np.asarray(_ints(attrs["filter_order"]), dtype=np.int32),
-        offsets=np.asarray(_ints(attrs["offsets"]), dtype=np.int32),
-        channels=np.asarray(_ints(attrs["channels"]), dtype=np.int32),
-        weights=weights.astype(np.float32).reshape(-1, int(masks[0].sum())),
-        library=masks,
-        in_channels=i,
-    )
-    pads = _ints(attrs["padding"])
+    """(geometry, PackedFKW, bias or None, activation, clamp, schedule) of a packed conv op,
+    read by the shared reader (passes.conv_info)."""
+    info = read_conv(op)
+    n, i, h, w = info.input_shape
+    _, o, oh, ow = info.output_shape
     geom = ConvGeometry(
         n=n,
         in_channels=i,
@@ -102,13 +64,12 @@ def read_packed_conv(op: ir.Operation):
         out_channels=o,
         out_height=oh,
         out_width=ow,
-        kernel=(masks.shape[1], masks.shape[2]),
-        strides=tuple(_ints(attrs["strides"])),
-        padding=tuple(pads),
-        dilations=tuple(_ints(attrs["dilations"])),
+        kernel=(info.library.shape[1], info.library.shape[2]),
+        strides=info.strides,
+        padding=info.padding,
+        dilations=info.dilations,
     )
-    kind, clamp = _activation(op)
-    return geom, packed, bias, kind, clamp
+    return geom, packed_fkw(op, info), info.bias, info.activation, info.clamp, info.schedule
 
 
 def _hex(array: np.ndarray) -> str:
@@ -205,10 +166,10 @@ def lower_pattern_convs(
     done = []
     taken = {
         str(op.attributes["sym_name"]).strip('"')
-        for op in module_block(module).operations
+        for op in module.operation.regions[0].blocks[0].operations
         if "sym_name" in op.attributes
     }
-    for index, op in enumerate(ops_named(module, "pattern.packed_conv2d")):
+    for index, op in enumerate(collect_ops(module, "pattern.packed_conv2d")):
         kind = "pattern"
         if "gpu.conv_kind" in op.attributes:
             kind = ir.StringAttr(op.attributes["gpu.conv_kind"]).value
@@ -216,11 +177,9 @@ def lower_pattern_convs(
         while name in taken:
             name += "_"
         taken.add(name)
-        geom, packed, bias, activation, clamp = read_packed_conv(op)
+        geom, packed, bias, activation, clamp, schedule = read_packed_conv(op)
         taps = np.stack([np.argwhere(m) for m in packed.library])
-        attrs = op.attributes
         try:
-            schedule = schedule_from_attr(attrs["schedule"]) if "schedule" in attrs else None
             plan = make_plan(
                 geom, taps, packed.num_kernels, schedule=schedule, **(plan_options or {})
             )
@@ -250,7 +209,7 @@ def lower_pattern_convs(
         launch.attributes[MACS_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), kernel.kept_macs)
         done.append(kernel)
     if done:
-        as_operation(module).attributes["gpu.container_module"] = ir.UnitAttr.get()
+        module.operation.attributes["gpu.container_module"] = ir.UnitAttr.get()
     return done
 
 
@@ -269,7 +228,7 @@ def _splice(module: ir.Module, op: ir.Operation, snippet_text: str, name: str) -
         if top.name == "func.func":
             host = top
         else:
-            module_block(module).append(top)
+            module.operation.regions[0].blocks[0].append(top)
     block = host.regions[0].blocks[0]
     block.arguments[0].replace_all_uses_with(op.operands[0])
     ops = list(block.operations)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from mlir import ir
 
 from pattern_mlir.gpu.host_plan import HostPlan, build_host_plan
-from pattern_mlir.gpu.irutil import ops_named, symbol_name
 from pattern_mlir.gpu.lowering import run_in_process
 from pattern_mlir.gpu.spirv_build import serialize_binaries
+from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
 
 
@@ -46,9 +46,9 @@ class GpuProgram:
 def _shared_bytes(module) -> dict[str, int]:
     """Workgroup memory per gpu.module (memref.alloc in Workgroup storage)."""
     sizes = {}
-    for gpu_module in ops_named(module, "gpu.module"):
+    for gpu_module in collect_ops(module, "gpu.module"):
         total = 0
-        for alloc in ops_named(gpu_module, "memref.alloc"):
+        for alloc in collect_ops(gpu_module, "memref.alloc"):
             memref = ir.MemRefType(alloc.results[0].type)
             if "Workgroup" in str(memref.memory_space) or "workgroup" in str(memref.memory_space):
                 count, element = 1, memref.element_type
@@ -58,7 +58,7 @@ def _shared_bytes(module) -> dict[str, int]:
                     count *= math.prod(element.shape)
                     element = element.element_type
                 total += count * element.width // 8
-        sizes[symbol_name(gpu_module)] = total
+        sizes[ir.StringAttr(gpu_module.attributes["sym_name"]).value] = total
     return sizes
 
 

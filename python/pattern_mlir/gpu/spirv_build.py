@@ -9,8 +9,10 @@ does it; the caller serialises again without validating to load the kernels.
 
 from __future__ import annotations
 
+from mlir import ir
+
 from pattern_mlir._mlir_libs import _patternDialects
-from pattern_mlir.gpu.irutil import ops_named, symbol_name
+from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.runtime import spirv_tools
 from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
 
@@ -22,8 +24,8 @@ def serialize_binaries(
 ) -> dict[str, bytes]:
     """{gpu.module name: binary} of every spirv.module in ``module``."""
     binaries = {}
-    for spirv_module in ops_named(module, "spirv.module"):
-        name = symbol_name(spirv_module).removeprefix(_PREFIX)
+    for spirv_module in collect_ops(module, "spirv.module"):
+        name = ir.StringAttr(spirv_module.attributes["sym_name"]).value.removeprefix(_PREFIX)
         binary = _patternDialects.serialize_spirv(spirv_module)
         if validate:
             spirv_tools.validate(binary)

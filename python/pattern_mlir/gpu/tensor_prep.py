@@ -17,7 +17,8 @@ from mlir import ir
 from mlir.dialects import arith
 
 from pattern_mlir.gpu.errors import UnsupportedOpError
-from pattern_mlir.gpu.irutil import defining_op, location_text, ops_named
+from pattern_mlir.passes.constants import defining_op
+from pattern_mlir.passes.conv_info import collect_ops
 
 #: Dialects whose ops may appear in the input functions.
 SUPPORTED_DIALECTS = frozenset(
@@ -35,7 +36,7 @@ REJECTED_OPS = {
 
 def check_supported(module: ir.Module) -> None:
     """Raise UnsupportedOpError for the first op the GPU path cannot lower."""
-    for func in ops_named(module, "func.func"):
+    for func in collect_ops(module, "func.func"):
         for region in func.regions:
             for block in region.blocks:
                 for op in block.operations:
@@ -61,7 +62,7 @@ def _check_nested(op: ir.Operation) -> None:
 def _problem(op: ir.Operation) -> UnsupportedOpError | None:
     name = op.name
     dialect = name.split(".", 1)[0]
-    where = f"at {location_text(op)}"
+    where = f"at {op.location}"
     if name in REJECTED_OPS:
         return UnsupportedOpError(name, f"{REJECTED_OPS[name]} ({where})")
     if dialect not in SUPPORTED_DIALECTS and name not in SUPPORTED_OPS:
@@ -75,7 +76,7 @@ def _problem(op: ir.Operation) -> UnsupportedOpError | None:
 
 def strip_asserts(module: ir.Module) -> int:
     """Erase every ``cf.assert``; return how many."""
-    asserts = ops_named(module, "cf.assert")
+    asserts = collect_ops(module, "cf.assert")
     for op in asserts:
         op.erase()
     return len(asserts)
@@ -84,7 +85,7 @@ def strip_asserts(module: ir.Module) -> int:
 def fold_f64_constants(module: ir.Module) -> int:
     """Replace ``arith.truncf`` of an f64 ``arith.constant`` by an f32 constant."""
     count = 0
-    for trunc in ops_named(module, "arith.truncf"):
+    for trunc in collect_ops(module, "arith.truncf"):
         source = defining_op(trunc.operands[0])
         if source is None or source.name != "arith.constant":
             continue

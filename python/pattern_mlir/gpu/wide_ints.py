@@ -27,7 +27,8 @@ from mlir.dialects import arith
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.capabilities import MEMORY_CAPABILITIES, check_kernel_capabilities
-from pattern_mlir.gpu.irutil import as_operation, defining_op, ops_named
+from pattern_mlir.passes.constants import defining_op
+from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
 #: Upstream passes of steps 2 and 3, run inside every gpu.module.
@@ -49,7 +50,7 @@ def narrow_index_float_casts(root) -> int:
     replaced are left dead for canonicalization)."""
     i32 = ir.IntegerType.get_signless(32)
     count = 0
-    for op in ops_named(root, *_TO_FLOAT):  # index -> i64 -> float
+    for op in collect_ops(root, *_TO_FLOAT):  # index -> i64 -> float
         source = defining_op(op.operands[0])
         if source is None or source.name != _TO_FLOAT[op.name] or not _is_i64(op.operands[0].type):
             continue
@@ -65,7 +66,7 @@ def narrow_index_float_casts(root) -> int:
         op.results[0].replace_all_uses_with(value)
         op.erase()
         count += 1
-    for op in ops_named(root, *_FROM_FLOAT):  # float -> i64 -> index
+    for op in collect_ops(root, *_FROM_FLOAT):  # float -> i64 -> index
         if not isinstance(op.results[0].type, ir.IndexType) or not _is_i64(op.operands[0].type):
             continue
         source = defining_op(op.operands[0])
@@ -88,6 +89,6 @@ def narrow_wide_ints(module, profile) -> None:
     if "Int64" in implied_closure(profile.capabilities):
         return
     check_kernel_capabilities(module, profile, MEMORY_CAPABILITIES)
-    for gpu_module in ops_named(module, "gpu.module"):
+    for gpu_module in collect_ops(module, "gpu.module"):
         narrow_index_float_casts(gpu_module)
-    PassManager.parse(f"builtin.module({NARROW_PIPELINE})").run(as_operation(module))
+    PassManager.parse(f"builtin.module({NARROW_PIPELINE})").run(module.operation)

@@ -16,17 +16,18 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith
 
-from pattern_mlir.gpu.irutil import constant_int, ops_named
+from pattern_mlir.passes.constants import scalar_constant
+from pattern_mlir.passes.conv_info import collect_ops
 
 
 def guard_zero_trip_loops(root) -> int:
     """Rewrite as described above under ``root``; return how many loops were guarded."""
     count = 0
-    for loop in ops_named(root, "scf.for"):
+    for loop in collect_ops(root, "scf.for"):
         if len(loop.results) == 0:
             continue
         lb, ub = loop.operands[0], loop.operands[1]
-        lo, hi = constant_int(lb), constant_int(ub)
+        lo, hi = scalar_constant(lb), scalar_constant(ub)
         if lo is not None and hi is not None and lo < hi:
             continue
         inits = list(loop.operands)[3 : 3 + len(loop.results)]

@@ -37,16 +37,23 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
     dtype = _NUMPY_TYPES.get(str(type_.element_type))
     if dtype is None:
         return None
+    return elements_array(attr, tuple(type_.shape), dtype)
+
+
+def elements_array(attr: ir.Attribute, shape: tuple[int, ...], dtype) -> np.ndarray | None:
+    """The values of a `dense` or `dense_resource` elements attribute (an arith.constant's value,
+    a memref.global's initial value) as `dtype`, or None for any other attribute."""
     blob = _patternDialects.dense_resource_bytes(attr)
     if blob is not None:
         # The first 4 bytes of a printed blob are its alignment, not data; the
         # context stores the data only.
         data = np.frombuffer(blob, dtype=dtype)
-        return data.reshape(type_.shape).copy() if data.size == np.prod(type_.shape) else None
-    if isinstance(attr, ir.DenseElementsAttr):
+        return data.reshape(shape).copy() if data.size == np.prod(shape) else None
+    if isinstance(attr, ir.DenseElementsAttr) or ir.DenseElementsAttr.isinstance(attr):
+        attr = ir.DenseElementsAttr(attr)
         if attr.is_splat:
-            return np.full(type_.shape, attr.get_splat_value().value, dtype=dtype)
-        return np.array(attr, dtype=dtype).reshape(type_.shape)
+            return np.full(shape, attr.get_splat_value().value, dtype=dtype)
+        return np.array(attr).astype(dtype).reshape(shape)
     return None
 
 

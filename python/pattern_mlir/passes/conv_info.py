@@ -112,14 +112,16 @@ def packed_fkw(op: ir.Operation, info: ConvInfo | None = None):
     )
 
 
-def collect_ops(module: ir.Operation, name: str) -> list[ir.Operation]:
-    """All operations called `name` under `module`, in walk order."""
+def collect_ops(module, *names: str) -> list[ir.Operation]:
+    """All operations called one of `names` under `module` (an Operation, OpView or Module),
+    in walk order."""
     found: list[ir.Operation] = []
+    wanted = set(names)
 
     def visit(op):
-        if op.name == name:
+        if op.name in wanted:
             found.append(op.operation if isinstance(op, ir.OpView) else op)
         return ir.WalkResult.ADVANCE
 
-    module.walk(visit)
+    module.operation.walk(visit)
     return found

@@ -120,12 +120,12 @@ def narrow_ints(module_op, options: dict[str, str]) -> None:
                "check the host function", options=("profile",))
 def check(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.capabilities import check_kernel_capabilities
-    from pattern_mlir.gpu.irutil import ops_named
     from pattern_mlir.gpu.lowering import check_host
     from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
+    from pattern_mlir.passes.conv_info import collect_ops
 
     check_kernel_capabilities(module_op, _profile(options))
-    for gpu_module in ops_named(module_op, "gpu.module"):
+    for gpu_module in collect_ops(module_op, "gpu.module"):
         guard_zero_trip_loops(gpu_module)
     check_host(module_op)
 

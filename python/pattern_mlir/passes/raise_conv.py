@@ -34,7 +34,7 @@ DENSE_ATTR = "pattern.dense"
 _GREATER_THAN = {2, 9}
 
 
-def _padding(conv: ir.Operation) -> tuple[ir.Value, list[int]]:
+def conv_padding(conv: ir.Operation) -> tuple[ir.Value, list[int]]:
     """The unpadded input and [top, left, bottom, right] if a zero tensor.pad feeds `conv`."""
     source = conv.operands[0]
     pad = defining_op(source, "tensor.pad")
@@ -52,7 +52,7 @@ def _padding(conv: ir.Operation) -> tuple[ir.Value, list[int]]:
     return pad.operands[0], [low[2], low[3], high[2], high[3]]
 
 
-def _bias(init: ir.Value, out_channels: int) -> tuple[bool, np.ndarray | None]:
+def conv_bias(init: ir.Value, out_channels: int) -> tuple[bool, np.ndarray | None]:
     """(recognised, bias) for the conv's init: a broadcast constant bias or a zero fill."""
     broadcast = defining_op(init, "linalg.broadcast")
     if broadcast is not None and list(broadcast.attributes["dimensions"]) == [0, 2, 3]:
@@ -206,7 +206,7 @@ def _input_reason(conv: ir.Operation) -> str | None:
 def _output_reason(conv: ir.Operation, weight: np.ndarray) -> str | None:
     """Why the pattern conv would not compute `conv`'s result type, else None (linalg also
     accepts an output that covers part of the convolution's window positions)."""
-    source, padding = _padding(conv)
+    source, padding = conv_padding(conv)
     if min(padding) < 0:
         return f"negative padding {padding}"
     n, _, h, w = ir.RankedTensorType(source.type).shape
@@ -235,9 +235,9 @@ def dense_reason(conv: ir.Operation) -> tuple[str | None, np.ndarray | None]:
     library = builders.derive_library(weight)
     if library is None:
         return "weights follow no pattern library (more than 4 taps or no kept kernel)", None
-    if not _bias(conv.operands[2], weight.shape[0])[0]:
+    if not conv_bias(conv.operands[2], weight.shape[0])[0]:
         return "its init is neither a constant bias nor zero", None
-    top, left, bottom, right = _padding(conv)[1]
+    top, left, bottom, right = conv_padding(conv)[1]
     if (top, left) != (bottom, right):
         return f"asymmetric padding {[top, left, bottom, right]}", None
     reason = _output_reason(conv, weight)
@@ -256,8 +256,8 @@ def raise_conv(conv: ir.Operation) -> bool:
         conv.attributes[DENSE_ATTR] = ir.StringAttr.get(reason)
         return False
     weight = constant_array(conv.operands[1])
-    bias = _bias(conv.operands[2], weight.shape[0])[1]
-    source, padding = _padding(conv)
+    bias = conv_bias(conv.operands[2], weight.shape[0])[1]
+    source, padding = conv_padding(conv)
     activation_ops, activation, clamp = _activation(conv.results[0])
     with ir.InsertionPoint(conv), conv.location:
         raised = builders.build_conv2d(

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gpu_testlib import LIBRARY, ConvCase, conv_module, make_layer
+from gpu_testlib import ConvCase, conv_module, make_layer
 from pattern_mlir.gpu import compile_to_spirv
-from pattern_mlir.gpu.pattern_import import pack_pattern_convs
-from pattern_mlir.gpu.sample_models import SAMPLES
 from pattern_mlir.runtime.spirv_tools import (
     ADRENO_640,
     capabilities_and_extensions,
@@ -27,12 +25,11 @@ def _conv_program(staged):
     return compile_to_spirv(text, staged=staged)
 
 
-@pytest.fixture(scope="module", params=["staged", "direct", *sorted(SAMPLES)])
-def program(request, sample_exports):
-    if request.param in SAMPLES:
-        text, _ = pack_pattern_convs(sample_exports[request.param][3], LIBRARY)
-        return compile_to_spirv(text)
-    return _conv_program(request.param == "staged")
+@pytest.fixture(scope="module", params=["staged", "direct", "mobilenet-v2", "style-transfer"])
+def program(request, zoo):
+    if request.param in ("staged", "direct"):
+        return _conv_program(request.param == "staged")
+    return zoo(request.param).exe.program.program
 
 
 def test_binaries_validate_and_fit_profile(program):

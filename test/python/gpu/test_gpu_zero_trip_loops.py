@@ -12,9 +12,9 @@ import numpy as np
 from mlir import ir
 from mlir.passmanager import PassManager
 from pattern_mlir.compiler.stages import GPU_TO_SPIRV
-from pattern_mlir.gpu.irutil import ops_named
 from pattern_mlir.gpu.spirv_build import serialize_binaries
 from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
+from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.runtime.spirv_tools import ADRENO_640
 
 KERNEL = """
@@ -44,7 +44,7 @@ def _run(device, guard: bool, trips: int) -> float:
         module = ir.Module.parse(KERNEL.replace("ENV", ADRENO_640.target_env()))
         if guard:
             assert guard_zero_trip_loops(module) == 1
-            assert len(ops_named(module, "arith.select")) == 1
+            assert len(collect_ops(module, "arith.select")) == 1
         PassManager.parse(GPU_TO_SPIRV).run(module.operation)
         (binary,) = serialize_binaries(module).values()
     kernel = device.kernel(binary, "k")
