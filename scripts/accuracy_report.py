@@ -476,7 +476,7 @@ def plot(res: dict, path: Path) -> None:
             )
         ax.set_xlabel(label + " (x)")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"Fashion-MNIST test top-1 (%), mean, min..max of {n} seeds")
+    axes[0].set_ylabel(f"test top-1 % (mean, min..max of {n} seeds)")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Pattern + connectivity pruning of FashionCNN (6 conv layers)")
     fig.tight_layout()

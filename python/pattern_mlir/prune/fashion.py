@@ -164,6 +164,9 @@ def train_or_load(
     cached_dense = FashionConfig.from_dict(dense_meta["config"]) if dense_meta else None
     if not retrain and cached_dense and cached_dense.dense_part() == cfg.dense_part():
         load_state(root / "dense.safetensors", dense)
+        # ADMM goes on with the shuffles it would see right after training the dense model here
+        # (Batches shuffles by epoch number): the cached and the fresh run prune alike
+        train.epoch = cfg.dense_epochs
         log(f"dense model loaded from {root} (test acc {dense_meta['test_acc']:.4f})")
     else:
         t = time.time()

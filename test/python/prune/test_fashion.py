@@ -39,3 +39,27 @@ def test_train_or_load_caches(tmp_path):
         assert torch.equal(a, b)
     x = next(iter(test))[0][:4]
     assert torch.equal(dense(x), again.dense(x))
+
+
+@pytest.mark.skipif(not DEFAULT_ROOT.is_dir(), reason="Debian dataset-fashion-mnist not installed")
+def test_pruning_a_cached_dense_model_matches_a_fresh_run(tmp_path):
+    """ADMM after loading the dense model sees the shuffles it sees right after training it."""
+    import shutil
+
+    cfg = FashionConfig(
+        widths=(4, 8, 8),
+        dense_epochs=2,
+        admm_epochs=1,
+        retrain_epochs=1,
+        train_limit=512,
+        updates_per_epoch=2,
+    )
+    fresh = train_or_load(tmp_path, cfg, progress=False, log=lambda m: None)
+    shutil.rmtree(tmp_path / "fashion" / "pruned")
+    (tmp_path / "fashion" / "pruned.json").unlink()
+    logs = []
+    again = train_or_load(tmp_path, cfg, progress=False, log=logs.append)
+    assert any("dense model loaded" in m for m in logs)
+    assert not any("pruned model loaded" in m for m in logs)
+    for a, b in zip(fresh.pruned.state_dict().values(), again.pruned.state_dict().values()):
+        assert torch.equal(a, b)
