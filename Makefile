@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMPS := $(VENV)/.stamps
 
 # Python files count too: the editable install maps modules that exist at install time.
-NATIVE_SOURCES := $(shell find dialect lib tools python -name '*.td' -o -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name CMakeLists.txt) CMakeLists.txt pyproject.toml
+NATIVE_SOURCES := $(shell find dialect lib tools python -name '*.td' -o -name '*.cpp' -o -name '*.h' -o -name '*.c' -o -name '*.py' -o -name CMakeLists.txt) CMakeLists.txt pyproject.toml
 
 .PHONY: test demo lit pytest env build apt clean
 

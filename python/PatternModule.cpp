@@ -100,4 +100,14 @@ NB_MODULE(_patternDialects, m) {
         return nb::bytes(binary.data(), binary.size());
       },
       nb::arg("spirv_module"), "Serialises a spirv.module to a SPIR-V binary.");
+
+  m.def(
+      "fuse_elementwise_chains",
+      [](MlirOperation root) {
+        if (mlirLogicalResultIsFailure(patternFuseElementwiseChains(root)))
+          throw std::runtime_error(
+              "elementwise fusion did not converge (see the diagnostics)");
+      },
+      nb::arg("root"),
+      "Fuses chains of all-parallel linalg.generic ops on tensors below root.");
 }

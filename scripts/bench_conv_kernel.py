@@ -1,6 +1,6 @@
 """Quick single-layer speed check of the generated pattern conv against torch's dense conv.
 
-Useful GFLOP/s = 2 x kept MACs / time. Not the benchmark protocol of BENCHMARKS.md (that runs
+Useful GFLOP/s = 2 x kept MACs / time. Not the benchmark protocol of docs/design.md section 9 (that runs
 each peer in its own process); this is for tuning the code generator.
 
     PYTHONPATH=python .venv/bin/python scripts/bench_conv_kernel.py --layer vgg_conv3_2

@@ -2,7 +2,7 @@
 
 Every VGG-16 conv at 224x224 and ResNet-50's 3x3 convs, pattern-pruned (8 patterns x
 connectivity 3.6 by default), run by pattern-mlir and densely by PyTorch, ONNX Runtime and MNN,
-following ../shared/BENCHMARKS.md: each runtime in its own fresh process, one after another
+following the protocol of docs/design.md section 9: each runtime in its own fresh process, one after another
 (A B A B ...), warm-up, median of >= 20 runs, 1 and 2 threads, outputs checked against torch.
 Also measured: the FMA peak of this machine and llvm-mca estimates of the arm64 inner loops.
 Writes the raw results (JSON), docs/bench_layers.md and docs/bench_layers.png.

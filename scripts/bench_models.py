@@ -5,7 +5,7 @@ super resolution) at their default inputs, batch 1, fp32, projected once to the 
 setting (8 patterns x connectivity 3.6); pattern-mlir runs them through
 ``pattern_mlir.compile``, PyTorch eager, ONNX Runtime, MNN, IREE and LiteRT densely on the same
 weights.
-Following ../shared/BENCHMARKS.md: every runtime in its own fresh process, one after another
+Following the protocol of docs/design.md section 9: every runtime in its own fresh process, one after another
 (A B A B ...), warm-up, median of >= 20 runs, 1 and 2 threads, outputs checked against torch.
 Also recorded: compile times, and the arm64-neon build of every model (compiled, run once
 under qemu, checked against torch). Writes raw JSON, docs/bench_models.md and .png.

@@ -698,7 +698,8 @@ def _init_worker(settings: Settings, seeds: list[tuple[str, str]], pool_worker: 
     if pool_worker:  # the parent handles ^C and terminates the pool
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imported once here so that every forked run starts with them loaded.
-    import pattern_mlir  # noqa: F401
+    from pattern_mlir import register_dialect
+    register_dialect()
     import pattern_mlir.passes  # noqa: F401
     import pattern_mlir.tools.pattern_opt  # noqa: F401
 

@@ -49,6 +49,12 @@ MLIR_CAPI_EXPORTED MlirLogicalResult patternTranslateModuleToLLVMIR(
 MLIR_CAPI_EXPORTED MlirLogicalResult patternSerializeSPIRV(
     MlirOperation op, MlirStringCallback callback, void *userData);
 
+/// Fuses chains of all-parallel `linalg.generic` ops on tensors below `root`
+/// (upstream's elementwise fusion patterns, without reshape propagation). A
+/// producer is fused only into its single user.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+patternFuseElementwiseChains(MlirOperation root);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,16 +1,27 @@
 """pattern-mlir: a compiler for pattern-pruned CNNs, built on MLIR.
 
-Importing the package registers the `pattern` dialect in every MLIR Context the
-upstream `mlir` bindings create, and makes `Operation.opview` return the
-generated `pattern` op classes.
+`load` and `Executable` are the runtime: they run a saved model with numpy and ctypes alone.
+Everything that compiles (`compile`, `compile_str`, `CompileOptions`) imports MLIR on first
+use; from then on the `pattern` dialect is registered in every MLIR Context the upstream
+`mlir` bindings create (see `register_dialect`).
 """
 
 __version__ = "0.1.0"
 
-from ._registration import register_dialect as _register_dialect
+from ._registration import register_dialect
+from .runtime.artifact import ArtifactError
+from .runtime.executable import Executable, load
 
-_register_dialect()
+_COMPILER_NAMES = ("CompileError", "CompileOptions", "compile", "compile_str")
 
-from .compiler import CompileError, CompileOptions, Executable, compile, compile_str, load  # noqa: E402
 
-__all__ = ["CompileError", "CompileOptions", "Executable", "compile", "compile_str", "load"]
+def __getattr__(name: str):
+    if name in _COMPILER_NAMES:
+        from . import compiler
+
+        return getattr(compiler, name)
+    raise AttributeError(f"module 'pattern_mlir' has no attribute {name!r}")
+
+
+__all__ = ["ArtifactError", "CompileError", "CompileOptions", "Executable", "compile", "compile_str", "load",
+           "register_dialect"]

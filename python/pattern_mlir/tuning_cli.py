@@ -72,7 +72,8 @@ def _layers(args):
     if args.model.endswith(".mlir"):
         from mlir import ir
 
-        import pattern_mlir  # noqa: F401  (registers the dialect)
+        from pattern_mlir import register_dialect
+        register_dialect()
         from pattern_mlir.passes.registry import lookup
 
         with ir.Context(), ir.Location.unknown():

@@ -1,6 +1,6 @@
 """LiteRT (TFLite interpreter, XNNPACK delegate), dense, converted from the projected model.
 
-BENCHMARKS.md's recipe: ``litert_torch.convert(model.eval(), (x,)).export(f)`` on the zoo
+The recipe of docs/design.md section 9: ``litert_torch.convert(model.eval(), (x,)).export(f)`` on the zoo
 model with the prepared weights, once per prepared model (cached next to it, written
 atomically; the seconds it took go into the result's info), then
 ``Interpreter(model_path=f, num_threads=n)``. The converted model keeps torch's NCHW input and

@@ -18,7 +18,7 @@ import time
 
 import pattern_mlir
 import torch
-from pattern_mlir.compiler.executable import ENTRY
+from pattern_mlir.runtime.executable import ENTRY
 from pattern_mlir.compiler.torch_import import ImportedModule, import_torch
 
 from .runnable import load_runnable, save_runnable

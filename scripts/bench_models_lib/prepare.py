@@ -46,7 +46,7 @@ def _macs(model: torch.nn.Module, x: torch.Tensor, spec) -> dict:
 
 
 def _export_onnx(model: torch.nn.Module, x: torch.Tensor, path) -> dict:
-    """BENCHMARKS.md's recipe (dynamo exporter, opset 18, weights inside the file)."""
+    """The recipe of docs/design.md section 9 (dynamo exporter, opset 18, weights inside the file)."""
     import onnx
 
     tmp = path.with_suffix(".tmp.onnx")

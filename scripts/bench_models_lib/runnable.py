@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 
 from mlir import ir
-from pattern_mlir.compiler.executable import HostExecutable, TensorSpec
+from pattern_mlir.compiler.executable import HostExecutable
+from pattern_mlir.runtime.call_signature import TensorSpec
 from pattern_mlir.compiler.weight_files import read_arrays, write_arrays
 from pattern_mlir.runtime.weight_blob import ExternalConstant
 
@@ -36,7 +37,9 @@ def save_runnable(exe: HostExecutable, directory: Path) -> None:
 
 
 def load_runnable(directory: Path) -> HostExecutable:
-    import pattern_mlir  # noqa: F401 - registers the dialects every context needs
+    from pattern_mlir import register_dialect
+
+    register_dialect()  # the module holds pattern IR attributes
 
     spec = json.loads((directory / "host.json").read_text())
     arrays = read_arrays(directory / "constants.bin")

@@ -1,7 +1,7 @@
 """PyTorch eager, dense: the reference output and a dense peer, on the projected weights.
 
 Two variants timed interleaved, as in the layer benchmark: ``nchw`` and ``channels_last``
-(BENCHMARKS.md: channels_last helps 3-16 %); the report takes the faster. The ``nchw`` output
+(docs/design.md section 9); the report takes the faster. The ``nchw`` output
 at one thread is the reference every runtime is checked against.
 """
 

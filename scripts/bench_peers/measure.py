@@ -33,7 +33,7 @@ PEERS = ("pattern", "torch", "ort", "mnn")
 HEADLINE = {"pattern": "call", "torch": None, "ort": "run", "mnn": "forward", "iree": "run", "litert": "run"}
 # Correctness bounds against torch: (metric, bound). "max" = max|y - ref| / max|ref|.
 TOLERANCE = {"pattern": ("rel_l2", 1e-4), "torch": ("max", 1e-3), "ort": ("max", 1e-3)}
-TOLERANCE["mnn"] = ("rel_l2", 1e-3)  # Winograd: about 3e-4 expected (BENCHMARKS.md)
+TOLERANCE["mnn"] = ("rel_l2", 1e-3)  # Winograd: about 3e-4 expected (docs/design.md section 9)
 TOLERANCE["iree"] = ("max", 1e-3)
 TOLERANCE["litert"] = ("max", 1e-3)  # whole models only (its converter takes a torch module)
 

@@ -203,7 +203,7 @@ def _targets(s: Summary) -> list[str]:
     return out
 
 
-# BENCHMARKS.md's single-thread MNN figures (ms), measured elsewhere on this kind of machine.
+# Single-thread MNN figures (ms) measured outside this run on this kind of machine (docs/design.md section 9).
 _MNN_REFERENCE = {"vgg_conv3_2": 13.4, "r50_3x3_64": 0.84}
 
 
@@ -216,7 +216,7 @@ def _findings(s: Summary, meta: dict) -> list[str]:
         if (name, view) in s.points and "mnn" in s.points[(name, view)].ms:
             p = s.points[(name, view)]
             out.append(
-                f"- MNN ran slower here than BENCHMARKS.md's reference: {name} "
+                f"- MNN ran slower here than the reference of docs/design.md: {name} "
                 f"{p.ms['mnn']:.2f} ms ({view.title}) against {ref} ms there. Against the "
                 f"reference figure pattern-mlir's {p.ms['pattern']:.2f} ms would be "
                 f"{ref / p.ms['pattern']:.2f}x, not {p.ratio('mnn'):.2f}x. Both are reported "

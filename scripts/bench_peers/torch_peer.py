@@ -1,7 +1,7 @@
 """PyTorch eager dense conv: the reference output and a dense peer.
 
 Two variants, timed interleaved: ``nchw`` and ``channels_last`` (input and weights in NHWC
-memory format, as a channels_last network would hold them; BENCHMARKS.md: it helps 3-16 %).
+memory format, as a channels_last network would hold them; docs/design.md section 9).
 The report takes the faster one per layer and thread count. The ``nchw`` output at one thread
 is the reference every other runtime is checked against.
 """

@@ -10,6 +10,10 @@ generated functions lives in ``pattern_mlir.runtime.host``.
     plan.signature(), plan.arg_names, plan.input_shape   # what the caller must pass
 """
 
+from .._registration import register_dialect
+
+register_dialect()  # the package builds and reads pattern IR
+
 from .activation import ACTIVATIONS, Activation
 from .emit_conv import ARG_NAMES, ConvKernelPlan, emit_conv, plan_conv
 from .fkw import (

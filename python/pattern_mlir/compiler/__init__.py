@@ -1,8 +1,12 @@
 """The compile driver: stages, options, executables."""
 
-from .api import compile, compile_str, load
+from .._registration import register_dialect
+
+register_dialect()
+
+from ..runtime.executable import Executable, load
+from .api import compile, compile_str
 from .errors import CompileError
-from .executable import Executable
 from .options import TARGETS, CompileOptions
 
 __all__ = ["TARGETS", "CompileError", "CompileOptions", "Executable", "compile", "compile_str", "load"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -13,21 +12,14 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 
-from .errors import CompileError
-from .executable import (
-    ENTRY,
-    FORMAT_VERSION,
-    Arm64Executable,
-    Executable,
-    HostExecutable,
-    HostLibraryExecutable,
-    TensorSpec,
-    VulkanModelExecutable,
-)
 from ..runtime.allocator import small_pages
+from ..runtime.call_signature import Signature
+from ..runtime.executable import ENTRY, Arm64Executable, Executable, TensorSpec
 from ..target import Target, resolve_target, stamp_target
-from .options import CompileOptions, check_target
+from .errors import CompileError
+from .executable import HostExecutable, VulkanModelExecutable
 from .isolation import Limits, StageWorker
+from .options import CompileOptions, check_target
 
 
 def compile_str(text: str, target: str = "host", options: CompileOptions | None = None, *,
@@ -121,11 +113,13 @@ def _build_arm64(module, inputs, outputs, stages, options, temps, target: Target
 
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
     stamp_target(module.operation, target)
+    signature = Signature(target.name, target.cpu, tuple(inputs), tuple(outputs))
     llvm_ir, artifacts = build_model_library(module.operation, workdir, target, options.opt_level,
-                                             asm=True)
+                                             signature, asm=True)
     stages["llvm-ir"] = llvm_ir
     stages["asm"] = artifacts.asm_path.read_text()
-    return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir)
+    return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir, cpu=target.cpu,
+                           opt_level=options.opt_level)
 
 
 def compile(model, example_inputs, target: str = "host", options: CompileOptions | None = None) -> Executable:
@@ -155,21 +149,3 @@ def compile(model, example_inputs, target: str = "host", options: CompileOptions
         worker.close()
         raise
     return _compile_in_worker(worker, imported.text, target, options, imported.resources, report)
-
-
-def load(path: str | Path) -> Executable:
-    """Loads an executable written by `Executable.save`, checking its format version."""
-    directory = Path(path)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    if manifest.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{directory} holds format {manifest.get('format')}, this pattern-mlir reads {FORMAT_VERSION}")
-    inputs = [TensorSpec.from_json(s) for s in manifest["inputs"]]
-    outputs = [TensorSpec.from_json(s) for s in manifest["outputs"]]
-    stages = {name: (directory / f"{name}.mlir").read_text() for name in manifest["stages"]}
-    if manifest["target"] in ("host", "x86-64-v3", "x86-64-v4"):
-        host = json.loads((directory / "host.json").read_text())
-        return HostLibraryExecutable(inputs, outputs, stages, directory / "libmodel.so",
-                                     target=manifest["target"], **host)
-    if manifest["target"] == "arm64-neon":
-        return Arm64Executable(inputs, outputs, stages, directory / "libmodel.so", directory)
-    raise ValueError(f"cannot load target {manifest['target']!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mlir import ir
 
+from ..runtime.executable import ENTRY
 from .errors import CompileError
-from .executable import ENTRY
 
 Shape = tuple[int, ...]
 

@@ -35,6 +35,7 @@ from mlir.passmanager import PassManager
 from .errors import CompileError
 from .resources import attach, check_attached
 from .signature import entry_signature
+from .source_locations import describe_unparsable_op
 from .stages import Stage, cpu_stages, gpu_stages, run_stage, split_pipeline, stage_text
 from .weight_files import read_arrays
 
@@ -74,7 +75,7 @@ def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
         try:
             module = ir.Module.parse(text)
         except ir.MLIRError as error:
-            raise CompileError("parse", str(error)) from error
+            raise CompileError("parse", describe_unparsable_op(text, str(error)) or str(error)) from error
         del text
         resources = read_arrays(Path(request["resources_path"])) if request.get("resources_path") else {}
         try:

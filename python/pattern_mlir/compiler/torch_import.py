@@ -39,7 +39,12 @@ def fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
     from torch.fx.experimental.optimization import fuse
 
     try:
-        return fuse(model.eval())
+        # Traced with stack traces: torch.export of the traced module then still knows the
+        # user's source line of every op, which errors name (see `node_location`).
+        tracer = torch.fx.Tracer()
+        tracer.record_stack_traces = True
+        graph = tracer.trace(model.eval())
+        return fuse(torch.fx.GraphModule(tracer.root, graph, type(model).__name__), no_trace=True)
     except Exception:  # noqa: BLE001 - any tracing failure means: do not fold
         return model.eval()
 

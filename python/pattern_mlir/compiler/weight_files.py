@@ -1,7 +1,7 @@
 """Named arrays in one raw file plus a JSON index: how the import child hands over weights.
 
 numpy only, because the torch-mlir child imports it too and must not load the `mlir`
-wheel (two MLIR copies in one process break; DESIGN.md section 3).
+wheel (two MLIR copies in one process break; docs/design.md section 3).
 """
 
 from __future__ import annotations

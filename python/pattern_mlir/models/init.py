@@ -3,7 +3,7 @@
 A fresh BatchNorm has running mean 0, variance 1, weight 1 and bias 0: in eval mode it is almost
 the identity, so a compiler that folds it wrongly (wrong axis, forgotten epsilon, scale applied
 to the bias) still matches PyTorch. The zoo's big models have no trained weights here (no
-ImageNet, DESIGN.md section 3), so numerics checks give them random statistics instead.
+ImageNet, docs/design.md section 3), so numerics checks give them random statistics instead.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
 """Passes written in Python. Importing this package registers all of them."""
 
+from .._registration import register_dialect
+
+register_dialect()  # the package builds and reads pattern IR
+
 from . import (  # noqa: F401  (each module registers its pass)
     apply_tuning,
     copy_to_linalg,
     distinct_results,
     expand_math,
     fold_constant_generics,
+    fuse_elementwise,
     inline_resources,
     lower_to_gpu,
     lower_to_vector,

@@ -2,7 +2,7 @@
 
 MACs count every Conv2d (pruned or not) at its real output size, found with forward hooks on one
 example input. Pruned layers cost kept taps x output pixels. Weight bytes of a pruned layer follow
-the compiler's packed format (DESIGN.md section 5): 4 B per kept weight, a 4 B input-channel index
+the compiler's packed format (docs/design.md section 5): 4 B per kept weight, a 4 B input-channel index
 per kept kernel, and a 4 B offset per (filter, pattern); dense layers store 4 B per weight.
 """
 

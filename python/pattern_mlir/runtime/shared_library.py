@@ -7,15 +7,13 @@ JIT and library see equally optimised IR;
 compiler links ``lib<name>.so`` with ``-z defs``, so that a symbol no library provides (e.g.
 MLIR's ``memrefCopy`` runtime helper) fails at link time rather than at load. IR that calls
 MLIR's async runtime (threaded code) is linked with ``ASYNC_RUNTIME_SOURCE``, our pthread
-implementation of that ABI; ``async_runtime_library`` builds the same file for the host JIT.
+implementation of that ABI; ``async_runtime_library`` is the same file built for the host JIT.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,25 +83,19 @@ def compile_library(
     return LibraryArtifacts(out, ll_path, obj_path, asm_path, so_path)
 
 
-def async_runtime_library(cc: str = "cc") -> Path:
+def async_runtime_library() -> Path:
     """``ASYNC_RUNTIME_SOURCE`` as a host shared library, for the JIT of threaded code.
 
-    Not MLIR's libmlir_async_runtime.so: its ``__mlir_execution_engine_destroy`` drops the
-    process-wide runtime when the first engine that loaded it dies, and the next engine's
-    threaded code then crashes in ``mlirAsyncRuntimeCreateGroup``. Ours has no such hooks,
-    lives as long as the process, and is the runtime the saved libraries link.
-
-    Built once per source version into ``$XDG_CACHE_HOME/pattern-mlir`` (``~/.cache``); the
-    rename makes concurrent first builds (pytest workers) safe.
+    Built by CMake with the package (python/CMakeLists.txt) and installed beside the native
+    extension. Not MLIR's libmlir_async_runtime.so: its ``__mlir_execution_engine_destroy``
+    drops the process-wide runtime when the first engine that loaded it dies, and the next
+    engine's threaded code then crashes in ``mlirAsyncRuntimeCreateGroup``. Ours has no such
+    hooks, lives as long as the process, and is the runtime the saved libraries link.
     """
-    source = ASYNC_RUNTIME_SOURCE.read_bytes()
-    key = hashlib.sha256(source + " ".join((cc, *_RUNTIME_CFLAGS)).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pattern-mlir"
-    library = cache / f"libpattern_async_runtime-{key}.so"
-    if not library.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache) as scratch:
-            built = Path(scratch) / library.name
-            run_tool(cc, [*_RUNTIME_CFLAGS, "-shared", ASYNC_RUNTIME_SOURCE, "-o", built, "-lpthread"])
-            os.replace(built, library)
-    return library
+    from .. import _mlir_libs
+
+    for directory in _mlir_libs.__path__:
+        library = Path(directory) / "libpattern_async_runtime.so"
+        if library.exists():
+            return library
+    raise FileNotFoundError("libpattern_async_runtime.so is not installed with pattern_mlir; run `make build`")

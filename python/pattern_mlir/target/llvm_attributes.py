@@ -13,9 +13,12 @@ after all. Public functions are therefore kept out of line (one call per model r
 
 from __future__ import annotations
 
-from mlir import ir
+from typing import TYPE_CHECKING
 
 from .description import Target
+
+if TYPE_CHECKING:
+    from mlir import ir
 
 __all__ = ["stamp_target"]
 
@@ -31,6 +34,8 @@ def _is_public_definition(op: ir.Operation) -> bool:
 
 def stamp_target(module: ir.Operation, target: Target) -> None:
     """Sets target-cpu, tune-cpu and target-features on every llvm.func of `module`."""
+    from mlir import ir  # here: the runtime reads target descriptions without MLIR
+
     with module.context:
         cpu = ir.StringAttr.get(target.cpu)
         tune = ir.StringAttr.get(target.tune_cpu or target.cpu)

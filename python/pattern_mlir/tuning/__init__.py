@@ -10,6 +10,10 @@ space), measure (robust timing), search (the genetic search), database (SQLite),
 (rules learned from tuning), tuner (a whole model with budget and resume).
 """
 
+from .._registration import register_dialect
+
+register_dialect()  # the package builds and reads pattern IR
+
 from .database import TuningDB, TuningResult, default_db_path
 from .heuristics import improved_default, learned_schedule
 from .layers import TuneLayer, layer_from_arrays, layers_from_module, layers_from_torch

@@ -42,7 +42,8 @@ def _show(args) -> int:
 def _put(args) -> int:
     from mlir import ir
 
-    import pattern_mlir  # noqa: F401  (registers the dialect)
+    from pattern_mlir import register_dialect
+    register_dialect()
 
     from ..passes.conv_info import collect_ops
     from .database import TuningDB, TuningResult

@@ -142,7 +142,8 @@ def test_unknown_target_lists_known_ones(net):
 
 
 def test_save_and_load_round_trip(tmp_path, net, host_exe):
-    from pattern_mlir.compiler.executable import FORMAT_VERSION, HostLibraryExecutable
+    from pattern_mlir.runtime.artifact import FORMAT_VERSION
+    from pattern_mlir.runtime.executable import HostLibraryExecutable
 
     model, x = net
     directory = host_exe.save(tmp_path / "exe")
@@ -161,7 +162,7 @@ def test_save_and_load_round_trip(tmp_path, net, host_exe):
     np.testing.assert_array_equal(again(x).numpy(), loaded(x).numpy())
     manifest = tmp_path / "exe" / "manifest.json"
     manifest.write_text(manifest.read_text().replace(f'"format": {FORMAT_VERSION}', '"format": 99'))
-    with pytest.raises(ValueError, match="holds format 99"):
+    with pytest.raises(pattern_mlir.ArtifactError, match="format 99; this pattern-mlir reads format"):
         pattern_mlir.load(tmp_path / "exe")
 
 

@@ -140,7 +140,8 @@ def test_conv_without_strides_is_raised(pattern_opt, tmp_path):
 
 
 def test_library_masks_keep_tap_63():
-    import pattern_mlir  # noqa: F401
+    from pattern_mlir import register_dialect
+    register_dialect()
     from mlir import ir
     from pattern_mlir.dialects import builders
 

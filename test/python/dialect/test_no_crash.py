@@ -10,8 +10,10 @@ import resource
 import subprocess
 from pathlib import Path
 
-import pattern_mlir  # noqa: F401
+import pattern_mlir
 from mlir import ir
+
+pattern_mlir.register_dialect()  # the tests parse pattern IR in fresh contexts
 
 ROOT = Path(__file__).resolve().parents[2] / "Dialect" / "Pattern"
 SOURCES = [(ROOT / name).read_text() for name in ("ops.mlir", "invalid.mlir")]

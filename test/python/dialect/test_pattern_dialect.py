@@ -3,13 +3,15 @@
 import subprocess
 
 import numpy as np
-import pattern_mlir  # noqa: F401  (registers the dialect)
+import pattern_mlir
 import pytest
 import torch
 from mlir import ir
 from mlir.dialects import func
 from pattern_mlir.dialects import builders
 from pattern_mlir.dialects import pattern as pattern_ops
+
+pattern_mlir.register_dialect()  # the tests parse pattern IR in fresh contexts
 
 LIB = np.zeros((2, 3, 3), bool)
 LIB[0].flat[[1, 3, 4, 5]] = True

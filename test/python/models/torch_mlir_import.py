@@ -3,7 +3,7 @@
     python torch_mlir_import.py [name ...]     # default: every model, at its small size
 
 Run by test_models.py in a child process, never imported into the test process: torch_mlir
-loads a second LLVM/MLIR that breaks the project's MLIR JIT in the same process (DESIGN.md
+loads a second LLVM/MLIR that breaks the project's MLIR JIT in the same process (docs/design.md
 section 3). Prints one "ok <name>" line per model and exits non-zero on the first failure.
 
 torch-mlir turns every weight into an MLIR attribute through `tensor.tolist()`, one Python float

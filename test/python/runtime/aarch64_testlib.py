@@ -9,7 +9,7 @@ from pattern_mlir.runtime.toolchain import ToolchainError, aarch64_sysroot, find
 
 KERNELS = Path(__file__).with_name("kernels.mlir")
 
-# The lowering pipeline of DESIGN.md section 5 (the compiler owns the real one).
+# A minimal upstream lowering to the LLVM dialect (the compiler owns the real one).
 LLVM_PIPELINE = (
     "builtin.module(convert-scf-to-cf,convert-vector-to-llvm,expand-strided-metadata,"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"

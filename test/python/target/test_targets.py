@@ -168,7 +168,7 @@ def test_load_refuses_a_library_for_a_level_this_cpu_lacks(tmp_path, monkeypatch
         pytest.skip("this CPU does not run x86-64-v3")
     model, x = torch.nn.Linear(8, 4).eval(), torch.randn(1, 8)
     saved = compile(model, (x,), target="x86-64-v3", options=CompileOptions(num_threads=1)).save(tmp_path / "v3")
-    assert '"cpu": "x86-64-v3"' in (saved / "host.json").read_text()
+    assert '"cpu": "x86-64-v3"' in (saved / "manifest.json").read_text()
     np.testing.assert_allclose(load(saved)(x).numpy(), model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
     monkeypatch.setattr(registry, "host_isa_level", lambda flags=None: None)  # a CPU without AVX2
     with pytest.raises(ValueError, match="x86-64-v3.*this CPU does not run"):
