@@ -11,6 +11,7 @@ lavapipe (a CPU driver) the timings describe this machine's CPU, not a phone GPU
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -50,7 +51,9 @@ class VulkanExecutable:
         dev, plan = self._device, self.program.plan
         self._buffers = []
         for spec in plan.buffers:
-            if spec.data is not None:
+            if spec.dtype.itemsize < 4:
+                self._buffers.append(self._word_buffer(spec))
+            elif spec.data is not None:
                 data = np.ascontiguousarray(spec.data, dtype=spec.dtype).reshape(spec.shape)
                 self._buffers.append(dev.upload(data))
             else:
@@ -66,6 +69,18 @@ class VulkanExecutable:
             self._sequence.dispatch(
                 self._kernels[(d.module, d.entry)], [self._buffers[i] for i in d.buffers], d.groups
             )
+
+    def _word_buffer(self, spec):
+        """A buffer of bool or 8/16-bit elements as 32-bit words: the SPIR-V conversion packs
+        such elements into words (an Adreno has no 8-bit storage), so the kernel binds words
+        and reads the last one whole."""
+        count = math.prod(spec.shape)
+        words = -(-count * spec.dtype.itemsize // 4)
+        if spec.data is None:
+            return self._device.buffer((words,), np.int32)
+        data = np.zeros(4 * words, np.uint8)
+        data[: count * spec.dtype.itemsize] = np.ascontiguousarray(spec.data, dtype=spec.dtype).view(np.uint8).reshape(-1)
+        return self._device.upload(data.view(np.int32))
 
     def __call__(self, *inputs) -> list[np.ndarray]:
         plan = self.program.plan
@@ -87,7 +102,14 @@ class VulkanExecutable:
                 "gpu_ms": result.gpu_ms,
                 "wall_ms": result.wall_ms,
             }
-        return [self._buffers[i].download().reshape(shape) for i, shape in plan.outputs]
+        return [self._output(i, shape) for i, shape in plan.outputs]
+
+    def _output(self, index: int, shape) -> np.ndarray:
+        dtype = self.program.plan.buffers[index].dtype
+        data = self._buffers[index].download().reshape(-1)
+        if data.dtype != dtype:  # a word buffer (see _word_buffer)
+            data = data.view(dtype)
+        return data[: math.prod(shape)].reshape(shape)
 
     def close(self) -> None:
         """Free buffers, kernels and the command buffer (and the device if it is ours)."""

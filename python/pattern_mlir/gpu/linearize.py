@@ -39,13 +39,59 @@ def _constants(values, what, op) -> list[int]:
 
 def linearize_parallel_loops(module: ir.Module) -> int:
     """Rewrite every scf.parallel directly inside a func.func; return how many."""
+    for loop in collect_ops(module, "scf.for"):
+        if loop.parent.operation.name == "func.func":
+            _wrap_in_parallel(loop)
     count = 0
-    for loop in collect_ops(module, "scf.parallel"):
-        if loop.parent.operation.name != "func.func":
-            continue
+    top = [loop for loop in collect_ops(module, "scf.parallel") if loop.parent.operation.name == "func.func"]
+    for loop in top:
+        # Parallel dimensions after a reduction (an op reducing an outer dimension) run
+        # inside each invocation: the grid covers the dimensions before it.
+        for inner in collect_ops(loop, "scf.parallel"):
+            if inner != loop:
+                _to_sequential(inner)
         _linearize(loop)
         count += 1
     return count
+
+
+def _wrap_in_parallel(loop: ir.Operation) -> None:
+    """A loop nest whose outer loop reduces (a linalg op whose every dimension reduces, or
+    whose reduction dimension comes first) as the body of a one-iteration scf.parallel: one
+    invocation runs it."""
+    idx = ir.IndexType.get()
+    with ir.InsertionPoint(loop), loop.location:
+        c0, c1 = arith.constant(idx, 0), arith.constant(idx, 1)
+        wrapper = scf.ParallelOp([], [c0], [c1], [c1], [])
+        body = wrapper.regions[0].blocks.append(idx)
+        with ir.InsertionPoint(body):
+            reduce = scf.ReduceOp([], 0)
+    loop.move_before(reduce.operation)
+
+
+def _to_sequential(loop: ir.Operation) -> None:
+    """An scf.parallel without reductions as a nest of scf.for loops."""
+    if len(loop.results):
+        raise GpuLoweringError(f"scf.parallel with reductions at {loop.location}")
+    view = loop.opview
+    ivs = []
+    with ir.InsertionPoint(loop), loop.location:
+        point = ir.InsertionPoint(loop)
+        for lb, ub, step in zip(view.lowerBound, view.upperBound, view.step):
+            with point:
+                nest = scf.ForOp(lb, ub, step)
+            ivs.append(nest.induction_variable)
+            point = ir.InsertionPoint(nest.body)
+            with point:
+                terminator = scf.YieldOp([])
+            point = ir.InsertionPoint(terminator)
+    old = loop.regions[0].blocks[0]
+    for arg, iv in zip(old.arguments, ivs):
+        arg.replace_all_uses_with(iv)
+    for op in list(old.operations):
+        if op.name != "scf.reduce":
+            op.move_before(terminator)
+    loop.erase()
 
 
 def _linearize(loop: ir.Operation) -> None:

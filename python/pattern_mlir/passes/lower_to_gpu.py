@@ -6,8 +6,10 @@ replayed with `pattern-opt` by the same name. In order (upstream pipelines betwe
 are stages too):
 
 - `pattern-gpu-prepare`: refuse ops the GPU path cannot lower, by name; drop `cf.assert`
-  (SPIR-V cannot abort; torch checked those facts when tracing); fold `arith.truncf` of
-  f64 constants (an f64 value in a kernel would need Float64);
+  (SPIR-V cannot abort; torch checked those facts when tracing); for a profile without
+  Float64, f64 values as f32 (compares of widened f32 values exactly, statistics torch-mlir
+  computes in f64 in f32, as torch does); without Int64, int64 constant tensors whose
+  values fit as int32 (index tables), widened where read;
 - `pattern-gpu-dense-convs`: dense and depthwise convs with constant weights as packed
   convs with a one-mask library, so they get the conv kernel too;
 - `pattern-gpu-conv-kernels`: each `pattern.packed_conv2d` -> a launch of its specialised
@@ -56,13 +58,21 @@ def _profile(options: dict[str, str]):
 # its dependencies.
 
 
-@register_pass("pattern-gpu-prepare", "Refuse ops the GPU path cannot lower; drop cf.assert; fold f64 constants")
+@register_pass("pattern-gpu-prepare", "Refuse ops the GPU path cannot lower; drop cf.assert; f64 as f32 and "
+               "int64 constant tensors as int32 where the profile lacks them", options=("profile",))
 def prepare(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu import tensor_prep
+    from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
     tensor_prep.check_supported(module_op)
     tensor_prep.strip_asserts(module_op)
-    tensor_prep.fold_f64_constants(module_op)
+    capabilities = implied_closure(_profile(options).capabilities)
+    if "Float64" not in capabilities:
+        tensor_prep.fold_f64_constants(module_op)
+        tensor_prep.narrow_f64_compares(module_op)
+        tensor_prep.demote_f64(module_op)
+    if "Int64" not in capabilities:
+        tensor_prep.narrow_i64_constants(module_op)
 
 
 @register_pass("pattern-gpu-dense-convs", "Dense and depthwise convs with constant weights as one-mask packed convs")

@@ -60,14 +60,24 @@ def test_encoder_decoder_matches_torch():
 
 I64_TEXT = """
 #id = affine_map<(d0) -> (d0)>
+#all = affine_map<(d0) -> (0)>
 func.func @forward(%x: tensor<8xf32>) -> tensor<8xf32> {
-  %steps = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
-  %e = tensor.empty() : tensor<8xf32>
-  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
-      ins(%x, %steps : tensor<8xf32>, tensor<8xi64>) outs(%e : tensor<8xf32>) {
-  ^bb0(%in: f32, %step: i64, %out: f32):
-    %s = arith.sitofp %step : i64 to f32
-    %r = arith.addf %in, %s : f32
+  %zero = arith.constant 0 : i64
+  %e = tensor.empty() : tensor<1xi64>
+  %acc = linalg.fill ins(%zero : i64) outs(%e : tensor<1xi64>) -> tensor<1xi64>
+  %sum = linalg.generic {indexing_maps = [#id, #all], iterator_types = ["reduction"]}
+      ins(%x : tensor<8xf32>) outs(%acc : tensor<1xi64>) {
+  ^bb0(%in: f32, %out: i64):
+    %i = arith.fptosi %in : f32 to i64
+    %r = arith.addi %out, %i : i64
+    linalg.yield %r : i64
+  } -> tensor<1xi64>
+  %f = tensor.empty() : tensor<8xf32>
+  %y = linalg.generic {indexing_maps = [#all, #id, #id], iterator_types = ["parallel"]}
+      ins(%sum, %x : tensor<1xi64>, tensor<8xf32>) outs(%f : tensor<8xf32>) {
+  ^bb0(%s: i64, %in: f32, %out: f32):
+    %c = arith.sitofp %s : i64 to f32
+    %r = arith.addf %in, %c : f32
     linalg.yield %r : f32
   } -> tensor<8xf32>
   return %y : tensor<8xf32>
@@ -105,15 +115,15 @@ def test_gpu_stages_are_snapshotted_and_replayable(tmp_path):
 
 
 def test_int64_tensor_is_refused_with_reproducer(tmp_path):
-    """A kernel that would need Int64 (it reads an int64 constant tensor) is refused at compile time:
-    a CompileError naming the stage, the capability and the op, with a pattern-opt command
-    that reproduces it."""
+    """A kernel that would need Int64 (it writes an int64 tensor: a sum of truncated floats) is
+    refused at compile time: a CompileError naming the stage, the capability and the op,
+    with a pattern-opt command that reproduces it."""
     options = pattern_mlir.CompileOptions(save_temps=str(tmp_path))
     with pytest.raises(pattern_mlir.CompileError) as info:
         pattern_mlir.compile_str(I64_TEXT, "vulkan-adreno", options)
     error = info.value
     assert error.stage == "narrowed"
-    assert "Int64" in error.message and "memref" in error.message and "adreno-640" in error.message
+    assert "Int64" in error.message and "memref<1xi64>" in error.message and "adreno-640" in error.message
     assert "--pattern-gpu-narrow-ints" in error.command
     replayed = _pattern_opt(error.command)
     assert replayed.returncode != 0 and "Int64" in replayed.stderr

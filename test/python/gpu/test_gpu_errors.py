@@ -1,8 +1,8 @@
 """Bad input gets an error that names the problem.
 
 * an op the GPU path cannot lower -> UnsupportedOpError naming the op;
-* a kernel needing a capability the Adreno 640 lacks (f64) -> MissingCapabilityError
-  naming Float64 and the kernel; a binary built for a richer profile fails
+* a kernel needing a capability the Adreno 640 lacks (an f64 or int64 buffer) ->
+  MissingCapabilityError naming the capability, the kernel and the op; a binary built for a richer profile fails
   ``check_profile(ADRENO_640)`` naming the capability;
 * a machine without a Vulkan driver -> VulkanUnavailableError (not a crash);
 * inputs of the wrong shape or count -> GpuLoweringError.
@@ -75,9 +75,19 @@ def test_unpacked_pattern_conv_is_named():
         compile_to_spirv(text)
 
 
-def test_f64_kernel_names_missing_capability():
+def test_f64_arithmetic_is_demoted():
+    """Without Float64, f64 arithmetic inside a model runs in f32 (as mobile compilers do)."""
+    program = compile_to_spirv(ELEMENTWISE.replace("BODY", F64_BODY))
+    assert program.binaries
+
+
+def test_f64_buffer_names_missing_capability():
+    """An f64 tensor the caller hands over cannot be demoted: refused, naming Float64."""
+    text = ELEMENTWISE.replace("tensor<8xf32>", "tensor<8xf64>").replace(
+        "BODY", "%r = arith.addf %in, %in : f64").replace("%out: f32", "%out: f64").replace(
+        "%in: f32", "%in: f64").replace("linalg.yield %r : f32", "linalg.yield %r : f64")
     with pytest.raises(MissingCapabilityError, match="Float64") as info:
-        compile_to_spirv(ELEMENTWISE.replace("BODY", F64_BODY))
+        compile_to_spirv(text)
     assert info.value.capability == "Float64"
     assert info.value.kernel.startswith("k0_generic")
     assert "adreno-640" in str(info.value)
