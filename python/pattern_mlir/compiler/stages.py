@@ -24,6 +24,10 @@ from .module_text import module_text
 BUFFERIZE = (
     "builtin.module(func.func(linalg-generalize-named-ops),"
     "one-shot-bufferize{bufferize-function-boundaries=1 function-boundary-type-conversion=identity-layout-map},"
+    # Folds the reshape views between a result's buffer and the return (a loop over the
+    # flattened tensor returns expand_shape(collapse_shape(alloc))), so that the hoisting
+    # below sees the allocation and writes into the caller's buffer instead of copying.
+    "canonicalize,"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
     "buffer-deallocation-pipeline,"
     # Bufferization creates linalg.map fills; their loop lowering is wrong in
@@ -151,6 +155,8 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
                   options=(("target", target), ("threads", str(threads)))),
         ]
     stages += [
+        # Elementwise chains as one generic each, after the pattern convs took their epilogues.
+        Stage("fused", python_pass="pattern-fuse-elementwise"),
         # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
         Stage("dense", python_pass="pattern-vectorize-dense",
               options=(("target", target), ("threads", str(threads)))),
