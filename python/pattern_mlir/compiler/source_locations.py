@@ -18,7 +18,7 @@ _TEXT_POSITION = re.compile(r'"-":(\d+):(\d+)')
 _LOCATION = re.compile(r'loc\("((?:[^"\\]|\\.)*)"(?:\("((?:[^"\\]|\\.)*)":(\d+):\d+\))?\)')
 
 # What torch-mlir emits as its own TMTensor ops, and the torch ops that lead there.
-_TM_TENSOR_SOURCES = "sort, argsort, topk, cumsum, scatter, index_put, and similar"
+_TM_TENSOR_SOURCES = "sort, argsort, topk, scatter, index_put, and similar"
 
 
 def location_text(text: str, line: int) -> str | None:

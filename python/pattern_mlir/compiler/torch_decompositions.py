@@ -6,6 +6,12 @@ support cases with fixed stride size."`, code that aborts the process running it
 cases become one plain window per output cell, with torch's window bounds
 (start = floor(i * size / out), end = ceil((i + 1) * size / out)): slices and a reduction,
 which every target compiles. Sizes with a fixed stride keep torch-mlir's own lowering.
+
+torch-mlir lowers cumsum to `tm_tensor.scan`, a dialect the compiler does not have. Here it
+becomes a Hillis-Steele scan: ceil(log2 n) steps, each adding the tensor shifted by 1, 2, 4, ...
+along the dimension; slices, concatenations and adds, so every target compiles it with no
+constant growing with n. The sums are associated differently from torch's running sum, which
+changes the result by rounding only (relative error about log2(n) ulp).
 """
 
 from __future__ import annotations
@@ -56,6 +62,20 @@ def adaptive_max_pool2d(x: torch.Tensor, output_size):
     return torch.stack(value_rows, dim=-2), torch.stack(index_rows, dim=-2)
 
 
+def cumsum(x: torch.Tensor, dim: int, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dim() == 0:
+        return x.clone()
+    dim %= x.dim()
+    n, shift = x.shape[dim], 1
+    while shift < n:
+        zeros = torch.zeros_like(x.narrow(dim, 0, shift))
+        x = x + torch.cat([zeros, x.narrow(dim, 0, n - shift)], dim)
+        shift *= 2
+    return x
+
+
 def decompositions() -> dict:
     """torch-mlir's own table plus ours."""
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
@@ -64,4 +84,5 @@ def decompositions() -> dict:
     table[aten._adaptive_avg_pool2d.default] = adaptive_avg_pool2d
     table[aten.adaptive_avg_pool2d.default] = adaptive_avg_pool2d
     table[aten.adaptive_max_pool2d.default] = adaptive_max_pool2d
+    table[aten.cumsum.default] = cumsum
     return table
