@@ -10,10 +10,10 @@ generics with numpy at compile time and puts the result in their place as a cons
 What folds: a `linalg.generic` with only parallel loops and one result with an identity
 indexing map, whose inputs are constants read through maps of dimensions and constants, and
 whose body uses only `linalg.index`, scalar `arith` constants, integer and float arithmetic
-(absolute values included), comparisons, `arith.select`, casts, `tensor.extract` from a constant (at indices inside its
-bounds everywhere) and `linalg.yield`. An `outs` tensor the body reads must be a constant or
-a `linalg.fill` of one. Anything else (a runtime operand, an op outside that list, a result
-over MAX_ELEMENTS elements) leaves the generic as it is.
+(absolute values included), comparisons, `arith.select`, casts, `tensor.extract` from a
+constant (at indices inside its bounds everywhere) and `linalg.yield`. An `outs` tensor the
+body reads must be a constant or a `linalg.fill` of one. Anything else (a runtime operand,
+an op outside that list, a result over MAX_ELEMENTS elements) leaves the generic as it is.
 """
 
 from __future__ import annotations
