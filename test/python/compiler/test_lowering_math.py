@@ -155,3 +155,36 @@ def test_variable_exponents():
     k = np.array([10, 3, 0, 2, 5, 7], np.int32)
     y = _run_elementwise("%r = math.ipowi %a, %k : i32", base, k, np.int32)
     assert y.tolist() == [int(b) ** int(e) for b, e in zip(base, k)]
+
+
+def _f32_grid_positive() -> np.ndarray:
+    """Positive f32 values over every binade, subnormals included, and near 1."""
+    exponents = np.linspace(-149, 127.9, 6001)
+    values = np.concatenate([2.0 ** exponents, 1 + np.linspace(-1e-3, 1e-3, 2001)])
+    return values.astype(np.float32)
+
+
+def test_log_polynomial_accuracy():
+    x = _f32_grid_positive()
+    y = _run_elementwise("%r = math.log %a : f32", x, np.zeros(x.shape, np.int32), np.float32)
+    expected = np.log(x.astype(np.float64))
+    assert np.all(np.abs(y - expected) <= 2e-7 * np.abs(expected) + 1e-7 * 2.0 ** -23), \
+        np.max(np.abs(y - expected) / np.maximum(np.abs(expected), 1e-30))
+    special = np.array([0.0, -0.0, -1.0, np.inf, np.nan, -np.inf], np.float32)
+    got = _run_elementwise("%r = math.log %a : f32", special, np.zeros(6, np.int32), np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.log(special.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_log1p_polynomial_accuracy():
+    x = np.concatenate([_f32_grid_positive(), -_f32_grid_positive()[_f32_grid_positive() < 1]])
+    y = _run_elementwise("%r = math.log1p %a : f32", x, np.zeros(x.shape, np.int32), np.float32)
+    expected = np.log1p(x.astype(np.float64))
+    finite = np.isfinite(expected)
+    assert np.all(np.abs(y - expected)[finite] <= 3e-7 * np.abs(expected[finite]) + 1e-45)
+    special = np.array([-1.0, -2.0, np.inf, np.nan, 0.0, -0.0], np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.log1p(special.astype(np.float64)).astype(np.float32)
+    got = _run_elementwise("%r = math.log1p %a : f32", special, np.zeros(6, np.int32), np.float32)
+    np.testing.assert_array_equal(got, want)
