@@ -124,6 +124,7 @@ def gpu_lowering_stages(profile: str, *, dense_convs: bool = True, staged: bool 
         Stage("buffers", pipeline=GPU_BUFFERIZE),
         # Copies (from tensor.pad and insert_slice) as linalg.copy, so they become loops too.
         Stage("copies", python_pass="pattern-copy-to-linalg"),
+        Stage("parallel", python_pass="pattern-gpu-parallel-first"),
         Stage("named", python_pass="pattern-gpu-name-kernels"),
         Stage("loops", pipeline=GPU_LOOPS),
         Stage("grid", python_pass="pattern-gpu-linearize"),

@@ -157,3 +157,36 @@ def _delinearize(linear, extents, lbs, steps, idx) -> list:
             iv = arith.addi(iv, arith.constant(idx, lbs[d]))
         ivs[d] = iv
     return ivs
+
+
+def parallel_dimensions_first(module) -> int:
+    """Reorders the loops of every linalg.generic whose reduction dimension comes before a
+    parallel one (softmax over channels, a sum over dim 1) so that all parallel dimensions
+    come first; returns how many. Each output element still reduces in the same order, so
+    results are unchanged, but the grid then covers every parallel dimension instead of one
+    invocation running the op."""
+    count = 0
+    for op in collect_ops(module, "linalg.generic"):
+        kinds = [str(attr) for attr in op.attributes["iterator_types"]]
+        parallel = [d for d, kind in enumerate(kinds) if "parallel" in kind]
+        reduction = [d for d, kind in enumerate(kinds) if "parallel" not in kind]
+        if not reduction or not parallel or max(parallel) < min(reduction):
+            continue
+        order = parallel + reduction  # order[new] = old
+        new_of = [0] * len(order)
+        for new, old in enumerate(order):
+            new_of[old] = new
+        permutation = ir.AffineMap.get_permutation(new_of)  # new dims -> old dims
+        maps = []
+        for attr in op.attributes["indexing_maps"]:
+            old_map = ir.AffineMapAttr(attr).value
+            maps.append(ir.AffineMap.get(len(order), old_map.n_symbols,
+                                         [expr.compose(permutation) for expr in old_map.results]))
+        op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
+        op.attributes["iterator_types"] = ir.ArrayAttr.get(
+            [op.attributes["iterator_types"][old] for old in order])
+        for index in collect_ops(op, "linalg.index"):
+            old = ir.IntegerAttr(index.attributes["dim"]).value
+            index.attributes["dim"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), new_of[old])
+        count += 1
+    return count

@@ -14,6 +14,8 @@ are stages too):
   convs with a one-mask library, so they get the conv kernel too;
 - `pattern-gpu-conv-kernels`: each `pattern.packed_conv2d` -> a launch of its specialised
   kernel, spliced in at tensor level;
+- `pattern-gpu-parallel-first`: a generic's parallel dimensions before its reductions, so
+  its loops start with the ones the grid covers;
 - `pattern-gpu-name-kernels`: every linalg op gets a `k<i>_<op>` name that the outlined
   kernel, the report and diagnostics carry;
 - `pattern-gpu-linearize`: each loop nest -> a 1-D grid of fixed-size workgroups;
@@ -90,6 +92,13 @@ def conv_kernels(module_op, options: dict[str, str]) -> None:
     staged = _flag(options, "staged", "pattern-gpu-conv-kernels")
     lower_pattern_convs(module_op, _profile(options).target_env(),
                         plan_options={"staged": staged} if staged is not None else None)
+
+
+@register_pass("pattern-gpu-parallel-first", "Put every parallel dimension of a linalg.generic before its reductions")
+def parallel_first(module_op, options: dict[str, str]) -> None:
+    from pattern_mlir.gpu.linearize import parallel_dimensions_first
+
+    parallel_dimensions_first(module_op)
 
 
 @register_pass("pattern-gpu-name-kernels", "Name every linalg op k<i>_<op>, the name of the kernel it becomes")

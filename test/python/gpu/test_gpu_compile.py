@@ -127,3 +127,20 @@ def test_int64_tensor_is_refused_with_reproducer(tmp_path):
     assert "--pattern-gpu-narrow-ints" in error.command
     replayed = _pattern_opt(error.command)
     assert replayed.returncode != 0 and "Int64" in replayed.stderr
+
+
+def test_reductions_over_channels_run_in_parallel():
+    """softmax and a sum over dim 1 of NCHW: the reduction comes before the spatial dimensions,
+    which stage 'parallel' moves first, so the grid covers them (at this size the loop nest run
+    by one invocation gave wrong sums on lavapipe)."""
+
+    class OverChannels(nn.Module):
+        def forward(self, x):
+            return torch.softmax(x, 1), x.sum(1)
+
+    torch.manual_seed(0)
+    model, x = OverChannels(), torch.randn(1, 64, 56, 56)
+    exe = compile_for_gpu(model, x)
+    for got, want in zip(exe(x), model(x)):
+        assert relative_error(got, want) <= 1e-3
+    assert 'iterator_types = ["parallel", "parallel", "parallel", "reduction"]' in exe.ir("parallel")
