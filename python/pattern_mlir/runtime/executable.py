@@ -100,6 +100,8 @@ class Executable:
         ties them together (runtime/artifact.py)."""
         from .. import __version__
 
+        if type(self)._save_library is Executable._save_library:
+            self._save_library(Path(path))  # refuses before anything is written
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / MANIFEST).unlink(missing_ok=True)  # no stale manifest over half-written files

@@ -243,7 +243,7 @@ def test_model_on_vulkan_matches_torch(net):
     assert len(exe.program.kernels) > 0
 
 
-def test_small_model_on_vulkan_matches_torch():
+def test_small_model_on_vulkan_matches_torch(tmp_path):
     """A model whose final bytecode is a small file: read into an unaligned heap buffer, it
     must hold no `dense_resource` blob (those need 64-byte alignment), so the GPU stages
     inline the weights like the CPU ones."""
@@ -258,6 +258,10 @@ def test_small_model_on_vulkan_matches_torch():
         pytest.skip(f"no Vulkan driver: {error}")
     assert relative_error(exe(x), model(x).detach()) <= 1e-3
     assert exe.stage_names[-1] == "validated"
+    # Not savable: refused before anything is written.
+    with pytest.raises(ValueError, match="saving vulkan-adreno executables is not supported"):
+        exe.save(tmp_path / "gpu")
+    assert not (tmp_path / "gpu").exists()
 
 
 def test_compile_uses_tuning_database_entry(tmp_path):
