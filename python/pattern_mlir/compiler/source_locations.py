@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["describe_unparsable_op", "location_text"]
+__all__ = ["describe_unparsable_op"]
 
 _UNKNOWN_OP = re.compile(r"Dialect `(\w+)' not found for custom op '([\w.]+)'")
 _TEXT_POSITION = re.compile(r'"-":(\d+):(\d+)')
@@ -21,7 +21,7 @@ _LOCATION = re.compile(r'loc\("((?:[^"\\]|\\.)*)"(?:\("((?:[^"\\]|\\.)*)":(\d+):
 _TM_TENSOR_SOURCES = "sort, argsort, topk, scatter, index_put, and similar"
 
 
-def location_text(text: str, line: int) -> str | None:
+def _location_text(text: str, line: int) -> str | None:
     """`"<torch op> in <module>" at <file>:<line>` for the op starting on 1-based `line`."""
     lines = text.splitlines()
     for candidate in lines[line - 1:line + 40]:
@@ -39,7 +39,7 @@ def describe_unparsable_op(text: str, message: str) -> str | None:
     if not unknown or not position:
         return None
     dialect, op = unknown.groups()
-    origin = location_text(text, int(position.group(1))) or "an op of the model"
+    origin = _location_text(text, int(position.group(1))) or "an op of the model"
     why = f" (torch-mlir lowers {_TM_TENSOR_SOURCES} to it)" if dialect == "tm_tensor" else ""
     return (f"{origin}: the import produced '{op}', a {dialect} op{why}; pattern-mlir does not "
             f"compile the {dialect} dialect. Rewrite that part of the model with other torch ops, "

@@ -13,8 +13,6 @@ import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["SIGNATURE_MARKER", "SIGNATURE_SYMBOL", "Signature", "TensorSpec", "embedded_signature"]
 
 SIGNATURE_SYMBOL = "pattern_mlir_signature"
@@ -32,10 +30,6 @@ class TensorSpec:
 
     shape: tuple[int, ...]
     dtype: str = "float32"
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
 
     def to_json(self) -> dict:
         return {"shape": list(self.shape), "dtype": self.dtype}
