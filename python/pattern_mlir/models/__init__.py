@@ -3,9 +3,10 @@
 The three classifiers of PatDNN's evaluation (VGG-16, ResNet-50, MobileNet-V2) and the three
 CoCoPIE demo applications (style transfer, colorization, super resolution), written here as plain
 PyTorch because torchvision does not import beside the pinned torch, plus the small
-Fashion-MNIST CNN that the pruning work trains, and two non-CNNs at Fashion-MNIST size: a patch
-transformer and a row-by-row LSTM. All of them import through torch-mlir's
-FX importer to linalg-on-tensors (test/python/models/test_models.py checks it).
+Fashion-MNIST CNN that the pruning work trains, a bottleneck CNN with 1x1 layers, and non-CNNs
+at Fashion-MNIST size: a patch transformer and a row-by-row LSTM (RowRNN(cell="gru") for a
+GRU). All of them import through torch-mlir's FX importer to linalg-on-tensors
+(test/python/models/test_models.py checks it).
 
     from pattern_mlir.models import MODELS, build
     model, x = build("resnet50", small=True)   # eval mode, 1x3x32x32 input
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from .colorization import ColorizationNet
+from .fashion_bottleneck import FashionBottleneckCNN
 from .fashion_cnn import FashionCNN
 from .init import randomize_batchnorm
 from .macs import count_macs
@@ -86,6 +88,10 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo(
             "fashion-cnn", FashionCNN, (1, 1, 28, 28), (1, 1, 28, 28),
             "Six-conv VGG-style CNN for Fashion-MNIST, the project's trainable model",
+        ),
+        ModelInfo(
+            "fashion-bottleneck", FashionBottleneckCNN, (1, 1, 28, 28), (1, 1, 28, 28),
+            "Three-bottleneck CNN for Fashion-MNIST: 3x3 and 1x1 convs (block sparsity, issue 18)",
         ),
         ModelInfo(
             "patch-transformer", PatchTransformer, (1, 1, 28, 28), (1, 1, 28, 28),

@@ -9,6 +9,11 @@ rho grows on a schedule, pulling W onto S gradually so the network can adapt, in
 one-shot projection's abrupt loss of energy. Then W is projected (hard prune) and retrained with
 the pruned weights held at exactly zero (MaskEnforcer).
 
+With block_sparsity > 0, S also asks every other eligible weight (1x1/KxK convs, linear, gate
+matrices, attention projections; blocks.py) to keep only its top-k blocks of R rows x 1 column;
+the Z-step projects those weights onto their largest-norm blocks, and the hard prune and masked
+retraining hold the removed blocks at zero.
+
 Under torchrun (or any initialised torch.distributed group) the same calls train data-parallel:
 see distributed.py. Rank 0 makes every projection and sends it to the others.
 """
@@ -24,11 +29,12 @@ import torch
 from torch import nn
 
 from . import distributed
+from .blocks import BlockRules
 from .distributed import model_fingerprint
-from .layers import PruneRules, plan_layers
+from .layers import PruneRules
 from .library import check_num_patterns
 from .masking import MaskEnforcer
-from .project import apply_spec, resolve_library, spec_for_plans, verify
+from .project import apply_spec, check_block_arguments, make_plan, verify
 from .spec import PruneSpec
 from .train import LossFn, cosine_schedule, make_optimizer, run_epoch, seed_everything
 
@@ -169,6 +175,10 @@ def admm(
     *,
     library=None,
     rules: PruneRules | None = None,
+    block_sparsity: float = 0.0,
+    block_rows: int | None = None,
+    dense_layers=None,
+    block_rules: BlockRules | None = None,
     epochs: int = 4,
     retrain_epochs: int = 3,
     rho: float = 1e-3,
@@ -190,6 +200,8 @@ def admm(
     train_data: re-iterable of (input, label) batches; loss_fn(output, label) defaults to cross
         entropy. library / num_patterns / connectivity / rules: as in project(); the library is
         chosen from the weights before ADMM starts and then fixed.
+    block_sparsity / block_rows / dense_layers / block_rules: as in project(); the Z-step then
+        also projects every block-eligible weight onto its largest-norm blocks.
     epochs: ADMM epochs (W-steps); rho at ADMM epoch e is rho_schedule(e) if given, else
         rho * rho_growth**e; the dual U is rescaled when rho changes (scaled-form ADMM).
     updates_per_epoch: Z/U updates per epoch (spread evenly over the batches; needs len(data)
@@ -203,6 +215,7 @@ def admm(
     records are over all ranks, and every rank returns rank 0's spec. DistributedError when a
     rank is lost or the ranks disagree.
     """
+    sparsity, brules = check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)
     if library is None:
         check_num_patterns(num_patterns)
     _check_epochs(epochs, "epochs", 0)
@@ -223,6 +236,7 @@ def admm(
             connectivity=float(connectivity),
             library=_library_digest(library),
             rules=repr(rules),
+            blocks=(sparsity, repr(brules)),
             epochs=epochs,
             retrain_epochs=retrain_epochs,
             rho=(rho, rho_growth, rho_schedule is not None),
@@ -235,15 +249,24 @@ def admm(
         )
         train = ranks.shard(train_data)
         net = ranks.wrap(model)  # rank 0's weights everywhere before the library is chosen
-        plans = plan_layers(model, connectivity, rules)
-        lib = resolve_library(plans, num_patterns, library)
+        plan = make_plan(
+            model,
+            num_patterns,
+            connectivity,
+            library,
+            rules,
+            block_sparsity=sparsity,
+            block_rules=brules,
+        )
         seed_everything(seed)
-        weights = [p.module.weight for p in plans]
+        weights = plan.weights()  # pattern layers, then block weights
+        npat = len(plan.layers)
 
         @torch.no_grad()
         def projected(tensors):
-            spec = ranks.on_main(lambda: spec_for_plans(plans, lib, connectivity, tensors))
-            return [t * torch.from_numpy(s.mask()).to(t) for t, s in zip(tensors, spec)]
+            spec = ranks.on_main(lambda: plan.spec(tensors[:npat], tensors[npat:]))
+            masks = spec.weight_masks().values()  # the order of plan.weights()
+            return [t * m.to(t) for t, m in zip(tensors, masks)]
 
         with torch.no_grad():
             Z = projected([w.detach() for w in weights])
@@ -310,7 +333,7 @@ def admm(
                 **stats,
             )
 
-        spec = ranks.on_main(lambda: spec_for_plans(plans, lib, connectivity))
+        spec = ranks.on_main(plan.spec)
         apply_spec(model, spec)
         _report(callback, ranks, model, eval_data, loss_fn, phase="hard-prune", epoch=epochs)
         _retrain(

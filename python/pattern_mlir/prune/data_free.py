@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 from torch import nn
 
 from .admm import admm
+from .blocks import BlockRules
 from .distill import DistillBatches, distillation_loss
 from .layers import PruneRules
+from .project import check_block_arguments
 from .spec import PruneSpec
 from .synthesis import check_batchnorm_statistics, synthesize_inputs
 
@@ -31,6 +33,10 @@ def data_free(
     input_shape: tuple[int, ...],
     library=None,
     rules: PruneRules | None = None,
+    block_sparsity: float = 0.0,
+    block_rows: int | None = None,
+    dense_layers=None,
+    block_rules: BlockRules | None = None,
     samples: int = 1024,
     synth_steps: int = 100,
     synth_lr: float = 0.1,
@@ -58,9 +64,11 @@ def data_free(
     batch_size, passes_per_epoch, temperature: distillation batches, how many times an epoch
         goes over the synthetic inputs, and the softmax temperature.
     epochs ... retrain_lr: the ADMM schedule, as in admm().
+    block_sparsity ... block_rules: block pruning of the other eligible weights, as in admm().
     eval_data: optional labelled batches, only to report accuracy through callback.
     Raises DataFreeError when the model has no trained BatchNorm statistics to start from.
     """
+    check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)  # fail early
     check_batchnorm_statistics(model)
     teacher = copy.deepcopy(model).eval()
     for p in teacher.parameters():
@@ -85,6 +93,10 @@ def data_free(
         connectivity,
         library=library,
         rules=rules,
+        block_sparsity=block_sparsity,
+        block_rows=block_rows,
+        dense_layers=dense_layers,
+        block_rules=block_rules,
         epochs=epochs,
         retrain_epochs=retrain_epochs,
         rho=rho,

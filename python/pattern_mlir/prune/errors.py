@@ -1,13 +1,13 @@
 """The pruning front end's own exception types.
 
-Bad arguments stay ValueError (as everywhere in the package); these name failures a caller may
-want to tell apart: a distributed run that cannot go on, or a model the data-free mode cannot
+Bad arguments stay ValueError (as everywhere in the package; the block-sparsity arguments raise
+PruneArgumentError, which is both); these name failures a caller may want to tell apart: a distributed run that cannot go on, or a model the data-free mode cannot
 work from. Each message says what went wrong and what to do about it.
 """
 
 from __future__ import annotations
 
-__all__ = ["DataFreeError", "DistributedError", "PruneError"]
+__all__ = ["DataFreeError", "DistributedError", "PruneArgumentError", "PruneError"]
 
 
 class PruneError(Exception):
@@ -20,3 +20,7 @@ class DistributedError(PruneError, RuntimeError):
 
 class DataFreeError(PruneError, ValueError):
     """The model cannot be pruned without data (for example: it has no BatchNorm statistics)."""
+
+
+class PruneArgumentError(PruneError, ValueError):
+    """A bad argument (block_sparsity, block_rows, dense_layers, ...): names it and its value."""

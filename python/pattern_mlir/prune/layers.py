@@ -89,12 +89,17 @@ def _named_modules_checked(model: nn.Module, names, what: str) -> None:
 
 
 def plan_layers(
-    model: nn.Module, connectivity: float, rules: PruneRules | None = None
+    model: nn.Module,
+    connectivity: float,
+    rules: PruneRules | None = None,
+    *,
+    allow_empty: bool = False,
 ) -> list[LayerPlan]:
     """Resolve `rules` against `model`: the ordered list of convs to prune and their ratios.
 
     Raises ValueError for a named layer that does not exist or is not a 3x3 conv, for bad ratios,
-    for non-finite weights, and when no layer is left to prune.
+    for non-finite weights, and when no layer is left to prune (unless allow_empty: block
+    pruning has other layers to prune).
     """
     rules = rules or PruneRules()
     connectivity = check_ratio(connectivity)
@@ -109,7 +114,7 @@ def plan_layers(
         and n not in rules.exclude
         and m.in_channels >= rules.min_in_channels
     ]
-    if not chosen:
+    if not chosen and not allow_empty:
         raise ValueError(
             f"no eligible layer to prune: the model has {len(convs)} 3x3 groups=1 Conv2d layers "
             f"({', '.join(convs) or 'none'}) and the rules leave none"

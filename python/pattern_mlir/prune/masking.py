@@ -25,10 +25,10 @@ class MaskEnforcer:
     def __init__(
         self, model: nn.Module, spec: PruneSpec, optimizer: torch.optim.Optimizer | None = None
     ):
-        modules = dict(model.named_modules())
+        params = dict(model.named_parameters(remove_duplicate=False))
         self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
-        for name, mask in spec.masks().items():
-            w = modules[name].weight
+        for name, mask in spec.weight_masks().items():  # pattern layers and block layers
+            w = params[name]
             self.pairs.append((w, mask.to(device=w.device, dtype=w.dtype)))
         self._handles = [w.register_hook(lambda g, m=m: g * m) for w, m in self.pairs]
         self.optimizer = optimizer

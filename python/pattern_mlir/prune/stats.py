@@ -4,6 +4,9 @@ MACs count every Conv2d (pruned or not) at its real output size, found with forw
 example input. Pruned layers cost kept taps x output pixels. Weight bytes of a pruned layer follow
 the compiler's packed format (docs/design.md section 5): 4 B per kept weight, a 4 B input-channel index
 per kept kernel, and a 4 B offset per (filter, pattern); dense layers store 4 B per weight.
+Block-pruned convs (spec.blocks) cost kept weights x output pixels; their bytes are estimated as
+4 B per kept weight, a 4 B column index per kept block and a 4 B offset per row block (the
+compiler's packing may be smaller).
 """
 
 from __future__ import annotations
@@ -42,7 +45,11 @@ def conv_costs(model: nn.Module, example: torch.Tensor, spec: PruneSpec | None =
         out["dense_macs"] += w.numel() * px
         out["dense_bytes"] += 4 * w.numel()
         s = spec.layers.get(name) if spec is not None else None
-        if s is None:
+        b = spec.blocks.get(f"{name}.weight") if spec is not None else None
+        if b is not None:
+            out["macs"] += b.kept_weights * px
+            out["bytes"] += 4 * b.kept_weights + 4 * b.kept_blocks + 4 * (b.row_blocks + 1)
+        elif s is None:
             out["macs"] += w.numel() * px
             out["bytes"] += 4 * w.numel()
         else:

@@ -26,6 +26,7 @@ SMALL_OUTPUT = {
     "colorization": (1, 2, 64, 64),
     "super-resolution": (1, 3, 64, 64),
     "fashion-cnn": (1, 10),
+    "fashion-bottleneck": (1, 10),
     "patch-transformer": (1, 10),
     "row-lstm": (1, 10),
 }
