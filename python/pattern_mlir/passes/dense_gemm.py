@@ -81,6 +81,12 @@ class GemmSpec:
     epilogue: object = field(default=None, compare=False)  # dense_epilogue.Epilogue applied before stores
     residual: bool = False  # %res (same layout as %out) feeds the epilogue
     groups: int = 1
+    # Batched GEMM (bmm, attention heads): `batch` independent products; product b reads A,
+    # B and writes the output (and residual) b * a_batch, b * b_batch, b * out_batch elements in.
+    batch: int = 1
+    a_batch: int = 0
+    b_batch: int = 0
+    out_batch: int = 0
     unroll_c: int = 1  # unroll the reduction loop (only when it divides c)
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
@@ -115,6 +121,7 @@ class _Emitter:
         self.w = FuncWriter()
         self.vt = f"vector<{spec.vector}xf32>"
         self.mt = f"vector<{spec.vector}xi1>"
+        self.origin: tuple[str, str, str] | None = None  # A, B, out offsets of the batch product
 
     # ----- small helpers ------------------------------------------------------------------
     def add(self, base: str, offset: int) -> str:
@@ -135,6 +142,9 @@ class _Emitter:
         """mr x nv accumulators over the whole reduction; the last vector has last_lanes lanes."""
         s, w, vt = self.s, self.w, self.vt
         masked = last_lanes < s.vector
+        if self.origin is not None:
+            a_base, b_base, o_base = (w.op(f"arith.addi {base}, {at} : index", "i")
+                                      for base, at in zip((a_base, b_base, o_base), self.origin))
         # Initial accumulators.
         accs = []
         for i in range(mr):
@@ -295,6 +305,28 @@ class _Emitter:
         o_base = w.op(f"arith.addi {self.mul(m0, s.out_stride)}, {o_col} : index", "i")
         self.block(mr, nv, last_lanes, a_base, b_base, o_base, m0, n0)
 
+    def _open_batch(self, groups: int) -> list[str]:
+        """Opens the loop over the products of a batch; returns the lines that close it.
+
+        With several groups and enough products to share out evenly, each group runs a
+        contiguous range of whole products (one parallel region, no split inside a product);
+        otherwise the products run in turn and each splits over the groups as usual."""
+        s, w = self.s, self.w
+        closing = ["}"]
+        lo, hi = w.index(0), w.index(s.batch)
+        if groups > 1 and (s.batch % groups == 0 or s.batch >= 4 * groups):
+            g = w.fresh("bg")
+            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.indent()
+            lo = w.op(f"arith.divui {self.mul(g, s.batch)}, {w.index(groups)} : index", "i")
+            hi = w.op(f"arith.divui {self.mul(self.add(g, 1), s.batch)}, {w.index(groups)} : index", "i")
+            closing = ["}", "scf.reduce", "}"]
+        bi = w.fresh("bi")
+        w.line(f"scf.for {bi} = {lo} to {hi} step {w.index(1)} {{")
+        w.indent()
+        self.origin = (self.mul(bi, s.a_batch), self.mul(bi, s.b_batch), self.mul(bi, s.out_batch))
+        return closing
+
     def emit(self) -> str:
         s, w = self.s, self.w
         full, tail = s.full_tiles, s.tail
@@ -303,6 +335,9 @@ class _Emitter:
         row_blocks = s.m // s.mr
         split_rows = full < s.groups <= row_blocks
         groups = s.groups if split_rows else max(1, min(s.groups, full))
+        closing = self._open_batch(s.groups) if s.batch > 1 else None
+        if closing and len(closing) > 1:
+            groups = 1  # the groups share out the products instead
 
         def full_loop(lo: str, hi: str) -> None:
             nt = w.fresh("nt")
@@ -345,6 +380,10 @@ class _Emitter:
             w.line("scf.reduce")
             w.dedent()
             w.line("}")
+        for text in closing or ():
+            if text == "}":
+                w.dedent()
+            w.line(text)
         w.line("return")
         return f"{s.signature()} {{\n{w.body()}\n}}\n"
 

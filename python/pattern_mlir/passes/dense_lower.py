@@ -26,6 +26,7 @@ from mlir import ir
 
 from .constants import constant_array, defining_op, scalar_constant
 from .dense_epilogue import Epilogue, fuse_consumers
+from .dense_contraction import plan_contraction
 from .dense_gemm import GemmSpec, emit_gemm, f32_literal
 from .dense_stencil import StencilSpec, emit_stencil
 from ..target import Target
@@ -522,7 +523,7 @@ def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
 def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.matmul (M x K times K x N) with a constant B: B packed into column panels."""
     if "indexing_maps" in op.attributes and op.attributes["indexing_maps"] != _default_matmul_maps():
-        return None
+        return plan_contraction(op, name, target, groups)  # a transposed operand, read in place
     if len(op.operands) != 3:
         return None
     a_shape, b_shape, out_shape = (_shape(v) for v in (op.operands[0], op.operands[1], op.results[0]))
@@ -535,7 +536,7 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
     v = target.lanes
     lw = Lowering(entry=f"{name}_entry", text="", kind="matmul", macs=m * n * k)
     if b_const is None:
-        return None  # a runtime B (activations x activations) goes the transform path instead
+        return plan_contraction(op, name, target, groups)  # activations x activations: read in place
     nv = min(target.gemv_vectors, -(-n // v))
     tile = nv * v
     panels = -(-n // tile)

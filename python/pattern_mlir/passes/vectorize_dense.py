@@ -24,6 +24,7 @@ from mlir import ir
 from mlir.dialects import arith, func
 
 from .conv_info import collect_ops
+from .dense_contraction import plan_contraction
 from .dense_lower import Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
 from .target_option import pass_target
 from ..target import Target
@@ -33,6 +34,7 @@ from .registry import register_pass
 _PLANNERS = {
     "linalg.conv_2d_nchw_fchw": plan_conv,
     "linalg.matmul": plan_matmul,
+    "linalg.batch_matmul": plan_contraction,
     "linalg.depthwise_conv_2d_nchw_chw": plan_depthwise,
     "linalg.pooling_nchw_max": plan_pool,
     "linalg.pooling_nchw_sum": plan_pool,
@@ -40,7 +42,7 @@ _PLANNERS = {
 
 # Ops without side effects whose results, once unused, are removed after rewriting.
 _PURE = {
-    "arith.constant", "tensor.empty", "tensor.pad", "tensor.collapse_shape", "tensor.expand_shape",
+    "arith.constant", "tensor.empty", "tensor.pad", "tensor.collapse_shape", "tensor.expand_shape", "tensor.extract_slice",
     "linalg.fill", "linalg.broadcast", "linalg.transpose",
 }
 

@@ -53,6 +53,8 @@ def run(scenario: str, out: Path, rank: int) -> dict:
     kwargs = dict(FAST, callback=callback, eval_data=batches[:3])
     if scenario == "settings-differ" and rank == 1:
         kwargs["connectivity"] = 2.0
+    if scenario == "blocks":  # block sparsity too: rank 0's block masks on every rank
+        kwargs.update(block_sparsity=0.5, block_rules=prune.BlockRules(min_weights=0))
     if scenario == "lone-rank":
         distributed.init(timeout_s=3)
     spec = prune.admm(model, batches, num_patterns=4, **kwargs)

@@ -92,6 +92,18 @@ def test_torchrun_two_ranks_agree_and_rank0_saves(tmp_path):
     assert "admm" not in stderr["1"] and "retrain" not in stderr["1"]
 
 
+def test_block_sparsity_on_two_ranks(tmp_path):
+    _by_hand("blocks", tmp_path)
+    r0, r1 = _result(tmp_path, 0), _result(tmp_path, 1)
+    assert "error" not in r0 and "error" not in r1, (r0, r1)
+    assert r0["spec"] == r1["spec"] and r0["state"] == r1["state"]
+    spec = prune.PruneSpec.from_json(r0["spec"])
+    assert list(spec.blocks) == ["point.weight", "head.weight"] and spec.block_sparsity == 0.5
+    model = TinyNet()
+    _, loaded = prune.load(tmp_path / "model", model)  # verify()s the block structure
+    assert loaded == spec
+
+
 def test_a_rank_that_dies_fails_the_others_cleanly(tmp_path):
     _by_hand("rank-dies", tmp_path)
     r0 = _result(tmp_path, 0)

@@ -1,0 +1,211 @@
+"""Plans for matmuls whose operands are runtime tensors (attention: q @ k^T, weights @ v, bmm).
+
+A `linalg.matmul` or `linalg.batch_matmul` of activations, in any of the operand layouts
+their `indexing_maps` allow (transposed A or B included), becomes one call of the dense GEMM
+kernel (dense_gemm.py) that reads both operands in place: A element by element at any
+strides, B a vector of the output's columns at a time, so B needs its column dimension
+contiguous. Neither operand is packed, since each is read as often as a packed copy would
+be. Operands reach the kernel through their chains of reshapes, transposes and slices
+(strided_view.py): q, k and v sliced out of one projection, heads moved in front of tokens,
+are read where the projection wrote them. Only a B whose columns are not contiguous keeps
+its transpose (k^T of attention: k's rows are its columns), a copy of one operand against
+the product's M * N * K multiply-adds.
+
+The batch (attention heads) is a loop in the kernel (GemmSpec.batch); with several threads
+the heads are shared out when they divide evenly, otherwise each product splits its column
+tiles. A fill (zero or a constant) or an output tensor to accumulate into initialises the
+product; elementwise consumers fuse into the stores (dense_epilogue.py).
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from .constants import scalar_constant, defining_op
+from .dense_epilogue import fuse_consumers
+from .dense_gemm import GemmSpec, emit_gemm
+from .strided_view import View, row_major, view_of
+from ..target import Target
+
+__all__ = ["plan_contraction"]
+
+
+def _memref(shape) -> str:
+    return f"memref<{'x'.join(str(int(d)) for d in shape)}xf32>"
+
+
+def _shape(value: ir.Value) -> tuple[int, ...] | None:
+    t = value.type
+    if not isinstance(t, ir.RankedTensorType) or not t.has_static_shape or str(t.element_type) != "f32":
+        return None
+    return tuple(t.shape)
+
+
+def _dims(attr) -> list[list[int]] | None:
+    """Per operand, the loop dimension of each tensor dimension (projected permutations only)."""
+    dims = []
+    for m in ir.ArrayAttr(attr):
+        amap = ir.AffineMapAttr(m).value
+        row = []
+        for expr in amap.results:
+            if not isinstance(expr, ir.AffineDimExpr):
+                return None
+            row.append(expr.position)
+        dims.append(row)
+    return dims
+
+
+def _roles(dims: list[list[int]], loops: int) -> dict[str, list[int]] | None:
+    """Loop dimensions by role: batch (in A, B, out), m (A, out), n (B, out), k (A, B)."""
+    a, b, out = (set(d) for d in dims)
+    roles = {"batch": [], "m": [], "n": [], "k": []}
+    for d in range(loops):
+        key = {(True, True, True): "batch", (True, False, True): "m", (False, True, True): "n",
+               (True, True, False): "k"}.get((d in a, d in b, d in out))
+        if key is None:
+            return None
+        roles[key].append(d)
+    return roles
+
+
+def _stride(view: View, dims: list[int], loop: int | None) -> int:
+    """Elements of the view's base between neighbours along loop dimension `loop`."""
+    if loop is None:
+        return 0
+    return sum(s for s, d in zip(view.strides, dims) if d == loop)
+
+
+def _init(value: ir.Value):
+    """('zero' | 'const', value) for a fill of a constant, ('load', tensor) otherwise."""
+    fill = defining_op(value, "linalg.fill")
+    if fill is not None:
+        c = scalar_constant(fill.operands[0])
+        if c is not None:
+            return ("zero", 0.0) if c == 0.0 else ("const", float(c))
+    return ("load", value)
+
+
+def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
+    """linalg.matmul / linalg.batch_matmul of runtime (or constant) f32 tensors, any indexing maps
+    whose dimensions are plain loop indices; None for what the kernel cannot address."""
+    from .dense_lower import Lowering, _call, _entry  # dense_lower dispatches here: import late
+
+    if len(op.operands) != 3 or "indexing_maps" not in op.attributes:
+        return None
+    shapes = [_shape(v) for v in (*op.operands, op.results[0])]
+    if any(s is None for s in shapes):
+        return None
+    dims = _dims(op.attributes["indexing_maps"])
+    if dims is None or len(dims) != 3:
+        return None
+    loops = 1 + max(d for row in dims for d in row)
+    roles = _roles(dims, loops)
+    if roles is None or any(len(roles[r]) != 1 for r in ("m", "n", "k")):
+        return None
+    extent = {}
+    for row, shape in zip(dims, shapes):
+        for d, size in zip(row, shape):
+            extent[d] = size
+    # Batch dimensions of one element are no loop; the kernel has one batch loop.
+    batch_dims = [d for d in roles["batch"] if extent[d] != 1]
+    if len(batch_dims) > 1:
+        return None
+    bdim = batch_dims[0] if batch_dims else None
+    (mdim,), (ndim,), (kdim,) = roles["m"], roles["n"], roles["k"]
+    m, n, k = extent[mdim], extent[ndim], extent[kdim]
+    batch = extent[bdim] if bdim is not None else 1
+    out_shape = shapes[3]
+    out_strides = row_major(out_shape)
+    out_view = View(op.results[0], out_shape, 0, out_strides)
+    if _stride(out_view, dims[2], ndim) != 1:
+        return None  # the kernel stores vectors along n
+    a_view = view_of(op.operands[0])
+    # B is read a vector of columns at a time: it may come from up its chain only while its
+    # columns stay contiguous.
+    b_view = view_of(op.operands[1], keep=lambda v: _stride(v, dims[1], ndim) == 1)
+    b_copy, b_dims = None, dims[1]
+    if _stride(b_view, dims[1], ndim) != 1:
+        # No layout up the chain has B's columns contiguous: the entry copies B to [batch][k][n].
+        b_copy = b_view
+        b_view, b_dims = View(op.operands[1], (batch, k, n), 0, (k * n, n, 1)), [bdim, kdim, ndim]
+    am, ak, ab = (_stride(a_view, dims[0], d) for d in (mdim, kdim, bdim))
+    bk, bb = (_stride(b_view, b_dims, d) for d in (kdim, bdim))
+    om, ob = (_stride(out_view, dims[2], d) for d in (mdim, bdim))
+    init_kind, init_value = _init(op.operands[2])
+    epi = fuse_consumers(op.results[0], allow_residual=True)
+
+    v = target.lanes
+    mr, nv = target.gemm_block
+    nv = min(nv, -(-n // v))
+    mr = min(m, 12, max(mr, (mr * target.gemm_block[1]) // nv))
+    unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
+    out_size = out_strides[0] * out_shape[0] if out_shape else 1
+    spec = GemmSpec(
+        name=name, m=m, n=n, c=k // unroll, a_size=a_view.base_size, b_size=b_view.base_size, out_size=out_size,
+        out_stride=om, mr=mr, nv=nv, vector=v,
+        a_tap=tuple(a_view.offset + t * ak for t in range(unroll)),
+        b_tap=tuple(b_view.offset + t * bk for t in range(unroll)),
+        a_cstride=unroll * ak, b_cstride=unroll * bk, a_istride=am, a_panel=mr * am, b_panel=nv * v,
+        init="load" if init_kind == "load" else init_kind, init_value=init_value,
+        groups=groups, a_lanes=not target.fma_memory_operand,
+        epilogue=epi, residual=epi.residual is not None,
+        batch=batch, a_batch=ab, b_batch=bb, out_batch=ob,
+    )
+    lw = Lowering(entry=f"{name}_entry", text="", kind="bmm" if batch > 1 else "matmul-rt", macs=batch * m * n * k)
+    params, operands, call_args, body = [], [], [], []
+
+    def flat(param: str, value: ir.Value, shape) -> str:
+        size = 1
+        for d in shape:
+            size *= d
+        params.append((param, _memref(shape)))
+        operands.append(value)
+        if len(shape) == 1:
+            return f"%{param}"
+        groups_ = ", ".join(str(i) for i in range(len(shape)))
+        body.append(f"%{param}flat = memref.collapse_shape %{param} [[{groups_}]] : {_memref(shape)} "
+                    f"into {_memref((size,))}")
+        return f"%{param}flat"
+
+    call_args.append((flat("a", a_view.base, a_view.base_shape), _memref((spec.a_size,))))
+    if b_copy is None:
+        call_args.append((flat("b", b_view.base, b_view.base_shape), _memref((spec.b_size,))))
+    else:
+        call_args.append((_copy_b(flat("b", b_copy.base, b_copy.base_shape), b_copy, dims[1], (bdim, kdim, ndim),
+                                  (batch, k, n), body), _memref((spec.b_size,))))
+    if epi.residual is not None:
+        call_args.append((flat("res", epi.residual, out_shape), _memref((out_size,))))
+    if init_kind == "load":
+        params.append(("init", _memref(out_shape)))
+        operands.append(init_value)
+        body.append(f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})")
+    params.append(("out", _memref(out_shape)))
+    if len(out_shape) == 1:
+        call_args.append(("%out", _memref((out_size,))))
+    else:
+        groups_ = ", ".join(str(i) for i in range(len(out_shape)))
+        body.append(f"%oflat = memref.collapse_shape %out [[{groups_}]] : {_memref(out_shape)} "
+                    f"into {_memref((out_size,))}")
+        call_args.append(("%oflat", _memref((out_size,))))
+    body.append(_call(name, call_args))
+    lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
+    lw.operands = operands
+    lw.fused = epi.ops
+    return lw
+
+
+def _copy_b(flat_b: str, view: View, dims: list[int], loops: tuple, shape: tuple[int, int, int], body: list[str]) -> str:
+    """Entry lines copying B (read at `view`'s strides) into a row-major [batch][k][n] buffer."""
+    batch, k, n = shape
+    size = batch * k * n
+    strides = [_stride(view, dims, d) for d in loops]
+    strided = (f"memref<{batch}x{k}x{n}xf32, strided<[{strides[0]}, {strides[1]}, {strides[2]}], "
+               f"offset: {view.offset}>>")
+    body += [
+        f"%bsrc = memref.reinterpret_cast {flat_b} to offset: [{view.offset}], sizes: [{batch}, {k}, {n}], "
+        f"strides: [{strides[0]}, {strides[1]}, {strides[2]}] : {_memref((view.base_size,))} to {strided}",
+        f"%bcopy = memref.alloc() {{alignment = 64 : i64}} : {_memref(shape)}",
+        f"linalg.copy ins(%bsrc : {strided}) outs(%bcopy : {_memref(shape)})",
+        f"%bcopyflat = memref.collapse_shape %bcopy [[0, 1, 2]] : {_memref(shape)} into {_memref((size,))}",
+    ]
+    return "%bcopyflat"
