@@ -310,6 +310,18 @@ def run_seed(args, base: FashionConfig, seed: int, memo: Memo, stages, log) -> d
     return {"seed": seed, "rows": rows, "sweep": sweep, "seconds": seconds, "loadavg": loads}
 
 
+# scripts/block_accuracy.py --report writes this section of docs/accuracy.md; keep it
+BLOCK_SECTION = "## Block sparsity (issue 18)"
+
+
+def write_page(path: Path, text: str) -> None:
+    """Write accuracy.md, keeping the block-sparsity section another script writes."""
+    old = path.read_text() if path.is_file() else ""
+    if BLOCK_SECTION in old:
+        text = text.rstrip("\n") + "\n\n" + old[old.index(BLOCK_SECTION) :]
+    path.write_text(text)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     path = args.cache_dir / "accuracy.json"
@@ -319,7 +331,7 @@ def main(argv=None) -> None:
             result["note"] = args.note
             path.write_text(json.dumps(result, indent=1))
         plot(result, args.docs / "accuracy.png")
-        (args.docs / "accuracy.md").write_text(markdown(result))
+        write_page(args.docs / "accuracy.md", markdown(result))
         return
     torch.set_num_threads(args.threads)
     cfg = config(args)
@@ -349,7 +361,7 @@ def main(argv=None) -> None:
     args.docs.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
     plot(result, args.docs / "accuracy.png")
-    (args.docs / "accuracy.md").write_text(markdown(result))
+    write_page(args.docs / "accuracy.md", markdown(result))
     log(f"wrote {args.docs / 'accuracy.md'} and accuracy.png")
 
 
