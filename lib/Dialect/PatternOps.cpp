@@ -285,3 +285,138 @@ LogicalResult PackedConv2DOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Block-sparse ops
+//===----------------------------------------------------------------------===//
+
+/// Verifies the block encoding shared by block_conv2d and block_matmul:
+/// `outputs` rows in blocks of block_rows, `inputs` columns, and a weight
+/// tensor whose leading dimension is the number of stream entries.
+template <typename BlockOp>
+static LogicalResult verifyBlockSparsity(BlockOp op, int64_t outputs,
+                                         int64_t inputs, int64_t streamRows) {
+  int64_t rows = op.getBlockRows();
+  int64_t numBlocks = (outputs + rows - 1) / rows;
+  ArrayRef<int32_t> offsets = op.getOffsets();
+  if (static_cast<int64_t>(offsets.size()) != numBlocks + 1)
+    return op.emitOpError() << "offsets has " << offsets.size()
+                            << " entries, expected " << numBlocks + 1
+                            << " (" << numBlocks << " row blocks of "
+                            << rows << " outputs + 1)";
+  if (offsets.front() != 0)
+    return op.emitOpError() << "offsets[0] = " << offsets.front()
+                            << ", expected 0";
+  for (size_t i = 1; i < offsets.size(); ++i)
+    if (offsets[i] < offsets[i - 1])
+      return op.emitOpError() << "offsets[" << i << "] = " << offsets[i]
+                              << " is smaller than offsets[" << i - 1
+                              << "] = " << offsets[i - 1];
+  ArrayRef<int32_t> channels = op.getChannels();
+  if (offsets.back() != streamRows ||
+      static_cast<int64_t>(channels.size()) != streamRows)
+    return op.emitOpError() << "stream has " << streamRows << " weight rows, "
+                            << channels.size()
+                            << " channels and offsets ending at "
+                            << offsets.back() << "; all three must agree";
+  for (int64_t b = 0; b < numBlocks; ++b) {
+    for (int64_t k = offsets[b]; k < offsets[b + 1]; ++k) {
+      if (channels[k] < 0 || channels[k] >= inputs)
+        return op.emitOpError() << "channels[" << k << "] = " << channels[k]
+                                << " is not an input in [0, " << inputs
+                                << ")";
+      if (k > offsets[b] && channels[k] <= channels[k - 1])
+        return op.emitOpError()
+               << "channels[" << k << "] = " << channels[k]
+               << " does not increase within row block " << b
+               << " (channels[" << k - 1 << "] = " << channels[k - 1] << ")";
+    }
+  }
+  return success();
+}
+
+/// Checks a bias operand of `count` values, if present.
+static LogicalResult verifyBias(Operation *op, Value bias, int64_t count) {
+  if (!bias)
+    return success();
+  auto biasType = cast<RankedTensorType>(bias.getType());
+  if (biasType.getRank() != 1 || biasType.getDimSize(0) != count)
+    return op->emitOpError() << "expects bias of shape [" << count
+                             << "], got " << biasType;
+  return success();
+}
+
+LogicalResult BlockConv2DOp::verify() {
+  Operation *operation = getOperation();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto outputType = cast<RankedTensorType>(getOutput().getType());
+  if (failed(verifyNCHW(operation, "input", inputType)) ||
+      failed(verifyNCHW(operation, "output", outputType)) ||
+      failed(verifyGeometryArray(operation, "kernel", getKernel(), 2, 1)) ||
+      failed(verifyGeometryArray(operation, "strides", getStrides(), 2, 1)) ||
+      failed(verifyGeometryArray(operation, "padding", getPadding(), 4, 0)) ||
+      failed(verifyGeometryArray(operation, "dilations", getDilations(), 2, 1)))
+    return failure();
+  ArrayRef<int64_t> in = inputType.getShape();
+  ArrayRef<int64_t> out = outputType.getShape();
+  if (in[0] != out[0])
+    return emitOpError() << "output batch " << out[0]
+                         << " differs from input batch " << in[0];
+  for (int dim = 0; dim < 2; ++dim) {
+    int64_t padded = in[2 + dim] + getPadding()[dim] + getPadding()[dim + 2];
+    int64_t extent = getDilations()[dim] * (getKernel()[dim] - 1) + 1;
+    StringRef name = dim == 0 ? "height" : "width";
+    if (extent > padded)
+      return emitOpError() << "dilated kernel " << name << " " << extent
+                           << " exceeds the padded input " << name << " "
+                           << padded;
+    int64_t expected = (padded - extent) / getStrides()[dim] + 1;
+    if (out[2 + dim] != expected)
+      return emitOpError() << "output " << name << " is " << out[2 + dim]
+                           << ", but the geometry gives " << expected;
+  }
+  auto weightsType = cast<RankedTensorType>(getWeights().getType());
+  int64_t taps = getKernel()[0] * getKernel()[1];
+  if (weightsType.getRank() != 3 || !weightsType.hasStaticShape() ||
+      weightsType.getDimSize(1) != taps ||
+      weightsType.getDimSize(2) != static_cast<int64_t>(getBlockRows()))
+    return emitOpError() << "expects static weights of shape [kept x " << taps
+                         << " x " << getBlockRows() << "], got "
+                         << weightsType;
+  if (failed(verifyElementCount(operation, "weights", weightsType)) ||
+      failed(verifyBias(operation, getBias(), out[1])))
+    return failure();
+  return verifyBlockSparsity(*this, out[1], in[1], weightsType.getDimSize(0));
+}
+
+LogicalResult BlockMatmulOp::verify() {
+  Operation *operation = getOperation();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto outputType = cast<RankedTensorType>(getOutput().getType());
+  for (auto [what, type] : {std::pair<StringRef, RankedTensorType>{"input", inputType},
+                            {"output", outputType}}) {
+    if (type.getRank() != 2 || !type.hasStaticShape())
+      return emitOpError() << "expects a static 2-D " << what << ", got "
+                           << type;
+    for (auto [dim, size] : llvm::enumerate(type.getShape()))
+      if (size < 1 || size >= kMaxExtent)
+        return emitOpError() << what << " dim " << dim << " = " << size
+                             << " is not in [1, " << kMaxExtent << ")";
+    if (failed(verifyElementCount(operation, what, type)))
+      return failure();
+  }
+  if (inputType.getDimSize(0) != outputType.getDimSize(0))
+    return emitOpError() << "output has " << outputType.getDimSize(0)
+                         << " rows, the input " << inputType.getDimSize(0);
+  auto weightsType = cast<RankedTensorType>(getWeights().getType());
+  if (weightsType.getRank() != 2 || !weightsType.hasStaticShape() ||
+      weightsType.getDimSize(1) != static_cast<int64_t>(getBlockRows()))
+    return emitOpError() << "expects static weights of shape [kept x "
+                         << getBlockRows() << "], got " << weightsType;
+  int64_t outputs = outputType.getDimSize(1);
+  if (failed(verifyElementCount(operation, "weights", weightsType)) ||
+      failed(verifyBias(operation, getBias(), outputs)))
+    return failure();
+  return verifyBlockSparsity(*this, outputs, inputType.getDimSize(1),
+                             weightsType.getDimSize(0));
+}

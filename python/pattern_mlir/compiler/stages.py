@@ -144,6 +144,8 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
     stages = [FOLD, GROUPS]
     if patterns:
         stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
+        # Convs and matmuls pruned in blocks, among what the pattern raise left.
+        stages.append(Stage("blocks", python_pass="pattern-raise-blocks"))
         if tuning_db:
             # Tuned schedules land as #pattern.schedule attributes, visible in this stage's IR.
             stages.append(Stage("tuned", python_pass="pattern-apply-tuning",

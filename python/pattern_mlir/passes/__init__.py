@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (each module registers its pass)
     lower_to_gpu,
     lower_to_vector,
     pack_fkw,
+    raise_blocks,
     raise_conv,
     reorder_filters,
     split_groups,

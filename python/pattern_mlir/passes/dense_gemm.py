@@ -91,6 +91,16 @@ class GemmSpec:
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
     a_lanes: bool = False
+    # Block sparsity: one operand is a stream of kept weight blocks (see block_sparse_lower).
+    # "a": A holds the stream, R = `stream_rows` output rows per block, B is read at the
+    # channel of each stream entry; "b": B holds the stream, one column tile per block, A is
+    # read at the channel. `%off[key]..%off[key + 1]` are the stream entries of block `key`
+    # (the row block, or the column tile), `%chan[k]` the channel of entry k; the reduction
+    # loop runs over those entries instead of 0..c.
+    stream: str = ""
+    stream_rows: int = 0
+    stream_blocks: int = 0  # row blocks (or column tiles) the offsets describe
+    stream_size: int = 0  # stream entries (elements of %chan)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -107,6 +117,8 @@ class GemmSpec:
 
     def signature(self) -> str:
         args = [f"%a: memref<{self.a_size}xf32>", f"%b: memref<{self.b_size}xf32>"]
+        if self.stream:
+            args += [f"%off: memref<{self.stream_blocks + 1}xi32>", f"%chan: memref<{max(1, self.stream_size)}xi32>"]
         if self.init in ("row", "col"):
             args.append(f"%bias: memref<{self.bias_size}xf32>")
         if self.residual:
@@ -170,23 +182,30 @@ class _Emitter:
             accs.append(row)
         flat = [a for row in accs for a in row]
         # Reduction loop.
-        unroll = s.unroll_c if s.c % s.unroll_c == 0 else 1
-        trips = s.c // unroll
+        unroll = s.unroll_c if s.c % s.unroll_c == 0 and not s.stream else 1
         names = [w.fresh("acc") for _ in flat]
         res = w.fresh("r")
         iters = ", ".join(f"{n} = {v}" for n, v in zip(names, flat))
         types = ", ".join([vt] * len(flat))
         cv = w.fresh("c")
-        w.line(f"{res}:{len(flat)} = scf.for {cv} = {w.index(0)} to {w.index(trips)} step {w.index(1)} "
+        lo, hi = self._stream_bounds(m0, n0) if s.stream else (w.index(0), w.index(s.c // unroll))
+        w.line(f"{res}:{len(flat)} = scf.for {cv} = {lo} to {hi} step {w.index(1)} "
                f"iter_args({iters}) -> ({types}) {{")
         w.indent()
         cur = [[names[i * nv + j] for j in range(nv)] for i in range(mr)]
-        a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(cv, unroll), s.a_cstride)} : index", "i")
+        # The stream entry indexes the weight operand, its channel the data operand.
+        a_step = b_step = cv
+        if s.stream:
+            channel = w.op(f"memref.load %chan[{cv}] : memref<{max(1, s.stream_size)}xi32>", "s")
+            channel = w.op(f"arith.index_cast {channel} : i32 to index", "i")
+            a_step, b_step = (cv, channel) if s.stream == "a" else (channel, cv)
+        a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(a_step, unroll), s.a_cstride)} : index", "i")
         a_values = self._a_values(a_first, mr, unroll) if s.a_lanes else None
         for u in range(unroll):
-            cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
-            ab = w.op(f"arith.addi {a_base}, {self.mul(cu, s.a_cstride)} : index", "i")
-            bb = w.op(f"arith.addi {b_base}, {self.mul(cu, s.b_cstride)} : index", "i")
+            au = a_step if unroll == 1 else self.add(self.mul(a_step, unroll), u)
+            bu = b_step if unroll == 1 else self.add(self.mul(b_step, unroll), u)
+            ab = w.op(f"arith.addi {a_base}, {self.mul(au, s.a_cstride)} : index", "i")
+            bb = w.op(f"arith.addi {b_base}, {self.mul(bu, s.b_cstride)} : index", "i")
             for t in range(len(s.b_tap)):
                 bvecs = []
                 for j in range(nv):
@@ -216,6 +235,19 @@ class _Emitter:
                         residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
                     value = s.epilogue.render(w, value, vt, self.mt, residual)
                 self._store_out(value, o_base, i, j, lanes)
+
+    def _stream_bounds(self, m0: str, n0: str) -> tuple[str, str]:
+        """The first and past-the-last stream entries of the block this register block is in."""
+        s, w = self.s, self.w
+        if s.stream == "a":
+            key = w.op(f"arith.divui {m0}, {w.index(s.stream_rows)} : index", "i")
+        else:
+            key = w.op(f"arith.divui {n0}, {w.index(s.tile)} : index", "i")
+        bounds = []
+        for at in (key, self.add(key, 1)):
+            entry = w.op(f"memref.load %off[{at}] : memref<{s.stream_blocks + 1}xi32>", "s")
+            bounds.append(w.op(f"arith.index_cast {entry} : i32 to index", "i"))
+        return bounds[0], bounds[1]
 
     def _a_values(self, a_first: str, mr: int, unroll: int) -> dict[int, str]:
         """Splats of every A value one reduction step reads, keyed by offset from ``a_first``.
@@ -300,8 +332,10 @@ class _Emitter:
 
     def _rows(self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str) -> None:
         s, w = self.s, self.w
-        a_base = self.mul(mp, s.a_panel)
         m0 = self.mul(mp, s.mr)
+        # A stream of row blocks: the register block reads rows m0 % R.. of each entry.
+        a_base = (w.op(f"arith.remui {m0}, {w.index(s.stream_rows)} : index", "i") if s.stream == "a"
+                  else self.mul(mp, s.a_panel))
         o_base = w.op(f"arith.addi {self.mul(m0, s.out_stride)}, {o_col} : index", "i")
         self.block(mr, nv, last_lanes, a_base, b_base, o_base, m0, n0)
 
@@ -394,4 +428,6 @@ def emit_gemm(spec: GemmSpec) -> str:
         raise ValueError(f"{spec.name}: bad register block {spec.mr}x{spec.nv}x{spec.vector}")
     if len(spec.a_tap) != len(spec.b_tap):
         raise ValueError(f"{spec.name}: {len(spec.a_tap)} A taps but {len(spec.b_tap)} B taps")
+    if spec.stream == "a" and (spec.stream_rows < 1 or spec.stream_rows % spec.mr):
+        raise ValueError(f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks")
     return _Emitter(spec).emit()

@@ -46,9 +46,9 @@ class Lowering:
     fused: list = field(default_factory=list)  # elementwise consumers folded into the kernel, in order
 
 
-def _memref(shape, layout: str = "") -> str:
+def _memref(shape, layout: str = "", element: str = "f32") -> str:
     dims = "x".join(str(int(d)) for d in shape)
-    return f"memref<{dims}xf32{', ' + layout if layout else ''}>"
+    return f"memref<{dims}x{element}{', ' + layout if layout else ''}>"
 
 
 def _shape(value: ir.Value) -> tuple[int, ...] | None:
@@ -358,11 +358,17 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     return lw
 
 
-def _finish_conv(lw, spec: GemmSpec, planes: Planes, packed, bias, init: Init, out_shape, epi: Epilogue) -> Lowering:
+def _finish_conv(lw, spec: GemmSpec, planes: Planes, packed, bias, init: Init, out_shape, epi: Epilogue,
+                 indices: tuple[np.ndarray, ...] = ()) -> Lowering:
+    """The entry of a conv kernel; `indices` are the int32 arrays of a block stream (offsets, channels)."""
     rows, oh, ow = out_shape[1], out_shape[2], out_shape[3]
     params = [("x", _memref(planes.src.shape)), ("a", _memref((packed.size,)))]
     operands = [planes.src.value, packed.ravel()]
     call_args = [("%a", _memref((spec.a_size,))), ("%bflat", _memref((spec.b_size,)))]
+    for k, array in enumerate(indices):
+        params.append((f"idx{k}", _memref(array.shape, element="i32")))
+        operands.append(array)
+        call_args.append((f"%idx{k}", _memref(array.shape, element="i32")))
     if bias is not None:
         params.append(("bias", _memref((bias.size,))))
         operands.append(np.ascontiguousarray(bias, np.float32))

@@ -24,6 +24,7 @@ from mlir import ir
 from mlir.dialects import arith, func
 
 from .conv_info import collect_ops
+from .block_sparse_lower import plan_block_conv, plan_block_matmul
 from .dense_contraction import plan_contraction
 from .dense_lower import Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
 from .target_option import pass_target
@@ -38,6 +39,8 @@ _PLANNERS = {
     "linalg.depthwise_conv_2d_nchw_chw": plan_depthwise,
     "linalg.pooling_nchw_max": plan_pool,
     "linalg.pooling_nchw_sum": plan_pool,
+    "pattern.block_conv2d": plan_block_conv,
+    "pattern.block_matmul": plan_block_matmul,
 }
 
 # Ops without side effects whose results, once unused, are removed after rewriting.
@@ -65,11 +68,14 @@ def _to_buffer(value: ir.Value) -> ir.Value:
 
 
 def _constant_buffer(array: np.ndarray) -> ir.Value:
-    array = np.ascontiguousarray(array, dtype=np.float32)
-    tensor_type = ir.RankedTensorType.get(list(array.shape), ir.F32Type.get())
+    """A read-only buffer of a constant: int32 arrays (block streams' indices) stay i32, others f32."""
+    integer = array.dtype == np.int32
+    array = np.ascontiguousarray(array, dtype=np.int32 if integer else np.float32)
+    element = ir.IntegerType.get_signless(32) if integer else ir.F32Type.get()
+    tensor_type = ir.RankedTensorType.get(list(array.shape), element)
     tensor = arith.constant(tensor_type, ir.DenseElementsAttr.get(array, type=tensor_type))
     return ir.Operation.create(
-        "bufferization.to_buffer", results=[ir.MemRefType.get(list(array.shape), ir.F32Type.get())],
+        "bufferization.to_buffer", results=[ir.MemRefType.get(list(array.shape), element)],
         operands=[tensor], attributes={"read_only": ir.UnitAttr.get()},
     ).result
 
@@ -146,6 +152,10 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
         with op.context, ir.Location.unknown():
             lowering = _PLANNERS[op.name](op, name, target, threads)
         if lowering is None:
+            if op.name.startswith("pattern."):
+                # No other route lowers the dialect's ops: say which one, not a bufferization error later.
+                raise ValueError(f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
+                                 "its weights (and bias) must be constants and its input batch 1")
             continue
         with op.context, ir.Location.unknown():
             _replace(op, lowering, module)

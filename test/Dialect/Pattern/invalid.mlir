@@ -432,3 +432,105 @@ func.func @weights_element_count_overflows(%x: tensor<1x2x8x8xf32>, %w: tensor<4
   %y = pattern.conv2d %x, %w library #pattern.library<3x3, [[1, 3, 4, 5], [1, 4, 5, 7]]> assignment [0, -1, 1, 0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] : tensor<1x2x8x8xf32>, tensor<4611686018427387904x4xf32> -> tensor<1x2x8x8xf32>
   return %y : tensor<1x2x8x8xf32>
 }
+
+// -----
+
+func.func @block_offsets_count(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{offsets has 2 entries, expected 3 (2 row blocks of 8 outputs + 1)}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 3] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_offsets_decrease(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{offsets[2] = 1 is smaller than offsets[1] = 2}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 2, 1] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_stream_disagrees(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{stream has 3 weight rows, 2 channels and offsets ending at 2; all three must agree}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 1, 2] channels [5, 0]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_channel_out_of_range(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{channels[0] = 6 is not an input in [0, 6)}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 1, 3] channels [6, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_channels_repeat(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{channels[2] = 0 does not increase within row block 1 (channels[1] = 0)}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 1, 3] channels [5, 0, 0]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_weights_rows(%x: tensor<4x6xf32>, %w: tensor<3x4xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{expects static weights of shape [kept x 8], got 'tensor<3x4xf32>'}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 1, 3] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x4xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_rows_zero(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{attribute 'block_rows' failed to satisfy constraint}}
+  %y = pattern.block_matmul %x, %w block_rows 0 offsets [0, 1, 3] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @block_matmul_rows_differ(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>) -> tensor<5x16xf32> {
+  // expected-error @+1 {{output has 5 rows, the input 4}}
+  %y = pattern.block_matmul %x, %w block_rows 8 offsets [0, 1, 3] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32> -> tensor<5x16xf32>
+  return %y : tensor<5x16xf32>
+}
+
+// -----
+
+func.func @block_conv_taps(%x: tensor<1x3x8x8xf32>, %w: tensor<3x4x4xf32>) -> tensor<1x10x4x4xf32> {
+  // expected-error @+1 {{expects static weights of shape [kept x 9 x 4], got 'tensor<3x4x4xf32>'}}
+  %y = pattern.block_conv2d %x, %w kernel [3, 3] block_rows 4 offsets [0, 1, 1, 3] channels [2, 0, 1]
+         strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : tensor<1x3x8x8xf32>, tensor<3x4x4xf32> -> tensor<1x10x4x4xf32>
+  return %y : tensor<1x10x4x4xf32>
+}
+
+// -----
+
+func.func @block_conv_geometry(%x: tensor<1x3x8x8xf32>, %w: tensor<3x9x4xf32>) -> tensor<1x10x5x4xf32> {
+  // expected-error @+1 {{output height is 5, but the geometry gives 4}}
+  %y = pattern.block_conv2d %x, %w kernel [3, 3] block_rows 4 offsets [0, 1, 1, 3] channels [2, 0, 1]
+         strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : tensor<1x3x8x8xf32>, tensor<3x9x4xf32> -> tensor<1x10x5x4xf32>
+  return %y : tensor<1x10x5x4xf32>
+}
+
+// -----
+
+func.func @block_conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<3x9x4xf32>, %b: tensor<8xf32>) -> tensor<1x10x4x4xf32> {
+  // expected-error @+1 {{expects bias of shape [10], got 'tensor<8xf32>'}}
+  %y = pattern.block_conv2d %x, %w, %b kernel [3, 3] block_rows 4 offsets [0, 1, 1, 3] channels [2, 0, 1]
+         strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : tensor<1x3x8x8xf32>, tensor<3x9x4xf32>, tensor<8xf32> -> tensor<1x10x4x4xf32>
+  return %y : tensor<1x10x4x4xf32>
+}

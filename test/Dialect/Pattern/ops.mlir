@@ -101,3 +101,42 @@ func.func @library_of_full_mask() attributes {a = #pattern.library<8x8, [[0, 1, 
 func.func @library_of_near_full_masks() attributes {a = #pattern.library<8x8, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62]]>} {
   return
 }
+
+// -----
+
+// CHECK-LABEL: func.func @block_conv_with_bias
+// CHECK: pattern.block_conv2d %{{.*}}, %{{.*}}, %{{.*}} kernel [1, 1] block_rows 8 offsets [0, 2] channels [0, 3]
+// CHECK-SAME: strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+// CHECK-SAME: : tensor<1x4x8x8xf32>, tensor<2x1x8xf32>, tensor<8xf32> -> tensor<1x8x8x8xf32>
+func.func @block_conv_with_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<2x1x8xf32>, %b: tensor<8xf32>) -> tensor<1x8x8x8xf32> {
+  %y = pattern.block_conv2d %x, %w, %b kernel [1, 1] block_rows 8 offsets [0, 2] channels [0, 3]
+         strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : tensor<1x4x8x8xf32>, tensor<2x1x8xf32>, tensor<8xf32> -> tensor<1x8x8x8xf32>
+  return %y : tensor<1x8x8x8xf32>
+}
+
+// -----
+
+// A 3x3 window, strides and padding; 10 outputs in blocks of 4 (the last short), the
+// second row block keeping nothing.
+// CHECK-LABEL: func.func @block_conv_strided
+// CHECK: pattern.block_conv2d %{{.*}}, %{{.*}} kernel [3, 3] block_rows 4 offsets [0, 1, 1, 3] channels [2, 0, 1]
+// CHECK-SAME: strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+// CHECK-SAME: -> tensor<1x10x4x4xf32>
+func.func @block_conv_strided(%x: tensor<1x3x8x8xf32>, %w: tensor<3x9x4xf32>) -> tensor<1x10x4x4xf32> {
+  %y = pattern.block_conv2d %x, %w kernel [3, 3] block_rows 4 offsets [0, 1, 1, 3] channels [2, 0, 1]
+         strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : tensor<1x3x8x8xf32>, tensor<3x9x4xf32> -> tensor<1x10x4x4xf32>
+  return %y : tensor<1x10x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @block_matmul
+// CHECK: pattern.block_matmul %{{.*}}, %{{.*}}, %{{.*}} block_rows 8 offsets [0, 1, 3] channels [5, 0, 2]
+// CHECK-SAME: : tensor<4x6xf32>, tensor<3x8xf32>, tensor<16xf32> -> tensor<4x16xf32>
+func.func @block_matmul(%x: tensor<4x6xf32>, %w: tensor<3x8xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %y = pattern.block_matmul %x, %w, %b block_rows 8 offsets [0, 1, 3] channels [5, 0, 2]
+         : tensor<4x6xf32>, tensor<3x8xf32>, tensor<16xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

@@ -1,0 +1,159 @@
+"""Plans for the block-sparse ops: generated GEMM kernels that walk a block stream.
+
+Both ops become the dense GEMM kernel of dense_gemm.py with its reduction loop running over
+the stream entries of one block (`GemmSpec.stream`) instead of every input channel, so
+each kept block costs what a dense channel costs and removed blocks cost nothing:
+
+* `pattern.block_conv2d`: an implicit GEMM over the conv's input planes exactly like a
+  dense conv (dense_lower.plan_conv): rows are output channels, the vector runs along
+  output pixels, weights are broadcast. The A operand is the stream (K x taps x R); a
+  register block of `mr` rows (mr divides R) reads rows m0 % R.. of each entry and the
+  input plane of the entry's channel.
+* `pattern.block_matmul`: rows are the input's rows (tokens), the vector runs along output
+  features, one block of R outputs being one column tile (one 8-lane vector; two on NEON,
+  a 256-bit one on AVX-512), so a layer with a single row (a batch-1 linear, a recurrent
+  step) still runs whole vectors. The B operand is the stream (K x R); A is read at the
+  entry's channel.
+
+Elementwise consumers are fused into the stores as for the dense kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from .dense_epilogue import fuse_consumers
+from .dense_gemm import GemmSpec, emit_gemm
+from .dense_lower import Init, Lowering, Planes, Source, _call, _entry, _finish_conv, _memref, _shape
+from .constants import constant_array
+from ..target import Target
+
+__all__ = ["plan_block_conv", "plan_block_matmul"]
+
+
+def _ints(op: ir.Operation, name: str) -> list[int]:
+    return [int(v) for v in op.attributes[name]]
+
+
+def _stream(op: ir.Operation) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(R, offsets, channels, weights) of a block op with a constant weight stream.
+
+    An empty stream (every block removed) gets one zero entry that no block reads, so no
+    buffer has zero elements."""
+    weights = constant_array(op.operands[1])
+    if weights is None:
+        return None
+    rows = ir.IntegerAttr(op.attributes["block_rows"]).value
+    offsets = np.asarray(_ints(op, "offsets"), np.int32)
+    channels = np.asarray(_ints(op, "channels"), np.int32)
+    weights = np.ascontiguousarray(weights, np.float32)
+    if channels.size == 0:
+        channels = np.zeros(1, np.int32)
+        weights = np.zeros((1, *weights.shape[1:]), np.float32)
+    return rows, offsets, channels, weights
+
+
+def _bias(op: ir.Operation) -> np.ndarray | None | bool:
+    """The constant bias operand, None without one, False when it is not a constant."""
+    if len(op.operands) < 3:
+        return None
+    bias = constant_array(op.operands[2])
+    return False if bias is None else np.ascontiguousarray(bias, np.float32)
+
+
+def _conv_block(target: Target, rows: int, n: int) -> tuple[int, int]:
+    """Register block (mr, nv) with mr dividing the weight block height R.
+
+    The tallest such mr that still leaves two or more vectors per row within the target's
+    accumulators (fewer loads per FMA); a single-vector block only when nothing else fits."""
+    accumulators = target.gemm_accumulators
+    divisors = [d for d in range(min(rows, 12), 0, -1) if rows % d == 0]
+    mr = next((d for d in divisors if accumulators // d >= 2), divisors[-1])
+    nv = max(1, min(accumulators // mr, -(-n // target.lanes)))
+    return mr, nv
+
+
+def plan_block_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
+    """pattern.block_conv2d with a constant stream, batch 1."""
+    stream, bias = _stream(op), _bias(op)
+    in_shape, out_shape = _shape(op.operands[0]), _shape(op.results[0])
+    if stream is None or bias is False or in_shape is None or out_shape is None or in_shape[0] != 1:
+        return None
+    rows, offsets, channels, weights = stream
+    kh, kw = _ints(op, "kernel")
+    dh, dw = _ints(op, "dilations")
+    strides = tuple(_ints(op, "strides"))
+    top, left, bottom, right = _ints(op, "padding")
+    _, f, oh, ow = out_shape
+    src = Source(op.operands[0], in_shape, (top, left, bottom, right))
+    planes = Planes(src, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), strides, (oh, ow))
+    b_taps = tuple(planes.tap(i * dh, j * dw) for i in range(kh) for j in range(kw))
+    taps = kh * kw
+    mr, nv = _conv_block(target, rows, planes.n)
+    epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
+    out_stride = oh * planes.wq
+    spec = GemmSpec(
+        name=name, m=f, n=planes.n, c=in_shape[1], a_size=weights.size, b_size=planes.size,
+        out_size=f * out_stride, out_stride=out_stride, mr=mr, nv=nv, vector=target.lanes,
+        a_tap=tuple(t * rows for t in range(taps)), b_tap=b_taps, a_cstride=taps * rows,
+        b_cstride=planes.channel_stride, a_istride=1, a_panel=0, b_panel=nv * target.lanes,
+        init="row" if bias is not None else "zero", bias_size=f,
+        a_lanes=not target.fma_memory_operand, epilogue=epi, residual=epi.residual is not None, groups=groups,
+        stream="a", stream_rows=rows, stream_blocks=offsets.size - 1, stream_size=channels.size,
+    )
+    kept = int(offsets[-1])
+    lw = Lowering(entry=f"{name}_entry", text="", kind=f"block{kh}x{kw}s{strides[0]}",
+                  macs=kept * rows * taps * oh * ow)
+    return _finish_conv(lw, spec, planes, weights, bias, Init("row" if bias is not None else "zero"),
+                        out_shape, epi, indices=(offsets, channels))
+
+
+def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
+    """pattern.block_matmul with a constant stream: M x C activations times the stream."""
+    stream, bias = _stream(op), _bias(op)
+    a_shape, out_shape = _shape(op.operands[0]), _shape(op.results[0])
+    if stream is None or bias is False or a_shape is None or out_shape is None:
+        return None
+    rows, offsets, channels, weights = stream
+    m, c = a_shape
+    n = out_shape[1]
+    vector = min(target.lanes, rows)
+    nv = rows // vector
+    tiles = offsets.size - 1
+    # Register count, not width, bounds the accumulators: 8-lane vectors on AVX-512 count as many.
+    mr = max(1, min(m, target.gemm_accumulators // nv, 12))
+    epi = fuse_consumers(op.results[0], allow_residual=True)
+    spec = GemmSpec(
+        name=name, m=m, n=n, c=c, a_size=m * c, b_size=weights.size, out_size=m * n, out_stride=n,
+        mr=mr, nv=nv, vector=vector, a_tap=(0,), b_tap=(0,), a_cstride=1, b_cstride=rows, a_istride=c,
+        a_panel=mr * c, b_panel=0, b_padded=True, init="col" if bias is not None else "zero",
+        bias_size=tiles * rows, a_lanes=not target.fma_memory_operand, epilogue=epi,
+        residual=epi.residual is not None, groups=groups,
+        stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size,
+    )
+    flat_a, flat_out = _memref((m * c,)), _memref((m * n,))
+    params = [("x", _memref(a_shape)), ("bp", _memref((weights.size,))),
+              ("off", _memref(offsets.shape, element="i32")), ("chan", _memref(channels.shape, element="i32"))]
+    operands = [op.operands[0], weights.ravel(), offsets, channels]
+    call_args = [("%aflat", flat_a), ("%bp", _memref((weights.size,))),
+                 ("%off", _memref(offsets.shape, element="i32")), ("%chan", _memref(channels.shape, element="i32"))]
+    if bias is not None:
+        padded = np.zeros(tiles * rows, np.float32)
+        padded[:n] = bias
+        params.append(("bias", _memref(padded.shape)))
+        operands.append(padded)
+        call_args.append(("%bias", _memref(padded.shape)))
+    body = [f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}"]
+    if epi.residual is not None:
+        params.append(("res", _memref(out_shape)))
+        operands.append(epi.residual)
+        call_args.append(("%rflat", flat_out))
+        body.append(f"%rflat = memref.collapse_shape %res [[0, 1]] : {_memref(out_shape)} into {flat_out}")
+    params.append(("out", _memref(out_shape)))
+    call_args.append(("%oflat", flat_out))
+    body.append(f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {flat_out}")
+    body.append(_call(name, call_args))
+    entry = f"{name}_entry"
+    return Lowering(entry=entry, text=emit_gemm(spec) + _entry(entry, params, body), operands=operands,
+                    kind="block-matmul", macs=int(offsets[-1]) * rows * m, fused=epi.ops)
