@@ -12,8 +12,8 @@ each kept block costs what a dense channel costs and removed blocks cost nothing
 * `pattern.block_matmul`: rows are the input's rows (tokens), the vector runs along output
   features, one block of R outputs being one column tile (one 8-lane vector; two on NEON,
   a 256-bit one on AVX-512), so a layer with a single row (a batch-1 linear, a recurrent
-  step) still runs whole vectors. The B operand is the stream (K x R); A is read at the
-  entry's channel.
+  step) still runs whole vectors. The B operand is the stream (K x R); A, transposed in
+  the entry, is read at the entry's channel.
 
 Elementwise consumers are fused into the stores as for the dense kernels.
 """
@@ -124,10 +124,12 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     # Register count, not width, bounds the accumulators: 8-lane vectors on AVX-512 count as many.
     mr = max(1, min(m, target.gemm_accumulators // nv, 12))
     epi = fuse_consumers(op.results[0], allow_residual=True)
+    # The input is read transposed (C x M, made in the entry): the rows of a register block
+    # at one channel are then adjacent, one cache line, instead of mr lines C apart.
     spec = GemmSpec(
         name=name, m=m, n=n, c=c, a_size=m * c, b_size=weights.size, out_size=m * n, out_stride=n,
-        mr=mr, nv=nv, vector=vector, a_tap=(0,), b_tap=(0,), a_cstride=1, b_cstride=rows, a_istride=c,
-        a_panel=mr * c, b_panel=0, b_padded=True, init="col" if bias is not None else "zero",
+        mr=mr, nv=nv, vector=vector, a_tap=(0,), b_tap=(0,), a_cstride=m, b_cstride=rows, a_istride=1,
+        a_panel=mr, b_panel=0, b_padded=True, init="col" if bias is not None else "zero",
         bias_size=tiles * rows, a_lanes=not target.fma_memory_operand, epilogue=epi,
         residual=epi.residual is not None, groups=groups,
         stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size,
@@ -145,6 +147,10 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
         operands.append(padded)
         call_args.append(("%bias", _memref(padded.shape)))
     body = [f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}"]
+    if m > 1:
+        body = [f"%xt = memref.alloc() {{alignment = 64 : i64}} : {_memref((c, m))}",
+                f"linalg.transpose ins(%x : {_memref(a_shape)}) outs(%xt : {_memref((c, m))}) permutation = [1, 0]",
+                f"%aflat = memref.collapse_shape %xt [[0, 1]] : {_memref((c, m))} into {flat_a}"]
     if epi.residual is not None:
         params.append(("res", _memref(out_shape)))
         operands.append(epi.residual)
