@@ -54,6 +54,8 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--max-wait", type=float, default=10, help="... or wait up to this (s)")
     ap.add_argument("--patterns", type=int, default=8)
     ap.add_argument("--connectivity", type=float, default=3.6)
+    ap.add_argument("--block-sparsity", type=float, default=0.0,
+                    help="also prune every other eligible weight in 8 x 1 blocks (prune.project)")
     ap.add_argument("--no-arm64", action="store_true", help="skip the arm64-neon builds")
     ap.add_argument("--target", default="host",
                     help="pattern-mlir's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
@@ -110,7 +112,7 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
         ln[3:] for ln in _sh("git", "status", "--porcelain", "--", "python").splitlines()
     ]
     meta["duration_s"] = 0.0
-    keys = ("patterns", "connectivity", "runs", "warmup", "rounds", "max_rounds", "noise")
+    keys = ("patterns", "connectivity", "block_sparsity", "runs", "warmup", "rounds", "max_rounds", "noise")
     meta["settings"] = {k: getattr(args, k) for k in (*keys, "max_busy", "max_wait", "quick")}
     return {"meta": meta, "peak": [], "prep": {}, "models": {}, "arm64": {}, "errors": {}}
 
@@ -131,13 +133,14 @@ def measure(args: argparse.Namespace) -> dict:
     peak_args = ["--threads", args.threads, "--target", args.target]
     results["peak"].append(run_process("fma_peak", peak_args))
     names = args.models.split(",")
-    roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity) for n in names}
+    roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity, args.block_sparsity) for n in names}
     for name, files in roots.items():
         results["errors"].pop(name, None)
         try:
             if not files.ready:
                 _log(f"{name}: preparing (project, reference, ONNX export)")
-                prep = ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity)]
+                prep = ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity),
+                        "--block-sparsity", str(args.block_sparsity)]
                 run_module("prepare", worker_args(name, files.root) + prep)
             results["prep"][name] = files.meta()
             macs = results["prep"][name]["macs"]

@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--model", required=True, choices=[m for m in models.MODELS])
     ap.add_argument("--patterns", type=int, default=8)
     ap.add_argument("--connectivity", type=float, default=3.6)
+    ap.add_argument("--block-sparsity", type=float, default=0.0)
     ap.add_argument("--root", required=True, help="directory to write the files into")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -68,7 +69,8 @@ def main() -> None:
     files.root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model, x = models.build(args.model, random_bn=True)
-    spec = prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity)
+    spec = prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity,
+                         block_sparsity=args.block_sparsity)
     project_s = time.perf_counter() - t0
     with torch.no_grad():
         reference = model(x)
