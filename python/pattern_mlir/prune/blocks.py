@@ -205,7 +205,7 @@ def plan_blocks(model: nn.Module, rules: BlockRules) -> list[BlockTarget]:
     modules = dict(model.named_modules())
     params = dict(model.named_parameters())
     for n in rules.dense_layers:
-        if n not in modules and n not in params or n == "":
+        if n == "" or (n not in modules and n not in params):
             raise PruneArgumentError(
                 f"dense_layers: no module or parameter named {n!r} in the model"
             )
