@@ -5,7 +5,7 @@ LSTM-sized batch-1 linear) is block-pruned with the front end (`prune.project(..
 block_sparsity=s)`, 8 x 1 blocks) at s = 0.5, 0.75, 0.9 and compiled by pattern-mlir for the
 chosen target, 1 thread; the same layer unpruned compiles to the dense kernel. All of them
 and torch eager (dense weights, 1 thread) run in this process in interleaved rounds (each a
-median of `--runs` calls' thread CPU time), the smallest round median kept. Outputs are checked against
+median of `--runs` calls' process CPU time), the smallest round median kept. Outputs are checked against
 torch on the same weights. The ideal speed-up at s is 1 / (1 - s).
 
     PYTHONPATH=python:scripts .venv/bin/python scripts/bench_blocks.py            # ~5 min
@@ -25,11 +25,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pattern_mlir
 import torch
+from bench_models_lib.snapshot import activate, make_snapshot
 from bench_peers.machine import describe_machine
-from pattern_mlir import prune
 from torch import nn
+
+# Measure the committed compiler, not the working tree colleagues edit meanwhile (see
+# bench_models_lib/snapshot.py); --live measures the working tree.
+COMMIT = "working tree"
+if __name__ == "__main__" and "--live" not in sys.argv:
+    _snapshot, COMMIT = make_snapshot("/tmp/bench_blocks")
+    activate(_snapshot)
+
+import pattern_mlir  # noqa: E402  (after the snapshot is first on the path)
+from pattern_mlir import prune  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARSITIES = (0.5, 0.75, 0.9)
@@ -57,10 +66,75 @@ LAYERS = {
 }
 
 
+class LSTMClassifier(nn.Module):
+    """A 2-layer LSTM over a sequence of feature vectors, classified from its last step."""
+
+    def __init__(self, features: int = 128, hidden: int = 256, classes: int = 10) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(features, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1])
+
+
+MODELS = {
+    "bert_layer": ("BERT-base encoder layer, 128 tokens x 768",
+                   lambda: (nn.TransformerEncoderLayer(768, 12, 3072, dropout=0.0, activation="gelu",
+                                                       batch_first=True), torch.randn(1, 128, 768))),
+    "lstm_classifier": ("LSTM classifier, 2 layers x 256, 32 steps of 128 features, batch 1",
+                        lambda: (LSTMClassifier(), torch.randn(1, 32, 128))),
+}
+
+
+def _ort_session(model: nn.Module, x: torch.Tensor, path: Path):
+    """ONNX Runtime on the model's export (dynamo exporter, opset 18), 1 thread, sequential."""
+    import onnxruntime as ort
+
+    torch.onnx.export(model, (x,), str(path), opset_version=18, dynamo=True, external_data=False)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda t: session.run(None, {name: t.numpy()})[0]
+
+
+def measure_model(name: str, target: str, runs: int, rounds: int, sparsity: float) -> dict:
+    """Torch eager, ORT and pattern-mlir dense on the block-pruned weights, pattern-mlir sparse."""
+    torch.manual_seed(sum(map(ord, name)))
+    model, x = MODELS[name][1]()
+    model.eval()
+    spec = prune.project(model, block_sparsity=sparsity, block_rows=8)
+    options = pattern_mlir.CompileOptions(num_threads=1)
+    runners = {"torch": model, "ort": _ort_session(model, x, ROOT / "out" / f"bench_blocks_{name}.onnx")}
+    sparse = pattern_mlir.compile(model, (x,), target=target, options=options)
+    blocks = sparse.ir("blocks").count("pattern.block_")
+    runners["pattern"] = sparse
+    errors = {}
+    with torch.inference_mode():
+        want = model(x)
+        for key, run in runners.items():
+            errors[key] = _relative_error(run(x), want)
+        best: dict[str, float] = {}
+        for _ in range(rounds):
+            for key, run in runners.items():
+                t = median_cpu_ms(run, x, runs)
+                best[key] = min(best.get(key, t), t)
+    return {"name": name, "what": MODELS[name][0], "ms": best, "error": errors, "block_ops": blocks,
+            "pruned_weights": len(spec.blocks), "sparsity": sparsity}
+
+
 def _args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default=",".join(LAYERS))
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--model-sparsity", type=float, default=0.75)
     ap.add_argument("--target", default="host")
+    ap.add_argument("--live", action="store_true", help="measure the working tree, not HEAD")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "out" / "bench_blocks.json"))
@@ -70,18 +144,19 @@ def _args():
 
 
 def median_cpu_ms(fn, x, runs: int, warmup: int = 3) -> float:
-    """Median CPU time of this thread per call of `fn(x)`, in ms.
+    """Median CPU time of this process per call of `fn(x)`, in ms.
 
-    Thread CPU time, not wall time: on a shared machine the wall clock also counts the time
-    other processes hold the core, which varies between calls; everything measured here runs
-    on the calling thread (1 thread)."""
+    Process CPU time, not wall time: on a shared machine the wall clock also counts the time
+    other processes hold the core, which varies between calls. The process clock counts
+    every thread a runtime starts (ONNX Runtime's included), so no peer's work goes
+    uncounted; all runtimes here are asked for 1 thread."""
     for _ in range(warmup):
         fn(x)
     times = []
     for _ in range(runs):
-        start = time.thread_time_ns()
+        start = time.process_time_ns()
         fn(x)
-        times.append(time.thread_time_ns() - start)
+        times.append(time.process_time_ns() - start)
     return statistics.median(times) / 1e6
 
 
@@ -117,11 +192,39 @@ def measure_layer(name: str, target: str, runs: int, rounds: int) -> dict:
     return {"name": name, "what": LAYERS[name][0], "ms": best, "error": errors}
 
 
-def render_md(results: list[dict], machine: str, target: str) -> str:
+def machine_line() -> str:
+    """CPU model and ISA of this host, from /proc/cpuinfo."""
+    fields = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = fields.get("flags", "").split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{fields.get('model name', 'unknown CPU')} ({isa}), {os.cpu_count()} cores"
+
+
+def render_models_md(results: list[dict]) -> list[str]:
+    if not results:
+        return []
+    lines = ["", "## Models against ONNX Runtime", "",
+             "The whole model block-pruned with `prune.project(model, block_sparsity=s)`; ONNX Runtime "
+             "(1 intra-op thread, sequential, all graph optimisations) and torch eager run the same pruned "
+             "weights densely. Ratio = ORT ms / pattern-mlir ms.", "",
+             "| model | s | block ops | torch ms | ORT ms | pattern-mlir ms | vs ORT | max rel. error |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ms = r["ms"]
+        lines.append(f"| {r['what']} | {r['sparsity']:g} | {r['block_ops']} | {ms['torch']:.2f} | {ms['ort']:.2f} | "
+                     f"{ms['pattern']:.2f} | {ms['ort'] / ms['pattern']:.2f}x | {max(r['error'].values()):.1e} |")
+    return lines
+
+
+def render_md(results: list[dict], machine: str, target: str, model_results: list[dict] = ()) -> str:
     lines = [
         "# Block-sparse layers: speed-up against block sparsity",
         "",
-        f"Written by `scripts/bench_blocks.py` on {datetime.date.today()}; {machine}; target `{target}`; "
+        f"Written by `scripts/bench_blocks.py` on {datetime.date.today()} at commit {COMMIT[:12]}; {machine}; "
+        f"target `{target}`; "
         f"1 thread; load average at the start {os.getloadavg()[0]:.1f}.",
         "",
         "Each layer is block-pruned by `prune.project(layer, block_sparsity=s, block_rows=8)` (blocks of "
@@ -145,8 +248,9 @@ def render_md(results: list[dict], machine: str, target: str) -> str:
             cells.append(f"{t:.3f} ({speed:.2f}x, {speed * (1 - s):.2f})")
         lines.append(f"| {r['what']} | {ms['torch']:.3f} | {ms['dense']:.3f} | " + " | ".join(cells)
                      + f" | {max(r['error'].values()):.1e} |")
-    lines += ["", "![speed-up against block sparsity](bench_blocks.png)", ""]
-    return "\n".join(lines)
+    lines += ["", "![speed-up against block sparsity](bench_blocks.png)"]
+    lines += render_models_md(list(model_results))
+    return "\n".join(lines) + "\n"
 
 
 def render_png(results: list[dict], path: str) -> None:
@@ -173,8 +277,15 @@ def render_png(results: list[dict], path: str) -> None:
 def main() -> None:
     args = _args()
     torch.set_num_threads(1)
-    results = []
-    for name in args.layers.split(","):
+    results, model_results = [], []
+    for name in filter(None, args.models.split(",")):
+        r = measure_model(name, args.target, args.runs, args.rounds, args.model_sparsity)
+        model_results.append(r)
+        ms = r["ms"]
+        print(f"{name}: torch {ms['torch']:.2f} ort {ms['ort']:.2f} pattern {ms['pattern']:.2f} "
+              f"({ms['ort'] / ms['pattern']:.2f}x ORT) block ops {r['block_ops']} err {max(r['error'].values()):.1e}",
+              flush=True)
+    for name in filter(None, args.layers.split(",")):
         r = measure_layer(name, args.target, args.runs, args.rounds)
         results.append(r)
         ms = r["ms"]
@@ -184,10 +295,11 @@ def main() -> None:
     machine = describe_machine()
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": machine, "target": args.target, "results": results}, indent=1))
+        Path(args.json).write_text(json.dumps({"machine": machine, "target": args.target, "results": results,
+                                                    "models": model_results}, indent=1))
     if args.md:
-        Path(args.md).write_text(render_md(results, machine, args.target))
-    if args.png:
+        Path(args.md).write_text(render_md(results, machine_line(), args.target, model_results))
+    if args.png and results:
         render_png(results, args.png)
 
 
