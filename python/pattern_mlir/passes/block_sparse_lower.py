@@ -25,6 +25,7 @@ from mlir import ir
 
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
+from .transpose_kernel import emit_transpose
 from .dense_lower import Init, Lowering, Planes, Source, _call, _entry, _finish_conv, _memref, _shape
 from .constants import constant_array
 from ..target import Target
@@ -118,6 +119,8 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     rows, offsets, channels, weights = stream
     m, c = a_shape
     n = out_shape[1]
+    if m >= 2 * target.lanes:
+        return _block_matmul_by_tokens(op, name, target, groups, stream, bias, a_shape, out_shape)
     vector = min(target.lanes, rows)
     nv = rows // vector
     tiles = offsets.size - 1
@@ -147,10 +150,12 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
         operands.append(padded)
         call_args.append(("%bias", _memref(padded.shape)))
     body = [f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}"]
+    transpose = ""
     if m > 1:
-        body = [f"%xt = memref.alloc() {{alignment = 64 : i64}} : {_memref((c, m))}",
-                f"linalg.transpose ins(%x : {_memref(a_shape)}) outs(%xt : {_memref((c, m))}) permutation = [1, 0]",
-                f"%aflat = memref.collapse_shape %xt [[0, 1]] : {_memref((c, m))} into {flat_a}"]
+        body = [f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}",
+                f"%aflat = memref.alloc() {{alignment = 64 : i64}} : {flat_a}",
+                _call(f"{name}_tin", [("%xflat", flat_a), ("%aflat", flat_a)])]
+        transpose = emit_transpose(f"{name}_tin", m, c)
     if epi.residual is not None:
         params.append(("res", _memref(out_shape)))
         operands.append(epi.residual)
@@ -161,5 +166,52 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     body.append(f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {flat_out}")
     body.append(_call(name, call_args))
     entry = f"{name}_entry"
-    return Lowering(entry=entry, text=emit_gemm(spec) + _entry(entry, params, body), operands=operands,
+    return Lowering(entry=entry, text=emit_gemm(spec) + transpose + _entry(entry, params, body), operands=operands,
                     kind="block-matmul", macs=int(offsets[-1]) * rows * m, fused=epi.ops)
+
+
+def _block_matmul_by_tokens(op, name, target: Target, groups: int, stream, bias, a_shape, out_shape) -> Lowering:
+    """A block matmul over many rows (tokens) computed transposed, as a 1x1 block conv would be.
+
+    out^T = W x^T: outputs are the rows, weights are broadcast from the stream (register
+    blocks of 4 or 8 rows dividing R) and the vector runs along tokens at the target's full
+    width, read from the input transposed once in the entry (C x M). The result is written
+    N x M into a scratch buffer and transposed into place; elementwise consumers commute with
+    that and are fused, a residual (which would need reading transposed) is not."""
+    rows, offsets, channels, weights = stream
+    m, c = a_shape
+    n = out_shape[1]
+    mr, nv = _conv_block(target, rows, m)
+    epi = fuse_consumers(op.results[0], allow_residual=False)
+    spec = GemmSpec(
+        name=name, m=n, n=m, c=c, a_size=weights.size, b_size=m * c, out_size=m * n, out_stride=m,
+        mr=mr, nv=nv, vector=target.lanes, a_tap=(0,), b_tap=(0,), a_cstride=rows, b_cstride=m, a_istride=1,
+        a_panel=0, b_panel=nv * target.lanes, init="row" if bias is not None else "zero", bias_size=n,
+        a_lanes=not target.fma_memory_operand, epilogue=epi, groups=groups,
+        stream="a", stream_rows=rows, stream_blocks=offsets.size - 1, stream_size=channels.size,
+    )
+    flat = _memref((m * c,))
+    i32 = {"element": "i32"}
+    params = [("x", _memref(a_shape)), ("a", _memref((weights.size,))),
+              ("off", _memref(offsets.shape, **i32)), ("chan", _memref(channels.shape, **i32))]
+    operands = [op.operands[0], weights.ravel(), offsets, channels]
+    call_args = [("%a", _memref((weights.size,))), ("%xtflat", flat),
+                 ("%off", _memref(offsets.shape, **i32)), ("%chan", _memref(channels.shape, **i32))]
+    if bias is not None:
+        params.append(("bias", _memref((n,))))
+        operands.append(bias)
+        call_args.append(("%bias", _memref((n,))))
+    params.append(("out", _memref(out_shape)))
+    call_args.append(("%otflat", _memref((m * n,))))
+    out_flat = _memref((m * n,))
+    body = [f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat}",
+            f"%xtflat = memref.alloc() {{alignment = 64 : i64}} : {flat}",
+            _call(f"{name}_tin", [("%xflat", flat), ("%xtflat", flat)]),
+            f"%otflat = memref.alloc() {{alignment = 64 : i64}} : {out_flat}",
+            _call(name, call_args),
+            f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {out_flat}",
+            _call(f"{name}_tout", [("%otflat", out_flat), ("%oflat", out_flat)])]
+    entry = f"{name}_entry"
+    text = emit_gemm(spec) + emit_transpose(f"{name}_tin", m, c) + emit_transpose(f"{name}_tout", n, m)
+    return Lowering(entry=entry, text=text + _entry(entry, params, body), operands=operands,
+                    kind="block-matmul-t", macs=int(offsets[-1]) * rows * m, fused=epi.ops)

@@ -74,7 +74,8 @@ class TwoLinears(torch.nn.Module):
 
 @pytest.mark.parametrize(("rows", "tokens", "inputs", "hidden", "outputs", "target"),
                          [(8, 1, 30, 64, 10, "host"), (8, 7, 45, 37, 19, "x86-64-v3"), (4, 3, 96, 200, 24, "host"),
-                          (8, 13, 17, 9, 33, "x86-64-v3")])
+                          (8, 13, 17, 9, 33, "x86-64-v3"), (8, 37, 70, 45, 21, "host"),
+                          (4, 40, 19, 64, 27, "x86-64-v3")])
 def test_block_linears_match_torch(rows, tokens, inputs, hidden, outputs, target):
     torch.manual_seed(tokens)
     model = TwoLinears(inputs, hidden, outputs).eval()

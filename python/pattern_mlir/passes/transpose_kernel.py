@@ -1,0 +1,98 @@
+"""A generated 2-D transpose: 8 x 8 tiles through registers, edges element by element.
+
+The block-sparse kernels read their input transposed (block_sparse_lower.py). A transpose
+lowered from `linalg.transpose` reads one element per cache line on one side and ran longer
+than the sparse kernel it feeds; here each 8 x 8 tile is eight 8-lane row loads, a network of
+24 shuffles (pairs of elements, then pairs of pairs, then halves: the same butterfly as
+AArch64's trn1/trn2 or x86's unpack/shuffle/permute sequence, which LLVM selects) and eight
+row stores. Rows and columns past the last full tile are copied one element at a time.
+"""
+
+from __future__ import annotations
+
+__all__ = ["emit_transpose"]
+
+_VT = "vector<8xf32>"
+# Stage masks over the 16 lanes of two concatenated vectors: interleave single elements,
+# then pairs, then halves.
+_STAGES = (
+    ([0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]),
+    ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]),
+    ([0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]),
+)
+
+
+class _Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.count = 0
+
+    def op(self, text: str) -> str:
+        self.count += 1
+        name = f"%v{self.count}"
+        self.lines.append(f"    {name} = {text}")
+        return name
+
+    def shuffle(self, a: str, b: str, mask: list[int]) -> str:
+        return self.op(f"vector.shuffle {a}, {b} [{', '.join(map(str, mask))}] : {_VT}, {_VT}")
+
+
+def _tile(rows: int, cols: int) -> list[str]:
+    """The body of one tile at (%i, %j): out[j + c][i + r] = in[i + r][j + c], r, c < 8."""
+    w = _Lines()
+    src = f"memref<{rows * cols}xf32>"
+    vectors = []
+    for r in range(8):
+        at = w.op(f"affine.apply affine_map<(d0, d1) -> ((d0 + {r}) * {cols} + d1)>(%i, %j)")
+        vectors.append(w.op(f"vector.load %in[{at}] : {src}, {_VT}"))
+    # Stage 1 pairs rows (2k, 2k+1); stage 2 pairs results 2 apart; stage 3 pairs 4 apart.
+    s1 = []
+    for k in range(4):
+        s1 += [w.shuffle(vectors[2 * k], vectors[2 * k + 1], m) for m in _STAGES[0]]
+    s2 = [""] * 8
+    for base in (0, 4):
+        for parity in (0, 1):
+            p, q = s1[base + parity], s1[base + 2 + parity]
+            s2[base + parity], s2[base + 2 + parity] = (w.shuffle(p, q, m) for m in _STAGES[1])
+    columns = [""] * 8
+    for k in range(4):
+        columns[k], columns[k + 4] = (w.shuffle(s2[k], s2[k + 4], m) for m in _STAGES[2])
+    dst = f"memref<{rows * cols}xf32>"
+    for c in range(8):
+        at = w.op(f"affine.apply affine_map<(d0, d1) -> ((d1 + {c}) * {rows} + d0)>(%i, %j)")
+        w.lines.append(f"    vector.store {columns[c]}, %out[{at}] : {dst}, {_VT}")
+    return w.lines
+
+
+def _scalar_copy(rows: int, cols: int, i_range: tuple[int, int], j_range: tuple[int, int]) -> list[str]:
+    if i_range[0] >= i_range[1] or j_range[0] >= j_range[1]:
+        return []
+    mem = f"memref<{rows * cols}xf32>"
+    return [
+        f"  scf.for %si = %c{i_range[0]} to %c{i_range[1]} step %c1 {{",
+        f"    scf.for %sj = %c{j_range[0]} to %c{j_range[1]} step %c1 {{",
+        f"      %sa = affine.apply affine_map<(d0, d1) -> (d0 * {cols} + d1)>(%si, %sj)",
+        f"      %sb = affine.apply affine_map<(d0, d1) -> (d1 * {rows} + d0)>(%si, %sj)",
+        f"      %sv = memref.load %in[%sa] : {mem}",
+        f"      memref.store %sv, %out[%sb] : {mem}",
+        "    }",
+        "  }",
+    ]
+
+
+def emit_transpose(name: str, rows: int, cols: int) -> str:
+    """func.func @name(%in: rows x cols, %out: cols x rows), both flat f32 memrefs."""
+    mem = f"memref<{rows * cols}xf32>"
+    full_rows, full_cols = rows - rows % 8, cols - cols % 8
+    constants = sorted({0, 1, 8, full_rows, full_cols, rows, cols})
+    lines = [f"func.func private @{name}(%in: {mem}, %out: {mem}) {{"]
+    lines += [f"  %c{c} = arith.constant {c} : index" for c in constants]
+    if full_rows and full_cols:
+        lines += [f"  scf.for %i = %c0 to %c{full_rows} step %c8 {{",
+                  f"   scf.for %j = %c0 to %c{full_cols} step %c8 {{"]
+        lines += _tile(rows, cols)
+        lines += ["   }", "  }"]
+    lines += _scalar_copy(rows, cols, (0, full_rows), (full_cols, cols))
+    lines += _scalar_copy(rows, cols, (full_rows, rows), (0, cols))
+    lines += ["  return", "}"]
+    return "\n".join(lines) + "\n"
