@@ -102,6 +102,12 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     roles = _roles(dims, loops)
     if roles is None or any(len(roles[r]) != 1 for r in ("m", "n", "k")):
         return None
+    a_in, b_in = op.operands[0], op.operands[1]
+    if dims[2] and dims[2][-1] in roles["m"]:
+        # The kernel vectorises the output's last dimension, which must be B's: swap the factors.
+        dims, shapes = [dims[1], dims[0], dims[2]], [shapes[1], shapes[0], *shapes[2:]]
+        a_in, b_in = b_in, a_in
+        roles = _roles(dims, loops)
     extent = {}
     for row, shape in zip(dims, shapes):
         for d, size in zip(row, shape):
@@ -119,15 +125,15 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     out_view = View(op.results[0], out_shape, 0, out_strides)
     if _stride(out_view, dims[2], ndim) != 1:
         return None  # the kernel stores vectors along n
-    a_view = view_of(op.operands[0])
+    a_view = view_of(a_in)
     # B is read a vector of columns at a time: it may come from up its chain only while its
     # columns stay contiguous.
-    b_view = view_of(op.operands[1], keep=lambda v: _stride(v, dims[1], ndim) == 1)
+    b_view = view_of(b_in, keep=lambda v: _stride(v, dims[1], ndim) == 1)
     b_copy, b_dims = None, dims[1]
     if _stride(b_view, dims[1], ndim) != 1:
         # No layout up the chain has B's columns contiguous: the entry copies B to [batch][k][n].
         b_copy = b_view
-        b_view, b_dims = View(op.operands[1], (batch, k, n), 0, (k * n, n, 1)), [bdim, kdim, ndim]
+        b_view, b_dims = View(b_in, (batch, k, n), 0, (k * n, n, 1)), [bdim, kdim, ndim]
     am, ak, ab = (_stride(a_view, dims[0], d) for d in (mdim, kdim, bdim))
     bk, bb = (_stride(b_view, b_dims, d) for d in (kdim, bdim))
     om, ob = (_stride(out_view, dims[2], d) for d in (mdim, bdim))
@@ -209,3 +215,24 @@ def _copy_b(flat_b: str, view: View, dims: list[int], loops: tuple, shape: tuple
         f"%bcopyflat = memref.collapse_shape %bcopy [[0, 1, 2]] : {_memref(shape)} into {_memref((size,))}",
     ]
     return "%bcopyflat"
+
+
+def plan_generic_contraction(op: ir.Operation, name: str, target: Target, groups: int):
+    """A linalg.generic that is a matmul in disguise: two inputs, one reduction loop, body
+    `out + in0 * in1` (either order); other generics return None at once."""
+    if len(op.operands) != 3 or len(op.results) != 1:
+        return None
+    iterators = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    if sum("reduction" in it for it in iterators) != 1:
+        return None
+    block = op.regions[0].blocks[0]
+    body = list(block.operations)
+    if len(body) != 3 or [o.operation.name for o in body] != ["arith.mulf", "arith.addf", "linalg.yield"]:
+        return None
+    mul, add, yielded = (o.operation for o in body)
+    in0, in1, acc = block.arguments
+    if set(mul.operands) != {in0, in1} or mul.operands[0] == mul.operands[1]:
+        return None
+    if set(add.operands) != {mul.results[0], acc} or yielded.operands[0] != add.results[0]:
+        return None
+    return plan_contraction(op, name, target, groups)

@@ -19,6 +19,8 @@ so the same loop nest covers
   [M/mr][C][T][mr] at compile time (one broadcast load per FMA row);
 * matmul with constant B (nn.Linear after folding the weight transpose): B packed in
   [N/(nv*V)][K][nv*V] panels, so each tile streams one contiguous panel; A the activations.
+* matmul of runtime operands (attention): both read in place, B row by row (b_cstride = its
+  row length, masked tail); `batch` > 1 repeats the nest per product at fixed offsets.
 
 Remainders: the last row block is emitted again with fewer rows; the last column tile with
 fewer vectors, its last vector masked (`vector.maskedload` / `vector.maskedstore`), so every

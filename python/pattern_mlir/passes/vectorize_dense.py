@@ -7,7 +7,9 @@ Runs on linalg-on-tensors, before bufferization. Two routes:
    KxK, any stride; an implicit GEMM over padded phase planes, weights packed at compile
    time), `linalg.matmul` with a constant B (nn.Linear: the weight transpose torch-mlir
    emits is folded into the packing), `linalg.depthwise_conv_2d_nchw_chw` and
-   `linalg.pooling_nchw_max/sum` (per-channel stencils). Bias broadcasts and fills that
+   `linalg.pooling_nchw_max/sum` (per-channel stencils), and `linalg.matmul` /
+   `linalg.batch_matmul` of runtime operands (attention: dense_contraction.py reads both
+   in place, through the reshapes and transposes in front). Bias broadcasts and fills that
    initialise the output and the `tensor.pad` in front are folded into the kernel.
 2. Everything else that is linalg on static f32 tensors (elementwise and reducing
    `linalg.generic`, fills, broadcasts, copies, transposes left over) is tiled and vectorised
@@ -25,7 +27,7 @@ from mlir.dialects import arith, func
 
 from .conv_info import collect_ops
 from .block_sparse_lower import plan_block_conv, plan_block_matmul
-from .dense_contraction import plan_contraction
+from .dense_contraction import plan_contraction, plan_generic_contraction
 from .dense_lower import Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
 from .target_option import pass_target
 from ..target import Target
@@ -145,22 +147,32 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
     taken = _symbol_names(module)
     done = []
     index = 0
-    for op in [o for name in _PLANNERS for o in collect_ops(module, name)]:
+
+    def lower(op: ir.Operation, planner) -> bool:
+        nonlocal index
         while f"dense_{index}" in taken or f"dense_{index}_entry" in taken:
             index += 1
         name = f"dense_{index}"
         with op.context, ir.Location.unknown():
-            lowering = _PLANNERS[op.name](op, name, target, threads)
+            lowering = planner(op, name, target, threads)
         if lowering is None:
             if op.name.startswith("pattern."):
                 # No other route lowers the dialect's ops: say which one, not a bufferization error later.
                 raise ValueError(f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
                                  "its weights (and bias) must be constants and its input batch 1")
-            continue
+            return False
         with op.context, ir.Location.unknown():
             _replace(op, lowering, module)
         done.append(lowering)
         index += 1
+        return True
+
+    for op in [o for name in _PLANNERS for o in collect_ops(module, name)]:
+        lower(op, _PLANNERS[op.name])
+    # Contractions written as generics last, the generics collected afresh after each one:
+    # a kernel erases the generics it fuses, and a wrapper collected before is not told.
+    while any(lower(op, plan_generic_contraction) for op in collect_ops(module, "linalg.generic")):
+        pass
     return done
 
 

@@ -184,6 +184,37 @@ def test_heads_are_read_where_the_projection_wrote_them():
     assert "linalg.transpose" not in exe.ir("dense") and "extract_slice" not in exe.ir("dense")
 
 
+@pytest.mark.parametrize("swapped", [False, True], ids=["a_first", "b_first"])
+def test_generic_contraction_matches(swapped):
+    """A batched matmul written as linalg.generic (k^T as the second factor); with the factors
+    swapped the planner swaps them back, since it vectorises the output's last dimension."""
+    bt, m, k, n = 2, 9, 6, 19
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((bt, m, k)).astype(np.float32)
+    b = rng.standard_normal((bt, n, k)).astype(np.float32)
+    maps = [_BMM.format("d0, d1, d3"), _BMM.format("d0, d2, d3")]
+    ins, types = ["%a", "%b"], [_t(a.shape), _t(b.shape)]
+    if swapped:
+        maps, ins, types = maps[::-1], ins[::-1], types[::-1]
+    ot = _t((bt, m, n))
+    text = f"""func.func @forward(%a: {_t(a.shape)}, %b: {_t(b.shape)}) -> {ot} {{
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : {ot}
+  %f = linalg.fill ins(%cst : f32) outs(%e : {ot}) -> {ot}
+  %r = linalg.generic {{indexing_maps = [{maps[0]}, {maps[1]}, {_BMM.format("d0, d1, d2")}],
+                        iterator_types = ["parallel", "parallel", "parallel", "reduction"]}}
+       ins({ins[0]}, {ins[1]} : {types[0]}, {types[1]}) outs(%f : {ot}) {{
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }} -> {ot}
+  return %r : {ot}
+}}"""
+    exe = _run(text, [a, b], a.astype(np.float64) @ b.astype(np.float64).transpose(0, 2, 1))
+    assert "func.func private @dense_0(" in exe.ir("dense")
+
+
 # ----- attention as torch-mlir imports it ----------------------------------------------------
 
 class Attention(nn.Module):
