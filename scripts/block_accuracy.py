@@ -215,13 +215,24 @@ def report(cache_dir: Path, page: Path) -> None:
     ]
     for name in sorted({d["model"] for d in docs}, key=lambda m: (m not in REPORT_MODELS, m)):
         lines.append(f"- {name}: {DESCRIPTION.get(name, name)}")
+    if docs:
+        machines = sorted({f"{d['machine']} (`model name` of /proc/cpuinfo)" for d in docs})
+        lines += [
+            "",
+            f"Machine: {', '.join(machines)}, {os.cpu_count()} CPUs, torch "
+            f"{', '.join(sorted({d['torch'] for d in docs}))}, "
+            f"{', '.join(sorted({str(d['threads']) for d in docs}))} thread(s), shared with "
+            "other work (the load average column: 1-minute load at the end of each run), so "
+            "the times are upper bounds.",
+        ]
     lines += [
         "",
         (
             "| model | seed | dense % | block sparsity | pruned % | vs dense (points) | "
-            "block weights kept | pruning time | load avg | machine, threads |"
+            "vs control (points) | block weights kept | pruning time | load avg | "
+            "machine, threads |"
         ),
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     done = set()
     for d in sorted(docs, key=lambda d: (d["model"] not in REPORT_MODELS, d["model"], d["seed"])):
@@ -229,12 +240,21 @@ def report(cache_dir: Path, page: Path) -> None:
             if key == f"{r['block_sparsity']:g}" and key != "0":
                 done.add((d["model"], d["seed"], r["block_sparsity"]))
             kept = r.get("block_weights_kept")
+            control = d["runs"].get("dense-more")
+            vs = (
+                f"{100 * (r['test_acc'] - control['test_acc']):+.2f}"
+                if control and key != "dense-more"
+                else ""
+            )
             lines.append(
                 f"| {d['model']} | {d['seed']} | {100 * d['dense']['test_acc']:.2f} | "
                 f"{_label(key, r)} | {100 * r['test_acc']:.2f} | {100 * r['delta']:+.2f} | "
-                f"{'' if kept is None else f'{kept:.3f}'} | {r['seconds']:.0f} s | "
+                f"{vs} | {'' if kept is None else f'{kept:.3f}'} | {r['seconds']:.0f} s | "
                 f"{r['loadavg'][0]:.1f} | {d['machine']}, {d['threads']} |"
             )
+    no_control = sorted(
+        {f"{d['model']} seed {d['seed']}" for d in docs if "dense-more" not in d["runs"]}
+    )
     missing = []
     for m in REPORT_MODELS:
         for seed in REPORT_SEEDS:
@@ -242,6 +262,8 @@ def report(cache_dir: Path, page: Path) -> None:
             if todo:
                 missing.append(f"{m} seed {seed} at {', '.join(todo)}")
     lines += ["", "Not run yet: " + ("; ".join(missing) if missing else "nothing") + "."]
+    if no_control:
+        lines[-1] += " No control run for " + ", ".join(no_control) + "."
     lines += [
         (
             "The goal (issue 18, item 4) is 3 seeds per model with mean and spread, each model "
