@@ -219,11 +219,13 @@ def report(cache_dir: Path, page: Path) -> None:
         machines = sorted({f"{d['machine']} (`model name` of /proc/cpuinfo)" for d in docs})
         lines += [
             "",
-            f"Machine: {', '.join(machines)}, {os.cpu_count()} CPUs, torch "
-            f"{', '.join(sorted({d['torch'] for d in docs}))}, "
-            f"{', '.join(sorted({str(d['threads']) for d in docs}))} thread(s), shared with "
-            "other work (the load average column: 1-minute load at the end of each run), so "
-            "the times are upper bounds.",
+            (
+                f"Machine: {', '.join(machines)}, {os.cpu_count()} CPUs, torch "
+                f"{', '.join(sorted({d['torch'] for d in docs}))}, "
+                f"{', '.join(sorted({str(d['threads']) for d in docs}))} thread(s), shared "
+                "with other work (the load average column: 1-minute load at the end of each "
+                "run), so the times are upper bounds."
+            ),
         ]
     lines += [
         "",
