@@ -173,3 +173,39 @@ def test_stream_round_trips_and_is_smaller_than_csr():
         assert np.array_equal(stream.dense(), weight)
         assert stream.kept == int(kept.sum())
         assert stream.nbytes < 0.6 * csr_bytes(weight)
+
+
+class GRUClassifier(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.GRU(28, 96, batch_first=True)
+        self.head = torch.nn.Linear(96, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1])
+
+
+class SelfAttention(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(96, 4, batch_first=True)
+
+    def forward(self, x):
+        return self.attention(x, x, x, need_weights=False)[0]
+
+
+@pytest.mark.parametrize(("model_class", "shape", "target"),
+                         [(GRUClassifier, (1, 12, 28), "host"), (SelfAttention, (1, 40, 96), "arm64-neon")],
+                         ids=["gru-host", "attention-arm64"])
+def test_front_end_block_pruning_compiles_to_block_ops(model_class, shape, target):
+    """prune.project(..., block_sparsity=0.75) output raises to block ops and matches torch."""
+    from pattern_mlir import prune
+
+    torch.manual_seed(0)
+    model, x = model_class().eval(), torch.randn(*shape)
+    spec = prune.project(model, block_sparsity=0.75)
+    assert spec.blocks
+    exe = _compile(model, x, target)
+    assert _count(exe, "block_matmul") >= len(spec.blocks)
+    assert relative_error(torch.as_tensor(np.asarray(exe(x))), model(x)) <= 1e-4
