@@ -19,7 +19,6 @@ import copy
 import datetime
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,8 +36,9 @@ if __name__ == "__main__" and "--live" not in sys.argv:
     _snapshot, COMMIT = make_snapshot("/tmp/bench_blocks")
     activate(_snapshot)
 
-import pattern_mlir  # noqa: E402  (after the snapshot is first on the path)
-from pattern_mlir import prune  # noqa: E402
+import pattern_mlir
+from pattern_mlir import prune
+from pattern_mlir.timing import median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARSITIES = (0.5, 0.75, 0.9)
@@ -150,14 +150,7 @@ def median_cpu_ms(fn, x, runs: int, warmup: int = 3) -> float:
     other processes hold the core, which varies between calls. The process clock counts
     every thread a runtime starts (ONNX Runtime's included), so no peer's work goes
     uncounted; all runtimes here are asked for 1 thread."""
-    for _ in range(warmup):
-        fn(x)
-    times = []
-    for _ in range(runs):
-        start = time.process_time_ns()
-        fn(x)
-        times.append(time.process_time_ns() - start)
-    return statistics.median(times) / 1e6
+    return median_ms(fn, x, runs, warmup, clock=time.process_time)
 
 
 def _relative_error(got, want) -> float:
@@ -207,10 +200,10 @@ def machine_line() -> str:
 def render_models_md(results: list[dict]) -> list[str]:
     if not results:
         return []
-    lines = ["", "## Models against ONNX Runtime", "",
-             "The whole model block-pruned with `prune.project(model, block_sparsity=s)`; ONNX Runtime "
+    intro = ("The whole model block-pruned with `prune.project(model, block_sparsity=s)`; ONNX Runtime "
              "(1 intra-op thread, sequential, all graph optimisations) and torch eager run the same pruned "
-             "weights densely. Ratio = ORT ms / pattern-mlir ms.", "",
+             "weights densely. Ratio = ORT ms / pattern-mlir ms.")
+    lines = ["", "## Models against ONNX Runtime", "", intro, "",
              "| model | s | block ops | torch ms | ORT ms | pattern-mlir ms | vs ORT | max rel. error |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -224,21 +217,19 @@ def render_md(results: list[dict], machine: str, target: str, model_results: lis
     lines = [
         "# Block-sparse layers: speed-up against block sparsity",
         "",
-        f"Written by `scripts/bench_blocks.py` on {datetime.date.today()} at commit {COMMIT[:12]}; {machine}; "
-        f"target `{target}`; "
-        f"1 thread; load average at the start {os.getloadavg()[0]:.1f}.",
+        (f"Written by `scripts/bench_blocks.py` on {datetime.date.today()} at commit {COMMIT[:12]}; {machine}; "
+         f"target `{target}`; 1 thread; load average at the start {os.getloadavg()[0]:.1f}."),
         "",
-        "Each layer is block-pruned by `prune.project(layer, block_sparsity=s)` with 8-row blocks and no "
-        "minimum size (blocks of "
-        "8 outputs x 1 input) and compiled by pattern-mlir; `dense` is the same layer unpruned through "
-        "pattern-mlir's dense kernel, `torch` is torch eager on the dense weights, all in one process, "
-        "interleaved rounds, smallest round median of the process's CPU time per call (the machine "
-        "is shared; wall time would count other processes). Speed-up = dense ms / sparse ms; ideal = 1 / (1 - s); "
-        "efficiency = speed-up / ideal. Every output matched torch on its own weights (max relative "
-        "error in the last column).",
+        ("Each layer is block-pruned by `prune.project(layer, block_sparsity=s)` with 8-row blocks and no "
+         "minimum size (blocks of 8 outputs x 1 input) and compiled by pattern-mlir; `dense` is the same "
+         "layer unpruned through pattern-mlir's dense kernel, `torch` is torch eager on the dense weights, "
+         "all in one process, interleaved rounds, smallest round median of the process's CPU time per call "
+         "(the machine is shared; wall time would count other processes). Speed-up = dense ms / sparse ms; "
+         "ideal = 1 / (1 - s); efficiency = speed-up / ideal. Every output matched torch on its own weights "
+         "(max relative error in the last column)."),
         "",
-        "| layer | torch ms | dense ms | " + " | ".join(f"s={s:g} ms (speed-up, eff.)" for s in SPARSITIES)
-        + " | max rel. error |",
+        ("| layer | torch ms | dense ms | " + " | ".join(f"s={s:g} ms (speed-up, eff.)" for s in SPARSITIES)
+         + " | max rel. error |"),
         "|---|---:|---:|" + "---:|" * len(SPARSITIES) + "---:|",
     ]
     for r in results:
@@ -250,11 +241,11 @@ def render_md(results: list[dict], machine: str, target: str, model_results: lis
             cells.append(f"{t:.3f} ({speed:.2f}x, {speed * (1 - s):.2f})")
         lines.append(f"| {r['what']} | {ms['torch']:.3f} | {ms['dense']:.3f} | " + " | ".join(cells)
                      + f" | {max(r['error'].values()):.1e} |")
-    lines += ["", "![speed-up against block sparsity](bench_blocks.png)", "",
-              "Fixed costs per call (the entry's transposes and scratch buffers, the call itself) weigh on "
-              "the smallest layers: a layer that takes tens of microseconds dense (the batch-1 LSTM gate "
-              "matrix) cannot approach the ideal as a single call; inside a model its steps are kernels "
-              "of one call, which the model table measures."]
+    fixed_costs = ("Fixed costs per call (the entry's transposes and scratch buffers, the call itself) weigh on "
+                   "the smallest layers: a layer that takes tens of microseconds dense (the batch-1 LSTM gate "
+                   "matrix) cannot approach the ideal as a single call; inside a model its steps are kernels "
+                   "of one call, which the model table measures.")
+    lines += ["", "![speed-up against block sparsity](bench_blocks.png)", "", fixed_costs]
     lines += render_models_md(list(model_results))
     return "\n".join(lines) + "\n"
 

@@ -23,12 +23,22 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
+from ..target import Target
+from .constants import constant_array
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
+from .dense_lower import (
+    Init,
+    Lowering,
+    Planes,
+    Source,
+    _call,
+    _entry,
+    _finish_conv,
+    _memref,
+    _shape,
+)
 from .transpose_kernel import emit_transpose
-from .dense_lower import Init, Lowering, Planes, Source, _call, _entry, _finish_conv, _memref, _shape
-from .constants import constant_array
-from ..target import Target
 
 __all__ = ["plan_block_conv", "plan_block_matmul"]
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
-
-import pattern_mlir
 from pattern_mlir.dialects.block_stream import csr_bytes, encode_blocks
 from pattern_mlir.testing import relative_error
 
