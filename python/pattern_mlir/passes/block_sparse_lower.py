@@ -136,6 +136,10 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     tiles = offsets.size - 1
     # Register count, not width, bounds the accumulators: 8-lane vectors on AVX-512 count as many.
     mr = max(1, min(m, target.gemm_accumulators // nv, 12))
+    # Few rows (a batch-1 linear, an LSTM step) leave few FMA chains: deal the stream entries
+    # to several accumulator sets, as many as cover the FMAs in flight and fit the registers.
+    chains = mr * nv
+    split = max(1, min(4, -(-target.fma_in_flight // chains), (target.vector_registers - nv - 2) // chains))
     epi = fuse_consumers(op.results[0], allow_residual=True)
     # The input is read transposed (C x M, made in the entry): the rows of a register block
     # at one channel are then adjacent, one cache line, instead of mr lines C apart.
@@ -145,7 +149,7 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
         a_panel=mr, b_panel=0, b_padded=True, init="col" if bias is not None else "zero",
         bias_size=tiles * rows, a_lanes=not target.fma_memory_operand, epilogue=epi,
         residual=epi.residual is not None, groups=groups,
-        stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size,
+        stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size, stream_split=split,
     )
     flat_a, flat_out = _memref((m * c,)), _memref((m * n,))
     params = [("x", _memref(a_shape)), ("bp", _memref((weights.size,))),

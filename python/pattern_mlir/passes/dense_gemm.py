@@ -103,6 +103,10 @@ class GemmSpec:
     stream_rows: int = 0
     stream_blocks: int = 0  # row blocks (or column tiles) the offsets describe
     stream_size: int = 0  # stream entries (elements of %chan)
+    # Independent accumulator sets the stream loop deals its entries to, in turn (summed after
+    # the loop): a register block of few vectors (a batch-1 linear) otherwise has too few FMA
+    # chains to cover the FMA latency.
+    stream_split: int = 1
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -183,7 +187,26 @@ class _Emitter:
                     row.append(self._load_out(o_base, i, j, masked and j == nv - 1, last_lanes))
             accs.append(row)
         flat = [a for row in accs for a in row]
-        # Reduction loop.
+        if s.stream and s.stream_split > 1:
+            values = self._split_stream_loop(flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0)
+        else:
+            values = self._reduction_loop(flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0)
+        # Epilogue and stores.
+        for i in range(mr):
+            for j in range(nv):
+                lanes = last_lanes if masked and j == nv - 1 else s.vector
+                value = values[i * nv + j]
+                if s.epilogue is not None and not s.epilogue.empty:
+                    residual = None
+                    if s.residual:
+                        residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
+                    value = s.epilogue.render(w, value, vt, self.mt, residual)
+                self._store_out(value, o_base, i, j, lanes)
+
+    def _reduction_loop(self, flat: list[str], mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
+                        b_base: str, m0: str, n0: str) -> list[str]:
+        """The loop over the reduction (every input, or a block's stream entries); its results."""
+        s, w, vt = self.s, self.w, self.vt
         unroll = s.unroll_c if s.c % s.unroll_c == 0 and not s.stream else 1
         names = [w.fresh("acc") for _ in flat]
         res = w.fresh("r")
@@ -195,48 +218,95 @@ class _Emitter:
                f"iter_args({iters}) -> ({types}) {{")
         w.indent()
         cur = [[names[i * nv + j] for j in range(nv)] for i in range(mr)]
-        # The stream entry indexes the weight operand, its channel the data operand.
-        a_step = b_step = cv
         if s.stream:
-            channel = w.op(f"memref.load %chan[{cv}] : memref<{max(1, s.stream_size)}xi32>", "s")
-            channel = w.op(f"arith.index_cast {channel} : i32 to index", "i")
-            a_step, b_step = (cv, channel) if s.stream == "a" else (channel, cv)
-        a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(a_step, unroll), s.a_cstride)} : index", "i")
-        a_values = self._a_values(a_first, mr, unroll) if s.a_lanes else None
-        for u in range(unroll):
-            au = a_step if unroll == 1 else self.add(self.mul(a_step, unroll), u)
-            bu = b_step if unroll == 1 else self.add(self.mul(b_step, unroll), u)
-            ab = w.op(f"arith.addi {a_base}, {self.mul(au, s.a_cstride)} : index", "i")
-            bb = w.op(f"arith.addi {b_base}, {self.mul(bu, s.b_cstride)} : index", "i")
-            for t in range(len(s.b_tap)):
-                bvecs = []
-                for j in range(nv):
-                    idx = self.add(bb, s.b_tap[t] + j * s.vector)
-                    need_mask = masked and j == nv - 1 and not s.b_padded
-                    bvecs.append(self._load("%b", s.b_size, idx, need_mask, last_lanes))
-                for i in range(mr):
-                    if a_values is not None:
-                        avec = a_values[u * s.a_cstride + s.a_tap[t] + i * s.a_istride]
-                    else:
-                        idx = self.add(ab, s.a_tap[t] + i * s.a_istride)
-                        scalar = w.op(f"memref.load %a[{idx}] : memref<{s.a_size}xf32>", "s")
-                        avec = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
-                    for j in range(nv):
-                        cur[i][j] = w.op(f"vector.fma {avec}, {bvecs[j]}, {cur[i][j]} : {vt}", "f")
+            self._stream_entry(cv, cur, mr, nv, masked, last_lanes, a_base, b_base)
+        else:
+            a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(cv, unroll), s.a_cstride)} : index", "i")
+            a_values = self._a_values(a_first, mr, unroll) if s.a_lanes else None
+            for u in range(unroll):
+                cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
+                ab = w.op(f"arith.addi {a_base}, {self.mul(cu, s.a_cstride)} : index", "i")
+                bb = w.op(f"arith.addi {b_base}, {self.mul(cu, s.b_cstride)} : index", "i")
+                self._fmas(cur, mr, nv, masked, last_lanes, ab, bb, a_values, u * s.a_cstride)
         w.line(f"scf.yield {', '.join(a for row in cur for a in row)} : {types}")
         w.dedent()
         w.line("}")
-        # Epilogue and stores.
-        for i in range(mr):
+        return [f"{res}#{k}" for k in range(len(flat))]
+
+    def _fmas(self, cur, mr: int, nv: int, masked: bool, last_lanes: int, ab: str, bb: str,
+              a_values: dict | None, a_offset: int) -> None:
+        """Every tap's loads and FMAs for one reduction step into the accumulators `cur` (updated).
+
+        `ab` / `bb` address the step in A / B; `a_values` holds preloaded A splats keyed by
+        offset from the first step (`a_offset` is this step's)."""
+        s, w, vt = self.s, self.w, self.vt
+        for t in range(len(s.b_tap)):
+            bvecs = []
             for j in range(nv):
-                lanes = last_lanes if masked and j == nv - 1 else s.vector
-                value = f"{res}#{i * nv + j}"
-                if s.epilogue is not None and not s.epilogue.empty:
-                    residual = None
-                    if s.residual:
-                        residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
-                    value = s.epilogue.render(w, value, vt, self.mt, residual)
-                self._store_out(value, o_base, i, j, lanes)
+                idx = self.add(bb, s.b_tap[t] + j * s.vector)
+                need_mask = masked and j == nv - 1 and not s.b_padded
+                bvecs.append(self._load("%b", s.b_size, idx, need_mask, last_lanes))
+            for i in range(mr):
+                if a_values is not None:
+                    avec = a_values[a_offset + s.a_tap[t] + i * s.a_istride]
+                else:
+                    idx = self.add(ab, s.a_tap[t] + i * s.a_istride)
+                    scalar = w.op(f"memref.load %a[{idx}] : memref<{s.a_size}xf32>", "s")
+                    avec = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
+                for j in range(nv):
+                    cur[i][j] = w.op(f"vector.fma {avec}, {bvecs[j]}, {cur[i][j]} : {vt}", "f")
+
+    def _stream_entry(self, entry: str, cur, mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
+                      b_base: str) -> None:
+        """One stream entry: the entry indexes the weight operand, its channel the data operand."""
+        s, w = self.s, self.w
+        channel = w.op(f"memref.load %chan[{entry}] : memref<{max(1, s.stream_size)}xi32>", "s")
+        channel = w.op(f"arith.index_cast {channel} : i32 to index", "i")
+        a_step, b_step = (entry, channel) if s.stream == "a" else (channel, entry)
+        ab = w.op(f"arith.addi {a_base}, {self.mul(a_step, s.a_cstride)} : index", "i")
+        bb = w.op(f"arith.addi {b_base}, {self.mul(b_step, s.b_cstride)} : index", "i")
+        a_values = self._a_values(ab, mr, 1) if s.a_lanes else None
+        self._fmas(cur, mr, nv, masked, last_lanes, ab, bb, a_values, 0)
+
+    def _split_stream_loop(self, flat: list[str], mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
+                           b_base: str, m0: str, n0: str) -> list[str]:
+        """The stream loop dealing entries to `stream_split` accumulator sets, then the entries
+        left over into the first set, then the sets summed; returns the sums."""
+        s, w, vt = self.s, self.w, self.vt
+        split, count = s.stream_split, len(flat)
+        lo, hi = self._stream_bounds(m0, n0)
+        span = w.op(f"arith.subi {hi}, {lo} : index", "i")
+        whole = self.mul(w.op(f"arith.divui {span}, {w.index(split)} : index", "i"), split)
+        mid = w.op(f"arith.addi {lo}, {whole} : index", "i")
+        inits = flat + [self.zero_vec()] * (count * (split - 1))
+        names = [w.fresh("acc") for _ in inits]
+        res, k = w.fresh("r"), w.fresh("c")
+        iters = ", ".join(f"{n} = {v}" for n, v in zip(names, inits))
+        w.line(f"{res}:{len(inits)} = scf.for {k} = {lo} to {mid} step {w.index(split)} "
+               f"iter_args({iters}) -> ({', '.join([vt] * len(inits))}) {{")
+        w.indent()
+        sets = [[[names[x * count + i * nv + j] for j in range(nv)] for i in range(mr)] for x in range(split)]
+        for x in range(split):
+            self._stream_entry(self.add(k, x), sets[x], mr, nv, masked, last_lanes, a_base, b_base)
+        w.line(f"scf.yield {', '.join(a for cur in sets for row in cur for a in row)} : "
+               f"{', '.join([vt] * len(inits))}")
+        w.dedent()
+        w.line("}")
+        rest = [w.fresh("acc") for _ in range(count)]
+        res2, k2 = w.fresh("r"), w.fresh("c")
+        iters = ", ".join(f"{n} = {res}#{x}" for x, n in enumerate(rest))
+        w.line(f"{res2}:{count} = scf.for {k2} = {mid} to {hi} step {w.index(1)} "
+               f"iter_args({iters}) -> ({', '.join([vt] * count)}) {{")
+        w.indent()
+        cur = [[rest[i * nv + j] for j in range(nv)] for i in range(mr)]
+        self._stream_entry(k2, cur, mr, nv, masked, last_lanes, a_base, b_base)
+        w.line(f"scf.yield {', '.join(a for row in cur for a in row)} : {', '.join([vt] * count)}")
+        w.dedent()
+        w.line("}")
+        values = [f"{res2}#{x}" for x in range(count)]
+        for set_index in range(1, split):
+            values = [w.op(f"arith.addf {v}, {res}#{set_index * count + x} : {vt}", "v") for x, v in enumerate(values)]
+        return values
 
     def _stream_bounds(self, m0: str, n0: str) -> tuple[str, str]:
         """The first and past-the-last stream entries of the block this register block is in."""
