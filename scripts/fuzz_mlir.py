@@ -59,6 +59,7 @@ SECTION = "## Mutated MLIR inputs"
 CONFIGS: list[tuple[str, list[str]]] = [
     ("parse", []),
     ("raise-conv", ["--pattern-raise-conv"]),
+    ("raise-blocks", ["--pattern-raise-blocks"]),
     ("reorder-filters", ["--pattern-reorder-filters"]),
     ("pack-fkw", ["--pattern-pack-fkw"]),
     ("lower-to-vector", ["--pattern-lower-to-vector"]),
