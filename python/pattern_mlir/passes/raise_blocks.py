@@ -67,6 +67,8 @@ def raise_conv(conv: ir.Operation, rows: int, max_density: float) -> bool:
     weights, _ = constant_operand(conv.operands[1])
     if weights is None or weights.ndim != 4 or not _static_f32(conv.results[0]):
         return False
+    if conv.results[0].type.shape[0] != 1:
+        return False  # the block kernels compute one image; a batch stays a dense conv
     block_rows = pick_block_rows(weights, max_density, rows)
     recognised, bias = conv_bias(conv.operands[2], weights.shape[0])
     if block_rows is None or not recognised:

@@ -106,6 +106,17 @@ def test_dense_weights_stay_dense():
     assert _count(exe, "block_conv2d") == 0 and _count(exe, "block_matmul") == 0
 
 
+def test_batched_block_conv_stays_dense_and_matches_torch():
+    """The block kernels compute one image: a batch of two leaves the conv dense, not refused."""
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Conv2d(16, 24, 1), torch.nn.ReLU()).eval()
+    prune_blocks(model[0].weight, rows=8, keep=0.25, generator=torch.Generator().manual_seed(5))
+    x = torch.randn(2, 16, 6, 6)
+    exe = _compile(model, x, "host")
+    assert _count(exe, "block_conv2d") == 0
+    assert relative_error(torch.as_tensor(np.asarray(exe(x))), model(x)) <= TOLERANCE
+
+
 class RowLSTM(torch.nn.Module):
     def __init__(self):
         super().__init__()
