@@ -10,8 +10,8 @@ transposes and reshapes torch-mlir writes for nn.Linear) whose kept blocks are a
 padding in front of a conv and a constant bias in its init fold into the op. The structure
 is read from the weights, so any block-pruned model raises without side information.
 
-Options: `block-rows` (0: the tallest of 8 and 4 that qualifies), `max-density` (default
-0.7: above it the stream saves too little to beat the dense kernel).
+Options: `block-rows` (0: 8 or 4, whichever leaves less work; see block_stream.pick_block_rows),
+`max-density` (default 0.7: above it the stream saves too little to beat the dense kernel).
 """
 
 from __future__ import annotations
