@@ -135,6 +135,7 @@ def _args():
     ap.add_argument("--model-sparsity", type=float, default=0.75)
     ap.add_argument("--target", default="host")
     ap.add_argument("--live", action="store_true", help="measure the working tree, not HEAD")
+    ap.add_argument("--block-rows", type=int, default=8, help="block height R of the layers (4 or 8)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "out" / "bench_blocks.json"))
@@ -158,7 +159,7 @@ def _relative_error(got, want) -> float:
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
 
 
-def measure_layer(name: str, target: str, runs: int, rounds: int) -> dict:
+def measure_layer(name: str, target: str, runs: int, rounds: int, block_rows: int = 8) -> dict:
     torch.manual_seed(sum(map(ord, name)))
     layer, x = LAYERS[name][1]()
     layer.eval()
@@ -167,7 +168,7 @@ def measure_layer(name: str, target: str, runs: int, rounds: int) -> dict:
     for s in SPARSITIES:
         pruned = copy.deepcopy(layer)
         # Every layer here is measured pruned, also those the default rules keep dense as small.
-        prune.project(pruned, block_sparsity=s, block_rules=prune.BlockRules(rows=8, min_weights=0))
+        prune.project(pruned, block_sparsity=s, block_rules=prune.BlockRules(rows=block_rows, min_weights=0))
         exe = pattern_mlir.compile(pruned, (x,), target=target, options=options)
         if "pattern.block_" not in exe.ir("blocks"):
             raise RuntimeError(f"{name} at sparsity {s}: no block op was raised")
@@ -283,7 +284,7 @@ def main() -> None:
               f"({ms['ort'] / ms['pattern']:.2f}x ORT) block ops {r['block_ops']} err {max(r['error'].values()):.1e}",
               flush=True)
     for name in filter(None, args.layers.split(",")):
-        r = measure_layer(name, args.target, args.runs, args.rounds)
+        r = measure_layer(name, args.target, args.runs, args.rounds, args.block_rows)
         results.append(r)
         ms = r["ms"]
         print(f"{name}: torch {ms['torch']:.3f} dense {ms['dense']:.3f} "
