@@ -24,21 +24,12 @@ from mlir import ir
 from .constants import scalar_constant, defining_op
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
+from .memref_text import memref_type as _memref
+from .memref_text import static_f32_shape as _shape
 from .strided_view import View, row_major, view_of
 from ..target import Target
 
 __all__ = ["plan_contraction"]
-
-
-def _memref(shape) -> str:
-    return f"memref<{'x'.join(str(int(d)) for d in shape)}xf32>"
-
-
-def _shape(value: ir.Value) -> tuple[int, ...] | None:
-    t = value.type
-    if not isinstance(t, ir.RankedTensorType) or not t.has_static_shape or str(t.element_type) != "f32":
-        return None
-    return tuple(t.shape)
 
 
 def _dims(attr) -> list[list[int]] | None:

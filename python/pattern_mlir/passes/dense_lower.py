@@ -29,6 +29,8 @@ from .dense_epilogue import Epilogue, fuse_consumers
 from .dense_contraction import plan_contraction
 from .dense_gemm import GemmSpec, emit_gemm, f32_literal
 from .dense_stencil import StencilSpec, emit_stencil
+from .memref_text import memref_type as _memref
+from .memref_text import static_f32_shape as _shape
 from ..target import Target
 
 __all__ = ["Lowering", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
@@ -46,16 +48,6 @@ class Lowering:
     fused: list = field(default_factory=list)  # elementwise consumers folded into the kernel, in order
 
 
-def _memref(shape, layout: str = "", element: str = "f32") -> str:
-    dims = "x".join(str(int(d)) for d in shape)
-    return f"memref<{dims}x{element}{', ' + layout if layout else ''}>"
-
-
-def _shape(value: ir.Value) -> tuple[int, ...] | None:
-    t = value.type
-    if not isinstance(t, ir.RankedTensorType) or not t.has_static_shape or str(t.element_type) != "f32":
-        return None
-    return tuple(t.shape)
 
 
 def _ints(attr) -> tuple[int, ...]:
