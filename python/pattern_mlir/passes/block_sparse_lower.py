@@ -9,11 +9,14 @@ each kept block costs what a dense channel costs and removed blocks cost nothing
   output pixels, weights are broadcast. The A operand is the stream (K x taps x R); a
   register block of `mr` rows (mr divides R) reads rows m0 % R.. of each entry and the
   input plane of the entry's channel.
-* `pattern.block_matmul`: rows are the input's rows (tokens), the vector runs along output
-  features, one block of R outputs being one column tile (one 8-lane vector; two on NEON,
-  a 256-bit one on AVX-512), so a layer with a single row (a batch-1 linear, a recurrent
-  step) still runs whole vectors. The B operand is the stream (K x R); A, transposed in
-  the entry, is read at the entry's channel.
+* `pattern.block_matmul` over many rows (tokens, at least two vectors' worth): computed
+  transposed like a 1x1 block conv, outputs as rows and the vector along tokens, the input
+  and the result transposed in the entry by transpose_kernel.py.
+* `pattern.block_matmul` over few rows (a batch-1 linear, a recurrent step): rows are the
+  input's rows, the vector runs along output features, one block of R outputs being one
+  column tile (one 8-lane vector; two on NEON, a 256-bit one on AVX-512), so it still runs
+  whole vectors. The B operand is the stream (K x R); A, transposed in the entry, is read
+  at the entry's channel, and the entries are dealt to several accumulator sets.
 
 Elementwise consumers are fused into the stores as for the dense kernels.
 """
@@ -27,17 +30,9 @@ from ..target import Target
 from .constants import constant_array
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
-from .dense_lower import (
-    Init,
-    Lowering,
-    Planes,
-    Source,
-    _call,
-    _entry,
-    _finish_conv,
-    _memref,
-    _shape,
-)
+from .dense_lower import Init, Lowering, Planes, Source, _call, _entry, _finish_conv
+from .memref_text import memref_type as _memref
+from .memref_text import static_f32_shape as _shape
 from .transpose_kernel import emit_transpose
 
 __all__ = ["plan_block_conv", "plan_block_matmul"]
