@@ -74,6 +74,8 @@ def raise_conv(conv: ir.Operation, rows: int, max_density: float) -> bool:
     if block_rows is None or not recognised:
         return False
     source, padding = conv_padding(conv)
+    if not _static_f32(source):
+        return False  # the lowering reads a static f32 image; anything else stays a dense conv
     attrs = conv.attributes
     strides = list(attrs["strides"]) if "strides" in attrs else [1, 1]
     dilations = list(attrs["dilations"]) if "dilations" in attrs else [1, 1]
