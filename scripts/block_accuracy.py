@@ -33,7 +33,6 @@ import copy
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -80,13 +79,10 @@ MODELS = {
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The CPU's `model name` (accuracy_report.py's reading of /proc/cpuinfo)."""
+    from accuracy_report import cpu_name
+
+    return cpu_name()
 
 
 def new_model(name: str, seed: int) -> torch.nn.Module:
