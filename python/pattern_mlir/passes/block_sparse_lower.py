@@ -145,6 +145,7 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
         bias_size=tiles * rows, a_lanes=not target.fma_memory_operand, epilogue=epi,
         residual=epi.residual is not None, groups=groups,
         stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size, stream_split=split,
+        group_bounds=_balanced_bounds(offsets, n // rows, groups),
     )
     flat_a, flat_out = _memref((m * c,)), _memref((m * n,))
     params = [("x", _memref(a_shape)), ("bp", _memref((weights.size,))),
@@ -224,3 +225,24 @@ def _block_matmul_by_tokens(op, name, target: Target, groups: int, stream, bias,
     text = emit_gemm(spec) + emit_transpose(f"{name}_tin", m, c) + emit_transpose(f"{name}_tout", n, m)
     return Lowering(entry=entry, text=text + _entry(entry, params, body), operands=operands,
                     kind="block-matmul-t", macs=int(offsets[-1]) * rows * m, fused=epi.ops)
+
+
+def _balanced_bounds(offsets: np.ndarray, full_tiles: int, groups: int) -> tuple[int, ...]:
+    """Where each of the thread groups starts among the full column tiles, by kept entries.
+
+    Tiles (blocks of outputs) keep different numbers of stream entries; equal counts of tiles
+    per thread would leave the threads with the lighter tiles waiting. Each group gets the
+    tiles up to its share of the entries (each tile counts at least one, for its stores).
+    Empty for one group or when the split would not divide tiles (the emitter's default)."""
+    groups = max(1, min(groups, full_tiles))
+    if groups == 1:
+        return ()
+    work = np.maximum(np.diff(offsets[:full_tiles + 1]).astype(np.int64), 1)
+    cumulative = np.concatenate([[0], np.cumsum(work)])
+    targets = cumulative[-1] * np.arange(groups + 1) / groups
+    above = np.searchsorted(cumulative, targets, side="left").clip(0, full_tiles)
+    below = (above - 1).clip(0, full_tiles)
+    # The tile boundary nearest to each group's share.
+    bounds = np.where(targets - cumulative[below] <= cumulative[above] - targets, below, above)
+    bounds[0], bounds[-1] = 0, full_tiles
+    return tuple(int(b) for b in np.maximum.accumulate(bounds))

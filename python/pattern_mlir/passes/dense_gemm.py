@@ -107,6 +107,10 @@ class GemmSpec:
     # the loop): a register block of few vectors (a batch-1 linear) otherwise has too few FMA
     # chains to cover the FMA latency.
     stream_split: int = 1
+    # Column tiles where each thread group starts (groups + 1 entries, the last = full tiles),
+    # when tiles carry unequal work (a block stream's tiles keep different numbers of
+    # entries); empty: equal counts of tiles.
+    group_bounds: tuple[int, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -433,6 +437,15 @@ class _Emitter:
         self.origin = (self.mul(bi, s.a_batch), self.mul(bi, s.b_batch), self.mul(bi, s.out_batch))
         return closing
 
+    def _table(self, index: str, values: tuple[int, ...], offset: int = 0) -> str:
+        """values[index - offset] for an index in [offset, offset + len(values)), as selects."""
+        w = self.w
+        result = w.index(values[0])
+        for at, value in enumerate(values[1:], start=1):
+            hit = w.op(f"arith.cmpi eq, {index}, {w.index(at + offset)} : index", "b")
+            result = w.op(f"arith.select {hit}, {w.index(value)}, {result} : index", "i")
+        return result
+
     def emit(self) -> str:
         s, w = self.s, self.w
         full, tail = s.full_tiles, s.tail
@@ -465,9 +478,12 @@ class _Emitter:
             # Group g runs [g*k/groups, (g+1)*k/groups) of the k column tiles (the last group
             # also the tail), or of the k row blocks (the last also the remainder rows).
             k = row_blocks if split_rows else full
-            lo = w.op(f"arith.divui {self.mul(g, k)}, {w.index(groups)} : index", "i")
             g1 = self.add(g, 1)
-            hi = w.op(f"arith.divui {self.mul(g1, k)}, {w.index(groups)} : index", "i")
+            if not split_rows and len(s.group_bounds) == groups + 1:
+                lo, hi = self._table(g, s.group_bounds[:-1]), self._table(g1, s.group_bounds[1:], offset=1)
+            else:
+                lo = w.op(f"arith.divui {self.mul(g, k)}, {w.index(groups)} : index", "i")
+                hi = w.op(f"arith.divui {self.mul(g1, k)}, {w.index(groups)} : index", "i")
             last = w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b") if tail or split_rows else None
             if split_rows:
                 rows = (lo, hi, last)

@@ -229,3 +229,23 @@ def test_block_height_is_read_from_the_weights(rows):
     weight *= np.repeat(rng.random((64 // rows, 96)) < 0.25, rows, axis=0)[:, :, None]
     assert pick_block_rows(weight, 0.7) == rows
     assert pick_block_rows(np.ones((16, 8, 1), np.float32), 0.7) is None
+
+
+def test_threads_share_a_skewed_batch1_block_linear_by_work():
+    """Output blocks keeping very different numbers of inputs are split over threads by kept
+    entries, not by count; the result is the same."""
+    from pattern_mlir.passes.block_sparse_lower import _balanced_bounds
+
+    offsets = np.concatenate([[0], np.cumsum([40] * 4 + [1] * 20)]).astype(np.int32)
+    assert _balanced_bounds(offsets, 24, 2) == (0, 2, 24)
+    assert _balanced_bounds(offsets, 24, 1) == ()
+    torch.manual_seed(9)
+    layer = torch.nn.Linear(64, 200).eval()
+    with torch.no_grad():
+        layer.weight[32:].mul_(torch.rand(168, 64) < 0.02)  # blocks 4.. nearly empty, 0..3 dense
+        layer.weight[:32, :16] = 0.0
+    x = torch.randn(1, 64)
+    for threads in (2, 3):
+        exe = pattern_mlir.compile(layer, (x,), options=pattern_mlir.CompileOptions(num_threads=threads))
+        assert _count(exe, "block_matmul") == 1
+        assert relative_error(torch.as_tensor(np.asarray(exe(x))), layer(x)) <= TOLERANCE
