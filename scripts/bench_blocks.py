@@ -38,6 +38,7 @@ if __name__ == "__main__" and "--live" not in sys.argv:
 
 import pattern_mlir
 from pattern_mlir import prune
+from pattern_mlir.target.host_cpu import cpuinfo_fields
 from pattern_mlir.timing import median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,10 +190,7 @@ def measure_layer(name: str, target: str, runs: int, rounds: int, block_rows: in
 
 def machine_line() -> str:
     """CPU model and ISA of this host, from /proc/cpuinfo."""
-    fields = {}
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
+    fields = cpuinfo_fields() or {}
     flags = fields.get("flags", "").split()
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     return f"{fields.get('model name', 'unknown CPU')} ({isa}), {os.cpu_count()} cores"

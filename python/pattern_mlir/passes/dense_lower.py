@@ -48,8 +48,6 @@ class Lowering:
     fused: list = field(default_factory=list)  # elementwise consumers folded into the kernel, in order
 
 
-
-
 def _ints(attr) -> tuple[int, ...]:
     return tuple(int(v) for v in attr)
 
@@ -520,7 +518,7 @@ def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
 
 def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
     """linalg.matmul (M x K times K x N) with a constant B: B packed into column panels."""
-    if "indexing_maps" in op.attributes and op.attributes["indexing_maps"] != _default_matmul_maps():
+    if not is_plain_matmul(op):
         return plan_contraction(op, name, target, groups)  # a transposed operand, read in place
     if len(op.operands) != 3:
         return None
@@ -568,6 +566,11 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
     lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
     lw.operands = operands
     return lw
+
+
+def is_plain_matmul(op: ir.Operation) -> bool:
+    """A linalg.matmul whose indexing maps, if written, are the default ones (no transposed operand)."""
+    return "indexing_maps" not in op.attributes or op.attributes["indexing_maps"] == _default_matmul_maps()
 
 
 def _default_matmul_maps():

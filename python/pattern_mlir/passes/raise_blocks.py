@@ -22,7 +22,8 @@ from mlir.dialects import arith
 
 from ..dialects.block_stream import encode_blocks, pick_block_rows
 from .conv_info import collect_ops
-from .dense_lower import constant_operand, read_init
+from .dense_lower import constant_operand, is_plain_matmul, read_init
+from .memref_text import static_f32_shape
 from .raise_conv import conv_bias, conv_padding
 from .registry import register_pass
 from .vectorize_dense import erase_dead
@@ -48,18 +49,8 @@ def _i64s(values) -> ir.Attribute:
     return ir.DenseI64ArrayAttr.get([int(v) for v in values])
 
 
-def is_plain_matmul(op: ir.Operation) -> bool:
-    """A linalg.matmul whose indexing maps, if written, are the default ones (no transposed operand)."""
-    if "indexing_maps" not in op.attributes:
-        return True
-    default = ir.Attribute.parse("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
-                                 "affine_map<(d0, d1, d2) -> (d0, d1)>]")
-    return op.attributes["indexing_maps"] == default
-
-
 def _static_f32(value: ir.Value) -> bool:
-    t = value.type
-    return isinstance(t, ir.RankedTensorType) and t.has_static_shape and str(t.element_type) == "f32"
+    return static_f32_shape(value) is not None
 
 
 def raise_conv(conv: ir.Operation, rows: int, max_density: float) -> bool:
