@@ -228,6 +228,19 @@ class _Emitter:
                 x = w.op(f"vector.shuffle {a}, {b} [{even}] : {self.vt}, {self.vt}", "v")
                 self.store(x, "%stage", self.stage_t, self.add(dst, q * v), v)
             done = chunks * v
+            rest = count - done
+            if 0 < rest <= v:
+                # The row's tail: masked loads of the source elements left in the row (the
+                # lanes past it read as 0 and land only in odd lanes or past `rest`), one
+                # shuffle, a masked store; an element-by-element copy here costs as much as
+                # the vector part of a 56-wide row.
+                left = min(2 * v, available - 2 * done)
+                a = self.load("%in", in_t, self.add(src, 2 * done), min(v, left))
+                b = (self.load("%in", in_t, self.add(src, 2 * done + v), left - v) if left > v
+                     else w.const("dense<0.0>", self.vt))
+                x = w.op(f"vector.shuffle {a}, {b} [{even}] : {self.vt}, {self.vt}", "v")
+                self.store(x, "%stage", self.stage_t, self.add(dst, done), rest)
+                return
         if done < count:
             k = self.loop(done, count)
             x = w.op(f"memref.load %in[{self.addv(src, self.mul(k, sw))}] : {in_t}", "s")
@@ -316,7 +329,7 @@ class _Emitter:
         the window's other rows and any columns past the input's width are the pad value."""
         s, w, v = self.s, self.w, self.s.vector
         (h, wd), (oh_n, ow_n), sh = s.src_hw, s.out_hw, s.strides[0]
-        in_t, out_t = f"memref<{s.in_size}xf32>", f"memref<{s.out_size}xf32>"
+        out_t = f"memref<{s.out_size}xf32>"
         pad = w.const(f"dense<{f32_literal(s.pad_value)}>", self.vt)
         even = ", ".join(str(2 * k) for k in range(v))
         odd = ", ".join(str(2 * k + 1) for k in range(v))

@@ -13,10 +13,9 @@ conv is dense. A few cases run as aarch64 code under qemu.
 from __future__ import annotations
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
-
-import pattern_mlir
 
 TOLERANCE = 1e-5
 
@@ -199,8 +198,11 @@ DILATED = [
     (8, 12, 17, 17, 3, 2, 2, 2),  # stride 2: the phase planes of the dilated extent
     (6, 5, 20, 19, 5, 1, 0, 3),  # 5x5 dilation 3, no padding
 ]
-DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1)]
-POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
+# Stride 2 stages rows through even-lane shuffles, the row's tail masked: 112 wide (3 whole
+# vectors and a tail of 8 per phase), odd widths (the last window's source ends mid-vector).
+DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1), (5, 6, 112, 3, 2, 1),
+             (4, 7, 67, 3, 2, 1), (3, 5, 45, 5, 2, 2), (3, 4, 33, 3, 2, 0)]
+POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 3, 7, 50, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
 # 2x2/2 pools combine column pairs in registers (dense_stencil's `paired`): odd sizes (the
 # last row and column are dropped), a masked last vector of 2 lanes (one load, the other half
 # past the output), whole vectors only.
@@ -290,6 +292,7 @@ ARM64 = [
     ("conv3x3s2d2", lambda: conv_case(*DILATED[1])),
     ("conv1x1_tiny", lambda: conv_case(40, 70, 1, 1, 1, 1, 0)),
     ("depthwise_s2", lambda: depthwise_case(12, 9, 11, 3, 2, 1)),
+    ("depthwise_s2_wide", lambda: depthwise_case(*DEPTHWISE[4])),
     ("maxpool", lambda: pool_case("max", 5, 11, 9, 3, 2, 1)),
     ("linear", lambda: linear_case(3, 37, 50)),
 ]
