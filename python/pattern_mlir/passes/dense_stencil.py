@@ -4,9 +4,9 @@
                      w[c, kh, kw] * in_padded[c, oh * sh + kh, ow * sw + kw]
 
 Channels are the outer loop (split into `groups` ranges under `scf.parallel` for threads).
-Each channel is first *staged*: its plane is written, padded and split into `sh * sw` phase
-planes (plane (py, px) holds padded rows py, py+sh, ... and columns px, px+sw, ...), into a
-small scratch buffer that stays in cache (one per group). Every tap is then a contiguous
+Each channel is first *staged*: its plane is copied, split into `sh * sw` phase planes
+(plane (py, px) holds padded rows py, py+sh, ... and columns px, px+sw, ...), into a small
+scratch buffer that stays in cache (one per group), whose padding is written once per call. Every tap is then a contiguous
 vector load at a constant offset from the output position, at any stride; the input is read
 from memory once. A stride-1 input whose windows all lie inside it is read in place.
 
@@ -172,13 +172,11 @@ class _Emitter:
         self.w.end_loop()
 
     # ----- staging -------------------------------------------------------------------------
-    def stage(self, c: str, sb: str) -> None:
-        """Writes channel c's padded phase planes at %stage[sb...]."""
+    def fill_stage(self, sb: str) -> None:
+        """Sets a group's whole scratch %stage[sb...] to the pad value. Once per call is
+        enough: every channel's copy writes the same places, so the padding between them
+        is never overwritten."""
         s, w, v = self.s, self.w, self.s.vector
-        h, wd = s.src_hw
-        sh, sw = s.strides
-        top, left = s.pads
-        in_t = f"memref<{s.in_size}xf32>"
         pad = w.const(f"dense<{f32_literal(s.pad_value)}>", self.vt)
         full = s.stage_size // v * v
         if full:
@@ -187,6 +185,14 @@ class _Emitter:
             self.end()
         if s.stage_size % v:
             self.store(pad, "%stage", self.stage_t, self.add(sb, full), s.stage_size % v)
+
+    def stage(self, c: str, sb: str) -> None:
+        """Writes channel c's rows into its phase planes at %stage[sb...] (padding: fill_stage)."""
+        s = self.s
+        h, wd = s.src_hw
+        sh, sw = s.strides
+        top, left = s.pads
+        in_t = f"memref<{s.in_size}xf32>"
         cb = self.mul(c, h * wd)
         for py in range(sh):
             i0 = max(0, -(-(top - py) // sh))
@@ -375,6 +381,8 @@ class _Emitter:
         s, w = self.s, self.w
         groups = s.used_groups
         if groups == 1:
+            if s.staged:
+                self.fill_stage(w.index(0))
             c = self.loop(0, s.channels)
             self.channel(c, w.index(0))
             self.end()
@@ -384,6 +392,8 @@ class _Emitter:
             w.indent()
             lo = w.op(f"arith.divui {self.mul(g, s.channels)}, {w.index(groups)} : index", "i")
             hi = w.op(f"arith.divui {self.mul(self.add(g, 1), s.channels)}, {w.index(groups)} : index", "i")
+            if s.staged:
+                self.fill_stage(self.mul(g, s.stage_size))
             c = self.loop(lo, hi)
             self.channel(c, g)
             self.end()

@@ -262,6 +262,7 @@ def test_linear_matches_torch(case):
 def test_two_threads_match_torch():
     _run(*conv_case(24, 30, 12, 12, 1, 1, 0), threads=2)
     _run(*depthwise_case(9, 10, 10, 3, 1, 1), threads=2)
+    _run(*depthwise_case(*DEPTHWISE[4]), threads=3)  # each group's scratch padded once, stride 2
 
 
 @pytest.mark.parametrize("case,threads", [((40, 70, 7, 7, 1, 1, 0), 2), ((16, 45, 9, 9, 3, 1, 1), 3)],
