@@ -175,7 +175,7 @@ def main() -> None:
     # Interleave the runtimes (A B A B ...) so background load hits them alike.
     samples = {name: [] for name in runs}
     for _ in range(3):
-        for name, fn in runs.items():
+        for fn in runs.values():
             fn()
     for _ in range(args.repeat):
         for name, fn in runs.items():

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -560,10 +561,8 @@ def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
     try:
         ready, _, _ = select.select([fd], [], [], timeout)
         if not ready:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
             return None, True
         _, status = os.waitpid(pid, 0)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import json
 import os
 import random
@@ -237,10 +238,9 @@ def _run_subprocess(seed: int, target: str, args) -> dict:
                    else f"exit status {child.returncode}")
             record = {"outcome": "crash", "detail": f"{how}: {tail[0][:300]}", "message": _clip(err)}
     finally:
-        try:  # whatever the case left behind (its stage worker, after a crash)
+        # whatever the case left behind (its stage worker, after a crash)
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         shutil.rmtree(scratch, ignore_errors=True)
     record.setdefault("seed", seed)
     record.setdefault("target", target)

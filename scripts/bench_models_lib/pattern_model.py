@@ -18,8 +18,8 @@ import time
 
 import pattern_mlir
 import torch
-from pattern_mlir.runtime.executable import ENTRY
 from pattern_mlir.compiler.torch_import import ImportedModule, import_torch
+from pattern_mlir.runtime.executable import ENTRY
 
 from .runnable import load_runnable, save_runnable
 from .torch_model import load_projected

@@ -12,6 +12,7 @@ upstream pipelines) and comes with a `pattern-opt` command that reproduces the f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -232,10 +233,8 @@ class _ProgressReader:
 
 def _kill(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the child and anything it started
-        except ProcessLookupError:
-            pass
         process.wait()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..target import TARGET_NAMES as TARGETS
+from ..target import TARGET_NAMES as TARGETS  # noqa: F401  (re-exported: compiler.TARGETS, cli)
 
 
 @dataclass(frozen=True)

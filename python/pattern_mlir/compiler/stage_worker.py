@@ -44,7 +44,7 @@ class Progress:
     """Appends one line per step to a file; each line reaches the kernel before the step runs."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "a", buffering=1)
+        self._file = open(path, "a", buffering=1)  # noqa: SIM115  (open for the worker's life)
 
     def note(self, line: str) -> None:
         self._file.write(line.replace("\n", " ") + "\n")

@@ -182,7 +182,7 @@ ELIDE_OVER = 64  # elements of a constant or integer list printed in a stage's I
 # Integer lists in custom op syntax (`assignment [0, -1, ...]`) and dense arrays
 # (`array<i32: ...>`): the printer elides only elements attributes, and a pattern conv's
 # per-kernel assignment alone is O*I integers (megabytes of text for a ResNet).
-_LONG_LIST = re.compile(r"(\[|array<i\d+: )((?:-?\d+, ){%d,}-?\d+)(\]|>)" % ELIDE_OVER)
+_LONG_LIST = re.compile(rf"(\[|array<i\d+: )((?:-?\d+, ){{{ELIDE_OVER},}}-?\d+)(\]|>)")
 
 
 def stage_text(module: ir.Module | ir.Operation) -> str:

@@ -37,9 +37,9 @@ class ConvCase:
 
     @property
     def out_hw(self) -> tuple[int, int]:
-        t, l, b, r = self.padding
-        oh = (self.h + t + b - 2 * self.dilation - 1) // self.stride + 1
-        ow = (self.w + l + r - 2 * self.dilation - 1) // self.stride + 1
+        top, left, bottom, right = self.padding
+        oh = (self.h + top + bottom - 2 * self.dilation - 1) // self.stride + 1
+        ow = (self.w + left + right - 2 * self.dilation - 1) // self.stride + 1
         return oh, ow
 
 
@@ -103,9 +103,9 @@ def packed_conv_module(
     """``func.func @main`` holding one pattern.packed_conv2d of FKW arrays: ``padding`` as
     [top, left, bottom, right], ``stride`` and ``dilation`` as pairs."""
     n, cin, h, w = input_shape
-    t, l, b, r = padding
-    oh = conv_output_size(h, t, b, 3, stride[0], dilation[0])
-    ow = conv_output_size(w, l, r, 3, stride[1], dilation[1])
+    top, left, bottom, right = padding
+    oh = conv_output_size(h, top, bottom, 3, stride[0], dilation[0])
+    ow = conv_output_size(w, left, right, 3, stride[1], dilation[1])
     taps = ", ".join(_list(np.flatnonzero(m.reshape(-1))) for m in packed.library)
     x_t = f"tensor<{n}x{cin}x{h}x{w}xf32>"
     y_t = f"tensor<{n}x{packed.out_channels}x{oh}x{ow}xf32>"
@@ -136,8 +136,8 @@ def packed_conv_module(
 
 
 def reference(case: ConvCase, x, weights, bias) -> np.ndarray:
-    t, l, b, r = case.padding
-    xt = torch.nn.functional.pad(torch.from_numpy(x), (l, r, t, b))
+    top, left, bottom, right = case.padding
+    xt = torch.nn.functional.pad(torch.from_numpy(x), (left, right, top, bottom))
     y = torch.nn.functional.conv2d(
         xt,
         torch.from_numpy(weights),

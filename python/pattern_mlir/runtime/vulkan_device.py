@@ -13,6 +13,7 @@ reverse creation order, so a forgotten buffer cannot outlive its ``VkDevice``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -254,10 +255,8 @@ class VulkanDevice:
 
     def disown(self, child) -> None:
         """Forget a resource that closed itself."""
-        try:
+        with contextlib.suppress(ValueError):
             self._children.remove(child)
-        except ValueError:
-            pass
 
     def memory_type(self, type_bits: int) -> tuple[int, bool]:
         """Choose a host-visible memory type: (index, coherent).

@@ -14,6 +14,7 @@ modules and buffers through the module it is given, never through a closure, so 
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -179,10 +180,8 @@ class _Builder:
     def add_quietly(self, family: Callable[[int], bool], v: int) -> list[int]:
         """`family(v)`'s new values, or [v] when it was rejected."""
         before = len(self.values)
-        try:
+        with contextlib.suppress(_Reject):
             family(v)
-        except _Reject:
-            pass
         return list(range(before, len(self.values))) or [v]
 
     def partner(self, v: int, ok: Callable[[Shape], bool]) -> int | None:
@@ -794,10 +793,8 @@ class _Builder:
             family = r.choices(names, weights)[0]
             if not self.ops and len(self.shape(v)) == 4 and "conv" in self.families and r.random() < 0.6:
                 family = "conv"  # image models mostly open with a conv
-            try:
+            with contextlib.suppress(_Reject):
                 getattr(self, family)(v)
-            except _Reject:
-                pass
         if not self.ops:  # nothing applied (only possible with a narrow family list)
             self.add("activation", "relu", lambda m, x: F.relu(x), [len(self.values) - 1])
         # The newest value plus, mostly, the other values nothing reads (so little is dead

@@ -136,7 +136,7 @@ def _memoized_indexing_maps(text: str) -> Iterator[tuple[int, str]]:
             yield match.start(), "linalg.memoized_indexing_maps is not a list of affine maps"
             continue
         op = None
-        for op in _GENERIC_LINALG.finditer(text, 0, match.start()):
+        for op in _GENERIC_LINALG.finditer(text, 0, match.start()):  # noqa: B007  (keeps the last)
             pass
         operands = op.group(1).count("%") if op is not None else 0
         if len(items) < operands:

@@ -48,10 +48,10 @@ class CompiledLayer:
         from mlir.dialects import func
 
         from ..compiler.executable import HostExecutable
-        from ..runtime.call_signature import TensorSpec
         from ..compiler.stages import cpu_stages, run_stage
         from ..dialects.builders import build_conv2d
         from ..passes.apply_tuning import schedule_attr
+        from ..runtime.call_signature import TensorSpec
         from ..target import resolve_target
 
         sig = layer.signature

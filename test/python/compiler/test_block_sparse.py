@@ -148,7 +148,7 @@ def test_whole_models_with_block_pruned_layers_match_torch(index, target):
     torch.manual_seed(index)
     _, model, x, raised = _whole_models()[index]
     generator = torch.Generator().manual_seed(index)
-    for name, parameter in model.named_parameters():
+    for _name, parameter in model.named_parameters():
         eligible = parameter.dim() == 2 or (parameter.dim() == 4 and parameter.shape[1] > 3
                                             and parameter.shape[2:] != (3, 3))
         if eligible:

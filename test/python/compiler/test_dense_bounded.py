@@ -17,13 +17,12 @@ import subprocess
 import time
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
-from torch import nn
-
-import pattern_mlir
-from pattern_mlir.target import CPU_TARGETS, resolve_target
 from pattern_mlir.passes.dense_transform import MAX_ROWS, REDUCTION_VECTORS, TILE_VECTORS
+from pattern_mlir.target import CPU_TARGETS, resolve_target
+from torch import nn
 
 TOLERANCE = 1e-5
 # Each compile takes seconds (most of it importing from torch); the unbounded path never

@@ -10,12 +10,11 @@ nn.MultiheadAttention, nn.TransformerEncoderLayer), on the host and on arm64 und
 from __future__ import annotations
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-import pattern_mlir
 
 TOLERANCE = 1e-4
 

@@ -11,9 +11,8 @@ import os
 import subprocess
 
 import numpy as np
-import pytest
-
 import pattern_mlir
+import pytest
 from pattern_mlir import CompileError, CompileOptions
 
 # A store of an i1 into a memref reaches MemRefToLLVM's StoreOpLowering, which asserts that
@@ -100,7 +99,6 @@ def test_limits_are_checked():
 
 def test_unlowered_op_is_named_with_its_location():
     from mlir import ir
-
     from pattern_mlir.compiler.stage_worker import check_lowered
 
     text = """

@@ -19,11 +19,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pattern_mlir
 import pytest
 import torch
 import torch.nn.functional as F
-
-import pattern_mlir
 
 TOLERANCE = 1e-5
 

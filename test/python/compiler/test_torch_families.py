@@ -180,7 +180,7 @@ def test_family_matches_torch(group, target):
     exe = pattern_mlir.compile(model, xs, target=target, options=pattern_mlir.CompileOptions(num_threads=1))
     with torch.no_grad():
         expected = model(*xs)
-    for run in range(2):  # a second input: garbage read past a buffer changes between runs
+    for _run in range(2):  # a second input: garbage read past a buffer changes between runs
         got = exe(*xs)
         got = got if isinstance(got, tuple) else (got,)
         assert len(got) == len(expected) == len(model.families)

@@ -22,10 +22,9 @@ import warnings
 from collections import Counter
 
 import torch
+from pattern_mlir.compiler.torch_mlir_hooks import FastLiterals
 from pattern_mlir.models import MODELS, build
 from torch_mlir import fx
-
-from pattern_mlir.compiler.torch_mlir_hooks import FastLiterals
 
 HOOK_CHECK = "fashion-cnn"
 

@@ -22,10 +22,10 @@ from pattern_mlir.target import (
     TARGET_NAMES,
     UnsupportedHostError,
     host_isa_level,
+    registry,
     resolve_target,
     runs_on_host,
 )
-from pattern_mlir.target import registry
 from pattern_mlir.target.spills import vector_spills
 
 V4_FLAGS = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "avx512f", "avx512bw", "avx512cd",
