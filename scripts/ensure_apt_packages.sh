@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pattern-mlir needs, only those that are missing:
 # the aarch64 cross toolchain and qemu (arm64-neon target), spirv-tools and Mesa
-# lavapipe (vulkan-adreno target on a CPU), and the Fashion-MNIST data set.
+# lavapipe (vulkan-adreno target on a CPU), the Fashion-MNIST data set, and
+# clang-format (the C++ style check of test/python/test_repo_hygiene.py).
 set -euo pipefail
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user spirv-tools
-          mesa-vulkan-drivers libvulkan1 vulkan-tools dataset-fashion-mnist)
+          mesa-vulkan-drivers libvulkan1 vulkan-tools dataset-fashion-mnist
+          clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-//===- PatternCAPI.h - C API of the pattern dialect ----------------*- C -*-===//
+//===- PatternCAPI.h - C API of the pattern dialect ---------------*- C -*-===//
 //
 // Part of the pattern-mlir project.
 //

@@ -47,10 +47,9 @@ SmallVector<int64_t> LibraryAttr::getTaps(int64_t id) const {
   return taps;
 }
 
-LogicalResult
-LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                    int64_t kernelHeight, int64_t kernelWidth,
-                    ArrayRef<uint64_t> masks) {
+LogicalResult LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t kernelHeight, int64_t kernelWidth,
+                                  ArrayRef<uint64_t> masks) {
   if (kernelHeight < 1 || kernelWidth < 1 || kernelHeight > kMaxKernelTaps ||
       kernelWidth > kMaxKernelTaps ||
       kernelHeight * kernelWidth > kMaxKernelTaps)
@@ -61,8 +60,8 @@ LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "library must hold at least one pattern";
 
   int64_t numTaps = kernelHeight * kernelWidth;
-  uint64_t inside = numTaps == kMaxKernelTaps ? ~uint64_t(0)
-                                              : (uint64_t(1) << numTaps) - 1;
+  uint64_t inside =
+      numTaps == kMaxKernelTaps ? ~uint64_t(0) : (uint64_t(1) << numTaps) - 1;
   bool hasCentre = kernelHeight % 2 == 1 && kernelWidth % 2 == 1;
   int64_t centre = (kernelHeight / 2) * kernelWidth + kernelWidth / 2;
   int expectedTaps = llvm::popcount(masks.front());
@@ -75,8 +74,7 @@ LibraryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << kernelHeight << "x" << kernelWidth
                          << " kernel (taps are 0 to " << numTaps - 1 << ")";
     if (llvm::popcount(mask) != expectedTaps)
-      return emitError() << "pattern " << id << " has "
-                         << llvm::popcount(mask)
+      return emitError() << "pattern " << id << " has " << llvm::popcount(mask)
                          << " taps, but pattern 0 has " << expectedTaps
                          << " (all patterns of a library keep equally many)";
     if (hasCentre && !(mask & (uint64_t(1) << centre)))
@@ -116,14 +114,13 @@ Attribute LibraryAttr::parse(AsmParser &parser, Type) {
       if (parser.parseInteger(tap))
         return failure();
       if (tap < 0 || tap >= kMaxKernelTaps)
-        return parser.emitError(loc) << "tap " << tap << " of pattern "
-                                     << masks.size() << " is not in [0, "
-                                     << kMaxKernelTaps << ")";
-      if (tap <= previous)
         return parser.emitError(loc)
-               << "taps of pattern " << masks.size()
-               << " must be strictly increasing, got " << tap << " after "
-               << previous;
+               << "tap " << tap << " of pattern " << masks.size()
+               << " is not in [0, " << kMaxKernelTaps << ")";
+      if (tap <= previous)
+        return parser.emitError(loc) << "taps of pattern " << masks.size()
+                                     << " must be strictly increasing, got "
+                                     << tap << " after " << previous;
       previous = tap;
       mask |= uint64_t(1) << tap;
       return success();
@@ -157,13 +154,12 @@ void LibraryAttr::print(AsmPrinter &printer) const {
 
 /// Limits keep generated code size bounded: every unit of tile_rows,
 /// tile_filters and unroll multiplies the emitted loop body.
-LogicalResult
-ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t tileRows, int64_t tileCols, int64_t tileFilters,
-                     int64_t tileChannels, int64_t vectorWidth,
-                     int64_t unroll, int64_t prefetch, LoopOrder,
-                     int64_t threads, int64_t rowAlign,
-                     KernelOrder kernelOrder) {
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t tileRows, int64_t tileCols,
+                                   int64_t tileFilters, int64_t tileChannels,
+                                   int64_t vectorWidth, int64_t unroll,
+                                   int64_t prefetch, LoopOrder, int64_t threads,
+                                   int64_t rowAlign, KernelOrder kernelOrder) {
   auto checkRange = [&](StringRef name, int64_t value, int64_t lo,
                         int64_t hi) -> LogicalResult {
     if (value < lo || value > hi)
@@ -185,13 +181,15 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "vector_width = " << vectorWidth
                        << " is not a power of two";
   if (!llvm::isPowerOf2_64(rowAlign))
-    return emitError() << "row_align = " << rowAlign << " is not a power of two";
+    return emitError() << "row_align = " << rowAlign
+                       << " is not a power of two";
   if (kernelOrder == KernelOrder::by_channel &&
       (tileFilters != 1 || unroll != 1 || prefetch != 0))
     return emitError() << "kernel_order = by_channel needs tile_filters = 1, "
                           "unroll = 1 and prefetch = 0";
   if (tileCols % vectorWidth != 0)
     return emitError() << "tile_cols = " << tileCols
-                       << " is not a multiple of vector_width = " << vectorWidth;
+                       << " is not a multiple of vector_width = "
+                       << vectorWidth;
   return success();
 }

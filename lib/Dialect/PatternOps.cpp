@@ -49,9 +49,8 @@ static LogicalResult verifyElementCount(Operation *op, StringRef what,
   int64_t count = 1;
   for (int64_t size : type.getShape()) {
     if (size != 0 && count > kMaxElements / size)
-      return op->emitOpError()
-             << what << " " << type << " has more than " << kMaxElements
-             << " elements";
+      return op->emitOpError() << what << " " << type << " has more than "
+                               << kMaxElements << " elements";
     count *= size;
   }
   return success();
@@ -61,8 +60,8 @@ static LogicalResult verifyElementCount(Operation *op, StringRef what,
 static LogicalResult verifyNCHW(Operation *op, StringRef what,
                                 RankedTensorType type) {
   if (type.getRank() != 4)
-    return op->emitOpError() << "expects a 4-D NCHW " << what
-                             << ", got rank " << type.getRank();
+    return op->emitOpError()
+           << "expects a 4-D NCHW " << what << ", got rank " << type.getRank();
   for (auto [dim, size] : llvm::enumerate(type.getShape())) {
     if (ShapedType::isDynamic(size))
       return op->emitOpError() << "expects a static " << what << " shape, dim "
@@ -76,16 +75,16 @@ static LogicalResult verifyNCHW(Operation *op, StringRef what,
 
 /// Checks an attribute array of `count` values in [lo, kMaxExtent).
 static LogicalResult verifyGeometryArray(Operation *op, StringRef name,
-                                         ArrayRef<int64_t> values,
-                                         size_t count, int64_t lo) {
+                                         ArrayRef<int64_t> values, size_t count,
+                                         int64_t lo) {
   if (values.size() != count)
     return op->emitOpError() << "expects " << count << " " << name
                              << " values, got " << values.size();
   for (auto [i, value] : llvm::enumerate(values))
     if (value < lo || value >= kMaxExtent)
-      return op->emitOpError() << name << "[" << i << "] = " << value
-                               << " is not in [" << lo << ", " << kMaxExtent
-                               << ")";
+      return op->emitOpError()
+             << name << "[" << i << "] = " << value << " is not in [" << lo
+             << ", " << kMaxExtent << ")";
   return success();
 }
 
@@ -100,8 +99,10 @@ static FailureOr<ConvShape> verifyConvCommon(ConvOp op) {
   if (failed(verifyNCHW(operation, "input", inputType)) ||
       failed(verifyNCHW(operation, "output", outputType)))
     return failure();
-  if (failed(verifyGeometryArray(operation, "strides", op.getStrides(), 2, 1)) ||
-      failed(verifyGeometryArray(operation, "padding", op.getPadding(), 4, 0)) ||
+  if (failed(
+          verifyGeometryArray(operation, "strides", op.getStrides(), 2, 1)) ||
+      failed(
+          verifyGeometryArray(operation, "padding", op.getPadding(), 4, 0)) ||
       failed(
           verifyGeometryArray(operation, "dilations", op.getDilations(), 2, 1)))
     return failure();
@@ -145,18 +146,18 @@ static FailureOr<ConvShape> verifyConvCommon(ConvOp op) {
   if (Value bias = op.getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (biasType.getRank() != 1 || biasType.getDimSize(0) != out[1])
-      return op.emitOpError() << "expects bias of shape [" << out[1]
-                              << "], got " << biasType;
+      return op.emitOpError()
+             << "expects bias of shape [" << out[1] << "], got " << biasType;
   }
 
   std::optional<Activation> activation = op.getActivation();
   bool isClamp = activation && *activation == Activation::clamp;
-  std::optional<APFloat> lo = op.getClampMinAttr()
-                                  ? std::optional(op.getClampMinAttr().getValue())
-                                  : std::nullopt;
-  std::optional<APFloat> hi = op.getClampMaxAttr()
-                                  ? std::optional(op.getClampMaxAttr().getValue())
-                                  : std::nullopt;
+  std::optional<APFloat> lo =
+      op.getClampMinAttr() ? std::optional(op.getClampMinAttr().getValue())
+                           : std::nullopt;
+  std::optional<APFloat> hi =
+      op.getClampMaxAttr() ? std::optional(op.getClampMaxAttr().getValue())
+                           : std::nullopt;
   if (isClamp && (!lo || !hi))
     return op.emitOpError("clamp activation needs clamp_min and clamp_max");
   if (!isClamp && (lo || hi))
@@ -164,9 +165,9 @@ static FailureOr<ConvShape> verifyConvCommon(ConvOp op) {
         "clamp_min and clamp_max are only allowed with the clamp activation");
   if (isClamp && (lo->isNaN() || hi->isNaN() ||
                   lo->compare(*hi) == APFloat::cmpGreaterThan))
-    return op.emitOpError() << "clamp_min " << lo->convertToFloat()
-                            << " must not exceed clamp_max "
-                            << hi->convertToFloat();
+    return op.emitOpError()
+           << "clamp_min " << lo->convertToFloat()
+           << " must not exceed clamp_max " << hi->convertToFloat();
   return ConvShape{out[1], in[1]};
 }
 
@@ -225,8 +226,8 @@ LogicalResult PackedConv2DOp::verify() {
   for (auto [f, filter] : llvm::enumerate(order)) {
     if (filter < 0 || filter >= numFilters)
       return emitOpError() << "filter_order[" << f << "] = " << filter
-                           << " is not an output channel in [0, "
-                           << numFilters << ")";
+                           << " is not an output channel in [0, " << numFilters
+                           << ")";
     if (placed.test(filter))
       return emitOpError() << "filter_order[" << f
                            << "] repeats output channel " << filter;
@@ -252,8 +253,9 @@ LogicalResult PackedConv2DOp::verify() {
   int64_t rows = getWeights().getType().getDimSize(0);
   if (offsets.back() != rows || static_cast<int64_t>(channels.size()) != rows)
     return emitOpError() << "stream has " << rows << " weight rows, "
-                         << channels.size() << " channels and offsets ending at "
-                         << offsets.back() << "; all three must agree";
+                         << channels.size()
+                         << " channels and offsets ending at " << offsets.back()
+                         << "; all three must agree";
 
   // Sort each filter's channels and compare neighbours: a repeat means two
   // kernels for one (output, input) pair. The scratch space is bounded by the
@@ -265,13 +267,14 @@ LogicalResult PackedConv2DOp::verify() {
     for (int64_t k = begin; k < end; ++k) {
       int32_t channel = channels[k];
       if (channel < 0 || channel >= numChannels)
-        return emitOpError() << "channels[" << k << "] = " << channel
-                             << " is not an input channel in [0, "
-                             << numChannels << ")";
+        return emitOpError()
+               << "channels[" << k << "] = " << channel
+               << " is not an input channel in [0, " << numChannels << ")";
     }
     filterChannels.assign(channels.begin() + begin, channels.begin() + end);
     llvm::sort(filterChannels);
-    auto repeat = std::adjacent_find(filterChannels.begin(), filterChannels.end());
+    auto repeat =
+        std::adjacent_find(filterChannels.begin(), filterChannels.end());
     if (repeat != filterChannels.end()) {
       int64_t k = begin;
       while (channels[k] != *repeat)
@@ -300,13 +303,13 @@ static LogicalResult verifyBlockSparsity(BlockOp op, int64_t outputs,
   int64_t numBlocks = (outputs + rows - 1) / rows;
   ArrayRef<int32_t> offsets = op.getOffsets();
   if (static_cast<int64_t>(offsets.size()) != numBlocks + 1)
-    return op.emitOpError() << "offsets has " << offsets.size()
-                            << " entries, expected " << numBlocks + 1
-                            << " (" << numBlocks << " row blocks of "
-                            << rows << " outputs + 1)";
+    return op.emitOpError()
+           << "offsets has " << offsets.size() << " entries, expected "
+           << numBlocks + 1 << " (" << numBlocks << " row blocks of " << rows
+           << " outputs + 1)";
   if (offsets.front() != 0)
-    return op.emitOpError() << "offsets[0] = " << offsets.front()
-                            << ", expected 0";
+    return op.emitOpError()
+           << "offsets[0] = " << offsets.front() << ", expected 0";
   for (size_t i = 1; i < offsets.size(); ++i)
     if (offsets[i] < offsets[i - 1])
       return op.emitOpError() << "offsets[" << i << "] = " << offsets[i]
@@ -315,21 +318,20 @@ static LogicalResult verifyBlockSparsity(BlockOp op, int64_t outputs,
   ArrayRef<int32_t> channels = op.getChannels();
   if (offsets.back() != streamRows ||
       static_cast<int64_t>(channels.size()) != streamRows)
-    return op.emitOpError() << "stream has " << streamRows << " weight rows, "
-                            << channels.size()
-                            << " channels and offsets ending at "
-                            << offsets.back() << "; all three must agree";
+    return op.emitOpError()
+           << "stream has " << streamRows << " weight rows, " << channels.size()
+           << " channels and offsets ending at " << offsets.back()
+           << "; all three must agree";
   for (int64_t b = 0; b < numBlocks; ++b) {
     for (int64_t k = offsets[b]; k < offsets[b + 1]; ++k) {
       if (channels[k] < 0 || channels[k] >= inputs)
         return op.emitOpError() << "channels[" << k << "] = " << channels[k]
-                                << " is not an input in [0, " << inputs
-                                << ")";
+                                << " is not an input in [0, " << inputs << ")";
       if (k > offsets[b] && channels[k] <= channels[k - 1])
         return op.emitOpError()
                << "channels[" << k << "] = " << channels[k]
-               << " does not increase within row block " << b
-               << " (channels[" << k - 1 << "] = " << channels[k - 1] << ")";
+               << " does not increase within row block " << b << " (channels["
+               << k - 1 << "] = " << channels[k - 1] << ")";
     }
   }
   return success();
@@ -341,8 +343,8 @@ static LogicalResult verifyBias(Operation *op, Value bias, int64_t count) {
     return success();
   auto biasType = cast<RankedTensorType>(bias.getType());
   if (biasType.getRank() != 1 || biasType.getDimSize(0) != count)
-    return op->emitOpError() << "expects bias of shape [" << count
-                             << "], got " << biasType;
+    return op->emitOpError()
+           << "expects bias of shape [" << count << "], got " << biasType;
   return success();
 }
 
@@ -381,8 +383,7 @@ LogicalResult BlockConv2DOp::verify() {
       weightsType.getDimSize(1) != taps ||
       weightsType.getDimSize(2) != static_cast<int64_t>(getBlockRows()))
     return emitOpError() << "expects static weights of shape [kept x " << taps
-                         << " x " << getBlockRows() << "], got "
-                         << weightsType;
+                         << " x " << getBlockRows() << "], got " << weightsType;
   if (failed(verifyElementCount(operation, "weights", weightsType)) ||
       failed(verifyBias(operation, getBias(), out[1])))
     return failure();
@@ -393,8 +394,9 @@ LogicalResult BlockMatmulOp::verify() {
   Operation *operation = getOperation();
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto outputType = cast<RankedTensorType>(getOutput().getType());
-  for (auto [what, type] : {std::pair<StringRef, RankedTensorType>{"input", inputType},
-                            {"output", outputType}}) {
+  for (auto [what, type] :
+       {std::pair<StringRef, RankedTensorType>{"input", inputType},
+        {"output", outputType}}) {
     if (type.getRank() != 2 || !type.hasStaticShape())
       return emitOpError() << "expects a static 2-D " << what << ", got "
                            << type;
