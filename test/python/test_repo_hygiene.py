@@ -1,0 +1,74 @@
+"""The repository holds clean sources and reports, never build outputs or large binaries.
+
+The same checks run on each commit's files through .pre-commit-config.yaml.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUFF_PATHS = ("python", "scripts", "test", "examples")
+CXX_DIRS = ("lib/", "tools/", "dialect/", "python/")
+BUILD_OUTPUTS = (".whl", ".so", ".o", ".a", ".pyc", ".tar.gz", ".zip")
+
+
+def _size_check():
+    """scripts/check_large_files.py, the pre-commit hook, as a module."""
+    spec = importlib.util.spec_from_file_location("check_large_files",
+                                                  ROOT / "scripts" / "check_large_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tracked_files() -> list[str]:
+    try:
+        return _size_check().tracked_files(ROOT)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+
+
+def _tool(name: str) -> str | None:
+    """`name` from the environment running the tests (the venv), else from PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def test_ruff_check_is_clean():
+    ruff = _tool("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (requirements.txt pins it; `make` installs it)")
+    done = subprocess.run([ruff, "check", "--output-format", "concise", *RUFF_PATHS],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, f"ruff check (rules in pyproject.toml):\n{done.stdout}{done.stderr}"
+
+
+def test_no_large_files_outside_docs_images():
+    check = _size_check()
+    large = check.too_large(_tracked_files(), ROOT)
+    assert not large, f"files over {check.MAX_BYTES} bytes in git: {large}"
+
+
+def test_no_build_outputs_in_git():
+    built = [name for name in _tracked_files() if name.endswith(BUILD_OUTPUTS)]
+    assert not built, f"build outputs in git: {built}"
+
+
+def test_cxx_sources_are_clang_formatted():
+    clang_format = shutil.which("clang-format")
+    if clang_format is None:
+        pytest.skip("clang-format is not installed (scripts/ensure_apt_packages.sh installs it)")
+    sources = [name for name in _tracked_files()
+               if name.startswith(CXX_DIRS) and name.endswith((".cpp", ".h"))]
+    assert sources, "no C++ source found"
+    done = subprocess.run([clang_format, "--dry-run", "--Werror", *sources],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, (f"not formatted as .clang-format says (fix with clang-format -i):"
+                                  f"\n{done.stderr[-4000:]}")
