@@ -16,7 +16,11 @@ builders and run with `transform.interpreter.apply_named_sequence`:
   than those bounds (see `plan_vectorize`);
 * a remainder is split off first (`transform.structured.split` at the last full tile), so
   every part has static shapes and no masks are needed;
-* every resulting linalg op is vectorised (`transform.structured.vectorize`).
+* every resulting linalg op is vectorised (`transform.structured.vectorize`), reads at
+  computed positions (`tensor.extract` in the body: resampling, padding) included, as
+  contiguous loads where the vectorizer proves them so and gathers otherwise. An op whose
+  body reads `linalg.index` is not flattened: every position would become divisions of the
+  flat index.
 
 One named sequence per op: an op the vectorizer rejects stays as it was (scalar loops later),
 it never fails the compilation. Final sequences per function lower the vector ops to what
@@ -55,6 +59,10 @@ def _static_f32(t: ir.Type) -> bool:
     return str(t) == "f32"
 
 
+def _static_int(t: ir.Type) -> bool:
+    return isinstance(t, ir.RankedTensorType) and t.has_static_shape and isinstance(t.element_type, ir.IntegerType)
+
+
 def _maps(op: ir.Operation) -> list[ir.AffineMap]:
     return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
 
@@ -85,7 +93,9 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     whatever the tensor. What does not fit is tiled further (loops), never vectorised
     whole.
     """
-    if not all(_static_f32(v.type) for v in op.operands) or not all(_static_f32(r.type) for r in op.results):
+    if not all(_static_f32(v.type) or _static_int(v.type) for v in op.operands):
+        return None
+    if not all(_static_f32(r.type) for r in op.results):
         return None
     tile = TILE_VECTORS * lanes
     if op.name == "linalg.fill":
@@ -97,20 +107,37 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     if op.name != "linalg.generic" or len(op.results) != 1:
         return None
     body = op.regions[0].blocks[0]
-    if any(o.operation.name == "linalg.index" for o in body.operations):
-        return None
     iterators = _iterators(op)
     maps = _maps(op)
     sizes = _loop_sizes(op, maps)
     if not iterators or sizes is None or 0 in sizes:
         return None
+    if _gathers_through_table(op, body, maps):
+        return None
     identity = ir.AffineMap.get_identity(len(sizes))
     if all(it == "parallel" for it in iterators) and maps[-1] == identity:
-        flat = all(m == identity or len(m.results) == 0 for m in maps)
+        indexed = any(o.operation.name == "linalg.index" for o in body.operations)
+        flat = not indexed and all(m == identity or len(m.results) == 0 for m in maps)
         if flat and len(sizes) > 1:
             return _plan_parallel([_prod(sizes)], tile, flatten=True)
         return _plan_parallel(sizes, tile, flatten=False)
     return _plan_reduction(sizes, iterators, tile, REDUCTION_VECTORS * lanes)
+
+
+def _gathers_through_table(op: ir.Operation, body: ir.Block, maps: list[ir.AffineMap]) -> bool:
+    """Whether `op` reads its input at positions taken, lane by lane, from an integer table
+    (the index tensors torch-mlir builds for reflect and replicate padding). Vectorised,
+    every lane becomes a gather whose address is 64-bit vector arithmetic on the table,
+    slower than the scalar loop; positions computed from `linalg.index` (nearest and
+    bilinear resampling) or uniform along the row (a channel index) vectorise well."""
+    if not any(o.operation.name == "tensor.extract" for o in body.operations):
+        return False
+    innermost = maps[0].n_dims - 1
+    for value, m in zip(op.operands, maps):
+        if _static_int(value.type) and any(
+                isinstance(e, ir.AffineDimExpr) and e.position == innermost for e in m.results):
+            return True
+    return False
 
 
 def _prod(shape) -> int:
@@ -196,10 +223,10 @@ def _linalg_in(handle: ir.Value) -> ir.Value:
 def _script(index: int, plan: VectorizePlan) -> ir.Module:
     def tile_and_vectorize(target: ir.Value, sizes: tuple[int, ...]) -> None:
         if not any(sizes):
-            structured.VectorizeOp(target)
+            structured.VectorizeOp(target, vectorize_nd_extract=True)
             return
         tiled = structured.TileUsingForOp(target, sizes=list(sizes))
-        structured.VectorizeOp(tiled.tiled_linalg_op)
+        structured.VectorizeOp(tiled.tiled_linalg_op, vectorize_nd_extract=True)
 
     def build(root: ir.Value) -> None:
         target = _match_tag(root, index)
@@ -230,7 +257,7 @@ def vectorize_ops(module: ir.Operation, ops: list[ir.Operation], lanes: int) -> 
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
         if plan is None:
-            skipped.append((names[index], "not one result on static f32 tensors, or uses linalg.index"))
+            skipped.append((names[index], "not one f32 result on static tensors, or a gather through an index table"))
             continue
         op.attributes[TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), index)
     for index, plan in enumerate(plans):
