@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .constants import scalar_constant, defining_op
+from ..target import Target
+from .constants import defining_op, scalar_constant
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
 from .memref_text import memref_type as _memref
 from .memref_text import static_f32_shape as _shape
 from .strided_view import View, row_major, view_of
-from ..target import Target
 
 __all__ = ["plan_contraction"]
 

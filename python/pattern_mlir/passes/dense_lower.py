@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlir import ir
 
+from ..target import Target
 from .constants import constant_array, defining_op, scalar_constant
-from .dense_epilogue import Epilogue, fuse_consumers
 from .dense_contraction import plan_contraction
+from .dense_epilogue import Epilogue, fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm, f32_literal
 from .dense_stencil import StencilSpec, emit_stencil
 from .memref_text import memref_type as _memref
 from .memref_text import static_f32_shape as _shape
-from ..target import Target
 
 __all__ = ["Lowering", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
 
@@ -535,7 +535,6 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
         return plan_contraction(op, name, target, groups)  # activations x activations: read in place
     nv = min(target.gemv_vectors, -(-n // v))
     tile = nv * v
-    panels = -(-n // tile)
     packed = pack_column_panels(b_const, tile)
     unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
     mr = min(m, max(1, target.gemm_accumulators // nv))

@@ -42,9 +42,9 @@ from ..codegen.geometry import ConvGeometry
 from ..codegen.irtext import FuncWriter, vec_type
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import cpu_target, filter_groups
-from .target_option import pass_target
 from .conv_info import ConvInfo, PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
+from .target_option import pass_target
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
 

@@ -25,17 +25,18 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, func
 
-from .conv_info import collect_ops
-from .block_sparse_lower import plan_block_conv, plan_block_matmul
-from .dense_contraction import plan_contraction, plan_generic_contraction
-from .dense_lower import Lowering, plan_conv, plan_depthwise, plan_matmul, plan_pool
-from .target_option import pass_target
 from ..target import Target
+from .block_sparse_lower import plan_block_conv, plan_block_matmul
+from .conv_info import collect_ops
+from .dense_contraction import plan_contraction, plan_generic_contraction
+from .dense_conv_transpose import plan_conv_or_transposed
+from .dense_lower import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense_transform import lower_vectors, vectorize_ops
 from .registry import register_pass
+from .target_option import pass_target
 
 _PLANNERS = {
-    "linalg.conv_2d_nchw_fchw": plan_conv,
+    "linalg.conv_2d_nchw_fchw": plan_conv_or_transposed,
     "linalg.matmul": plan_matmul,
     "linalg.batch_matmul": plan_contraction,
     "linalg.depthwise_conv_2d_nchw_chw": plan_depthwise,
@@ -48,6 +49,7 @@ _PLANNERS = {
 # Ops without side effects whose results, once unused, are removed after rewriting.
 _PURE = {
     "arith.constant", "tensor.empty", "tensor.pad", "tensor.collapse_shape", "tensor.expand_shape", "tensor.extract_slice",
+    "tensor.insert_slice",
     "linalg.fill", "linalg.broadcast", "linalg.transpose",
 }
 

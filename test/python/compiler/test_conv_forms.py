@@ -3,7 +3,8 @@
 nn.ConvTranspose2d is imported as a conv over the zero-spread input whose kernel is the
 weight flipped and transposed by a gather; folded at compile time (stage `folded`), the conv
 has a constant kernel, so the pattern passes see it (a pruned transposed conv runs as a
-pattern conv) and nothing rebuilds the kernel on every call. A grouped conv becomes one conv
+pattern conv) and nothing rebuilds the kernel on every call. A dense one of stride s runs as
+s*s stride-1 convs of the input, one per output phase, instead of a conv over the canvas. A grouped conv becomes one conv
 per group (stage `groups`), so each group runs as a dense GEMM or, pruned, a pattern conv.
 """
 
@@ -37,6 +38,33 @@ def test_transposed_conv_kernel_is_folded(target, kernel, stride, padding, outpu
     assert "linalg.generic" in exe.ir("linalg") and "tensor.extract" in exe.ir("linalg")
     assert "tensor.extract" not in exe.ir("folded")
     assert "not a compile-time constant" not in exe.ir("pattern")
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+@pytest.mark.parametrize("kernel, stride, padding, output_padding, bias, relu, phased", [
+    (3, 2, 1, 1, True, True, True),  # the usual decoder upsampling, ReLU fused into each phase
+    (3, 3, 0, 0, False, False, True),  # 9 phases, 1 or 2 taps per axis
+    (5, 2, 2, 1, True, False, True),
+    (2, 2, 0, 0, True, True, True),  # one tap per phase: no overlap between windows
+    (3, 2, 2, 0, True, False, False),  # padding = kernel - 1: a phase would read before x
+])
+def test_strided_transposed_conv_runs_one_conv_per_phase(target, kernel, stride, padding, output_padding,
+                                                         bias, relu, phased):
+    """Stride s: s*s stride-1 convs of the input with sub-kernels (dense_conv_transpose.py),
+    not one conv over the zero-spread canvas; a phase that would start before the input
+    keeps the canvas conv."""
+    torch.manual_seed(4)
+    layers = [nn.ConvTranspose2d(7, 5, kernel, stride, padding, output_padding, bias=bias)]
+    model = nn.Sequential(*layers, *([nn.ReLU()] if relu else [])).eval()
+    x = torch.randn(1, 7, 6, 9)
+    exe = pattern_mlir.compile(model, x, target=target)
+    with torch.no_grad():
+        assert relative_error(exe(x), model(x)) <= 1e-4
+    dense = exe.ir("dense")
+    assert ("_p0_0_entry" in dense) == phased
+    if phased:
+        assert dense.count("_entry(") == 2 * (1 + stride * stride)  # entry and phases: defined, called
+        assert "tensor.insert_slice" not in dense  # the canvas is never built
 
 
 def test_pruned_transposed_conv_runs_as_a_pattern_conv():
