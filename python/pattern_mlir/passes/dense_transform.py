@@ -5,6 +5,10 @@ softmax, means and global pooling written as `linalg.generic`, fills) is tiled a
 vectorised by upstream transform ops, built here with the `mlir.dialects.transform` Python
 builders and run with `transform.interpreter.apply_named_sequence`:
 
+* first, elementwise producers are inlined into the generics that read them (dense_fuse.py):
+  a norm's f64 copy of its input and its squared deviations become part of the sums;
+* f32 and f64 ops (torch-mlir computes a norm's variance in f64), the bounds below counted
+  in native vectors of the op's widest type;
 * elementwise ops whose operands are all identity-indexed or scalars are flattened to one
   dimension (`transform.structured.flatten_elementwise`; not for broadcasting maps such as a
   bias indexed by (d1): this release flattens those wrongly, treating the vector as a scalar);
@@ -25,7 +29,9 @@ builders and run with `transform.interpreter.apply_named_sequence`:
 One named sequence per op: an op the vectorizer rejects stays as it was (scalar loops later),
 it never fails the compilation. Final sequences per function lower the vector ops to what
 convert-vector-to-llvm expects (rank-1 transfers, no multi-reductions, no n-D broadcasts),
-simplifying and lowering in separate rewrites (see `lower_vectors`).
+simplifying and lowering in separate rewrites (see `lower_vectors`); elementwise ops on
+broadcasts then run before the broadcast (a norm's rsqrt, a log-softmax's log: once per
+row, not per vector).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from mlir import ir
 from mlir.dialects import transform
 from mlir.dialects.transform import interpreter, structured
 from mlir.dialects.transform import vector as tvector
+
+from .dense_fuse import fuse_producers
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
 
@@ -53,10 +61,15 @@ class VectorizePlan:
     split: int = 0  # > 0: split the innermost dimension here (the rest is one remainder tile)
 
 
-def _static_f32(t: ir.Type) -> bool:
+def _static_float(t: ir.Type) -> bool:
+    """f32, or f64 (torch-mlir computes the variance of LayerNorm and GroupNorm in f64)."""
     if isinstance(t, ir.RankedTensorType):
-        return t.has_static_shape and str(t.element_type) == "f32"
-    return str(t) == "f32"
+        return t.has_static_shape and str(t.element_type) in ("f32", "f64")
+    return str(t) in ("f32", "f64")
+
+
+def _has_f64(op: ir.Operation) -> bool:
+    return any("f64" in str(v.type) for v in [*op.operands, *op.results])
 
 
 def _static_int(t: ir.Type) -> bool:
@@ -84,7 +97,7 @@ def _loop_sizes(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int] | None:
 
 
 def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
-    """How to vectorise `op` (a linalg op on static f32 tensors), or None to leave it.
+    """How to vectorise `op` (a linalg op on static f32 or f64 tensors), or None to leave it.
 
     Every plan is bounded whatever the shapes: a vector has at most TILE_VECTORS native
     vectors in one row (REDUCTION_VECTORS in at most MAX_ROWS rows for an innermost
@@ -93,10 +106,12 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     whatever the tensor. What does not fit is tiled further (loops), never vectorised
     whole.
     """
-    if not all(_static_f32(v.type) or _static_int(v.type) for v in op.operands):
+    if not all(_static_float(v.type) or _static_int(v.type) for v in op.operands):
         return None
-    if not all(_static_f32(r.type) for r in op.results):
+    if not all(_static_float(r.type) for r in op.results):
         return None
+    if _has_f64(op):  # bounds count native vectors: half as many f64 lanes
+        lanes = max(1, lanes // 2)
     tile = TILE_VECTORS * lanes
     if op.name == "linalg.fill":
         shape = list(op.results[0].type.shape)
@@ -253,11 +268,12 @@ def _run(payload: ir.Operation, script: ir.Module) -> None:
 def vectorize_ops(module: ir.Operation, ops: list[ir.Operation], lanes: int) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
+    ops = fuse_producers(ops)
     plans = [plan_vectorize(op, lanes) for op in ops]
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
         if plan is None:
-            skipped.append((names[index], "not one f32 result on static tensors, or a gather through an index table"))
+            skipped.append((names[index], "not one f32/f64 result on static tensors, or a gather through an index table"))
             continue
         op.attributes[TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), index)
     for index, plan in enumerate(plans):
@@ -288,7 +304,7 @@ def _strip_tags(module: ir.Operation) -> None:
 def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
     """Lowers the vector ops of `functions` to rank-1 transfers, FMAs and reductions.
 
-    Three greedy rewrites, one after the other, never one with every pattern:
+    Four greedy rewrites, one after the other, never one with every pattern:
     1. simplify: canonical forms, leading unit dimensions cast away, transfer permutations
        as transposes. A multi-reduction over unit dimensions (what a reduction loop tiled
        by 1 leaves) becomes an elementwise op here, before step 2 would unroll it lane by
@@ -297,7 +313,9 @@ def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
        vector.reduction;
     3. lower only: n-D transfers, broadcasts, shape casts and transposes to rank-1 ops,
        inserts and extracts. Each of these patterns makes ranks smaller or ops simpler, so
-       this rewrite terminates.
+       this rewrite terminates;
+    4. sink: an elementwise op whose operands are broadcasts (of one row's value) becomes
+       the broadcast of the op on the scalar.
     Lowering and simplifying patterns together never reach a fixed point: broadcast
     lowering writes `vector<8x1xf32> -> vector<1x8x1xf32>` as an insert into poison, which
     casting away the leading unit dimension (or canonicalisation) turns back into the same
@@ -326,6 +344,9 @@ def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
                 tvector.ApplyLowerBroadcastPatternsOp()
                 tvector.ApplyLowerShapeCastPatternsOp()
                 tvector.ApplyLowerTransposePatternsOp()
+            sink = transform.ApplyPatternsOp(f)
+            with ir.InsertionPoint(sink.patterns):
+                tvector.ApplySinkVectorPatternsOp()
             transform.ApplyCommonSubexpressionEliminationOp(f)
 
     for op in _reductions(module, functions):
@@ -363,5 +384,5 @@ def _reassociate(reductions: list[ir.Operation]) -> None:
             del op.attributes[KEEP_ORDER]
             continue
         kind = str(op.attributes["kind"])
-        if ("<add>" in kind or "<mul>" in kind) and isinstance(op.results[0].type, ir.F32Type):
+        if ("<add>" in kind or "<mul>" in kind) and isinstance(op.results[0].type, (ir.F32Type, ir.F64Type)):
             op.attributes["fastmath"] = reassoc

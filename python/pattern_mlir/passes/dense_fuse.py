@@ -1,0 +1,215 @@
+"""Elementwise producers inlined into the generics that read them, before route 2 tiles them.
+
+torch-mlir writes a norm's variance as `extf` to f64 (a whole f64 copy of the input), the
+squared deviations (another), then a reduction over each; log-softmax writes `x - max` and
+`exp` of it as tensors the sum then reads. pattern-fuse-elementwise joins chains of
+elementwise ops only, each producer with one use, so these stay separate: every one writes
+and reads a whole tensor, and a reduction cannot be tiled together with its producer.
+
+Here an all-parallel producer P becomes part of a consumer C's body (upstream's elementwise
+fusion, done in Python so that the rules are ours):
+
+* C reduces: P is inlined whatever its other uses (it stays for them). A reduction reading
+  P in place of the tensor it wrote costs P's arithmetic again, never more memory traffic.
+* C is parallel: P is inlined if C is its only user, or if P is cheap (a few arith ops, no
+  math functions) so that computing it twice costs less than writing and reading it.
+
+Only where C runs no more iterations than P has elements (C reads each element of P once
+or less: no broadcast of P along a loop of C), P's output is indexed by the identity, and
+P's body reads neither its output nor `linalg.index` (C's loops are not P's). A producer
+left without users is erased.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+__all__ = ["fuse_producers"]
+
+CHEAP_OPS = 4  # body ops (besides the yield) of a producer worth computing twice
+# Body ops of a fused generic: inlining a producer that several operands read copies its
+# body once per operand, which a chain of such producers would multiply without a bound.
+MAX_BODY = 64
+
+
+def _maps(op: ir.Operation) -> list[ir.AffineMap]:
+    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+
+
+def _iterators(op: ir.Operation) -> list[str]:
+    return [str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+
+
+def _counts(op: ir.Operation) -> tuple[int, int]:
+    """(inputs, outputs) of a linalg op."""
+    sizes = ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])
+    return sizes[0], sizes[1]
+
+
+def _elements(t: ir.Type) -> int:
+    n = 1
+    for d in ir.RankedTensorType(t).shape:
+        n *= d
+    return n
+
+
+def _iterations(op: ir.Operation, maps: list[ir.AffineMap]) -> int | None:
+    sizes: list[int | None] = [None] * maps[0].n_dims
+    for value, m in zip(op.operands, maps):
+        if not isinstance(value.type, ir.RankedTensorType):
+            continue
+        for extent, expr in zip(value.type.shape, m.results):
+            if isinstance(expr, ir.AffineDimExpr):
+                sizes[expr.position] = extent
+    if any(s is None for s in sizes):
+        return None
+    n = 1
+    for s in sizes:
+        n *= s
+    return n
+
+
+def _body(op: ir.Operation) -> ir.Block:
+    return op.regions[0].blocks[0]
+
+
+def _producer(value: ir.Value) -> ir.Operation | None:
+    """The all-parallel, one-result generic that defines `value` and can be inlined."""
+    owner = value.owner
+    if not isinstance(owner, (ir.Operation, ir.OpView)):
+        return None
+    op = owner.operation
+    if op.name != "linalg.generic" or len(op.results) != 1:
+        return None
+    if any(it != "parallel" for it in _iterators(op)):
+        return None
+    maps = _maps(op)
+    if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
+        return None
+    body = _body(op)
+    inputs, _ = _counts(op)
+    if any(not _unused(arg) for arg in list(body.arguments)[inputs:]):
+        return None
+    for inner in body.operations:
+        if inner.operation.name == "linalg.index" or len(inner.operation.regions):
+            return None
+    return op
+
+
+def _unused(value: ir.Value) -> bool:
+    return next(iter(value.uses), None) is None
+
+
+def _users(value: ir.Value) -> int:
+    return sum(1 for _ in value.uses)
+
+
+def _cheap(op: ir.Operation) -> bool:
+    ops = [o.operation for o in _body(op).operations if o.operation.name != "linalg.yield"]
+    return len(ops) <= CHEAP_OPS and not any(o.name.startswith("math.") for o in ops)
+
+
+def _worth(consumer: ir.Operation, producer: ir.Operation, value: ir.Value) -> bool:
+    if "reduction" in _iterators(consumer):
+        return True
+    return _users(value) == 1 or _cheap(producer)
+
+
+def _clone_into(ops, block: ir.Block, mapping: dict) -> None:
+    """Clones `ops` at the end of `block`, operands renamed through `mapping` (extended)."""
+    for op in ops:
+        clone = op.clone(ip=ir.InsertionPoint(block))
+        for i, operand in enumerate(clone.operands):
+            if operand in mapping:
+                clone.operands[i] = mapping[operand]
+        for old, new in zip(op.results, clone.results):
+            mapping[old] = new
+
+
+def _fuse(consumer: ir.Operation, k: int, producer: ir.Operation) -> ir.Operation:
+    """A copy of `consumer` whose input `k` is computed by `producer`'s body instead."""
+    c_maps, p_maps = _maps(consumer), _maps(producer)
+    c_in, _ = _counts(consumer)
+    p_in, _ = _counts(producer)
+    c_operands, p_operands = list(consumer.operands), list(producer.operands)
+    reads = c_maps[k]
+    composed = [ir.AffineMap.get(reads.n_dims, 0, [e.compose(reads) for e in m.results]) for m in p_maps[:p_in]]
+    inputs = c_operands[:k] + p_operands[:p_in] + c_operands[k + 1:c_in]
+    outputs = c_operands[c_in:]
+    maps = c_maps[:k] + composed + c_maps[k + 1:]
+    with consumer.location, ir.InsertionPoint(consumer):
+        fused = ir.Operation.create(
+            "linalg.generic", results=[r.type for r in consumer.results], operands=inputs + outputs,
+            attributes={
+                "indexing_maps": ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+                "iterator_types": consumer.attributes["iterator_types"],
+                "operandSegmentSizes": ir.DenseI32ArrayAttr.get([len(inputs), len(outputs)]),
+            },
+            regions=1,
+        )
+    element = [ir.ShapedType(v.type).element_type if isinstance(v.type, ir.ShapedType) else v.type
+               for v in inputs + outputs]
+    block = fused.regions[0].blocks.append(*element)
+    args = list(block.arguments)
+    p_args, c_args = list(_body(producer).arguments), list(_body(consumer).arguments)
+    mapping = {p_args[i]: args[k + i] for i in range(p_in)}
+    p_ops = [o.operation for o in _body(producer).operations]
+    _clone_into(p_ops[:-1], block, mapping)
+    produced = mapping.get(p_ops[-1].operands[0], p_ops[-1].operands[0])
+    shift = p_in - 1
+    mapping = {}
+    for i, arg in enumerate(c_args):
+        if i < k:
+            mapping[arg] = args[i]
+        elif i == k:
+            mapping[arg] = produced
+        else:
+            mapping[arg] = args[i + shift]
+    _clone_into([o.operation for o in _body(consumer).operations], block, mapping)
+    return fused
+
+
+def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | None:
+    """Inlines one producer into `consumer`, which is erased; returns (the fused op, the
+    producer), or None if no producer fits."""
+    if consumer.name != "linalg.generic":
+        return None
+    c_in, _ = _counts(consumer)
+    c_maps = _maps(consumer)
+    iterations = _iterations(consumer, c_maps)
+    if iterations is None:
+        return None
+    size = len(_body(consumer).operations)
+    for k, value in enumerate(list(consumer.operands)[:c_in]):
+        producer = _producer(value)
+        if producer is None or iterations > _elements(value.type) or not _worth(consumer, producer, value):
+            continue
+        if size + len(_body(producer).operations) > MAX_BODY:
+            continue
+        fused = _fuse(consumer, k, producer)
+        for old, new in zip(consumer.results, fused.results):
+            old.replace_all_uses_with(new)
+        consumer.erase()
+        return fused, producer
+    return None
+
+
+def fuse_producers(ops: list[ir.Operation]) -> list[ir.Operation]:
+    """Fuses producers into the generics among `ops` until none fits; returns the ops left
+    (a fused op in place of its consumer, erased producers dropped)."""
+    alive = list(ops)
+    changed = True
+    while changed:
+        changed = False
+        for i, op in enumerate(alive):
+            done = _try_fuse(op)
+            if done is None:
+                continue
+            fused, producer = done
+            alive[i] = fused
+            if _unused(producer.results[0]):
+                alive = [o for o in alive if o != producer]
+                producer.erase()
+            changed = True
+            break
+    return alive
