@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_models_lib.snapshot import activate, make_snapshot
-from bench_peers.machine import describe_machine
+from bench.machine import describe_machine
+from bench.snapshot import activate, make_snapshot
 from torch import nn
 
 # Measure the committed compiler, not the working tree colleagues edit meanwhile (see
-# bench_models_lib/snapshot.py); --live measures the working tree.
+# bench/snapshot.py); --live measures the working tree.
 COMMIT = "working tree"
 if __name__ == "__main__" and "--live" not in sys.argv:
     _snapshot, COMMIT = make_snapshot("/tmp/bench_blocks")
@@ -90,18 +90,13 @@ MODELS = {
 
 
 def _ort_session(model: nn.Module, x: torch.Tensor, path: Path):
-    """ONNX Runtime on the model's export (dynamo exporter, opset 18), 1 thread, sequential."""
-    import onnxruntime as ort
+    """ONNX Runtime on the model's export (the harness's recipe and session), 1 thread."""
+    from bench.onnx_export import export_onnx
+    from bench.peers.ort import session
 
-    torch.onnx.export(model, (x,), str(path), opset_version=18, dynamo=True, external_data=False)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda t: session.run(None, {name: t.numpy()})[0]
+    name = export_onnx(model, x, path)["input"]
+    ort_session = session(path, threads=1)
+    return lambda t: ort_session.run(None, {name: t.numpy()})[0]
 
 
 def measure_model(name: str, target: str, runs: int, rounds: int, sparsity: float) -> dict:

@@ -26,48 +26,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers.layers import LAYERS
-from bench_peers.machine import describe_machine
-from bench_peers.measure import PEERS, run_layer, run_process
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.cli import add_output_options, add_round_options, check_common
+from bench.layer.layers import LAYERS
+from bench.machine import describe_machine
+from bench.peer_facts import LAYER_PEERS
+from bench.process import run_worker_process
+from bench.rounds import RoundPlan, run_rounds
 
 
 def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names")
-    ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=2, help="rounds of A B A B per layer")
-    ap.add_argument("--max-rounds", type=int, default=3, help="while round medians disagree")
-    ap.add_argument("--noise", type=float, default=0.10, help="round medians' max/min - 1")
-    ap.add_argument("--max-busy", type=float, default=0.3, help="cores others may use ...")
-    ap.add_argument("--max-wait", type=float, default=5, help="... or wait up to this (s)")
-    ap.add_argument("--patterns", type=int, default=8)
-    ap.add_argument("--connectivity", type=float, default=3.6)
+    ap.add_argument("--peers", default=",".join(LAYER_PEERS))
+    add_round_options(ap, "layer", max_rounds=3, max_wait=5)
     ap.add_argument("--tune", action="store_true", help="tune the pattern conv's schedule")
     ap.add_argument("--target", default="host",
                     help="the pattern conv's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
-                         "or x86-64-v4; the FMA peak is measured for it"),
+                         "or x86-64-v4; the FMA peak is measured for it")
     ap.add_argument("--no-mca", action="store_true", help="skip the arm64 llvm-mca report")
-    ap.add_argument("--workdir", default="/tmp/bench_layers")
-    ap.add_argument("--results", default="", help="raw JSON (default: WORKDIR/results.json)")
-    ap.add_argument("--md", default=str(ROOT / "docs" / "bench_layers.md"))
-    ap.add_argument("--png", default=str(ROOT / "docs" / "bench_layers.png"))
-    ap.add_argument("--render-only", action="store_true")
+    add_output_options(ap, "bench_layers")
     ap.add_argument(
         "--update",
         action="store_true",
         help="re-measure --layers into the saved results, keep the other layers (noisy points)",
     )
-    args = ap.parse_args()
-    args.peers = args.peers.split(",")
-    if args.peers[:2] != ["pattern", "torch"]:
-        ap.error("--peers must start with pattern,torch (torch gives the reference output)")
-    args.results = Path(args.results or Path(args.workdir) / "results.json")
-    return args
+    return check_common(ap, ap.parse_args())
+
+
+def run_layer(name: str, args: argparse.Namespace) -> dict:
+    """All rounds of one layer; a layer's processes are short, so one idle wait per round."""
+    common = ["--layer", name, "--threads", args.threads, "--runs", str(args.runs)]
+    common += ["--warmup", str(args.warmup), "--workdir", args.workdir]
+    common += ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity)]
+    common += ["--target", args.target]
+    plan = RoundPlan(
+        common,
+        extra=lambda peer, first: ["--tune"] if peer == "pattern" and args.tune else [],
+        timeout=lambda peer: 600,
+    )
+    return run_rounds(name, args.peers, plan, args, log=lambda s: print(s, flush=True))
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -102,18 +99,18 @@ def measure(args: argparse.Namespace) -> dict:
     results["meta"]["settings"]["tune"] = args.tune
     results["meta"].setdefault("duration_s", 0.0)
     peak_args = ["--threads", args.threads, "--target", args.target]
-    results["peak"].append(run_process("fma_peak", peak_args))
+    results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
     names = args.layers.split(",")
     for i, name in enumerate(names):
         print(f"{name} ({LAYERS[name].shape_text()})", flush=True)
-        results["layers"][name] = run_layer(name, args, log=lambda s: print(s, flush=True))
+        results["layers"][name] = run_layer(name, args)
         if i == len(names) // 2:  # the peak is a best-seen figure: one more chance mid-run
-            results["peak"].append(run_process("fma_peak", peak_args))
-    results["peak"].append(run_process("fma_peak", peak_args))
+            results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
+    results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
     if run_mca:
         mca_args = ["--layers", args.layers, "--patterns", str(args.patterns)]
         mca_args += ["--connectivity", str(args.connectivity)]
-        results["mca"] = run_process("neon_mca", mca_args)["layers"]
+        results["mca"] = run_worker_process("bench.layer.neon_mca", mca_args)["layers"]
     results["meta"]["load_end"] = os.getloadavg()
     results["meta"]["duration_s"] += time.perf_counter() - start
     return results
@@ -128,8 +125,8 @@ def main() -> None:
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results))
         print(f"raw results: {args.results}")
-    from bench_peers.report_md import render_markdown
-    from bench_peers.summary import summarise
+    from bench.layer.report_md import render_markdown
+    from bench.layer.summary import summarise
 
     summary = summarise(results)
     text = render_markdown(summary, results["meta"])
@@ -137,7 +134,7 @@ def main() -> None:
     if args.md:
         Path(args.md).write_text(text)
     if args.png:
-        from bench_peers.report_png import plot
+        from bench.layer.report_png import plot
 
         plot(summary, args.png)
 

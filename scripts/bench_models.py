@@ -16,7 +16,7 @@ under qemu, checked against torch). Writes raw JSON, docs/bench_models.md and .p
     .venv/bin/python scripts/bench_models.py --render-only            # redraw from the JSON
 
 Peers need requirements-bench.txt installed; tests do not. LiteRT runs in .venv-litert,
-which the first run asking for it sets up (``bench_models_lib/litert_venv.py``).
+which the first run asking for it sets up (``bench/peers/litert_venv.py``).
 """
 
 from __future__ import annotations
@@ -32,11 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_models_lib.files import ORDER, prepared
-from bench_models_lib.snapshot import activate, make_snapshot
-from bench_peers.machine import describe_machine
+from bench.cli import add_output_options, add_round_options, check_common
+from bench.machine import describe_machine
+from bench.model.files import ORDER, prepared
+from bench.process import run_worker_process
+from bench.rounds import RoundPlan, run_rounds
+from bench.snapshot import activate, make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
+# Seconds a process may take: pattern-mlir compiles both thread counts in round 1 (VGG-16:
+# minutes on a loaded machine), arm64 adds opt + llc over the weights and a qemu run.
+TIMEOUT = {"pattern": 3600, "arm64": 3600, "prepare": 1800}
 
 
 def _args() -> argparse.Namespace:
@@ -44,36 +50,19 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--models", default=",".join(ORDER), help="comma-separated zoo names")
     ap.add_argument("--quick", action="store_true", help="1 round of 10 runs, no arm64 builds")
     ap.add_argument("--peers", default="pattern,torch,ort,mnn,iree,litert")
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=2, help="rounds of A B A B per model")
-    ap.add_argument("--max-rounds", type=int, default=2, help="while round medians disagree")
-    ap.add_argument("--noise", type=float, default=0.10, help="round medians' max/min - 1")
-    ap.add_argument("--max-busy", type=float, default=0.3, help="cores others may use ...")
-    ap.add_argument("--max-wait", type=float, default=10, help="... or wait up to this (s)")
-    ap.add_argument("--patterns", type=int, default=8)
-    ap.add_argument("--connectivity", type=float, default=3.6)
+    add_round_options(ap, "model", max_rounds=2, max_wait=10)
     ap.add_argument("--block-sparsity", type=float, default=0.0,
                     help="also prune every other eligible weight in 8 x 1 blocks (prune.project)")
     ap.add_argument("--no-arm64", action="store_true", help="skip the arm64-neon builds")
     ap.add_argument("--target", default="host",
                     help="pattern-mlir's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
                          "or x86-64-v4; the FMA peak is measured for it")
-    ap.add_argument("--workdir", default="/tmp/bench_models")
-    ap.add_argument("--results", default="", help="raw JSON (default: WORKDIR/results.json)")
-    ap.add_argument("--md", default=str(ROOT / "docs" / "bench_models.md"))
-    ap.add_argument("--png", default=str(ROOT / "docs" / "bench_models.png"))
-    ap.add_argument("--render-only", action="store_true")
+    add_output_options(ap, "bench_models")
     ap.add_argument("--update", action="store_true", help="re-measure --models, keep the rest")
-    args = ap.parse_args()
-    args.peers = args.peers.split(",")
-    if args.peers[:2] != ["pattern", "torch"]:
-        ap.error("--peers must start with pattern,torch (torch gives the reference output)")
+    args = check_common(ap, ap.parse_args())
     if args.quick:
         args.rounds = args.max_rounds = 1
         args.runs, args.warmup, args.no_arm64 = 10, 1, True
-    args.results = Path(args.results or Path(args.workdir) / "results.json")
     return args
 
 
@@ -100,7 +89,7 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
     meta["commit"] = commit[:7]
     meta["commands"] = [command]
     if "litert" in args.peers:  # its own venv, which describe_machine does not look into
-        from bench_models_lib.litert_venv import versions
+        from bench.peers.litert_venv import versions
 
         meta["versions"].update(versions())
     meta["uptime_start"] = _sh("uptime").strip()
@@ -117,12 +106,30 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
     return {"meta": meta, "peak": [], "prep": {}, "models": {}, "arm64": {}, "errors": {}}
 
 
+def _subject(name: str, root) -> list[str]:
+    return ["--model", name, "--root", str(root)]
+
+
+def run_model(name: str, root, args: argparse.Namespace) -> dict:
+    """All rounds of one model. A round of VGG-16 lasts minutes, so the idle wait comes before
+    every process; pattern-mlir compiles in round 1 and reloads later; a dense peer beyond a
+    model (an exporter or converter gap) is left out."""
+    common = _subject(name, root) + ["--threads", args.threads, "--runs", str(args.runs)]
+    common += ["--warmup", str(args.warmup), "--target", args.target]
+    plan = RoundPlan(
+        common,
+        extra=lambda peer, first: ["--compile"] if peer == "pattern" and first else [],
+        timeout=lambda peer: TIMEOUT.get(peer, 1200),
+        wait_each_process=True,
+        drop_failing=True,
+    )
+    return run_rounds(name, args.peers, plan, args, log=_log)
+
+
 def measure(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     snapshot, commit = make_snapshot(args.workdir)
     activate(snapshot)  # before anything imports pattern_mlir, here or in a child
-    from bench_models_lib.rounds import run_model, run_module, worker_args
-    from bench_peers.measure import run_process
 
     results = _start(args, commit)
 
@@ -131,7 +138,7 @@ def measure(args: argparse.Namespace) -> dict:
 
     args.results.parent.mkdir(parents=True, exist_ok=True)
     peak_args = ["--threads", args.threads, "--target", args.target]
-    results["peak"].append(run_process("fma_peak", peak_args))
+    results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
     names = args.models.split(",")
     roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity, args.block_sparsity) for n in names}
     for name, files in roots.items():
@@ -141,23 +148,23 @@ def measure(args: argparse.Namespace) -> dict:
                 _log(f"{name}: preparing (project, reference, ONNX export)")
                 prep = ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity),
                         "--block-sparsity", str(args.block_sparsity)]
-                run_module("prepare", worker_args(name, files.root) + prep)
+                run_worker_process("bench.model.prepare", _subject(name, files.root) + prep, TIMEOUT["prepare"])
             results["prep"][name] = files.meta()
             macs = results["prep"][name]["macs"]
             _log(f"{name}: {macs['dense'] / 1e9:.2f} GMACs dense, {macs['kept'] / 1e9:.2f} kept")
-            results["models"][name] = run_model(name, files.root, args, log=_log)
+            results["models"][name] = run_model(name, files.root, args)
         except RuntimeError as error:  # the report names the model that could not be measured
             results["errors"][name] = str(error)[-3000:]
             results["models"].pop(name, None)
             _log(f"{name}: FAILED\n{results['errors'][name][-1500:]}")
         save()
-    results["peak"].append(run_process("fma_peak", peak_args))
+    results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
     for name, files in roots.items():
         if args.no_arm64 or not files.ready:
             continue
         _log(f"{name}: arm64-neon build and qemu check")
         try:
-            res = run_module("arm64_model", worker_args(name, files.root))
+            res = run_worker_process("bench.peers.arm64", _subject(name, files.root), TIMEOUT["arm64"])
         except RuntimeError as error:
             res = {"ok": False, "error": str(error)[-3000:], "model": name}
         results["arm64"][name] = res
@@ -174,8 +181,8 @@ def measure(args: argparse.Namespace) -> dict:
 def main() -> None:
     args = _args()
     results = json.loads(args.results.read_text()) if args.render_only else measure(args)
-    from bench_models_lib.report_md import render_markdown
-    from bench_models_lib.summary import summarise
+    from bench.model.report_md import render_markdown
+    from bench.model.summary import summarise
 
     summary = summarise(results)
     text = render_markdown(summary, results["meta"])
@@ -183,7 +190,7 @@ def main() -> None:
     if args.md:
         Path(args.md).write_text(text)
     if args.png:
-        from bench_models_lib.report_png import plot
+        from bench.model.report_png import plot
 
         plot(summary, args.png, results["meta"])
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pattern_mlir
 import torch
 import torch.nn.functional as F
-from bench_peers.machine import describe_machine
+from bench.machine import describe_machine
 from pattern_mlir.target import resolve_target
 from pattern_mlir.target.host_cpu import cpuinfo_fields
 from pattern_mlir.timing import median_ms

@@ -1,6 +1,6 @@
 """Tuning report: tuned vs default schedules for every VGG-16 and ResNet-50 3x3 conv.
 
-Layers and weights are the layer benchmark's (scripts/bench_peers/layers.py: random weights
+Layers and weights are the layer benchmark's (scripts/bench/layer/layers.py: random weights
 projected onto 8 patterns x connectivity 3.6, one library per run). Per model, a fresh
 database and one ``tune_layers`` call with the model's budget (5 minutes by default) give the
 tuning time. Then every layer is measured again in a separate, fresh process state: default
@@ -46,7 +46,7 @@ def _args() -> argparse.Namespace:
 
 
 def _layers(net: str):
-    from bench_peers.layers import LAYERS, make_layer
+    from bench.layer.layers import LAYERS, make_layer
     from pattern_mlir.tuning import layer_from_arrays
 
     out = []
