@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench.cli import add_output_options, add_round_options, check_common
+from bench.cli import add_output_options, add_round_options, check_common, write_report
 from bench.layer.layers import LAYERS
 from bench.machine import describe_machine
 from bench.peer_facts import LAYER_PEERS
@@ -128,15 +128,13 @@ def main() -> None:
     from bench.layer.report_md import render_markdown
     from bench.layer.summary import summarise
 
-    summary = summarise(results)
-    text = render_markdown(summary, results["meta"])
-    print(text)
-    if args.md:
-        Path(args.md).write_text(text)
-    if args.png:
-        from bench.layer.report_png import plot
+    def plot(path: str) -> None:
+        from bench.layer.report_png import plot as draw
 
-        plot(summary, args.png)
+        draw(summary, path)
+
+    summary = summarise(results)
+    write_report(args, render_markdown(summary, results["meta"]), plot)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench.cli import add_output_options, add_round_options, check_common
+from bench.cli import add_output_options, add_round_options, check_common, write_report
 from bench.machine import describe_machine
 from bench.model.files import ORDER, prepared
 from bench.process import run_worker_process
@@ -184,15 +184,13 @@ def main() -> None:
     from bench.model.report_md import render_markdown
     from bench.model.summary import summarise
 
-    summary = summarise(results)
-    text = render_markdown(summary, results["meta"])
-    print(text)
-    if args.md:
-        Path(args.md).write_text(text)
-    if args.png:
-        from bench.model.report_png import plot
+    def plot(path: str) -> None:
+        from bench.model.report_png import plot as draw
 
-        plot(summary, args.png, results["meta"])
+        draw(summary, path, results["meta"])
+
+    summary = summarise(results)
+    write_report(args, render_markdown(summary, results["meta"]), plot)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ is what every benchmark shares: the worker process's arguments, timing loop and 
 (``worker``, ``timing``, ``protocol``), starting such a process (``process``), rounds of A B A B
 with output checks and noise reruns (``rounds``, ``checks``), how busy the machine is
 (``idle``), what it is (``machine``, ``fma_peak``), the committed compiler to measure
-(``snapshot``) and the report helpers (``report``, ``plot``). ``peers/`` holds one module per
+(``snapshot``), what is known of each peer without loading it (``peer_facts``), the ONNX
+export recipe (``onnx_export``), the scripts' shared options (``cli``) and the report helpers
+(``report``, ``plot``). ``peers/`` holds one module per
 runtime (pattern, torch, ort, mnn, iree, litert, arm64); each runs a benchmarked *subject*,
 a conv layer (``layer/``: synthetic pattern-pruned 3x3 convs) or a zoo model (``model/``: a
 projected model prepared once on disk). Run a worker by hand with

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_output_options", "add_round_options", "check_common"]
+__all__ = ["add_output_options", "add_round_options", "check_common", "write_report"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +42,12 @@ def check_common(ap: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
         ap.error("--peers must start with pattern,torch (torch gives the reference output)")
     args.results = Path(args.results or Path(args.workdir) / "results.json")
     return args
+
+
+def write_report(args: argparse.Namespace, text: str, plot) -> None:
+    """Print the page, write it to ``--md`` and the plot (``plot(path)``) to ``--png``, each if set."""
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text)
+    if args.png:
+        plot(args.png)

@@ -3,7 +3,7 @@
 The process gets a session of its own, so that stopping it (time-out, low memory) also stops
 its children (the torch-mlir importer, opt, llc, qemu) and nothing else. It is stopped when
 less than ``MIN_AVAILABLE_GIB`` of the machine's memory stays available (compiling VGG-16 takes
-about 10 GB, its arm64 build more), rather than letting the kernel's OOM killer pick some
+gigabytes, its arm64 build more), rather than letting the kernel's OOM killer pick some
 colleague's job. A worker whose runtime lives in another venv (LiteRT) runs with that venv's
 interpreter.
 """

@@ -100,12 +100,11 @@ def _mca_table(s: Summary) -> list[str]:
         if sched:
             fields = dict(kv.split("=") for kv in sched[sched.index("(") + 1 : -1].split(", "))
             block = f"{fields['tile_rows']} x {fields['tile_cols']}, {fields['tile_channels']}"
-        lines.append(
-            f"| {name} | {m.get('kind', 'pattern')} | {m.get('shape', '')} | {block} | {m['instructions']} "
-            f"| {n1['fmla_4s']} | {n1['fma_bound_cycles']:.0f} | {n1['block_rthroughput']:.1f} "
-            f"| {_pct(n1['fraction_of_bound'])} | {a76['block_rthroughput']:.1f} "
-            f"| {_pct(a76['fraction_of_bound'])} |"
-        )
+        row = [name, m.get("kind", "pattern"), m.get("shape", ""), block, str(m["instructions"])]
+        row += [str(n1["fmla_4s"]), f"{n1['fma_bound_cycles']:.0f}", f"{n1['block_rthroughput']:.1f}"]
+        row += [_pct(n1["fraction_of_bound"]), f"{a76['block_rthroughput']:.1f}"]
+        row += [_pct(a76["fraction_of_bound"])]
+        lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
@@ -131,21 +130,25 @@ def _verdict(hit: int, n: int) -> str:
     return "**reached**" if hit == n else f"**missed** ({hit}/{n} reach it)"
 
 
+def _over_mnn(s: Summary, view: View, net: str, target: float, what: str, per: str, how_many) -> list[str]:
+    """The line of a "faster than MNN" target of one network, or none where MNN did not run."""
+    points = [s.points[(n, view)] for n in s.layers(net)]
+    if not points or "mnn" not in points[0].ms:
+        return []
+    over = [p.ratio("mnn") for p in points]
+    tot = s.totals[(net, view)]
+    return [
+        f"  - {what} >= {target:g}x faster than MNN: "
+        f"{_verdict(sum(r >= target for r in over), len(points))}; per {per} "
+        f"{min(over):.2f}x to {max(over):.2f}x, all {how_many(points)} together "
+        f"{tot['mnn'] / tot['pattern']:.2f}x."
+    ]
+
+
 def _targets_view(s: Summary, view: View) -> list[str]:
     """The speed targets read in one view (1 thread by wall clock or by CPU time)."""
-    out = []
+    out = _over_mnn(s, view, "VGG-16", targets.VGG_OVER_MNN, "VGG-16 convs", "layer", len)
     vgg = [s.points[(n, view)] for n in s.layers("VGG-16")]
-    res = [s.points[(n, view)] for n in s.layers("ResNet-50")]
-    if vgg and "mnn" in vgg[0].ms:
-        over = [p.ratio("mnn") for p in vgg]
-        hit = sum(r >= targets.VGG_OVER_MNN for r in over)
-        tot = s.totals[("VGG-16", view)]
-        out.append(
-            f"  - VGG-16 convs >= {targets.VGG_OVER_MNN:g}x faster than MNN: "
-            f"{_verdict(hit, len(vgg))}; per layer "
-            f"{min(over):.2f}x to {max(over):.2f}x, all {len(vgg)} together "
-            f"{tot['mnn'] / tot['pattern']:.2f}x."
-        )
     if vgg:
         eff = [s.efficiency(p) for p in vgg]
         fma, conv = [e[0] for e in eff], [e[1] for e in eff]
@@ -158,18 +161,11 @@ def _targets_view(s: Summary, view: View) -> list[str]:
             f"GFLOP/s), {min(conv):.0%} to {max(conv):.0%} of the best dense conv seen "
             f"({best[0]:.0f} GFLOP/s, {best[1]})."
         )
-    if res and "mnn" in res[0].ms:
-        over = [p.ratio("mnn") for p in res]
-        hit = sum(r >= targets.RESNET_OVER_MNN for r in over)
-        tot = s.totals[("ResNet-50", view)]
-        out.append(
-            f"  - ResNet-50 3x3 convs >= {targets.RESNET_OVER_MNN:g}x faster than MNN: "
-            f"{_verdict(hit, len(res))}; per shape "
-            f"{min(over):.2f}x to {max(over):.2f}x, all "
-            f"{sum(LAYERS[p.layer].count for p in res)} 3x3 convs (each shape times its count) "
-            f"together {tot['mnn'] / tot['pattern']:.2f}x."
-        )
-    return out
+
+    def convs(points) -> str:
+        return f"{sum(LAYERS[p.layer].count for p in points)} 3x3 convs (each shape times its count)"
+
+    return out + _over_mnn(s, view, "ResNet-50", targets.RESNET_OVER_MNN, "ResNet-50 3x3 convs", "shape", convs)
 
 
 def _targets(s: Summary) -> list[str]:
@@ -259,13 +255,16 @@ def _findings(s: Summary, meta: dict) -> list[str]:
                 f"about {max(stride1) / s.fma_peak.get(1, float('nan')):.0%} of the FMA peak, "
                 "so the 60 % target is missed by a wide margin everywhere."
             )
-    minutes = meta.get("duration_s", 0) / 60
-    out.append(
-        f"- The run took {minutes:.0f} min: with the load never settling, every layer went to "
-        f"{meta['settings']['max_rounds']} rounds; a quiet machine needs "
-        f"{meta['settings']['rounds']} rounds and about half the time."
+    return [*out, _duration_note(meta)]
+
+
+def _duration_note(meta: dict) -> str:
+    st = meta["settings"]
+    return (
+        f"- The run took {meta.get('duration_s', 0) / 60:.0f} min: with the load never settling, "
+        f"every layer went to {st['max_rounds']} rounds; a quiet machine needs {st['rounds']} "
+        "rounds and about half the time."
     )
-    return out
 
 
 def render_markdown(s: Summary, meta: dict) -> str:

@@ -25,6 +25,14 @@ __all__ = ["plot"]
 _LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)", "iree": "vs IREE"}
 
 
+_LOAD_TEXTS = {
+    "load": "1-min load average",
+    "busy": "cores busy just before the round",
+    "xlabel": "layer round (in run order)",
+    "title": "how busy the shared machine was",
+}
+
+
 def _short(name: str) -> str:
     return name.replace("vgg_", "").replace("r50_3x3_", "r50 ")
 
@@ -111,13 +119,6 @@ def _efficiency(ax, s: Summary) -> None:
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(axis="y", alpha=0.3)
 
-
-_LOAD_TEXTS = {
-    "load": "1-min load average",
-    "busy": "cores busy just before the round",
-    "xlabel": "layer round (in run order)",
-    "title": "how busy the shared machine was",
-}
 
 
 def _mca(ax, s: Summary) -> None:

@@ -9,7 +9,7 @@ exporter and the projection hold a lot of memory that the timed processes should
 
 BatchNorm gets random statistics (``build(..., random_bn=True)``, as the compiler tests do):
 with a fresh BatchNorm's identity statistics the zoo's deep models give almost constant outputs
-(colorization's vary by 2e-4), against which an output check proves little. The architecture,
+(colorization's barely vary at all), against which an output check proves little. The architecture,
 and so the work, is the same either way.
 
     PYTHONPATH=scripts .venv/bin/python -m bench.model.prepare --model vgg16 \

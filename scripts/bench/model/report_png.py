@@ -33,6 +33,14 @@ _PEER_LABELS = {
 }
 
 
+_LOAD_TEXTS = {
+    "load": "1-minute load average",
+    "busy": "cores busy in the second before",
+    "xlabel": "runtime process (in run order)",
+    "title": "how busy the shared machine was before each timed process",
+}
+
+
 def _dense_run(s: ModelSummary) -> list[str]:
     """The dense peers measured on some model of this run."""
     return [p for p in DENSE_PEERS if any(p in pt.ms for pt in s.points.values())]
@@ -127,13 +135,6 @@ def _compile(ax, s: ModelSummary) -> None:
     ax.legend(fontsize=7, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
 
-
-_LOAD_TEXTS = {
-    "load": "1-minute load average",
-    "busy": "cores busy in the second before",
-    "xlabel": "runtime process (in run order)",
-    "title": "how busy the shared machine was before each timed process",
-}
 
 
 def plot(s: ModelSummary, path: str, meta: dict) -> None:

@@ -1,10 +1,10 @@
 """IREE (llvm-cpu), dense, compiled from the prepared ONNX export.
 
 ``iree-import-onnx`` then ``iree-compile`` for this CPU, once per prepared model (cached next
-to it, written atomically). Flags: the best of three configurations tried on ResNet-50 at one
-thread (IREE 3.13): the defaults 415 ms, ``--iree-opt-level=O3 --iree-opt-data-tiling
---iree-llvmcpu-enable-ukernels=all`` 349 ms, plus ``--iree-global-opt-use-im2col-for-convs``
-104 ms. One thread runs on the ``local-sync`` driver, more on ``local-task`` with that many
+to it, written atomically). Flags: the fastest of three configurations tried on ResNet-50 at one
+thread (IREE 3.13): the defaults, ``--iree-opt-level=O3 --iree-opt-data-tiling
+--iree-llvmcpu-enable-ukernels=all``, and those plus ``--iree-global-opt-use-im2col-for-convs``
+(IREE's convs are slow without im2col), so the peer is IREE at its best. One thread runs on the ``local-sync`` driver, more on ``local-task`` with that many
 workers. Timed: the module's function on the host input, the result copied back.
 """
 
@@ -66,10 +66,8 @@ def model_setup(files, threads, args):
 def main() -> None:
     from importlib.metadata import version
 
-    run_worker(
-        "iree", __doc__.splitlines()[0], model=model_setup, info=lambda: {"version": version("iree-base-runtime")}
-    )
-
+    run_worker("iree", __doc__.splitlines()[0], model=model_setup,
+               info=lambda: {"version": version("iree-base-runtime")})
 
 if __name__ == "__main__":
     main()

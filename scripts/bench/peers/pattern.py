@@ -134,15 +134,8 @@ def _as_array(y) -> np.ndarray:
 
 
 def main() -> None:
-    run_worker(
-        "pattern",
-        __doc__.splitlines()[0],
-        layer=layer_setup,
-        model=model_setup,
-        as_array=_as_array,
-        info=lambda: dict(_INFO),
-    )
-
+    run_worker("pattern", __doc__.splitlines()[0], layer=layer_setup, model=model_setup,
+               as_array=_as_array, info=lambda: dict(_INFO))
 
 if __name__ == "__main__":
     main()
