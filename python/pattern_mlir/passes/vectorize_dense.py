@@ -21,6 +21,8 @@ blocks; `threads` (default 1) splits each kernel's outer loop over `scf.parallel
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, func
@@ -149,6 +151,7 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
     taken = _symbol_names(module)
     done = []
     index = 0
+    emitted: dict[str, str] = {}  # kernel text with its own name blanked -> the name it was emitted under
 
     def lower(op: ir.Operation, planner) -> bool:
         nonlocal index
@@ -163,6 +166,7 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
                 raise ValueError(f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
                                  "its weights (and bias) must be constants and its input batch 1")
             return False
+        _reuse_identical(lowering, name, emitted)
         with op.context, ir.Location.unknown():
             _replace(op, lowering, module)
         done.append(lowering)
@@ -176,6 +180,17 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
     while any(lower(op, plan_generic_contraction) for op in collect_ops(module, "linalg.generic")):
         pass
     return done
+
+
+def _reuse_identical(lowering: Lowering, name: str, emitted: dict[str, str]) -> None:
+    """Calls an earlier kernel whose text equals this one's but for the name, instead of
+    emitting a copy. Operands (weights included) are arguments, so a recurrent layer's steps
+    or a transformer's identical layers share one kernel: LLVM compiles it once, not per use."""
+    key = re.sub(rf"@{name}(?![0-9])", "@§", lowering.text)
+    first = emitted.setdefault(key, name)
+    if first != name:
+        lowering.entry = first + lowering.entry[len(name):]
+        lowering.text = ""
 
 
 @register_pass(

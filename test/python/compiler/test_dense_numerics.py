@@ -12,6 +12,8 @@ conv is dense. A few cases run as aarch64 code under qemu.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pattern_mlir
 import pytest
@@ -353,6 +355,21 @@ def test_linear_layers():
     torch.manual_seed(0)
     mlp = torch.nn.Sequential(torch.nn.Linear(100, 37), torch.nn.ReLU(), torch.nn.Linear(37, 10))
     assert _compile_module(mlp, torch.rand(3, 100)) <= 1e-4
+
+
+def test_identical_kernels_are_emitted_once():
+    """Layers of one shape share a kernel (their weights are arguments): three 48x48 linears
+    give one kernel function called three times, and each still computes with its own weights."""
+    torch.manual_seed(1)
+    mlp = torch.nn.Sequential(torch.nn.Linear(48, 48), torch.nn.Tanh(), torch.nn.Linear(48, 48), torch.nn.Tanh(),
+                              torch.nn.Linear(48, 48)).eval()
+    x = torch.rand(5, 48)
+    exe = pattern_mlir.compile(mlp, x, "host", pattern_mlir.CompileOptions(num_threads=1))
+    dense = exe.ir("dense")
+    assert len(re.findall(r"func\.func private @dense_\d+\(", dense)) == 1
+    assert len(re.findall(r"call @dense_\d+_entry\(", dense)) == 3
+    with torch.no_grad():
+        assert _relative_error(exe(x).numpy(), mlp(x).numpy()) <= TOLERANCE
 
 
 def test_mobilenet_block_arm64(mobilenet):
