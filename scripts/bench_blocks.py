@@ -81,11 +81,19 @@ class LSTMClassifier(nn.Module):
 
 
 MODELS = {
-    "bert_layer": ("BERT-base encoder layer, 128 tokens x 768",
-                   lambda: (nn.TransformerEncoderLayer(768, 12, 3072, dropout=0.0, activation="gelu",
-                                                       batch_first=True), torch.randn(1, 128, 768))),
-    "lstm_classifier": ("LSTM classifier, 2 layers x 256, 32 steps of 128 features, batch 1",
-                        lambda: (LSTMClassifier(), torch.randn(1, 32, 128))),
+    "bert_layer": (
+        "BERT-base encoder layer, 128 tokens x 768",
+        lambda: (
+            nn.TransformerEncoderLayer(
+                768, 12, 3072, dropout=0.0, activation="gelu", batch_first=True
+            ),
+            torch.randn(1, 128, 768),
+        ),
+    ),
+    "lstm_classifier": (
+        "LSTM classifier, 2 layers x 256, 32 steps of 128 features, batch 1",
+        lambda: (LSTMClassifier(), torch.randn(1, 32, 128)),
+    ),
 }
 
 
@@ -106,7 +114,10 @@ def measure_model(name: str, target: str, runs: int, rounds: int, sparsity: floa
     model.eval()
     spec = prune.project(model, block_sparsity=sparsity, block_rows=8)
     options = pattern_mlir.CompileOptions(num_threads=1)
-    runners = {"torch": model, "ort": _ort_session(model, x, ROOT / "out" / f"bench_blocks_{name}.onnx")}
+    runners = {
+        "torch": model,
+        "ort": _ort_session(model, x, ROOT / "out" / f"bench_blocks_{name}.onnx"),
+    }
     sparse = pattern_mlir.compile(model, (x,), target=target, options=options)
     blocks = sparse.ir("blocks").count("pattern.block_")
     runners["pattern"] = sparse
@@ -120,8 +131,15 @@ def measure_model(name: str, target: str, runs: int, rounds: int, sparsity: floa
             for key, run in runners.items():
                 t = median_cpu_ms(run, x, runs)
                 best[key] = min(best.get(key, t), t)
-    return {"name": name, "what": MODELS[name][0], "ms": best, "error": errors, "block_ops": blocks,
-            "pruned_weights": len(spec.blocks), "sparsity": sparsity}
+    return {
+        "name": name,
+        "what": MODELS[name][0],
+        "ms": best,
+        "error": errors,
+        "block_ops": blocks,
+        "pruned_weights": len(spec.blocks),
+        "sparsity": sparsity,
+    }
 
 
 def _args():
@@ -131,7 +149,9 @@ def _args():
     ap.add_argument("--model-sparsity", type=float, default=0.75)
     ap.add_argument("--target", default="host")
     ap.add_argument("--live", action="store_true", help="measure the working tree, not HEAD")
-    ap.add_argument("--block-rows", type=int, default=8, help="block height R of the layers (4 or 8)")
+    ap.add_argument(
+        "--block-rows", type=int, default=8, help="block height R of the layers (4 or 8)"
+    )
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "out" / "bench_blocks.json"))
@@ -164,7 +184,9 @@ def measure_layer(name: str, target: str, runs: int, rounds: int, block_rows: in
     for s in SPARSITIES:
         pruned = copy.deepcopy(layer)
         # Every layer here is measured pruned, also those the default rules keep dense as small.
-        prune.project(pruned, block_sparsity=s, block_rules=prune.BlockRules(rows=block_rows, min_weights=0))
+        prune.project(
+            pruned, block_sparsity=s, block_rules=prune.BlockRules(rows=block_rows, min_weights=0)
+        )
         exe = pattern_mlir.compile(pruned, (x,), target=target, options=options)
         if "pattern.block_" not in exe.ir("blocks"):
             raise RuntimeError(f"{name} at sparsity {s}: no block op was raised")
@@ -194,36 +216,55 @@ def machine_line() -> str:
 def render_models_md(results: list[dict]) -> list[str]:
     if not results:
         return []
-    intro = ("The whole model block-pruned with `prune.project(model, block_sparsity=s)`; ONNX Runtime "
-             "(1 intra-op thread, sequential, all graph optimisations) and torch eager run the same pruned "
-             "weights densely. Ratio = ORT ms / pattern-mlir ms.")
-    lines = ["", "## Models against ONNX Runtime", "", intro, "",
-             "| model | s | block ops | torch ms | ORT ms | pattern-mlir ms | vs ORT | max rel. error |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    intro = (
+        "The whole model block-pruned with `prune.project(model, block_sparsity=s)`; ONNX Runtime "
+        "(1 intra-op thread, sequential, all graph optimisations) and torch eager run the same pruned "
+        "weights densely. Ratio = ORT ms / pattern-mlir ms."
+    )
+    lines = [
+        "",
+        "## Models against ONNX Runtime",
+        "",
+        intro,
+        "",
+        "| model | s | block ops | torch ms | ORT ms | pattern-mlir ms | vs ORT | max rel. error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         ms = r["ms"]
-        lines.append(f"| {r['what']} | {r['sparsity']:g} | {r['block_ops']} | {ms['torch']:.2f} | {ms['ort']:.2f} | "
-                     f"{ms['pattern']:.2f} | {ms['ort'] / ms['pattern']:.2f}x | {max(r['error'].values()):.1e} |")
+        lines.append(
+            f"| {r['what']} | {r['sparsity']:g} | {r['block_ops']} | {ms['torch']:.2f} | {ms['ort']:.2f} | "
+            f"{ms['pattern']:.2f} | {ms['ort'] / ms['pattern']:.2f}x | {max(r['error'].values()):.1e} |"
+        )
     return lines
 
 
-def render_md(results: list[dict], machine: str, target: str, model_results: list[dict] = ()) -> str:
+def render_md(
+    results: list[dict], machine: str, target: str, model_results: list[dict] = ()
+) -> str:
     lines = [
         "# Block-sparse layers: speed-up against block sparsity",
         "",
-        (f"Written by `scripts/bench_blocks.py` on {datetime.date.today()} at commit {COMMIT[:12]}; {machine}; "
-         f"target `{target}`; 1 thread; load average at the start {os.getloadavg()[0]:.1f}."),
+        (
+            f"Written by `scripts/bench_blocks.py` on {datetime.date.today()} at commit {COMMIT[:12]}; {machine}; "
+            f"target `{target}`; 1 thread; load average at the start {os.getloadavg()[0]:.1f}."
+        ),
         "",
-        ("Each layer is block-pruned by `prune.project(layer, block_sparsity=s)` with 8-row blocks and no "
-         "minimum size (blocks of 8 outputs x 1 input) and compiled by pattern-mlir; `dense` is the same "
-         "layer unpruned through pattern-mlir's dense kernel, `torch` is torch eager on the dense weights, "
-         "all in one process, interleaved rounds, smallest round median of the process's CPU time per call "
-         "(the machine is shared; wall time would count other processes). Speed-up = dense ms / sparse ms; "
-         "ideal = 1 / (1 - s); efficiency = speed-up / ideal. Every output matched torch on its own weights "
-         "(max relative error in the last column)."),
+        (
+            "Each layer is block-pruned by `prune.project(layer, block_sparsity=s)` with 8-row blocks and no "
+            "minimum size (blocks of 8 outputs x 1 input) and compiled by pattern-mlir; `dense` is the same "
+            "layer unpruned through pattern-mlir's dense kernel, `torch` is torch eager on the dense weights, "
+            "all in one process, interleaved rounds, smallest round median of the process's CPU time per call "
+            "(the machine is shared; wall time would count other processes). Speed-up = dense ms / sparse ms; "
+            "ideal = 1 / (1 - s); efficiency = speed-up / ideal. Every output matched torch on its own weights "
+            "(max relative error in the last column)."
+        ),
         "",
-        ("| layer | torch ms | dense ms | " + " | ".join(f"s={s:g} ms (speed-up, eff.)" for s in SPARSITIES)
-         + " | max rel. error |"),
+        (
+            "| layer | torch ms | dense ms | "
+            + " | ".join(f"s={s:g} ms (speed-up, eff.)" for s in SPARSITIES)
+            + " | max rel. error |"
+        ),
         "|---|---:|---:|" + "---:|" * len(SPARSITIES) + "---:|",
     ]
     for r in results:
@@ -233,12 +274,17 @@ def render_md(results: list[dict], machine: str, target: str, model_results: lis
             t = ms[f"{s:g}"]
             speed = ms["dense"] / t
             cells.append(f"{t:.3f} ({speed:.2f}x, {speed * (1 - s):.2f})")
-        lines.append(f"| {r['what']} | {ms['torch']:.3f} | {ms['dense']:.3f} | " + " | ".join(cells)
-                     + f" | {max(r['error'].values()):.1e} |")
-    fixed_costs = ("Fixed costs per call (the entry's transposes and scratch buffers, the call itself) weigh on "
-                   "the smallest layers: a layer that takes tens of microseconds dense (the batch-1 LSTM gate "
-                   "matrix) cannot approach the ideal as a single call; inside a model its steps are kernels "
-                   "of one call, which the model table measures.")
+        lines.append(
+            f"| {r['what']} | {ms['torch']:.3f} | {ms['dense']:.3f} | "
+            + " | ".join(cells)
+            + f" | {max(r['error'].values()):.1e} |"
+        )
+    fixed_costs = (
+        "Fixed costs per call (the entry's transposes and scratch buffers, the call itself) weigh on "
+        "the smallest layers: a layer that takes tens of microseconds dense (the batch-1 LSTM gate "
+        "matrix) cannot approach the ideal as a single call; inside a model its steps are kernels "
+        "of one call, which the model table measures."
+    )
     lines += ["", "![speed-up against block sparsity](bench_blocks.png)", "", fixed_costs]
     lines += render_models_md(list(model_results))
     return "\n".join(lines) + "\n"
@@ -255,7 +301,12 @@ def render_png(results: list[dict], path: str) -> None:
     ax.plot(xs, [1 / (1 - s) for s in xs], "k--", label="ideal 1/(1-s)")
     for r in results:
         ms = r["ms"]
-        ax.plot(xs, [1.0] + [ms["dense"] / ms[f"{s:g}"] for s in SPARSITIES], marker="o", label=r["name"])
+        ax.plot(
+            xs,
+            [1.0] + [ms["dense"] / ms[f"{s:g}"] for s in SPARSITIES],
+            marker="o",
+            label=r["name"],
+        )
     ax.set_xlabel("block sparsity s (8 x 1 blocks)")
     ax.set_ylabel("speed-up over pattern-mlir dense")
     ax.set_yscale("log", base=2)
@@ -273,21 +324,38 @@ def main() -> None:
         r = measure_model(name, args.target, args.runs, args.rounds, args.model_sparsity)
         model_results.append(r)
         ms = r["ms"]
-        print(f"{name}: torch {ms['torch']:.2f} ort {ms['ort']:.2f} pattern {ms['pattern']:.2f} "
-              f"({ms['ort'] / ms['pattern']:.2f}x ORT) block ops {r['block_ops']} err {max(r['error'].values()):.1e}",
-              flush=True)
+        print(
+            f"{name}: torch {ms['torch']:.2f} ort {ms['ort']:.2f} pattern {ms['pattern']:.2f} "
+            f"({ms['ort'] / ms['pattern']:.2f}x ORT) block ops {r['block_ops']} err {max(r['error'].values()):.1e}",
+            flush=True,
+        )
     for name in filter(None, args.layers.split(",")):
         r = measure_layer(name, args.target, args.runs, args.rounds, args.block_rows)
         results.append(r)
         ms = r["ms"]
-        print(f"{name}: torch {ms['torch']:.3f} dense {ms['dense']:.3f} "
-              + " ".join(f"s={s:g} {ms[f'{s:g}']:.3f} ({ms['dense'] / ms[f'{s:g}']:.2f}x)" for s in SPARSITIES)
-              + f" err {max(r['error'].values()):.1e}", flush=True)
+        print(
+            f"{name}: torch {ms['torch']:.3f} dense {ms['dense']:.3f} "
+            + " ".join(
+                f"s={s:g} {ms[f'{s:g}']:.3f} ({ms['dense'] / ms[f'{s:g}']:.2f}x)"
+                for s in SPARSITIES
+            )
+            + f" err {max(r['error'].values()):.1e}",
+            flush=True,
+        )
     machine = describe_machine()
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": machine, "target": args.target, "results": results,
-                                                    "models": model_results}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "target": args.target,
+                    "results": results,
+                    "models": model_results,
+                },
+                indent=1,
+            )
+        )
     if args.md:
         Path(args.md).write_text(render_md(results, machine_line(), args.target, model_results))
     if args.png and results:

@@ -142,12 +142,25 @@ def main() -> None:
     if args.tune:
         from pattern_mlir.tuning import layer_from_arrays, tune_alone
 
-        result = tune_alone(layer_from_arrays(weights, lib, assignment, h, w, stride, pad), budget_s=60.0)
+        result = tune_alone(
+            layer_from_arrays(weights, lib, assignment, h, w, stride, pad), budget_s=60.0
+        )
         sched = result.schedule
-        print(f"tune: {result.ms:7.3f} ms (default {result.default_ms:.3f} ms, {result.evaluations} "
-              f"schedules)  {sched}")
-        kern = PatternConvKernel(weights, lib, assignment, bias, stride=stride, padding=pad, schedule=sched,
-                                 num_threads=args.threads, input_size=(h, w))
+        print(
+            f"tune: {result.ms:7.3f} ms (default {result.default_ms:.3f} ms, {result.evaluations} "
+            f"schedules)  {sched}"
+        )
+        kern = PatternConvKernel(
+            weights,
+            lib,
+            assignment,
+            bias,
+            stride=stride,
+            padding=pad,
+            schedule=sched,
+            num_threads=args.threads,
+            input_size=(h, w),
+        )
     packed = kern.packed
     kept_macs = packed.num_kernels * packed.taps_per_kernel * ho * wo
     dense_macs = o * c * 9 * ho * wo

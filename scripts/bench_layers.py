@@ -40,9 +40,12 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--peers", default=",".join(LAYER_PEERS))
     add_round_options(ap, "layer", max_rounds=3, max_wait=5)
     ap.add_argument("--tune", action="store_true", help="tune the pattern conv's schedule")
-    ap.add_argument("--target", default="host",
-                    help="the pattern conv's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
-                         "or x86-64-v4; the FMA peak is measured for it")
+    ap.add_argument(
+        "--target",
+        default="host",
+        help="the pattern conv's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
+        "or x86-64-v4; the FMA peak is measured for it",
+    )
     ap.add_argument("--no-mca", action="store_true", help="skip the arm64 llvm-mca report")
     add_output_options(ap, "bench_layers")
     ap.add_argument(

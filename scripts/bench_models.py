@@ -51,12 +51,19 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="1 round of 10 runs, no arm64 builds")
     ap.add_argument("--peers", default="pattern,torch,ort,mnn,iree,litert")
     add_round_options(ap, "model", max_rounds=2, max_wait=10)
-    ap.add_argument("--block-sparsity", type=float, default=0.0,
-                    help="also prune every other eligible weight in 8 x 1 blocks (prune.project)")
+    ap.add_argument(
+        "--block-sparsity",
+        type=float,
+        default=0.0,
+        help="also prune every other eligible weight in 8 x 1 blocks (prune.project)",
+    )
     ap.add_argument("--no-arm64", action="store_true", help="skip the arm64-neon builds")
-    ap.add_argument("--target", default="host",
-                    help="pattern-mlir's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
-                         "or x86-64-v4; the FMA peak is measured for it")
+    ap.add_argument(
+        "--target",
+        default="host",
+        help="pattern-mlir's x86 target: host, x86-64-v3 (AVX2; runs on AVX-512 hosts too) "
+        "or x86-64-v4; the FMA peak is measured for it",
+    )
     add_output_options(ap, "bench_models")
     ap.add_argument("--update", action="store_true", help="re-measure --models, keep the rest")
     args = check_common(ap, ap.parse_args())
@@ -101,7 +108,16 @@ def _start(args: argparse.Namespace, commit: str) -> dict:
         ln[3:] for ln in _sh("git", "status", "--porcelain", "--", "python").splitlines()
     ]
     meta["duration_s"] = 0.0
-    keys = ("patterns", "connectivity", "block_sparsity", "runs", "warmup", "rounds", "max_rounds", "noise")
+    keys = (
+        "patterns",
+        "connectivity",
+        "block_sparsity",
+        "runs",
+        "warmup",
+        "rounds",
+        "max_rounds",
+        "noise",
+    )
     meta["settings"] = {k: getattr(args, k) for k in (*keys, "max_busy", "max_wait", "quick")}
     return {"meta": meta, "peak": [], "prep": {}, "models": {}, "arm64": {}, "errors": {}}
 
@@ -140,15 +156,26 @@ def measure(args: argparse.Namespace) -> dict:
     peak_args = ["--threads", args.threads, "--target", args.target]
     results["peak"].append(run_worker_process("bench.fma_peak", peak_args))
     names = args.models.split(",")
-    roots = {n: prepared(args.workdir, n, args.patterns, args.connectivity, args.block_sparsity) for n in names}
+    roots = {
+        n: prepared(args.workdir, n, args.patterns, args.connectivity, args.block_sparsity)
+        for n in names
+    }
     for name, files in roots.items():
         results["errors"].pop(name, None)
         try:
             if not files.ready:
                 _log(f"{name}: preparing (project, reference, ONNX export)")
-                prep = ["--patterns", str(args.patterns), "--connectivity", str(args.connectivity),
-                        "--block-sparsity", str(args.block_sparsity)]
-                run_worker_process("bench.model.prepare", _subject(name, files.root) + prep, TIMEOUT["prepare"])
+                prep = [
+                    "--patterns",
+                    str(args.patterns),
+                    "--connectivity",
+                    str(args.connectivity),
+                    "--block-sparsity",
+                    str(args.block_sparsity),
+                ]
+                run_worker_process(
+                    "bench.model.prepare", _subject(name, files.root) + prep, TIMEOUT["prepare"]
+                )
             results["prep"][name] = files.meta()
             macs = results["prep"][name]["macs"]
             _log(f"{name}: {macs['dense'] / 1e9:.2f} GMACs dense, {macs['kept'] / 1e9:.2f} kept")
@@ -164,7 +191,9 @@ def measure(args: argparse.Namespace) -> dict:
             continue
         _log(f"{name}: arm64-neon build and qemu check")
         try:
-            res = run_worker_process("bench.peers.arm64", _subject(name, files.root), TIMEOUT["arm64"])
+            res = run_worker_process(
+                "bench.peers.arm64", _subject(name, files.root), TIMEOUT["arm64"]
+            )
         except RuntimeError as error:
             res = {"ok": False, "error": str(error)[-3000:], "model": name}
         results["arm64"][name] = res

@@ -112,15 +112,27 @@ FAMILIES = [
     Family("bmm_runtime", "attention", lambda: Lambda(lambda x: x @ x.transpose(1, 2)), TOKENS),
     Family("sdpa", "attention", lambda: Lambda(_sdpa), TOKENS),
     Family("multihead_attention", "attention", lambda: SelfAttention(192, 3), TOKENS),
-    Family("transformer_encoder_layer", "attention",
-           lambda: nn.TransformerEncoderLayer(192, 3, 384, dropout=0.0, batch_first=True), TOKENS),
-    Family("lstm", "recurrent", lambda: LastHidden(nn.LSTM(128, 256, batch_first=True)), (1, 28, 128)),
-    Family("gru", "recurrent", lambda: LastHidden(nn.GRU(128, 256, batch_first=True)), (1, 28, 128)),
+    Family(
+        "transformer_encoder_layer",
+        "attention",
+        lambda: nn.TransformerEncoderLayer(192, 3, 384, dropout=0.0, batch_first=True),
+        TOKENS,
+    ),
+    Family(
+        "lstm", "recurrent", lambda: LastHidden(nn.LSTM(128, 256, batch_first=True)), (1, 28, 128)
+    ),
+    Family(
+        "gru", "recurrent", lambda: LastHidden(nn.GRU(128, 256, batch_first=True)), (1, 28, 128)
+    ),
     Family("conv3x3", "conv", lambda: nn.Conv2d(64, 64, 3, padding=1), IMAGE),
     Family("conv5x5", "conv", lambda: nn.Conv2d(64, 64, 5, padding=2), IMAGE),
     Family("conv1x1", "conv", lambda: nn.Conv2d(64, 128, 1), IMAGE),
-    Family("conv_transpose_s2", "conv", lambda: nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),
-           (1, 64, 28, 28)),
+    Family(
+        "conv_transpose_s2",
+        "conv",
+        lambda: nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),
+        (1, 64, 28, 28),
+    ),
     Family("conv_grouped_g4", "conv", lambda: nn.Conv2d(64, 64, 3, padding=1, groups=4), IMAGE),
     Family("conv_dilated_d2", "conv", lambda: nn.Conv2d(64, 64, 3, padding=2, dilation=2), IMAGE),
     Family("conv_depthwise", "conv", lambda: nn.Conv2d(64, 64, 3, padding=1, groups=64), IMAGE),
@@ -128,16 +140,31 @@ FAMILIES = [
     Family("adaptive_avg_pool", "pool", lambda: nn.AdaptiveAvgPool2d((7, 7)), IMAGE),
     Family("reflect_pad", "padding", lambda: nn.ReflectionPad2d(2), IMAGE),
     Family("replicate_pad", "padding", lambda: nn.ReplicationPad2d(2), IMAGE),
-    Family("upsample_nearest", "resample", lambda: nn.Upsample(scale_factor=2, mode="nearest"), IMAGE),
-    Family("upsample_bilinear", "resample", lambda: nn.Upsample(scale_factor=2, mode="bilinear"), IMAGE),
-    Family("upsample_bicubic", "resample", lambda: nn.Upsample(scale_factor=2, mode="bicubic"), IMAGE),
-    Family("cat_split", "shape", lambda: Lambda(lambda x: torch.cat(torch.chunk(x, 4, dim=1)[::-1], dim=1)), IMAGE),
+    Family(
+        "upsample_nearest", "resample", lambda: nn.Upsample(scale_factor=2, mode="nearest"), IMAGE
+    ),
+    Family(
+        "upsample_bilinear", "resample", lambda: nn.Upsample(scale_factor=2, mode="bilinear"), IMAGE
+    ),
+    Family(
+        "upsample_bicubic", "resample", lambda: nn.Upsample(scale_factor=2, mode="bicubic"), IMAGE
+    ),
+    Family(
+        "cat_split",
+        "shape",
+        lambda: Lambda(lambda x: torch.cat(torch.chunk(x, 4, dim=1)[::-1], dim=1)),
+        IMAGE,
+    ),
     Family("gather", "shape", lambda: Gather(torch.randint(0, 197, (1, 64, 192))), TOKENS),
     Family("mean_channels", "reduction", lambda: Lambda(lambda x: x.mean(1)), IMAGE),
     Family("sum_last", "reduction", lambda: Lambda(lambda x: x.sum(-1)), IMAGE),
     Family("argmax_channels", "reduction", lambda: Lambda(lambda x: x.argmax(1).float()), IMAGE),
-    Family("broadcast_arith", "elementwise", lambda: Lambda(lambda x: (x * x.mean((2, 3), keepdim=True) + 1) / 3),
-           IMAGE),
+    Family(
+        "broadcast_arith",
+        "elementwise",
+        lambda: Lambda(lambda x: (x * x.mean((2, 3), keepdim=True) + 1) / 3),
+        IMAGE,
+    ),
 ]
 
 
@@ -185,30 +212,41 @@ def markdown(rows: list[Row], command: str, seconds: float, load: tuple[float, f
     lines = [
         "# Op benchmark: each op family against torch eager (CPU, 1 thread)",
         "",
-        (f"Made {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC at commit {machine['commit']} in "
-         f"{seconds / 60:.0f} min by"),
+        (
+            f"Made {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC at commit {machine['commit']} in "
+            f"{seconds / 60:.0f} min by"
+        ),
         "",
         "```",
         f"cd {ROOT} && .venv/bin/python {command}",
         "```",
         "",
-        (f"Machine: {(cpuinfo_fields() or {}).get('model name', 'unknown CPU')} ({platform.machine()}), "
-         f"compiled for {target.describe()}; "
-         f"torch {torch.__version__} eager; 1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} "
-         "at the end (2 cores, shared with other jobs)."),
+        (
+            f"Machine: {(cpuinfo_fields() or {}).get('model name', 'unknown CPU')} ({platform.machine()}), "
+            f"compiled for {target.describe()}; "
+            f"torch {torch.__version__} eager; 1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} "
+            "at the end (2 cores, shared with other jobs)."
+        ),
         "",
-        ("Each family: a small module at the size in the table, compiled with `pattern_mlir.compile` "
-         "(host, 1 thread) and run beside torch (1 thread, `inference_mode`) in one process; "
-         "medians of the runs, the smallest of the interleaved rounds. *x torch* = torch ms / "
-         "pattern-mlir ms (> 1: pattern-mlir faster). Error = max |difference| / max |torch|."),
+        (
+            "Each family: a small module at the size in the table, compiled with `pattern_mlir.compile` "
+            "(host, 1 thread) and run beside torch (1 thread, `inference_mode`) in one process; "
+            "medians of the runs, the smallest of the interleaved rounds. *x torch* = torch ms / "
+            "pattern-mlir ms (> 1: pattern-mlir faster). Error = max |difference| / max |torch|."
+        ),
         "",
         "## Summary",
         "",
-        (f"- {len(rows)} families; {len(rows) - len(failed)} compile and match torch within 1e-4; "
-         f"{len(failed)} do not ({', '.join(r.family.name for r in failed) or 'none'})."),
-        (f"- At least as fast as torch eager: {len(rows) - len(failed) - len(slower)} of "
-         f"{len(rows) - len(failed)}; slower: "
-         + (", ".join(f"{r.family.name} ({r.ratio:.2f}x)" for r in slower) or "none") + "."),
+        (
+            f"- {len(rows)} families; {len(rows) - len(failed)} compile and match torch within 1e-4; "
+            f"{len(failed)} do not ({', '.join(r.family.name for r in failed) or 'none'})."
+        ),
+        (
+            f"- At least as fast as torch eager: {len(rows) - len(failed) - len(slower)} of "
+            f"{len(rows) - len(failed)}; slower: "
+            + (", ".join(f"{r.family.name} ({r.ratio:.2f}x)" for r in slower) or "none")
+            + "."
+        ),
         "",
         "| family | group | input | torch ms | pattern-mlir ms | x torch | error | compile s | status |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -216,7 +254,9 @@ def markdown(rows: list[Row], command: str, seconds: float, load: tuple[float, f
     for r in rows:
         shape = "x".join(map(str, r.family.shape))
         if r.status == "fails":
-            lines.append(f"| {r.family.name} | {r.family.group} | {shape} | | | | | | fails: {r.note} |")
+            lines.append(
+                f"| {r.family.name} | {r.family.group} | {shape} | | | | | | fails: {r.note} |"
+            )
             continue
         lines.append(
             f"| {r.family.name} | {r.family.group} | {shape} | {r.torch_ms:.3f} | {r.ours_ms:.3f} | "
@@ -246,11 +286,16 @@ def main() -> int:
             continue
         row = measure(family, args.rounds, args.runs)
         rows.append(row)
-        print(f"{family.name:28s} {row.status:8s} torch {row.torch_ms:8.3f} ms  ours {row.ours_ms:8.3f} ms  "
-              f"err {row.error:.1e}  {row.note}", flush=True)
+        print(
+            f"{family.name:28s} {row.status:8s} torch {row.torch_ms:8.3f} ms  ours {row.ours_ms:8.3f} ms  "
+            f"err {row.error:.1e}  {row.note}",
+            flush=True,
+        )
     if args.md:
         command = " ".join(["scripts/bench_ops.py", *sys.argv[1:]])
-        Path(args.md).write_text(markdown(rows, command, time.perf_counter() - start, (load_start, os.getloadavg()[0])))
+        Path(args.md).write_text(
+            markdown(rows, command, time.perf_counter() - start, (load_start, os.getloadavg()[0]))
+        )
         print(f"wrote {args.md}")
     return 0
 

@@ -45,28 +45,45 @@ def cpu_name() -> str:
 
 
 def isa() -> str:
-    flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    flags = next(
+        (
+            line
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+        ),
+        "",
+    )
     return "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
 
 
 def measure(name: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, name], capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, name], capture_output=True, text=True, timeout=1800
+    )
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else f"exit {proc.returncode}"
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def table(results: dict[str, dict]) -> str:
-    lines = ["| model | parameters | compile (s) | stage worker peak (GiB) | caller peak (GiB) | slowest stages (s) |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| model | parameters | compile (s) | stage worker peak (GiB) | caller peak (GiB) | slowest stages (s) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for name, r in results.items():
         if "error" in r:
             lines.append(f"| {name} | | failed: {r['error']} | | | |")
             continue
         slow = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:4]
         stages = ", ".join(f"{k} {v:.1f}" for k, v in slow)
-        lines.append(f"| {name} | {r['params'] / 1e6:.2f} M | {r['wall']:.1f} | {r['worker_rss'] / 2**30:.2f} | "
-                     f"{r['caller_rss'] / 2**30:.2f} | {stages} |")
+        lines.append(
+            f"| {name} | {r['params'] / 1e6:.2f} M | {r['wall']:.1f} | {r['worker_rss'] / 2**30:.2f} | "
+            f"{r['caller_rss'] / 2**30:.2f} | {stages} |"
+        )
     return "\n".join(lines)
 
 
@@ -81,11 +98,13 @@ def main() -> None:
     for name in args.models:
         results[name] = measure(name)
         print(name, json.dumps(results[name]), flush=True)
-    text = (f"# Compile cost\n\nMade by `scripts/compile_cost.py` on {cpu_name()} ({isa()}), "
-            f"{len(results)} zoo models at their default input, pattern-projected where they have 3x3 convs, "
-            "host target, 1 thread, each in a fresh process. `stage worker peak` is the resident memory "
-            "of the process that runs the stages (docs/compiler.md), `caller peak` that of the calling "
-            "process (torch, the weights, the JIT).\n\n" + table(results) + "\n")
+    text = (
+        f"# Compile cost\n\nMade by `scripts/compile_cost.py` on {cpu_name()} ({isa()}), "
+        f"{len(results)} zoo models at their default input, pattern-projected where they have 3x3 convs, "
+        "host target, 1 thread, each in a fresh process. `stage worker peak` is the resident memory "
+        "of the process that runs the stages (docs/compiler.md), `caller peak` that of the calling "
+        "process (torch, the weights, the JIT).\n\n" + table(results) + "\n"
+    )
     if args.out:
         args.out.write_text(text)
     print(text)

@@ -65,7 +65,10 @@ CONFIGS: list[tuple[str, list[str]]] = [
     ("pack-fkw", ["--pattern-pack-fkw"]),
     ("lower-to-vector", ["--pattern-lower-to-vector"]),
     ("lower-to-vector-neon", ["--pattern-lower-to-vector=target=arm64-neon threads=2"]),
-    ("pack-lower", ["--pattern-reorder-filters", "--pattern-pack-fkw", "--pattern-lower-to-vector"]),
+    (
+        "pack-lower",
+        ["--pattern-reorder-filters", "--pattern-pack-fkw", "--pattern-lower-to-vector"],
+    ),
     ("vectorize-dense", ["--pattern-vectorize-dense"]),
     ("lower-to-gpu", ["--pattern-lower-to-gpu"]),
     ("copy-to-linalg", ["--pattern-copy-to-linalg"]),
@@ -108,16 +111,25 @@ def _generic_forms(seeds: list[tuple[str, str]]) -> list[tuple[str, str]]:
     from pattern_mlir.tools.pattern_opt import native_binary
 
     def generic(texts: list[str]) -> list[str] | None:
-        printed = subprocess.run([str(native_binary()), "-", "--split-input-file", "--mlir-print-op-generic"],
-                                 input=f"\n{SPLIT}\n".join(texts), capture_output=True, text=True,
-                                 timeout=120, check=False)
+        printed = subprocess.run(
+            [str(native_binary()), "-", "--split-input-file", "--mlir-print-op-generic"],
+            input=f"\n{SPLIT}\n".join(texts),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         return printed.stdout.split(SPLIT) if printed.returncode == 0 else None
 
     valid = [(name, text) for name, text in seeds if "invalid" not in name]
     forms = generic([text for _, text in valid])
     if forms is None or len(forms) != len(valid):
         forms = [(generic([text]) or [""])[0] for _, text in valid]
-    return [(f"{name}(generic)", form.strip() + "\n") for (name, _), form in zip(valid, forms) if form.strip()]
+    return [
+        (f"{name}(generic)", form.strip() + "\n")
+        for (name, _), form in zip(valid, forms)
+        if form.strip()
+    ]
 
 
 _TOKEN = re.compile(
@@ -132,11 +144,56 @@ _TOKEN = re.compile(
 )
 _ELEMENT_TYPES = ("f32", "f16", "bf16", "f64", "i1", "i8", "i32", "i64", "index", "complex<f32>")
 _BRACKETS = "[]<>(){}"
-_INTERESTING = (0, 1, -1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 63, 64, 65, 255, 256, 1023, 4096,
-                65536, 2**24, 2**31 - 1, 2**31, -(2**31), 2**32, 2**32 + 1, 2**53, 2**62,
-                2**63 - 1, 2**63, -(2**63), 2**64, 10**30)
-_FLOATS = ("0.0", "-0.0", "1.0e+39", "-1.0e+39", "0x7FC00000", "0x7F800000", "0xFF800000",
-           "1.0e-45", "3.4028235e+38", "nan", "inf")
+_INTERESTING = (
+    0,
+    1,
+    -1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    9,
+    15,
+    16,
+    17,
+    31,
+    32,
+    63,
+    64,
+    65,
+    255,
+    256,
+    1023,
+    4096,
+    65536,
+    2**24,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    2**32,
+    2**32 + 1,
+    2**53,
+    2**62,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    2**64,
+    10**30,
+)
+_FLOATS = (
+    "0.0",
+    "-0.0",
+    "1.0e+39",
+    "-1.0e+39",
+    "0x7FC00000",
+    "0x7F800000",
+    "0xFF800000",
+    "1.0e-45",
+    "3.4028235e+38",
+    "nan",
+    "inf",
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +220,7 @@ def shape_dims(text: str) -> list[tuple[int, int]]:
         for part in re.finditer(r"\d+", match.group(1)):
             spans.append((offset + part.start(), offset + part.end()))
         # The last dim of `3x3` is followed by a digit, not an element type.
-        tail = re.match(r"\d+(?![\w.])", text[match.end(1):])
+        tail = re.match(r"\d+(?![\w.])", text[match.end(1) :])
         if tail:
             spans.append((match.end(1), match.end(1) + tail.end()))
     return spans
@@ -217,7 +274,9 @@ def m_duplicate_token(text, rng, pool):
 
 
 def m_bracket(text, rng, pool):
-    brackets = [t for t in tokenize(text) if t.kind in ("punct", "arrow") and t.text in _BRACKETS + ",:="]
+    brackets = [
+        t for t in tokenize(text) if t.kind in ("punct", "arrow") and t.text in _BRACKETS + ",:="
+    ]
     if brackets and rng.random() < 0.6:
         token = rng.choice(brackets)
         return _replace(text, token.start, token.end, "")
@@ -251,16 +310,27 @@ def m_list_entry(text, rng, pool):
         i, j = rng.sample(range(len(items)), 2)
         items[i], items[j] = items[j], items[i]
     elif action == "append":
-        items.append(str(_interesting_int(rng, None)) if rng.random() < 0.5 or not items else items[-1])
+        items.append(
+            str(_interesting_int(rng, None)) if rng.random() < 0.5 or not items else items[-1]
+        )
     else:
         items = []
     body = ", ".join(items)
-    return _replace(text, start, end, f" {body}" if text[start - 1:start] == ":" else body)
+    return _replace(text, start, end, f" {body}" if text[start - 1 : start] == ":" else body)
 
 
 # Custom-syntax keywords of the pattern ops and the group that follows each.
-_KEYWORDS = ("library", "assignment", "strides", "padding", "dilations", "activation",
-             "filter_order", "offsets", "channels")
+_KEYWORDS = (
+    "library",
+    "assignment",
+    "strides",
+    "padding",
+    "dilations",
+    "activation",
+    "filter_order",
+    "offsets",
+    "channels",
+)
 
 
 def _group_end(text: str, start: int) -> int:
@@ -289,10 +359,13 @@ def _group_end(text: str, start: int) -> int:
 def m_attr_entry(text, rng, pool):
     """Deletes, duplicates or moves a `keyword group` of the custom syntax or a `name = value`
     entry of an attribute dictionary."""
-    candidates = [(m.start(), _group_end(text, m.end())) for m in
-                  re.finditer(rf"\b(?:{'|'.join(_KEYWORDS)})\b", text)]
-    candidates += [(m.start(), _group_end(text, m.end())) for m in
-                   re.finditer(r"[\w.]+\s*=\s*", text)]
+    candidates = [
+        (m.start(), _group_end(text, m.end()))
+        for m in re.finditer(rf"\b(?:{'|'.join(_KEYWORDS)})\b", text)
+    ]
+    candidates += [
+        (m.start(), _group_end(text, m.end())) for m in re.finditer(r"[\w.]+\s*=\s*", text)
+    ]
     if not candidates:
         return None
     start, end = rng.choice(candidates)
@@ -362,8 +435,31 @@ def m_shape_consistent(text, rng, pool):
     if not spans:
         return None
     old = text[slice(*rng.choice(spans))]
-    new = str(rng.choice((1, 2, 3, 4, 5, 7, 8, 16, 17, 32, 64, 100, 1024, 4096, 65536,
-                          2**31 - 1, 2**40, int(old) + 1, 2 * int(old))))
+    new = str(
+        rng.choice(
+            (
+                1,
+                2,
+                3,
+                4,
+                5,
+                7,
+                8,
+                16,
+                17,
+                32,
+                64,
+                100,
+                1024,
+                4096,
+                65536,
+                2**31 - 1,
+                2**40,
+                int(old) + 1,
+                2 * int(old),
+            )
+        )
+    )
     for start, end in sorted(spans, reverse=True):
         if text[start:end] == old:
             text = _replace(text, start, end, new)
@@ -500,8 +596,18 @@ def _normalise(line: str) -> str:
 
 
 _FRAME = re.compile(r"\s*#\d+ 0x[0-9a-f]+ ([^\s(][^(]*)\(")
-_RUNTIME_FRAMES = ("llvm::sys::", "SignalHandler", "raise", "abort", "__assert", "_nl_load_domain",
-                   "__pthread_kill", "llvm::report_fatal_error", "llvm::cast", "llvm::dyn_cast")
+_RUNTIME_FRAMES = (
+    "llvm::sys::",
+    "SignalHandler",
+    "raise",
+    "abort",
+    "__assert",
+    "_nl_load_domain",
+    "__pthread_kill",
+    "llvm::report_fatal_error",
+    "llvm::cast",
+    "llvm::dyn_cast",
+)
 
 
 def _first_frame(lines: list[str]) -> str:
@@ -516,13 +622,18 @@ def _first_frame(lines: list[str]) -> str:
 def classify(returncode: int | None, stderr: str, timed_out: bool) -> tuple[str, str]:
     """(outcome, signature) of one run."""
     lines = stderr.splitlines()
-    oom = re.search(r"MemoryError|std::bad_alloc|out of memory|Unable to allocate|"
-                    r"Cannot allocate memory", stderr)
+    oom = re.search(
+        r"MemoryError|std::bad_alloc|out of memory|Unable to allocate|"
+        r"Cannot allocate memory",
+        stderr,
+    )
     if timed_out:
         return "hang", "timeout"
     bug = re.search(r"error: internal error in (.*?): (\w+)", stderr)
     if "Traceback (most recent call last)" in stderr or bug:
-        exception = next((line for line in reversed(lines) if line and not line.startswith(" ")), "")
+        exception = next(
+            (line for line in reversed(lines) if line and not line.startswith(" ")), ""
+        )
         frames = [line.strip() for line in lines if line.strip().startswith('File "')]
         # The innermost frame of pattern-mlir names the code at fault better than numpy's.
         ours = [frame for frame in frames if "pattern_mlir" in frame]
@@ -530,16 +641,27 @@ def classify(returncode: int | None, stderr: str, timed_out: bool) -> tuple[str,
         kind = "oom" if oom else "python-traceback"
         exception = bug.group(2) if bug else exception.split(":", 1)[0]
         return kind, f"{_normalise(exception)} at {where}"
-    if returncode is not None and (returncode < 0 or returncode >= 128 or _ASSERTION.search(stderr)):
+    if returncode is not None and (
+        returncode < 0 or returncode >= 128 or _ASSERTION.search(stderr)
+    ):
         if oom:
             return "oom", _normalise(oom.group())
         assertion = _ASSERTION.search(stderr)
         if assertion:
             # A generic assertion (cast<>, SmallVector indexing) fails in many places.
             where = _first_frame(lines)
-            return "crash", f"assertion `{_normalise(assertion.group(1))}`{' in ' + where if where else ''}"
-        fatal = next((line for line in lines if line.startswith(("LLVM ERROR", "terminate called",
-                                                                     "Fatal Python error"))), None)
+            return (
+                "crash",
+                f"assertion `{_normalise(assertion.group(1))}`{' in ' + where if where else ''}",
+            )
+        fatal = next(
+            (
+                line
+                for line in lines
+                if line.startswith(("LLVM ERROR", "terminate called", "Fatal Python error"))
+            ),
+            None,
+        )
         if fatal:
             return "crash", _normalise(fatal)
         number = -returncode if returncode < 0 else returncode - 128
@@ -552,7 +674,9 @@ def classify(returncode: int | None, stderr: str, timed_out: bool) -> tuple[str,
         return "ok", ""
     if re.search(r"(^|\s)error:", stderr):
         return "diagnostic", ""
-    return "no-diagnostic", _normalise(next((line for line in lines if line.strip()), "(no output)"))
+    return "no-diagnostic", _normalise(
+        next((line for line in lines if line.strip()), "(no output)")
+    )
 
 
 def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
@@ -624,8 +748,14 @@ def run_exec(argv: list[str], timeout: float, memory_bytes: int) -> tuple[int | 
     """Runs the real `pattern-opt` console script."""
     script = Path(sys.executable).parent / "pattern-opt"
     env = {**os.environ, "PATTERN_MLIR_TRACEBACK": "1"}
-    process = subprocess.Popen([str(script), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                               start_new_session=True, preexec_fn=lambda: _limit_memory(memory_bytes))
+    process = subprocess.Popen(
+        [str(script), *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: _limit_memory(memory_bytes),
+    )
     try:
         _, err = process.communicate(timeout=timeout)
         return process.returncode, _head_and_tail(err), False
@@ -658,15 +788,28 @@ def run_mutant(mutant: Mutant, settings: Settings) -> list[Outcome]:
         path.write_text(mutant.text)
         configs = settings.configs
         for name in configs:
-            if results and results[0].config == "parse" and results[0].outcome == "diagnostic" \
-                    and name != REJECTED_CONFIG:
+            if (
+                results
+                and results[0].config == "parse"
+                and results[0].outcome == "diagnostic"
+                and name != REJECTED_CONFIG
+            ):
                 continue
             start = time.monotonic()
-            returncode, stderr, timed_out = runner([str(path), *flags[name]], settings.timeout,
-                                                   settings.memory_bytes)
+            returncode, stderr, timed_out = runner(
+                [str(path), *flags[name]], settings.timeout, settings.memory_bytes
+            )
             outcome, signature = classify(returncode, stderr, timed_out)
-            results.append(Outcome(name, outcome, signature, returncode, time.monotonic() - start,
-                                   _clip(stderr) if outcome in FAILURES else ""))
+            results.append(
+                Outcome(
+                    name,
+                    outcome,
+                    signature,
+                    returncode,
+                    time.monotonic() - start,
+                    _clip(stderr) if outcome in FAILURES else "",
+                )
+            )
     for result in results:
         if result.outcome in FAILURES:
             save_reproducer(mutant, result, settings.out)
@@ -681,10 +824,13 @@ def save_reproducer(mutant: Mutant, result: Outcome, out: Path) -> None:
         return
     stem = directory / f"mutant-{mutant.index}-{result.config}"
     stem.with_suffix(".mlir").write_text(mutant.text)
-    command = shlex.join(["pattern-opt", str(stem.with_suffix(".mlir")), *dict(CONFIGS)[result.config]])
+    command = shlex.join(
+        ["pattern-opt", str(stem.with_suffix(".mlir")), *dict(CONFIGS)[result.config]]
+    )
     stem.with_suffix(".txt").write_text(
         f"{command}\n# outcome: {result.outcome}\n# signature: {result.signature}\n"
-        f"# seed: {mutant.seed}, mutations: {', '.join(mutant.mutations)}\n\n{result.stderr}")
+        f"# seed: {mutant.seed}, mutations: {', '.join(mutant.mutations)}\n\n{result.stderr}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,11 +840,14 @@ def save_reproducer(mutant: Mutant, result: Outcome, out: Path) -> None:
 _STATE: dict = {}
 
 
-def _init_worker(settings: Settings, seeds: list[tuple[str, str]], pool_worker: bool = True) -> None:
+def _init_worker(
+    settings: Settings, seeds: list[tuple[str, str]], pool_worker: bool = True
+) -> None:
     if pool_worker:  # the parent handles ^C and terminates the pool
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imported once here so that every forked run starts with them loaded.
     from pattern_mlir import register_dialect
+
     register_dialect()
     import pattern_mlir.passes  # noqa: F401
     import pattern_mlir.tools.pattern_opt  # noqa: F401
@@ -710,8 +859,12 @@ def _work(index: int) -> tuple[dict, list[Outcome]]:
     settings = _STATE["settings"]
     mutant = make_mutant(index, settings.seed, _STATE["seeds"], _STATE["pool"])
     results = run_mutant(mutant, settings)
-    return {"index": index, "seed": mutant.seed, "mutations": mutant.mutations,
-            "text": mutant.text if any(r.outcome in FAILURES for r in results) else ""}, results
+    return {
+        "index": index,
+        "seed": mutant.seed,
+        "mutations": mutant.mutations,
+        "text": mutant.text if any(r.outcome in FAILURES for r in results) else "",
+    }, results
 
 
 @dataclass
@@ -740,8 +893,13 @@ class Summary:
             entry["count"] += 1
             entry["configs"].add(result.config)
             if entry["first"] is None or info["index"] < entry["first"][0]:
-                entry.update(first=(info["index"], result.config), text=info["text"],
-                             stderr=result.stderr, seed=info["seed"], mutations=info["mutations"])
+                entry.update(
+                    first=(info["index"], result.config),
+                    text=info["text"],
+                    stderr=result.stderr,
+                    seed=info["seed"],
+                    mutations=info["mutations"],
+                )
 
 
 def _journal_line(info: dict, results: list[Outcome]) -> str:
@@ -762,8 +920,14 @@ def _read_journal(path: Path, summary: Summary) -> set[int]:
     return done
 
 
-def campaign(settings: Settings, mutants: int, jobs: int, start: int = 0,
-             progress: bool = False, journal: Path | None = None) -> Summary:
+def campaign(
+    settings: Settings,
+    mutants: int,
+    jobs: int,
+    start: int = 0,
+    progress: bool = False,
+    journal: Path | None = None,
+) -> Summary:
     """Runs mutants start .. start + mutants - 1. With a `journal`, every mutant's outcomes
     are appended to it as they come, and mutants it already holds are not run again: a
     campaign that was stopped resumes where it stopped."""
@@ -789,9 +953,13 @@ def campaign(settings: Settings, mutants: int, jobs: int, start: int = 0,
                 log.flush()
             if progress and (done % 200 == 0 or done == mutants):
                 failed = sum(summary.runs[o] for o in FAILURES)
-                print(f"[{time.monotonic() - began:7.0f} s] {done}/{mutants} mutants, "
-                      f"{sum(summary.runs.values())} runs, {failed} failures, "
-                      f"{len(summary.failures)} signatures", file=sys.stderr, flush=True)
+                print(
+                    f"[{time.monotonic() - began:7.0f} s] {done}/{mutants} mutants, "
+                    f"{sum(summary.runs.values())} runs, {failed} failures, "
+                    f"{len(summary.failures)} signatures",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         if log is not None:
             log.close()
@@ -810,8 +978,11 @@ def confirm(summary: Summary, settings: Settings) -> dict:
         for key, entry in summary.failures.items():
             path = Path(tmp) / "repro.mlir"
             path.write_text(entry["text"])
-            returncode, stderr, timed_out = run_exec([str(path), *dict(CONFIGS)[entry["first"][1]]],
-                                                     settings.timeout, settings.memory_bytes)
+            returncode, stderr, timed_out = run_exec(
+                [str(path), *dict(CONFIGS)[entry["first"][1]]],
+                settings.timeout,
+                settings.memory_bytes,
+            )
             confirmed[key] = classify(returncode, stderr, timed_out)[0]
     return confirmed
 
@@ -843,17 +1014,23 @@ def render_section(summary: Summary, command: str, confirmed: dict) -> str:
         command,
         "```",
         "",
-        (f"{summary.mutants} mutants, {total_runs} runs; the runs took "
-         f"{summary.run_seconds / 60:.0f} min in all (worker processes run them in parallel)."),
+        (
+            f"{summary.mutants} mutants, {total_runs} runs; the runs took "
+            f"{summary.run_seconds / 60:.0f} min in all (worker processes run them in parallel)."
+        ),
         "",
         "| outcome | runs | of which `pattern-opt` alone |",
         "|---|---:|---:|",
     ]
     for outcome in OUTCOMES:
         lines.append(f"| {outcome} | {summary.runs[outcome]} | {summary.parse[outcome]} |")
-    lines += ["", "Runs per configuration:", "",
-              "| configuration | " + " | ".join(OUTCOMES) + " |",
-              "|---|" + "---:|" * len(OUTCOMES)]
+    lines += [
+        "",
+        "Runs per configuration:",
+        "",
+        "| configuration | " + " | ".join(OUTCOMES) + " |",
+        "|---|" + "---:|" * len(OUTCOMES),
+    ]
     for name, flags in CONFIGS:
         counts = summary.per_config.get(name)
         if counts:
@@ -861,18 +1038,22 @@ def render_section(summary: Summary, command: str, confirmed: dict) -> str:
             lines.append(f"| {label} | " + " | ".join(str(counts[o]) for o in OUTCOMES) + " |")
     lines += ["", "### Failure signatures", ""]
     if not summary.failures:
-        lines.append("None: no crash, hang, out-of-memory, escaped Python exception or silent "
-                     "failure.")
-    for (outcome, signature), entry in sorted(summary.failures.items(),
-                                              key=lambda item: (item[0][0], -item[1]["count"])):
+        lines.append(
+            "None: no crash, hang, out-of-memory, escaped Python exception or silent failure."
+        )
+    for (outcome, signature), entry in sorted(
+        summary.failures.items(), key=lambda item: (item[0][0], -item[1]["count"])
+    ):
         index, config = entry["first"]
         replay = confirmed.get((outcome, signature), "not replayed")
         lines += [
             f"#### {outcome}: {signature or '(no message)'}",
             "",
-            (f"{entry['count']} runs ({', '.join(sorted(entry['configs']))}); first: mutant "
-             f"{index} of {entry['seed']} ({', '.join(entry['mutations'])}); replayed with the "
-             f"`pattern-opt` script: {replay}."),
+            (
+                f"{entry['count']} runs ({', '.join(sorted(entry['configs']))}); first: mutant "
+                f"{index} of {entry['seed']} ({', '.join(entry['mutations'])}); replayed with the "
+                f"`pattern-opt` script: {replay}."
+            ),
             "",
             "```sh",
             shlex.join(["pattern-opt", "repro.mlir", *dict(CONFIGS)[config]]),
@@ -889,23 +1070,31 @@ def render_section(summary: Summary, command: str, confirmed: dict) -> str:
 def write_section(doc: Path, section: str) -> None:
     """Replaces the `## Mutated MLIR inputs` section of `doc` (up to the next level-2
     heading), leaving every other section as it is."""
-    text = doc.read_text() if doc.exists() else (
-        "# Fuzzing\n\nInputs a user might bring, generated to find what aborts, hangs or "
-        "exhausts the compiler instead of reporting an error.\n\n")
+    text = (
+        doc.read_text()
+        if doc.exists()
+        else (
+            "# Fuzzing\n\nInputs a user might bring, generated to find what aborts, hangs or "
+            "exhausts the compiler instead of reporting an error.\n\n"
+        )
+    )
     lines = text.splitlines(keepends=True)
     begin = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
     if begin is None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
-        end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        end = next(
+            (i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
         tail = "".join(lines[end:])
         text = "".join(lines[:begin]) + section + ("\n" + tail if tail else "")
     doc.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mutants", type=int, default=1000)
     parser.add_argument("--start", type=int, default=0, help="first mutant number")
     parser.add_argument("--seed", type=int, default=0)
@@ -913,15 +1102,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per run")
     parser.add_argument("--memory-gb", type=float, default=4.0, help="address space per run")
     parser.add_argument("--out", type=Path, required=True, help="reproducer directory")
-    parser.add_argument("--configs", help="comma-separated subset of: "
-                        + ", ".join(name for name, _ in CONFIGS))
-    parser.add_argument("--exec", dest="exec_mode", action="store_true",
-                        help="spawn the pattern-opt script for every run instead of forking")
-    parser.add_argument("--doc", type=Path, help="rewrite this file's mutation section "
-                        "(docs/fuzz.md)")
+    parser.add_argument(
+        "--configs", help="comma-separated subset of: " + ", ".join(name for name, _ in CONFIGS)
+    )
+    parser.add_argument(
+        "--exec",
+        dest="exec_mode",
+        action="store_true",
+        help="spawn the pattern-opt script for every run instead of forking",
+    )
+    parser.add_argument(
+        "--doc", type=Path, help="rewrite this file's mutation section (docs/fuzz.md)"
+    )
     parser.add_argument("--json", type=Path, help="write the summary as JSON here")
-    parser.add_argument("--resume", action="store_true",
-                        help="journal outcomes in --out and skip the mutants it already holds")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="journal outcomes in --out and skip the mutants it already holds",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -932,11 +1130,18 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown configurations {sorted(unknown)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = Settings(args.seed, args.timeout, int(args.memory_gb * 2**30), args.exec_mode,
-                        args.out.resolve(), configs)
+    settings = Settings(
+        args.seed,
+        args.timeout,
+        int(args.memory_gb * 2**30),
+        args.exec_mode,
+        args.out.resolve(),
+        configs,
+    )
     journal = args.out / f"journal-seed{args.seed}.jsonl" if args.resume else None
-    summary = campaign(settings, args.mutants, args.jobs, args.start, progress=not args.quiet,
-                       journal=journal)
+    summary = campaign(
+        settings, args.mutants, args.jobs, args.start, progress=not args.quiet, journal=journal
+    )
     confirmed = confirm(summary, settings)
     shown = [a for a in (argv if argv is not None else sys.argv[1:])]
     command = shlex.join([".venv/bin/python", "scripts/fuzz_mlir.py", *shown])
@@ -945,13 +1150,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.doc:
         write_section(args.doc, section)
     if args.json:
-        args.json.write_text(json.dumps({
-            "mutants": summary.mutants, "runs": dict(summary.runs), "parse": dict(summary.parse),
-            "seconds": summary.seconds,
-            "failures": [{"outcome": o, "signature": s, "count": e["count"],
-                          "configs": sorted(e["configs"]), "mutant": e["first"][0],
-                          "config": e["first"][1]} for (o, s), e in summary.failures.items()],
-        }, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "mutants": summary.mutants,
+                    "runs": dict(summary.runs),
+                    "parse": dict(summary.parse),
+                    "seconds": summary.seconds,
+                    "failures": [
+                        {
+                            "outcome": o,
+                            "signature": s,
+                            "count": e["count"],
+                            "configs": sorted(e["configs"]),
+                            "mutant": e["first"][0],
+                            "config": e["first"][1],
+                        }
+                        for (o, s), e in summary.failures.items()
+                    ],
+                },
+                indent=1,
+            )
+        )
     return 1 if summary.failures else 0
 
 

@@ -75,13 +75,15 @@ def run_case(seed: int, target: str, max_blocks: int, timeout: float, verbose: b
         if verbose:
             traceback.print_exc()
         text = f"{type(error).__name__}: {error}"
-        record.update(outcome="exception", detail=_first_line(text),
-                      message=_clip(traceback.format_exc()))
+        record.update(
+            outcome="exception", detail=_first_line(text), message=_clip(traceback.format_exc())
+        )
         return record
 
 
-def _run_case(record: dict, seed: int, target: str, max_blocks: int, timeout: float,
-              verbose: bool) -> dict:
+def _run_case(
+    record: dict, seed: int, target: str, max_blocks: int, timeout: float, verbose: bool
+) -> dict:
     import copy
 
     import pattern_mlir
@@ -95,8 +97,12 @@ def _run_case(record: dict, seed: int, target: str, max_blocks: int, timeout: fl
     record.update(description=case.description, families=list(case.families), stage="prune")
     projection = projection_of(seed)
     if projection and prune.eligible_convs(case.model):
-        spec = prune.project(case.model, num_patterns=projection[0], connectivity=projection[1],
-                             rules=prune.PruneRules(connectivity_min_in_channels=1))
+        spec = prune.project(
+            case.model,
+            num_patterns=projection[0],
+            connectivity=projection[1],
+            rules=prune.PruneRules(connectivity_min_in_channels=1),
+        )
         record["projected"] = [projection[0], projection[1], len(spec.layers)]
     if verbose:
         print(f"seed {seed}: {case.description}\nprojection: {record.get('projected')}", flush=True)
@@ -108,8 +114,12 @@ def _run_case(record: dict, seed: int, target: str, max_blocks: int, timeout: fl
     except pattern_mlir.CompileError as error:
         record["seconds"] = round(time.perf_counter() - start, 1)
         timed_out = "did not finish within its time limit" in error.message
-        record.update(outcome="hang" if timed_out else "compile_error", stage=error.stage,
-                      detail=_first_line(error.message), message=_clip(str(error)))
+        record.update(
+            outcome="hang" if timed_out else "compile_error",
+            stage=error.stage,
+            detail=_first_line(error.message),
+            message=_clip(str(error)),
+        )
         return record
     record["seconds"] = round(time.perf_counter() - start, 1)
     record["stage"] = "run"
@@ -126,21 +136,31 @@ def _run_case(record: dict, seed: int, target: str, max_blocks: int, timeout: fl
             wrong_inputs = wrong_inputs or inputs
             with torch.no_grad():
                 exact = _tuple(copy.deepcopy(case.model).double()(*(x.double() for x in inputs)))
-            reference.append([(relative_error(e, x), relative_error(g, x))
-                              for g, e, x in zip(got, expected, exact)])
+            reference.append(
+                [
+                    (relative_error(e, x), relative_error(g, x))
+                    for g, e, x in zip(got, expected, exact)
+                ]
+            )
     worst = max(max(e) for e in errors)
     record["max_error"] = worst
     if worst <= TOLERANCE:
         record["outcome"] = "ok"
-    elif all(torch_err > TOLERANCE / 10 and ours <= 10 * torch_err
-             for pairs in reference for torch_err, ours in pairs if ours > TOLERANCE):
+    elif all(
+        torch_err > TOLERANCE / 10 and ours <= 10 * torch_err
+        for pairs in reference
+        for torch_err, ours in pairs
+        if ours > TOLERANCE
+    ):
         record["outcome"] = "ill_conditioned"
         record["reference"] = reference
     else:
         record["outcome"] = "mismatch"
         record["reference"] = reference
         record["detail"] = "outputs " + ", ".join(
-            f"{i}: {e:.2g}" for i, e in enumerate(errors[0] if max(errors[0]) > TOLERANCE else errors[1]))
+            f"{i}: {e:.2g}"
+            for i, e in enumerate(errors[0] if max(errors[0]) > TOLERANCE else errors[1])
+        )
         record["first_wrong"] = first_wrong_block(case, wrong_inputs, target, options)
     record["errors"] = errors
     return record
@@ -175,8 +195,10 @@ def first_wrong_block(case, inputs, target: str, options) -> str:
 def _first_line(message: str) -> str:
     """The line that says what went wrong: the first MLIR error (with the torch op and module
     class its location names) when there is one, else the first line."""
-    for form in (r'loc\("([\w.]+) in [^"]*?(?: \((\w+)\))?"\S*\)\)?: error: (.*)',
-                 r'error: "([\w.]+) in [^"]*?(?: \((\w+)\))?"(?:\("[^"]*":\d+:\d+\))?: (.*)'):
+    for form in (
+        r'loc\("([\w.]+) in [^"]*?(?: \((\w+)\))?"\S*\)\)?: error: (.*)',
+        r'error: "([\w.]+) in [^"]*?(?: \((\w+)\))?"(?:\("[^"]*":\d+:\d+\))?: (.*)',
+    ):
         match = re.search(form, message)
         if match:
             where = match[1] if match[2] in (None, "Op") else f"{match[2]} {match[1]}"
@@ -216,12 +238,29 @@ def signature(record: dict) -> str:
 def _run_subprocess(seed: int, target: str, args) -> dict:
     """One case in a fresh process with its own TMPDIR (reproducers, arm64 builds), removed after."""
     scratch = Path(tempfile.mkdtemp(prefix=f"fuzz-{seed}-{target}-"))
-    command = [sys.executable, str(Path(__file__).resolve()), "--case", str(seed), "--target", target,
-               "--max-blocks", str(args.max_blocks), "--timeout", str(args.timeout), "--json"]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--case",
+        str(seed),
+        "--target",
+        target,
+        "--max-blocks",
+        str(args.max_blocks),
+        "--timeout",
+        str(args.timeout),
+        "--json",
+    ]
     env = dict(os.environ, TMPDIR=str(scratch), PYTHONWARNINGS="ignore")
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env, start_new_session=True)
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
         out, err = child.communicate(timeout=args.timeout + 120)
     except subprocess.TimeoutExpired:
@@ -234,9 +273,16 @@ def _run_subprocess(seed: int, target: str, args) -> dict:
             record = json.loads(lines[-1])
         else:
             tail = [line for line in err.splitlines() if line.strip()][-1:] or [""]
-            how = (f"killed by {signal.Signals(-child.returncode).name}" if child.returncode < 0
-                   else f"exit status {child.returncode}")
-            record = {"outcome": "crash", "detail": f"{how}: {tail[0][:300]}", "message": _clip(err)}
+            how = (
+                f"killed by {signal.Signals(-child.returncode).name}"
+                if child.returncode < 0
+                else f"exit status {child.returncode}"
+            )
+            record = {
+                "outcome": "crash",
+                "detail": f"{how}: {tail[0][:300]}",
+                "message": _clip(err),
+            }
     finally:
         # whatever the case left behind (its stage worker, after a crash)
         with contextlib.suppress(ProcessLookupError):
@@ -273,13 +319,23 @@ def campaign(args) -> None:
     done = {(r["seed"], r["target"]) for r in records if r["outcome"] not in args.rerun}
     jobs = []
     for seed in range(args.start, args.start + args.seeds):
-        for target in ["host"] + (["arm64-neon"] if args.arm64_every and seed % args.arm64_every == 0 else []):
+        for target in ["host"] + (
+            ["arm64-neon"] if args.arm64_every and seed % args.arm64_every == 0 else []
+        ):
             if (seed, target) not in done:
                 jobs.append((seed, target))
     lock = threading.Lock()
     with path.open("a") as results:
-        results.write(json.dumps({"command": _command(), "started": time.strftime("%Y-%m-%d %H:%M"),
-                                  "commit": _commit()}) + "\n")
+        results.write(
+            json.dumps(
+                {
+                    "command": _command(),
+                    "started": time.strftime("%Y-%m-%d %H:%M"),
+                    "commit": _commit(),
+                }
+            )
+            + "\n"
+        )
         results.flush()
         counts = collections.Counter()
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -291,9 +347,11 @@ def campaign(args) -> None:
                     results.flush()
                     counts[record["outcome"]] += 1
                     note = "" if record["outcome"] == "ok" else f"  {signature(record)}"
-                    print(f"[{sum(counts.values())}/{len(jobs)}] seed {record['seed']} "
-                          f"{record['target']}: {record['outcome']} ({record['wall_seconds']} s){note}",
-                          flush=True)
+                    print(
+                        f"[{sum(counts.values())}/{len(jobs)}] seed {record['seed']} "
+                        f"{record['target']}: {record['outcome']} ({record['wall_seconds']} s){note}",
+                        flush=True,
+                    )
     write_report(path, Path(args.report))
 
 
@@ -303,8 +361,13 @@ def _command() -> str:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -318,25 +381,44 @@ def cpu_description() -> str:
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
     flags = set(fields.get("flags", "").split())
-    isa = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq",
-                       "avx512_vnni", "avx512_bf16") if f in flags]
+    isa = [
+        f
+        for f in (
+            "sse4_2",
+            "avx",
+            "avx2",
+            "fma",
+            "avx512f",
+            "avx512bw",
+            "avx512vl",
+            "avx512dq",
+            "avx512_vnni",
+            "avx512_bf16",
+        )
+        if f in flags
+    ]
     model = fields.get("model name", "unknown CPU")
     family = f"family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
     cores = os.cpu_count()
-    return f"{model} ({fields.get('vendor_id', '?')} {family}), {cores} cores; x86-64 {' '.join(isa)}"
+    return (
+        f"{model} ({fields.get('vendor_id', '?')} {family}), {cores} cores; x86-64 {' '.join(isa)}"
+    )
 
 
 def write_report(path: Path, report: Path) -> None:
     records, meta = load_results(path)
     section = _section(records, meta)
     text = report.read_text() if report.exists() else "# Fuzzing\n\n"
-    start = text.find(f"\n{SECTION}\n") + 1 if f"\n{SECTION}\n" in text else (
-        0 if text.startswith(f"{SECTION}\n") else -1)
+    start = (
+        text.find(f"\n{SECTION}\n") + 1
+        if f"\n{SECTION}\n" in text
+        else (0 if text.startswith(f"{SECTION}\n") else -1)
+    )
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text)
     print(f"wrote {report}")
@@ -348,45 +430,75 @@ def _section(records: list[dict], meta: list[dict]) -> str:
     for r in records:
         by_target[r["target"]][r["outcome"]] += 1
     targets = sorted(by_target, key=lambda t: t != "host")
-    lines = [SECTION, "",
-             ("Random small models (`pattern_mlir.testing.random_models`: convs of every shape incl. "
-             "pattern-projected 3x3, transposed convs, activations, norms, pools, resampling, pads, "
-             "softmax, reductions, reshaping, broadcasting arithmetic, linear/matmul, attention, "
-             "LSTM/GRU; several inputs and outputs) compiled and compared with torch on two random "
-             f"inputs each (relative error <= {TOLERANCE:g} per output). Each case runs in its own "
-             "process, so a crash is recorded, not fatal; about half the seeds have their 3x3 convs "
-             "projected onto patterns. `ill_conditioned`: off by more than the tolerance, but torch's "
-             "own float32 result is as far from float64 (the model amplifies rounding)."), ""]
+    lines = [
+        SECTION,
+        "",
+        (
+            "Random small models (`pattern_mlir.testing.random_models`: convs of every shape incl. "
+            "pattern-projected 3x3, transposed convs, activations, norms, pools, resampling, pads, "
+            "softmax, reductions, reshaping, broadcasting arithmetic, linear/matmul, attention, "
+            "LSTM/GRU; several inputs and outputs) compiled and compared with torch on two random "
+            f"inputs each (relative error <= {TOLERANCE:g} per output). Each case runs in its own "
+            "process, so a crash is recorded, not fatal; about half the seeds have their 3x3 convs "
+            "projected onto patterns. `ill_conditioned`: off by more than the tolerance, but torch's "
+            "own float32 result is as far from float64 (the model amplifies rounding)."
+        ),
+        "",
+    ]
     for m in meta:
         lines.append(f"- `{m['command']}` (started {m['started']} at commit {m['commit']})")
-    lines += ["", f"Host: {cpu_description()}.", "",
-              f"**{len(seeds)} random models** ({len(records)} compiles: "
-              + ", ".join(f"{sum(by_target[t].values())} {t}" for t in targets) + ").", "",
-              "| outcome | " + " | ".join(targets) + " |", "|---|" + "---:|" * len(targets)]
+    lines += [
+        "",
+        f"Host: {cpu_description()}.",
+        "",
+        f"**{len(seeds)} random models** ({len(records)} compiles: "
+        + ", ".join(f"{sum(by_target[t].values())} {t}" for t in targets)
+        + ").",
+        "",
+        "| outcome | " + " | ".join(targets) + " |",
+        "|---|" + "---:|" * len(targets),
+    ]
     for outcome in OUTCOMES:
-        lines.append(f"| {outcome} | " + " | ".join(str(by_target[t][outcome]) for t in targets) + " |")
+        lines.append(
+            f"| {outcome} | " + " | ".join(str(by_target[t][outcome]) for t in targets) + " |"
+        )
     total = collections.Counter(r["outcome"] for r in records)
     met = len(seeds) >= 5000 and not (total["crash"] or total["hang"] or total["mismatch"])
-    lines += ["", ("The target is 0 crashes, 0 hangs and 0 mismatches over at least 5,000 random "
-                   f"models: {'met' if met else 'not met'} ({len(seeds)} models, {total['crash']} "
-                   f"crashes, {total['hang']} hangs, {total['mismatch']} mismatches).")]
+    lines += [
+        "",
+        (
+            "The target is 0 crashes, 0 hangs and 0 mismatches over at least 5,000 random "
+            f"models: {'met' if met else 'not met'} ({len(seeds)} models, {total['crash']} "
+            f"crashes, {total['hang']} hangs, {total['mismatch']} mismatches)."
+        ),
+    ]
     groups = collections.defaultdict(list)
     for r in records:
         if r["outcome"] in FAILURES or r["outcome"] == "ill_conditioned":
             groups[signature(r)].append(r)
-    order = {o: i for i, o in enumerate(("mismatch", "crash", "hang", "exception", "compile_error",
-                                         "ill_conditioned"))}
+    order = {
+        o: i
+        for i, o in enumerate(
+            ("mismatch", "crash", "hang", "exception", "compile_error", "ill_conditioned")
+        )
+    }
     lines += ["", "### Distinct failures", ""]
     if not groups:
         lines.append("None.")
-    for sig, group in sorted(groups.items(), key=lambda kv: (order[kv[1][0]["outcome"]], -len(kv[1]))):
+    for sig, group in sorted(
+        groups.items(), key=lambda kv: (order[kv[1][0]["outcome"]], -len(kv[1]))
+    ):
         first = min(group, key=lambda r: len(r["description"]))
-        seeds_text = ", ".join(f"{r['seed']}{'' if r['target'] == 'host' else ' (arm64)'}"
-                               for r in sorted(group, key=lambda r: (r["seed"], r["target"] != "host"))[:12])
-        lines += [f"- **{sig}** ({len(group)} cases; seeds {seeds_text}{' ...' if len(group) > 12 else ''})",
-                  f"  - reproduce: `scripts/fuzz_models.py --case {first['seed']} --target {first['target']}`"
-                  + (f"; projected {first['projected']}" if first.get("projected") else ""),
-                  f"  - model: `{first['description']}`"]
+        seeds_text = ", ".join(
+            f"{r['seed']}{'' if r['target'] == 'host' else ' (arm64)'}"
+            for r in sorted(group, key=lambda r: (r["seed"], r["target"] != "host"))[:12]
+        )
+        lines += [
+            f"- **{sig}** ({len(group)} cases; seeds {seeds_text}{' ...' if len(group) > 12 else ''})",
+            f"  - reproduce: `scripts/fuzz_models.py --case {first['seed']} --target {first['target']}`"
+            + (f"; projected {first['projected']}" if first.get("projected") else ""),
+            f"  - model: `{first['description']}`",
+        ]
         if _detail(first):
             lines.append(f"  - first line: `{_detail(first)[:300]}`")
         if first.get("first_wrong"):
@@ -399,15 +511,25 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
     parser.add_argument("--start", type=int, default=0, help="first seed")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once")
-    parser.add_argument("--arm64-every", type=int, default=10,
-                        help="seeds divisible by this also compile for arm64-neon (0: never)")
+    parser.add_argument(
+        "--arm64-every",
+        type=int,
+        default=10,
+        help="seeds divisible by this also compile for arm64-neon (0: never)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one compile may take")
     parser.add_argument("--max-blocks", type=int, default=6, help="most random blocks per model")
     parser.add_argument("--results", default=str(RESULTS), help="JSON lines, appended to")
     parser.add_argument("--report", default=str(REPORT), help="markdown file of the report")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report")
-    parser.add_argument("--rerun", nargs="*", default=[], choices=OUTCOMES, metavar="OUTCOME",
-                        help="run the seeds' cases with these outcomes again (after a fix)")
+    parser.add_argument(
+        "--rerun",
+        nargs="*",
+        default=[],
+        choices=OUTCOMES,
+        metavar="OUTCOME",
+        help="run the seeds' cases with these outcomes again (after a fix)",
+    )
     parser.add_argument("--case", type=int, help="run this one seed here and print its record")
     parser.add_argument("--target", default="host", choices=("host", "arm64-neon"))
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)

@@ -151,10 +151,7 @@ def layer_section(device, runs: int) -> list[str]:
         weights, library, assignment, bias = make_layer(case, rng)
         x = rng.standard_normal((case.n, case.cin, case.h, case.w)).astype(np.float32)
         text = conv_module(case, weights, library, assignment, bias)
-        exes = [
-            compile_for_vulkan(text, device=device, staged=staged)
-            for staged in (False, True)
-        ]
+        exes = [compile_for_vulkan(text, device=device, staged=staged) for staged in (False, True)]
         for exe in exes:
             assert relative_error(exe(x)[0], reference(case, x, weights, bias)) <= 1e-3
         macs = exes[0].kernels[0].kept_macs
@@ -194,9 +191,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", default=str(ROOT / "docs" / "gpu.md"))
-    parser.add_argument(
-        "--no-networks", action="store_true", help="skip VGG-16 and ResNet-50"
-    )
+    parser.add_argument("--no-networks", action="store_true", help="skip VGG-16 and ResNet-50")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)

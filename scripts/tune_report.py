@@ -217,7 +217,8 @@ def findings(results: dict, summary: dict) -> str:
     verdicts = "; ".join(
         f"{net} {s['geomean']:.3f}x in {t[net]['wall_s'] / 60:.1f} min: "
         f"{'met' if s['geomean'] >= 1.2 and t[net]['wall_s'] <= 300 else 'missed'}"
-        for net, s in summary.items() if net in t
+        for net, s in summary.items()
+        if net in t
     )
     unblocked = [n for n, r in rows.items() if " ch-" in r["tuned"] and " ch-" not in r["default"]]
     return f"""

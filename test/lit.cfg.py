@@ -16,7 +16,9 @@ config.excludes = ["python", "Output", "lit.cfg.py"]
 site = sysconfig.get_paths()["purelib"]
 venv_bin = os.path.dirname(os.path.abspath(os.sys.executable))
 paths = [venv_bin, os.path.join(site, "llvm", "bin"), os.path.join(site, "mlir", "bin")]
-config.environment["PATH"] = os.pathsep.join(paths + [config.environment.get("PATH", os.environ["PATH"])])
+config.environment["PATH"] = os.pathsep.join(
+    paths + [config.environment.get("PATH", os.environ["PATH"])]
+)
 # An AVX-512 machine can run the tests as an AVX2 one (target/registry.py).
 if "PATTERN_MLIR_HOST_LEVEL" in os.environ:
     config.environment["PATTERN_MLIR_HOST_LEVEL"] = os.environ["PATTERN_MLIR_HOST_LEVEL"]

@@ -23,5 +23,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'pattern_mlir' has no attribute {name!r}")
 
 
-__all__ = ["ArtifactError", "CompileError", "CompileOptions", "Executable", "compile", "compile_str", "load",
-           "register_dialect"]
+__all__ = [
+    "ArtifactError",
+    "CompileError",
+    "CompileOptions",
+    "Executable",
+    "compile",
+    "compile_str",
+    "load",
+    "register_dialect",
+]

@@ -24,7 +24,9 @@ def _shape(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated ints like 1,3,224,224, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated ints like 1,3,224,224, got {text!r}"
+        ) from None
 
 
 def _zoo_model(args, calibrate: bool = False):
@@ -34,12 +36,16 @@ def _zoo_model(args, calibrate: bool = False):
     from . import models, prune
 
     if args.model.endswith(".mlir"):
-        raise ValueError(f"{args.command} needs a zoo model (a torch module), not {args.model}; "
-                         "see `pattern-mlir models`")
+        raise ValueError(
+            f"{args.command} needs a zoo model (a torch module), not {args.model}; "
+            "see `pattern-mlir models`"
+        )
 
     model, x = models.build(args.model, input_shape=args.input_shape, small=args.small)
     if not args.dense:
-        _log(f"projecting {args.model}'s 3x3 convs: {args.patterns} patterns, connectivity {args.connectivity}")
+        _log(
+            f"projecting {args.model}'s 3x3 convs: {args.patterns} patterns, connectivity {args.connectivity}"
+        )
         prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity)
     if calibrate:
         from .models.init import calibrate_batchnorm
@@ -51,9 +57,12 @@ def _zoo_model(args, calibrate: bool = False):
 def _compile(args, calibrate: bool = False):
     import pattern_mlir
 
-    options = pattern_mlir.CompileOptions(num_threads=args.threads, save_temps=args.save_temps,
-                                          patterns=not args.dense,
-                                          tuning_db=getattr(args, "tuning_db", None))
+    options = pattern_mlir.CompileOptions(
+        num_threads=args.threads,
+        save_temps=args.save_temps,
+        patterns=not args.dense,
+        tuning_db=getattr(args, "tuning_db", None),
+    )
     start = time.perf_counter()
     if args.model.endswith(".mlir"):
         _log(f"compiling {args.model} for {args.target}")
@@ -91,7 +100,11 @@ def cmd_run(args) -> int:
     import pattern_mlir
 
     exe = pattern_mlir.load(args.executable)
-    x = np.load(args.input) if args.input else np.random.default_rng(0).random(exe.inputs[0].shape, np.float32)
+    x = (
+        np.load(args.input)
+        if args.input
+        else np.random.default_rng(0).random(exe.inputs[0].shape, np.float32)
+    )
     y = exe(np.ascontiguousarray(x, dtype=np.float32))
     print(f"output shape {tuple(y.shape)}, min {float(y.min()):.6g}, max {float(y.max()):.6g}")
     if args.output:
@@ -114,12 +127,16 @@ def cmd_bench(args) -> int:
         torch_ms = median_ms(model, x, args.runs)
     ms = median_ms(exe, x, args.runs)
     error, spread = output_error(exe, (x, other), (reference, other_reference))
-    print(f"{args.model}: pattern-mlir {ms:.3f} ms, torch {torch_ms:.3f} ms, "
-          f"{torch_ms / ms:.2f}x; error {error:.2e} of how much the output changes between two "
-          f"inputs (a change of {spread:.2e} of the output's size; median of {args.runs} runs)")
+    print(
+        f"{args.model}: pattern-mlir {ms:.3f} ms, torch {torch_ms:.3f} ms, "
+        f"{torch_ms / ms:.2f}x; error {error:.2e} of how much the output changes between two "
+        f"inputs (a change of {spread:.2e} of the output's size; median of {args.runs} runs)"
+    )
     if spread < 1e-3:
-        _log(f"warning: {args.model}'s output changes by only {spread:.1e} of its size between two "
-             "inputs: the error figure says little")
+        _log(
+            f"warning: {args.model}'s output changes by only {spread:.1e} of its size between two "
+            "inputs: the error figure says little"
+        )
     return 0
 
 
@@ -138,19 +155,29 @@ def cmd_prune(args) -> int:
     from . import prune
 
     model, _ = _zoo_model(args)
-    prune.save(args.output, model, prune.spec_from_weights(model) if args.dense else
-               prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity))
+    prune.save(
+        args.output,
+        model,
+        prune.spec_from_weights(model)
+        if args.dense
+        else prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity),
+    )
     _log(f"saved weights and spec to {args.output}")
     return 0
 
 
 def _model_arguments(parser: argparse.ArgumentParser, mlir_files: bool) -> None:
-    parser.add_argument("model", help="zoo model name (see `pattern-mlir models`)"
-                        + (" or .mlir file (linalg-on-tensors, func.func @forward)" if mlir_files else ""))
+    parser.add_argument(
+        "model",
+        help="zoo model name (see `pattern-mlir models`)"
+        + (" or .mlir file (linalg-on-tensors, func.func @forward)" if mlir_files else ""),
+    )
     parser.add_argument("--input-shape", type=_shape, help="N,C,H,W (default: the model's)")
     parser.add_argument("--small", action="store_true", help="use the model's small test input")
     parser.add_argument("--patterns", type=int, default=8, help="pattern library size (default 8)")
-    parser.add_argument("--connectivity", type=float, default=3.6, help="kernels kept = 1/ratio (default 3.6)")
+    parser.add_argument(
+        "--connectivity", type=float, default=3.6, help="kernels kept = 1/ratio (default 3.6)"
+    )
     parser.add_argument("--dense", action="store_true", help="no pattern pruning (dense baseline)")
 
 
@@ -158,54 +185,85 @@ def _compile_arguments(parser: argparse.ArgumentParser, mlir_files: bool = True)
     _model_arguments(parser, mlir_files)
     from .compiler.options import TARGETS
 
-    parser.add_argument("--target", default="host", choices=TARGETS,
-                        help="host (JIT for this CPU: AVX-512, else AVX2), x86-64-v3 (AVX2) or "
-                             "x86-64-v4 (AVX-512) where this CPU runs them, arm64-neon (shared library, "
-                             "runs under qemu-aarch64 here) or vulkan-adreno (SPIR-V on a Vulkan "
-                             "driver); default host")
+    parser.add_argument(
+        "--target",
+        default="host",
+        choices=TARGETS,
+        help="host (JIT for this CPU: AVX-512, else AVX2), x86-64-v3 (AVX2) or "
+        "x86-64-v4 (AVX-512) where this CPU runs them, arm64-neon (shared library, "
+        "runs under qemu-aarch64 here) or vulkan-adreno (SPIR-V on a Vulkan "
+        "driver); default host",
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     parser.add_argument("--save-temps", help="directory for every stage's IR")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pattern-mlir", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="pattern-mlir",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("compile", help="compile a model; save the executable",
-                       description="Prune (unless --dense), compile for --target and optionally save.")
+    p = sub.add_parser(
+        "compile",
+        help="compile a model; save the executable",
+        description="Prune (unless --dense), compile for --target and optionally save.",
+    )
     _compile_arguments(p)
     p.add_argument("--tuning-db", help="tuning database to take per-layer schedules from")
     p.add_argument("-o", "--output", help="directory to save the executable in")
-    p.add_argument("--print-ir", metavar="STAGE", help="print one stage's IR (linalg, pattern, packed, vector, ...)")
+    p.add_argument(
+        "--print-ir",
+        metavar="STAGE",
+        help="print one stage's IR (linalg, pattern, packed, vector, ...)",
+    )
     p.set_defaults(run=cmd_compile)
 
-    p = sub.add_parser("models", help="list the model zoo",
-                       description="The zoo's models: name, default input, small test input.")
+    p = sub.add_parser(
+        "models",
+        help="list the model zoo",
+        description="The zoo's models: name, default input, small test input.",
+    )
     p.set_defaults(run=cmd_models)
 
-    p = sub.add_parser("run", help="run a saved executable", description="Load an executable and run it once.")
+    p = sub.add_parser(
+        "run", help="run a saved executable", description="Load an executable and run it once."
+    )
     p.add_argument("executable", help="directory written by `compile -o`")
     p.add_argument("--input", help=".npy input (default: random)")
     p.add_argument("-o", "--output", help=".npy file for the output")
     p.set_defaults(run=cmd_run)
 
-    p = sub.add_parser("bench", help="time a compiled zoo model against torch",
-                       description="Compile a zoo model and compare its latency with torch at batch 1.")
+    p = sub.add_parser(
+        "bench",
+        help="time a compiled zoo model against torch",
+        description="Compile a zoo model and compare its latency with torch at batch 1.",
+    )
     _compile_arguments(p, mlir_files=False)
     p.add_argument("--runs", type=int, default=20, help="timed runs (median)")
     p.set_defaults(run=cmd_bench)
 
-    p = sub.add_parser("prune", help="project a zoo model onto patterns; save weights and spec",
-                       description="One-shot pattern + connectivity projection (no data).")
+    p = sub.add_parser(
+        "prune",
+        help="project a zoo model onto patterns; save weights and spec",
+        description="One-shot pattern + connectivity projection (no data).",
+    )
     _model_arguments(p, mlir_files=False)
-    p.add_argument("-o", "--output", required=True, help="directory for weights (safetensors) and spec (JSON)")
+    p.add_argument(
+        "-o", "--output", required=True, help="directory for weights (safetensors) and spec (JSON)"
+    )
     p.set_defaults(run=cmd_prune)
 
     from . import tuning_cli
 
-    p = sub.add_parser("tune", help="auto-tune the schedules of a model's pattern convs",
-                       description=tuning_cli.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "tune",
+        help="auto-tune the schedules of a model's pattern convs",
+        description=tuning_cli.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     tuning_cli.add_arguments(p)
     p.set_defaults(run=tuning_cli.run)
     return parser

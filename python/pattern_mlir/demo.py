@@ -35,7 +35,12 @@ def _compiled_accuracy(exe, model, test_data) -> tuple[float, float, int]:
     correct = total = 0
     worst = 0.0
     batches = list(test_data)
-    with torch.no_grad(), tqdm(total=sum(len(y) for _, y in batches), desc="compiled host, test set", unit="img") as bar:
+    with (
+        torch.no_grad(),
+        tqdm(
+            total=sum(len(y) for _, y in batches), desc="compiled host, test set", unit="img"
+        ) as bar,
+    ):
         for x, y in batches:
             reference = model(x)
             for i in range(len(y)):
@@ -48,7 +53,9 @@ def _compiled_accuracy(exe, model, test_data) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cache", default=None, help="model cache directory (default .cache/)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per speed measurement")
     args = parser.parse_args(argv)
@@ -72,18 +79,24 @@ def main(argv: list[str] | None = None) -> int:
     host_s = time.perf_counter() - start
     print(f"host: {host_s:.1f} s, {host.ir('pattern').count('pattern.conv2d ')} pattern convs")
     start = time.perf_counter()
-    arm64 = pattern_mlir.compile(pruned, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=1))
+    arm64 = pattern_mlir.compile(
+        pruned, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     arm64_s = time.perf_counter() - start
-    print(f"arm64-neon: {arm64_s:.1f} s, "
-          f"{arm64.ir('asm').count('fmla')} fmla instructions in the shared library")
+    print(
+        f"arm64-neon: {arm64_s:.1f} s, "
+        f"{arm64.ir('asm').count('fmla')} fmla instructions in the shared library"
+    )
 
     print("== 3. run ==")
     start = time.perf_counter()
     compiled_acc, worst, count = _compiled_accuracy(host, pruned, test_data)
     sample = next(iter(test_data))[0][:4]
     with torch.no_grad():
-        arm_diff = max(float((arm64(sample[i : i + 1].contiguous()) - pruned(sample[i : i + 1])).abs().max())
-                       for i in range(len(sample)))
+        arm_diff = max(
+            float((arm64(sample[i : i + 1].contiguous()) - pruned(sample[i : i + 1])).abs().max())
+            for i in range(len(sample))
+        )
     run_s = time.perf_counter() - start
 
     print(f"== 4. speed, batch 1, 1 thread (median of {args.runs} runs) ==")
@@ -100,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| compiled accuracy (host, {count} test images) | {100 * compiled_acc:.2f} % |")
     print(f"| max logit difference, compiled host vs torch | {worst:.2e} |")
     print(f"| max logit difference, arm64 under qemu vs torch (4 images) | {arm_diff:.2e} |")
-    print(f"| conv MACs, pruned / dense | {costs['macs']:,} / {costs['dense_macs']:,} "
-          f"({costs['dense_macs'] / costs['macs']:.1f}x fewer) |")
+    print(
+        f"| conv MACs, pruned / dense | {costs['macs']:,} / {costs['dense_macs']:,} "
+        f"({costs['dense_macs'] / costs['macs']:.1f}x fewer) |"
+    )
     print(f"| torch dense, ms | {torch_dense_ms:.3f} |")
     print(f"| torch pruned (dense kernels), ms | {torch_pruned_ms:.3f} |")
     print(f"| pattern-mlir compiled, ms | {compiled_ms:.3f} |")
@@ -112,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| compiled test set + arm64 sample, s | {run_s:.1f} |")
     print("parity with torch:", "OK" if ok else "MISMATCH")
     load_end = os.getloadavg()
-    print(f"demo wall time: {(time.perf_counter() - demo_start) / 60:.1f} min "
-          f"(load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} / {load_end[1]:.2f} / "
-          f"{load_end[2]:.2f} (1 / 5 / 15 min) at the end; {os.cpu_count()} CPUs)")
+    print(
+        f"demo wall time: {(time.perf_counter() - demo_start) / 60:.1f} min "
+        f"(load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} / {load_end[1]:.2f} / "
+        f"{load_end[2]:.2f} (1 / 5 / 15 min) at the end; {os.cpu_count()} CPUs)"
+    )
     return 0 if ok else 1
 
 

@@ -73,6 +73,7 @@ def _layers(args):
         from mlir import ir
 
         from pattern_mlir import register_dialect
+
         register_dialect()
         from pattern_mlir.passes.registry import lookup
 

@@ -12,13 +12,17 @@ __all__ = ["add_output_options", "add_round_options", "check_common", "write_rep
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def add_round_options(ap: argparse.ArgumentParser, subject: str, max_rounds: int, max_wait: float) -> None:
+def add_round_options(
+    ap: argparse.ArgumentParser, subject: str, max_rounds: int, max_wait: float
+) -> None:
     """Thread counts, runs, rounds, the idle wait and the pruning setting."""
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per process (>= 20)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2, help=f"rounds of A B A B per {subject}")
-    ap.add_argument("--max-rounds", type=int, default=max_rounds, help="while round medians disagree")
+    ap.add_argument(
+        "--max-rounds", type=int, default=max_rounds, help="while round medians disagree"
+    )
     ap.add_argument("--noise", type=float, default=0.10, help="round medians' max/min - 1")
     ap.add_argument("--max-busy", type=float, default=0.3, help="cores others may use ...")
     ap.add_argument("--max-wait", type=float, default=max_wait, help="... or wait up to this (s)")

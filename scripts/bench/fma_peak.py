@@ -94,9 +94,15 @@ def main() -> None:
     ap.add_argument("--target", default="host", help="an x86 target this CPU runs (default host)")
     args = ap.parse_args()
     description = resolve_target(args.target)
-    result = {"peer": "fma_peak", "target": description.name, "isa": description.isa,
-              "describe": description.describe(), "chains": description.peak_accumulators,
-              "lanes": description.lanes, "samples": {}}
+    result = {
+        "peer": "fma_peak",
+        "target": description.name,
+        "isa": description.isa,
+        "describe": description.describe(),
+        "chains": description.peak_accumulators,
+        "lanes": description.lanes,
+        "samples": {},
+    }
     for t in (int(s) for s in args.threads.split(",")):
         samples = peak_gflops(t, args.iterations, args.repeats, args.target)
         result["samples"][t] = {

@@ -23,7 +23,13 @@ _LSCPU_KEYS = (
     "L3 cache",
 )
 _PACKAGES = (
-    "torch", "onnxruntime", "onnx", "MNN", "iree-base-runtime", "xtc-mlir-python-bindings", "numpy"
+    "torch",
+    "onnxruntime",
+    "onnx",
+    "MNN",
+    "iree-base-runtime",
+    "xtc-mlir-python-bindings",
+    "numpy",
 )
 
 

@@ -6,7 +6,15 @@ orchestrating process and the reports never load one, so the facts they need liv
 
 from __future__ import annotations
 
-__all__ = ["COLOURS", "DENSE_PEERS", "HEADLINE", "LAYER_DENSE_PEERS", "LAYER_PEERS", "NAMES", "TOLERANCE"]
+__all__ = [
+    "COLOURS",
+    "DENSE_PEERS",
+    "HEADLINE",
+    "LAYER_DENSE_PEERS",
+    "LAYER_PEERS",
+    "NAMES",
+    "TOLERANCE",
+]
 
 # The layer benchmark's default peers, in run order (pattern and torch first: torch gives the
 # reference output).
@@ -17,7 +25,14 @@ LAYER_DENSE_PEERS = ("torch", "ort", "mnn", "iree")
 DENSE_PEERS = (*LAYER_DENSE_PEERS, "litert")
 
 # Variant behind a peer's headline figure; None: the faster of its variants.
-HEADLINE = {"pattern": "call", "torch": None, "ort": "run", "mnn": "forward", "iree": "run", "litert": "run"}
+HEADLINE = {
+    "pattern": "call",
+    "torch": None,
+    "ort": "run",
+    "mnn": "forward",
+    "iree": "run",
+    "litert": "run",
+}
 
 # Correctness bounds against torch: (metric, bound). "max" = max|y - ref| / max|ref|.
 TOLERANCE = {"pattern": ("rel_l2", 1e-4), "torch": ("max", 1e-3), "ort": ("max", 1e-3)}
@@ -25,6 +40,18 @@ TOLERANCE["mnn"] = ("rel_l2", 1e-3)  # Winograd: about 3e-4 expected (docs/desig
 TOLERANCE["iree"] = ("max", 1e-3)
 TOLERANCE["litert"] = ("max", 1e-3)
 
-NAMES = {"pattern": "pattern-mlir", "torch": "torch", "ort": "ORT", "mnn": "MNN", "iree": "IREE",
-         "litert": "LiteRT"}
-COLOURS = {"torch": "#ee4c2c", "ort": "#7f7f7f", "mnn": "#1f77b4", "iree": "#9467bd", "litert": "#ff7f0e"}
+NAMES = {
+    "pattern": "pattern-mlir",
+    "torch": "torch",
+    "ort": "ORT",
+    "mnn": "MNN",
+    "iree": "IREE",
+    "litert": "LiteRT",
+}
+COLOURS = {
+    "torch": "#ee4c2c",
+    "ort": "#7f7f7f",
+    "mnn": "#1f77b4",
+    "iree": "#9467bd",
+    "litert": "#ff7f0e",
+}

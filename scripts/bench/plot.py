@@ -14,8 +14,14 @@ import numpy as np
 __all__ = ["load_panel"]
 
 
-def load_panel(ax, loads: list[float], busy: list[float], texts: dict[str, str], marker=None,
-               legend: str = "upper left") -> None:
+def load_panel(
+    ax,
+    loads: list[float],
+    busy: list[float],
+    texts: dict[str, str],
+    marker=None,
+    legend: str = "upper left",
+) -> None:
     """Load average and busy cores before each step; ``texts``: load, busy, xlabel, title."""
     x = np.arange(1, len(loads) + 1)
     ax.plot(x, loads, color="#d62728", marker=marker, label=texts["load"])

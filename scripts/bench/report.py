@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 
 from .peer_facts import DENSE_PEERS
 
-__all__ = ["Point", "View", "best_peak", "busy_text", "fmt", "how_made", "pct", "table_head", "views"]
+__all__ = [
+    "Point",
+    "View",
+    "best_peak",
+    "busy_text",
+    "fmt",
+    "how_made",
+    "pct",
+    "table_head",
+    "views",
+]
 
 
 @dataclass(frozen=True)

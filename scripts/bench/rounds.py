@@ -44,7 +44,9 @@ def _head_and_tail(error: RuntimeError, tail: int = 3000) -> str:
     return f"{head}\n{rest[-tail:]}"
 
 
-def _round_line(name: str, n: int, seconds: float, load: list, busy: list, k: int, each: bool) -> str:
+def _round_line(
+    name: str, n: int, seconds: float, load: list, busy: list, k: int, each: bool
+) -> str:
     if each:
         return (
             f"  {name} round {n}: {seconds:.0f} s, load {min(load[-k:]):.1f} to {max(load[-k:]):.1f}, "
@@ -85,12 +87,25 @@ def run_rounds(name: str, peers: list[str], plan: RoundPlan, opts, log=print) ->
         rounds.append(this)
         spreads = {f"{p}/t{t}": spread(rounds, p, t) for p in peers for t in this[p]["samples"]}
         worst = max(spreads, key=spreads.get)
-        line = _round_line(name, len(rounds), time.perf_counter() - t0, load, busy, len(peers),
-                           plan.wait_each_process)
+        line = _round_line(
+            name,
+            len(rounds),
+            time.perf_counter() - t0,
+            load,
+            busy,
+            len(peers),
+            plan.wait_each_process,
+        )
         log(f"{line}, widest spread {worst} {spreads[worst]:.0%}")
         if len(rounds) >= opts.rounds and (
             spreads[worst] <= opts.noise or len(rounds) >= opts.max_rounds
         ):
             failures = {"failed": failed} if plan.drop_failing else {}
-            return {"rounds": rounds, "checks": checks, **failures, "load": load, "busy": busy,
-                    "spread": spreads}
+            return {
+                "rounds": rounds,
+                "checks": checks,
+                **failures,
+                "load": load,
+                "busy": busy,
+                "spread": spreads,
+            }

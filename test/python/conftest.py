@@ -18,4 +18,6 @@ def pattern_opt() -> str:
 def no_user_tuning_db(tmp_path_factory, monkeypatch):
     """compile() reads the user's default tuning database when it exists: point it at a
     missing file so a developer's own tuning never changes what a test compiles."""
-    monkeypatch.setenv("PATTERN_MLIR_TUNING_DB", str(tmp_path_factory.getbasetemp() / "absent.sqlite"))
+    monkeypatch.setenv(
+        "PATTERN_MLIR_TUNING_DB", str(tmp_path_factory.getbasetemp() / "absent.sqlite")
+    )

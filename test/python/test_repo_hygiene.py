@@ -21,8 +21,9 @@ BUILD_OUTPUTS = (".whl", ".so", ".o", ".a", ".pyc", ".tar.gz", ".zip")
 
 def _size_check():
     """scripts/check_large_files.py, the pre-commit hook, as a module."""
-    spec = importlib.util.spec_from_file_location("check_large_files",
-                                                  ROOT / "scripts" / "check_large_files.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_large_files", ROOT / "scripts" / "check_large_files.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -45,9 +46,27 @@ def test_ruff_check_is_clean():
     ruff = _tool("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (requirements.txt pins it; `make` installs it)")
-    done = subprocess.run([ruff, "check", "--output-format", "concise", *RUFF_PATHS],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, f"ruff check (rules in pyproject.toml):\n{done.stdout}{done.stderr}"
+    done = subprocess.run(
+        [ruff, "check", "--output-format", "concise", *RUFF_PATHS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (
+        f"ruff check (rules in pyproject.toml):\n{done.stdout}{done.stderr}"
+    )
+
+
+def test_ruff_format_is_clean():
+    ruff = _tool("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (requirements.txt pins it; `make` installs it)")
+    done = subprocess.run(
+        [ruff, "format", "--check", *RUFF_PATHS], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, (
+        f"`ruff format` would change these files (run it):\n{done.stdout}{done.stderr}"
+    )
 
 
 def test_no_large_files_outside_docs_images():
@@ -65,10 +84,15 @@ def test_cxx_sources_are_clang_formatted():
     clang_format = shutil.which("clang-format")
     if clang_format is None:
         pytest.skip("clang-format is not installed (scripts/ensure_apt_packages.sh installs it)")
-    sources = [name for name in _tracked_files()
-               if name.startswith(CXX_DIRS) and name.endswith((".cpp", ".h"))]
+    sources = [
+        name
+        for name in _tracked_files()
+        if name.startswith(CXX_DIRS) and name.endswith((".cpp", ".h"))
+    ]
     assert sources, "no C++ source found"
-    done = subprocess.run([clang_format, "--dry-run", "--Werror", *sources],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, (f"not formatted as .clang-format says (fix with clang-format -i):"
-                                  f"\n{done.stderr[-4000:]}")
+    done = subprocess.run(
+        [clang_format, "--dry-run", "--Werror", *sources], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, (
+        f"not formatted as .clang-format says (fix with clang-format -i):\n{done.stderr[-4000:]}"
+    )

@@ -338,7 +338,11 @@ class _ConvEmitter:
             return self.add(base, row * self.plan.input_shape[2])
         if row == 0:
             return base
-        step = self.row_stride if row == 1 else self.w.op(f"arith.muli {self.row_stride}, {self.idx(row)} : index")
+        step = (
+            self.row_stride
+            if row == 1
+            else self.w.op(f"arith.muli {self.row_stride}, {self.idx(row)} : index")
+        )
         return self.w.op(f"arith.addi {base}, {step} : index")
 
     def load_index(self, memref: str, type_: str, i: str) -> str:
@@ -432,8 +436,12 @@ class _ConvEmitter:
         if cpu_target(self.plan.target).triple.startswith("aarch64"):
             # An empty inline-asm statement hides the constant row length from LLVM.
             wq_i64 = self.w.raw_const(f"arith.constant {wq} : i64", "wq_i64")
-            hidden = self.w.raw_const(f'llvm.inline_asm "", "=r,0" {wq_i64} : (i64) -> i64', "wq_hidden")
-            self.row_stride = self.w.raw_const(f"arith.index_cast {hidden} : i64 to index", "row_stride")
+            hidden = self.w.raw_const(
+                f'llvm.inline_asm "", "=r,0" {wq_i64} : (i64) -> i64', "wq_hidden"
+            )
+            self.row_stride = self.w.raw_const(
+                f"arith.index_cast {hidden} : i64 to index", "row_stride"
+            )
         if self.plan.schedule.prefetch:
             kdim = self.w.raw_const(f"memref.dim %channels, {self.idx(0)} : {self.t_chan}", "kdim")
             self.k_last = self.w.raw_const(f"arith.subi {kdim}, {self.idx(1)} : index", "klast")
@@ -441,7 +449,9 @@ class _ConvEmitter:
             self.over_rows(
                 lambda r0, nr: self.over_cols(
                     lambda c0, vecs: self.over_channel_blocks(
-                        lambda cb: self.over_filters(lambda fs: self.block(fs, r0, nr, c0, vecs, cb))
+                        lambda cb: self.over_filters(
+                            lambda fs: self.block(fs, r0, nr, c0, vecs, cb)
+                        )
                     )
                 )
             )
@@ -570,12 +580,19 @@ class _ConvEmitter:
             return out
 
         flat = self.loop_acc(
-            self.idx(0), common, self.idx(1), [a for f in accs for a in f], types * len(accs), lockstep
+            self.idx(0),
+            common,
+            self.idx(1),
+            [a for f in accs for a in f],
+            types * len(accs),
+            lockstep,
         )
         result = []
         for i, (lo, hi) in enumerate(ranges):
             rest = w.op(f"arith.addi {lo}, {common} : index")
-            result.append(self.pattern_loop(p, rest, hi, flat[i * size : (i + 1) * size], types, ctx))
+            result.append(
+                self.pattern_loop(p, rest, hi, flat[i * size : (i + 1) * size], types, ctx)
+            )
         return result
 
     def _mask(self, lanes: int, width: int) -> str:
@@ -656,8 +673,14 @@ class _ConvEmitter:
             vt = vec_type(4)
             wv = w.op(f"vector.load %weights[{k}, {self.idx(0)}] : {self.t_w}, {vt}")
             for t in range(4):
-                wb.append({wd: w.op(f"vector.shuffle {wv}, {wv} [{', '.join([str(t)] * wd)}] : {vt}, {vt}")
-                           for wd in widths})
+                wb.append(
+                    {
+                        wd: w.op(
+                            f"vector.shuffle {wv}, {wv} [{', '.join([str(t)] * wd)}] : {vt}, {vt}"
+                        )
+                        for wd in widths
+                    }
+                )
         for t in range(ntaps if not wb else 0):
             wb.append(self.weight_splats(k, t, widths))
 

@@ -177,7 +177,9 @@ def pack(
     if filter_order is None:
         filter_order = filter_kernel_reorder(a, num_patterns)
     filter_order = np.asarray(filter_order, dtype=np.int32)
-    if filter_order.shape != (num_out,) or not np.array_equal(np.sort(filter_order), np.arange(num_out)):
+    if filter_order.shape != (num_out,) or not np.array_equal(
+        np.sort(filter_order), np.arange(num_out)
+    ):
         raise ValueError(f"filter order must be a permutation of the {num_out} filters")
     position = np.empty(num_out, dtype=np.int64)
     position[filter_order] = np.arange(num_out)

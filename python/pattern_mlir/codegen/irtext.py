@@ -86,8 +86,9 @@ class FuncWriter:
 
     def mask(self, lanes: int, width: int) -> str:
         """A hoisted ``vector.constant_mask`` of the first ``lanes`` of ``width``."""
-        return self.raw_const(f"vector.constant_mask [{lanes}] : {vec_type(width, 'i1')}",
-                              f"mask{lanes}x{width}")
+        return self.raw_const(
+            f"vector.constant_mask [{lanes}] : {vec_type(width, 'i1')}", f"mask{lanes}x{width}"
+        )
 
     def vector_load(self, buf: str, buf_t: str, idx: str, lanes: int, width: int) -> str:
         """``width`` f32 lanes of ``buf`` from ``idx``; with ``lanes`` < width only the first
@@ -95,16 +96,23 @@ class FuncWriter:
         vt = vec_type(width)
         if lanes < width:
             zero = self.const("dense<0.0>", vt)
-            return self.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes, width)}, {zero} : "
-                           f"{buf_t}, {vec_type(width, 'i1')}, {vt} into {vt}", "v")
+            return self.op(
+                f"vector.maskedload {buf}[{idx}], {self.mask(lanes, width)}, {zero} : "
+                f"{buf_t}, {vec_type(width, 'i1')}, {vt} into {vt}",
+                "v",
+            )
         return self.op(f"vector.load {buf}[{idx}] : {buf_t}, {vt}", "v")
 
-    def vector_store(self, value: str, buf: str, buf_t: str, idx: str, lanes: int, width: int) -> None:
+    def vector_store(
+        self, value: str, buf: str, buf_t: str, idx: str, lanes: int, width: int
+    ) -> None:
         """Stores the first ``lanes`` of ``value`` (all ``width`` unless fewer) at ``idx``."""
         vt = vec_type(width)
         if lanes < width:
-            self.line(f"vector.maskedstore {buf}[{idx}], {self.mask(lanes, width)}, {value} : "
-                      f"{buf_t}, {vec_type(width, 'i1')}, {vt}")
+            self.line(
+                f"vector.maskedstore {buf}[{idx}], {self.mask(lanes, width)}, {value} : "
+                f"{buf_t}, {vec_type(width, 'i1')}, {vt}"
+            )
         else:
             self.line(f"vector.store {value}, {buf}[{idx}] : {buf_t}, {vt}")
 

@@ -30,7 +30,11 @@ __all__ = [
 LOOP_ORDERS = ("rows_outer", "filters_outer")
 KERNEL_ORDERS = ("by_pattern", "by_channel")
 MAX_SCHEDULE_FILTERS = 32  # filters of one register block (one workgroup group on the GPU)
-_STRIDE2_BY_CHANNEL = {"kernel_order": "by_channel", "tile_channels": 16, "prefetch": 0}  # see _tuned_rules
+_STRIDE2_BY_CHANNEL = {
+    "kernel_order": "by_channel",
+    "tile_channels": 16,
+    "prefetch": 0,
+}  # see _tuned_rules
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,9 @@ def default_schedule(
     return _tuned_rules(base, info, out_height, out_width, stride)
 
 
-def _tuned_rules(d: Schedule, info: Target, out_height: int, out_width: int, stride: int) -> Schedule:
+def _tuned_rules(
+    d: Schedule, info: Target, out_height: int, out_width: int, stride: int
+) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
     each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
     1.097x on ResNet-50 (geometric means over their layers) with no tuning at all on the Intel
@@ -267,7 +273,9 @@ def _tuned_rules(d: Schedule, info: Target, out_height: int, out_width: int, str
     vectors = min(d.tile_cols // d.vector_width, -(-out_width // d.vector_width))
     if out_height <= d.tile_rows and d.tile_rows * vectors <= 8:
         if stride > 1 and info.stride2_by_channel:
-            return dataclasses.replace(d, row_align=info.tiny_stride2_row_align, **_STRIDE2_BY_CHANNEL)
+            return dataclasses.replace(
+                d, row_align=info.tiny_stride2_row_align, **_STRIDE2_BY_CHANNEL
+            )
         if stride > 1:
             return dataclasses.replace(d, tile_channels=0, prefetch=0, loop_order="filters_outer")
         return dataclasses.replace(d, tile_channels=0, prefetch=info.prefetch)
@@ -279,8 +287,11 @@ def _tuned_rules(d: Schedule, info: Target, out_height: int, out_width: int, str
     if not info.stride1_channel_blocks and d.tile_channels:
         # The extra row takes registers from the taps' weights and inputs: measured with up
         # to 24 of 32 zmm; with 16 ymm the taller block spills inside the pattern loop.
-        taller = (vectors >= 4 and d.tile_rows < out_height
-                  and (d.tile_rows + 1) * vectors <= info.vector_registers - 8)
+        taller = (
+            vectors >= 4
+            and d.tile_rows < out_height
+            and (d.tile_rows + 1) * vectors <= info.vector_registers - 8
+        )
         d = dataclasses.replace(
             d,
             tile_channels=0,

@@ -9,4 +9,12 @@ from .api import compile, compile_str
 from .errors import CompileError
 from .options import TARGETS, CompileOptions
 
-__all__ = ["TARGETS", "CompileError", "CompileOptions", "Executable", "compile", "compile_str", "load"]
+__all__ = [
+    "TARGETS",
+    "CompileError",
+    "CompileOptions",
+    "Executable",
+    "compile",
+    "compile_str",
+    "load",
+]

@@ -45,8 +45,13 @@ def main(archive: str, weights: str, output: str, func_name: str) -> None:
     restore_weights(exported, given)
     copy_state_in_lists(exported)
     hooks = FastLiterals()
-    module = fx.export_and_import(exported, output_type="linalg-on-tensors", func_name=func_name, hooks=hooks,
-                                  decomposition_table=decompositions())
+    module = fx.export_and_import(
+        exported,
+        output_type="linalg-on-tensors",
+        func_name=func_name,
+        hooks=hooks,
+        decomposition_table=decompositions(),
+    )
     text = module_text(module, enable_debug_info=True)  # FX locations: errors name the source line
     handles = set(re.findall(r"dense_resource<([^>]+)>", text))
     external = handles <= hooks.arrays.keys()

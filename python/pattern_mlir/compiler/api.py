@@ -22,8 +22,13 @@ from .isolation import Limits, StageWorker
 from .options import CompileOptions, check_target
 
 
-def compile_str(text: str, target: str = "host", options: CompileOptions | None = None, *,
-                resources: Mapping[str, np.ndarray] | None = None) -> Executable:
+def compile_str(
+    text: str,
+    target: str = "host",
+    options: CompileOptions | None = None,
+    *,
+    resources: Mapping[str, np.ndarray] | None = None,
+) -> Executable:
     """Compiles MLIR text (linalg-on-tensors, with a func.func @forward) for `target`.
 
     `resources` gives the data of `dense_resource<name>` constants by name, for text whose
@@ -32,7 +37,9 @@ def compile_str(text: str, target: str = "host", options: CompileOptions | None 
     """
     options = options or CompileOptions()
     check_target(target)
-    return _compile_in_worker(StageWorker(), text, target, options, resources or {}, _reporter(options))
+    return _compile_in_worker(
+        StageWorker(), text, target, options, resources or {}, _reporter(options)
+    )
 
 
 def _reporter(options: CompileOptions):
@@ -42,18 +49,34 @@ def _reporter(options: CompileOptions):
     start = time.perf_counter()
 
     def report(step: str) -> None:
-        print(f"pattern-mlir: {time.perf_counter() - start:6.1f} s  {step}", file=sys.stderr, flush=True)
+        print(
+            f"pattern-mlir: {time.perf_counter() - start:6.1f} s  {step}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return report
 
 
-def _compile_in_worker(worker: StageWorker, text: str, target: str, options: CompileOptions,
-                       resources: Mapping[str, np.ndarray], report) -> Executable:
+def _compile_in_worker(
+    worker: StageWorker,
+    text: str,
+    target: str,
+    options: CompileOptions,
+    resources: Mapping[str, np.ndarray],
+    report,
+) -> Executable:
     """Runs the stages in `worker` (see isolation.py), then builds the executable here."""
     temps = Path(options.save_temps) if options.save_temps else None
-    request = {"target": target, "temps": str(temps) if temps else None,
-               "options": {"threads": options.threads, "patterns": options.patterns,
-                           "tuning_db": options.tuning_db_path}}
+    request = {
+        "target": target,
+        "temps": str(temps) if temps else None,
+        "options": {
+            "threads": options.threads,
+            "patterns": options.patterns,
+            "tuning_db": options.tuning_db_path,
+        },
+    }
     limits = Limits(options.timeout_s, options.memory_limit_bytes)
     with small_pages():
         result = worker.run(text, resources, request, limits, report)
@@ -100,29 +123,57 @@ def _executable(module, target, inputs, outputs, stages, options, temps) -> Exec
     if description.kind == "gpu":
         from ..gpu import executable_from_module  # the stages lowered it to SPIR-V
 
-        return VulkanModelExecutable(inputs, outputs, stages, executable_from_module(module, entry=ENTRY))
+        return VulkanModelExecutable(
+            inputs, outputs, stages, executable_from_module(module, entry=ENTRY)
+        )
     if description.triple.startswith("x86_64"):
-        return HostExecutable(inputs, outputs, stages, module=module, target=description,
-                              opt_level=options.opt_level, threads=options.threads)
-    return _build_arm64(module, inputs, outputs, stages, options, temps,
-                        replace(description, cpu=options.cpu, tune_cpu=options.cpu))
+        return HostExecutable(
+            inputs,
+            outputs,
+            stages,
+            module=module,
+            target=description,
+            opt_level=options.opt_level,
+            threads=options.threads,
+        )
+    return _build_arm64(
+        module,
+        inputs,
+        outputs,
+        stages,
+        options,
+        temps,
+        replace(description, cpu=options.cpu, tune_cpu=options.cpu),
+    )
 
 
-def _build_arm64(module, inputs, outputs, stages, options, temps, target: Target) -> Arm64Executable:
+def _build_arm64(
+    module, inputs, outputs, stages, options, temps, target: Target
+) -> Arm64Executable:
     from .library_build import build_model_library
 
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
     stamp_target(module.operation, target)
     signature = Signature(target.name, target.cpu, tuple(inputs), tuple(outputs))
-    llvm_ir, artifacts = build_model_library(module.operation, workdir, target, options.opt_level,
-                                             signature, asm=True)
+    llvm_ir, artifacts = build_model_library(
+        module.operation, workdir, target, options.opt_level, signature, asm=True
+    )
     stages["llvm-ir"] = llvm_ir
     stages["asm"] = artifacts.asm_path.read_text()
-    return Arm64Executable(inputs, outputs, stages, artifacts.so_path, workdir, cpu=target.cpu,
-                           opt_level=options.opt_level)
+    return Arm64Executable(
+        inputs,
+        outputs,
+        stages,
+        artifacts.so_path,
+        workdir,
+        cpu=target.cpu,
+        opt_level=options.opt_level,
+    )
 
 
-def compile(model, example_inputs, target: str = "host", options: CompileOptions | None = None) -> Executable:
+def compile(
+    model, example_inputs, target: str = "host", options: CompileOptions | None = None
+) -> Executable:
     """Compiles a torch.nn.Module for `target` (a name of `pattern_mlir.target.TARGET_NAMES`:
     "host" (this CPU), "x86-64-v3" (AVX2), "x86-64-v4" (AVX-512), "arm64-neon", "vulkan-adreno").
 

@@ -10,8 +10,15 @@ class CompileError(RuntimeError):
     the `pattern-opt` command line that reproduces the failure.
     """
 
-    def __init__(self, stage: str, message: str, input_path: str | None = None, command: str | None = None):
-        self.stage, self.message, self.input_path, self.command = stage, message, input_path, command
+    def __init__(
+        self, stage: str, message: str, input_path: str | None = None, command: str | None = None
+    ):
+        self.stage, self.message, self.input_path, self.command = (
+            stage,
+            message,
+            input_path,
+            command,
+        )
         text = f"stage '{stage}' failed: {message}"
         if input_path:
             text += f"\n  its input IR was saved to {input_path}"

@@ -34,8 +34,18 @@ class HostExecutable(Executable):
 
     target = "host"
 
-    def __init__(self, inputs, outputs, stages, *, module, target: Target | None = None, opt_level: int = 3,
-                 threads: int = 1, constants: list[ExternalConstant] = ()):
+    def __init__(
+        self,
+        inputs,
+        outputs,
+        stages,
+        *,
+        module,
+        target: Target | None = None,
+        opt_level: int = 3,
+        threads: int = 1,
+        constants: list[ExternalConstant] = (),
+    ):
         """`module` is the LLVM-dialect module; it (and its context) stays alive with us.
 
         Its functions are stamped with `target` (``pattern_mlir.target.stamp_target``; default:
@@ -63,8 +73,12 @@ class HostExecutable(Executable):
         moved = [*constants, *externalize_constants(module.operation)]
         self._constants = settle_alignment(module.operation, moved)
         configure_jit()
-        self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=_runtime_libraries(threads),
-                                       enable_object_dump=False)
+        self._engine = ExecutionEngine(
+            module,
+            opt_level=opt_level,
+            shared_libs=_runtime_libraries(threads),
+            enable_object_dump=False,
+        )
         self._bound = bind_constants(self._engine, self._constants)
         address = self._engine.raw_lookup(ENTRY)
         if not address:
@@ -91,8 +105,14 @@ class HostExecutable(Executable):
         with self._module.context:
             module = self._module.operation.clone()
         build = path.parent / "build"
-        build_model_library(module, build, self.target_description, self.opt_level, self.signature,
-                            constants=self._constants)
+        build_model_library(
+            module,
+            build,
+            self.target_description,
+            self.opt_level,
+            self.signature,
+            constants=self._constants,
+        )
         shutil.copy(build / "libmodel.so", path)
         shutil.rmtree(build)
 
@@ -109,4 +129,3 @@ class VulkanModelExecutable(Executable):
     def _run(self, inputs, outputs):
         for out, result in zip(outputs, self.program(*inputs)):
             out[...] = result
-

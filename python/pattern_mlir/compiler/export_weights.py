@@ -25,7 +25,11 @@ _TABLES = ("_state_dict", "_constants")
 
 def _movable(value) -> bool:
     """A dense CPU tensor numpy can view (not a script object, not bfloat16)."""
-    if not isinstance(value, torch.Tensor) or value.layout != torch.strided or value.device.type != "cpu":
+    if (
+        not isinstance(value, torch.Tensor)
+        or value.layout != torch.strided
+        or value.device.type != "cpu"
+    ):
         return False
     try:
         torch.empty(0, dtype=value.dtype).numpy()
@@ -53,7 +57,9 @@ def strip_weights(exported: torch.export.ExportedProgram) -> dict[str, np.ndarra
     return arrays
 
 
-def restore_weights(exported: torch.export.ExportedProgram, arrays: Mapping[str, np.ndarray]) -> None:
+def restore_weights(
+    exported: torch.export.ExportedProgram, arrays: Mapping[str, np.ndarray]
+) -> None:
     """Undoes `strip_weights` with tensors that share `arrays`' memory (no copy)."""
     for name, array in arrays.items():
         table, key = name.split("/", 1)
@@ -65,7 +71,9 @@ def restore_weights(exported: torch.export.ExportedProgram, arrays: Mapping[str,
         entries[key] = tensor
 
 
-def shared_blobs(blobs: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray]) -> dict[str, str]:
+def shared_blobs(
+    blobs: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray]
+) -> dict[str, str]:
     """{blob name: weight name} for each blob that is exactly one of `weights` (same memory)."""
     by_address = {(a.ctypes.data, a.dtype.str, a.shape): name for name, a in weights.items()}
     shared = {}

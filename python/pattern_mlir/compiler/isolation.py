@@ -69,24 +69,36 @@ class StageWorker:
     caller does before `run`, e.g. exporting a torch model."""
 
     def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="pattern-mlir-stages-", dir=scratch_directory(0)))
+        self.directory = Path(
+            tempfile.mkdtemp(prefix="pattern-mlir-stages-", dir=scratch_directory(0))
+        )
         self._process = self._spawn(self.directory)
 
     @staticmethod
     def _spawn(directory: Path) -> subprocess.Popen:
         directory.mkdir(parents=True, exist_ok=True)
         with open(directory / "stderr", "wb") as stderr:
-            return subprocess.Popen([sys.executable, "-m", "pattern_mlir.compiler.stage_worker"],
-                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
-                                    start_new_session=True)
+            return subprocess.Popen(
+                [sys.executable, "-m", "pattern_mlir.compiler.stage_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
 
     def close(self) -> None:
         """Stops the child (if it still runs) and removes its files."""
         _kill(self._process)
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def run(self, text: str, resources: Mapping[str, np.ndarray], request: dict, limits: Limits,
-            report=None) -> WorkerResult:
+    def run(
+        self,
+        text: str,
+        resources: Mapping[str, np.ndarray],
+        request: dict,
+        limits: Limits,
+        report=None,
+    ) -> WorkerResult:
         """Runs the stages `request` describes (target, options, temps) on `text`.
 
         Raises CompileError for a stage that failed, crashed, or went past `limits`. The
@@ -114,11 +126,17 @@ class StageWorker:
             result = json.loads(result_path.read_text())
             if "error" in result:
                 error = result["error"]
-                raise CompileError(error["stage"], error["message"], error.get("input_path"), error.get("command"))
+                raise CompileError(
+                    error["stage"], error["message"], error.get("input_path"), error.get("command")
+                )
             self._limits, self._names = limits, result["stages"]
-            return WorkerResult([tuple(s) for s in result["inputs"]], [tuple(s) for s in result["outputs"]],
-                                {"handover": handover, **result["seconds"]}, out / "final.mlirbc",
-                                outcome.peak_rss)
+            return WorkerResult(
+                [tuple(s) for s in result["inputs"]],
+                [tuple(s) for s in result["outputs"]],
+                {"handover": handover, **result["seconds"]},
+                out / "final.mlirbc",
+                outcome.peak_rss,
+            )
         raise self._crash_error(request, limits, outcome)
 
     def stage_texts(self) -> dict[str, str]:
@@ -129,8 +147,11 @@ class StageWorker:
         texts = {}
         for name in self._names:
             path = out / "stages" / f"{name}.mlir"
-            texts[name] = path.read_text() if path.exists() else \
-                f"// the IR of stage '{name}' was not printed: the stage worker {outcome.failure or 'stopped'}\n"
+            texts[name] = (
+                path.read_text()
+                if path.exists()
+                else f"// the IR of stage '{name}' was not printed: the stage worker {outcome.failure or 'stopped'}\n"
+            )
         return texts
 
     def _crash_error(self, request: dict, limits: Limits, outcome: _Outcome) -> CompileError:
@@ -148,13 +169,21 @@ class StageWorker:
             return CompileError(stage or "parse", message)
         # Second run: stop at the failing stage, save its input, replay it step by step.
         replay = self.directory / "replay"
-        temps = Path(request["temps"]) if request.get("temps") else Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
+        temps = (
+            Path(request["temps"])
+            if request.get("temps")
+            else Path(tempfile.mkdtemp(prefix="pattern-mlir-repro-"))
+        )
         reproducer = temps / f"{stage}.input.mlir"
-        replay_request = dict(request, outdir=str(replay / "out"), stop_before=stage, reproducer=str(reproducer))
+        replay_request = dict(
+            request, outdir=str(replay / "out"), stop_before=stage, reproducer=str(reproducer)
+        )
         replayed = _watch(self._spawn(replay), replay_request, limits)
         _, replay_step = _last_steps(replay / "out" / "progress")
         if replay_step and replay_step != step and replayed.failure:
-            message = f"the compiler {replayed.failure} in {replay_step}" + (f"\n{stderr}" if stderr else "")
+            message = f"the compiler {replayed.failure} in {replay_step}" + (
+                f"\n{stderr}" if stderr else ""
+            )
         if not reproducer.exists():
             return CompileError(stage, message)
         from .stage_worker import stages_for
@@ -169,8 +198,14 @@ class _Outcome:
     peak_rss: int
 
 
-def _watch(process: subprocess.Popen, request: dict | None, limits: Limits, report=None,
-           until_result: bool = False, outdir: Path | None = None) -> _Outcome:
+def _watch(
+    process: subprocess.Popen,
+    request: dict | None,
+    limits: Limits,
+    report=None,
+    until_result: bool = False,
+    outdir: Path | None = None,
+) -> _Outcome:
     """Sends `request` (None: it was sent) and waits for the child, killing it past the limits;
     `report(stage)` is called as each stage starts. With `until_result`, returns as soon as
     the child's result.json exists (it goes on printing the stage texts)."""
@@ -198,16 +233,23 @@ def _watch(process: subprocess.Popen, request: dict | None, limits: Limits, repo
         peak = max(peak, rss)
         if rss > limits.memory_bytes:
             _kill(process)
-            return _Outcome(f"used more than its memory limit ({limits.memory_bytes / 2**30:.1f} GiB; "
-                            "CompileOptions.memory_limit_gb)", peak)
+            return _Outcome(
+                f"used more than its memory limit ({limits.memory_bytes / 2**30:.1f} GiB; "
+                "CompileOptions.memory_limit_gb)",
+                peak,
+            )
         if time.monotonic() - start > limits.seconds:
             _kill(process)
-            return _Outcome(f"did not finish within its time limit ({limits.seconds:g} s; CompileOptions.timeout_s)",
-                            peak)
+            return _Outcome(
+                f"did not finish within its time limit ({limits.seconds:g} s; CompileOptions.timeout_s)",
+                peak,
+            )
     if code == 0:
         return _Outcome(None, peak)
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        name = (
+            signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        )
         return _Outcome(f"crashed ({name})", peak)
     return _Outcome(f"exited with status {code}", peak)
 
@@ -224,7 +266,7 @@ class _ProgressReader:
         with open(self.path) as progress:
             progress.seek(self.offset)
             text = progress.read()
-        complete = text[:text.rfind("\n") + 1]
+        complete = text[: text.rfind("\n") + 1]
         self.offset += len(complete.encode())
         for line in complete.splitlines():
             if line.startswith("stage "):
@@ -258,4 +300,3 @@ def _last_steps(progress: Path) -> tuple[str | None, str | None]:
 def _tail(path: Path) -> str:
     text = path.read_text(errors="replace").strip() if path.exists() else ""
     return text[-_STDERR_TAIL:]
-

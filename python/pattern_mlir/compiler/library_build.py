@@ -14,8 +14,13 @@ from ..target import Target
 
 
 def build_model_library(
-    module: ir.Operation, workdir: Path, target: Target, opt_level: int, signature: Signature,
-    asm: bool = False, constants: list[ExternalConstant] = (),
+    module: ir.Operation,
+    workdir: Path,
+    target: Target,
+    opt_level: int,
+    signature: Signature,
+    asm: bool = False,
+    constants: list[ExternalConstant] = (),
 ) -> tuple[str, LibraryArtifacts]:
     """(LLVM IR text, artifacts) of ``libmodel.so`` in ``workdir``; changes ``module`` in place.
 
@@ -31,17 +36,23 @@ def build_model_library(
     objects = [_assemble_signature(signature, workdir, target.cc)]
     if constants:
         objects.append(assemble_blob(constants, workdir, target.cc))
-    artifacts = compile_library(llvm_ir, workdir, target, name="model", opt_level=opt_level,
-                                link_args=objects, asm=asm)
+    artifacts = compile_library(
+        llvm_ir, workdir, target, name="model", opt_level=opt_level, link_args=objects, asm=asm
+    )
     return llvm_ir, artifacts
 
 
 def _assemble_signature(signature: Signature, workdir: Path, compiler: str) -> Path:
     """An object defining ``SIGNATURE_SYMBOL`` over the signature's bytes (read-only data)."""
     data = signature.to_bytes()
-    lines = [".section .rodata", f".globl {SIGNATURE_SYMBOL}", f".type {SIGNATURE_SYMBOL}, %object",
-             f".size {SIGNATURE_SYMBOL}, {len(data)}", f"{SIGNATURE_SYMBOL}:"]
-    lines += [".byte " + ", ".join(map(str, data[i:i + 32])) for i in range(0, len(data), 32)]
+    lines = [
+        ".section .rodata",
+        f".globl {SIGNATURE_SYMBOL}",
+        f".type {SIGNATURE_SYMBOL}, %object",
+        f".size {SIGNATURE_SYMBOL}, {len(data)}",
+        f"{SIGNATURE_SYMBOL}:",
+    ]
+    lines += [".byte " + ", ".join(map(str, data[i : i + 32])) for i in range(0, len(data), 32)]
     source = workdir / "signature.S"
     source.write_text("\n".join(lines) + "\n")
     run_tool(compiler, ["-c", source.name, "-o", "signature.o"], cwd=workdir)

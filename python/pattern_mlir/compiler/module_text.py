@@ -25,7 +25,9 @@ def module_text(module, **flags) -> str:
     `flags` go to each op's `get_asm`.
     """
     flags.setdefault("assume_verified", True)
-    header = module.operation.get_asm(skip_regions=True, assume_verified=True).rstrip()  # "module ... {...}"
+    header = module.operation.get_asm(
+        skip_regions=True, assume_verified=True
+    ).rstrip()  # "module ... {...}"
     ops = module.operation.regions[0].blocks[0].operations
     body = "\n".join(op.operation.get_asm(use_local_scope=True, **flags) for op in ops)
     indented = "".join(f"  {line}\n" if line else "\n" for line in body.splitlines())

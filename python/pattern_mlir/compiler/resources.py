@@ -41,11 +41,16 @@ def attach(module: ir.Module, resources: Mapping[str, np.ndarray]) -> set[str]:
             continue
         type_ = ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type)
         array = resources[name]
-        if tuple(array.shape) != tuple(type_.shape) or _element_type(array) != str(type_.element_type):
-            raise ValueError(f"{op.location}: resource {name!r} is {array.dtype}{list(array.shape)}, "
-                             f"the constant is {type_}")
-        new = ir.DenseResourceElementsAttr.get_from_buffer(np.ascontiguousarray(array), name, type_,
-                                                           alignment=_ALIGNMENT)
+        if tuple(array.shape) != tuple(type_.shape) or _element_type(array) != str(
+            type_.element_type
+        ):
+            raise ValueError(
+                f"{op.location}: resource {name!r} is {array.dtype}{list(array.shape)}, "
+                f"the constant is {type_}"
+            )
+        new = ir.DenseResourceElementsAttr.get_from_buffer(
+            np.ascontiguousarray(array), name, type_, alignment=_ALIGNMENT
+        )
         op.attributes["value"] = new
         attached.add(resource_name(new))
     return attached
@@ -60,10 +65,18 @@ def check_attached(module: ir.Module, attached: set[str] = frozenset()) -> None:
     for op in collect_ops(module.operation, "arith.constant"):
         attr = op.attributes["value"]
         name = resource_name(attr)
-        if name is not None and name not in attached and _patternDialects.dense_resource_bytes(attr) is None:
-            raise ValueError(f"{op.location}: dense_resource<{name}> has no data: the module's "
-                             "dialect_resources section lacks it (was it printed with elided resources?)")
+        if (
+            name is not None
+            and name not in attached
+            and _patternDialects.dense_resource_bytes(attr) is None
+        ):
+            raise ValueError(
+                f"{op.location}: dense_resource<{name}> has no data: the module's "
+                "dialect_resources section lacks it (was it printed with elided resources?)"
+            )
 
 
 def _element_type(array: np.ndarray) -> str:
-    return {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64"}.get(array.dtype.name, array.dtype.name)
+    return {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64"}.get(
+        array.dtype.name, array.dtype.name
+    )

@@ -20,11 +20,17 @@ def entry_signature(module: ir.Module) -> tuple[list[Shape], list[Shape]]:
 
     def shape(type_, what: str) -> Shape:
         if not isinstance(type_, ir.RankedTensorType) or not type_.has_static_shape:
-            raise CompileError("import", f"{what} of @{ENTRY} has type {type_}; only static shapes are supported")
+            raise CompileError(
+                "import", f"{what} of @{ENTRY} has type {type_}; only static shapes are supported"
+            )
         if str(type_.element_type) != "f32":
-            raise CompileError("import", f"{what} of @{ENTRY} has element type {type_.element_type}; "
-                                         "only f32 is supported")
+            raise CompileError(
+                "import",
+                f"{what} of @{ENTRY} has element type {type_.element_type}; only f32 is supported",
+            )
         return tuple(type_.shape)
 
-    return ([shape(t, f"input {i}") for i, t in enumerate(ftype.inputs)],
-            [shape(t, f"result {i}") for i, t in enumerate(ftype.results)])
+    return (
+        [shape(t, f"input {i}") for i, t in enumerate(ftype.inputs)],
+        [shape(t, f"result {i}") for i, t in enumerate(ftype.results)],
+    )

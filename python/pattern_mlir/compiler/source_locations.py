@@ -24,7 +24,7 @@ _TM_TENSOR_SOURCES = "sort, argsort, topk, scatter, index_put, and similar"
 def _location_text(text: str, line: int) -> str | None:
     """`"<torch op> in <module>" at <file>:<line>` for the op starting on 1-based `line`."""
     lines = text.splitlines()
-    for candidate in lines[line - 1:line + 40]:
+    for candidate in lines[line - 1 : line + 40]:
         found = _LOCATION.search(candidate)
         if found:
             name, path, source_line = found.groups()
@@ -41,6 +41,8 @@ def describe_unparsable_op(text: str, message: str) -> str | None:
     dialect, op = unknown.groups()
     origin = _location_text(text, int(position.group(1))) or "an op of the model"
     why = f" (torch-mlir lowers {_TM_TENSOR_SOURCES} to it)" if dialect == "tm_tensor" else ""
-    return (f"{origin}: the import produced '{op}', a {dialect} op{why}; pattern-mlir does not "
-            f"compile the {dialect} dialect. Rewrite that part of the model with other torch ops, "
-            "or run it outside the compiled model.")
+    return (
+        f"{origin}: the import produced '{op}', a {dialect} op{why}; pattern-mlir does not "
+        f"compile the {dialect} dialect. Rewrite that part of the model with other torch ops, "
+        "or run it outside the compiled model."
+    )

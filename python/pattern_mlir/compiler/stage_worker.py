@@ -56,7 +56,9 @@ def stages_for(request: dict) -> list[Stage]:
     if target == "vulkan-adreno":
         from ..target import resolve_target
 
-        return gpu_stages(options["patterns"], options["tuning_db"], resolve_target(target).spirv_profile)
+        return gpu_stages(
+            options["patterns"], options["tuning_db"], resolve_target(target).spirv_profile
+        )
     return cpu_stages(target, options["threads"], options["patterns"], options["tuning_db"])
 
 
@@ -75,9 +77,13 @@ def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
         try:
             module = ir.Module.parse(text)
         except ir.MLIRError as error:
-            raise CompileError("parse", describe_unparsable_op(text, str(error)) or str(error)) from error
+            raise CompileError(
+                "parse", describe_unparsable_op(text, str(error)) or str(error)
+            ) from error
         del text
-        resources = read_arrays(Path(request["resources_path"])) if request.get("resources_path") else {}
+        resources = (
+            read_arrays(Path(request["resources_path"])) if request.get("resources_path") else {}
+        )
         try:
             check_attached(module, attach(module, resources))
         except ValueError as error:
@@ -106,8 +112,12 @@ def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
         with open(outdir / "final.mlirbc", "wb") as out:
             module.operation.write_bytecode(out)
         seconds["write"] = time.perf_counter() - start
-        return {"inputs": [list(s) for s in inputs], "outputs": [list(s) for s in outputs],
-                "seconds": seconds, "stages": names}
+        return {
+            "inputs": [list(s) for s in inputs],
+            "outputs": [list(s) for s in outputs],
+            "seconds": seconds,
+            "stages": names,
+        }
 
 
 def check_asserts(module: ir.Module) -> None:
@@ -118,16 +128,22 @@ def check_asserts(module: ir.Module) -> None:
     def visit(op):
         if op.name == "cf.assert":
             condition = op.operands[0].owner
-            if isinstance(condition, (ir.Operation, ir.OpView)) and condition.name == "arith.constant" and \
-                    str(condition.attributes["value"]) == "false":
+            if (
+                isinstance(condition, (ir.Operation, ir.OpView))
+                and condition.name == "arith.constant"
+                and str(condition.attributes["value"]) == "false"
+            ):
                 failing.append(op)
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
     if failing:
         op = failing[0]
-        raise CompileError("import", f"the importer could not lower {op.location}: "
-                                     f"{ir.StringAttr(op.attributes['msg']).value}")
+        raise CompileError(
+            "import",
+            f"the importer could not lower {op.location}: "
+            f"{ir.StringAttr(op.attributes['msg']).value}",
+        )
 
 
 def check_lowered(module: ir.Module) -> None:
@@ -145,12 +161,21 @@ def check_lowered(module: ir.Module) -> None:
     module.operation.walk(visit)
     if left:
         kinds = sorted({op.name for op in left})
-        raise CompileError("llvm", f"{len(left)} op(s) have no lowering to LLVM on this target "
-                                   f"({', '.join(kinds)}); the first is '{left[0].name}' at {left[0].location}")
+        raise CompileError(
+            "llvm",
+            f"{len(left)} op(s) have no lowering to LLVM on this target "
+            f"({', '.join(kinds)}); the first is '{left[0].name}' at {left[0].location}",
+        )
 
 
-def _reproduce(stage: Stage, module: ir.Module, before: ir.Operation, path: Path, temps: Path | None,
-               progress: Progress) -> None:
+def _reproduce(
+    stage: Stage,
+    module: ir.Module,
+    before: ir.Operation,
+    path: Path,
+    temps: Path | None,
+    progress: Progress,
+) -> None:
     """Saves the stage's full input at `path`, then runs the stage again a step at a time
     (it is expected to crash; the progress file then names the step)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,12 +207,20 @@ def main() -> int:
     try:
         result = compile_module(request, progress, snapshots)
     except CompileError as error:
-        result = {"error": {"stage": error.stage, "message": error.message, "input_path": error.input_path,
-                            "command": error.command}}
+        result = {
+            "error": {
+                "stage": error.stage,
+                "message": error.message,
+                "input_path": error.input_path,
+                "command": error.command,
+            }
+        }
     except Exception as error:  # noqa: BLE001 - a Python bug in a pass is still a stage failure
         stage = _last_stage(outdir / "progress")
         detail = "".join(traceback.format_exception(error)[-6:])
-        result = {"error": {"stage": stage, "message": f"internal error in the compiler:\n{detail}"}}
+        result = {
+            "error": {"stage": stage, "message": f"internal error in the compiler:\n{detail}"}
+        }
     # Written whole, then renamed: the caller acts on the file as soon as it appears.
     (outdir / "result.json.part").write_text(json.dumps(result))
     os.replace(outdir / "result.json.part", outdir / "result.json")

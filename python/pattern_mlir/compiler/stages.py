@@ -61,7 +61,9 @@ FOLD = Stage(FOLD_NAME, python_pass="pattern-fold-constant-generics")
 GROUPS = Stage("groups", python_pass="pattern-split-groups")
 
 
-def gpu_stages(patterns: bool, tuning_db: str | None = None, profile: str = "adreno-640") -> list[Stage]:
+def gpu_stages(
+    patterns: bool, tuning_db: str | None = None, profile: str = "adreno-640"
+) -> list[Stage]:
     """Stages from linalg-on-tensors to SPIR-V for a GPU target: the shared front end
     (pattern ... packed), then the GPU lowering (`gpu_lowering_stages`)."""
     # Weights as dense constants: `dense_resource` blobs need 64-byte alignment when the caller
@@ -72,16 +74,26 @@ def gpu_stages(patterns: bool, tuning_db: str | None = None, profile: str = "adr
     stages = [FOLD, GROUPS, Stage("pattern", python_pass="pattern-raise-conv")]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
-        stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
-                            options=(("db", tuning_db), ("target", "vulkan-adreno"))))
-    return stages + [Stage("reordered", python_pass="pattern-reorder-filters"),
-                     Stage("packed", python_pass="pattern-pack-fkw"),
-                     inlined, *gpu_lowering_stages(profile)]
+        stages.append(
+            Stage(
+                "tuned",
+                python_pass="pattern-apply-tuning",
+                options=(("db", tuning_db), ("target", "vulkan-adreno")),
+            )
+        )
+    return stages + [
+        Stage("reordered", python_pass="pattern-reorder-filters"),
+        Stage("packed", python_pass="pattern-pack-fkw"),
+        inlined,
+        *gpu_lowering_stages(profile),
+    ]
 
 
 # Tensor clean-up before the kernels are formed: elementwise chains (BatchNorm + ReLU) fused
 # into one generic, so into one kernel.
-GPU_FUSE = "builtin.module(canonicalize,cse,func.func(linalg-fuse-elementwise-ops),canonicalize,cse)"
+GPU_FUSE = (
+    "builtin.module(canonicalize,cse,func.func(linalg-fuse-elementwise-ops),canonicalize,cse)"
+)
 GPU_BUFFERIZE = (
     "builtin.module(one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map "
@@ -94,28 +106,37 @@ GPU_LOOPS = (
     "builtin.module(func.func(convert-linalg-to-parallel-loops),canonicalize,"
     "fold-memref-alias-ops,lower-affine,canonicalize,cse)"
 )
-GPU_MAP = ("builtin.module(func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-           "lower-affine,canonicalize)")
+GPU_MAP = (
+    "builtin.module(func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+    "lower-affine,canonicalize)"
+)
 # The upstream GPU conversion leaves out the math patterns (math.sqrt of BatchNorm, exp), and
 # has none for arith.floordivsi/ceildivsi (index arithmetic of reshapes): arith-expand writes
 # them with the ops it has.
-GPU_TO_SPIRV = ("builtin.module(gpu.module(arith-expand,convert-math-to-spirv),convert-gpu-to-spirv,"
-                "spirv.module(spirv-lower-abi-attrs,spirv-update-vce))")
+GPU_TO_SPIRV = (
+    "builtin.module(gpu.module(arith-expand,convert-math-to-spirv),convert-gpu-to-spirv,"
+    "spirv.module(spirv-lower-abi-attrs,spirv-update-vce))"
+)
 
 
-def gpu_lowering_stages(profile: str, *, dense_convs: bool = True, staged: bool | None = None,
-                        spirv: bool = True) -> list[Stage]:
+def gpu_lowering_stages(
+    profile: str, *, dense_convs: bool = True, staged: bool | None = None, spirv: bool = True
+) -> list[Stage]:
     """The GPU lowering after the shared front end: packed tensor-level module -> kernels in
     gpu.modules and a host function of launches -> SPIR-V modules (see passes/lower_to_gpu.py).
 
     `dense_convs=False` leaves dense and depthwise convs to the upstream path; `staged` forces
     the pattern kernels' variant; `spirv=False` stops before the conversion to SPIR-V."""
     on = (("profile", profile),)
-    stages = [Stage("prepared", python_pass="pattern-gpu-prepare", options=on),
-              # erf (exact GELU) has no SPIR-V instruction, and fpowi (x ** 3 of tanh GELU)
-              # carries an i64 exponent; exp and tanh have instructions of their own.
-              Stage("math", python_pass="pattern-expand-math", options=(("ops", "erf,erfc,fpowi,ipowi"),)),
-              Stage("fused", pipeline=GPU_FUSE)]
+    stages = [
+        Stage("prepared", python_pass="pattern-gpu-prepare", options=on),
+        # erf (exact GELU) has no SPIR-V instruction, and fpowi (x ** 3 of tanh GELU)
+        # carries an i64 exponent; exp and tanh have instructions of their own.
+        Stage(
+            "math", python_pass="pattern-expand-math", options=(("ops", "erf,erfc,fpowi,ipowi"),)
+        ),
+        Stage("fused", pipeline=GPU_FUSE),
+    ]
     if dense_convs:
         stages.append(Stage("convs", python_pass="pattern-gpu-dense-convs"))
     kernel_options = on + ((("staged", str(int(staged))),) if staged is not None else ())
@@ -134,12 +155,16 @@ def gpu_lowering_stages(profile: str, *, dense_convs: bool = True, staged: bool 
         Stage("checked", python_pass="pattern-gpu-check", options=on),
     ]
     if spirv:
-        stages += [Stage("spirv", pipeline=GPU_TO_SPIRV),
-                   Stage("validated", python_pass="pattern-gpu-validate-spirv", options=on)]
+        stages += [
+            Stage("spirv", pipeline=GPU_TO_SPIRV),
+            Stage("validated", python_pass="pattern-gpu-validate-spirv", options=on),
+        ]
     return stages
 
 
-def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None = None) -> list[Stage]:
+def cpu_stages(
+    target: str, threads: int, patterns: bool, tuning_db: str | None = None
+) -> list[Stage]:
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
     stages = [FOLD, GROUPS]
     if patterns:
@@ -148,21 +173,31 @@ def cpu_stages(target: str, threads: int, patterns: bool, tuning_db: str | None 
         stages.append(Stage("blocks", python_pass="pattern-raise-blocks"))
         if tuning_db:
             # Tuned schedules land as #pattern.schedule attributes, visible in this stage's IR.
-            stages.append(Stage("tuned", python_pass="pattern-apply-tuning",
-                                options=(("db", tuning_db), ("target", target),
-                                         ("threads", str(threads)))))
+            stages.append(
+                Stage(
+                    "tuned",
+                    python_pass="pattern-apply-tuning",
+                    options=(("db", tuning_db), ("target", target), ("threads", str(threads))),
+                )
+            )
         stages += [
             Stage("reordered", python_pass="pattern-reorder-filters"),
             Stage("packed", python_pass="pattern-pack-fkw"),
-            Stage("vector", python_pass="pattern-lower-to-vector",
-                  options=(("target", target), ("threads", str(threads)))),
+            Stage(
+                "vector",
+                python_pass="pattern-lower-to-vector",
+                options=(("target", target), ("threads", str(threads))),
+            ),
         ]
     stages += [
         # Elementwise chains as one generic each, after the pattern convs took their epilogues.
         Stage("fused", python_pass="pattern-fuse-elementwise"),
         # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
-        Stage("dense", python_pass="pattern-vectorize-dense",
-              options=(("target", target), ("threads", str(threads)))),
+        Stage(
+            "dense",
+            python_pass="pattern-vectorize-dense",
+            options=(("target", target), ("threads", str(threads))),
+        ),
         Stage("inlined", python_pass="pattern-inline-resources"),
         # A tensor returned twice would need two output buffers at once (see the pass).
         Stage("results", python_pass="pattern-distinct-results"),
@@ -195,8 +230,9 @@ def stage_text(module: ir.Module | ir.Operation) -> str:
         # printer state, which for a module of many globals (the GPU stages' FKW arrays)
         # took longer than running the stages.
         text = module.operation.get_asm(large_elements_limit=ELIDE_OVER, assume_verified=True)
-    return _LONG_LIST.sub(lambda m: f"{m.group(1)}...{m.group(2).count(',') + 1} values elided...{m.group(3)}",
-                          text)
+    return _LONG_LIST.sub(
+        lambda m: f"{m.group(1)}...{m.group(2).count(',') + 1} values elided...{m.group(3)}", text
+    )
 
 
 _DATA_ATTRIBUTE = {"arith.constant": "value", "memref.global": "initial_value"}
@@ -208,7 +244,11 @@ def _holds_resources(module) -> bool:
 
     def visit(op):
         key = _DATA_ATTRIBUTE.get(op.name)
-        if key and key in op.attributes and _patternDialects.dense_resource_bytes(op.attributes[key]) is not None:
+        if (
+            key
+            and key in op.attributes
+            and _patternDialects.dense_resource_bytes(op.attributes[key]) is not None
+        ):
             found.append(op)
             return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
@@ -235,8 +275,11 @@ def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Op
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{stage.name}.input.mlir"
         path.write_text(str(before))
-        message = str(error) if isinstance(error, (ir.MLIRError, ValueError, RuntimeError)) else \
-            f"{type(error).__name__} in the compiler: {error}"
+        message = (
+            str(error)
+            if isinstance(error, (ir.MLIRError, ValueError, RuntimeError))
+            else f"{type(error).__name__} in the compiler: {error}"
+        )
         raise CompileError(stage.name, message, str(path), stage.command(str(path))) from error
 
 
@@ -246,7 +289,7 @@ def split_pipeline(pipeline: str) -> list[str]:
     prefix = "builtin.module("
     if not (pipeline.startswith(prefix) and pipeline.endswith(")")):
         raise ValueError(f"not a builtin.module pipeline: {pipeline!r}")
-    body, elements, depth, start = pipeline[len(prefix):-1], [], 0, 0
+    body, elements, depth, start = pipeline[len(prefix) : -1], [], 0, 0
     for index, char in enumerate(body):
         if char in "({":
             depth += 1

@@ -38,8 +38,13 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size):
     oh, ow = _out_size(output_size, x)
     if _fixed_stride(x, oh, ow):
         return NotImplemented
-    rows = [torch.stack([x[..., h0:h1, w0:w1].mean(dim=(-2, -1)) for w0, w1 in _windows(x.shape[-1], ow)], dim=-1)
-            for h0, h1 in _windows(x.shape[-2], oh)]
+    rows = [
+        torch.stack(
+            [x[..., h0:h1, w0:w1].mean(dim=(-2, -1)) for w0, w1 in _windows(x.shape[-1], ow)],
+            dim=-1,
+        )
+        for h0, h1 in _windows(x.shape[-2], oh)
+    ]
     return torch.stack(rows, dim=-2)
 
 

@@ -57,11 +57,16 @@ class ImportedModule:
     resources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def import_torch(model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward") -> ImportedModule:
+def import_torch(
+    model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward"
+) -> ImportedModule:
     """The linalg-on-tensors module of `model` applied to `example_inputs`."""
     child = subprocess.Popen(  # imports torch-mlir while this process exports the model
         [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     # The import needs eval mode (BatchNorm folding, no dropout); the caller's model is left
     # in the modes it came in.
@@ -89,7 +94,12 @@ def _import_with(child, model, example_inputs, func_name: str) -> ImportedModule
         archive, weights, output = tmp / "model.pt2", tmp / "weights.in", tmp / "model.mlir"
         write_arrays(weights, given)
         torch.export.save(exported, archive)
-        request = {"archive": str(archive), "weights": str(weights), "output": str(output), "func_name": func_name}
+        request = {
+            "archive": str(archive),
+            "weights": str(weights),
+            "output": str(output),
+            "func_name": func_name,
+        }
         _, stderr = child.communicate(json.dumps(request) + "\n")
         if child.returncode != 0:
             raise ImportError_(f"torch-mlir could not import the model:\n{stderr.strip()[-4000:]}")

@@ -40,10 +40,14 @@ class FastLiterals(FxImporterHooks):
         # The blob manager renames a taken name (`..._1`); the attribute prints the final one.
         self.arrays[resource_name(attr)] = array
         vtensor = gni._cc.tensor_to_vtensor_type(literal)
-        return Operation.create("torch.vtensor.literal", results=[vtensor], attributes={"value": attr}).result
+        return Operation.create(
+            "torch.vtensor.literal", results=[vtensor], attributes={"value": attr}
+        ).result
 
 
-def run_pipeline_without_repro_text(module, pipeline: str, description: str, enable_ir_printing: bool = False):
+def run_pipeline_without_repro_text(
+    module, pipeline: str, description: str, enable_ir_printing: bool = False
+):
     """torch-mlir's `run_pipeline_with_repro_report`, minus the text it prints up front.
 
     That function prints the whole module with `large_elements_limit` before every
@@ -88,7 +92,11 @@ def node_location(cache, node):
     kind = getattr(kind, "__name__", None) or str(kind).rsplit(".", 1)[-1].rstrip("'>")
     op += f" in {path} ({kind})" if path else " in forward"
     frame = _user_frame(node.meta.get("stack_trace"))
-    child = Location.file(frame[0], frame[1], 0, context=cache._c) if frame else Location.unknown(context=cache._c)
+    child = (
+        Location.file(frame[0], frame[1], 0, context=cache._c)
+        if frame
+        else Location.unknown(context=cache._c)
+    )
     return Location.name(op, childLoc=child, context=cache._c)
 
 
@@ -101,8 +109,11 @@ def copy_state_in_lists(exported) -> None:
     a node of its own, which the importer turns into a literal and a copy that folds away.
     """
     signature = exported.graph_signature
-    state = {*signature.inputs_to_parameters, *signature.inputs_to_buffers,
-             *signature.inputs_to_lifted_tensor_constants}
+    state = {
+        *signature.inputs_to_parameters,
+        *signature.inputs_to_buffers,
+        *signature.inputs_to_lifted_tensor_constants,
+    }
     graph = exported.graph
     changed = False
     for node in list(graph.nodes):
@@ -114,7 +125,11 @@ def copy_state_in_lists(exported) -> None:
                 continue
             items = list(arg)
             for index, item in enumerate(items):
-                if isinstance(item, torch.fx.Node) and item.op == "placeholder" and item.name in state:
+                if (
+                    isinstance(item, torch.fx.Node)
+                    and item.op == "placeholder"
+                    and item.name in state
+                ):
                     with graph.inserting_before(node):
                         items[index] = graph.call_function(torch.ops.aten.clone.default, (item,))
                         items[index].meta.update(item.meta)

@@ -33,7 +33,14 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     with open(path, "wb") as out:
         for name, array in arrays.items():
             out.write(b"\0" * (-out.tell() % _ALIGNMENT))
-            index.append({"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": out.tell()})
+            index.append(
+                {
+                    "name": name,
+                    "dtype": array.dtype.str,
+                    "shape": list(array.shape),
+                    "offset": out.tell(),
+                }
+            )
             out.write(memoryview(np.ascontiguousarray(array)).cast("B"))
     Path(f"{path}.json").write_text(json.dumps(index))
 
@@ -51,7 +58,9 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for entry in entries:
         count = int(np.prod(entry["shape"], dtype=np.int64))
-        view = np.frombuffer(raw, dtype=np.dtype(entry["dtype"]), count=count, offset=entry["offset"])
+        view = np.frombuffer(
+            raw, dtype=np.dtype(entry["dtype"]), count=count, offset=entry["offset"]
+        )
         arrays[entry["name"]] = view.reshape(entry["shape"])
     return arrays
 

@@ -45,8 +45,10 @@ class BlockStream:
         for b in range(blocks):
             lo, hi = int(self.offsets[b]), int(self.offsets[b + 1])
             # weights[k] is taps x rows; the dense slice is rows x taps.
-            out[b * self.rows:(b + 1) * self.rows, self.channels[lo:hi], :] = self.weights[lo:hi].transpose(2, 0, 1)
-        return out[:self.outputs]
+            out[b * self.rows : (b + 1) * self.rows, self.channels[lo:hi], :] = self.weights[
+                lo:hi
+            ].transpose(2, 0, 1)
+        return out[: self.outputs]
 
 
 def _kept_blocks(weight: np.ndarray, rows: int) -> np.ndarray:
@@ -94,7 +96,9 @@ def encode_blocks(weight: np.ndarray, rows: int) -> BlockStream:
     stream = padded.reshape(blocks, rows, i, taps)[block_ids, :, channels, :].transpose(0, 2, 1)
     offsets = np.zeros(blocks + 1, np.int32)
     np.cumsum(kept.sum(axis=1), out=offsets[1:])
-    return BlockStream(rows, o, i, offsets, channels.astype(np.int32), np.ascontiguousarray(stream, np.float32))
+    return BlockStream(
+        rows, o, i, offsets, channels.astype(np.int32), np.ascontiguousarray(stream, np.float32)
+    )
 
 
 def csr_bytes(weight: np.ndarray) -> int:

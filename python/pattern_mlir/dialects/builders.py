@@ -151,7 +151,9 @@ def kept_tap_weights(weight, masks, assignment) -> np.ndarray:
     return flat[outs, ins][taps].reshape(len(outs), int(flat_masks[0].sum()))
 
 
-def conv_output_size(size: int, pad_lo: int, pad_hi: int, kernel: int, stride: int, dilation: int) -> int:
+def conv_output_size(
+    size: int, pad_lo: int, pad_hi: int, kernel: int, stride: int, dilation: int
+) -> int:
     return (size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) // stride + 1
 
 

@@ -29,10 +29,14 @@ TYPE_CAPABILITIES = (
 
 #: 64-bit integers in memory: arithmetic on them can be emulated in i32 pairs
 #: (wide_ints), buffers of them cannot without changing what the host uploads.
-MEMORY_CAPABILITIES = ((re.compile(r"memref<(?:[^>]*x)?i64\b"), "Int64", "64-bit integers in memory"),)
+MEMORY_CAPABILITIES = (
+    (re.compile(r"memref<(?:[^>]*x)?i64\b"), "Int64", "64-bit integers in memory"),
+)
 
 
-def check_kernel_capabilities(module: ir.Module, profile: SpirvProfile, checks=TYPE_CAPABILITIES) -> None:
+def check_kernel_capabilities(
+    module: ir.Module, profile: SpirvProfile, checks=TYPE_CAPABILITIES
+) -> None:
     """Raise MissingCapabilityError for the first kernel value needing a missing capability
     (of those `checks` looks for)."""
     allowed = implied_closure(profile.capabilities)

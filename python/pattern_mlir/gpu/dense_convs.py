@@ -59,7 +59,9 @@ def depthwise_packing(weight: np.ndarray) -> PackedFKW:
 def convert_dense_convs(module) -> int:
     """Replace every matching dense/depthwise conv in ``module``; return how many."""
     count = 0
-    for conv in collect_ops(module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"):
+    for conv in collect_ops(
+        module, "linalg.conv_2d_nchw_fchw", "linalg.depthwise_conv_2d_nchw_chw"
+    ):
         match = match_conv(conv)
         if match is None:
             continue

@@ -79,7 +79,9 @@ class VulkanExecutable:
         if spec.data is None:
             return self._device.buffer((words,), np.int32)
         data = np.zeros(4 * words, np.uint8)
-        data[: count * spec.dtype.itemsize] = np.ascontiguousarray(spec.data, dtype=spec.dtype).view(np.uint8).reshape(-1)
+        data[: count * spec.dtype.itemsize] = (
+            np.ascontiguousarray(spec.data, dtype=spec.dtype).view(np.uint8).reshape(-1)
+        )
         return self._device.upload(data.view(np.int32))
 
     def __call__(self, *inputs) -> list[np.ndarray]:

@@ -24,8 +24,16 @@ from pattern_mlir.passes.constants import defining_op, elements_array, scalar_co
 from pattern_mlir.passes.conv_info import collect_ops
 
 #: Element types a host buffer can hold.
-_DTYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "i1": np.bool_,
-           "i8": np.int8, "i16": np.int16, "f16": np.float16}
+_DTYPES = {
+    "f32": np.float32,
+    "f64": np.float64,
+    "i32": np.int32,
+    "i64": np.int64,
+    "i1": np.bool_,
+    "i8": np.int8,
+    "i16": np.int16,
+    "f16": np.float16,
+}
 
 
 def numpy_dtype(element_type: ir.Type) -> np.dtype:
@@ -108,7 +116,10 @@ class _Builder:
     def __init__(self, module: ir.Module):
         self.plan = HostPlan()
         self.buffer_of: dict = {}
-        self.globals = {ir.StringAttr(g.attributes["sym_name"]).value: g for g in collect_ops(module, "memref.global")}
+        self.globals = {
+            ir.StringAttr(g.attributes["sym_name"]).value: g
+            for g in collect_ops(module, "memref.global")
+        }
         self.constants: dict[str, int] = {}
 
     def new(self, type_, kind, data=None, name="") -> int:
@@ -121,9 +132,7 @@ class _Builder:
         if value not in self.buffer_of:
             producer = defining_op(value)
             what = producer.name if producer is not None else "a block argument"
-            raise UnsupportedOpError(
-                what, f"its result is used by a kernel at {user.location}"
-            )
+            raise UnsupportedOpError(what, f"its result is used by a kernel at {user.location}")
         return self.buffer_of[value]
 
     def scalar(self, value: ir.Value, user) -> int:
@@ -180,7 +189,9 @@ class _Builder:
         ref = str(op.attributes["kernel"])
         module, entry = (part.lstrip("@") for part in ref.split("::"))
         groups = tuple(scalar_constant(v) for v in (view.gridSizeX, view.gridSizeY, view.gridSizeZ))
-        size = tuple(scalar_constant(v) for v in (view.blockSizeX, view.blockSizeY, view.blockSizeZ))
+        size = tuple(
+            scalar_constant(v) for v in (view.blockSizeX, view.blockSizeY, view.blockSizeZ)
+        )
         if None in groups or None in size:
             raise GpuLoweringError(f"launch of {ref} has a non-constant grid or workgroup size")
         buffers = []
@@ -192,7 +203,9 @@ class _Builder:
         attrs = op.attributes
         kind = ir.StringAttr(attrs[KIND_ATTR]).value if KIND_ATTR in attrs else "upstream"
         macs = ir.IntegerAttr(attrs[MACS_ATTR]).value if MACS_ATTR in attrs else 0
-        self.plan.dispatches.append(DispatchSpec(module, entry, tuple(buffers), groups, size, kind, macs))
+        self.plan.dispatches.append(
+            DispatchSpec(module, entry, tuple(buffers), groups, size, kind, macs)
+        )
 
 
 def build_host_plan(module: ir.Module, entry: str | None = "main") -> HostPlan:

@@ -43,7 +43,11 @@ def linearize_parallel_loops(module: ir.Module) -> int:
         if loop.parent.operation.name == "func.func":
             _wrap_in_parallel(loop)
     count = 0
-    top = [loop for loop in collect_ops(module, "scf.parallel") if loop.parent.operation.name == "func.func"]
+    top = [
+        loop
+        for loop in collect_ops(module, "scf.parallel")
+        if loop.parent.operation.name == "func.func"
+    ]
     for loop in top:
         # Parallel dimensions after a reduction (an op reducing an outer dimension) run
         # inside each invocation: the grid covers the dimensions before it.
@@ -180,13 +184,21 @@ def parallel_dimensions_first(module) -> int:
         maps = []
         for attr in op.attributes["indexing_maps"]:
             old_map = ir.AffineMapAttr(attr).value
-            maps.append(ir.AffineMap.get(len(order), old_map.n_symbols,
-                                         [expr.compose(permutation) for expr in old_map.results]))
+            maps.append(
+                ir.AffineMap.get(
+                    len(order),
+                    old_map.n_symbols,
+                    [expr.compose(permutation) for expr in old_map.results],
+                )
+            )
         op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
         op.attributes["iterator_types"] = ir.ArrayAttr.get(
-            [op.attributes["iterator_types"][old] for old in order])
+            [op.attributes["iterator_types"][old] for old in order]
+        )
         for index in collect_ops(op, "linalg.index"):
             old = ir.IntegerAttr(index.attributes["dim"]).value
-            index.attributes["dim"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), new_of[old])
+            index.attributes["dim"] = ir.IntegerAttr.get(
+                ir.IntegerType.get_signless(64), new_of[old]
+            )
         count += 1
     return count

@@ -46,7 +46,9 @@ def run_in_process(module, stages) -> None:
         try:
             PassManager.parse(stage.pipeline).run(op)
         except ir.MLIRError as exc:
-            raise GpuLoweringError(f"stage '{stage.name}' failed ({stage.pipeline}): {exc}") from exc
+            raise GpuLoweringError(
+                f"stage '{stage.name}' failed ({stage.pipeline}): {exc}"
+            ) from exc
 
 
 def check_host(module: ir.Module) -> None:

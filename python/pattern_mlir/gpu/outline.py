@@ -94,7 +94,9 @@ def outline_and_name(module: ir.Module) -> None:
         PassManager.parse(OUTLINE).run(module.operation)
     except ir.MLIRError as exc:
         raise GpuLoweringError(f"kernel outlining failed: {exc}") from exc
-    modules = {ir.StringAttr(m.attributes["sym_name"]).value: m for m in collect_ops(module, "gpu.module")}
+    modules = {
+        ir.StringAttr(m.attributes["sym_name"]).value: m for m in collect_ops(module, "gpu.module")
+    }
     taken = set(modules)
     for launch in collect_ops(module, "gpu.launch_func"):
         ref = str(launch.attributes["kernel"])  # @module::@func
@@ -121,7 +123,12 @@ def attach_target(module: ir.Module, target_env: str) -> None:
     funcs = {}
     for gpu_module in collect_ops(module, "gpu.module"):
         for func in collect_ops(gpu_module, "gpu.func"):
-            funcs[(ir.StringAttr(gpu_module.attributes["sym_name"]).value, ir.StringAttr(func.attributes["sym_name"]).value)] = func
+            funcs[
+                (
+                    ir.StringAttr(gpu_module.attributes["sym_name"]).value,
+                    ir.StringAttr(func.attributes["sym_name"]).value,
+                )
+            ] = func
     for launch in collect_ops(module, "gpu.launch_func"):
         ref = str(launch.attributes["kernel"])
         func = funcs.get(tuple(part.lstrip("@") for part in ref.split("::")))

@@ -206,7 +206,9 @@ def lower_pattern_convs(
         launch = _splice(module, op, _snippet(kernel, text, target_env), name)
         # What the executable and the report say of this dispatch, after any later stage.
         launch.attributes[KIND_ATTR] = ir.StringAttr.get(kind)
-        launch.attributes[MACS_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), kernel.kept_macs)
+        launch.attributes[MACS_ATTR] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), kernel.kept_macs
+        )
         done.append(kernel)
     if done:
         module.operation.attributes["gpu.container_module"] = ir.UnitAttr.get()

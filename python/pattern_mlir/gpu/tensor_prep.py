@@ -120,12 +120,19 @@ def narrow_i64_constants(module) -> int:
             continue
         data = constant_array(value)
         views = _views_if_widenable(value)
-        if data is None or views is None or (
-                data.size and (data.min() < np.iinfo(np.int32).min or data.max() > np.iinfo(np.int32).max)):
+        if (
+            data is None
+            or views is None
+            or (
+                data.size
+                and (data.min() < np.iinfo(np.int32).min or data.max() > np.iinfo(np.int32).max)
+            )
+        ):
             continue
         with ir.InsertionPoint(const), const.location:
-            values = ir.DenseElementsAttr.get(np.ascontiguousarray(data.reshape(-1), dtype=np.int32),
-                                              shape=list(value.type.shape))
+            values = ir.DenseElementsAttr.get(
+                np.ascontiguousarray(data.reshape(-1), dtype=np.int32), shape=list(value.type.shape)
+            )
             narrow = arith.ConstantOp(ir.RankedTensorType.get(list(value.type.shape), i32), values)
         value.replace_all_uses_with(narrow.result)
         const.erase()
@@ -137,7 +144,11 @@ def narrow_i64_constants(module) -> int:
                 if owner.name == "linalg.generic":
                     arg = owner.regions[0].blocks[0].arguments[use.operand_number]
                     arg.set_type(i32)
-                    _widen_after(arg, ir.InsertionPoint.at_block_begin(owner.regions[0].blocks[0]), owner.location)
+                    _widen_after(
+                        arg,
+                        ir.InsertionPoint.at_block_begin(owner.regions[0].blocks[0]),
+                        owner.location,
+                    )
                 elif owner.name == "tensor.extract":
                     result = owner.results[0]
                     result.set_type(i32)
@@ -194,7 +205,10 @@ def narrow_f64_compares(module) -> int:
         if any(value is None for value in narrow):
             continue
         with ir.InsertionPoint(cmp), cmp.location:
-            operands = [value if isinstance(value, ir.Value) else arith.constant(f32, value) for value in narrow]
+            operands = [
+                value if isinstance(value, ir.Value) else arith.constant(f32, value)
+                for value in narrow
+            ]
             new = arith.CmpFOp(cmp.attributes["predicate"], *operands)
         cmp.results[0].replace_all_uses_with(new.result)
         cmp.erase()
@@ -243,8 +257,11 @@ def demote_f64(module) -> int:
                         arg.set_type(new)
     changed = 0
     for op in ops:
-        if op.name in ("arith.extf", "arith.truncf") and op.operands[0].type == f32 and \
-                str(op.results[0].type) in ("f32", "f64"):
+        if (
+            op.name in ("arith.extf", "arith.truncf")
+            and op.operands[0].type == f32
+            and str(op.results[0].type) in ("f32", "f64")
+        ):
             op.results[0].replace_all_uses_with(op.operands[0])
             op.erase()
             changed += 1
@@ -256,9 +273,13 @@ def demote_f64(module) -> int:
                 else:
                     data = constant_array(op.results[0])
                     if data is None:
-                        raise UnsupportedOpError(op.name, f"an f64 constant it cannot read, at {op.location}")
-                    values = ir.DenseElementsAttr.get(np.ascontiguousarray(data.reshape(-1), dtype=np.float32),
-                                                      shape=list(new.shape))
+                        raise UnsupportedOpError(
+                            op.name, f"an f64 constant it cannot read, at {op.location}"
+                        )
+                    values = ir.DenseElementsAttr.get(
+                        np.ascontiguousarray(data.reshape(-1), dtype=np.float32),
+                        shape=list(new.shape),
+                    )
                     value = arith.ConstantOp(new, values)
             op.results[0].replace_all_uses_with(value.result)
             op.erase()

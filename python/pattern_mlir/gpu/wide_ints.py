@@ -76,7 +76,9 @@ def narrow_index_float_casts(root) -> int:
             if source.name == "arith.fptosi":
                 value = arith.index_cast(op.results[0].type, arith.fptosi(i32, source.operands[0]))
             else:
-                value = arith.index_castui(op.results[0].type, arith.fptoui(i32, source.operands[0]))
+                value = arith.index_castui(
+                    op.results[0].type, arith.fptoui(i32, source.operands[0])
+                )
         op.results[0].replace_all_uses_with(value)
         op.erase()
         count += 1

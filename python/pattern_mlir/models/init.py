@@ -34,7 +34,9 @@ def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
 
 
 @torch.no_grad()
-def calibrate_batchnorm(model: nn.Module, example: torch.Tensor, samples: int = 8, seed: int = 0) -> nn.Module:
+def calibrate_batchnorm(
+    model: nn.Module, example: torch.Tensor, samples: int = 8, seed: int = 0
+) -> nn.Module:
     """Set every BatchNorm's running statistics to those of the model's own activations on
     `samples` random inputs shaped like `example` (uniform in [0, 1)), then eval mode.
 
@@ -51,7 +53,9 @@ def calibrate_batchnorm(model: nn.Module, example: torch.Tensor, samples: int = 
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the calibration batches
     g = torch.Generator().manual_seed(seed)
-    batch = torch.rand((samples * example.shape[0], *example.shape[1:]), generator=g, dtype=example.dtype)
+    batch = torch.rand(
+        (samples * example.shape[0], *example.shape[1:]), generator=g, dtype=example.dtype
+    )
     model.train()
     try:
         # One batch: a 1x1 map needs more than one value per channel in training mode.

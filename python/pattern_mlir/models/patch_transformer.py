@@ -16,16 +16,26 @@ __all__ = ["PatchTransformer"]
 
 
 class PatchTransformer(nn.Module):
-    def __init__(self, image_size: int = 28, patch: int = 7, channels: int = 1, dim: int = 64,
-                 depth: int = 2, heads: int = 4, mlp: int = 128, num_classes: int = 10):
+    def __init__(
+        self,
+        image_size: int = 28,
+        patch: int = 7,
+        channels: int = 1,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        mlp: int = 128,
+        num_classes: int = 10,
+    ):
         super().__init__()
         if image_size % patch:
             raise ValueError(f"image_size {image_size} is not a multiple of patch {patch}")
         tokens = (image_size // patch) ** 2
         self.embed = nn.Conv2d(channels, dim, patch, stride=patch)
         self.position = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, mlp, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, mlp, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)

@@ -13,8 +13,14 @@ __all__ = ["RowRNN"]
 
 
 class RowRNN(nn.Module):
-    def __init__(self, image_size: int = 28, hidden: int = 64, layers: int = 2, cell: str = "lstm",
-                 num_classes: int = 10):
+    def __init__(
+        self,
+        image_size: int = 28,
+        hidden: int = 64,
+        layers: int = 2,
+        cell: str = "lstm",
+        num_classes: int = 10,
+    ):
         super().__init__()
         kinds = {"lstm": nn.LSTM, "gru": nn.GRU}
         if cell not in kinds:

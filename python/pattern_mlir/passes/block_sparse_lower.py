@@ -100,19 +100,53 @@ def plan_block_conv(op: ir.Operation, name: str, target: Target, groups: int) ->
     epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
     out_stride = oh * planes.wq
     spec = GemmSpec(
-        name=name, m=f, n=planes.n, c=in_shape[1], a_size=weights.size, b_size=planes.size,
-        out_size=f * out_stride, out_stride=out_stride, mr=mr, nv=nv, vector=target.lanes,
-        a_tap=tuple(t * rows for t in range(taps)), b_tap=b_taps, a_cstride=taps * rows,
-        b_cstride=planes.channel_stride, a_istride=1, a_panel=0, b_panel=nv * target.lanes,
-        init="row" if bias is not None else "zero", bias_size=f,
-        a_lanes=not target.fma_memory_operand, epilogue=epi, residual=epi.residual is not None, groups=groups,
-        stream="a", stream_rows=rows, stream_blocks=offsets.size - 1, stream_size=channels.size,
+        name=name,
+        m=f,
+        n=planes.n,
+        c=in_shape[1],
+        a_size=weights.size,
+        b_size=planes.size,
+        out_size=f * out_stride,
+        out_stride=out_stride,
+        mr=mr,
+        nv=nv,
+        vector=target.lanes,
+        a_tap=tuple(t * rows for t in range(taps)),
+        b_tap=b_taps,
+        a_cstride=taps * rows,
+        b_cstride=planes.channel_stride,
+        a_istride=1,
+        a_panel=0,
+        b_panel=nv * target.lanes,
+        init="row" if bias is not None else "zero",
+        bias_size=f,
+        a_lanes=not target.fma_memory_operand,
+        epilogue=epi,
+        residual=epi.residual is not None,
+        groups=groups,
+        stream="a",
+        stream_rows=rows,
+        stream_blocks=offsets.size - 1,
+        stream_size=channels.size,
     )
     kept = int(offsets[-1])
-    lw = Lowering(entry=f"{name}_entry", text="", kind=f"block{kh}x{kw}s{strides[0]}",
-                  macs=kept * rows * taps * oh * ow)
-    return _finish_conv(lw, spec, planes, weights, bias, Init("row" if bias is not None else "zero"),
-                        out_shape, epi, indices=(offsets, channels))
+    lw = Lowering(
+        entry=f"{name}_entry",
+        text="",
+        kind=f"block{kh}x{kw}s{strides[0]}",
+        macs=kept * rows * taps * oh * ow,
+    )
+    return _finish_conv(
+        lw,
+        spec,
+        planes,
+        weights,
+        bias,
+        Init("row" if bias is not None else "zero"),
+        out_shape,
+        epi,
+        indices=(offsets, channels),
+    )
 
 
 def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
@@ -134,25 +168,59 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     # Few rows (a batch-1 linear, an LSTM step) leave few FMA chains: deal the stream entries
     # to several accumulator sets, as many as cover the FMAs in flight and fit the registers.
     chains = mr * nv
-    split = max(1, min(4, -(-target.fma_in_flight // chains), (target.vector_registers - nv - 2) // chains))
+    split = max(
+        1, min(4, -(-target.fma_in_flight // chains), (target.vector_registers - nv - 2) // chains)
+    )
     epi = fuse_consumers(op.results[0], allow_residual=True)
     # The input is read transposed (C x M, made in the entry): the rows of a register block
     # at one channel are then adjacent, one cache line, instead of mr lines C apart.
     spec = GemmSpec(
-        name=name, m=m, n=n, c=c, a_size=m * c, b_size=weights.size, out_size=m * n, out_stride=n,
-        mr=mr, nv=nv, vector=vector, a_tap=(0,), b_tap=(0,), a_cstride=m, b_cstride=rows, a_istride=1,
-        a_panel=mr, b_panel=0, b_padded=True, init="col" if bias is not None else "zero",
-        bias_size=tiles * rows, a_lanes=not target.fma_memory_operand, epilogue=epi,
-        residual=epi.residual is not None, groups=groups,
-        stream="b", stream_rows=rows, stream_blocks=tiles, stream_size=channels.size, stream_split=split,
+        name=name,
+        m=m,
+        n=n,
+        c=c,
+        a_size=m * c,
+        b_size=weights.size,
+        out_size=m * n,
+        out_stride=n,
+        mr=mr,
+        nv=nv,
+        vector=vector,
+        a_tap=(0,),
+        b_tap=(0,),
+        a_cstride=m,
+        b_cstride=rows,
+        a_istride=1,
+        a_panel=mr,
+        b_panel=0,
+        b_padded=True,
+        init="col" if bias is not None else "zero",
+        bias_size=tiles * rows,
+        a_lanes=not target.fma_memory_operand,
+        epilogue=epi,
+        residual=epi.residual is not None,
+        groups=groups,
+        stream="b",
+        stream_rows=rows,
+        stream_blocks=tiles,
+        stream_size=channels.size,
+        stream_split=split,
         group_bounds=_balanced_bounds(offsets, n // rows, groups),
     )
     flat_a, flat_out = _memref((m * c,)), _memref((m * n,))
-    params = [("x", _memref(a_shape)), ("bp", _memref((weights.size,))),
-              ("off", _memref(offsets.shape, element="i32")), ("chan", _memref(channels.shape, element="i32"))]
+    params = [
+        ("x", _memref(a_shape)),
+        ("bp", _memref((weights.size,))),
+        ("off", _memref(offsets.shape, element="i32")),
+        ("chan", _memref(channels.shape, element="i32")),
+    ]
     operands = [op.operands[0], weights.ravel(), offsets, channels]
-    call_args = [("%aflat", flat_a), ("%bp", _memref((weights.size,))),
-                 ("%off", _memref(offsets.shape, element="i32")), ("%chan", _memref(channels.shape, element="i32"))]
+    call_args = [
+        ("%aflat", flat_a),
+        ("%bp", _memref((weights.size,))),
+        ("%off", _memref(offsets.shape, element="i32")),
+        ("%chan", _memref(channels.shape, element="i32")),
+    ]
     if bias is not None:
         padded = np.zeros(tiles * rows, np.float32)
         padded[:n] = bias
@@ -162,25 +230,39 @@ def plan_block_matmul(op: ir.Operation, name: str, target: Target, groups: int) 
     body = [f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}"]
     transpose = ""
     if m > 1:
-        body = [f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}",
-                f"%aflat = memref.alloc() {{alignment = 64 : i64}} : {flat_a}",
-                _call(f"{name}_tin", [("%xflat", flat_a), ("%aflat", flat_a)])]
+        body = [
+            f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat_a}",
+            f"%aflat = memref.alloc() {{alignment = 64 : i64}} : {flat_a}",
+            _call(f"{name}_tin", [("%xflat", flat_a), ("%aflat", flat_a)]),
+        ]
         transpose = emit_transpose(f"{name}_tin", m, c)
     if epi.residual is not None:
         params.append(("res", _memref(out_shape)))
         operands.append(epi.residual)
         call_args.append(("%rflat", flat_out))
-        body.append(f"%rflat = memref.collapse_shape %res [[0, 1]] : {_memref(out_shape)} into {flat_out}")
+        body.append(
+            f"%rflat = memref.collapse_shape %res [[0, 1]] : {_memref(out_shape)} into {flat_out}"
+        )
     params.append(("out", _memref(out_shape)))
     call_args.append(("%oflat", flat_out))
-    body.append(f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {flat_out}")
+    body.append(
+        f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {flat_out}"
+    )
     body.append(_call(name, call_args))
     entry = f"{name}_entry"
-    return Lowering(entry=entry, text=emit_gemm(spec) + transpose + _entry(entry, params, body), operands=operands,
-                    kind="block-matmul", macs=int(offsets[-1]) * rows * m, fused=epi.ops)
+    return Lowering(
+        entry=entry,
+        text=emit_gemm(spec) + transpose + _entry(entry, params, body),
+        operands=operands,
+        kind="block-matmul",
+        macs=int(offsets[-1]) * rows * m,
+        fused=epi.ops,
+    )
 
 
-def _block_matmul_by_tokens(op, name, target: Target, groups: int, stream, bias, a_shape, out_shape) -> Lowering:
+def _block_matmul_by_tokens(
+    op, name, target: Target, groups: int, stream, bias, a_shape, out_shape
+) -> Lowering:
     """A block matmul over many rows (tokens) computed transposed, as a 1x1 block conv would be.
 
     out^T = W x^T: outputs are the rows, weights are broadcast from the stream (register
@@ -194,19 +276,49 @@ def _block_matmul_by_tokens(op, name, target: Target, groups: int, stream, bias,
     mr, nv = _conv_block(target, rows, m)
     epi = fuse_consumers(op.results[0], allow_residual=False)
     spec = GemmSpec(
-        name=name, m=n, n=m, c=c, a_size=weights.size, b_size=m * c, out_size=m * n, out_stride=m,
-        mr=mr, nv=nv, vector=target.lanes, a_tap=(0,), b_tap=(0,), a_cstride=rows, b_cstride=m, a_istride=1,
-        a_panel=0, b_panel=nv * target.lanes, init="row" if bias is not None else "zero", bias_size=n,
-        a_lanes=not target.fma_memory_operand, epilogue=epi, groups=groups,
-        stream="a", stream_rows=rows, stream_blocks=offsets.size - 1, stream_size=channels.size,
+        name=name,
+        m=n,
+        n=m,
+        c=c,
+        a_size=weights.size,
+        b_size=m * c,
+        out_size=m * n,
+        out_stride=m,
+        mr=mr,
+        nv=nv,
+        vector=target.lanes,
+        a_tap=(0,),
+        b_tap=(0,),
+        a_cstride=rows,
+        b_cstride=m,
+        a_istride=1,
+        a_panel=0,
+        b_panel=nv * target.lanes,
+        init="row" if bias is not None else "zero",
+        bias_size=n,
+        a_lanes=not target.fma_memory_operand,
+        epilogue=epi,
+        groups=groups,
+        stream="a",
+        stream_rows=rows,
+        stream_blocks=offsets.size - 1,
+        stream_size=channels.size,
     )
     flat = _memref((m * c,))
     i32 = {"element": "i32"}
-    params = [("x", _memref(a_shape)), ("a", _memref((weights.size,))),
-              ("off", _memref(offsets.shape, **i32)), ("chan", _memref(channels.shape, **i32))]
+    params = [
+        ("x", _memref(a_shape)),
+        ("a", _memref((weights.size,))),
+        ("off", _memref(offsets.shape, **i32)),
+        ("chan", _memref(channels.shape, **i32)),
+    ]
     operands = [op.operands[0], weights.ravel(), offsets, channels]
-    call_args = [("%a", _memref((weights.size,))), ("%xtflat", flat),
-                 ("%off", _memref(offsets.shape, **i32)), ("%chan", _memref(channels.shape, **i32))]
+    call_args = [
+        ("%a", _memref((weights.size,))),
+        ("%xtflat", flat),
+        ("%off", _memref(offsets.shape, **i32)),
+        ("%chan", _memref(channels.shape, **i32)),
+    ]
     if bias is not None:
         params.append(("bias", _memref((n,))))
         operands.append(bias)
@@ -214,17 +326,27 @@ def _block_matmul_by_tokens(op, name, target: Target, groups: int, stream, bias,
     params.append(("out", _memref(out_shape)))
     call_args.append(("%otflat", _memref((m * n,))))
     out_flat = _memref((m * n,))
-    body = [f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat}",
-            f"%xtflat = memref.alloc() {{alignment = 64 : i64}} : {flat}",
-            _call(f"{name}_tin", [("%xflat", flat), ("%xtflat", flat)]),
-            f"%otflat = memref.alloc() {{alignment = 64 : i64}} : {out_flat}",
-            _call(name, call_args),
-            f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {out_flat}",
-            _call(f"{name}_tout", [("%otflat", out_flat), ("%oflat", out_flat)])]
+    body = [
+        f"%xflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {flat}",
+        f"%xtflat = memref.alloc() {{alignment = 64 : i64}} : {flat}",
+        _call(f"{name}_tin", [("%xflat", flat), ("%xtflat", flat)]),
+        f"%otflat = memref.alloc() {{alignment = 64 : i64}} : {out_flat}",
+        _call(name, call_args),
+        f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {out_flat}",
+        _call(f"{name}_tout", [("%otflat", out_flat), ("%oflat", out_flat)]),
+    ]
     entry = f"{name}_entry"
-    text = emit_gemm(spec) + emit_transpose(f"{name}_tin", m, c) + emit_transpose(f"{name}_tout", n, m)
-    return Lowering(entry=entry, text=text + _entry(entry, params, body), operands=operands,
-                    kind="block-matmul-t", macs=int(offsets[-1]) * rows * m, fused=epi.ops)
+    text = (
+        emit_gemm(spec) + emit_transpose(f"{name}_tin", m, c) + emit_transpose(f"{name}_tout", n, m)
+    )
+    return Lowering(
+        entry=entry,
+        text=text + _entry(entry, params, body),
+        operands=operands,
+        kind="block-matmul-t",
+        macs=int(offsets[-1]) * rows * m,
+        fused=epi.ops,
+    )
 
 
 def _balanced_bounds(offsets: np.ndarray, full_tiles: int, groups: int) -> tuple[int, ...]:
@@ -237,7 +359,7 @@ def _balanced_bounds(offsets: np.ndarray, full_tiles: int, groups: int) -> tuple
     groups = max(1, min(groups, full_tiles))
     if groups == 1:
         return ()
-    work = np.maximum(np.diff(offsets[:full_tiles + 1]).astype(np.int64), 1)
+    work = np.maximum(np.diff(offsets[: full_tiles + 1]).astype(np.int64), 1)
     cumulative = np.concatenate([[0], np.cumsum(work)])
     targets = cumulative[-1] * np.arange(groups + 1) / groups
     above = np.searchsorted(cumulative, targets, side="left").clip(0, full_tiles)

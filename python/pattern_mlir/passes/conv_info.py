@@ -100,7 +100,9 @@ def packed_fkw(op: ir.Operation, info: ConvInfo | None = None):
     info = info or read_conv(op)
     channels, out_channels = info.input_shape[1], info.output_shape[1]
     if op.name == "pattern.conv2d":
-        assignment = np.array(list(op.attributes["assignment"]), np.int32).reshape(out_channels, channels)
+        assignment = np.array(list(op.attributes["assignment"]), np.int32).reshape(
+            out_channels, channels
+        )
         return pack(dense_weight(info.weights, info.library, assignment), info.library, assignment)
     return PackedFKW(
         filter_order=np.array(list(op.attributes["filter_order"]), np.int32),

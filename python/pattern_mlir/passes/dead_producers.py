@@ -7,7 +7,13 @@ from mlir import ir
 from .constants import defining_op
 
 # Ops with no effect but their result: a rewrite that stops using one leaves it dead.
-_PURE_PRODUCERS = ("linalg.fill", "linalg.broadcast", "tensor.empty", "tensor.expand_shape", "arith.constant")
+_PURE_PRODUCERS = (
+    "linalg.fill",
+    "linalg.broadcast",
+    "tensor.empty",
+    "tensor.expand_shape",
+    "arith.constant",
+)
 
 
 def erase_unused_producers(value: ir.Value) -> None:

@@ -51,8 +51,12 @@ def _roles(dims: list[list[int]], loops: int) -> dict[str, list[int]] | None:
     a, b, out = (set(d) for d in dims)
     roles = {"batch": [], "m": [], "n": [], "k": []}
     for d in range(loops):
-        key = {(True, True, True): "batch", (True, False, True): "m", (False, True, True): "n",
-               (True, True, False): "k"}.get((d in a, d in b, d in out))
+        key = {
+            (True, True, True): "batch",
+            (True, False, True): "m",
+            (False, True, True): "n",
+            (True, True, False): "k",
+        }.get((d in a, d in b, d in out))
         if key is None:
             return None
         roles[key].append(d)
@@ -138,17 +142,41 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
     out_size = out_strides[0] * out_shape[0] if out_shape else 1
     spec = GemmSpec(
-        name=name, m=m, n=n, c=k // unroll, a_size=a_view.base_size, b_size=b_view.base_size, out_size=out_size,
-        out_stride=om, mr=mr, nv=nv, vector=v,
+        name=name,
+        m=m,
+        n=n,
+        c=k // unroll,
+        a_size=a_view.base_size,
+        b_size=b_view.base_size,
+        out_size=out_size,
+        out_stride=om,
+        mr=mr,
+        nv=nv,
+        vector=v,
         a_tap=tuple(a_view.offset + t * ak for t in range(unroll)),
         b_tap=tuple(b_view.offset + t * bk for t in range(unroll)),
-        a_cstride=unroll * ak, b_cstride=unroll * bk, a_istride=am, a_panel=mr * am, b_panel=nv * v,
-        init="load" if init_kind == "load" else init_kind, init_value=init_value,
-        groups=groups, a_lanes=not target.fma_memory_operand,
-        epilogue=epi, residual=epi.residual is not None,
-        batch=batch, a_batch=ab, b_batch=bb, out_batch=ob,
+        a_cstride=unroll * ak,
+        b_cstride=unroll * bk,
+        a_istride=am,
+        a_panel=mr * am,
+        b_panel=nv * v,
+        init="load" if init_kind == "load" else init_kind,
+        init_value=init_value,
+        groups=groups,
+        a_lanes=not target.fma_memory_operand,
+        epilogue=epi,
+        residual=epi.residual is not None,
+        batch=batch,
+        a_batch=ab,
+        b_batch=bb,
+        out_batch=ob,
     )
-    lw = Lowering(entry=f"{name}_entry", text="", kind="bmm" if batch > 1 else "matmul-rt", macs=batch * m * n * k)
+    lw = Lowering(
+        entry=f"{name}_entry",
+        text="",
+        kind="bmm" if batch > 1 else "matmul-rt",
+        macs=batch * m * n * k,
+    )
     params, operands, call_args, body = [], [], [], []
 
     def flat(param: str, value: ir.Value, shape) -> str:
@@ -160,29 +188,46 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
         if len(shape) == 1:
             return f"%{param}"
         groups_ = ", ".join(str(i) for i in range(len(shape)))
-        body.append(f"%{param}flat = memref.collapse_shape %{param} [[{groups_}]] : {_memref(shape)} "
-                    f"into {_memref((size,))}")
+        body.append(
+            f"%{param}flat = memref.collapse_shape %{param} [[{groups_}]] : {_memref(shape)} "
+            f"into {_memref((size,))}"
+        )
         return f"%{param}flat"
 
     call_args.append((flat("a", a_view.base, a_view.base_shape), _memref((spec.a_size,))))
     if b_copy is None:
         call_args.append((flat("b", b_view.base, b_view.base_shape), _memref((spec.b_size,))))
     else:
-        call_args.append((_copy_b(flat("b", b_copy.base, b_copy.base_shape), b_copy, dims[1], (bdim, kdim, ndim),
-                                  (batch, k, n), body), _memref((spec.b_size,))))
+        call_args.append(
+            (
+                _copy_b(
+                    flat("b", b_copy.base, b_copy.base_shape),
+                    b_copy,
+                    dims[1],
+                    (bdim, kdim, ndim),
+                    (batch, k, n),
+                    body,
+                ),
+                _memref((spec.b_size,)),
+            )
+        )
     if epi.residual is not None:
         call_args.append((flat("res", epi.residual, out_shape), _memref((out_size,))))
     if init_kind == "load":
         params.append(("init", _memref(out_shape)))
         operands.append(init_value)
-        body.append(f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})")
+        body.append(
+            f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})"
+        )
     params.append(("out", _memref(out_shape)))
     if len(out_shape) == 1:
         call_args.append(("%out", _memref((out_size,))))
     else:
         groups_ = ", ".join(str(i) for i in range(len(out_shape)))
-        body.append(f"%oflat = memref.collapse_shape %out [[{groups_}]] : {_memref(out_shape)} "
-                    f"into {_memref((out_size,))}")
+        body.append(
+            f"%oflat = memref.collapse_shape %out [[{groups_}]] : {_memref(out_shape)} "
+            f"into {_memref((out_size,))}"
+        )
         call_args.append(("%oflat", _memref((out_size,))))
     body.append(_call(name, call_args))
     lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
@@ -191,13 +236,22 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     return lw
 
 
-def _copy_b(flat_b: str, view: View, dims: list[int], loops: tuple, shape: tuple[int, int, int], body: list[str]) -> str:
+def _copy_b(
+    flat_b: str,
+    view: View,
+    dims: list[int],
+    loops: tuple,
+    shape: tuple[int, int, int],
+    body: list[str],
+) -> str:
     """Entry lines copying B (read at `view`'s strides) into a row-major [batch][k][n] buffer."""
     batch, k, n = shape
     size = batch * k * n
     strides = [_stride(view, dims, d) for d in loops]
-    strided = (f"memref<{batch}x{k}x{n}xf32, strided<[{strides[0]}, {strides[1]}, {strides[2]}], "
-               f"offset: {view.offset}>>")
+    strided = (
+        f"memref<{batch}x{k}x{n}xf32, strided<[{strides[0]}, {strides[1]}, {strides[2]}], "
+        f"offset: {view.offset}>>"
+    )
     body += [
         f"%bsrc = memref.reinterpret_cast {flat_b} to offset: [{view.offset}], sizes: [{batch}, {k}, {n}], "
         f"strides: [{strides[0]}, {strides[1]}, {strides[2]}] : {_memref((view.base_size,))} to {strided}",
@@ -218,7 +272,11 @@ def plan_generic_contraction(op: ir.Operation, name: str, target: Target, groups
         return None
     block = op.regions[0].blocks[0]
     body = list(block.operations)
-    if len(body) != 3 or [o.operation.name for o in body] != ["arith.mulf", "arith.addf", "linalg.yield"]:
+    if len(body) != 3 or [o.operation.name for o in body] != [
+        "arith.mulf",
+        "arith.addf",
+        "linalg.yield",
+    ]:
         return None
     mul, add, yielded = (o.operation for o in body)
     in0, in1, acc = block.arguments

@@ -51,7 +51,10 @@ def spread_input(value: ir.Value) -> tuple[ir.Value, tuple[int, int], tuple[int,
     fill = defining_op(ins.operands[1], "linalg.fill")
     if fill is None or scalar_constant(fill.operands[0]) != 0.0:
         return None
-    offsets, strides = _ints(ins.attributes["static_offsets"]), _ints(ins.attributes["static_strides"])
+    offsets, strides = (
+        _ints(ins.attributes["static_offsets"]),
+        _ints(ins.attributes["static_strides"]),
+    )
     x_shape = _shape(ins.operands[0])
     if x_shape is None or len(x_shape) != 4 or offsets[:2] != (0, 0) or strides[:2] != (1, 1):
         return None
@@ -74,7 +77,9 @@ def _phase_axis(k: int, s: int, offset: int, size_in: int, size_out: int, p: int
     return r, taps, top, bottom, outputs
 
 
-def plan_conv_or_transposed(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
+def plan_conv_or_transposed(
+    op: ir.Operation, name: str, target: Target, groups: int
+) -> Lowering | None:
     """linalg.conv_2d_nchw_fchw: split by output phase when its input is a spread canvas."""
     return plan_transposed(op, name, target, groups) or plan_conv(op, name, target, groups)
 
@@ -120,7 +125,9 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
             continue
         tag = f"{name}_p{py}_{px}"
         sub = weights[:, :, rh::sh, rw::sw][:, :, :th, :tw]
-        planes = Planes(Source(x, x_shape, (top, left, bottom, right)), (th, tw), (1, 1), (a_n, b_n))
+        planes = Planes(
+            Source(x, x_shape, (top, left, bottom, right)), (th, tw), (1, 1), (a_n, b_n)
+        )
         mr, nv = _pick_block(target, f, planes.n)
         taps = th * tw
         blocks = -(-f // mr)
@@ -129,19 +136,47 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
         packed = packed.reshape(blocks, mr, c, taps).transpose(0, 2, 3, 1).copy()  # [MP][C][T][mr]
         out_stride = a_n * planes.wq
         spec = GemmSpec(
-            name=tag, m=f, n=planes.n, c=c, a_size=packed.size, b_size=planes.size, out_size=f * out_stride,
-            out_stride=out_stride, mr=mr, nv=nv, vector=target.lanes,
+            name=tag,
+            m=f,
+            n=planes.n,
+            c=c,
+            a_size=packed.size,
+            b_size=planes.size,
+            out_size=f * out_stride,
+            out_stride=out_stride,
+            mr=mr,
+            nv=nv,
+            vector=target.lanes,
             a_tap=tuple(t * mr for t in range(taps)),
-            b_tap=tuple(planes.tap(i, j) for i in range(th) for j in range(tw)), a_cstride=taps * mr,
-            b_cstride=planes.channel_stride, a_istride=1, a_panel=c * taps * mr, b_panel=nv * target.lanes,
-            init="row", bias_size=f, groups=groups, a_lanes=not target.fma_memory_operand, epilogue=epi,
+            b_tap=tuple(planes.tap(i, j) for i in range(th) for j in range(tw)),
+            a_cstride=taps * mr,
+            b_cstride=planes.channel_stride,
+            a_istride=1,
+            a_panel=c * taps * mr,
+            b_panel=nv * target.lanes,
+            init="row",
+            bias_size=f,
+            groups=groups,
+            a_lanes=not target.fma_memory_operand,
+            epilogue=epi,
         )
         text.append(emit_gemm(spec))
-        text.append(_phase_function(tag, spec, planes, packed, f, out_shape, (py, px), (sh, sw), x_shape))
+        text.append(
+            _phase_function(tag, spec, planes, packed, f, out_shape, (py, px), (sh, sw), x_shape)
+        )
         params.append((f"w{py}_{px}", _memref((packed.size,))))
         operands.append(packed.ravel())
-        body.append(_call(f"{tag}_entry", [("%x", _memref(x_shape)), (f"%w{py}_{px}", _memref((packed.size,))),
-                                           ("%bias", _memref((f,))), ("%out", _memref(out_shape))]))
+        body.append(
+            _call(
+                f"{tag}_entry",
+                [
+                    ("%x", _memref(x_shape)),
+                    (f"%w{py}_{px}", _memref((packed.size,))),
+                    ("%bias", _memref((f,))),
+                    ("%out", _memref(out_shape)),
+                ],
+            )
+        )
         lw.macs += f * c * taps * a_n * b_n
     params.append(("out", _memref(out_shape)))
     lw.text = "".join(text) + _entry(lw.entry, params, body)
@@ -150,8 +185,17 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
     return lw
 
 
-def _phase_function(tag: str, spec: GemmSpec, planes: Planes, packed: np.ndarray, f: int, out_shape,
-                    phase: tuple[int, int], strides: tuple[int, int], x_shape) -> str:
+def _phase_function(
+    tag: str,
+    spec: GemmSpec,
+    planes: Planes,
+    packed: np.ndarray,
+    f: int,
+    out_shape,
+    phase: tuple[int, int],
+    strides: tuple[int, int],
+    x_shape,
+) -> str:
     """One phase: its planes, its kernel into a buffer, the valid columns into out's phase view."""
     (py, px), (sh, sw) = phase, strides
     _, _, oh, ow = out_shape
@@ -162,14 +206,25 @@ def _phase_function(tag: str, spec: GemmSpec, planes: Planes, packed: np.ndarray
     flat = _memref((spec.out_size,))
     body = planes.prepare("%x") + [
         f"%oflat = memref.alloc() {{alignment = 64 : i64}} : {flat}",
-        _call(spec.name, [("%w", _memref((packed.size,))), ("%bflat", _memref((planes.size,))),
-                          ("%bias", _memref((f,))), ("%oflat", flat)]),
+        _call(
+            spec.name,
+            [
+                ("%w", _memref((packed.size,))),
+                ("%bflat", _memref((planes.size,))),
+                ("%bias", _memref((f,))),
+                ("%oflat", flat),
+            ],
+        ),
         f"%t3 = memref.expand_shape %oflat [[0, 1, 2]] output_shape [{f}, {a_n}, {wq}] : {flat} into {t3}",
         f"%tv = memref.subview %t3[0, 0, 0] [{f}, {a_n}, {b_n}] [1, 1, 1] : {t3} to {valid}",
         f"%o3 = memref.collapse_shape %out [[0, 1], [2], [3]] : {_memref(out_shape)} into {o3}",
         f"%ov = memref.subview %o3[0, {py}, {px}] [{f}, {a_n}, {b_n}] [1, {sh}, {sw}] : {o3} to {view}",
         f"linalg.copy ins(%tv : {valid}) outs(%ov : {view})",
     ]
-    params = [("x", _memref(x_shape)), ("w", _memref((packed.size,))), ("bias", _memref((f,))),
-              ("out", _memref(out_shape))]
+    params = [
+        ("x", _memref(x_shape)),
+        ("w", _memref((packed.size,))),
+        ("bias", _memref((f,))),
+        ("out", _memref(out_shape)),
+    ]
     return _entry(f"{tag}_entry", params, body)

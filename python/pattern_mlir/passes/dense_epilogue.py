@@ -26,8 +26,17 @@ __all__ = ["Epilogue", "fuse_consumers"]
 
 # Elementwise arith ops the epilogue can render on vectors (all f32 -> f32 except cmpf).
 _OPS = {
-    "arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.maximumf", "arith.minimumf",
-    "arith.maxnumf", "arith.minnumf", "arith.negf", "arith.cmpf", "arith.select",
+    "arith.addf",
+    "arith.subf",
+    "arith.mulf",
+    "arith.divf",
+    "arith.maximumf",
+    "arith.minimumf",
+    "arith.maxnumf",
+    "arith.minnumf",
+    "arith.negf",
+    "arith.cmpf",
+    "arith.select",
 }
 
 Ref = tuple  # ("x",) accumulator, ("s", k) step k, ("c", value) constant, ("r",) residual
@@ -78,9 +87,15 @@ def _identity(m: ir.AffineMap, rank: int) -> bool:
     return m == ir.AffineMap.get_identity(rank)
 
 
-def _link(op: ir.Operation, prev: ir.Value, shape: tuple, epi: Epilogue, allow_residual: bool) -> Ref | None:
+def _link(
+    op: ir.Operation, prev: ir.Value, shape: tuple, epi: Epilogue, allow_residual: bool
+) -> Ref | None:
     """Appends the body of generic `op` (consuming `prev`) to `epi`; returns its result ref."""
-    if op.name != "linalg.generic" or len(op.results) != 1 or tuple(op.results[0].type.shape) != shape:
+    if (
+        op.name != "linalg.generic"
+        or len(op.results) != 1
+        or tuple(op.results[0].type.shape) != shape
+    ):
         return None
     iterators = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
     if any("parallel" not in it for it in iterators):
@@ -102,8 +117,14 @@ def _link(op: ir.Operation, prev: ir.Value, shape: tuple, epi: Epilogue, allow_r
         if const is not None and const.size == 1 and len(m.results) == 0:
             env[arg] = ("c", float(const.reshape(())))
             continue
-        if (allow_residual and epi.residual is None and residual is None and _identity(m, rank)
-                and isinstance(value.type, ir.RankedTensorType) and tuple(value.type.shape) == shape):
+        if (
+            allow_residual
+            and epi.residual is None
+            and residual is None
+            and _identity(m, rank)
+            and isinstance(value.type, ir.RankedTensorType)
+            and tuple(value.type.shape) == shape
+        ):
             residual = value
             env[arg] = ("r",)
             continue
@@ -140,9 +161,29 @@ def _link(op: ir.Operation, prev: ir.Value, shape: tuple, epi: Epilogue, allow_r
 
 
 # arith.cmpf prints its predicate attribute as an integer; the assembly wants the keyword.
-_PREDICATES = {str(i): name for i, name in enumerate(
-    ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une",
-     "uno", "true"])}
+_PREDICATES = {
+    str(i): name
+    for i, name in enumerate(
+        [
+            "false",
+            "oeq",
+            "ogt",
+            "oge",
+            "olt",
+            "ole",
+            "one",
+            "ord",
+            "ueq",
+            "ugt",
+            "uge",
+            "ult",
+            "ule",
+            "une",
+            "uno",
+            "true",
+        ]
+    )
+}
 
 
 def _ref(value: ir.Value, env: dict, local: dict) -> Ref | None:

@@ -37,7 +37,9 @@ def _maps(op: ir.Operation) -> list[ir.AffineMap]:
 
 
 def _iterators(op: ir.Operation) -> list[str]:
-    return [str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    return [
+        str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])
+    ]
 
 
 def _counts(op: ir.Operation) -> tuple[int, int]:
@@ -133,13 +135,18 @@ def _fuse(consumer: ir.Operation, k: int, producer: ir.Operation) -> ir.Operatio
     p_in, _ = _counts(producer)
     c_operands, p_operands = list(consumer.operands), list(producer.operands)
     reads = c_maps[k]
-    composed = [ir.AffineMap.get(reads.n_dims, 0, [e.compose(reads) for e in m.results]) for m in p_maps[:p_in]]
-    inputs = c_operands[:k] + p_operands[:p_in] + c_operands[k + 1:c_in]
+    composed = [
+        ir.AffineMap.get(reads.n_dims, 0, [e.compose(reads) for e in m.results])
+        for m in p_maps[:p_in]
+    ]
+    inputs = c_operands[:k] + p_operands[:p_in] + c_operands[k + 1 : c_in]
     outputs = c_operands[c_in:]
-    maps = c_maps[:k] + composed + c_maps[k + 1:]
+    maps = c_maps[:k] + composed + c_maps[k + 1 :]
     with consumer.location, ir.InsertionPoint(consumer):
         fused = ir.Operation.create(
-            "linalg.generic", results=[r.type for r in consumer.results], operands=inputs + outputs,
+            "linalg.generic",
+            results=[r.type for r in consumer.results],
+            operands=inputs + outputs,
             attributes={
                 "indexing_maps": ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
                 "iterator_types": consumer.attributes["iterator_types"],
@@ -147,8 +154,10 @@ def _fuse(consumer: ir.Operation, k: int, producer: ir.Operation) -> ir.Operatio
             },
             regions=1,
         )
-    element = [ir.ShapedType(v.type).element_type if isinstance(v.type, ir.ShapedType) else v.type
-               for v in inputs + outputs]
+    element = [
+        ir.ShapedType(v.type).element_type if isinstance(v.type, ir.ShapedType) else v.type
+        for v in inputs + outputs
+    ]
     block = fused.regions[0].blocks.append(*element)
     args = list(block.arguments)
     p_args, c_args = list(_body(producer).arguments), list(_body(consumer).arguments)
@@ -182,7 +191,11 @@ def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | Non
     size = len(_body(consumer).operations)
     for k, value in enumerate(list(consumer.operands)[:c_in]):
         producer = _producer(value)
-        if producer is None or iterations > _elements(value.type) or not _worth(consumer, producer, value):
+        if (
+            producer is None
+            or iterations > _elements(value.type)
+            or not _worth(consumer, producer, value)
+        ):
             continue
         if size + len(_body(producer).operations) > MAX_BODY:
             continue

@@ -76,11 +76,15 @@ class GemmSpec:
     a_panel: int  # A elements between consecutive row blocks (mp)
     b_panel: int  # B elements between consecutive column tiles (nt)
     b_padded: bool = False  # B holds full tiles (zero padded): the tail needs no load masks
-    init: str = "zero"  # zero | const | row (bias[m]) | col (bias[n], padded to tiles) | load (from out)
+    init: str = (
+        "zero"  # zero | const | row (bias[m]) | col (bias[n], padded to tiles) | load (from out)
+    )
     init_value: float = 0.0  # the constant of init="const"
     bias_size: int = 0  # elements of %bias (row: m, col: tiles * tile)
     out_lane_stride: int = 1  # output elements between lanes; > 1 stores lane by lane
-    epilogue: object = field(default=None, compare=False)  # dense_epilogue.Epilogue applied before stores
+    epilogue: object = field(
+        default=None, compare=False
+    )  # dense_epilogue.Epilogue applied before stores
     residual: bool = False  # %res (same layout as %out) feeds the epilogue
     groups: int = 1
     # Batched GEMM (bmm, attention heads): `batch` independent products; product b reads A,
@@ -128,7 +132,10 @@ class GemmSpec:
     def signature(self) -> str:
         args = [f"%a: memref<{self.a_size}xf32>", f"%b: memref<{self.b_size}xf32>"]
         if self.stream:
-            args += [f"%off: memref<{self.stream_blocks + 1}xi32>", f"%chan: memref<{max(1, self.stream_size)}xi32>"]
+            args += [
+                f"%off: memref<{self.stream_blocks + 1}xi32>",
+                f"%chan: memref<{max(1, self.stream_size)}xi32>",
+            ]
         if self.init in ("row", "col"):
             args.append(f"%bias: memref<{self.bias_size}xf32>")
         if self.residual:
@@ -159,20 +166,33 @@ class _Emitter:
         return self.w.const("dense<0.0>", self.vt)
 
     # ----- the register block -------------------------------------------------------------
-    def block(self, mr: int, nv: int, last_lanes: int, a_base: str, b_base: str, o_base: str, m0: str,
-              n0: str) -> None:
+    def block(
+        self,
+        mr: int,
+        nv: int,
+        last_lanes: int,
+        a_base: str,
+        b_base: str,
+        o_base: str,
+        m0: str,
+        n0: str,
+    ) -> None:
         """mr x nv accumulators over the whole reduction; the last vector has last_lanes lanes."""
         s, w, vt = self.s, self.w, self.vt
         masked = last_lanes < s.vector
         if self.origin is not None:
-            a_base, b_base, o_base = (w.op(f"arith.addi {base}, {at} : index", "i")
-                                      for base, at in zip((a_base, b_base, o_base), self.origin))
+            a_base, b_base, o_base = (
+                w.op(f"arith.addi {base}, {at} : index", "i")
+                for base, at in zip((a_base, b_base, o_base), self.origin)
+            )
         # Initial accumulators.
         accs = []
         for i in range(mr):
             row = []
             if s.init == "row":
-                bias = w.op(f"memref.load %bias[{self.add(m0, i)}] : memref<{s.bias_size}xf32>", "s")
+                bias = w.op(
+                    f"memref.load %bias[{self.add(m0, i)}] : memref<{s.bias_size}xf32>", "s"
+                )
                 bvec = w.op(f"vector.broadcast {bias} : f32 to {vt}", "v")
             for j in range(nv):
                 if s.init == "zero":
@@ -184,7 +204,9 @@ class _Emitter:
                 elif s.init == "col":
                     if i == 0:
                         idx = self.add(n0, j * s.vector)
-                        row.append(w.op(f"vector.load %bias[{idx}] : memref<{s.bias_size}xf32>, {vt}", "v"))
+                        row.append(
+                            w.op(f"vector.load %bias[{idx}] : memref<{s.bias_size}xf32>, {vt}", "v")
+                        )
                     else:
                         row.append(accs[0][j])
                 else:
@@ -192,7 +214,9 @@ class _Emitter:
             accs.append(row)
         flat = [a for row in accs for a in row]
         if s.stream and s.stream_split > 1:
-            values = self._split_stream_loop(flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0)
+            values = self._split_stream_loop(
+                flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0
+            )
         else:
             values = self._reduction_loop(flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0)
         # Epilogue and stores.
@@ -203,12 +227,28 @@ class _Emitter:
                 if s.epilogue is not None and not s.epilogue.empty:
                     residual = None
                     if s.residual:
-                        residual = self._load("%res", s.out_size, self._out_index(o_base, i, j), lanes < s.vector, lanes)
+                        residual = self._load(
+                            "%res",
+                            s.out_size,
+                            self._out_index(o_base, i, j),
+                            lanes < s.vector,
+                            lanes,
+                        )
                     value = s.epilogue.render(w, value, vt, self.mt, residual)
                 self._store_out(value, o_base, i, j, lanes)
 
-    def _reduction_loop(self, flat: list[str], mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
-                        b_base: str, m0: str, n0: str) -> list[str]:
+    def _reduction_loop(
+        self,
+        flat: list[str],
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        a_base: str,
+        b_base: str,
+        m0: str,
+        n0: str,
+    ) -> list[str]:
         """The loop over the reduction (every input, or a block's stream entries); its results."""
         s, w, vt = self.s, self.w, self.vt
         unroll = s.unroll_c if s.c % s.unroll_c == 0 and not s.stream else 1
@@ -218,14 +258,18 @@ class _Emitter:
         types = ", ".join([vt] * len(flat))
         cv = w.fresh("c")
         lo, hi = self._stream_bounds(m0, n0) if s.stream else (w.index(0), w.index(s.c // unroll))
-        w.line(f"{res}:{len(flat)} = scf.for {cv} = {lo} to {hi} step {w.index(1)} "
-               f"iter_args({iters}) -> ({types}) {{")
+        w.line(
+            f"{res}:{len(flat)} = scf.for {cv} = {lo} to {hi} step {w.index(1)} "
+            f"iter_args({iters}) -> ({types}) {{"
+        )
         w.indent()
         cur = [[names[i * nv + j] for j in range(nv)] for i in range(mr)]
         if s.stream:
             self._stream_entry(cv, cur, mr, nv, masked, last_lanes, a_base, b_base)
         else:
-            a_first = w.op(f"arith.addi {a_base}, {self.mul(self.mul(cv, unroll), s.a_cstride)} : index", "i")
+            a_first = w.op(
+                f"arith.addi {a_base}, {self.mul(self.mul(cv, unroll), s.a_cstride)} : index", "i"
+            )
             a_values = self._a_values(a_first, mr, unroll) if s.a_lanes else None
             for u in range(unroll):
                 cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
@@ -237,8 +281,18 @@ class _Emitter:
         w.line("}")
         return [f"{res}#{k}" for k in range(len(flat))]
 
-    def _fmas(self, cur, mr: int, nv: int, masked: bool, last_lanes: int, ab: str, bb: str,
-              a_values: dict | None, a_offset: int) -> None:
+    def _fmas(
+        self,
+        cur,
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        ab: str,
+        bb: str,
+        a_values: dict | None,
+        a_offset: int,
+    ) -> None:
         """Every tap's loads and FMAs for one reduction step into the accumulators `cur` (updated).
 
         `ab` / `bb` address the step in A / B; `a_values` holds preloaded A splats keyed by
@@ -260,8 +314,17 @@ class _Emitter:
                 for j in range(nv):
                     cur[i][j] = w.op(f"vector.fma {avec}, {bvecs[j]}, {cur[i][j]} : {vt}", "f")
 
-    def _stream_entry(self, entry: str, cur, mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
-                      b_base: str) -> None:
+    def _stream_entry(
+        self,
+        entry: str,
+        cur,
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        a_base: str,
+        b_base: str,
+    ) -> None:
         """One stream entry: the entry indexes the weight operand, its channel the data operand."""
         s, w = self.s, self.w
         channel = w.op(f"memref.load %chan[{entry}] : memref<{max(1, s.stream_size)}xi32>", "s")
@@ -272,8 +335,18 @@ class _Emitter:
         a_values = self._a_values(ab, mr, 1) if s.a_lanes else None
         self._fmas(cur, mr, nv, masked, last_lanes, ab, bb, a_values, 0)
 
-    def _split_stream_loop(self, flat: list[str], mr: int, nv: int, masked: bool, last_lanes: int, a_base: str,
-                           b_base: str, m0: str, n0: str) -> list[str]:
+    def _split_stream_loop(
+        self,
+        flat: list[str],
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        a_base: str,
+        b_base: str,
+        m0: str,
+        n0: str,
+    ) -> list[str]:
         """The stream loop dealing entries to `stream_split` accumulator sets, then the entries
         left over into the first set, then the sets summed; returns the sums."""
         s, w, vt = self.s, self.w, self.vt
@@ -286,21 +359,30 @@ class _Emitter:
         names = [w.fresh("acc") for _ in inits]
         res, k = w.fresh("r"), w.fresh("c")
         iters = ", ".join(f"{n} = {v}" for n, v in zip(names, inits))
-        w.line(f"{res}:{len(inits)} = scf.for {k} = {lo} to {mid} step {w.index(split)} "
-               f"iter_args({iters}) -> ({', '.join([vt] * len(inits))}) {{")
+        w.line(
+            f"{res}:{len(inits)} = scf.for {k} = {lo} to {mid} step {w.index(split)} "
+            f"iter_args({iters}) -> ({', '.join([vt] * len(inits))}) {{"
+        )
         w.indent()
-        sets = [[[names[x * count + i * nv + j] for j in range(nv)] for i in range(mr)] for x in range(split)]
+        sets = [
+            [[names[x * count + i * nv + j] for j in range(nv)] for i in range(mr)]
+            for x in range(split)
+        ]
         for x in range(split):
             self._stream_entry(self.add(k, x), sets[x], mr, nv, masked, last_lanes, a_base, b_base)
-        w.line(f"scf.yield {', '.join(a for cur in sets for row in cur for a in row)} : "
-               f"{', '.join([vt] * len(inits))}")
+        w.line(
+            f"scf.yield {', '.join(a for cur in sets for row in cur for a in row)} : "
+            f"{', '.join([vt] * len(inits))}"
+        )
         w.dedent()
         w.line("}")
         rest = [w.fresh("acc") for _ in range(count)]
         res2, k2 = w.fresh("r"), w.fresh("c")
         iters = ", ".join(f"{n} = {res}#{x}" for x, n in enumerate(rest))
-        w.line(f"{res2}:{count} = scf.for {k2} = {mid} to {hi} step {w.index(1)} "
-               f"iter_args({iters}) -> ({', '.join([vt] * count)}) {{")
+        w.line(
+            f"{res2}:{count} = scf.for {k2} = {mid} to {hi} step {w.index(1)} "
+            f"iter_args({iters}) -> ({', '.join([vt] * count)}) {{"
+        )
         w.indent()
         cur = [[rest[i * nv + j] for j in range(nv)] for i in range(mr)]
         self._stream_entry(k2, cur, mr, nv, masked, last_lanes, a_base, b_base)
@@ -309,7 +391,10 @@ class _Emitter:
         w.line("}")
         values = [f"{res2}#{x}" for x in range(count)]
         for set_index in range(1, split):
-            values = [w.op(f"arith.addf {v}, {res}#{set_index * count + x} : {vt}", "v") for x, v in enumerate(values)]
+            values = [
+                w.op(f"arith.addf {v}, {res}#{set_index * count + x} : {vt}", "v")
+                for x, v in enumerate(values)
+            ]
         return values
 
     def _stream_bounds(self, m0: str, n0: str) -> tuple[str, str]:
@@ -332,20 +417,32 @@ class _Emitter:
         (which the backend folds into by-element FMAs); values outside such runs are loaded
         one by one. Only offsets the step reads are loaded, so nothing past A's end is read."""
         s, w, vt = self.s, self.w, self.vt
-        needed = sorted({u * s.a_cstride + tap + i * s.a_istride
-                         for u in range(unroll) for tap in s.a_tap for i in range(mr)})
+        needed = sorted(
+            {
+                u * s.a_cstride + tap + i * s.a_istride
+                for u in range(unroll)
+                for tap in s.a_tap
+                for i in range(mr)
+            }
+        )
         values: dict[int, str] = {}
         present = set(needed)
         for off in needed:
             if off in values:
                 continue
             if s.vector == 4 and all(off + lane in present for lane in range(4)):
-                chunk = w.op(f"vector.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>, {vt}", "v")
+                chunk = w.op(
+                    f"vector.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>, {vt}", "v"
+                )
                 for lane in range(4):
                     values[off + lane] = w.op(
-                        f"vector.shuffle {chunk}, {chunk} [{lane}, {lane}, {lane}, {lane}] : {vt}, {vt}", "v")
+                        f"vector.shuffle {chunk}, {chunk} [{lane}, {lane}, {lane}, {lane}] : {vt}, {vt}",
+                        "v",
+                    )
             else:
-                scalar = w.op(f"memref.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>", "s")
+                scalar = w.op(
+                    f"memref.load %a[{self.add(a_first, off)}] : memref<{s.a_size}xf32>", "s"
+                )
                 values[off] = w.op(f"vector.broadcast {scalar} : f32 to {vt}", "v")
         return values
 
@@ -359,7 +456,10 @@ class _Emitter:
             return self._load("%out", s.out_size, self._out_index(o_base, i, j), masked, lanes)
         vec = self.zero_vec()
         for lane in range(lanes if masked else s.vector):
-            x = w.op(f"memref.load %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>", "s")
+            x = w.op(
+                f"memref.load %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>",
+                "s",
+            )
             vec = w.op(f"vector.insert {x}, {vec} [{lane}] : f32 into {self.vt}", "v")
         return vec
 
@@ -368,21 +468,32 @@ class _Emitter:
         if s.out_lane_stride != 1:
             for lane in range(lanes):
                 x = w.op(f"vector.extract {value}[{lane}] : f32 from {self.vt}", "s")
-                w.line(f"memref.store {x}, %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>")
+                w.line(
+                    f"memref.store {x}, %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>"
+                )
         elif lanes < s.vector:
-            w.line(f"vector.maskedstore %out[{self._out_index(o_base, i, j)}], {self.mask(lanes)}, {value} : "
-                   f"memref<{s.out_size}xf32>, {self.mt}, {self.vt}")
+            w.line(
+                f"vector.maskedstore %out[{self._out_index(o_base, i, j)}], {self.mask(lanes)}, {value} : "
+                f"memref<{s.out_size}xf32>, {self.mt}, {self.vt}"
+            )
         else:
-            w.line(f"vector.store {value}, %out[{self._out_index(o_base, i, j)}] : memref<{s.out_size}xf32>, {self.vt}")
+            w.line(
+                f"vector.store {value}, %out[{self._out_index(o_base, i, j)}] : memref<{s.out_size}xf32>, {self.vt}"
+            )
 
     def _load(self, buf: str, size: int, idx: str, masked: bool, lanes: int) -> str:
         if masked:
-            return self.w.op(f"vector.maskedload {buf}[{idx}], {self.mask(lanes)}, {self.zero_vec()} : "
-                             f"memref<{size}xf32>, {self.mt}, {self.vt} into {self.vt}", "v")
+            return self.w.op(
+                f"vector.maskedload {buf}[{idx}], {self.mask(lanes)}, {self.zero_vec()} : "
+                f"memref<{size}xf32>, {self.mt}, {self.vt} into {self.vt}",
+                "v",
+            )
         return self.w.op(f"vector.load {buf}[{idx}] : memref<{size}xf32>, {self.vt}", "v")
 
     # ----- one column tile, all row blocks (or a group's range of them) --------------------
-    def tile(self, nt: str, nv: int, last_lanes: int, rows: tuple[str, str, str] | None = None) -> None:
+    def tile(
+        self, nt: str, nv: int, last_lanes: int, rows: tuple[str, str, str] | None = None
+    ) -> None:
         """`rows` = (lo, hi, last): only full row blocks [lo, hi), the remainder where `last`."""
         s, w = self.s, self.w
         b_base = self.mul(nt, s.b_panel)
@@ -406,12 +517,17 @@ class _Emitter:
                 w.dedent()
                 w.line("}")
 
-    def _rows(self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str) -> None:
+    def _rows(
+        self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str
+    ) -> None:
         s, w = self.s, self.w
         m0 = self.mul(mp, s.mr)
         # A stream of row blocks: the register block reads rows m0 % R.. of each entry.
-        a_base = (w.op(f"arith.remui {m0}, {w.index(s.stream_rows)} : index", "i") if s.stream == "a"
-                  else self.mul(mp, s.a_panel))
+        a_base = (
+            w.op(f"arith.remui {m0}, {w.index(s.stream_rows)} : index", "i")
+            if s.stream == "a"
+            else self.mul(mp, s.a_panel)
+        )
         o_base = w.op(f"arith.addi {self.mul(m0, s.out_stride)}, {o_col} : index", "i")
         self.block(mr, nv, last_lanes, a_base, b_base, o_base, m0, n0)
 
@@ -426,10 +542,14 @@ class _Emitter:
         lo, hi = w.index(0), w.index(s.batch)
         if groups > 1 and (s.batch % groups == 0 or s.batch >= 4 * groups):
             g = w.fresh("bg")
-            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.line(
+                f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{"
+            )
             w.indent()
             lo = w.op(f"arith.divui {self.mul(g, s.batch)}, {w.index(groups)} : index", "i")
-            hi = w.op(f"arith.divui {self.mul(self.add(g, 1), s.batch)}, {w.index(groups)} : index", "i")
+            hi = w.op(
+                f"arith.divui {self.mul(self.add(g, 1), s.batch)}, {w.index(groups)} : index", "i"
+            )
             closing = ["}", "scf.reduce", "}"]
         bi = w.fresh("bi")
         w.line(f"scf.for {bi} = {lo} to {hi} step {w.index(1)} {{")
@@ -473,18 +593,27 @@ class _Emitter:
                 self.tile(w.index(full), tail_nv, tail_lanes)
         else:
             g = w.fresh("g")
-            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.line(
+                f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{"
+            )
             w.indent()
             # Group g runs [g*k/groups, (g+1)*k/groups) of the k column tiles (the last group
             # also the tail), or of the k row blocks (the last also the remainder rows).
             k = row_blocks if split_rows else full
             g1 = self.add(g, 1)
             if not split_rows and len(s.group_bounds) == groups + 1:
-                lo, hi = self._table(g, s.group_bounds[:-1]), self._table(g1, s.group_bounds[1:], offset=1)
+                lo, hi = (
+                    self._table(g, s.group_bounds[:-1]),
+                    self._table(g1, s.group_bounds[1:], offset=1),
+                )
             else:
                 lo = w.op(f"arith.divui {self.mul(g, k)}, {w.index(groups)} : index", "i")
                 hi = w.op(f"arith.divui {self.mul(g1, k)}, {w.index(groups)} : index", "i")
-            last = w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b") if tail or split_rows else None
+            last = (
+                w.op(f"arith.cmpi eq, {g}, {w.index(groups - 1)} : index", "b")
+                if tail or split_rows
+                else None
+            )
             if split_rows:
                 rows = (lo, hi, last)
                 for nt in range(full):
@@ -517,5 +646,7 @@ def emit_gemm(spec: GemmSpec) -> str:
     if len(spec.a_tap) != len(spec.b_tap):
         raise ValueError(f"{spec.name}: {len(spec.a_tap)} A taps but {len(spec.b_tap)} B taps")
     if spec.stream == "a" and (spec.stream_rows < 1 or spec.stream_rows % spec.mr):
-        raise ValueError(f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks")
+        raise ValueError(
+            f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks"
+        )
     return _Emitter(spec).emit()

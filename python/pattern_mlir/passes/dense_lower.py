@@ -45,7 +45,9 @@ class Lowering:
     operands: list = field(default_factory=list)  # ir.Value (tensor) or np.ndarray (constant)
     kind: str = ""
     macs: int = 0
-    fused: list = field(default_factory=list)  # elementwise consumers folded into the kernel, in order
+    fused: list = field(
+        default_factory=list
+    )  # elementwise consumers folded into the kernel, in order
 
 
 def _ints(attr) -> tuple[int, ...]:
@@ -53,6 +55,7 @@ def _ints(attr) -> tuple[int, ...]:
 
 
 # ----- operands ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Source:
@@ -77,9 +80,21 @@ def read_source(value: ir.Value) -> Source | None:
         yielded = list(block.operations)[-1].operands[0]
         pad_value = scalar_constant(yielded)
         src_shape = _shape(pad.operands[0])
-        if (len(pad.operands) == 1 and pad_value is not None and src_shape is not None
-                and low[:2] == (0, 0) and high[:2] == (0, 0) and min(low + high) >= 0):
-            return Source(pad.operands[0], src_shape, (low[2], low[3], high[2], high[3]), float(pad_value), pad)
+        if (
+            len(pad.operands) == 1
+            and pad_value is not None
+            and src_shape is not None
+            and low[:2] == (0, 0)
+            and high[:2] == (0, 0)
+            and min(low + high) >= 0
+        ):
+            return Source(
+                pad.operands[0],
+                src_shape,
+                (low[2], low[3], high[2], high[3]),
+                float(pad_value),
+                pad,
+            )
     return Source(value, shape)
 
 
@@ -103,12 +118,17 @@ def read_init(value: ir.Value, rows_dim: int, rank: int) -> Init:
     if bcast is not None:
         dims = _ints(bcast.attributes["dimensions"])
         bias = constant_array(bcast.operands[0])
-        if bias is not None and bias.ndim == 1 and dims == tuple(d for d in range(rank) if d != rows_dim):
+        if (
+            bias is not None
+            and bias.ndim == 1
+            and dims == tuple(d for d in range(rank) if d != rows_dim)
+        ):
             return Init("row", bias=bias.astype(np.float32), producer=bcast)
     return Init("load", tensor=value)
 
 
 # ----- planes --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Planes:
@@ -132,11 +152,19 @@ class Planes:
 
     @property
     def hq(self) -> int:
-        return self.src.shape[2] if self.direct else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
+        return (
+            self.src.shape[2]
+            if self.direct
+            else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
+        )
 
     @property
     def wq(self) -> int:
-        return self.src.shape[3] if self.direct else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+        return (
+            self.src.shape[3]
+            if self.direct
+            else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+        )
 
     @property
     def plane(self) -> int:
@@ -166,8 +194,10 @@ class Planes:
         """Entry lines defining %bflat (the planes, flat) from the input memref `x`."""
         n, c, h, w = self.src.shape
         if self.direct:
-            return [f"%bflat = memref.collapse_shape {x} [[0, 1, 2, 3]] : {_memref(self.src.shape)} "
-                    f"into {_memref((self.size,))}"]
+            return [
+                f"%bflat = memref.collapse_shape {x} [[0, 1, 2, 3]] : {_memref(self.src.shape)} "
+                f"into {_memref((self.size,))}"
+            ]
         sh, sw = self.strides
         top, left = self.src.pads[0], self.src.pads[1]
         hq, wq = self.hq, self.wq
@@ -191,9 +221,13 @@ class Planes:
                 r0, c0 = i0 * sh + py - top, j0 * sw + px - left
                 p = py * sw + px
                 tag = f"{py}_{px}"
-                src_t = _memref((c, rows, cols), f"strided<[{h * w}, {sh * w}, {sw}], offset: {r0 * w + c0}>")
-                dst_t = _memref((c, rows, cols),
-                                f"strided<[{self.phases * hq * wq}, {wq}, 1], offset: {p * hq * wq + i0 * wq + j0}>")
+                src_t = _memref(
+                    (c, rows, cols), f"strided<[{h * w}, {sh * w}, {sw}], offset: {r0 * w + c0}>"
+                )
+                dst_t = _memref(
+                    (c, rows, cols),
+                    f"strided<[{self.phases * hq * wq}, {wq}, 1], offset: {p * hq * wq + i0 * wq + j0}>",
+                )
                 lines += [
                     f"%src{tag} = memref.subview %x3[0, {r0}, {c0}] [{c}, {rows}, {cols}] [1, {sh}, {sw}] : "
                     f"{_memref((c, h, w))} to {src_t}",
@@ -201,7 +235,9 @@ class Planes:
                     f"{_memref(buf_shape)} to {dst_t}",
                     f"linalg.copy ins(%src{tag} : {src_t}) outs(%dst{tag} : {dst_t})",
                 ]
-        lines.append(f"%bflat = memref.collapse_shape %buf [[0, 1, 2]] : {_memref(buf_shape)} into {_memref((self.size,))}")
+        lines.append(
+            f"%bflat = memref.collapse_shape %buf [[0, 1, 2]] : {_memref(buf_shape)} into {_memref((self.size,))}"
+        )
         return lines
 
 
@@ -211,15 +247,23 @@ def _f32(value: float) -> str:
 
 # ----- output handling -------------------------------------------------------------------------
 
-def _output_lines(out_shape, rows: int, oh: int, ow: int, wq: int, init: Init, compact: bool) -> tuple[list, list]:
+
+def _output_lines(
+    out_shape, rows: int, oh: int, ow: int, wq: int, init: Init, compact: bool
+) -> tuple[list, list]:
     """(lines before the kernel call defining %oflat, lines after it) for an NCHW output."""
     size = rows * oh * wq
     before, after = [], []
     o3 = _memref((rows, oh, ow))
     if not compact:
-        before.append(f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((size,))}")
+        before.append(
+            f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((size,))}"
+        )
         if init.kind == "load":
-            before.insert(0, f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})")
+            before.insert(
+                0,
+                f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})",
+            )
         return before, after
     t3 = _memref((rows, oh, wq))
     view = _memref((rows, oh, ow), f"strided<[{oh * wq}, {wq}, 1]>")
@@ -252,6 +296,7 @@ def _call(kernel: str, args: list[tuple[str, str]]) -> str:
 
 # ----- convolution ------------------------------------------------------------------------------
 
+
 def _pick_block(target: Target, rows: int, n: int) -> tuple[int, int]:
     """Register block (mr, nv): the target's, with fewer vectors when n is short."""
     mr, nv = target.gemm_block
@@ -271,7 +316,13 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     src = read_source(op.operands[0])
     weights, _ = constant_operand(op.operands[1])
     out_shape = _shape(op.results[0])
-    if src is None or weights is None or out_shape is None or src.shape[0] != 1 or src.pad_value != 0.0:
+    if (
+        src is None
+        or weights is None
+        or out_shape is None
+        or src.shape[0] != 1
+        or src.pad_value != 0.0
+    ):
         return None
     dh, dw = _ints(op.attributes["dilations"]) if "dilations" in op.attributes else (1, 1)
     strides = _ints(op.attributes["strides"]) if "strides" in op.attributes else (1, 1)
@@ -281,7 +332,12 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     b_taps = tuple(planes.tap(i * dh, j * dw) for i in range(kh) for j in range(kw))
     init = read_init(op.operands[2], 1, 4)
     weights = weights.astype(np.float32)
-    lw = Lowering(entry=f"{name}_entry", text="", kind=f"conv{kh}x{kw}s{strides[0]}", macs=f * c * kh * kw * oh * ow)
+    lw = Lowering(
+        entry=f"{name}_entry",
+        text="",
+        kind=f"conv{kh}x{kw}s{strides[0]}",
+        macs=f * c * kh * kw * oh * ow,
+    )
     v = target.lanes
     n = planes.n
     if kh == kw == 1 and n * 2 <= v and f >= v and init.kind != "load":
@@ -300,18 +356,38 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
         bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
     out_stride = oh * planes.wq
     spec = GemmSpec(
-        name=name, m=f, n=n, c=c, a_size=packed.size, b_size=planes.size, out_size=f * out_stride,
-        out_stride=out_stride, mr=mr, nv=nv, vector=v,
-        a_tap=tuple(t * mr for t in range(taps)), b_tap=b_taps, a_cstride=taps * mr,
-        b_cstride=planes.channel_stride, a_istride=1, a_panel=c * taps * mr, b_panel=nv * v,
-        init=init_kind, bias_size=f, groups=groups, unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
+        name=name,
+        m=f,
+        n=n,
+        c=c,
+        a_size=packed.size,
+        b_size=planes.size,
+        out_size=f * out_stride,
+        out_stride=out_stride,
+        mr=mr,
+        nv=nv,
+        vector=v,
+        a_tap=tuple(t * mr for t in range(taps)),
+        b_tap=b_taps,
+        a_cstride=taps * mr,
+        b_cstride=planes.channel_stride,
+        a_istride=1,
+        a_panel=c * taps * mr,
+        b_panel=nv * v,
+        init=init_kind,
+        bias_size=f,
+        groups=groups,
+        unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
         a_lanes=not target.fma_memory_operand,
-        epilogue=epi, residual=epi.residual is not None,
+        epilogue=epi,
+        residual=epi.residual is not None,
     )
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
 
-def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups, epi: Epilogue) -> Lowering:
+def _conv_transposed(
+    lw, name, planes, weights, init, out_shape, target, groups, epi: Epilogue
+) -> Lowering:
     """A 1x1 conv on a tiny image as pixels x filters: filters vectorised, weights as B panels."""
     f, c = weights.shape[:2]
     p = planes.n  # pixels (wq == ow for 1x1)
@@ -326,21 +402,55 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     bias_padded[:f] = bias
     mr = min(p, 3, max(1, target.gemm_accumulators // nv))
     spec = GemmSpec(
-        name=name, m=p, n=f, c=c // unroll, a_size=planes.size, b_size=packed.size, out_size=f * p,
-        out_stride=1, out_lane_stride=p, mr=mr, nv=nv, vector=v,
+        name=name,
+        m=p,
+        n=f,
+        c=c // unroll,
+        a_size=planes.size,
+        b_size=packed.size,
+        out_size=f * p,
+        out_stride=1,
+        out_lane_stride=p,
+        mr=mr,
+        nv=nv,
+        vector=v,
         a_tap=tuple(t * planes.channel_stride for t in range(unroll)),
-        b_tap=tuple(t * tile for t in range(unroll)), a_cstride=unroll * planes.channel_stride,
-        b_cstride=unroll * tile, a_istride=1, a_panel=mr, b_panel=c * tile, b_padded=True,
-        init="col", bias_size=panels * tile, groups=groups, epilogue=epi, a_lanes=not target.fma_memory_operand,
+        b_tap=tuple(t * tile for t in range(unroll)),
+        a_cstride=unroll * planes.channel_stride,
+        b_cstride=unroll * tile,
+        a_istride=1,
+        a_panel=mr,
+        b_panel=c * tile,
+        b_padded=True,
+        init="col",
+        bias_size=panels * tile,
+        groups=groups,
+        epilogue=epi,
+        a_lanes=not target.fma_memory_operand,
     )
     # The planes play A (pixels x channels), the packed weights B.
     kernel = emit_gemm(spec)
-    params = [("x", _memref(planes.src.shape)), ("wp", _memref((packed.size,))),
-              ("bias", _memref((bias_padded.size,))), ("out", _memref(out_shape))]
+    params = [
+        ("x", _memref(planes.src.shape)),
+        ("wp", _memref((packed.size,))),
+        ("bias", _memref((bias_padded.size,))),
+        ("out", _memref(out_shape)),
+    ]
     body = planes.prepare("%x")
-    body.append(f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((f * p,))}")
-    body.append(_call(name, [("%bflat", _memref((planes.size,))), ("%wp", _memref((packed.size,))),
-                             ("%bias", _memref((bias_padded.size,))), ("%oflat", _memref((f * p,)))]))
+    body.append(
+        f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((f * p,))}"
+    )
+    body.append(
+        _call(
+            name,
+            [
+                ("%bflat", _memref((planes.size,))),
+                ("%wp", _memref((packed.size,))),
+                ("%bias", _memref((bias_padded.size,))),
+                ("%oflat", _memref((f * p,))),
+            ],
+        )
+    )
     lw.text = kernel + _entry(lw.entry, params, body)
     lw.operands = [planes.src.value, packed.ravel(), bias_padded]
     lw.kind += "-t"
@@ -348,8 +458,17 @@ def _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups,
     return lw
 
 
-def _finish_conv(lw, spec: GemmSpec, planes: Planes, packed, bias, init: Init, out_shape, epi: Epilogue,
-                 indices: tuple[np.ndarray, ...] = ()) -> Lowering:
+def _finish_conv(
+    lw,
+    spec: GemmSpec,
+    planes: Planes,
+    packed,
+    bias,
+    init: Init,
+    out_shape,
+    epi: Epilogue,
+    indices: tuple[np.ndarray, ...] = (),
+) -> Lowering:
     """The entry of a conv kernel; `indices` are the int32 arrays of a block stream (offsets, channels)."""
     rows, oh, ow = out_shape[1], out_shape[2], out_shape[3]
     params = [("x", _memref(planes.src.shape)), ("a", _memref((packed.size,)))]
@@ -369,8 +488,15 @@ def _finish_conv(lw, spec: GemmSpec, planes: Planes, packed, bias, init: Init, o
     res_lines = _residual(params, operands, call_args, epi, out_shape, spec.out_size)
     params.append(("out", _memref(out_shape)))
     call_args.append(("%oflat", _memref((spec.out_size,))))
-    before, after = _output_lines(out_shape, rows, oh, ow, planes.wq, init if spec.init == "load" else Init("zero"),
-                                  planes.compact)
+    before, after = _output_lines(
+        out_shape,
+        rows,
+        oh,
+        ow,
+        planes.wq,
+        init if spec.init == "load" else Init("zero"),
+        planes.compact,
+    )
     body = planes.prepare("%x") + res_lines + before + [_call(spec.name, call_args)] + after
     lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
     lw.operands = operands
@@ -385,12 +511,17 @@ def _residual(params, operands, call_args, epi: Epilogue, out_shape, size: int) 
     params.append(("res", _memref(out_shape)))
     operands.append(epi.residual)
     call_args.append(("%rflat", _memref((size,))))
-    return [f"%rflat = memref.collapse_shape %res [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((size,))}"]
+    return [
+        f"%rflat = memref.collapse_shape %res [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((size,))}"
+    ]
 
 
 # ----- depthwise convolution and pooling -------------------------------------------------------
 
-def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combine: str, kind: str) -> Lowering | None:
+
+def _plan_stencil(
+    op, name, target, groups, src: Source, kernel, weights, combine: str, kind: str
+) -> Lowering | None:
     out_shape = _shape(op.results[0])
     if src is None or out_shape is None or src.shape[0] != 1:
         return None
@@ -405,16 +536,32 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
     # Only the top / left padding goes in: the stencil reads the bottom / right padding as the
     # windows that run past the input (ceil_mode), and must not read those in place.
     spec = StencilSpec(
-        name=name, channels=c, src_hw=src.shape[2:], pads=src.pads[:2], strides=strides, kernel=kernel,
-        out_hw=(oh, ow), vector=target.lanes, combine=combine, pad_value=src.pad_value, init=init.kind,
-        init_value=init.value, epilogue=epi, residual=epi.residual is not None, groups=groups,
+        name=name,
+        channels=c,
+        src_hw=src.shape[2:],
+        pads=src.pads[:2],
+        strides=strides,
+        kernel=kernel,
+        out_hw=(oh, ow),
+        vector=target.lanes,
+        combine=combine,
+        pad_value=src.pad_value,
+        init=init.kind,
+        init_value=init.value,
+        epilogue=epi,
+        residual=epi.residual is not None,
+        groups=groups,
     )
-    lw = Lowering(entry=f"{name}_entry", text="", kind=kind, macs=c * kernel[0] * kernel[1] * oh * ow)
+    lw = Lowering(
+        entry=f"{name}_entry", text="", kind=kind, macs=c * kernel[0] * kernel[1] * oh * ow
+    )
     flat_in, flat_out = _memref((spec.in_size,)), _memref((spec.out_size,))
     params = [("x", _memref(src.shape))]
     operands = [src.value]
     call_args = [("%xflat", flat_in)]
-    body = [f"%xflat = memref.collapse_shape %x [[0, 1, 2, 3]] : {_memref(src.shape)} into {flat_in}"]
+    body = [
+        f"%xflat = memref.collapse_shape %x [[0, 1, 2, 3]] : {_memref(src.shape)} into {flat_in}"
+    ]
     if weights is not None:
         params.append(("w", _memref((weights.size,))))
         operands.append(np.ascontiguousarray(weights, np.float32).ravel())
@@ -426,19 +573,25 @@ def _plan_stencil(op, name, target, groups, src: Source, kernel, weights, combin
     if init.kind == "load":
         params.append(("init", _memref(out_shape)))
         operands.append(init.tensor)
-        body.append(f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})")
+        body.append(
+            f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})"
+        )
     if epi.residual is not None:
         params.append(("res", _memref(out_shape)))
         operands.append(epi.residual)
         call_args.append(("%rflat", flat_out))
-        body.append(f"%rflat = memref.collapse_shape %res [[0, 1, 2, 3]] : {_memref(out_shape)} into {flat_out}")
+        body.append(
+            f"%rflat = memref.collapse_shape %res [[0, 1, 2, 3]] : {_memref(out_shape)} into {flat_out}"
+        )
     if spec.staged:
         stage = _memref((spec.used_groups * spec.stage_size,))
         body.append(f"%stage = memref.alloc() {{alignment = 64 : i64}} : {stage}")
         call_args.append(("%stage", stage))
     params.append(("out", _memref(out_shape)))
     call_args.append(("%oflat", flat_out))
-    body.append(f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {flat_out}")
+    body.append(
+        f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {flat_out}"
+    )
     body.append(_call(name, call_args))
     lw.text = emit_stencil(spec) + _entry(lw.entry, params, body)
     lw.operands = operands
@@ -455,7 +608,9 @@ def plan_depthwise(op: ir.Operation, name: str, target: Target, groups: int) -> 
     if src is None or weights is None or weights.ndim != 3 or src.pad_value != 0.0:
         return None
     c, kh, kw = weights.shape
-    return _plan_stencil(op, name, target, groups, src, (kh, kw), weights.reshape(c, kh * kw), "fma", f"dw{kh}x{kw}")
+    return _plan_stencil(
+        op, name, target, groups, src, (kh, kw), weights.reshape(c, kh * kw), "fma", f"dw{kh}x{kw}"
+    )
 
 
 def plan_pool(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
@@ -469,13 +624,28 @@ def plan_pool(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     combine = "max" if op.name.endswith("max") else "add"
     if combine == "add" and src.pad_value != 0.0:
         return None
-    if combine == "max" and src.pad_value != 0.0 and not (np.isinf(src.pad_value) or src.pad_value < -1e38):
+    if (
+        combine == "max"
+        and src.pad_value != 0.0
+        and not (np.isinf(src.pad_value) or src.pad_value < -1e38)
+    ):
         # Max pooling pads with -inf (or the lowest float); any other value is data.
         return None
-    return _plan_stencil(op, name, target, groups, src, window, None, combine, f"{combine}pool{window[0]}x{window[1]}")
+    return _plan_stencil(
+        op,
+        name,
+        target,
+        groups,
+        src,
+        window,
+        None,
+        combine,
+        f"{combine}pool{window[0]}x{window[1]}",
+    )
 
 
 # ----- matmul ------------------------------------------------------------------------------------
+
 
 def constant_operand(value: ir.Value) -> tuple[np.ndarray | None, ir.Operation | None]:
     """A constant tensor, also through reshapes and a linalg.transpose of a constant (folded here)."""
@@ -508,10 +678,10 @@ def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
     k, n = b.shape
     full, panels = n // tile, -(-n // tile)
     packed = np.empty((panels, k, tile), np.float32)
-    packed[:full] = b[:, :full * tile].reshape(k, full, tile).transpose(1, 0, 2)
+    packed[:full] = b[:, : full * tile].reshape(k, full, tile).transpose(1, 0, 2)
     if full < panels:
         rest = n - full * tile
-        packed[full, :, :rest] = b[:, full * tile:]
+        packed[full, :, :rest] = b[:, full * tile :]
         packed[full, :, rest:] = 0
     return packed
 
@@ -522,7 +692,9 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
         return plan_contraction(op, name, target, groups)  # a transposed operand, read in place
     if len(op.operands) != 3:
         return None
-    a_shape, b_shape, out_shape = (_shape(v) for v in (op.operands[0], op.operands[1], op.results[0]))
+    a_shape, b_shape, out_shape = (
+        _shape(v) for v in (op.operands[0], op.operands[1], op.results[0])
+    )
     if a_shape is None or b_shape is None or out_shape is None:
         return None
     m, k = a_shape
@@ -532,7 +704,9 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
     v = target.lanes
     lw = Lowering(entry=f"{name}_entry", text="", kind="matmul", macs=m * n * k)
     if b_const is None:
-        return plan_contraction(op, name, target, groups)  # activations x activations: read in place
+        return plan_contraction(
+            op, name, target, groups
+        )  # activations x activations: read in place
     nv = min(target.gemv_vectors, -(-n // v))
     tile = nv * v
     packed = pack_column_panels(b_const, tile)
@@ -540,10 +714,30 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
     mr = min(m, max(1, target.gemm_accumulators // nv))
     init_kind = {"zero": "zero", "const": "const", "row": "row", "load": "load"}[init.kind]
     spec = GemmSpec(
-        name=name, m=m, n=n, c=k // unroll, a_size=m * k, b_size=packed.size, out_size=m * n, out_stride=n,
-        mr=mr, nv=nv, vector=v, a_tap=tuple(range(unroll)), b_tap=tuple(t * tile for t in range(unroll)),
-        a_cstride=unroll, b_cstride=unroll * tile, a_istride=k, a_panel=mr * k, b_panel=k * tile, b_padded=True,
-        init=init_kind, init_value=init.value, bias_size=m, groups=groups, a_lanes=not target.fma_memory_operand,
+        name=name,
+        m=m,
+        n=n,
+        c=k // unroll,
+        a_size=m * k,
+        b_size=packed.size,
+        out_size=m * n,
+        out_stride=n,
+        mr=mr,
+        nv=nv,
+        vector=v,
+        a_tap=tuple(range(unroll)),
+        b_tap=tuple(t * tile for t in range(unroll)),
+        a_cstride=unroll,
+        b_cstride=unroll * tile,
+        a_istride=k,
+        a_panel=mr * k,
+        b_panel=k * tile,
+        b_padded=True,
+        init=init_kind,
+        init_value=init.value,
+        bias_size=m,
+        groups=groups,
+        a_lanes=not target.fma_memory_operand,
     )
     params = [("x", _memref(a_shape)), ("bp", _memref((packed.size,)))]
     operands = [op.operands[0], packed.ravel()]
@@ -557,10 +751,16 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
         operands.append(init.tensor)
     params.append(("out", _memref(out_shape)))
     call_args.append(("%oflat", _memref((m * n,))))
-    body = [f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {_memref((m * k,))}"]
+    body = [
+        f"%aflat = memref.collapse_shape %x [[0, 1]] : {_memref(a_shape)} into {_memref((m * k,))}"
+    ]
     if init_kind == "load":
-        body.append(f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})")
-    body.append(f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {_memref((m * n,))}")
+        body.append(
+            f"linalg.copy ins(%init : {_memref(out_shape)}) outs(%out : {_memref(out_shape)})"
+        )
+    body.append(
+        f"%oflat = memref.collapse_shape %out [[0, 1]] : {_memref(out_shape)} into {_memref((m * n,))}"
+    )
     body.append(_call(name, call_args))
     lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
     lw.operands = operands
@@ -569,9 +769,14 @@ def plan_matmul(op: ir.Operation, name: str, target: Target, groups: int) -> Low
 
 def is_plain_matmul(op: ir.Operation) -> bool:
     """A linalg.matmul whose indexing maps, if written, are the default ones (no transposed operand)."""
-    return "indexing_maps" not in op.attributes or op.attributes["indexing_maps"] == _default_matmul_maps()
+    return (
+        "indexing_maps" not in op.attributes
+        or op.attributes["indexing_maps"] == _default_matmul_maps()
+    )
 
 
 def _default_matmul_maps():
-    return ir.Attribute.parse("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
-                              "affine_map<(d0, d1, d2) -> (d0, d1)>]")
+    return ir.Attribute.parse(
+        "[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
+        "affine_map<(d0, d1, d2) -> (d0, d1)>]"
+    )

@@ -77,8 +77,14 @@ class StencilSpec:
         A last window that runs past the bottom or right edge (ceil_mode) reads only the
         input's rows and columns and takes the pad value for the rest; it must start inside."""
         (h, wd), (oh, ow) = self.src_hw, self.out_hw
-        return (self.combine != "fma" and self.kernel == self.strides and self.strides[1] == 2
-                and self.pads == (0, 0) and (oh - 1) * self.strides[0] < h and (ow - 1) * 2 < wd)
+        return (
+            self.combine != "fma"
+            and self.kernel == self.strides
+            and self.strides[1] == 2
+            and self.pads == (0, 0)
+            and (oh - 1) * self.strides[0] < h
+            and (ow - 1) * 2 < wd
+        )
 
     @property
     def staged(self) -> bool:
@@ -90,11 +96,19 @@ class StencilSpec:
 
     @property
     def hq(self) -> int:
-        return self.src_hw[0] if self.direct else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
+        return (
+            self.src_hw[0]
+            if self.direct
+            else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
+        )
 
     @property
     def wq(self) -> int:
-        return self.src_hw[1] if self.direct else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+        return (
+            self.src_hw[1]
+            if self.direct
+            else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+        )
 
     @property
     def plane(self) -> int:
@@ -115,8 +129,11 @@ class StencilSpec:
     @property
     def taps(self) -> tuple[int, ...]:
         sh, sw = self.strides
-        return tuple(((kh % sh) * sw + kw % sw) * self.plane + (kh // sh) * self.wq + kw // sw
-                     for kh in range(self.kernel[0]) for kw in range(self.kernel[1]))
+        return tuple(
+            ((kh % sh) * sw + kw % sw) * self.plane + (kh // sh) * self.wq + kw // sw
+            for kh in range(self.kernel[0])
+            for kw in range(self.kernel[1])
+        )
 
     @property
     def weighted(self) -> bool:
@@ -242,8 +259,11 @@ class _Emitter:
                 # the vector part of a 56-wide row.
                 left = min(2 * v, available - 2 * done)
                 a = self.load("%in", in_t, self.add(src, 2 * done), min(v, left))
-                b = (self.load("%in", in_t, self.add(src, 2 * done + v), left - v) if left > v
-                     else w.const("dense<0.0>", self.vt))
+                b = (
+                    self.load("%in", in_t, self.add(src, 2 * done + v), left - v)
+                    if left > v
+                    else w.const("dense<0.0>", self.vt)
+                )
                 x = w.op(f"vector.shuffle {a}, {b} [{even}] : {self.vt}, {self.vt}", "v")
                 self.store(x, "%stage", self.stage_t, self.add(dst, done), rest)
                 return
@@ -271,7 +291,10 @@ class _Emitter:
         if s.weighted:
             wb = self.mul(c, len(s.taps))
             for t in range(len(s.taps)):
-                x = w.op(f"memref.load %w[{self.add(wb, t)}] : memref<{s.channels * len(s.taps)}xf32>", "s")
+                x = w.op(
+                    f"memref.load %w[{self.add(wb, t)}] : memref<{s.channels * len(s.taps)}xf32>",
+                    "s",
+                )
                 weights.append(w.op(f"vector.broadcast {x} : f32 to {vt}", "v"))
         init = self.init_vector(c)
         out_t = f"memref<{s.out_size}xf32>"
@@ -354,15 +377,19 @@ class _Emitter:
                 if real <= 0:
                     rows = [pad]
                 else:
-                    rows = [self.load_or_pad(self.add(row_in, kh * wd + col), real, half_lanes, pad)
-                            for kh in range(rows_in)]
+                    rows = [
+                        self.load_or_pad(self.add(row_in, kh * wd + col), real, half_lanes, pad)
+                        for kh in range(rows_in)
+                    ]
                     if rows_in < sh:
                         rows.append(pad)
                 for x in rows[1:]:
                     rows[0] = self.combine(rows[0], x)
                 halves.append(rows[0])
             shuffle = f"vector.shuffle {halves[0]}, {halves[1]}"
-            pairs = [w.op(f"{shuffle} [{lanes_}] : {self.vt}, {self.vt}", "v") for lanes_ in (even, odd)]
+            pairs = [
+                w.op(f"{shuffle} [{lanes_}] : {self.vt}, {self.vt}", "v") for lanes_ in (even, odd)
+            ]
             acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
             for x in pairs:
                 acc = self.combine(acc, x)
@@ -374,8 +401,11 @@ class _Emitter:
         v, in_t = self.s.vector, f"memref<{self.s.in_size}xf32>"
         if real >= lanes:
             return self.load("%in", in_t, idx, lanes)
-        return self.w.op(f"vector.maskedload %in[{idx}], {self.w.mask(real, v)}, {pad} : "
-                         f"{in_t}, vector<{v}xi1>, {self.vt} into {self.vt}", "v")
+        return self.w.op(
+            f"vector.maskedload %in[{idx}], {self.w.mask(real, v)}, {pad} : "
+            f"{in_t}, vector<{v}xi1>, {self.vt} into {self.vt}",
+            "v",
+        )
 
     def emit(self) -> str:
         s, w = self.s, self.w
@@ -388,10 +418,15 @@ class _Emitter:
             self.end()
         else:
             g = w.fresh("g")
-            w.line(f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{")
+            w.line(
+                f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{"
+            )
             w.indent()
             lo = w.op(f"arith.divui {self.mul(g, s.channels)}, {w.index(groups)} : index", "i")
-            hi = w.op(f"arith.divui {self.mul(self.add(g, 1), s.channels)}, {w.index(groups)} : index", "i")
+            hi = w.op(
+                f"arith.divui {self.mul(self.add(g, 1), s.channels)}, {w.index(groups)} : index",
+                "i",
+            )
             if s.staged:
                 self.fill_stage(self.mul(g, s.stage_size))
             c = self.loop(lo, hi)
@@ -408,5 +443,7 @@ def emit_stencil(spec: StencilSpec) -> str:
     if spec.combine not in COMBINES:
         raise ValueError(f"{spec.name}: unknown combine {spec.combine!r}; known: {COMBINES}")
     if spec.vector < 1 or min(spec.kernel) < 1 or min(spec.strides) < 1:
-        raise ValueError(f"{spec.name}: bad stencil (vector {spec.vector}, kernel {spec.kernel}, strides {spec.strides})")
+        raise ValueError(
+            f"{spec.name}: bad stencil (vector {spec.vector}, kernel {spec.kernel}, strides {spec.strides})"
+        )
     return _Emitter(spec).emit()

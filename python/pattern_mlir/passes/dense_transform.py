@@ -73,7 +73,11 @@ def _has_f64(op: ir.Operation) -> bool:
 
 
 def _static_int(t: ir.Type) -> bool:
-    return isinstance(t, ir.RankedTensorType) and t.has_static_shape and isinstance(t.element_type, ir.IntegerType)
+    return (
+        isinstance(t, ir.RankedTensorType)
+        and t.has_static_shape
+        and isinstance(t.element_type, ir.IntegerType)
+    )
 
 
 def _maps(op: ir.Operation) -> list[ir.AffineMap]:
@@ -81,7 +85,9 @@ def _maps(op: ir.Operation) -> list[ir.AffineMap]:
 
 
 def _iterators(op: ir.Operation) -> list[str]:
-    return [str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    return [
+        str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])
+    ]
 
 
 def _loop_sizes(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int] | None:
@@ -150,7 +156,8 @@ def _gathers_through_table(op: ir.Operation, body: ir.Block, maps: list[ir.Affin
     innermost = maps[0].n_dims - 1
     for value, m in zip(op.operands, maps):
         if _static_int(value.type) and any(
-                isinstance(e, ir.AffineDimExpr) and e.position == innermost for e in m.results):
+            isinstance(e, ir.AffineDimExpr) and e.position == innermost for e in m.results
+        ):
             return True
     return False
 
@@ -218,8 +225,9 @@ def _sequence(build) -> ir.Module:
     module = ir.Module.create()
     module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
     with ir.InsertionPoint(module.body):
-        seq = transform.NamedSequenceOp("__transform_main", [_any()], [],
-                                        arg_attrs=[{"transform.readonly": ir.UnitAttr.get()}])
+        seq = transform.NamedSequenceOp(
+            "__transform_main", [_any()], [], arg_attrs=[{"transform.readonly": ir.UnitAttr.get()}]
+        )
         with ir.InsertionPoint(seq.body):
             build(seq.bodyTarget)
             transform.YieldOp([])
@@ -232,7 +240,9 @@ def _match_tag(root: ir.Value, index: int) -> ir.Value:
 
 
 def _linalg_in(handle: ir.Value) -> ir.Value:
-    return structured.MatchOp(_any(), handle, interface=structured.MatchInterfaceEnum.LinalgOp).result
+    return structured.MatchOp(
+        _any(), handle, interface=structured.MatchInterfaceEnum.LinalgOp
+    ).result
 
 
 def _script(index: int, plan: VectorizePlan) -> ir.Module:
@@ -265,7 +275,9 @@ def _run(payload: ir.Operation, script: ir.Module) -> None:
     interpreter.apply_named_sequence(payload, script.body.operations[0], script)
 
 
-def vectorize_ops(module: ir.Operation, ops: list[ir.Operation], lanes: int) -> list[tuple[ir.Operation, str]]:
+def vectorize_ops(
+    module: ir.Operation, ops: list[ir.Operation], lanes: int
+) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
     ops = fuse_producers(ops)
@@ -273,7 +285,12 @@ def vectorize_ops(module: ir.Operation, ops: list[ir.Operation], lanes: int) -> 
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
         if plan is None:
-            skipped.append((names[index], "not one f32/f64 result on static tensors, or a gather through an index table"))
+            skipped.append(
+                (
+                    names[index],
+                    "not one f32/f64 result on static tensors, or a gather through an index table",
+                )
+            )
             continue
         op.attributes[TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), index)
     for index, plan in enumerate(plans):
@@ -327,14 +344,16 @@ def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
     def build(root: ir.Value) -> None:
         for name in functions:
             attrs = ir.DictAttr.get({"sym_name": ir.StringAttr.get(name)})
-            f = structured.MatchOp(_any(), root, ops=ir.ArrayAttr.get([ir.StringAttr.get("func.func")]),
-                                   op_attrs=attrs).result
+            f = structured.MatchOp(
+                _any(), root, ops=ir.ArrayAttr.get([ir.StringAttr.get("func.func")]), op_attrs=attrs
+            ).result
             for reductions in (False, True):
                 simplify = transform.ApplyPatternsOp(f)
                 with ir.InsertionPoint(simplify.patterns):
                     if reductions:
                         tvector.ApplyLowerMultiReductionPatternsOp(
-                            lowering_strategy=tvector.VectorMultiReductionLowering.InnerReduction)
+                            lowering_strategy=tvector.VectorMultiReductionLowering.InnerReduction
+                        )
                     tvector.ApplyTransferPermutationPatternsOp()
                     tvector.ApplyCastAwayVectorLeadingOneDimPatternsOp()
                     transform.ApplyCanonicalizationPatternsOp()
@@ -384,5 +403,7 @@ def _reassociate(reductions: list[ir.Operation]) -> None:
             del op.attributes[KEEP_ORDER]
             continue
         kind = str(op.attributes["kind"])
-        if ("<add>" in kind or "<mul>" in kind) and isinstance(op.results[0].type, (ir.F32Type, ir.F64Type)):
+        if ("<add>" in kind or "<mul>" in kind) and isinstance(
+            op.results[0].type, (ir.F32Type, ir.F64Type)
+        ):
             op.attributes["fastmath"] = reassoc

@@ -15,7 +15,9 @@ from mlir.dialects import linalg, tensor
 from .registry import register_pass
 
 
-@register_pass("pattern-distinct-results", "Return copies of a tensor that a function returns more than once")
+@register_pass(
+    "pattern-distinct-results", "Return copies of a tensor that a function returns more than once"
+)
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     for function in module.regions[0].blocks[0].operations:
         if function.operation.name != "func.func" or not function.regions[0].blocks:
@@ -31,10 +33,11 @@ def _copy_repeats(ret: ir.Operation) -> None:
     for index, value in enumerate(list(ret.operands)):
         if not isinstance(value.type, ir.RankedTensorType):
             continue
-        if not any(value == other for other in seen):  # Value wrappers compare by identity of the value
+        if not any(
+            value == other for other in seen
+        ):  # Value wrappers compare by identity of the value
             seen.append(value)
             continue
         with ir.InsertionPoint(ret), ret.location:
             empty = tensor.EmptyOp(value.type.shape, value.type.element_type).result
             ret.operands[index] = linalg.copy(value, outs=[empty])
-

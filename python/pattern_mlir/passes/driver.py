@@ -102,9 +102,11 @@ def _run_steps(module: ir.Module, steps: list[tuple[str, str]]) -> None:
 
 def _report_bug(path: str, where: str, error: BaseException) -> None:
     message = str(error).splitlines()[0] if str(error) else ""
-    print(f"{path}: error: internal error in {where}: {type(error).__name__}"
-          f"{': ' + message if message else ''} (a bug, not a problem of the input)",
-          file=sys.stderr)
+    print(
+        f"{path}: error: internal error in {where}: {type(error).__name__}"
+        f"{': ' + message if message else ''} (a bug, not a problem of the input)",
+        file=sys.stderr,
+    )
     if os.environ.get("PATTERN_MLIR_TRACEBACK"):
         traceback.print_exception(error, file=sys.stderr)
 
@@ -120,7 +122,9 @@ def run_python_pipeline(argv: list[str]) -> int:
             with open(inv.input_path, "rb") as source:
                 text = source.read()
         except OSError as error:
-            print(f"{inv.input_path}: error: cannot read the input: {error.strerror}", file=sys.stderr)
+            print(
+                f"{inv.input_path}: error: cannot read the input: {error.strerror}", file=sys.stderr
+            )
             return 1
     marker = _SPLIT_MARKER.encode()
     chunks = text.split(marker) if inv.split_input_file else [text]

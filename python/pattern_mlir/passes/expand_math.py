@@ -42,18 +42,48 @@ from mlir.dialects import math as math_d
 from .registry import register_pass
 
 _ERF_SMALL = 0.75
-_ERF_P = (1.1283791654964541, -0.3761261875676545, 0.11283376574918956, -0.02683462459895823,
-          0.005114345614074053, -0.0006749513700232598)
+_ERF_P = (
+    1.1283791654964541,
+    -0.3761261875676545,
+    0.11283376574918956,
+    -0.02683462459895823,
+    0.005114345614074053,
+    -0.0006749513700232598,
+)
 # erf on [_ERF_SMALL, _ERF_ONE] as a polynomial in |x| - _ERF_MIDDLE; above _ERF_ONE, erf rounds
 # to 1 in f32.
 _ERF_ONE, _ERF_MIDDLE = 3.92, 2.335
-_ERF_R = (0.9990406697054346, 0.0048370494423100215, -0.011294851041713143, 0.01597020395525261,
-          -0.014877438880105374, 0.009103329176096285, -0.0031270356159328744, -7.876385699695671e-05,
-          0.0007299314146463877, -0.0003664377472390956, 2.9644381025056717e-05, 4.9433171577148545e-05,
-          -1.8244437451190306e-05, -1.228922447623178e-06, 1.4780489298938186e-06, -1.364588652514659e-07)
-_ERFC_Q = (0.2820947947966035, 0.282093852732259, 0.2468805842889387, 0.17537686062215566,
-           0.09300035074420676, -0.05723144503089929, 0.1270867187277603, -0.4469730072891405,
-           0.4861745792055061, -0.2308553918022706, 0.04235209229570127)
+_ERF_R = (
+    0.9990406697054346,
+    0.0048370494423100215,
+    -0.011294851041713143,
+    0.01597020395525261,
+    -0.014877438880105374,
+    0.009103329176096285,
+    -0.0031270356159328744,
+    -7.876385699695671e-05,
+    0.0007299314146463877,
+    -0.0003664377472390956,
+    2.9644381025056717e-05,
+    4.9433171577148545e-05,
+    -1.8244437451190306e-05,
+    -1.228922447623178e-06,
+    1.4780489298938186e-06,
+    -1.364588652514659e-07,
+)
+_ERFC_Q = (
+    0.2820947947966035,
+    0.282093852732259,
+    0.2468805842889387,
+    0.17537686062215566,
+    0.09300035074420676,
+    -0.05723144503089929,
+    0.1270867187277603,
+    -0.4469730072891405,
+    0.4861745792055061,
+    -0.2308553918022706,
+    0.04235209229570127,
+)
 
 
 # exp: the range where the result is finite and not 0 (f32), 1/ln2, ln2 in two parts whose
@@ -76,8 +106,11 @@ def _element_type(t: ir.Type) -> ir.Type:
 def _constant(t: ir.Type, value: float) -> ir.Value:
     """A scalar constant of type `t`, or a splat one if `t` is a vector."""
     element = _element_type(t)
-    attr = (ir.FloatAttr.get(element, value) if isinstance(element, ir.FloatType)
-            else ir.IntegerAttr.get(element, value))
+    attr = (
+        ir.FloatAttr.get(element, value)
+        if isinstance(element, ir.FloatType)
+        else ir.IntegerAttr.get(element, value)
+    )
     if isinstance(t, ir.VectorType):
         attr = ir.DenseElementsAttr.get_splat(t, attr)
     return arith.constant(t, attr)
@@ -90,8 +123,9 @@ def _polynomial(coefficients: tuple[float, ...], x: ir.Value) -> ir.Value:
     contract = ir.Attribute.parse("#arith.fastmath<contract>")
     result = _constant(x.type, coefficients[-1])
     for c in reversed(coefficients[:-1]):
-        result = arith.addf(arith.mulf(result, x, fastmath=contract), _constant(x.type, c),
-                            fastmath=contract)
+        result = arith.addf(
+            arith.mulf(result, x, fastmath=contract), _constant(x.type, c), fastmath=contract
+        )
     return result
 
 
@@ -145,11 +179,16 @@ def _exp(x: ir.Value) -> ir.Value:
     t = x.type
     clamped = arith.minimumf(arith.maximumf(x, _constant(t, _EXP_LOW)), _constant(t, _EXP_HIGH))
     n = math_d.roundeven(arith.mulf(clamped, _constant(t, _LOG2E)))
-    r = arith.subf(arith.subf(clamped, arith.mulf(n, _constant(t, _LN2_HIGH))), arith.mulf(n, _constant(t, _LN2_LOW)))
+    r = arith.subf(
+        arith.subf(clamped, arith.mulf(n, _constant(t, _LN2_HIGH))),
+        arith.mulf(n, _constant(t, _LN2_LOW)),
+    )
     half = math_d.floor(arith.mulf(n, _constant(t, 0.5)))
     # One half at a time: near overflow 2**n alone is not representable, p * 2**n is.
-    result = arith.mulf(arith.mulf(_polynomial(_EXP_TAYLOR, r), _power_of_two(half, t)),
-                        _power_of_two(arith.subf(n, half), t))
+    result = arith.mulf(
+        arith.mulf(_polynomial(_EXP_TAYLOR, r), _power_of_two(half, t)),
+        _power_of_two(arith.subf(n, half), t),
+    )
     overflow = arith.cmpf(arith.CmpFPredicate.OGT, x, _constant(t, _EXP_HIGH))
     result = arith.select(overflow, _constant(t, float("inf")), result)
     is_nan = arith.cmpf(arith.CmpFPredicate.UNO, x, x)
@@ -176,13 +215,14 @@ def _log(u: ir.Value) -> ir.Value:
     parts. 0 gives -inf, negatives NaN, +inf and NaN themselves, as libm's logf."""
     t = u.type
     i32 = _like(t, ir.IntegerType.get_signless(32))
-    subnormal = arith.cmpf(arith.CmpFPredicate.OLT, u, _constant(t, 2.0 ** -126))
-    scaled = arith.select(subnormal, arith.mulf(u, _constant(t, 2.0 ** 23)), u)
+    subnormal = arith.cmpf(arith.CmpFPredicate.OLT, u, _constant(t, 2.0**-126))
+    scaled = arith.select(subnormal, arith.mulf(u, _constant(t, 2.0**23)), u)
     bits = arith.bitcast(i32, scaled)
     exponent = arith.subi(arith.shrui(bits, _constant(i32, 23)), _constant(i32, 127))
     exponent = arith.select(subnormal, arith.subi(exponent, _constant(i32, 23)), exponent)
-    mantissa = arith.bitcast(t, arith.ori(arith.andi(bits, _constant(i32, 0x007FFFFF)),
-                                          _constant(i32, 0x3F800000)))  # in [1, 2)
+    mantissa = arith.bitcast(
+        t, arith.ori(arith.andi(bits, _constant(i32, 0x007FFFFF)), _constant(i32, 0x3F800000))
+    )  # in [1, 2)
     high = arith.cmpf(arith.CmpFPredicate.OGT, mantissa, _constant(t, math.sqrt(2.0)))
     mantissa = arith.select(high, arith.mulf(mantissa, _constant(t, 0.5)), mantissa)
     exponent = arith.select(high, arith.addi(exponent, _constant(i32, 1)), exponent)
@@ -190,11 +230,18 @@ def _log(u: ir.Value) -> ir.Value:
     s = arith.divf(arith.subf(mantissa, one), arith.addf(mantissa, one))
     log_m = arith.mulf(arith.addf(s, s), _polynomial(_ATANH_SERIES, arith.mulf(s, s)))
     e = arith.sitofp(t, exponent)
-    result = arith.addf(arith.addf(arith.mulf(e, _constant(t, _LN2_LOW)), log_m),
-                        arith.mulf(e, _constant(t, _LN2_HIGH)))
-    result = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, _constant(t, 0.0)),
-                          _constant(t, float("-inf")), result)
-    result = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, _constant(t, float("inf"))), u, result)
+    result = arith.addf(
+        arith.addf(arith.mulf(e, _constant(t, _LN2_LOW)), log_m),
+        arith.mulf(e, _constant(t, _LN2_HIGH)),
+    )
+    result = arith.select(
+        arith.cmpf(arith.CmpFPredicate.OEQ, u, _constant(t, 0.0)),
+        _constant(t, float("-inf")),
+        result,
+    )
+    result = arith.select(
+        arith.cmpf(arith.CmpFPredicate.OEQ, u, _constant(t, float("inf"))), u, result
+    )
     invalid = arith.cmpf(arith.CmpFPredicate.ULT, u, _constant(t, 0.0))  # negative or NaN
     return arith.select(invalid, _constant(t, float("nan")), result)
 
@@ -285,9 +332,11 @@ _EXPANSIONS = {
 _LAST = {"math.exp": lambda op: _in_f32(op, _exp)}
 
 
-@register_pass("pattern-expand-math",
-               "Expand math.erf/erfc/tanh/exp into vector arithmetic and constant powers into multiplications",
-               options=("ops",))
+@register_pass(
+    "pattern-expand-math",
+    "Expand math.erf/erfc/tanh/exp into vector arithmetic and constant powers into multiplications",
+    options=("ops",),
+)
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     # `ops=erf,fpowi`: only those (a GPU has exp and tanh instructions of its own).
     only = {f"math.{name}" for name in options["ops"].split(",")} if options.get("ops") else None

@@ -29,24 +29,65 @@ from .registry import register_pass
 
 MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
 
-_NUMPY = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
-          "i16": np.int16, "i32": np.int32, "i64": np.int64, "index": np.int64}
+_NUMPY = {
+    "f16": np.float16,
+    "f32": np.float32,
+    "f64": np.float64,
+    "i1": np.bool_,
+    "i8": np.int8,
+    "i16": np.int16,
+    "i32": np.int32,
+    "i64": np.int64,
+    "index": np.int64,
+}
 
 _INT_BINARY = {
-    "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
-    "arith.maxsi": np.maximum, "arith.minsi": np.minimum, "arith.andi": np.bitwise_and,
-    "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor,
+    "arith.addi": np.add,
+    "arith.subi": np.subtract,
+    "arith.muli": np.multiply,
+    "arith.maxsi": np.maximum,
+    "arith.minsi": np.minimum,
+    "arith.andi": np.bitwise_and,
+    "arith.ori": np.bitwise_or,
+    "arith.xori": np.bitwise_xor,
 }
 _FLOAT_BINARY = {
-    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
-    "arith.maximumf": np.maximum, "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax,
+    "arith.addf": np.add,
+    "arith.subf": np.subtract,
+    "arith.mulf": np.multiply,
+    "arith.divf": np.divide,
+    "arith.maximumf": np.maximum,
+    "arith.minimumf": np.minimum,
+    "arith.maxnumf": np.fmax,
     "arith.minnumf": np.fmin,
 }
-_CASTS = ("arith.index_cast", "arith.index_castui", "arith.extsi", "arith.trunci", "arith.sitofp",
-          "arith.fptosi", "arith.extf", "arith.truncf")
+_CASTS = (
+    "arith.index_cast",
+    "arith.index_castui",
+    "arith.extsi",
+    "arith.trunci",
+    "arith.sitofp",
+    "arith.fptosi",
+    "arith.extf",
+    "arith.truncf",
+)
 # arith.cmpi / cmpf predicates (their enum values) as numpy comparisons; unsigned ones are absent.
-_CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
-_CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal}
+_CMPI = {
+    0: np.equal,
+    1: np.not_equal,
+    2: np.less,
+    3: np.less_equal,
+    4: np.greater,
+    5: np.greater_equal,
+}
+_CMPF = {
+    1: np.equal,
+    2: np.greater,
+    3: np.greater_equal,
+    4: np.less,
+    5: np.less_equal,
+    6: np.not_equal,
+}
 
 
 class _CannotFold(Exception):
@@ -108,7 +149,10 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
     maps = [ir.AffineMapAttr(m).value for m in op.attributes["indexing_maps"]]
     if maps[-1] != ir.AffineMap.get_identity(len(shape)):
         raise _CannotFold("the result is not written in loop order")
-    grids = [np.arange(n).reshape([n if i == d else 1 for i in range(len(shape))]) for d, n in enumerate(shape)]
+    grids = [
+        np.arange(n).reshape([n if i == d else 1 for i in range(len(shape))])
+        for d, n in enumerate(shape)
+    ]
 
     block = op.regions[0].blocks[0]
     env: dict[ir.Value, object] = {}
@@ -158,7 +202,9 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
                 raise _CannotFold(f"{name} predicate {predicate}")
             value = table[predicate](read(inner.operands[0]), read(inner.operands[1]))
         elif name == "arith.select":
-            value = np.where(read(inner.operands[0]), read(inner.operands[1]), read(inner.operands[2]))
+            value = np.where(
+                read(inner.operands[0]), read(inner.operands[1]), read(inner.operands[2])
+            )
         elif name == "tensor.extract":
             source = constant_array(inner.operands[0])
             if source is None:
@@ -174,10 +220,14 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
     raise _CannotFold("no linalg.yield")
 
 
-@register_pass("pattern-fold-constant-generics",
-               "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time")
+@register_pass(
+    "pattern-fold-constant-generics",
+    "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time",
+)
 def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "linalg.generic"):  # in order, so a generic fed by a folded one sees its constant
+    for op in collect_ops(
+        module, "linalg.generic"
+    ):  # in order, so a generic fed by a folded one sees its constant
         try:
             array = _evaluate(op)
         except _CannotFold:

@@ -60,8 +60,12 @@ def _profile(options: dict[str, str]):
 # its dependencies.
 
 
-@register_pass("pattern-gpu-prepare", "Refuse ops the GPU path cannot lower; drop cf.assert; f64 as f32 and "
-               "int64 constant tensors as int32 where the profile lacks them", options=("profile",))
+@register_pass(
+    "pattern-gpu-prepare",
+    "Refuse ops the GPU path cannot lower; drop cf.assert; f64 as f32 and "
+    "int64 constant tensors as int32 where the profile lacks them",
+    options=("profile",),
+)
 def prepare(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu import tensor_prep
     from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
@@ -77,46 +81,65 @@ def prepare(module_op, options: dict[str, str]) -> None:
         tensor_prep.narrow_i64_constants(module_op)
 
 
-@register_pass("pattern-gpu-dense-convs", "Dense and depthwise convs with constant weights as one-mask packed convs")
+@register_pass(
+    "pattern-gpu-dense-convs",
+    "Dense and depthwise convs with constant weights as one-mask packed convs",
+)
 def dense_convs(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.dense_convs import convert_dense_convs
 
     convert_dense_convs(module_op)
 
 
-@register_pass("pattern-gpu-conv-kernels", "Each pattern.packed_conv2d as a launch of its specialised GPU kernel",
-               options=("profile", "staged"))
+@register_pass(
+    "pattern-gpu-conv-kernels",
+    "Each pattern.packed_conv2d as a launch of its specialised GPU kernel",
+    options=("profile", "staged"),
+)
 def conv_kernels(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.pattern_lowering import lower_pattern_convs
 
     staged = _flag(options, "staged", "pattern-gpu-conv-kernels")
-    lower_pattern_convs(module_op, _profile(options).target_env(),
-                        plan_options={"staged": staged} if staged is not None else None)
+    lower_pattern_convs(
+        module_op,
+        _profile(options).target_env(),
+        plan_options={"staged": staged} if staged is not None else None,
+    )
 
 
-@register_pass("pattern-gpu-parallel-first", "Put every parallel dimension of a linalg.generic before its reductions")
+@register_pass(
+    "pattern-gpu-parallel-first",
+    "Put every parallel dimension of a linalg.generic before its reductions",
+)
 def parallel_first(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.linearize import parallel_dimensions_first
 
     parallel_dimensions_first(module_op)
 
 
-@register_pass("pattern-gpu-name-kernels", "Name every linalg op k<i>_<op>, the name of the kernel it becomes")
+@register_pass(
+    "pattern-gpu-name-kernels", "Name every linalg op k<i>_<op>, the name of the kernel it becomes"
+)
 def name_kernels(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.outline import tag_linalg_ops
 
     tag_linalg_ops(module_op)
 
 
-@register_pass("pattern-gpu-linearize", "Each top-level scf.parallel as a 1-D grid of fixed-size workgroups")
+@register_pass(
+    "pattern-gpu-linearize", "Each top-level scf.parallel as a 1-D grid of fixed-size workgroups"
+)
 def linearize(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.linearize import linearize_parallel_loops
 
     linearize_parallel_loops(module_op)
 
 
-@register_pass("pattern-gpu-outline", "Outline gpu.launch bodies into named kernels carrying the target env",
-               options=("profile",))
+@register_pass(
+    "pattern-gpu-outline",
+    "Outline gpu.launch bodies into named kernels carrying the target env",
+    options=("profile",),
+)
 def outline(module_op, options: dict[str, str]) -> None:
     from mlir import ir
 
@@ -127,16 +150,23 @@ def outline(module_op, options: dict[str, str]) -> None:
     attach_target(module_op, _profile(options).target_env())
 
 
-@register_pass("pattern-gpu-narrow-ints", "64-bit integers in kernels in 32 bits where the profile lacks Int64",
-               options=("profile",))
+@register_pass(
+    "pattern-gpu-narrow-ints",
+    "64-bit integers in kernels in 32 bits where the profile lacks Int64",
+    options=("profile",),
+)
 def narrow_ints(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.wide_ints import narrow_wide_ints
 
     narrow_wide_ints(module_op, _profile(options))
 
 
-@register_pass("pattern-gpu-check", "Refuse kernels needing a capability the profile lacks; guard zero-trip loops; "
-               "check the host function", options=("profile",))
+@register_pass(
+    "pattern-gpu-check",
+    "Refuse kernels needing a capability the profile lacks; guard zero-trip loops; "
+    "check the host function",
+    options=("profile",),
+)
 def check(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.capabilities import check_kernel_capabilities
     from pattern_mlir.gpu.lowering import check_host
@@ -149,8 +179,11 @@ def check(module_op, options: dict[str, str]) -> None:
     check_host(module_op)
 
 
-@register_pass("pattern-gpu-validate-spirv", "Serialise every spirv.module; spirv-val and the profile must accept it",
-               options=("profile",))
+@register_pass(
+    "pattern-gpu-validate-spirv",
+    "Serialise every spirv.module; spirv-val and the profile must accept it",
+    options=("profile",),
+)
 def validate_spirv(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu.spirv_build import serialize_binaries
 

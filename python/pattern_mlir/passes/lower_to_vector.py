@@ -80,16 +80,22 @@ def _plane_regions(geom: ConvGeometry, buffer_shape) -> list[tuple[int, int, int
     return regions
 
 
-def _plane_view(buf: str, name: str, geom: ConvGeometry, buffer_shape, q, rows, cols) -> tuple[str, str]:
+def _plane_view(
+    buf: str, name: str, geom: ConvGeometry, buffer_shape, q, rows, cols
+) -> tuple[str, str]:
     """A subview of rows x cols (each a (start, count) pair) of phase plane q of every channel:
     (its defining line, its type)."""
     _, hp, wq = buffer_shape
     s, channels = geom.phases, geom.in_channels
     (r0, nr), (c0, nc) = rows, cols
-    view_t = _memref((channels, nr, nc),
-                     layout=f"strided<[{s * hp * wq}, {wq}, 1], offset: {q * hp * wq + r0 * wq + c0}>")
-    line = (f"{name} = memref.subview {buf}[{q}, {r0}, {c0}] [{channels}, {nr}, {nc}] [{s}, 1, 1] : "
-            f"{_memref(buffer_shape)} to {view_t}")
+    view_t = _memref(
+        (channels, nr, nc),
+        layout=f"strided<[{s * hp * wq}, {wq}, 1], offset: {q * hp * wq + r0 * wq + c0}>",
+    )
+    line = (
+        f"{name} = memref.subview {buf}[{q}, {r0}, {c0}] [{channels}, {nr}, {nc}] [{s}, 1, 1] : "
+        f"{_memref(buffer_shape)} to {view_t}"
+    )
     return line, view_t
 
 
@@ -99,13 +105,22 @@ def _input_copies(geom: ConvGeometry, buffer_shape) -> list[str]:
     channels, height, width = geom.in_channels, geom.height, geom.width
     in_t = _memref((channels, height, width))
     s, ph = geom.phases, geom.padding[0]
-    lines = [f"%x3 = memref.collapse_shape %x [[0, 1], [2], [3]] : {_memref((1, *_image_shape(geom)))} into {in_t}"]
+    lines = [
+        f"%x3 = memref.collapse_shape %x [[0, 1], [2], [3]] : {_memref((1, *_image_shape(geom)))} into {in_t}"
+    ]
     for q, col0, j0, count in _plane_regions(geom, buffer_shape):
-        src_t = _memref((channels, height, count), layout=f"strided<[{height * width}, {width}, {s}], offset: {col0}>")
-        dst, dst_t = _plane_view("%buf", f"%dst{q}", geom, buffer_shape, q, (ph, height), (j0, count))
+        src_t = _memref(
+            (channels, height, count),
+            layout=f"strided<[{height * width}, {width}, {s}], offset: {col0}>",
+        )
+        dst, dst_t = _plane_view(
+            "%buf", f"%dst{q}", geom, buffer_shape, q, (ph, height), (j0, count)
+        )
         lines += [
-            (f"%src{q} = memref.subview %x3[0, 0, {col0}] [{channels}, {height}, {count}] [1, 1, {s}] : "
-             f"{in_t} to {src_t}"),
+            (
+                f"%src{q} = memref.subview %x3[0, 0, {col0}] [{channels}, {height}, {count}] [1, 1, {s}] : "
+                f"{in_t} to {src_t}"
+            ),
             dst,
             f"linalg.copy ins(%src{q} : {src_t}) outs(%dst{q} : {dst_t})",
         ]
@@ -148,14 +163,27 @@ def _vector_copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
         for m in range(-(-max(count for _, _, count in planes.values()) // vector)):
             b = 2 * vector * m
             starts = (b, b + vector)  # the pair of loads; past the row's end: zeros
-            halves = [w.vector_load("%xf", x_t, w.add_index(src, k), min(vector, width - k), vector)
-                      if width > k else w.const("dense<0.0>", vt) for k in starts]
+            halves = [
+                w.vector_load("%xf", x_t, w.add_index(src, k), min(vector, width - k), vector)
+                if width > k
+                else w.const("dense<0.0>", vt)
+                for k in starts
+            ]
             for col0, (q, j0, count) in planes.items():
                 lanes = min(vector, count - vector * m)
                 if lanes > 0:
                     picked = ", ".join(map(str, lanes_of[col0]))
-                    x = w.op(f"vector.shuffle {halves[0]}, {halves[1]} [{picked}] : {vt}, {vt}", "v")
-                    w.vector_store(x, "%bf", b_t, w.add_index(row, (q * hp + ph) * wq + j0 + vector * m), lanes, vector)
+                    x = w.op(
+                        f"vector.shuffle {halves[0]}, {halves[1]} [{picked}] : {vt}, {vt}", "v"
+                    )
+                    w.vector_store(
+                        x,
+                        "%bf",
+                        b_t,
+                        w.add_index(row, (q * hp + ph) * wq + j0 + vector * m),
+                        lanes,
+                        vector,
+                    )
     w.end_loop()
     w.end_loop()
     return [
@@ -166,7 +194,11 @@ def _vector_copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
 
 
 def _copies(geom: ConvGeometry, buffer_shape, vector: int) -> list[str]:
-    return _vector_copies(geom, buffer_shape, vector) if geom.phases <= 2 else _input_copies(geom, buffer_shape)
+    return (
+        _vector_copies(geom, buffer_shape, vector)
+        if geom.phases <= 2
+        else _input_copies(geom, buffer_shape)
+    )
 
 
 def _border_fills(buf: str, geom: ConvGeometry, buffer_shape) -> list[str]:
@@ -181,8 +213,12 @@ def _border_fills(buf: str, geom: ConvGeometry, buffer_shape) -> list[str]:
     for q in range(geom.phases):
         if q in regions:
             j0, count = regions[q]
-            parts = [((0, ph), (0, wq)), ((ph + height, hp - ph - height), (0, wq)),
-                     ((ph, height), (0, j0)), ((ph, height), (j0 + count, wq - j0 - count))]
+            parts = [
+                ((0, ph), (0, wq)),
+                ((ph + height, hp - ph - height), (0, wq)),
+                ((ph, height), (0, j0)),
+                ((ph, height), (j0 + count, wq - j0 - count)),
+            ]
         else:
             parts = [((0, hp), (0, wq))]
         for rows, cols in parts:
@@ -200,16 +236,24 @@ def output_frame(consumer: ConvKernelPlan) -> OutputFrame:
     return OutputFrame(height=hp, width=wq, row=ph, col=pw)
 
 
-def _entry_text(name: str, plan: ConvKernelPlan, arrays: dict[str, np.ndarray], groups: int,
-                padded_input: bool, consumer: ConvKernelPlan | None) -> str:
+def _entry_text(
+    name: str,
+    plan: ConvKernelPlan,
+    arrays: dict[str, np.ndarray],
+    groups: int,
+    padded_input: bool,
+    consumer: ConvKernelPlan | None,
+) -> str:
     """The memref-level entry: the padded input (made here from %x unless the producer wrote
     it), the output (or, with a consumer, the consumer's padded input around it), then the
     kernel over filter groups."""
     buffer_shape = plan.input_shape
     out_planes = plan.output_shape if consumer is None else consumer.input_shape
-    arg_types = {"x": _memref((1, *(buffer_shape if padded_input else _image_shape(plan.geometry)))),
-                 **{k: _memref(v.shape, _element(v)) for k, v in arrays.items()},
-                 "out": _memref((1, *out_planes))}
+    arg_types = {
+        "x": _memref((1, *(buffer_shape if padded_input else _image_shape(plan.geometry)))),
+        **{k: _memref(v.shape, _element(v)) for k, v in arrays.items()},
+        "out": _memref((1, *out_planes)),
+    }
     params = ", ".join(f"%{k}: {t}" for k, t in arg_types.items())
     call_args, casts = [], []
     for arg in plan.arg_names:
@@ -222,7 +266,9 @@ def _entry_text(name: str, plan: ConvKernelPlan, arrays: dict[str, np.ndarray], 
         elif arg in _KERNEL_ROWS:
             # The kernel takes any number of kernels: the same function serves every weight set.
             shape = ("?", *arrays[arg].shape[1:])
-            casts.append(f"%{arg}_d = memref.cast %{arg} : {arg_types[arg]} to {_memref(shape, _element(arrays[arg]))}")
+            casts.append(
+                f"%{arg}_d = memref.cast %{arg} : {arg_types[arg]} to {_memref(shape, _element(arrays[arg]))}"
+            )
             call_args.append(f"%{arg}_d")
         else:
             call_args.append(f"%{arg}")
@@ -230,26 +276,42 @@ def _entry_text(name: str, plan: ConvKernelPlan, arrays: dict[str, np.ndarray], 
     types = ", ".join(part.split(": ", 1)[1] for part in kernel_types.split(", %"))
     call = f"func.call @{plan.func_name}({', '.join(call_args)}) : ({types}) -> ()"
     if padded_input:
-        body = [f"%buf = memref.collapse_shape %x [[0, 1], [2], [3]] : {arg_types['x']} into {_memref(buffer_shape)}"]
+        body = [
+            f"%buf = memref.collapse_shape %x [[0, 1], [2], [3]] : {arg_types['x']} into {_memref(buffer_shape)}"
+        ]
     else:
         # buffer-deallocation-pipeline frees %buf (it rejects frees written by hand).
-        body = [f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buffer_shape)}",
-                *_border_fills("%buf", plan.geometry, buffer_shape),
-                *_copies(plan.geometry, buffer_shape, cpu_target(plan.target).lanes)]
+        body = [
+            f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buffer_shape)}",
+            *_border_fills("%buf", plan.geometry, buffer_shape),
+            *_copies(plan.geometry, buffer_shape, cpu_target(plan.target).lanes),
+        ]
     o, ho, wo = plan.output_shape
     if consumer is None:
-        body.append(f"%o3 = memref.collapse_shape %out [[0, 1], [2], [3]] : {arg_types['out']} into "
-                    f"{plan.output_type}")
+        body.append(
+            f"%o3 = memref.collapse_shape %out [[0, 1], [2], [3]] : {arg_types['out']} into "
+            f"{plan.output_type}"
+        )
     else:
         frame = plan.output_frame
-        body += [(f"%o4 = memref.collapse_shape %out [[0, 1], [2], [3]] : {arg_types['out']} into "
-                  f"{_memref(out_planes)}"),
-                 *_border_fills("%o4", consumer.geometry, out_planes),
-                 (f"%o3 = memref.subview %o4[0, {frame.row}, {frame.col}] [{o}, {ho}, {wo}] [1, 1, 1] : "
-                  f"{_memref(out_planes)} to {plan.output_type}")]
+        body += [
+            (
+                f"%o4 = memref.collapse_shape %out [[0, 1], [2], [3]] : {arg_types['out']} into "
+                f"{_memref(out_planes)}"
+            ),
+            *_border_fills("%o4", consumer.geometry, out_planes),
+            (
+                f"%o3 = memref.subview %o4[0, {frame.row}, {frame.col}] [{o}, {ho}, {wo}] [1, 1, 1] : "
+                f"{_memref(out_planes)} to {plan.output_type}"
+            ),
+        ]
     body += casts
     if groups == 1:
-        body += ["%f_begin = arith.constant 0 : index", f"%f_end = arith.constant {o} : index", call]
+        body += [
+            "%f_begin = arith.constant 0 : index",
+            f"%f_end = arith.constant {o} : index",
+            call,
+        ]
     else:
         body += [
             "%c0 = arith.constant 0 : index",
@@ -289,15 +351,19 @@ def _append_functions(module: ir.Operation, kernel_text: str, entry_text: str) -
 
 def _to_buffer(value: ir.Value, memref_type: ir.Type) -> ir.Value:
     return ir.Operation.create(
-        "bufferization.to_buffer", results=[memref_type], operands=[value],
+        "bufferization.to_buffer",
+        results=[memref_type],
+        operands=[value],
         attributes={"read_only": ir.UnitAttr.get()},
     ).result
 
 
 def _constant_buffer(array: np.ndarray) -> ir.Value:
     element = ir.F32Type.get() if array.dtype == np.float32 else ir.IntegerType.get_signless(32)
-    tensor = arith.constant(ir.RankedTensorType.get(list(array.shape), element),
-                            ir.DenseElementsAttr.get(np.ascontiguousarray(array)))
+    tensor = arith.constant(
+        ir.RankedTensorType.get(list(array.shape), element),
+        ir.DenseElementsAttr.get(np.ascontiguousarray(array)),
+    )
     return _to_buffer(tensor, ir.MemRefType.get(list(array.shape), element))
 
 
@@ -322,24 +388,34 @@ def _check(op: ir.Operation, info: ConvInfo) -> tuple[int, int]:
     """What the CPU lowering needs beyond the verifier; returns the (rows, columns) padding."""
     kernel = info.library.shape[1:]
     if kernel != (3, 3):
-        raise PassError(op, f"has kernel {kernel[0]}x{kernel[1]}; the CPU lowering supports 3x3 only")
+        raise PassError(
+            op, f"has kernel {kernel[0]}x{kernel[1]}; the CPU lowering supports 3x3 only"
+        )
     pads = info.symmetric_padding
     if pads is None:
-        raise PassError(op, f"has asymmetric padding {list(info.padding)}, which torch convolutions "
-                        "never produce; the CPU lowering supports symmetric padding only")
+        raise PassError(
+            op,
+            f"has asymmetric padding {list(info.padding)}, which torch convolutions "
+            "never produce; the CPU lowering supports symmetric padding only",
+        )
     if info.input_shape[0] != 1:
         raise PassError(op, f"has batch {info.input_shape[0]}; the CPU lowering supports batch 1")
     width = max(info.input_shape[3] + 2 * pads[1], info.output_shape[3])
     if width > MAX_WIDTH:
-        raise PassError(op, f"has padded input width {width}; the CPU lowering supports up to {MAX_WIDTH}")
+        raise PassError(
+            op, f"has padded input width {width}; the CPU lowering supports up to {MAX_WIDTH}"
+        )
     tile = info.schedule.tile_channels if info.schedule is not None else 0
     if tile:
         blocks = -(-info.input_shape[1] // tile)
         splits = info.output_shape[1] * len(info.library) * (blocks + 1)
         if splits > MAX_CHANNEL_SPLITS:
-            raise PassError(op, f"has schedule tile_channels = {tile}, {blocks} blocks of its "
-                            f"{info.input_shape[1]} input channels: {splits} channel-block table "
-                            f"entries, more than {MAX_CHANNEL_SPLITS}")
+            raise PassError(
+                op,
+                f"has schedule tile_channels = {tile}, {blocks} blocks of its "
+                f"{info.input_shape[1]} input channels: {splits} channel-block table "
+                f"entries, more than {MAX_CHANNEL_SPLITS}",
+            )
     return pads
 
 
@@ -348,11 +424,13 @@ def _read(op: ir.Operation, index: int, target: str) -> _Conv:
     pads = _check(op, info)
     _, channels, height, width = info.input_shape
     try:
-        geom = ConvGeometry.make(channels, info.output_shape[1], height, width, info.strides, pads,
-                                 info.dilations)
+        geom = ConvGeometry.make(
+            channels, info.output_shape[1], height, width, info.strides, pads, info.dilations
+        )
         activation = Activation.make(info.activation, info.clamp)
-        plan = plan_conv(geom, info.library, info.schedule, activation, target,
-                         func_name=f"pattern_conv_{index}")
+        plan = plan_conv(
+            geom, info.library, info.schedule, activation, target, func_name=f"pattern_conv_{index}"
+        )
     except ValueError as error:
         raise PassError(op, f"cannot be planned: {error}") from None
     return _Conv(op, info, plan)
@@ -371,26 +449,38 @@ def _consumer(conv: _Conv, convs: list[_Conv]) -> _Conv | None:
 
 def _alloc(shape) -> ir.Value:
     return ir.Operation.create(
-        "memref.alloc", results=[ir.MemRefType.get(list(shape), ir.F32Type.get())], operands=[],
-        attributes={"alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
-                    "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0])},
+        "memref.alloc",
+        results=[ir.MemRefType.get(list(shape), ir.F32Type.get())],
+        operands=[],
+        attributes={
+            "alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
+            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0]),
+        },
     ).result
 
 
 def _interior(padded: ir.Value, frame: OutputFrame, shape) -> ir.Value:
     """The image inside a padded tensor (1, O, Hp, Wq): tensor.extract_slice of ``shape``."""
     return ir.Operation.create(
-        "tensor.extract_slice", results=[ir.RankedTensorType.get(list(shape), ir.F32Type.get())],
+        "tensor.extract_slice",
+        results=[ir.RankedTensorType.get(list(shape), ir.F32Type.get())],
         operands=[padded],
-        attributes={"static_offsets": ir.DenseI64ArrayAttr.get([0, 0, frame.row, frame.col]),
-                    "static_sizes": ir.DenseI64ArrayAttr.get(list(shape)),
-                    "static_strides": ir.DenseI64ArrayAttr.get([1, 1, 1, 1]),
-                    "operandSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0, 0, 0])},
+        attributes={
+            "static_offsets": ir.DenseI64ArrayAttr.get([0, 0, frame.row, frame.col]),
+            "static_sizes": ir.DenseI64ArrayAttr.get(list(shape)),
+            "static_strides": ir.DenseI64ArrayAttr.get([1, 1, 1, 1]),
+            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0, 0, 0]),
+        },
     ).result
 
 
-def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
-               padded_input: ir.Value | None = None, consumer: _Conv | None = None) -> ir.Value | None:
+def lower_conv(
+    conv: _Conv,
+    module: ir.Operation,
+    threads: int,
+    padded_input: ir.Value | None = None,
+    consumer: _Conv | None = None,
+) -> ir.Value | None:
     """Replace one packed conv by a call of its kernel's entry.
 
     ``padded_input``: the conv's input already padded (its producer wrote it so) as a tensor
@@ -416,7 +506,9 @@ def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
         _append_functions(
             module,
             emit_conv(plan),
-            _entry_text(entry, plan, arrays, groups, padded_input is not None, consumer and consumer.plan),
+            _entry_text(
+                entry, plan, arrays, groups, padded_input is not None, consumer and consumer.plan
+            ),
         )
     f32 = ir.F32Type.get()
     out_shape = info.output_shape if consumer is None else (1, *consumer.plan.input_shape)
@@ -429,12 +521,16 @@ def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
         out = _alloc(out_shape)
         func.CallOp([], ir.FlatSymbolRefAttr.get(entry), [x, *buffers, out])
         result = ir.Operation.create(
-            "bufferization.to_tensor", results=[ir.RankedTensorType.get(list(out_shape), f32)],
-            operands=[out], attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
+            "bufferization.to_tensor",
+            results=[ir.RankedTensorType.get(list(out_shape), f32)],
+            operands=[out],
+            attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
         ).result
         # Until the consumer is lowered it reads the image as before: the padded tensor's
         # interior. Its lowering then takes the padded tensor itself and erases the slice.
-        image = result if consumer is None else _interior(result, plan.output_frame, info.output_shape)
+        image = (
+            result if consumer is None else _interior(result, plan.output_frame, info.output_shape)
+        )
     image_op = op.operands[0].owner if padded_input is not None else None
     op.results[0].replace_all_uses_with(image)
     op.erase()
@@ -451,7 +547,9 @@ def lower_conv(conv: _Conv, module: ir.Operation, threads: int,
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     target = pass_target(options, "pattern-lower-to-vector").name
     threads = int(options.get("threads", "1"))
-    convs = [_read(op, i, target) for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))]
+    convs = [
+        _read(op, i, target) for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))
+    ]
     consumers = [_consumer(conv, convs) for conv in convs]
     padded: dict[str, ir.Value] = {}  # consumer's kernel name -> its input, padded by the producer
     for conv, consumer in zip(convs, consumers):

@@ -16,6 +16,10 @@ def memref_type(shape, layout: str = "", element: str = "f32") -> str:
 def static_f32_shape(value: ir.Value) -> tuple[int, ...] | None:
     """The shape of a statically shaped f32 tensor value, else None."""
     t = value.type
-    if not isinstance(t, ir.RankedTensorType) or not t.has_static_shape or str(t.element_type) != "f32":
+    if (
+        not isinstance(t, ir.RankedTensorType)
+        or not t.has_static_shape
+        or str(t.element_type) != "f32"
+    ):
         return None
     return tuple(t.shape)

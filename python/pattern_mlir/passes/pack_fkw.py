@@ -19,7 +19,15 @@ from .conv_info import PassError, collect_ops, read_conv
 from .registry import register_pass
 from .reorder_filters import FILTER_ORDER_ATTR
 
-_COPIED_ATTRS = ("strides", "padding", "dilations", "activation", "clamp_min", "clamp_max", "schedule")
+_COPIED_ATTRS = (
+    "strides",
+    "padding",
+    "dilations",
+    "activation",
+    "clamp_min",
+    "clamp_max",
+    "schedule",
+)
 
 
 def dense_weight(rows: np.ndarray, library: np.ndarray, assignment: np.ndarray) -> np.ndarray:
@@ -58,8 +66,9 @@ def pack_conv(op: ir.Operation) -> None:
     )
     order = _filter_order(op)
     try:
-        packed = fkw.pack(dense_weight(info.weights, info.library, assignment), info.library,
-                          assignment, order)
+        packed = fkw.pack(
+            dense_weight(info.weights, info.library, assignment), info.library, assignment, order
+        )
     except ValueError as error:
         raise PassError(op, f"has a bad {FILTER_ORDER_ATTR}: {error}") from None
     f32 = ir.F32Type.get()

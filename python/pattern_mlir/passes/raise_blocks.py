@@ -76,9 +76,16 @@ def raise_conv(conv: ir.Operation, rows: int, max_density: float) -> bool:
         if bias is not None:
             operands.append(_constant(bias))
         raised = ir.Operation.create(
-            "pattern.block_conv2d", results=[conv.results[0].type], operands=operands,
-            attributes={"kernel": _i64s(weights.shape[2:]), **_block_attributes(stream),
-                        "strides": _i64s(strides), "padding": _i64s(padding), "dilations": _i64s(dilations)},
+            "pattern.block_conv2d",
+            results=[conv.results[0].type],
+            operands=operands,
+            attributes={
+                "kernel": _i64s(weights.shape[2:]),
+                **_block_attributes(stream),
+                "strides": _i64s(strides),
+                "padding": _i64s(padding),
+                "dilations": _i64s(dilations),
+            },
         )
     conv.results[0].replace_all_uses_with(raised.results[0])
     conv.erase()
@@ -90,7 +97,11 @@ def raise_matmul(matmul: ir.Operation, rows: int, max_density: float) -> bool:
     if len(matmul.operands) != 3 or not is_plain_matmul(matmul):
         return False  # transposed or broadcast forms through indexing maps are not read
     b, _ = constant_operand(matmul.operands[1])
-    if b is None or b.ndim != 2 or not all(_static_f32(v) for v in (matmul.operands[0], matmul.results[0])):
+    if (
+        b is None
+        or b.ndim != 2
+        or not all(_static_f32(v) for v in (matmul.operands[0], matmul.results[0]))
+    ):
         return False
     weight = b.T  # N outputs x C inputs
     block_rows = pick_block_rows(weight, max_density, rows)
@@ -105,7 +116,9 @@ def raise_matmul(matmul: ir.Operation, rows: int, max_density: float) -> bool:
         if bias is not None:
             operands.append(_constant(bias))
         raised = ir.Operation.create(
-            "pattern.block_matmul", results=[matmul.results[0].type], operands=operands,
+            "pattern.block_matmul",
+            results=[matmul.results[0].type],
+            operands=operands,
             attributes=_block_attributes(stream),
         )
     matmul.results[0].replace_all_uses_with(raised.results[0])

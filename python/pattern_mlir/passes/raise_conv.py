@@ -74,8 +74,16 @@ def _elementwise_body(op: ir.Operation) -> list[ir.Operation] | None:
 
 # arith.cmpf predicate codes -> comparison (ordered and unordered alike; NaN
 # inputs are outside what a fused clamp promises anyway).
-_COMPARE = {2: float.__gt__, 9: float.__gt__, 3: float.__ge__, 10: float.__ge__,
-            4: float.__lt__, 12: float.__lt__, 5: float.__le__, 13: float.__le__}
+_COMPARE = {
+    2: float.__gt__,
+    9: float.__gt__,
+    3: float.__ge__,
+    10: float.__ge__,
+    4: float.__lt__,
+    12: float.__lt__,
+    5: float.__le__,
+    13: float.__le__,
+}
 
 
 def _only_user(value: ir.Value) -> ir.Operation | None:
@@ -106,7 +114,11 @@ def _bound(op: ir.Operation, value: ir.Value) -> tuple[str, float] | None:
     cmp, select = body[0], body[1]
     compare = _COMPARE.get(ir.IntegerAttr(cmp.attributes["predicate"]).value)
     operands = [cmp.operands[0], cmp.operands[1], select.operands[1], select.operands[2]]
-    if compare is None or select.operands[0] != cmp.results[0] or any(v not in args[:2] for v in operands):
+    if (
+        compare is None
+        or select.operands[0] != cmp.results[0]
+        or any(v not in args[:2] for v in operands)
+    ):
         return None
     c = float(constant)
 
@@ -142,8 +154,10 @@ def _activation(result: ir.Value) -> tuple[list[ir.Operation], str, tuple[float,
     if names == ["arith.cmpf", "arith.select", "linalg.yield"]:
         cmp, select = body[0], body[1]
         predicate = ir.IntegerAttr(cmp.attributes["predicate"]).value
-        if predicate in _GREATER_THAN and scalar_constant(cmp.operands[1]) == 0.0 and (
-            select.operands[2] == cmp.operands[1]
+        if (
+            predicate in _GREATER_THAN
+            and scalar_constant(cmp.operands[1]) == 0.0
+            and (select.operands[2] == cmp.operands[1])
         ):
             return [user], "relu", None
     return [], "none", None

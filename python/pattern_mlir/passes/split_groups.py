@@ -30,8 +30,12 @@ MAX_GROUPS = 256  # past this, per-group kernels cost more in calls than they sa
 def _group_reassociation() -> ir.ArrayAttr:
     """NCHW <-> N x G x C/G x H x W: the channel dimension splits into groups and channels."""
     i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in dims])
-                             for dims in ([0], [1, 2], [3], [4])])
+    return ir.ArrayAttr.get(
+        [
+            ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in dims])
+            for dims in ([0], [1, 2], [3], [4])
+        ]
+    )
 
 
 def _ints(attr: ir.Attribute) -> list[int]:
@@ -57,7 +61,9 @@ def _slice(source: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     shape = ir.RankedTensorType(source.type).shape
     sizes = [shape[0], channels, shape[2], shape[3]]
     result = ir.RankedTensorType.get(sizes, ir.RankedTensorType(source.type).element_type)
-    return tensor.ExtractSliceOp(result, source, [], [], [], [0, channel_offset, 0, 0], sizes, [1, 1, 1, 1]).result
+    return tensor.ExtractSliceOp(
+        result, source, [], [], [], [0, channel_offset, 0, 0], sizes, [1, 1, 1, 1]
+    ).result
 
 
 def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
@@ -68,11 +74,17 @@ def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     sizes = [shape[0], channels, shape[2], shape[3]]
     broadcast = defining_op(init, "linalg.broadcast")
     bias = constant_array(broadcast.operands[0]) if broadcast is not None else None
-    if bias is not None and bias.ndim == 1 and _ints(broadcast.attributes["dimensions"]) == [0, 2, 3]:
-        part = np.ascontiguousarray(bias[channel_offset:channel_offset + channels])
+    if (
+        bias is not None
+        and bias.ndim == 1
+        and _ints(broadcast.attributes["dimensions"]) == [0, 2, 3]
+    ):
+        part = np.ascontiguousarray(bias[channel_offset : channel_offset + channels])
         bias_type = ir.RankedTensorType.get([channels], element)
         bias_g = arith.constant(bias_type, ir.DenseElementsAttr.get(part, type=bias_type))
-        return linalg.broadcast(bias_g, outs=[tensor.EmptyOp(sizes, element).result], dimensions=[0, 2, 3])
+        return linalg.broadcast(
+            bias_g, outs=[tensor.EmptyOp(sizes, element).result], dimensions=[0, 2, 3]
+        )
     fill = defining_op(init, "linalg.fill")
     if fill is not None:
         return linalg.fill(fill.operands[0], outs=[tensor.EmptyOp(sizes, element).result])
@@ -97,18 +109,30 @@ def _split(op: ir.Operation) -> bool:
     full_out = [n, groups * per_group_out, oh, ow]
     with ir.InsertionPoint(op), op.location:
         reshape_init = defining_op(init5, "tensor.expand_shape")
-        init4 = reshape_init.operands[0] if reshape_init is not None else tensor.CollapseShapeOp(
-            ir.RankedTensorType.get(full_out, f32), init5, _group_reassociation()).result
+        init4 = (
+            reshape_init.operands[0]
+            if reshape_init is not None
+            else tensor.CollapseShapeOp(
+                ir.RankedTensorType.get(full_out, f32), init5, _group_reassociation()
+            ).result
+        )
         result = tensor.EmptyOp(full_out, f32).result
         for g in range(groups):
             w_type = ir.RankedTensorType.get(list(weights.shape[1:]), f32)
-            w_g = arith.constant(w_type, ir.DenseElementsAttr.get(np.ascontiguousarray(weights[g]), type=w_type))
-            y_g = linalg.conv_2d_nchw_fchw(_slice(x4, g * per_group_in, per_group_in), w_g,
-                                           outs=[_init_slice(init4, g * per_group_out, per_group_out)],
-                                           strides=strides, dilations=dilations)
+            w_g = arith.constant(
+                w_type, ir.DenseElementsAttr.get(np.ascontiguousarray(weights[g]), type=w_type)
+            )
+            y_g = linalg.conv_2d_nchw_fchw(
+                _slice(x4, g * per_group_in, per_group_in),
+                w_g,
+                outs=[_init_slice(init4, g * per_group_out, per_group_out)],
+                strides=strides,
+                dilations=dilations,
+            )
             part = [n, per_group_out, oh, ow]
-            result = tensor.InsertSliceOp(y_g, result, [], [], [], [0, g * per_group_out, 0, 0], part,
-                                          [1, 1, 1, 1]).result
+            result = tensor.InsertSliceOp(
+                y_g, result, [], [], [], [0, g * per_group_out, 0, 0], part, [1, 1, 1, 1]
+            ).result
     users = [use.owner for use in op.results[0].uses]
     collapse = [u for u in users if u.name == "tensor.collapse_shape"]
     for user in collapse:
@@ -116,7 +140,9 @@ def _split(op: ir.Operation) -> bool:
         user.erase()
     if len(collapse) != len(users):
         with ir.InsertionPoint(op), op.location:
-            back = tensor.ExpandShapeOp(out_type, result, _group_reassociation(), [], list(out_type.shape)).result
+            back = tensor.ExpandShapeOp(
+                out_type, result, _group_reassociation(), [], list(out_type.shape)
+            ).result
         op.results[0].replace_all_uses_with(back)
     op.erase()
     for value in (x5, w5, init5):  # torch-mlir's reshapes into the grouped layout, the bias
@@ -124,8 +150,10 @@ def _split(op: ir.Operation) -> bool:
     return True
 
 
-@register_pass("pattern-split-groups",
-               "Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group")
+@register_pass(
+    "pattern-split-groups",
+    "Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group",
+)
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     for op in collect_ops(module, "linalg.conv_2d_ngchw_gfchw"):
         _split(op)

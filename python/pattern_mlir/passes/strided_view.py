@@ -51,8 +51,10 @@ def _static_shape(value: ir.Value) -> tuple[int, ...] | None:
 
 
 def _reassociation(op: ir.Operation) -> list[list[int]]:
-    return [[ir.IntegerAttr(d).value for d in ir.ArrayAttr(group)]
-            for group in ir.ArrayAttr(op.attributes["reassociation"])]
+    return [
+        [ir.IntegerAttr(d).value for d in ir.ArrayAttr(group)]
+        for group in ir.ArrayAttr(op.attributes["reassociation"])
+    ]
 
 
 def _ints(attr) -> list[int]:
@@ -73,15 +75,24 @@ def view_of(value: ir.Value, keep=lambda view: True) -> View | None:
     return chosen or View(value, shape, 0, row_major(shape))
 
 
-_STEPS = {"linalg.transpose", "tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice"}
+_STEPS = {
+    "linalg.transpose",
+    "tensor.expand_shape",
+    "tensor.collapse_shape",
+    "tensor.extract_slice",
+}
 
 
 def _views(value: ir.Value, shape: tuple[int, ...]) -> list[View]:
     """`value` as a view of itself, of its chain's first source, of that one's source, ..."""
     views = [View(value, shape, 0, row_major(shape))]
     op = defining_op(value)
-    if op is None or op.name not in _STEPS or len(op.results) != 1 or len(op.operands) != (
-            2 if op.name == "linalg.transpose" else 1):
+    if (
+        op is None
+        or op.name not in _STEPS
+        or len(op.results) != 1
+        or len(op.operands) != (2 if op.name == "linalg.transpose" else 1)
+    ):
         return views
     source_shape = _static_shape(op.operands[0])
     if source_shape is None:

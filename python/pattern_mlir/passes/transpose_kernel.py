@@ -64,7 +64,9 @@ def _tile(rows: int, cols: int) -> list[str]:
     return w.lines
 
 
-def _scalar_copy(rows: int, cols: int, i_range: tuple[int, int], j_range: tuple[int, int]) -> list[str]:
+def _scalar_copy(
+    rows: int, cols: int, i_range: tuple[int, int], j_range: tuple[int, int]
+) -> list[str]:
     if i_range[0] >= i_range[1] or j_range[0] >= j_range[1]:
         return []
     mem = f"memref<{rows * cols}xf32>"
@@ -88,8 +90,10 @@ def emit_transpose(name: str, rows: int, cols: int) -> str:
     lines = [f"func.func private @{name}(%in: {mem}, %out: {mem}) {{"]
     lines += [f"  %c{c} = arith.constant {c} : index" for c in constants]
     if full_rows and full_cols:
-        lines += [f"  scf.for %i = %c0 to %c{full_rows} step %c8 {{",
-                  f"   scf.for %j = %c0 to %c{full_cols} step %c8 {{"]
+        lines += [
+            f"  scf.for %i = %c0 to %c{full_rows} step %c8 {{",
+            f"   scf.for %j = %c0 to %c{full_cols} step %c8 {{",
+        ]
         lines += _tile(rows, cols)
         lines += ["   }", "  }"]
     lines += _scalar_copy(rows, cols, (0, full_rows), (full_cols, cols))

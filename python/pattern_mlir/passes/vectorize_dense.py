@@ -50,9 +50,16 @@ _PLANNERS = {
 
 # Ops without side effects whose results, once unused, are removed after rewriting.
 _PURE = {
-    "arith.constant", "tensor.empty", "tensor.pad", "tensor.collapse_shape", "tensor.expand_shape", "tensor.extract_slice",
+    "arith.constant",
+    "tensor.empty",
+    "tensor.pad",
+    "tensor.collapse_shape",
+    "tensor.expand_shape",
+    "tensor.extract_slice",
     "tensor.insert_slice",
-    "linalg.fill", "linalg.broadcast", "linalg.transpose",
+    "linalg.fill",
+    "linalg.broadcast",
+    "linalg.transpose",
 }
 
 
@@ -68,7 +75,9 @@ def _to_buffer(value: ir.Value) -> ir.Value:
     t = value.type
     memref_type = ir.MemRefType.get(list(t.shape), t.element_type)
     return ir.Operation.create(
-        "bufferization.to_buffer", results=[memref_type], operands=[value],
+        "bufferization.to_buffer",
+        results=[memref_type],
+        operands=[value],
         attributes={"read_only": ir.UnitAttr.get()},
     ).result
 
@@ -81,8 +90,10 @@ def _constant_buffer(array: np.ndarray) -> ir.Value:
     tensor_type = ir.RankedTensorType.get(list(array.shape), element)
     tensor = arith.constant(tensor_type, ir.DenseElementsAttr.get(array, type=tensor_type))
     return ir.Operation.create(
-        "bufferization.to_buffer", results=[ir.MemRefType.get(list(array.shape), element)],
-        operands=[tensor], attributes={"read_only": ir.UnitAttr.get()},
+        "bufferization.to_buffer",
+        results=[ir.MemRefType.get(list(array.shape), element)],
+        operands=[tensor],
+        attributes={"read_only": ir.UnitAttr.get()},
     ).result
 
 
@@ -96,16 +107,25 @@ def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None
     last = lowering.fused[-1] if lowering.fused else op
     result_type = last.results[0].type
     with ir.InsertionPoint(last), op.location:
-        args = [_constant_buffer(x) if isinstance(x, np.ndarray) else _to_buffer(x) for x in lowering.operands]
+        args = [
+            _constant_buffer(x) if isinstance(x, np.ndarray) else _to_buffer(x)
+            for x in lowering.operands
+        ]
         out_type = ir.MemRefType.get(list(result_type.shape), result_type.element_type)
         out = ir.Operation.create(
-            "memref.alloc", results=[out_type], operands=[],
-            attributes={"alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
-                        "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0])},
+            "memref.alloc",
+            results=[out_type],
+            operands=[],
+            attributes={
+                "alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
+                "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0]),
+            },
         ).result
         func.CallOp([], ir.FlatSymbolRefAttr.get(lowering.entry), [*args, out])
         result = ir.Operation.create(
-            "bufferization.to_tensor", results=[result_type], operands=[out],
+            "bufferization.to_tensor",
+            results=[result_type],
+            operands=[out],
             attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
         ).result
     last.results[0].replace_all_uses_with(result)
@@ -151,7 +171,9 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
     taken = _symbol_names(module)
     done = []
     index = 0
-    emitted: dict[str, str] = {}  # kernel text with its own name blanked -> the name it was emitted under
+    emitted: dict[
+        str, str
+    ] = {}  # kernel text with its own name blanked -> the name it was emitted under
 
     def lower(op: ir.Operation, planner) -> bool:
         nonlocal index
@@ -163,8 +185,10 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
         if lowering is None:
             if op.name.startswith("pattern."):
                 # No other route lowers the dialect's ops: say which one, not a bufferization error later.
-                raise ValueError(f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
-                                 "its weights (and bias) must be constants and its input batch 1")
+                raise ValueError(
+                    f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
+                    "its weights (and bias) must be constants and its input batch 1"
+                )
             return False
         _reuse_identical(lowering, name, emitted)
         with op.context, ir.Location.unknown():
@@ -189,7 +213,7 @@ def _reuse_identical(lowering: Lowering, name: str, emitted: dict[str, str]) -> 
     key = re.sub(rf"@{name}(?![0-9])", "@§", lowering.text)
     first = emitted.setdefault(key, name)
     if first != name:
-        lowering.entry = first + lowering.entry[len(name):]
+        lowering.entry = first + lowering.entry[len(name) :]
         lowering.text = ""
 
 
@@ -214,9 +238,13 @@ def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:
     for f in module.regions[0].blocks[0].operations:
         if f.operation.name != "func.func" or not f.regions[0].blocks:
             continue
-        found = [o.operation for b in f.regions[0].blocks for o in b.operations
-                 if o.operation.name in ("linalg.generic", "linalg.fill")
-                 and any(isinstance(r.type, ir.RankedTensorType) for r in o.results)]
+        found = [
+            o.operation
+            for b in f.regions[0].blocks
+            for o in b.operations
+            if o.operation.name in ("linalg.generic", "linalg.fill")
+            and any(isinstance(r.type, ir.RankedTensorType) for r in o.results)
+        ]
         if found:
             functions.append(ir.StringAttr(f.attributes["sym_name"]).value)
             ops += found

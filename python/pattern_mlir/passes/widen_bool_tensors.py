@@ -29,9 +29,19 @@ from .registry import register_pass
 
 # Ops whose bool tensor results are the same elements as their bool tensor operands.
 _MOVERS = {
-    "tensor.empty", "tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice",
-    "tensor.insert_slice", "tensor.parallel_insert_slice", "tensor.cast", "tensor.concat",
-    "tensor.reshape", "tensor.dim", "bufferization.alloc_tensor", "scf.yield", "scf.if",
+    "tensor.empty",
+    "tensor.expand_shape",
+    "tensor.collapse_shape",
+    "tensor.extract_slice",
+    "tensor.insert_slice",
+    "tensor.parallel_insert_slice",
+    "tensor.cast",
+    "tensor.concat",
+    "tensor.reshape",
+    "tensor.dim",
+    "bufferization.alloc_tensor",
+    "scf.yield",
+    "scf.if",
 }
 
 
@@ -167,12 +177,16 @@ def _touches_bool_tensor(op: ir.Operation) -> tuple[list[int], bool]:
     operands = [i for i, v in enumerate(op.operands) if _is_bool_tensor(v.type)]
     defines = any(_is_bool_tensor(r.type) for r in op.results) or any(
         _is_bool_tensor(arg.type)
-        for region in op.regions for block in region.blocks for arg in block.arguments)
+        for region in op.regions
+        for block in region.blocks
+        for arg in block.arguments
+    )
     return operands, defines
 
 
-@register_pass("pattern-widen-bool-tensors",
-               "Store tensors of i1 as tensors of i8, before bufferization")
+@register_pass(
+    "pattern-widen-bool-tensors", "Store tensors of i1 as tensors of i8, before bufferization"
+)
 def run(module: ir.Operation, options: dict[str, str]) -> None:
     found: list[tuple[ir.Operation, list[int]]] = []
 
@@ -188,8 +202,10 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     for op, _ in found:
         known = op.name in _MOVERS or op.name in _RULES or op.name.startswith("linalg.")
         if not known or (op.name.startswith("linalg.") and not op.regions):
-            raise ValueError(f"pattern-widen-bool-tensors: no rule to widen the i1 tensor "
-                             f"at {op.name} ({op.location})")
+            raise ValueError(
+                f"pattern-widen-bool-tensors: no rule to widen the i1 tensor "
+                f"at {op.name} ({op.location})"
+            )
     # Each rule reads only the bool operand indices recorded above, not operand types, so
     # the order in which producers and users are retyped does not matter.
     for op, bool_operands in found:

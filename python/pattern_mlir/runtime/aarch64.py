@@ -100,9 +100,12 @@ def compile_aarch64(
     ``-mcpu=cpu -mattr=features``, position independent, linked with ``-z defs``, MLIR's async
     runtime ABI from ``ASYNC_RUNTIME_SOURCE`` when the IR calls it).
     """
-    target = replace(ARM64_NEON, cpu=cpu, tune_cpu=cpu, features=tuple(features.split(",")) if features else ())
-    lib = compile_library(llvm_ir, workdir, target,
-                          name=name, opt_level=opt_level, link_args=link_args, asm=True)
+    target = replace(
+        ARM64_NEON, cpu=cpu, tune_cpu=cpu, features=tuple(features.split(",")) if features else ()
+    )
+    lib = compile_library(
+        llvm_ir, workdir, target, name=name, opt_level=opt_level, link_args=link_args, asm=True
+    )
     return Aarch64Artifacts(lib.workdir, lib.ll_path, lib.obj_path, lib.asm_path, lib.so_path, cpu)
 
 

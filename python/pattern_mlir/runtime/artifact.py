@@ -18,8 +18,15 @@ from pathlib import Path
 
 from .call_signature import Signature, SignatureFormatError, embedded_signature
 
-__all__ = ["FORMAT_VERSION", "LIBRARY", "MANIFEST", "Artifact", "ArtifactError", "read_artifact",
-           "write_manifest"]
+__all__ = [
+    "FORMAT_VERSION",
+    "LIBRARY",
+    "MANIFEST",
+    "Artifact",
+    "ArtifactError",
+    "read_artifact",
+    "write_manifest",
+]
 
 # 2: host saves hold a shared library (object code) instead of LLVM-dialect IR to re-JIT.
 # 3: x86 saves name their x86-64 level; load() refuses a CPU without it.
@@ -57,13 +64,30 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def write_manifest(directory: Path, signature: Signature, *, opt_level: int, threads: int,
-                   stages: list[str], version: str) -> None:
+def write_manifest(
+    directory: Path,
+    signature: Signature,
+    *,
+    opt_level: int,
+    threads: int,
+    stages: list[str],
+    version: str,
+) -> None:
     """Writes the manifest over the files already in `directory` (library and stage IR)."""
     names = [LIBRARY, *(f"{s}.mlir" for s in stages)]
-    files = {n: {"bytes": (directory / n).stat().st_size, "sha256": _sha256(directory / n)} for n in names}
-    manifest = {"format": FORMAT_VERSION, "pattern_mlir": version, **signature.to_json(),
-                "opt_level": opt_level, "threads": threads, "stages": list(stages), "files": files}
+    files = {
+        n: {"bytes": (directory / n).stat().st_size, "sha256": _sha256(directory / n)}
+        for n in names
+    }
+    manifest = {
+        "format": FORMAT_VERSION,
+        "pattern_mlir": version,
+        **signature.to_json(),
+        "opt_level": opt_level,
+        "threads": threads,
+        "stages": list(stages),
+        "files": files,
+    }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
@@ -77,8 +101,11 @@ def _read_manifest(path: Path) -> dict:
     if not isinstance(manifest, dict):
         raise ArtifactError(path, "the manifest is not a JSON object")
     if manifest.get("format") != FORMAT_VERSION:
-        raise ArtifactError(path, f"format {manifest.get('format')!r}; this pattern-mlir reads format "
-                                  f"{FORMAT_VERSION} (compile and save the model again)")
+        raise ArtifactError(
+            path,
+            f"format {manifest.get('format')!r}; this pattern-mlir reads format "
+            f"{FORMAT_VERSION} (compile and save the model again)",
+        )
     return manifest
 
 
@@ -90,17 +117,24 @@ def _check_files(path: Path, manifest: dict) -> None:
         file = path.parent / name
         if not isinstance(name, str) or Path(name).name != name:
             raise ArtifactError(path, f"file name {name!r} is not a plain name in the directory")
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) \
-                or type(entry.get("bytes")) is not int:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or type(entry.get("bytes")) is not int
+        ):
             raise ArtifactError(path, f"entry of {name} needs 'bytes' and 'sha256'")
         if not file.is_file():
             raise ArtifactError(file, "missing")
         size = file.stat().st_size
         if size != entry["bytes"]:
-            raise ArtifactError(file, f"{size} bytes, the manifest recorded {entry['bytes']} "
-                                      "(cut short or replaced)")
+            raise ArtifactError(
+                file,
+                f"{size} bytes, the manifest recorded {entry['bytes']} (cut short or replaced)",
+            )
         if _sha256(file) != entry["sha256"]:
-            raise ArtifactError(file, "SHA-256 differs from the manifest's: the file was changed after saving")
+            raise ArtifactError(
+                file, "SHA-256 differs from the manifest's: the file was changed after saving"
+            )
 
 
 def read_artifact(directory: str | Path) -> Artifact:
@@ -125,10 +159,15 @@ def read_artifact(directory: str | Path) -> Artifact:
     library = directory / LIBRARY
     carried = embedded_signature(library)
     if carried is None:
-        raise ArtifactError(library, "carries no pattern-mlir signature: not a library pattern-mlir built")
+        raise ArtifactError(
+            library, "carries no pattern-mlir signature: not a library pattern-mlir built"
+        )
     if carried != signature:
-        raise ArtifactError(path, f"the manifest describes {_describe(signature)}, but {LIBRARY} was built "
-                                  f"for {_describe(carried)}")
+        raise ArtifactError(
+            path,
+            f"the manifest describes {_describe(signature)}, but {LIBRARY} was built "
+            f"for {_describe(carried)}",
+        )
     return Artifact(directory, signature, manifest["opt_level"], manifest["threads"], tuple(stages))
 
 
@@ -136,5 +175,7 @@ def _describe(signature: Signature) -> str:
     def shapes(specs):
         return ", ".join("x".join(map(str, s.shape)) or "scalar" for s in specs) or "none"
 
-    return (f"target {signature.target} ({signature.cpu}), inputs [{shapes(signature.inputs)}], "
-            f"outputs [{shapes(signature.outputs)}]")
+    return (
+        f"target {signature.target} ({signature.cpu}), inputs [{shapes(signature.inputs)}], "
+        f"outputs [{shapes(signature.outputs)}]"
+    )

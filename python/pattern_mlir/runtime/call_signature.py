@@ -38,12 +38,16 @@ class TensorSpec:
     def from_json(data) -> TensorSpec:
         """Parses and checks one spec; any other form is a `SignatureFormatError`."""
         if not isinstance(data, dict) or set(data) != {"shape", "dtype"}:
-            raise SignatureFormatError(f"a tensor is {{'shape': [...], 'dtype': ...}}, got {data!r}")
+            raise SignatureFormatError(
+                f"a tensor is {{'shape': [...], 'dtype': ...}}, got {data!r}"
+            )
         shape, dtype = data["shape"], data["dtype"]
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise SignatureFormatError(f"a shape is a list of sizes >= 0, got {shape!r}")
         if dtype not in _SUPPORTED_DTYPES:
-            raise SignatureFormatError(f"element type {dtype!r}; supported: {', '.join(_SUPPORTED_DTYPES)}")
+            raise SignatureFormatError(
+                f"element type {dtype!r}; supported: {', '.join(_SUPPORTED_DTYPES)}"
+            )
         return TensorSpec(tuple(shape), dtype)
 
 
@@ -57,9 +61,12 @@ class Signature:
     outputs: tuple[TensorSpec, ...]
 
     def to_json(self) -> dict:
-        return {"target": self.target, "cpu": self.cpu,
-                "inputs": [s.to_json() for s in self.inputs],
-                "outputs": [s.to_json() for s in self.outputs]}
+        return {
+            "target": self.target,
+            "cpu": self.cpu,
+            "inputs": [s.to_json() for s in self.inputs],
+            "outputs": [s.to_json() for s in self.outputs],
+        }
 
     @staticmethod
     def from_json(data) -> Signature:

@@ -38,13 +38,17 @@ def _as_array(value, spec: TensorSpec, index: int) -> np.ndarray:
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"input {index} must be a numpy array or torch tensor, got {type(value).__name__}")
+        raise TypeError(
+            f"input {index} must be a numpy array or torch tensor, got {type(value).__name__}"
+        )
     if value.dtype != np.dtype(spec.dtype):
         raise TypeError(f"input {index} has dtype {value.dtype}, expected {spec.dtype}")
     if tuple(value.shape) != spec.shape:
         raise ValueError(f"input {index} has shape {tuple(value.shape)}, expected {spec.shape}")
     if not value.flags.c_contiguous:
-        raise ValueError(f"input {index} is not C-contiguous; pass np.ascontiguousarray(x) or x.contiguous()")
+        raise ValueError(
+            f"input {index} is not C-contiguous; pass np.ascontiguousarray(x) or x.contiguous()"
+        )
     return value
 
 
@@ -59,7 +63,9 @@ class Executable:
     def __init__(self, inputs: list[TensorSpec], outputs: list[TensorSpec], stages: dict[str, str]):
         self.inputs, self.outputs, self._stages = inputs, outputs, stages
         self.stage_seconds: dict[str, float] = {}  # compile time per stage, when compiled here
-        self.compile_peak_rss = 0  # bytes the compiler's stage process peaked at (sampled), when compiled here
+        self.compile_peak_rss = (
+            0  # bytes the compiler's stage process peaked at (sampled), when compiled here
+        )
 
     def ir(self, stage: str) -> str:
         """The IR after `stage` (see `.stage_names`)."""
@@ -108,12 +114,20 @@ class Executable:
         for name, text in self._stages.items():
             (directory / f"{name}.mlir").write_text(text)
         self._save_library(directory / LIBRARY)
-        write_manifest(directory, self.signature, opt_level=self.opt_level, threads=self.threads,
-                       stages=list(self._stages), version=__version__)
+        write_manifest(
+            directory,
+            self.signature,
+            opt_level=self.opt_level,
+            threads=self.threads,
+            stages=list(self._stages),
+            version=__version__,
+        )
         return directory
 
     def _save_library(self, path: Path) -> None:
-        raise ValueError(f"saving {self.target} executables is not supported; exe.ir(stage) gives the IR")
+        raise ValueError(
+            f"saving {self.target} executables is not supported; exe.ir(stage) gives the IR"
+        )
 
 
 class HostLibraryExecutable(Executable):
@@ -123,15 +137,27 @@ class HostLibraryExecutable(Executable):
     level's instructions is refused (running it would die of an illegal instruction).
     """
 
-    def __init__(self, inputs, outputs, stages, library: Path, *, cpu: str, target: str = "host",
-                 opt_level: int = 3, threads: int = 1):
+    def __init__(
+        self,
+        inputs,
+        outputs,
+        stages,
+        library: Path,
+        *,
+        cpu: str,
+        target: str = "host",
+        opt_level: int = 3,
+        threads: int = 1,
+    ):
         super().__init__(inputs, outputs, stages)
         from ..target.registry import resolve_target, runs_on_host
         from .allocator import keep_freed_buffers
 
         level = resolve_target(cpu)
         if not runs_on_host(level):
-            raise ArtifactError(library, f"holds {level.isa} code ({cpu}), which this CPU does not run")
+            raise ArtifactError(
+                library, f"holds {level.isa} code ({cpu}), which this CPU does not run"
+            )
         keep_freed_buffers()
         self.target, self.cpu = target, cpu
         self.library, self.opt_level, self.threads = Path(library), opt_level, threads
@@ -153,7 +179,9 @@ class Arm64Executable(Executable):
 
     target = "arm64-neon"
 
-    def __init__(self, inputs, outputs, stages, library: Path, workdir: Path, *, cpu: str, opt_level: int = 3):
+    def __init__(
+        self, inputs, outputs, stages, library: Path, workdir: Path, *, cpu: str, opt_level: int = 3
+    ):
         super().__init__(inputs, outputs, stages)
         from .aarch64 import Aarch64Module, MemRef
 
@@ -164,7 +192,9 @@ class Arm64Executable(Executable):
 
     def _run(self, inputs, outputs):
         count = len(inputs)
-        results = self._module.call(ENTRY, inputs + outputs, list(range(count, count + len(outputs))))
+        results = self._module.call(
+            ENTRY, inputs + outputs, list(range(count, count + len(outputs)))
+        )
         for out, result in zip(outputs, results):
             out[...] = result
 
@@ -190,10 +220,26 @@ def load(path: str | Path) -> Executable:
     except ValueError as error:
         raise ArtifactError(artifact.directory / MANIFEST, str(error)) from None
     if description.triple.startswith("x86_64"):
-        return HostLibraryExecutable(inputs, outputs, stages, artifact.library, cpu=signature.cpu,
-                                     target=signature.target, opt_level=artifact.opt_level,
-                                     threads=artifact.threads)
+        return HostLibraryExecutable(
+            inputs,
+            outputs,
+            stages,
+            artifact.library,
+            cpu=signature.cpu,
+            target=signature.target,
+            opt_level=artifact.opt_level,
+            threads=artifact.threads,
+        )
     if description.triple.startswith("aarch64"):
-        return Arm64Executable(inputs, outputs, stages, artifact.library, artifact.directory,
-                               cpu=signature.cpu, opt_level=artifact.opt_level)
-    raise ArtifactError(artifact.directory / MANIFEST, f"target {signature.target!r} cannot be saved or loaded")
+        return Arm64Executable(
+            inputs,
+            outputs,
+            stages,
+            artifact.library,
+            artifact.directory,
+            cpu=signature.cpu,
+            opt_level=artifact.opt_level,
+        )
+    raise ArtifactError(
+        artifact.directory / MANIFEST, f"target {signature.target!r} cannot be saved or loaded"
+    )

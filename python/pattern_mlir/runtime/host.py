@@ -250,7 +250,9 @@ class PatternConvKernel:
         dummy_out = np.empty(plan.output_shape, dtype=np.float32)
         own = kernel_arrays(plan, p)
         caller = {"input": in_buf, "bias": self.bias}
-        arrays = [caller.get(n, own.get(n)) for n in plan.arg_names[: plan.arg_names.index("output")]]
+        arrays = [
+            caller.get(n, own.get(n)) for n in plan.arg_names[: plan.arg_names.index("output")]
+        ]
         values = []
         for a in arrays:
             values += _memref_values(a)

@@ -27,12 +27,16 @@ class _Block:
         self.starts: list[int] = []
         for spec in specs:
             self.starts.append(len(values))
-            strides = [int(np.prod(spec.shape[i + 1:], dtype=np.int64)) for i in range(len(spec.shape))]
+            strides = [
+                int(np.prod(spec.shape[i + 1 :], dtype=np.int64)) for i in range(len(spec.shape))
+            ]
             values += [0, 0, 0, *spec.shape, *strides]
         self.fields = (ctypes.c_int64 * max(len(values), 1))(*values)
         base = ctypes.addressof(self.fields)
         # Packed convention (ExecutionEngine's `_mlir_<name>`): one pointer per field.
-        self.packed = (ctypes.c_void_p * max(len(values), 1))(*(base + 8 * i for i in range(len(values))))
+        self.packed = (ctypes.c_void_p * max(len(values), 1))(
+            *(base + 8 * i for i in range(len(values)))
+        )
         # C interface (`_mlir_ciface_<name>`): one pointer per descriptor.
         self.descriptors = [ctypes.c_void_p(base + 8 * start) for start in self.starts]
 

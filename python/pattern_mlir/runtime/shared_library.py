@@ -62,7 +62,10 @@ def compile_library(
     llc_input = ll_path
     if opt_level is not None:
         llc_input = out / f"{name}.opt.ll"
-        run_tool("opt", [*flags, *LLVM_FLAGS, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input])
+        run_tool(
+            "opt",
+            [*flags, *LLVM_FLAGS, f"-passes=default<O{opt_level}>", "-S", ll_path, "-o", llc_input],
+        )
     llc = [*flags, "-O3", "-relocation-model=pic", llc_input]
     obj_path = out / f"{name}.o"
     run_tool("llc", [*llc, "-filetype=obj", "-o", obj_path])
@@ -78,8 +81,20 @@ def compile_library(
     # -Bsymbolic: the library's calls bind to its own copy of the async runtime even in a
     # process where the JIT already loaded another (or MLIR's), so one library's tasks and
     # groups never cross two runtimes.
-    run_tool(target.cc, ["-shared", "-o", so_path, obj_path, f"-Wl,-soname,{so_path.name}",
-                         "-Wl,-z,defs", "-Wl,-Bsymbolic", *link_args, "-lm"])
+    run_tool(
+        target.cc,
+        [
+            "-shared",
+            "-o",
+            so_path,
+            obj_path,
+            f"-Wl,-soname,{so_path.name}",
+            "-Wl,-z,defs",
+            "-Wl,-Bsymbolic",
+            *link_args,
+            "-lm",
+        ],
+    )
     return LibraryArtifacts(out, ll_path, obj_path, asm_path, so_path)
 
 
@@ -98,4 +113,6 @@ def async_runtime_library() -> Path:
         library = Path(directory) / "libpattern_async_runtime.so"
         if library.exists():
             return library
-    raise FileNotFoundError("libpattern_async_runtime.so is not installed with pattern_mlir; run `make build`")
+    raise FileNotFoundError(
+        "libpattern_async_runtime.so is not installed with pattern_mlir; run `make build`"
+    )

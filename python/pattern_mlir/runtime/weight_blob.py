@@ -23,7 +23,13 @@ from mlir import ir
 
 from .toolchain import run_tool
 
-__all__ = ["ExternalConstant", "assemble_blob", "bind_constants", "externalize_constants", "settle_alignment"]
+__all__ = [
+    "ExternalConstant",
+    "assemble_blob",
+    "bind_constants",
+    "externalize_constants",
+    "settle_alignment",
+]
 
 # Constants below this stay in the IR (the toolchain handles them at no measurable cost).
 MIN_EXTERNAL_BYTES = 4096
@@ -39,8 +45,9 @@ class ExternalConstant:
     alignment: int
 
 
-def externalize_constants(module: ir.Module | ir.Operation,
-                          min_bytes: int = MIN_EXTERNAL_BYTES) -> list[ExternalConstant]:
+def externalize_constants(
+    module: ir.Module | ir.Operation, min_bytes: int = MIN_EXTERNAL_BYTES
+) -> list[ExternalConstant]:
     """Makes every initialised constant global of `min_bytes` or more an external declaration.
 
     `module` (a module or its operation) is in the LLVM dialect; it is changed in place.
@@ -64,14 +71,19 @@ def externalize_constants(module: ir.Module | ir.Operation,
             if data.nbytes < min_bytes:
                 continue
             align = int(ir.IntegerAttr(attrs["alignment"]).value) if "alignment" in attrs else 0
-            moved.append(ExternalConstant(ir.StringAttr(attrs["sym_name"]).value, data,
-                                          max(align, _ALIGNMENT)))
+            moved.append(
+                ExternalConstant(
+                    ir.StringAttr(attrs["sym_name"]).value, data, max(align, _ALIGNMENT)
+                )
+            )
             del attrs["value"]
             attrs["linkage"] = external
     return moved
 
 
-def settle_alignment(module: ir.Module | ir.Operation, constants: list[ExternalConstant]) -> list[ExternalConstant]:
+def settle_alignment(
+    module: ir.Module | ir.Operation, constants: list[ExternalConstant]
+) -> list[ExternalConstant]:
     """Declares each external constant of `module` with the alignment its bytes already have.
 
     MLIR keeps attribute data 16-byte aligned; the globals ask for 64, so binding the bytes

@@ -13,5 +13,15 @@ from .registry import (
     runs_on_host,
 )
 
-__all__ = ["CPU_TARGETS", "TARGET_NAMES", "Target", "UnsupportedHostError", "host_isa_level", "host_target",
-           "require_runnable", "resolve_target", "runs_on_host", "stamp_target"]
+__all__ = [
+    "CPU_TARGETS",
+    "TARGET_NAMES",
+    "Target",
+    "UnsupportedHostError",
+    "host_isa_level",
+    "host_target",
+    "require_runnable",
+    "resolve_target",
+    "runs_on_host",
+    "stamp_target",
+]

@@ -137,7 +137,9 @@ class Target:
                 if best is None or key > best[0]:
                     best = (key, (rows, vectors))
         if best is None or best[0][0] < self.fma_in_flight:
-            raise ValueError(f"target {self.name}: no GEMM register block fits {self.vector_registers} registers")
+            raise ValueError(
+                f"target {self.name}: no GEMM register block fits {self.vector_registers} registers"
+            )
         return best[1]
 
     @property
@@ -173,4 +175,8 @@ class Target:
     def describe(self) -> str:
         """One line for reports: name, ISA and CPU."""
         tune = f", tuned for {self.tune_cpu}" if self.tune_cpu and self.tune_cpu != self.cpu else ""
-        return f"{self.name} ({self.isa}; {self.cpu}{tune})" if self.kind == "cpu" else f"{self.name} ({self.isa})"
+        return (
+            f"{self.name} ({self.isa}; {self.cpu}{tune})"
+            if self.kind == "cpu"
+            else f"{self.name} ({self.isa})"
+        )

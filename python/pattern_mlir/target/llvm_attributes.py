@@ -40,7 +40,8 @@ def stamp_target(module: ir.Operation, target: Target) -> None:
         cpu = ir.StringAttr.get(target.cpu)
         tune = ir.StringAttr.get(target.tune_cpu or target.cpu)
         features = ir.Attribute.parse(
-            "#llvm.target_features<[" + ", ".join(f'"{f}"' for f in target.features) + "]>")
+            "#llvm.target_features<[" + ", ".join(f'"{f}"' for f in target.features) + "]>"
+        )
         for op in module.regions[0].blocks[0].operations:
             if op.operation.name != "llvm.func":
                 continue

@@ -21,26 +21,73 @@ from .description import Target
 from .host_cpu import cpu_family, cpu_vendor, cpuinfo_fields
 from .schedule_rules import with_schedule_rules
 
-__all__ = ["CPU_TARGETS", "TARGET_NAMES", "UnsupportedHostError", "host_isa_level", "host_target",
-           "require_runnable", "resolve_target", "runs_on_host"]
+__all__ = [
+    "CPU_TARGETS",
+    "TARGET_NAMES",
+    "UnsupportedHostError",
+    "host_isa_level",
+    "host_target",
+    "require_runnable",
+    "resolve_target",
+    "runs_on_host",
+]
 
 # The features repeat what the CPU names imply: a function's target-features replace those of
 # the JIT's TargetMachine (this host's, AVX-512 included) only where the attribute is set.
 X86_64_V3 = Target(
-    "x86-64-v3", "cpu", "AVX2+FMA", triple="x86_64-unknown-linux-gnu", cpu="x86-64-v3", features=("+avx2", "+fma"),
-    tune_cpu="x86-64-v3", vector_bits=256, vector_registers=16, fma_units=2, fma_latency=4,
-    fma_memory_operand=True, l1d_bytes=32 * 1024, l2_bytes=512 * 1024, prefetch=2)
+    "x86-64-v3",
+    "cpu",
+    "AVX2+FMA",
+    triple="x86_64-unknown-linux-gnu",
+    cpu="x86-64-v3",
+    features=("+avx2", "+fma"),
+    tune_cpu="x86-64-v3",
+    vector_bits=256,
+    vector_registers=16,
+    fma_units=2,
+    fma_latency=4,
+    fma_memory_operand=True,
+    l1d_bytes=32 * 1024,
+    l2_bytes=512 * 1024,
+    prefetch=2,
+)
 X86_64_V4 = Target(
-    "x86-64-v4", "cpu", "AVX-512", triple="x86_64-unknown-linux-gnu", cpu="x86-64-v4",
+    "x86-64-v4",
+    "cpu",
+    "AVX-512",
+    triple="x86_64-unknown-linux-gnu",
+    cpu="x86-64-v4",
     features=("+avx2", "+fma", "+avx512f", "+avx512bw", "+avx512cd", "+avx512dq", "+avx512vl"),
-    tune_cpu="x86-64-v4", vector_bits=512, vector_registers=32, fma_units=2, fma_latency=4,
-    fma_memory_operand=True, l1d_bytes=48 * 1024, l2_bytes=1024 * 1024, prefetch=2)
+    tune_cpu="x86-64-v4",
+    vector_bits=512,
+    vector_registers=32,
+    fma_units=2,
+    fma_latency=4,
+    fma_memory_operand=True,
+    l1d_bytes=48 * 1024,
+    l2_bytes=1024 * 1024,
+    prefetch=2,
+)
 ARM64_NEON = Target(
-    "arm64-neon", "cpu", "NEON", triple="aarch64-linux-gnu", cpu="cortex-a76", features=("+neon",),
-    tune_cpu="cortex-a76", vector_bits=128, vector_registers=32, fma_units=2, fma_latency=4,
-    l1d_bytes=64 * 1024, l2_bytes=256 * 1024, cc="aarch64-linux-gnu-gcc")
+    "arm64-neon",
+    "cpu",
+    "NEON",
+    triple="aarch64-linux-gnu",
+    cpu="cortex-a76",
+    features=("+neon",),
+    tune_cpu="cortex-a76",
+    vector_bits=128,
+    vector_registers=32,
+    fma_units=2,
+    fma_latency=4,
+    l1d_bytes=64 * 1024,
+    l2_bytes=256 * 1024,
+    cc="aarch64-linux-gnu-gcc",
+)
 # The profile's name in runtime/spirv_tools.SPIRV_PROFILES (its limits and capabilities).
-VULKAN_ADRENO = Target("vulkan-adreno", "gpu", "SPIR-V 1.3 / Vulkan 1.1", spirv_profile="adreno-640")
+VULKAN_ADRENO = Target(
+    "vulkan-adreno", "gpu", "SPIR-V 1.3 / Vulkan 1.1", spirv_profile="adreno-640"
+)
 
 _FIXED = {t.name: t for t in (X86_64_V3, X86_64_V4, ARM64_NEON, VULKAN_ADRENO)}
 TARGET_NAMES = ("host", "x86-64-v3", "x86-64-v4", "arm64-neon", "vulkan-adreno")
@@ -75,7 +122,9 @@ def host_isa_level(flags: set[str] | None = None) -> str | None:
     flags = _host_flags() if flags is None else flags
     cap = os.environ.get(HOST_LEVEL_ENV)
     if cap is not None and cap not in _LEVEL_FLAGS:
-        raise ValueError(f"${HOST_LEVEL_ENV}={cap!r} is not an x86-64 level; use one of {', '.join(_LEVEL_FLAGS)}")
+        raise ValueError(
+            f"${HOST_LEVEL_ENV}={cap!r} is not an x86-64 level; use one of {', '.join(_LEVEL_FLAGS)}"
+        )
     level = None
     for name, needed in _LEVEL_FLAGS.items():  # in ascending order
         if not all(flag in flags for flag in needed):
@@ -99,8 +148,10 @@ def runs_on_host(target: Target) -> bool:
 def require_runnable(target: Target) -> Target:
     """`target`, if this CPU runs its code; else a ValueError naming what this CPU runs."""
     if not runs_on_host(target):
-        raise ValueError(f"code for target {target.name!r} ({target.isa}) does not run on this CPU, which runs "
-                         f"{resolve_target('host').isa}; compile for 'host' or 'x86-64-v3'")
+        raise ValueError(
+            f"code for target {target.name!r} ({target.isa}) does not run on this CPU, which runs "
+            f"{resolve_target('host').isa}; compile for 'host' or 'x86-64-v3'"
+        )
     return target
 
 
@@ -108,7 +159,10 @@ def _cache_bytes(level: int, kind: str) -> int | None:
     """This CPU's per-core cache of `level` and `kind` ("Data", "Unified"), from sysfs."""
     for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
         try:
-            if int((index / "level").read_text()) != level or (index / "type").read_text().strip() != kind:
+            if (
+                int((index / "level").read_text()) != level
+                or (index / "type").read_text().strip() != kind
+            ):
                 continue
             size = (index / "size").read_text().strip()
         except (OSError, ValueError):
@@ -135,9 +189,13 @@ def _llvm_host_cpu() -> str:
 def _tuned_for_host(level: Target, name: str) -> Target:
     """x86-64 level `level` as this machine builds it: tuned for its CPU (scheduling model,
     caches, the schedule rules tuning found for its vendor and family)."""
-    tuned = replace(level, name=name, tune_cpu=_llvm_host_cpu() or level.tune_cpu,
-                    l1d_bytes=_cache_bytes(1, "Data") or level.l1d_bytes,
-                    l2_bytes=_cache_bytes(2, "Unified") or level.l2_bytes)
+    tuned = replace(
+        level,
+        name=name,
+        tune_cpu=_llvm_host_cpu() or level.tune_cpu,
+        l1d_bytes=_cache_bytes(1, "Data") or level.l1d_bytes,
+        l2_bytes=_cache_bytes(2, "Unified") or level.l2_bytes,
+    )
     return with_schedule_rules(tuned, cpu_vendor(), cpu_family())
 
 
@@ -157,7 +215,8 @@ def host_target() -> Target:
         raise UnsupportedHostError(
             f"target 'host' needs an x86-64 CPU with AVX2 and FMA (x86-64-v3) or AVX-512 "
             f"(x86-64-v4); this one is {platform.machine()} ({have}). Compile for 'arm64-neon' "
-            "(a shared library) or 'vulkan-adreno' instead.")
+            "(a shared library) or 'vulkan-adreno' instead."
+        )
     return _tuned_for_host(_FIXED[level], "host")
 
 

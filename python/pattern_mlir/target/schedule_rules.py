@@ -22,9 +22,20 @@ __all__ = ["with_schedule_rules"]
 def with_schedule_rules(target: Target, vendor: str, family: int = 0) -> Target:
     """`target` with the tuned-rule fields of a CPU of `vendor` and x86 `family` (0: unknown)."""
     if vendor != AMD:
-        return replace(target, stride1_channel_blocks=True, stride1_row_align=16, stride2_by_channel=False,
-                       tiny_stride2_row_align=16, split_two_vector_rows=False)
+        return replace(
+            target,
+            stride1_channel_blocks=True,
+            stride1_row_align=16,
+            stride2_by_channel=False,
+            tiny_stride2_row_align=16,
+            split_two_vector_rows=False,
+        )
     # AMD Zen 3 / 4 (family 25) run 512-bit FMAs as two 256-bit halves.
-    return replace(target, stride1_channel_blocks=False, stride1_row_align=8, stride2_by_channel=True,
-                   tiny_stride2_row_align=4,
-                   split_two_vector_rows=family == AMD_ZEN3_ZEN4 and target.vector_bits == 512)
+    return replace(
+        target,
+        stride1_channel_blocks=False,
+        stride1_row_align=8,
+        stride2_by_channel=True,
+        tiny_stride2_row_align=4,
+        split_two_vector_rows=family == AMD_ZEN3_ZEN4 and target.vector_bits == 512,
+    )

@@ -28,7 +28,9 @@ def functions_of(asm: str) -> dict[str, list[str]]:
         match = _LABEL.match(line)
         if match and not match.group(1).startswith((".L", ".Ltmp")):
             current = functions.setdefault(match.group(1), [])
-        elif current is not None and line.strip() and not line.lstrip().startswith((".", "//", "#")):
+        elif (
+            current is not None and line.strip() and not line.lstrip().startswith((".", "//", "#"))
+        ):
             current.append(line)
     return functions
 
@@ -37,5 +39,8 @@ def vector_spills(asm: str, triple: str, names: str = "") -> dict[str, list[str]
     """Stack accesses of vector registers in each function whose name contains `names`."""
     arch = triple.split("-")[0]
     pattern = _STACK_VECTOR[arch]
-    return {name: [line for line in lines if pattern.search(line)]
-            for name, lines in functions_of(asm).items() if names in name}
+    return {
+        name: [line for line in lines if pattern.search(line)]
+        for name, lines in functions_of(asm).items()
+        if names in name
+    }

@@ -23,8 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["FAMILIES", "MAX_NUMEL", "RandomCase", "RandomModel", "combine", "random_case",
-           "relative_error"]
+__all__ = [
+    "FAMILIES",
+    "MAX_NUMEL",
+    "RandomCase",
+    "RandomModel",
+    "combine",
+    "random_case",
+    "relative_error",
+]
 
 Shape = tuple[int, ...]
 
@@ -33,14 +40,46 @@ MAX_NUMEL = 12288
 # Family -> relative weight when it applies. Convs and pattern-eligible 3x3 convs come up
 # most often because they are what the compiler specialises.
 FAMILIES: dict[str, float] = {
-    "conv": 6.0, "residual": 2.0, "conv_transpose": 2.0, "activation": 3.0, "batchnorm": 1.5, "norm": 1.5,
-    "pool": 2.0, "adaptive_pool": 1.5, "interpolate": 1.5, "pad": 1.0, "softmax": 1.0,
-    "reduce": 1.0, "slice": 1.0, "cat": 1.0, "split": 0.7, "reshape": 1.5, "arith": 2.5,
-    "linear": 1.5, "matmul": 1.0, "sdpa": 1.0, "mha": 1.0, "rnn": 1.0,
+    "conv": 6.0,
+    "residual": 2.0,
+    "conv_transpose": 2.0,
+    "activation": 3.0,
+    "batchnorm": 1.5,
+    "norm": 1.5,
+    "pool": 2.0,
+    "adaptive_pool": 1.5,
+    "interpolate": 1.5,
+    "pad": 1.0,
+    "softmax": 1.0,
+    "reduce": 1.0,
+    "slice": 1.0,
+    "cat": 1.0,
+    "split": 0.7,
+    "reshape": 1.5,
+    "arith": 2.5,
+    "linear": 1.5,
+    "matmul": 1.0,
+    "sdpa": 1.0,
+    "mha": 1.0,
+    "rnn": 1.0,
 }
 
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "prelu", "elu", "gelu", "gelu_tanh", "silu", "mish",
-               "hardsigmoid", "hardswish", "softplus", "sigmoid", "tanh")
+ACTIVATIONS = (
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "prelu",
+    "elu",
+    "gelu",
+    "gelu_tanh",
+    "silu",
+    "mish",
+    "hardsigmoid",
+    "hardswish",
+    "softplus",
+    "sigmoid",
+    "tanh",
+)
 
 SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 19, 21, 24, 28, 31, 32, 33)
 CHANNELS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 16, 17, 24)
@@ -71,8 +110,13 @@ class RandomModel(nn.Module):
     (an explicit count, so symbolic tracing, which cannot unpack a proxy, wires it the same).
     """
 
-    def __init__(self, ops: Sequence[Op], wiring: Sequence[tuple[tuple[int, ...], int]],
-                 outputs: Sequence[int], description: str = ""):
+    def __init__(
+        self,
+        ops: Sequence[Op],
+        wiring: Sequence[tuple[tuple[int, ...], int]],
+        outputs: Sequence[int],
+        description: str = "",
+    ):
         super().__init__()
         self.ops = nn.ModuleList(ops)
         self.wiring = [(tuple(a), n) for a, n in wiring]
@@ -193,7 +237,12 @@ class _Builder:
     def image_shape(self) -> Shape:
         r = self.r
         while True:
-            shape = (r.choice((1, 1, 1, 2, 3)), r.choice(CHANNELS), r.choice(SIZES), r.choice(SIZES))
+            shape = (
+                r.choice((1, 1, 1, 2, 3)),
+                r.choice(CHANNELS),
+                r.choice(SIZES),
+                r.choice(SIZES),
+            )
             if shape[0] * shape[1] * shape[2] * shape[3] <= MAX_NUMEL // 2:
                 return shape
 
@@ -205,8 +254,11 @@ class _Builder:
         shape, broadcastable to it, or of another kind."""
         r = self.r
         kind = r.choices(("image", "sequence", "flat"), (6, 3, 1))[0]
-        first = {"image": self.image_shape, "sequence": lambda: self.sequence_shape(r.choice((1, 2))),
-                 "flat": lambda: (r.choice((1, 2, 3)), r.randint(1, 40))}[kind]()
+        first = {
+            "image": self.image_shape,
+            "sequence": lambda: self.sequence_shape(r.choice((1, 2))),
+            "flat": lambda: (r.choice((1, 2, 3)), r.randint(1, 40)),
+        }[kind]()
         shapes = [first]
         for _ in range(r.choices((0, 1, 2), (5, 3, 2))[0]):
             how = r.choice(("same", "broadcast", "other"))
@@ -230,8 +282,12 @@ class _Builder:
         r = self.r
         _, c, h, w = shape
         kind = r.choices(("3x3", "1x1", "kxk", "rect"), (5, 2, 1.5, 1))[0]
-        kh, kw = {"3x3": (3, 3), "1x1": (1, 1), "kxk": (k := r.randint(2, 7), k),
-                  "rect": (r.randint(1, 5), r.randint(1, 5))}[kind]
+        kh, kw = {
+            "3x3": (3, 3),
+            "1x1": (1, 1),
+            "kxk": (k := r.randint(2, 7), k),
+            "rect": (r.randint(1, 5), r.randint(1, 5)),
+        }[kind]
         stride = (s := r.choice((1, 1, 1, 2, 2, 3)), s if r.random() < 0.85 else r.randint(1, 3))
         dil = (1, 1) if r.random() < 0.7 else (d := r.randint(2, 3), d if r.random() < 0.8 else 1)
         groups, out = 1, r.choice(CHANNELS)
@@ -258,13 +314,18 @@ class _Builder:
             pad = (max(pad[0], -((hp - eff[0]) // 2)), max(pad[1], -((wp - eff[1]) // 2)))
             if mode != "zeros" and (pad[0] >= h or pad[1] >= w):
                 mode = "zeros"
-        conv = nn.Conv2d(c, out, (kh, kw), stride, pad, dil, groups, bias=r.random() < 0.7,
-                         padding_mode=mode)
-        text = (f"conv{kh}x{kw}[{c}->{out} s{_fmt(stride)} p{pad if pad == 'same' else _fmt(pad)}"
-                f"{' pre' + _fmt(pre) if pre else ''} d{_fmt(dil)} g{groups}"
-                f"{'' if mode == 'zeros' else ' ' + mode}{'' if conv.bias is not None else ' nobias'}]")
+        conv = nn.Conv2d(
+            c, out, (kh, kw), stride, pad, dil, groups, bias=r.random() < 0.7, padding_mode=mode
+        )
+        text = (
+            f"conv{kh}x{kw}[{c}->{out} s{_fmt(stride)} p{pad if pad == 'same' else _fmt(pad)}"
+            f"{' pre' + _fmt(pre) if pre else ''} d{_fmt(dil)} g{groups}"
+            f"{'' if mode == 'zeros' else ' ' + mode}{'' if conv.bias is not None else ' nobias'}]"
+        )
         if pre:
-            y = self.add("conv", text, lambda m, x: m.conv(F.pad(x, m.pre)), [v], conv=conv, pre=pre)
+            y = self.add(
+                "conv", text, lambda m, x: m.conv(F.pad(x, m.pre)), [v], conv=conv, pre=pre
+            )
         else:
             y = self.add("conv", text, lambda m, x: m.conv(x), [v], conv=conv)
         # The conv -> BatchNorm -> activation block of real CNNs: what BN folding and the
@@ -331,8 +392,14 @@ class _Builder:
             name += f"({parts['beta']})"
             fn = lambda m, x: F.softplus(x, m.beta)
         else:
-            parts["f"] = {"silu": F.silu, "mish": F.mish, "hardsigmoid": F.hardsigmoid,
-                          "hardswish": F.hardswish, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[name]
+            parts["f"] = {
+                "silu": F.silu,
+                "mish": F.mish,
+                "hardsigmoid": F.hardsigmoid,
+                "hardswish": F.hardswish,
+                "sigmoid": torch.sigmoid,
+                "tanh": torch.tanh,
+            }[name]
             fn = lambda m, x: m.f(x)
         self.add("activation", name, fn, [v], **parts)
         return True
@@ -342,8 +409,13 @@ class _Builder:
         if len(shape) not in (2, 3, 4):
             return False
         bn = self.random_batchnorm(nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d, shape[1])
-        self.add("batchnorm", f"bn{len(shape) - 2 if len(shape) == 4 else 1}d({shape[1]})",
-                 lambda m, x: m.bn(x), [v], bn=bn)
+        self.add(
+            "batchnorm",
+            f"bn{len(shape) - 2 if len(shape) == 4 else 1}d({shape[1]})",
+            lambda m, x: m.bn(x),
+            [v],
+            bn=bn,
+        )
         return True
 
     def random_batchnorm(self, cls: type, channels: int) -> nn.Module:
@@ -376,13 +448,22 @@ class _Builder:
             text += " bn"
         act = r.choice(("relu", "relu", "relu6", "silu", "hardswish", "none"))
         if act != "none":
-            body.append({"relu": nn.ReLU, "relu6": nn.ReLU6, "silu": nn.SiLU,
-                         "hardswish": nn.Hardswish}[act]())
+            body.append(
+                {"relu": nn.ReLU, "relu6": nn.ReLU6, "silu": nn.SiLU, "hardswish": nn.Hardswish}[
+                    act
+                ]()
+            )
             text += f" {act}"
         post = r.random() < 0.5
         text += f" +x{' relu' if post else ''}]"
-        self.add("residual", text, lambda m, x: m.post(m.body(x) + x), [v],
-                 body=nn.Sequential(*body), post=nn.ReLU() if post else nn.Identity())
+        self.add(
+            "residual",
+            text,
+            lambda m, x: m.post(m.body(x) + x),
+            [v],
+            body=nn.Sequential(*body),
+            post=nn.ReLU() if post else nn.Identity(),
+        )
         return True
 
     def norm(self, v: int) -> bool:
@@ -439,8 +520,10 @@ class _Builder:
         else:
             include = r.random() < 0.5
             div = r.choice((None,) * 5 + (3,))
-            text = (f"avgpool[k{_fmt(k)} s{stride} p{_fmt(p)}{' ceil' if ceil else ''}"
-                    f"{' count_pad' if include else ''}{f' div{div}' if div else ''}]")
+            text = (
+                f"avgpool[k{_fmt(k)} s{stride} p{_fmt(p)}{' ceil' if ceil else ''}"
+                f"{' count_pad' if include else ''}{f' div{div}' if div else ''}]"
+            )
             fn = lambda m, x: F.avg_pool2d(x, m.k, m.s, m.p, m.ceil, m.include, m.div)
             self.add("pool", text, fn, [v], k=k, s=s, p=p, ceil=ceil, include=include, div=div)
         return True
@@ -455,8 +538,14 @@ class _Builder:
             size = (1, 1)
         kind = r.choice(("avg", "max"))
         f = F.adaptive_avg_pool2d if kind == "avg" else F.adaptive_max_pool2d
-        self.add("adaptive_pool", f"adaptive_{kind}pool({_fmt(size)})",
-                 lambda m, x: m.f(x, m.size), [v], f=f, size=size)
+        self.add(
+            "adaptive_pool",
+            f"adaptive_{kind}pool({_fmt(size)})",
+            lambda m, x: m.f(x, m.size),
+            [v],
+            f=f,
+            size=size,
+        )
         return True
 
     def interpolate(self, v: int) -> bool:
@@ -508,8 +597,14 @@ class _Builder:
     def softmax(self, v: int) -> bool:
         dim = self.r.randrange(-len(self.shape(v)), len(self.shape(v)))
         log = self.r.random() < 0.5
-        self.add("softmax", f"{'log_' if log else ''}softmax(dim {dim})", lambda m, x: m.f(x, m.dim),
-                 [v], f=F.log_softmax if log else F.softmax, dim=dim)
+        self.add(
+            "softmax",
+            f"{'log_' if log else ''}softmax(dim {dim})",
+            lambda m, x: m.f(x, m.dim),
+            [v],
+            f=F.log_softmax if log else F.softmax,
+            dim=dim,
+        )
         return True
 
     def reduce(self, v: int) -> bool:
@@ -528,8 +623,15 @@ class _Builder:
             self.add("reduce", text, fn, [v], dims=dims, corr=correction, keep=keep)
             return True
         f = {"sum": torch.sum, "mean": torch.mean, "amax": torch.amax, "amin": torch.amin}[kind]
-        self.add("reduce", f"{kind}(dims {dims}{' keep' if keep else ''})",
-                 lambda m, x: m.f(x, m.dims, keepdim=m.keep), [v], f=f, dims=dims, keep=keep)
+        self.add(
+            "reduce",
+            f"{kind}(dims {dims}{' keep' if keep else ''})",
+            lambda m, x: m.f(x, m.dims, keepdim=m.keep),
+            [v],
+            f=f,
+            dims=dims,
+            keep=keep,
+        )
         return True
 
     def _wide_dim(self, v: int) -> int | None:
@@ -551,16 +653,26 @@ class _Builder:
         if r.random() < 0.3:  # the same range written with negative indices
             start, stop = start - n, (stop - n) or None
         index = (slice(None),) * d + (slice(start, stop, step),)
-        self.add("slice", f"slice(dim {d} {start}:{stop}:{step})", lambda m, x: x[m.index], [v],
-                 index=index)
+        self.add(
+            "slice",
+            f"slice(dim {d} {start}:{stop}:{step})",
+            lambda m, x: x[m.index],
+            [v],
+            index=index,
+        )
         return True
 
     def cat(self, v: int) -> bool:
         shape = self.shape(v)
         r = self.r
         d = r.randrange(len(shape))
-        other = self.partner(v, lambda s: len(s) == len(shape) and all(
-            a == b for i, (a, b) in enumerate(zip(s, shape)) if i != d))
+        other = self.partner(
+            v,
+            lambda s: (
+                len(s) == len(shape)
+                and all(a == b for i, (a, b) in enumerate(zip(s, shape)) if i != d)
+            ),
+        )
         others = [v, other] + ([other] if r.random() < 0.2 else [])
         r.shuffle(others)
         self.add("cat", f"cat(dim {d})", lambda m, *xs: torch.cat(xs, m.d), others, d=d)
@@ -574,17 +686,35 @@ class _Builder:
             return False
         if r.random() < 0.5:
             chunks = r.randint(2, min(4, shape[d]))
-            self.add("split", f"chunk({chunks} dim {d})",
-                     lambda m, x: torch.chunk(x, m.chunks, m.d), [v], chunks=chunks, d=d)
+            self.add(
+                "split",
+                f"chunk({chunks} dim {d})",
+                lambda m, x: torch.chunk(x, m.chunks, m.d),
+                [v],
+                chunks=chunks,
+                d=d,
+            )
         elif r.random() < 0.5:
             size = r.randint(1, shape[d] - 1)
-            self.add("split", f"split({size} dim {d})",
-                     lambda m, x: torch.split(x, m.size, m.d), [v], size=size, d=d)
+            self.add(
+                "split",
+                f"split({size} dim {d})",
+                lambda m, x: torch.split(x, m.size, m.d),
+                [v],
+                size=size,
+                d=d,
+            )
         else:
             cut = sorted(r.sample(range(1, shape[d]), min(2, shape[d] - 1)))
             sizes = [b - a for a, b in zip([0, *cut], [*cut, shape[d]])]
-            self.add("split", f"split({sizes} dim {d})",
-                     lambda m, x: torch.split(x, m.sizes, m.d), [v], sizes=sizes, d=d)
+            self.add(
+                "split",
+                f"split({sizes} dim {d})",
+                lambda m, x: torch.split(x, m.sizes, m.d),
+                [v],
+                sizes=sizes,
+                d=d,
+            )
         return True
 
     def reshape(self, v: int) -> bool:
@@ -596,18 +726,28 @@ class _Builder:
             while perm == sorted(perm):
                 r.shuffle(perm)
             contig = r.random() < 0.5
-            fn = (lambda m, x: x.permute(m.perm).contiguous()) if contig else (
-                lambda m, x: x.permute(m.perm))
+            fn = (
+                (lambda m, x: x.permute(m.perm).contiguous())
+                if contig
+                else (lambda m, x: x.permute(m.perm))
+            )
             self.add("reshape", f"permute{tuple(perm)}", fn, [v], perm=tuple(perm))
         elif kind == "transpose" and len(shape) > 1:
             a, b = r.sample(range(len(shape)), 2)
-            self.add("reshape", f"transpose({a},{b})", lambda m, x: x.transpose(m.a, m.b), [v],
-                     a=a, b=b)
+            self.add(
+                "reshape", f"transpose({a},{b})", lambda m, x: x.transpose(m.a, m.b), [v], a=a, b=b
+            )
         elif kind == "flatten" and len(shape) > 1:
             start = r.randrange(len(shape) - 1)
             end = r.randrange(start + 1, len(shape))
-            self.add("reshape", f"flatten({start},{end})",
-                     lambda m, x: torch.flatten(x, m.start, m.end), [v], start=start, end=end)
+            self.add(
+                "reshape",
+                f"flatten({start},{end})",
+                lambda m, x: torch.flatten(x, m.start, m.end),
+                [v],
+                start=start,
+                end=end,
+            )
         elif kind == "to_sequence" and len(shape) == 4:
             # (N, C, H, W) -> (N, H*W, C): how vision transformers feed attention.
             self.add("reshape", "to_sequence", lambda m, x: x.flatten(2).transpose(1, 2), [v])
@@ -618,8 +758,13 @@ class _Builder:
                 dims[r.randrange(rank)] *= f
             if r.random() < 0.3:
                 dims[r.randrange(rank)] = -1
-            self.add("reshape", f"reshape({_fmt(dims)})", lambda m, x: x.reshape(m.dims), [v],
-                     dims=tuple(dims))
+            self.add(
+                "reshape",
+                f"reshape({_fmt(dims)})",
+                lambda m, x: x.reshape(m.dims),
+                [v],
+                dims=tuple(dims),
+            )
         return True
 
     def arith(self, v: int) -> bool:
@@ -627,8 +772,13 @@ class _Builder:
         r = self.r
         op = r.choice(("add", "sub", "mul", "div", "maximum"))
         how = r.choice(("scalar", "constant", "value", "value"))
-        fns = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
-               "maximum": torch.maximum}
+        fns = {
+            "add": torch.add,
+            "sub": torch.sub,
+            "mul": torch.mul,
+            "div": torch.div,
+            "maximum": torch.maximum,
+        }
         if how == "scalar" and op != "maximum":
             c = round(r.choice((-1, 1)) * r.uniform(0.25, 3.0), 3)
             if r.random() < 0.5 or op in ("add", "mul"):
@@ -640,7 +790,9 @@ class _Builder:
             self.add("arith", text, fn, [v], c=c, f=fns[op])
             return True
         if how in ("scalar", "constant"):
-            bshape = tuple(d if r.random() < 0.5 else 1 for d in shape)[r.randint(0, len(shape) - 1):]
+            bshape = tuple(d if r.random() < 0.5 else 1 for d in shape)[
+                r.randint(0, len(shape) - 1) :
+            ]
             g = torch.Generator().manual_seed(r.randrange(2**31))
             const = torch.rand(bshape, generator=g) + 0.5
             const *= torch.where(torch.rand(bshape, generator=g) < 0.5, -1.0, 1.0)
@@ -650,8 +802,12 @@ class _Builder:
             self.add("arith", text, fn, [v], const=const, f=fns[op])
             return True
 
-        other = self.partner(v, lambda s: (b := _broadcast(s, shape)) is not None
-                             and torch.Size(b).numel() <= MAX_NUMEL)
+        other = self.partner(
+            v,
+            lambda s: (
+                (b := _broadcast(s, shape)) is not None and torch.Size(b).numel() <= MAX_NUMEL
+            ),
+        )
         if op == "div":
             fn = lambda m, x, y: x / (y.abs() + 0.5)
             text = "div(_, |_|+0.5)"
@@ -677,15 +833,27 @@ class _Builder:
             return False
         r = self.r
         k = shape[-1]
-        other = self.partner(v, lambda s: len(s) == len(shape) and s[-2] == k
-                             and _broadcast(s[:-2], shape[:-2]) == shape[:-2]
-                             and torch.Size((*shape[:-1], s[-1])).numel() <= MAX_NUMEL)
+        other = self.partner(
+            v,
+            lambda s: (
+                len(s) == len(shape)
+                and s[-2] == k
+                and _broadcast(s[:-2], shape[:-2]) == shape[:-2]
+                and torch.Size((*shape[:-1], s[-1])).numel() <= MAX_NUMEL
+            ),
+        )
         if other is not None and r.random() < 0.7:
             use_bmm = len(shape) == 3 and self.shape(other)[0] == shape[0] and r.random() < 0.5
-            fn = (lambda m, x, y: torch.bmm(x, y)) if use_bmm else (lambda m, x, y: torch.matmul(x, y))
+            fn = (
+                (lambda m, x, y: torch.bmm(x, y))
+                if use_bmm
+                else (lambda m, x, y: torch.matmul(x, y))
+            )
             self.add("matmul", "bmm" if use_bmm else "matmul", fn, [v, other])
         else:
-            self.add("matmul", "matmul(_, _^T)", lambda m, x: torch.matmul(x, x.transpose(-1, -2)), [v])
+            self.add(
+                "matmul", "matmul(_, _^T)", lambda m, x: torch.matmul(x, x.transpose(-1, -2)), [v]
+            )
         return True
 
     def sdpa(self, v: int) -> bool:
@@ -695,7 +863,9 @@ class _Builder:
         r = self.r
         e = shape[-1]
         heads = r.choice(_divisors(e)) if len(shape) == 3 else 1
-        other = self.partner(v, lambda s: len(s) == len(shape) and s[-1] == e and s[:-2] == shape[:-2])
+        other = self.partner(
+            v, lambda s: len(s) == len(shape) and s[-1] == e and s[:-2] == shape[:-2]
+        )
         lq, lk = shape[-2], self.shape(other)[-2]
         g = torch.Generator().manual_seed(r.randrange(2**31))
         mask_kind = r.choice(("none", "none", "causal", "float", "bool"))
@@ -714,17 +884,31 @@ class _Builder:
             q, k, val = m.q(x), m.k(y), m.v(y)
             if len(m.shape) == 3:  # (N, L, E) -> (N, heads, L, E / heads)
                 q, k, val = (t.unflatten(-1, m.split).transpose(1, 2) for t in (q, k, val))
-            out = F.scaled_dot_product_attention(q, k, val, attn_mask=m.mask if m.has_mask else None,
-                                                 is_causal=m.causal, scale=m.scale)
+            out = F.scaled_dot_product_attention(
+                q,
+                k,
+                val,
+                attn_mask=m.mask if m.has_mask else None,
+                is_causal=m.causal,
+                scale=m.scale,
+            )
             return out.transpose(1, 2).flatten(2) if len(m.shape) == 3 else out
 
-        parts = {"q": nn.Linear(e, e), "k": nn.Linear(e, e), "v": nn.Linear(e, e), "shape": shape,
-                 "split": split, "causal": mask_kind == "causal", "scale": scale,
-                 "has_mask": mask is not None}
+        parts = {
+            "q": nn.Linear(e, e),
+            "k": nn.Linear(e, e),
+            "v": nn.Linear(e, e),
+            "shape": shape,
+            "split": split,
+            "causal": mask_kind == "causal",
+            "scale": scale,
+            "has_mask": mask is not None,
+        }
         if mask is not None:  # a buffer cannot hold None
             parts["mask"] = mask
-        self.add("sdpa", f"sdpa(heads {heads} mask {mask_kind} scale {scale})", fn, [v, other],
-                 **parts)
+        self.add(
+            "sdpa", f"sdpa(heads {heads} mask {mask_kind} scale {scale})", fn, [v, other], **parts
+        )
         return True
 
     def mha(self, v: int) -> bool:
@@ -735,11 +919,17 @@ class _Builder:
         e = shape[-1]
         heads = r.choice(_divisors(e))
         first = r.random() < 0.7
-        other = self.partner(v, lambda s: len(s) == 3 and s[-1] == e and
-                             (s[0] == shape[0] if first else s[1] == shape[1]))
+        other = self.partner(
+            v,
+            lambda s: (
+                len(s) == 3 and s[-1] == e and (s[0] == shape[0] if first else s[1] == shape[1])
+            ),
+        )
         need = r.random() < 0.4
         mha = nn.MultiheadAttention(e, heads, bias=r.random() < 0.8, batch_first=first)
-        text = f"mha(E {e} heads {heads}{' batch_first' if first else ''}{' weights' if need else ''})"
+        text = (
+            f"mha(E {e} heads {heads}{' batch_first' if first else ''}{' weights' if need else ''})"
+        )
         if need:
             fn = lambda m, x, y: m.mha(x, y, y, need_weights=True)
         else:
@@ -758,7 +948,9 @@ class _Builder:
         kind = r.choice(("lstm", "gru"))
         hidden, layers, bi = r.randint(1, 12), r.choice((1, 1, 2)), r.random() < 0.4
         cls = nn.LSTM if kind == "lstm" else nn.GRU
-        mod = cls(shape[-1], hidden, layers, bias=r.random() < 0.85, batch_first=first, bidirectional=bi)
+        mod = cls(
+            shape[-1], hidden, layers, bias=r.random() < 0.85, batch_first=first, bidirectional=bi
+        )
         states = r.random() < 0.3  # the final states as outputs too
         text = f"{kind}({shape[-1]}->{hidden} layers {layers}{' bi' if bi else ''}{' batch_first' if first else ''}"
         text += f"{' +h_n' if states else ''})"
@@ -791,7 +983,12 @@ class _Builder:
             attempts += 1
             v = self.pick()
             family = r.choices(names, weights)[0]
-            if not self.ops and len(self.shape(v)) == 4 and "conv" in self.families and r.random() < 0.6:
+            if (
+                not self.ops
+                and len(self.shape(v)) == 4
+                and "conv" in self.families
+                and r.random() < 0.6
+            ):
                 family = "conv"  # image models mostly open with a conv
             with contextlib.suppress(_Reject):
                 getattr(self, family)(v)
@@ -824,7 +1021,7 @@ class _SideBySide(nn.Module):
     def forward(self, *inputs):
         results, at = [], 0
         for model, count in zip(self.models, self.counts):
-            out = model(*inputs[at:at + count])
+            out = model(*inputs[at : at + count])
             results.extend(out if len(model.outputs) > 1 else (out,))
             at += count
         return tuple(results)
@@ -864,7 +1061,9 @@ def _lstm_with_states(m, x):
     return out[0], out[1][0], out[1][1]
 
 
-def random_case(seed: int, max_blocks: int = 6, families: Sequence[str] | None = None) -> RandomCase:
+def random_case(
+    seed: int, max_blocks: int = 6, families: Sequence[str] | None = None
+) -> RandomCase:
     """The random model of `seed`: the same seed gives the same model, weights and inputs.
 
     max_blocks bounds the number of blocks (at least 2 are drawn); families restricts the op

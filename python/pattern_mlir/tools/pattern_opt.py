@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Inputs known to abort upstream MLIR are reported before the binary sees them.
     path = _input_path(argv)
-    if any(arg.lstrip("-").startswith(_NO_INPUT) for arg in argv) or (path == "-" and sys.stdin.isatty()):
+    if any(arg.lstrip("-").startswith(_NO_INPUT) for arg in argv) or (
+        path == "-" and sys.stdin.isatty()
+    ):
         os.execv(binary, [binary, *argv])
     if path == "-":
         text = sys.stdin.buffer.read()

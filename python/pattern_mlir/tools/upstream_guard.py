@@ -25,9 +25,13 @@ _DENSE_ARRAY = re.compile(r"(?<![\w.!#])array<\s*([^\s:>]+)")
 _INT_OR_FLOAT = re.compile(r"[su]?i\d+|f\d+\w*|bf16|tf32")
 _MEMOIZED = re.compile(r"(?<![\w.])linalg\.memoized_indexing_maps\s*=\s*\[")
 _GENERIC_LINALG = re.compile(r'"linalg\.(?!yield"|index")\w+"\(([^)]*)\)')
-_REASSOCIATION = re.compile(r"(?<![\w.])reassociation\s*=\s*\[|(?<=tensor\.|memref\.)(?:expand|collapse)"
-                            r"_shape\s+%[\w.$#-]+\s*\[")
-_CONV_STEPS = re.compile(r"(?<![\w.])(strides|dilations)\s*=\s*(?:dense<|array<i64:|\[)([^>\]]*(?:\][^>]*)?)")
+_REASSOCIATION = re.compile(
+    r"(?<![\w.])reassociation\s*=\s*\[|(?<=tensor\.|memref\.)(?:expand|collapse)"
+    r"_shape\s+%[\w.$#-]+\s*\["
+)
+_CONV_STEPS = re.compile(
+    r"(?<![\w.])(strides|dilations)\s*=\s*(?:dense<|array<i64:|\[)([^>\]]*(?:\][^>]*)?)"
+)
 _ITERATORS = re.compile(r"(?<![\w.])iterator_types\s*=\s*\[([^\]]*)\]")
 _ITERATOR = re.compile(r'\s*(?:"[^"]*"|#\w+\.iterator_type<\w+>)\s*')
 
@@ -68,7 +72,10 @@ def _element_count_overflow(text: str) -> Iterator[tuple[int, str]]:
         for dim in dims:
             count *= dim
         if count > _INT64_MAX and max(dims) <= _INT64_MAX:
-            yield match.start(1), f"{match.group(1)} type of a constant with more than 2^63 - 1 elements"
+            yield (
+                match.start(1),
+                f"{match.group(1)} type of a constant with more than 2^63 - 1 elements",
+            )
 
 
 def _unterminated_metadata(text: str) -> Iterator[tuple[int, str]]:
@@ -87,8 +94,10 @@ def _malformed_dims_list(text: str) -> Iterator[tuple[int, str]]:
         if text.startswith(("array<", "dense<", "#"), match.end()):
             continue
         listed = _INT_LIST.match(text, match.end())
-        if listed is None or any(not -_INT64_MAX - 1 <= int(v) <= _INT64_MAX
-                                 for v in re.findall(r"-?\d+", listed.group())):
+        if listed is None or any(
+            not -_INT64_MAX - 1 <= int(v) <= _INT64_MAX
+            for v in re.findall(r"-?\d+", listed.group())
+        ):
             yield match.start(), f"{match.group(1)} is not a list of 64-bit integers"
 
 
@@ -97,7 +106,10 @@ def _repeated_broadcast_dims(text: str) -> Iterator[tuple[int, str]]:
     for match in _scan(text, _BROADCAST, "linalg.broadcast"):
         dims = [d for d in re.split(r"[,\s]+", match.group(1).strip()) if d]
         if len(set(dims)) != len(dims):
-            yield match.start(), f"linalg.broadcast dimensions [{', '.join(dims)}] repeat a dimension"
+            yield (
+                match.start(),
+                f"linalg.broadcast dimensions [{', '.join(dims)}] repeat a dimension",
+            )
 
 
 def _dense_array_element_type(text: str) -> Iterator[tuple[int, str]]:
@@ -105,7 +117,10 @@ def _dense_array_element_type(text: str) -> Iterator[tuple[int, str]]:
     asserts for types other than integers and floats (`index`, tensors, ...)."""
     for match in _scan(text, _DENSE_ARRAY, "array<"):
         if not _INT_OR_FLOAT.fullmatch(match.group(1)):
-            yield match.start(), f"array<> of element type {match.group(1)!r}, not an integer or float"
+            yield (
+                match.start(),
+                f"array<> of element type {match.group(1)!r}, not an integer or float",
+            )
 
 
 def _top_level_items(text: str, start: int) -> list[str]:
@@ -140,8 +155,10 @@ def _memoized_indexing_maps(text: str) -> Iterator[tuple[int, str]]:
             pass
         operands = op.group(1).count("%") if op is not None else 0
         if len(items) < operands:
-            yield match.start(), (f"linalg.memoized_indexing_maps holds {len(items)} maps for "
-                                  f"{operands} operands")
+            yield (
+                match.start(),
+                (f"linalg.memoized_indexing_maps holds {len(items)} maps for {operands} operands"),
+            )
 
 
 def _empty_reassociation_group(text: str) -> Iterator[tuple[int, str]]:
@@ -171,9 +188,17 @@ def _non_string_iterator_types(text: str) -> Iterator[tuple[int, str]]:
             yield match.start(), f"iterator_types entry {bad!r} is not a string"
 
 
-_CHECKS = (_element_count_overflow, _unterminated_metadata, _malformed_dims_list,
-           _repeated_broadcast_dims, _dense_array_element_type, _memoized_indexing_maps,
-           _empty_reassociation_group, _huge_conv_steps, _non_string_iterator_types)
+_CHECKS = (
+    _element_count_overflow,
+    _unterminated_metadata,
+    _malformed_dims_list,
+    _repeated_broadcast_dims,
+    _dense_array_element_type,
+    _memoized_indexing_maps,
+    _empty_reassociation_group,
+    _huge_conv_steps,
+    _non_string_iterator_types,
+)
 
 
 def _blank(match: re.Match) -> str:

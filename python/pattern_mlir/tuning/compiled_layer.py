@@ -63,20 +63,37 @@ class CompiledLayer:
             module = ir.Module.create()
             f32 = ir.F32Type.get()
             with ir.InsertionPoint(module.body):
-                fn = func.FuncOp("forward", ir.FunctionType.get(
-                    [ir.RankedTensorType.get(in_shape, f32)], [ir.RankedTensorType.get(out_shape, f32)]))
+                fn = func.FuncOp(
+                    "forward",
+                    ir.FunctionType.get(
+                        [ir.RankedTensorType.get(in_shape, f32)],
+                        [ir.RankedTensorType.get(out_shape, f32)],
+                    ),
+                )
                 with ir.InsertionPoint(fn.add_entry_block()):
                     bias = np.linspace(-1, 1, sig.out_channels, dtype=np.float32)
-                    result = build_conv2d(fn.arguments[0], _weights_with_structure(layer), layer.packed.library,
-                                          bias=bias, stride=list(sig.stride), padding=list(sig.padding),
-                                          dilation=list(sig.dilation))
+                    result = build_conv2d(
+                        fn.arguments[0],
+                        _weights_with_structure(layer),
+                        layer.packed.library,
+                        bias=bias,
+                        stride=list(sig.stride),
+                        padding=list(sig.padding),
+                        dilation=list(sig.dilation),
+                    )
                     result.owner.attributes["schedule"] = schedule_attr(schedule)
                     func.ReturnOp([result])
             stages = cpu_stages(self.target.name, threads, patterns=True)
             for stage in [s for s in stages if s.name != "pattern"]:  # already a pattern conv
                 run_stage(stage, module, None, before=module.operation)
-            self.executable = HostExecutable([TensorSpec(in_shape)], [TensorSpec(out_shape)], {}, module=module,
-                                             target=self.target, threads=threads)
+            self.executable = HostExecutable(
+                [TensorSpec(in_shape)],
+                [TensorSpec(out_shape)],
+                {},
+                module=module,
+                target=self.target,
+                threads=threads,
+            )
         rng = np.random.default_rng(1)
         self._inputs = [rng.standard_normal(in_shape).astype(np.float32)]
         self._outputs = [np.empty(out_shape, np.float32)]

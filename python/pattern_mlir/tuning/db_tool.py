@@ -43,6 +43,7 @@ def _put(args) -> int:
     from mlir import ir
 
     from pattern_mlir import register_dialect
+
     register_dialect()
 
     from ..passes.conv_info import collect_ops

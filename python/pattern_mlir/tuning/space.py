@@ -74,7 +74,9 @@ class ScheduleSpace:
         if self.target not in CPU_TARGETS:
             raise ValueError(f"unknown target {self.target!r}; known: {', '.join(CPU_TARGETS)}")
         if not self.max_accumulators:
-            object.__setattr__(self, "max_accumulators", cpu_target(self.target).vector_registers * 3 // 4)
+            object.__setattr__(
+                self, "max_accumulators", cpu_target(self.target).vector_registers * 3 // 4
+            )
         if self.threads < 1:
             raise ValueError(f"thread budget must be >= 1, got {self.threads}")
 

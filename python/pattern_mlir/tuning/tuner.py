@@ -189,7 +189,9 @@ def tune_layer(
         bench.close()
 
 
-def tune_alone(layer: TuneLayer, budget_s: float, options: TuneOptions = TuneOptions()) -> TuningResult:
+def tune_alone(
+    layer: TuneLayer, budget_s: float, options: TuneOptions = TuneOptions()
+) -> TuningResult:
     """Tunes one layer with a throwaway database (benchmarks that tune the layer they time)."""
     with tempfile.TemporaryDirectory(prefix="pattern-mlir-tune-") as directory:
         db = TuningDB(Path(directory) / "tuning.sqlite")
@@ -198,7 +200,9 @@ def tune_alone(layer: TuneLayer, budget_s: float, options: TuneOptions = TuneOpt
         finally:
             db.close()
     if outcome.result is None:
-        raise RuntimeError(f"tuning {layer.signature.shape_text()} gave no result: {outcome.reason}")
+        raise RuntimeError(
+            f"tuning {layer.signature.shape_text()} gave no result: {outcome.reason}"
+        )
     return outcome.result
 
 

@@ -49,7 +49,7 @@ class DenseLayer:
 
     @property
     def kind(self) -> str:
-        """"dense" for a GEMM; "gemv" for a linear layer at batch 1, which loads each weight
+        """ "dense" for a GEMM; "gemv" for a linear layer at batch 1, which loads each weight
         vector for one FMA: load-bound, so the FMA bound is not its yardstick."""
         return "dense" if self.height else "gemv"
 
@@ -75,7 +75,10 @@ DENSE_LAYERS = {
     )
 }
 
-def _pattern_model(name: str, patterns: int, connectivity: float) -> tuple[torch.nn.Module, torch.Tensor]:
+
+def _pattern_model(
+    name: str, patterns: int, connectivity: float
+) -> tuple[torch.nn.Module, torch.Tensor]:
     data = make_layer(name, patterns, connectivity)
     layer = data.layer
     conv = torch.nn.Conv2d(layer.in_channels, layer.out_channels, 3, layer.stride, layer.padding)
@@ -86,7 +89,9 @@ def _pattern_model(name: str, patterns: int, connectivity: float) -> tuple[torch
 
 
 def analyse(model: torch.nn.Module, x: torch.Tensor, kind: str) -> dict:
-    exe = pattern_mlir.compile(model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=1))
+    exe = pattern_mlir.compile(
+        model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     analysis = analyze_hot_loop(exe.ir("asm"), cpus=DEFAULT_MCA_CPUS)
     result = analysis.as_dict()
     result.pop("body")
@@ -107,12 +112,23 @@ def main() -> None:
     out = {"peer": "neon_mca", "layers": {}}
     for name in filter(None, args.layers.split(",")):
         layer = LAYERS[name]
-        key = ("pattern", layer.in_channels, layer.out_channels, layer.height, layer.width, layer.stride)
+        key = (
+            "pattern",
+            layer.in_channels,
+            layer.out_channels,
+            layer.height,
+            layer.width,
+            layer.stride,
+        )
         if key not in by_shape:
-            by_shape[key] = analyse(*_pattern_model(name, args.patterns, args.connectivity), "pattern")
+            by_shape[key] = analyse(
+                *_pattern_model(name, args.patterns, args.connectivity), "pattern"
+            )
             # compile() runs the pattern conv with the target's default schedule (no tuning).
             ho, wo = layer.out_hw
-            by_shape[key]["schedule"] = str(default_schedule(ho, wo, "arm64-neon", layer.in_channels, layer.stride))
+            by_shape[key]["schedule"] = str(
+                default_schedule(ho, wo, "arm64-neon", layer.in_channels, layer.stride)
+            )
         out["layers"][name] = {**by_shape[key], "shape": layer.shape_text()}
     for name in filter(None, args.dense.split(",")):
         layer = DENSE_LAYERS[name]

@@ -16,6 +16,7 @@ from .summary import DENSE_PEERS, Summary, View
 
 __all__ = ["render_markdown"]
 
+
 def _speed_table(s: Summary, view: View) -> list[str]:
     dense = [p for p in DENSE_PEERS if any(p in pt.ms for pt in s.points.values())]
     head = ["layer", "shape", "MACs kept", "pattern-mlir ms", "kernel only ms"]
@@ -101,7 +102,11 @@ def _mca_table(s: Summary) -> list[str]:
             fields = dict(kv.split("=") for kv in sched[sched.index("(") + 1 : -1].split(", "))
             block = f"{fields['tile_rows']} x {fields['tile_cols']}, {fields['tile_channels']}"
         row = [name, m.get("kind", "pattern"), m.get("shape", ""), block, str(m["instructions"])]
-        row += [str(n1["fmla_4s"]), f"{n1['fma_bound_cycles']:.0f}", f"{n1['block_rthroughput']:.1f}"]
+        row += [
+            str(n1["fmla_4s"]),
+            f"{n1['fma_bound_cycles']:.0f}",
+            f"{n1['block_rthroughput']:.1f}",
+        ]
         row += [_pct(n1["fraction_of_bound"]), f"{a76['block_rthroughput']:.1f}"]
         row += [_pct(a76["fraction_of_bound"])]
         lines.append("| " + " | ".join(row) + " |")
@@ -130,7 +135,9 @@ def _verdict(hit: int, n: int) -> str:
     return "**reached**" if hit == n else f"**missed** ({hit}/{n} reach it)"
 
 
-def _over_mnn(s: Summary, view: View, net: str, target: float, what: str, per: str, how_many) -> list[str]:
+def _over_mnn(
+    s: Summary, view: View, net: str, target: float, what: str, per: str, how_many
+) -> list[str]:
     """The line of a "faster than MNN" target of one network, or none where MNN did not run."""
     points = [s.points[(n, view)] for n in s.layers(net)]
     if not points or "mnn" not in points[0].ms:
@@ -163,9 +170,13 @@ def _targets_view(s: Summary, view: View) -> list[str]:
         )
 
     def convs(points) -> str:
-        return f"{sum(LAYERS[p.layer].count for p in points)} 3x3 convs (each shape times its count)"
+        return (
+            f"{sum(LAYERS[p.layer].count for p in points)} 3x3 convs (each shape times its count)"
+        )
 
-    return out + _over_mnn(s, view, "ResNet-50", targets.RESNET_OVER_MNN, "ResNet-50 3x3 convs", "shape", convs)
+    return out + _over_mnn(
+        s, view, "ResNet-50", targets.RESNET_OVER_MNN, "ResNet-50 3x3 convs", "shape", convs
+    )
 
 
 def _targets(s: Summary) -> list[str]:
@@ -362,7 +373,7 @@ def render_markdown(s: Summary, meta: dict) -> str:
             "## arm64 inner loops (llvm-mca)",
             "",
             (
-                "Each layer compiled by `compile(..., target=\"arm64-neon\")` (`llc -mcpu=cortex-a76`): "
+                'Each layer compiled by `compile(..., target="arm64-neon")` (`llc -mcpu=cortex-a76`): '
                 "the pattern convs with their default schedule, ResNet-50's 1x1 convs "
                 "(dense GEMMs) and classifier (a batch-1 linear layer is a GEMV: one load per FMA, so it is "
                 "load-bound and outside the FMA-bound target); the innermost loop with the most `fmla .4s` fed to "
@@ -398,4 +409,3 @@ def render_markdown(s: Summary, meta: dict) -> str:
         "",
     ]
     return "\n".join(lines)
-

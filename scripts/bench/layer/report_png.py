@@ -22,7 +22,12 @@ from .summary import DENSE_PEERS, Summary, View
 
 __all__ = ["plot"]
 
-_LABELS = {"torch": "vs torch", "ort": "vs ONNX Runtime", "mnn": "vs MNN (Winograd)", "iree": "vs IREE"}
+_LABELS = {
+    "torch": "vs torch",
+    "ort": "vs ONNX Runtime",
+    "mnn": "vs MNN (Winograd)",
+    "iree": "vs IREE",
+}
 
 
 _LOAD_TEXTS = {
@@ -118,7 +123,6 @@ def _efficiency(ax, s: Summary) -> None:
     ax.set_title("pattern-mlir useful GFLOP/s against this machine's peaks")
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(axis="y", alpha=0.3)
-
 
 
 def _mca(ax, s: Summary) -> None:

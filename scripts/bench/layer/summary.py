@@ -18,6 +18,7 @@ from .layers import LAYERS
 
 __all__ = ["DENSE_PEERS", "Point", "Summary", "View", "summarise"]
 
+
 @dataclass
 class Point(report.Point):
     """One layer in one view."""

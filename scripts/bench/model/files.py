@@ -103,7 +103,9 @@ class Prepared:
         return json.loads(self.meta_path.read_text())
 
 
-def prepared(workdir: str | Path, name: str, patterns: int, connectivity: float, block_sparsity: float = 0.0) -> Prepared:
+def prepared(
+    workdir: str | Path, name: str, patterns: int, connectivity: float, block_sparsity: float = 0.0
+) -> Prepared:
     blocks = f".b{block_sparsity:g}" if block_sparsity else ""
     key = f"{name}.p{patterns}.c{connectivity:g}{blocks}.{source_digest(name)}"
     return Prepared(name, Path(workdir) / "models" / key)

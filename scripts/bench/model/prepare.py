@@ -59,8 +59,12 @@ def main() -> None:
     files.root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model, x = models.build(args.model, random_bn=True)
-    spec = prune.project(model, num_patterns=args.patterns, connectivity=args.connectivity,
-                         block_sparsity=args.block_sparsity)
+    spec = prune.project(
+        model,
+        num_patterns=args.patterns,
+        connectivity=args.connectivity,
+        block_sparsity=args.block_sparsity,
+    )
     project_s = time.perf_counter() - t0
     with torch.no_grad():
         reference = model(x)

@@ -136,7 +136,6 @@ def _compile(ax, s: ModelSummary) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-
 def plot(s: ModelSummary, path: str, meta: dict) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(17, 11), constrained_layout=True)
     _speedups(axes[0][0], s)

@@ -66,8 +66,13 @@ def model_setup(files, threads, args):
 def main() -> None:
     from importlib.metadata import version
 
-    run_worker("iree", __doc__.splitlines()[0], model=model_setup,
-               info=lambda: {"version": version("iree-base-runtime")})
+    run_worker(
+        "iree",
+        __doc__.splitlines()[0],
+        model=model_setup,
+        info=lambda: {"version": version("iree-base-runtime")},
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -60,8 +60,13 @@ def model_setup(files, threads, args):
 
 
 def main() -> None:
-    run_worker("litert", __doc__.splitlines()[0], model=model_setup,
-               info=lambda: {"version": version("ai-edge-litert"), **_INFO})
+    run_worker(
+        "litert",
+        __doc__.splitlines()[0],
+        model=model_setup,
+        info=lambda: {"version": version("ai-edge-litert"), **_INFO},
+    )
+
 
 if __name__ == "__main__":
     main()

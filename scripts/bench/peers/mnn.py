@@ -76,8 +76,15 @@ def _as_array(y) -> np.ndarray:
 
 
 def main() -> None:
-    run_worker("mnn", __doc__.splitlines()[0], layer=layer_setup, model=model_setup,
-               as_array=_as_array, info=lambda: {"version": MNN.version()})
+    run_worker(
+        "mnn",
+        __doc__.splitlines()[0],
+        layer=layer_setup,
+        model=model_setup,
+        as_array=_as_array,
+        info=lambda: {"version": MNN.version()},
+    )
+
 
 if __name__ == "__main__":
     main()

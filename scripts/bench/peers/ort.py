@@ -35,8 +35,13 @@ def model_setup(files, threads, args):
 
 
 def main() -> None:
-    run_worker("ort", __doc__.splitlines()[0], layer=layer_setup, model=model_setup,
-               info=lambda: {"version": ort.__version__})
+    run_worker(
+        "ort",
+        __doc__.splitlines()[0],
+        layer=layer_setup,
+        model=model_setup,
+        info=lambda: {"version": ort.__version__},
+    )
 
 
 if __name__ == "__main__":

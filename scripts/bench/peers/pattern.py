@@ -39,8 +39,16 @@ def layer_setup(data, threads, args):
     if args.tune and "tuned" not in _INFO:
         # The compiler's tuner (it times the layer as compile() builds it), then this kernel
         # runs the schedule it found.
-        tune_layer = layer_from_arrays(data.weights, data.library, data.assignment, layer.height, layer.width,
-                                       layer.stride, layer.padding, target=args.target)
+        tune_layer = layer_from_arrays(
+            data.weights,
+            data.library,
+            data.assignment,
+            layer.height,
+            layer.width,
+            layer.stride,
+            layer.padding,
+            target=args.target,
+        )
         result = tune_alone(tune_layer, budget_s=60.0)
         _INFO["tuned"], _INFO["tune_candidates"] = result.schedule, result.evaluations
     t0 = time.perf_counter()
@@ -134,8 +142,15 @@ def _as_array(y) -> np.ndarray:
 
 
 def main() -> None:
-    run_worker("pattern", __doc__.splitlines()[0], layer=layer_setup, model=model_setup,
-               as_array=_as_array, info=lambda: dict(_INFO))
+    run_worker(
+        "pattern",
+        __doc__.splitlines()[0],
+        layer=layer_setup,
+        model=model_setup,
+        as_array=_as_array,
+        info=lambda: dict(_INFO),
+    )
+
 
 if __name__ == "__main__":
     main()

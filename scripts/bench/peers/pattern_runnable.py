@@ -43,7 +43,9 @@ def load_runnable(directory: Path) -> HostExecutable:
 
     spec = json.loads((directory / "host.json").read_text())
     arrays = read_arrays(directory / "constants.bin")
-    constants = [ExternalConstant(name, data, spec["alignments"][name]) for name, data in arrays.items()]
+    constants = [
+        ExternalConstant(name, data, spec["alignments"][name]) for name, data in arrays.items()
+    ]
     with ir.Context():
         module = ir.Module.parse((directory / "model.mlirbc").read_bytes())
         return HostExecutable(

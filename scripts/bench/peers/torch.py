@@ -68,8 +68,15 @@ def model_setup(files, threads, args):
 
 def main() -> None:
     torch.set_num_interop_threads(1)
-    run_worker("torch", __doc__.splitlines()[0], layer=layer_setup, model=model_setup,
-               as_array=lambda y: y.contiguous().numpy(), info=lambda: {"version": torch.__version__})
+    run_worker(
+        "torch",
+        __doc__.splitlines()[0],
+        layer=layer_setup,
+        model=model_setup,
+        as_array=lambda y: y.contiguous().numpy(),
+        info=lambda: {"version": torch.__version__},
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -92,8 +92,7 @@ def test_default_schedule_applies_the_tuned_rules():
     # ... at stride 2 filters outermost on Intel; AMD keeps a channel block (of 16) and runs
     # kernels in channel order, rows of 4-float multiples.
     tiny_s2 = {
-        v: v4(7, 7, in_channels=512, stride=2, vendor=v)
-        for v in ("GenuineIntel", "AuthenticAMD")
+        v: v4(7, 7, in_channels=512, stride=2, vendor=v) for v in ("GenuineIntel", "AuthenticAMD")
     }
     assert (tiny_s2["GenuineIntel"].loop_order, tiny_s2["GenuineIntel"].tile_channels) == (
         "filters_outer",

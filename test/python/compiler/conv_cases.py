@@ -62,14 +62,22 @@ def conv_module_text(case: ConvCase) -> tuple[str, np.ndarray, np.ndarray | None
     weight, bias, library = make_layer(case)
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.create()
-        in_type = ir.RankedTensorType.get([1, case.in_channels, case.height, case.width], ir.F32Type.get())
+        in_type = ir.RankedTensorType.get(
+            [1, case.in_channels, case.height, case.width], ir.F32Type.get()
+        )
         with ir.InsertionPoint(module.body):
 
             @func.FuncOp.from_py_func(in_type, name="forward")
             def forward(x):
                 return builders.build_conv2d(
-                    x, weight, library, bias=bias, stride=case.stride, padding=case.padding,
-                    dilation=case.dilation, activation=case.activation,
+                    x,
+                    weight,
+                    library,
+                    bias=bias,
+                    stride=case.stride,
+                    padding=case.padding,
+                    dilation=case.dilation,
+                    activation=case.activation,
                 )
 
         return str(module), weight, bias
@@ -77,8 +85,12 @@ def conv_module_text(case: ConvCase) -> tuple[str, np.ndarray, np.ndarray | None
 
 def torch_reference(case: ConvCase, x: np.ndarray, weight, bias) -> np.ndarray:
     y = torch.nn.functional.conv2d(
-        torch.from_numpy(x), torch.from_numpy(weight), None if bias is None else torch.from_numpy(bias),
-        stride=case.stride, padding=case.padding, dilation=case.dilation,
+        torch.from_numpy(x),
+        torch.from_numpy(weight),
+        None if bias is None else torch.from_numpy(bias),
+        stride=case.stride,
+        padding=case.padding,
+        dilation=case.dilation,
     )
     if case.activation == "relu":
         y = torch.relu(y)
@@ -99,12 +111,20 @@ def sweep(count: int, seed: int = 0) -> list[ConvCase]:
     for i in range(count):
         stride, dilation = int(rng.choice([1, 1, 2, 3])), int(rng.choice([1, 1, 2]))
         size = int(rng.integers(5, 20)) + 2 * dilation
-        cases.append(ConvCase(
-            in_channels=int(rng.choice([1, 2, 3, 5, 8, 13, 16])),
-            out_channels=int(rng.choice([1, 2, 3, 7, 16, 19])),
-            height=size, width=int(rng.integers(5, 40)) + 2 * dilation,
-            stride=stride, padding=int(rng.integers(0, 3)), dilation=dilation,
-            num_patterns=int(rng.choice([4, 8, 12])), connectivity=float(rng.choice([1.0, 2.0, 3.6, 5.0])),
-            activation=str(rng.choice(["none", "relu", "relu6"])), bias=bool(rng.random() < 0.7), seed=i,
-        ))
+        cases.append(
+            ConvCase(
+                in_channels=int(rng.choice([1, 2, 3, 5, 8, 13, 16])),
+                out_channels=int(rng.choice([1, 2, 3, 7, 16, 19])),
+                height=size,
+                width=int(rng.integers(5, 40)) + 2 * dilation,
+                stride=stride,
+                padding=int(rng.integers(0, 3)),
+                dilation=dilation,
+                num_patterns=int(rng.choice([4, 8, 12])),
+                connectivity=float(rng.choice([1.0, 2.0, 3.6, 5.0])),
+                activation=str(rng.choice(["none", "relu", "relu6"])),
+                bias=bool(rng.random() < 0.7),
+                seed=i,
+            )
+        )
     return cases

@@ -33,7 +33,9 @@ def prune_blocks(weight: torch.Tensor, rows: int, keep: float, generator: torch.
 
 
 def _compile(model, x, target):
-    return pattern_mlir.compile(model, (x,), target=target, options=pattern_mlir.CompileOptions(num_threads=1))
+    return pattern_mlir.compile(
+        model, (x,), target=target, options=pattern_mlir.CompileOptions(num_threads=1)
+    )
 
 
 def _count(exe, op: str) -> int:
@@ -45,18 +47,34 @@ def _random_conv(seed: int):
     kernel = rng.choice([1, 1, 3, 5])
     stride = rng.choice([1, 1, 2])
     dilation = rng.choice([1, 2]) if kernel == 3 and stride == 1 else 1
-    conv = torch.nn.Conv2d(rng.randint(2, 40), rng.randint(3, 45), kernel, stride=stride,
-                           padding=rng.choice([0, kernel // 2]), dilation=dilation, bias=rng.random() < 0.7)
+    conv = torch.nn.Conv2d(
+        rng.randint(2, 40),
+        rng.randint(3, 45),
+        kernel,
+        stride=stride,
+        padding=rng.choice([0, kernel // 2]),
+        dilation=dilation,
+        bias=rng.random() < 0.7,
+    )
     act = rng.choice([torch.nn.ReLU(), torch.nn.Identity(), torch.nn.Hardtanh(0.0, 6.0)])
     hw = rng.randint(kernel * dilation, 19)
-    return torch.nn.Sequential(conv, act), torch.randn(1, conv.in_channels, hw, hw + rng.randint(0, 5))
+    return torch.nn.Sequential(conv, act), torch.randn(
+        1, conv.in_channels, hw, hw + rng.randint(0, 5)
+    )
 
 
-@pytest.mark.parametrize(("seed", "target"), [(seed, ("host", "x86-64-v3")[seed % 2]) for seed in range(8)])
+@pytest.mark.parametrize(
+    ("seed", "target"), [(seed, ("host", "x86-64-v3")[seed % 2]) for seed in range(8)]
+)
 def test_random_block_convs_match_torch(seed, target):
     torch.manual_seed(seed)
     model, x = _random_conv(seed)
-    prune_blocks(model[0].weight, rows=(8, 4)[seed % 2], keep=0.3, generator=torch.Generator().manual_seed(seed))
+    prune_blocks(
+        model[0].weight,
+        rows=(8, 4)[seed % 2],
+        keep=0.3,
+        generator=torch.Generator().manual_seed(seed),
+    )
     exe = _compile(model.eval(), x, target)
     assert _count(exe, "block_conv2d") == 1
     assert relative_error(torch.as_tensor(np.asarray(exe(x))), model(x)) <= TOLERANCE
@@ -65,16 +83,26 @@ def test_random_block_convs_match_torch(seed, target):
 class TwoLinears(torch.nn.Module):
     def __init__(self, inputs: int, hidden: int, outputs: int):
         super().__init__()
-        self.fc1, self.fc2 = torch.nn.Linear(inputs, hidden), torch.nn.Linear(hidden, outputs, bias=False)
+        self.fc1, self.fc2 = (
+            torch.nn.Linear(inputs, hidden),
+            torch.nn.Linear(hidden, outputs, bias=False),
+        )
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x))) + 0.5
 
 
-@pytest.mark.parametrize(("rows", "tokens", "inputs", "hidden", "outputs", "target"),
-                         [(8, 1, 30, 64, 10, "host"), (8, 7, 45, 37, 19, "x86-64-v3"), (4, 3, 96, 200, 24, "host"),
-                          (8, 13, 17, 9, 33, "x86-64-v3"), (8, 37, 70, 45, 21, "host"),
-                          (4, 40, 19, 64, 27, "x86-64-v3")])
+@pytest.mark.parametrize(
+    ("rows", "tokens", "inputs", "hidden", "outputs", "target"),
+    [
+        (8, 1, 30, 64, 10, "host"),
+        (8, 7, 45, 37, 19, "x86-64-v3"),
+        (4, 3, 96, 200, 24, "host"),
+        (8, 13, 17, 9, 33, "x86-64-v3"),
+        (8, 37, 70, 45, 21, "host"),
+        (4, 40, 19, 64, 27, "x86-64-v3"),
+    ],
+)
 def test_block_linears_match_torch(rows, tokens, inputs, hidden, outputs, target):
     torch.manual_seed(tokens)
     model = TwoLinears(inputs, hidden, outputs).eval()
@@ -88,7 +116,9 @@ def test_block_linears_match_torch(rows, tokens, inputs, hidden, outputs, target
 
 
 def test_layer_with_every_block_removed_computes_its_bias():
-    model = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 1), torch.nn.Flatten(), torch.nn.Linear(16 * 36, 12)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 16, 1), torch.nn.Flatten(), torch.nn.Linear(16 * 36, 12)
+    ).eval()
     with torch.no_grad():
         model[0].weight.zero_()
         model[2].weight.zero_()
@@ -99,7 +129,9 @@ def test_layer_with_every_block_removed_computes_its_bias():
 
 
 def test_dense_weights_stay_dense():
-    model = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 1), torch.nn.Flatten(), torch.nn.Linear(16 * 16, 12)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 16, 1), torch.nn.Flatten(), torch.nn.Linear(16 * 16, 12)
+    ).eval()
     prune_blocks(model[0].weight, rows=8, keep=0.9, generator=torch.Generator().manual_seed(0))
     x = torch.randn(1, 8, 4, 4)
     exe = _compile(model, x, "host")
@@ -131,26 +163,41 @@ class RowLSTM(torch.nn.Module):
 def _whole_models():
     lstm = RowLSTM()
     encoder = torch.nn.Sequential(
-        torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True), torch.nn.Flatten(),
-        torch.nn.Linear(6 * 32, 7))
+        torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True),
+        torch.nn.Flatten(),
+        torch.nn.Linear(6 * 32, 7),
+    )
     bottleneck = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 48, 1), torch.nn.ReLU6(),
-        torch.nn.Conv2d(48, 48, 3, padding=1, groups=48), torch.nn.Conv2d(48, 24, 1), torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(), torch.nn.Linear(24, 10))
-    return [("lstm", lstm, torch.randn(1, 9, 12), 3),
-            ("encoder", encoder, torch.randn(1, 6, 32), 5),
-            ("bottleneck", bottleneck, torch.randn(1, 3, 12, 12), 3)]
+        torch.nn.Conv2d(3, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 48, 1),
+        torch.nn.ReLU6(),
+        torch.nn.Conv2d(48, 48, 3, padding=1, groups=48),
+        torch.nn.Conv2d(48, 24, 1),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(24, 10),
+    )
+    return [
+        ("lstm", lstm, torch.randn(1, 9, 12), 3),
+        ("encoder", encoder, torch.randn(1, 6, 32), 5),
+        ("bottleneck", bottleneck, torch.randn(1, 3, 12, 12), 3),
+    ]
 
 
-@pytest.mark.parametrize(("index", "target"), [(0, "host"), (1, "host"), (2, "host"), (2, "arm64-neon")],
-                         ids=["lstm", "encoder", "bottleneck", "bottleneck-arm64"])
+@pytest.mark.parametrize(
+    ("index", "target"),
+    [(0, "host"), (1, "host"), (2, "host"), (2, "arm64-neon")],
+    ids=["lstm", "encoder", "bottleneck", "bottleneck-arm64"],
+)
 def test_whole_models_with_block_pruned_layers_match_torch(index, target):
     torch.manual_seed(index)
     _, model, x, raised = _whole_models()[index]
     generator = torch.Generator().manual_seed(index)
     for _name, parameter in model.named_parameters():
-        eligible = parameter.dim() == 2 or (parameter.dim() == 4 and parameter.shape[1] > 3
-                                            and parameter.shape[2:] != (3, 3))
+        eligible = parameter.dim() == 2 or (
+            parameter.dim() == 4 and parameter.shape[1] > 3 and parameter.shape[2:] != (3, 3)
+        )
         if eligible:
             prune_blocks(parameter, rows=8, keep=0.25, generator=generator)
     model.eval()
@@ -162,8 +209,13 @@ def test_whole_models_with_block_pruned_layers_match_torch(index, target):
 @pytest.mark.parametrize("target", ["arm64-neon"])
 def test_block_conv_and_linear_on_arm64(target):
     torch.manual_seed(3)
-    model = torch.nn.Sequential(torch.nn.Conv2d(20, 30, 1, bias=False), torch.nn.ReLU(), torch.nn.Conv2d(30, 12, 5, 2, 2),
-                                torch.nn.Flatten(), torch.nn.Linear(12 * 5 * 5, 21)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(20, 30, 1, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(30, 12, 5, 2, 2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(12 * 5 * 5, 21),
+    ).eval()
     generator = torch.Generator().manual_seed(3)
     for index in (0, 2, 4):
         prune_blocks(model[index].weight, rows=8 if index else 4, keep=0.3, generator=generator)
@@ -205,9 +257,11 @@ class SelfAttention(torch.nn.Module):
         return self.attention(x, x, x, need_weights=False)[0]
 
 
-@pytest.mark.parametrize(("model_class", "shape", "target"),
-                         [(GRUClassifier, (1, 12, 28), "host"), (SelfAttention, (1, 40, 96), "arm64-neon")],
-                         ids=["gru-host", "attention-arm64"])
+@pytest.mark.parametrize(
+    ("model_class", "shape", "target"),
+    [(GRUClassifier, (1, 12, 28), "host"), (SelfAttention, (1, 40, 96), "arm64-neon")],
+    ids=["gru-host", "attention-arm64"],
+)
 def test_front_end_block_pruning_compiles_to_block_ops(model_class, shape, target):
     """prune.project(..., block_sparsity=0.75) output raises to block ops and matches torch."""
     from pattern_mlir import prune
@@ -246,6 +300,8 @@ def test_threads_share_a_skewed_batch1_block_linear_by_work():
         layer.weight[:32, :16] = 0.0
     x = torch.randn(1, 64)
     for threads in (2, 3):
-        exe = pattern_mlir.compile(layer, (x,), options=pattern_mlir.CompileOptions(num_threads=threads))
+        exe = pattern_mlir.compile(
+            layer, (x,), options=pattern_mlir.CompileOptions(num_threads=threads)
+        )
         assert _count(exe, "block_matmul") == 1
         assert relative_error(torch.as_tensor(np.asarray(exe(x))), layer(x)) <= TOLERANCE

@@ -22,15 +22,38 @@ def test_c_example_runs_saved_arm64_model(tmp_path):
 
     binary = tmp_path / "run"
     subprocess.run(
-        [str(find_tool("aarch64-linux-gnu-gcc")), "-O2", str(EXAMPLE), "-L", str(directory), "-lmodel",
-         f"-Wl,-rpath,{directory}", "-o", str(binary)],
-        check=True, capture_output=True, text=True,
+        [
+            str(find_tool("aarch64-linux-gnu-gcc")),
+            "-O2",
+            str(EXAMPLE),
+            "-L",
+            str(directory),
+            "-lmodel",
+            f"-Wl,-rpath,{directory}",
+            "-o",
+            str(binary),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     x.numpy().tofile(tmp_path / "in.f32")
     result = subprocess.run(
-        [str(find_tool("qemu-aarch64")), "-L", str(aarch64_sysroot()), str(binary), "3", "16", "16", "10",
-         str(tmp_path / "in.f32"), str(tmp_path / "out.f32")],
-        check=True, capture_output=True, text=True,
+        [
+            str(find_tool("qemu-aarch64")),
+            "-L",
+            str(aarch64_sysroot()),
+            str(binary),
+            "3",
+            "16",
+            "16",
+            "10",
+            str(tmp_path / "in.f32"),
+            str(tmp_path / "out.f32"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     y = np.fromfile(tmp_path / "out.f32", np.float32).reshape(1, 10)
     expected = model(x).detach().numpy()

@@ -28,8 +28,15 @@ def test_help_explains_every_subcommand():
 
 def test_models_lists_the_zoo():
     text = _run("models").stdout
-    for name in ("vgg16", "resnet50", "mobilenet-v2", "style-transfer", "colorization",
-                 "super-resolution", "fashion-cnn"):
+    for name in (
+        "vgg16",
+        "resnet50",
+        "mobilenet-v2",
+        "style-transfer",
+        "colorization",
+        "super-resolution",
+        "fashion-cnn",
+    ):
         assert name in text
 
 
@@ -56,7 +63,9 @@ def test_bench_reports_both_latencies():
     result = _run("bench", "fashion-cnn", "--threads", "1", "--runs", "3")
     text = result.stdout
     assert "pattern-mlir" in text and "torch" in text
-    error = float(re.search(r"error (\S+) of how much the output changes between two inputs", text).group(1))
+    error = float(
+        re.search(r"error (\S+) of how much the output changes between two inputs", text).group(1)
+    )
     assert 0 <= error < 1e-3 and "says little" not in result.stderr
 
 
@@ -83,12 +92,15 @@ def test_prune_saves_spec_and_weights(tmp_path):
     assert spec.layers and all(layer.library.shape[0] == 4 for layer in spec.layers.values())
 
 
-@pytest.mark.parametrize("args, message", [
-    (("compile", "no-such-model"), "unknown model 'no-such-model'"),
-    (("prune", "x.mlir", "-o", "out"), "needs a zoo model"),
-    (("bench", "x.mlir"), "needs a zoo model"),
-    (("run", "/nonexistent/exe"), "error"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("compile", "no-such-model"), "unknown model 'no-such-model'"),
+        (("prune", "x.mlir", "-o", "out"), "needs a zoo model"),
+        (("bench", "x.mlir"), "needs a zoo model"),
+        (("run", "/nonexistent/exe"), "error"),
+    ],
+)
 def test_errors_are_one_readable_line(args, message):
     result = _run(*args, check=False)
     assert result.returncode != 0

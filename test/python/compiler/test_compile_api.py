@@ -81,7 +81,9 @@ def test_numpy_input_and_torch_output(net, host_exe):
 
 def test_model_on_arm64_matches_torch(net):
     model, x = net
-    exe = pattern_mlir.compile(model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=2))
+    exe = pattern_mlir.compile(
+        model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=2)
+    )
     assert relative_error(exe(x), model(x).detach()) <= 1e-4
     assert "fmla\tv" in exe.ir("asm") and ".4s" in exe.ir("asm")
     # Filter groups run on the pthread implementation of MLIR's async runtime.
@@ -94,8 +96,9 @@ def test_model_on_arm64_matches_torch(net):
 @pytest.mark.parametrize("threads", [1, 3])
 def test_arm64_thread_counts_match_torch(net, threads):
     model, x = net
-    exe = pattern_mlir.compile(model, x, target="arm64-neon",
-                               options=pattern_mlir.CompileOptions(num_threads=threads))
+    exe = pattern_mlir.compile(
+        model, x, target="arm64-neon", options=pattern_mlir.CompileOptions(num_threads=threads)
+    )
     assert relative_error(exe(x), model(x).detach()) <= 1e-4
     assert ("mlirAsyncRuntime" in exe.ir("llvm-ir")) == (threads > 1)
 
@@ -120,8 +123,16 @@ def test_dense_option_compiles_without_pattern_ops(net):
 @pytest.mark.parametrize(
     "bad, error, message",
     [
-        (torch.randn(1, 3, 16, 15), ValueError, r"input 0 has shape \(1, 3, 16, 15\), expected \(1, 3, 16, 16\)"),
-        (torch.randn(1, 3, 16, 16, dtype=torch.float64), TypeError, "dtype float64, expected float32"),
+        (
+            torch.randn(1, 3, 16, 15),
+            ValueError,
+            r"input 0 has shape \(1, 3, 16, 15\), expected \(1, 3, 16, 16\)",
+        ),
+        (
+            torch.randn(1, 3, 16, 16, dtype=torch.float64),
+            TypeError,
+            "dtype float64, expected float32",
+        ),
         (np.zeros((1, 3, 16, 32), np.float32)[..., ::2], ValueError, "not C-contiguous"),
         ("text", TypeError, "numpy array or torch tensor"),
     ],
@@ -137,7 +148,10 @@ def test_wrong_input_count_raises(host_exe, net):
 
 
 def test_unknown_target_lists_known_ones(net):
-    with pytest.raises(ValueError, match="unknown target 'gpu'; known targets: host, x86-64-v3, x86-64-v4, arm64-neon, vulkan-adreno"):
+    with pytest.raises(
+        ValueError,
+        match="unknown target 'gpu'; known targets: host, x86-64-v3, x86-64-v4, arm64-neon, vulkan-adreno",
+    ):
         pattern_mlir.compile(*net, target="gpu")
 
 
@@ -162,7 +176,9 @@ def test_save_and_load_round_trip(tmp_path, net, host_exe):
     np.testing.assert_array_equal(again(x).numpy(), loaded(x).numpy())
     manifest = tmp_path / "exe" / "manifest.json"
     manifest.write_text(manifest.read_text().replace(f'"format": {FORMAT_VERSION}', '"format": 99'))
-    with pytest.raises(pattern_mlir.ArtifactError, match="format 99; this pattern-mlir reads format"):
+    with pytest.raises(
+        pattern_mlir.ArtifactError, match="format 99; this pattern-mlir reads format"
+    ):
         pattern_mlir.load(tmp_path / "exe")
 
 
@@ -178,8 +194,14 @@ def test_jit_module_and_its_constants_rebuild_the_executable(net, host_exe):
         text = str(host_exe.module)
     assert all(f"llvm.mlir.global external constant @{c.symbol}()" in text for c in constants)
     with ir.Context():
-        rebuilt = HostExecutable(host_exe.inputs, host_exe.outputs, {}, module=ir.Module.parse(text),
-                                 threads=host_exe.threads, constants=constants)
+        rebuilt = HostExecutable(
+            host_exe.inputs,
+            host_exe.outputs,
+            {},
+            module=ir.Module.parse(text),
+            threads=host_exe.threads,
+            constants=constants,
+        )
         np.testing.assert_array_equal(rebuilt(x).numpy(), host_exe(x).numpy())
     assert relative_error(rebuilt(x), model(x).detach()) <= 1e-4
 
@@ -191,7 +213,9 @@ def test_model_torch_export_cannot_capture_is_an_import_error():
         def forward(self, x):
             return x * 2 if x.sum() > 0 else x
 
-    with pytest.raises(pattern_mlir.CompileError, match="stage 'import'.*torch.export could not capture"):
+    with pytest.raises(
+        pattern_mlir.CompileError, match="stage 'import'.*torch.export could not capture"
+    ):
         pattern_mlir.compile(Branchy(), torch.rand(1, 3, 4, 4))
 
 
@@ -201,8 +225,12 @@ def test_malformed_mlir_is_a_compile_error():
 
 
 def test_dynamic_shape_is_rejected_naming_it():
-    text = "func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> { return %x : tensor<?x4xf32> }"
-    with pytest.raises(pattern_mlir.CompileError, match=r"input 0 of @forward has type tensor<\?x4xf32>"):
+    text = (
+        "func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> { return %x : tensor<?x4xf32> }"
+    )
+    with pytest.raises(
+        pattern_mlir.CompileError, match=r"input 0 of @forward has type tensor<\?x4xf32>"
+    ):
         pattern_mlir.compile_str(text)
 
 
@@ -210,14 +238,17 @@ def test_failing_stage_saves_input_and_prints_reproducer(tmp_path):
     text, _, _ = conv_module_text(ConvCase(2, 3, 8, 8, 1, 1, 1, 4, 2.0))
     # Asymmetric padding is valid IR that the CPU lowering rejects.
     text = text.replace("padding [1, 1, 1, 1]", "padding [1, 1, 0, 1]").replace(
-        "tensor<1x3x8x8xf32>", "tensor<1x3x7x8xf32>")
+        "tensor<1x3x8x8xf32>", "tensor<1x3x7x8xf32>"
+    )
     options = pattern_mlir.CompileOptions(save_temps=str(tmp_path))
     with pytest.raises(pattern_mlir.CompileError) as info:
         pattern_mlir.compile_str(text, options=options)
     error = info.value
     assert error.stage == "vector" and "asymmetric padding [1, 1, 0, 1]" in str(error)
     assert Path(error.input_path).exists()
-    command = error.command.replace("pattern-opt", str(Path(sys.executable).parent / "pattern-opt"), 1)
+    command = error.command.replace(
+        "pattern-opt", str(Path(sys.executable).parent / "pattern-opt"), 1
+    )
     replay = subprocess.run(command, shell=True, capture_output=True, text=True)
     assert replay.returncode != 0 and "asymmetric padding" in replay.stderr
 
@@ -279,13 +310,18 @@ def test_compile_uses_tuning_database_entry(tmp_path):
 
     with mlir_ir.Context():
         module = mlir_ir.Module.parse(text)
-        conv = next(op for op in module.body.operations[0].regions[0].blocks[0].operations
-                    if op.operation.name == "pattern.conv2d")
+        conv = next(
+            op
+            for op in module.body.operations[0].regions[0].blocks[0].operations
+            if op.operation.name == "pattern.conv2d"
+        )
         signature = signature_of_op(conv.operation, target="host", cpu=cpu_model())
     schedule = Schedule(tile_rows=2, tile_cols=16, vector_width=8, prefetch=0)
     with TuningDB(db_path) as db:
         db.put(TuningResult(signature, schedule, ms=1.0, default_ms=2.0))
-    exe = pattern_mlir.compile_str(text, options=pattern_mlir.CompileOptions(tuning_db=str(db_path)))
+    exe = pattern_mlir.compile_str(
+        text, options=pattern_mlir.CompileOptions(tuning_db=str(db_path))
+    )
     assert "tile_rows = 2, tile_cols = 16" in exe.ir("tuned")
     x = np.random.default_rng(0).standard_normal((1, 8, 12, 12)).astype(np.float32)
     from conv_cases import torch_reference

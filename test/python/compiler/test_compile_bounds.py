@@ -24,8 +24,9 @@ class Deep(nn.Module):
     def __init__(self, blocks: int = 24, channels: int = 8):
         super().__init__()
         self.stem = nn.Conv2d(3, channels, 3, padding=1)
-        self.convs = nn.ModuleList(nn.Conv2d(channels, channels, 3 if i % 2 else 1, padding=i % 2)
-                                   for i in range(blocks))
+        self.convs = nn.ModuleList(
+            nn.Conv2d(channels, channels, 3 if i % 2 else 1, padding=i % 2) for i in range(blocks)
+        )
         self.norms = nn.ModuleList(nn.GroupNorm(2, channels) for _ in range(blocks))
 
     def forward(self, x):
@@ -46,7 +47,9 @@ def test_deep_model_on_large_image_compiles_in_bounded_memory():
     torch.manual_seed(0)
     model, x = Deep().eval(), torch.randn(1, 3, 160, 160)
     exe = pattern_mlir.compile(model, (x,), options=pattern_mlir.CompileOptions(num_threads=1))
-    assert 0 < exe.compile_peak_rss < BOUND, f"stage worker peaked at {exe.compile_peak_rss / 2**30:.2f} GiB"
+    assert 0 < exe.compile_peak_rss < BOUND, (
+        f"stage worker peaked at {exe.compile_peak_rss / 2**30:.2f} GiB"
+    )
     with torch.no_grad():
         expected = model(x)
     got = exe(x)

@@ -22,24 +22,48 @@ from pattern_mlir.dialects import builders
 
 # (out_channels, stride, padding, dilation, activation, schedule fields or None)
 CHAINS = {
-    "remainder_widths": (3, 11, 21, [
-        (8, 1, 1, 1, "none", None),
-        (8, 1, 1, 1, "relu", None),
-        (5, 1, 2, 2, "relu6", None),
-    ]),
-    "strides": (4, 19, 19, [
-        (6, 2, 1, 1, "relu", None),
-        (6, 1, 1, 1, "none", None),
-        (7, 2, 1, 1, "relu", None),
-        (3, 1, 0, 1, "none", None),
-    ]),
-    "schedules": (24, 10, 37, [
-        (24, 1, 1, 1, "relu", "tile_rows = 2, tile_cols = 32, tile_channels = 8, prefetch = 0"),
-        (16, 1, 1, 1, "none", ("tile_rows = 3, tile_cols = 16, prefetch = 0, row_align = 4, "
-                               "kernel_order = by_channel")),
-        (9, 1, 2, 2, "relu", "tile_rows = 1, tile_cols = 48, row_align = 64"),
-        (5, 1, 1, 1, "none", "tile_rows = 4, tile_cols = 16, vector_width = 8, row_align = 1"),
-    ]),
+    "remainder_widths": (
+        3,
+        11,
+        21,
+        [
+            (8, 1, 1, 1, "none", None),
+            (8, 1, 1, 1, "relu", None),
+            (5, 1, 2, 2, "relu6", None),
+        ],
+    ),
+    "strides": (
+        4,
+        19,
+        19,
+        [
+            (6, 2, 1, 1, "relu", None),
+            (6, 1, 1, 1, "none", None),
+            (7, 2, 1, 1, "relu", None),
+            (3, 1, 0, 1, "none", None),
+        ],
+    ),
+    "schedules": (
+        24,
+        10,
+        37,
+        [
+            (24, 1, 1, 1, "relu", "tile_rows = 2, tile_cols = 32, tile_channels = 8, prefetch = 0"),
+            (
+                16,
+                1,
+                1,
+                1,
+                "none",
+                (
+                    "tile_rows = 3, tile_cols = 16, prefetch = 0, row_align = 4, "
+                    "kernel_order = by_channel"
+                ),
+            ),
+            (9, 1, 2, 2, "relu", "tile_rows = 1, tile_cols = 48, row_align = 64"),
+            (5, 1, 1, 1, "none", "tile_rows = 4, tile_cols = 16, vector_width = 8, row_align = 1"),
+        ],
+    ),
 }
 
 
@@ -71,8 +95,14 @@ def _chain(channels, height, width, layers, fan_out=False):
                     if fan_out and case is cases[-1]:
                         side = y
                     y = builders.build_conv2d(
-                        y, weight, library, bias=bias, stride=case.stride, padding=case.padding,
-                        dilation=case.dilation, activation=case.activation,
+                        y,
+                        weight,
+                        library,
+                        bias=bias,
+                        stride=case.stride,
+                        padding=case.padding,
+                        dilation=case.dilation,
+                        activation=case.activation,
                     )
                     if layer[5]:
                         y.owner.attributes["schedule"] = _schedule_attr(layer[5])
@@ -80,8 +110,14 @@ def _chain(channels, height, width, layers, fan_out=False):
                     weight, bias, library = refs[-1]
                     case = cases[-1]
                     z = builders.build_conv2d(
-                        side, weight, library, bias=bias, stride=case.stride,
-                        padding=case.padding, dilation=case.dilation, activation=case.activation,
+                        side,
+                        weight,
+                        library,
+                        bias=bias,
+                        stride=case.stride,
+                        padding=case.padding,
+                        dilation=case.dilation,
+                        activation=case.activation,
                     )
                     empty = tensor.empty(ir.RankedTensorType(y.type).shape, ir.F32Type.get())
                     y = linalg.add(y, z, outs=[empty])
@@ -100,7 +136,9 @@ def _chain(channels, height, width, layers, fan_out=False):
 
 def _entries_without_scratch(vector_ir: str) -> int:
     """Conv entries that pad nothing themselves: no scratch buffer for the padded input."""
-    entries = re.findall(r"func.func private @pattern_conv_\d+_entry\((.*?)\n  }", vector_ir, re.DOTALL)
+    entries = re.findall(
+        r"func.func private @pattern_conv_\d+_entry\((.*?)\n  }", vector_ir, re.DOTALL
+    )
     return sum("memref.alloc" not in body for body in entries)
 
 

@@ -26,11 +26,16 @@ def prune_patterns(weight: torch.Tensor) -> None:
 
 
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
-@pytest.mark.parametrize("kernel, stride, padding, output_padding", [(3, 2, 1, 1), (4, 2, 1, 0), (3, 1, 1, 0)])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, output_padding", [(3, 2, 1, 1), (4, 2, 1, 0), (3, 1, 1, 0)]
+)
 def test_transposed_conv_kernel_is_folded(target, kernel, stride, padding, output_padding):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(),
-                          nn.ConvTranspose2d(8, 6, kernel, stride, padding, output_padding)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(8, 6, kernel, stride, padding, output_padding),
+    ).eval()
     x = torch.randn(1, 4, 7, 7)
     exe = pattern_mlir.compile(model, x, target=target)
     with torch.no_grad():
@@ -41,15 +46,19 @@ def test_transposed_conv_kernel_is_folded(target, kernel, stride, padding, outpu
 
 
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
-@pytest.mark.parametrize("kernel, stride, padding, output_padding, bias, relu, phased", [
-    (3, 2, 1, 1, True, True, True),  # the usual decoder upsampling, ReLU fused into each phase
-    (3, 3, 0, 0, False, False, True),  # 9 phases, 1 or 2 taps per axis
-    (5, 2, 2, 1, True, False, True),
-    (2, 2, 0, 0, True, True, True),  # one tap per phase: no overlap between windows
-    (3, 2, 2, 0, True, False, False),  # padding = kernel - 1: a phase would read before x
-])
-def test_strided_transposed_conv_runs_one_conv_per_phase(target, kernel, stride, padding, output_padding,
-                                                         bias, relu, phased):
+@pytest.mark.parametrize(
+    "kernel, stride, padding, output_padding, bias, relu, phased",
+    [
+        (3, 2, 1, 1, True, True, True),  # the usual decoder upsampling, ReLU fused into each phase
+        (3, 3, 0, 0, False, False, True),  # 9 phases, 1 or 2 taps per axis
+        (5, 2, 2, 1, True, False, True),
+        (2, 2, 0, 0, True, True, True),  # one tap per phase: no overlap between windows
+        (3, 2, 2, 0, True, False, False),  # padding = kernel - 1: a phase would read before x
+    ],
+)
+def test_strided_transposed_conv_runs_one_conv_per_phase(
+    target, kernel, stride, padding, output_padding, bias, relu, phased
+):
     """Stride s: s*s stride-1 convs of the input with sub-kernels (dense_conv_transpose.py),
     not one conv over the zero-spread canvas; a phase that would start before the input
     keeps the canvas conv."""
@@ -63,7 +72,9 @@ def test_strided_transposed_conv_runs_one_conv_per_phase(target, kernel, stride,
     dense = exe.ir("dense")
     assert ("_p0_0_entry" in dense) == phased
     if phased:
-        assert dense.count("_entry(") == 2 * (1 + stride * stride)  # entry and phases: defined, called
+        assert dense.count("_entry(") == 2 * (
+            1 + stride * stride
+        )  # entry and phases: defined, called
         assert "tensor.insert_slice" not in dense  # the canvas is never built
 
 
@@ -84,8 +95,9 @@ def test_pruned_transposed_conv_runs_as_a_pattern_conv():
 @pytest.mark.parametrize("groups, stride, dilation", [(2, 1, 1), (4, 2, 1), (3, 1, 2)])
 def test_grouped_conv_runs_one_conv_per_group(target, groups, stride, dilation):
     torch.manual_seed(2)
-    model = nn.Sequential(nn.Conv2d(12, 24, 3, stride, dilation, dilation=dilation, groups=groups),
-                          nn.ReLU()).eval()
+    model = nn.Sequential(
+        nn.Conv2d(12, 24, 3, stride, dilation, dilation=dilation, groups=groups), nn.ReLU()
+    ).eval()
     x = torch.randn(1, 12, 11, 11)
     exe = pattern_mlir.compile(model, x, target=target)
     with torch.no_grad():

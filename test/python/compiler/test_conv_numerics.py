@@ -25,13 +25,22 @@ ARM64_CASES = sweep(6, seed=2) + [
 def _check(case: ConvCase, target: str, threads: int = 1) -> None:
     text, weight, bias = conv_module_text(case)
     exe = pattern_mlir.compile_str(text, target, pattern_mlir.CompileOptions(num_threads=threads))
-    x = np.random.default_rng(case.seed).standard_normal(
-        (1, case.in_channels, case.height, case.width)).astype(np.float32)
+    x = (
+        np.random.default_rng(case.seed)
+        .standard_normal((1, case.in_channels, case.height, case.width))
+        .astype(np.float32)
+    )
     got = exe(x).numpy()
     assert relative_error(got, torch_reference(case, x, weight, bias)) <= 1e-4, case
 
 
-@pytest.mark.parametrize("case", HOST_CASES, ids=lambda c: f"{c.in_channels}x{c.out_channels}s{c.stride}p{c.padding}d{c.dilation}P{c.num_patterns}")
+@pytest.mark.parametrize(
+    "case",
+    HOST_CASES,
+    ids=lambda c: (
+        f"{c.in_channels}x{c.out_channels}s{c.stride}p{c.padding}d{c.dilation}P{c.num_patterns}"
+    ),
+)
 def test_host_matches_torch(case):
     _check(case, "host")
 
@@ -39,7 +48,9 @@ def test_host_matches_torch(case):
 def test_host_two_threads_matches_torch():
     from pattern_mlir.runtime.shared_library import async_runtime_library
 
-    tasks = ctypes.c_int64.in_dll(ctypes.CDLL(str(async_runtime_library())), "pattern_mlir_async_tasks")
+    tasks = ctypes.c_int64.in_dll(
+        ctypes.CDLL(str(async_runtime_library())), "pattern_mlir_async_tasks"
+    )
     before = tasks.value
     _check(ConvCase(16, 19, 13, 21, 1, 1, 1, 8, 3.6, "relu"), "host", threads=2)
     # The first engine is gone: a second threaded one must still find a live runtime
@@ -49,6 +60,10 @@ def test_host_two_threads_matches_torch():
     assert tasks.value > before, "no filter group ran as a task on the async runtime"
 
 
-@pytest.mark.parametrize("case", ARM64_CASES, ids=lambda c: f"{c.in_channels}x{c.out_channels}s{c.stride}p{c.padding}d{c.dilation}")
+@pytest.mark.parametrize(
+    "case",
+    ARM64_CASES,
+    ids=lambda c: f"{c.in_channels}x{c.out_channels}s{c.stride}p{c.padding}d{c.dilation}",
+)
 def test_arm64_matches_torch(case):
     _check(case, "arm64-neon")

@@ -44,16 +44,27 @@ class Outputs(nn.Module):
 
 
 def _softmaxes(rank):
-    return [f(d) for d in range(rank)
-            for f in (lambda d: lambda x: torch.softmax(x, d),
-                      lambda d: lambda x: torch.log_softmax(x, d))]
+    return [
+        f(d)
+        for d in range(rank)
+        for f in (
+            lambda d: lambda x: torch.softmax(x, d),
+            lambda d: lambda x: torch.log_softmax(x, d),
+        )
+    ]
 
 
 def _reductions(dims_list):
-    return [f(dims, keep) for dims in dims_list for keep in (False, True)
-            for f in (lambda d, k: lambda x: x.mean(d, keepdim=k),
-                      lambda d, k: lambda x: x.sum(d, keepdim=k),
-                      lambda d, k: lambda x: x.amax(d, keepdim=k))]
+    return [
+        f(dims, keep)
+        for dims in dims_list
+        for keep in (False, True)
+        for f in (
+            lambda d, k: lambda x: x.mean(d, keepdim=k),
+            lambda d, k: lambda x: x.sum(d, keepdim=k),
+            lambda d, k: lambda x: x.amax(d, keepdim=k),
+        )
+    ]
 
 
 def _chain(x):
@@ -80,11 +91,20 @@ def _chain(x):
 CASES = {
     "softmax_4d": (_softmaxes(4), (2, 5, 6, 70)),
     "softmax_3d": (_softmaxes(3), (2, 5, 300)),
-    "reduce_4d": (_reductions([(0,), (1,), (2,), (3,), (1, 2), (2, 3), (1, 3), (0, 3),
-                               (0, 1, 2, 3)]), (2, 6, 10, 12)),
+    "reduce_4d": (
+        _reductions([(0,), (1,), (2,), (3,), (1, 2), (2, 3), (1, 3), (0, 3), (0, 1, 2, 3)]),
+        (2, 6, 10, 12),
+    ),
     "reduce_3d": (_reductions([(0,), (1,), (2,), (0, 1), (1, 2), (0, 2), (0, 1, 2)]), (3, 20, 300)),
-    "var": ([lambda x: x.var(1), lambda x: x.var((2, 3), keepdim=True),
-             lambda x: x.var(3, unbiased=False), lambda x: x.std(1, keepdim=True)], (1, 6, 10, 12)),
+    "var": (
+        [
+            lambda x: x.var(1),
+            lambda x: x.var((2, 3), keepdim=True),
+            lambda x: x.var(3, unbiased=False),
+            lambda x: x.std(1, keepdim=True),
+        ],
+        (1, 6, 10, 12),
+    ),
     "chain_30": ([_chain], (1, 6, 10, 12)),
 }
 
@@ -100,8 +120,9 @@ def test_reductions_over_any_dim_match_torch(name):
     torch.manual_seed(0)
     model = Outputs(functions).eval()
     x = torch.randn(*shape)
-    options = pattern_mlir.CompileOptions(num_threads=1, timeout_s=COMPILE_BUDGET_S,
-                                          memory_limit_gb=MEMORY_GB)
+    options = pattern_mlir.CompileOptions(
+        num_threads=1, timeout_s=COMPILE_BUDGET_S, memory_limit_gb=MEMORY_GB
+    )
     start = time.perf_counter()
     exe = pattern_mlir.compile(model, (x,), options=options)
     seconds = time.perf_counter() - start
@@ -173,14 +194,19 @@ def _broadcast_text(shape, dim) -> str:
 
 LARGE = (1, 512, 56, 56)
 LARGE_CASES = (
-    [_reduction_text(LARGE, dims, keep, kind)
-     for dims in [(1,), (2, 3), (1, 2), (1, 3), (0, 1, 2, 3)]
-     for keep in (False, True) for kind in ("add", "max")]
+    [
+        _reduction_text(LARGE, dims, keep, kind)
+        for dims in [(1,), (2, 3), (1, 2), (1, 3), (0, 1, 2, 3)]
+        for keep in (False, True)
+        for kind in ("add", "max")
+    ]
     + [_broadcast_text(LARGE, dim) for dim in range(4)]
-    + [_reduction_text((1, 4096, 3), (1,), True, "add"),  # a long reduction, 3 lanes wide
-       _reduction_text((1, 3, 100000), (2,), False, "add"),  # a very long innermost one
-       _reduction_text((64, 1, 64, 1), (0, 2), True, "max"),  # unit innermost dims
-       _broadcast_text((1, 2000, 1), 1)]
+    + [
+        _reduction_text((1, 4096, 3), (1,), True, "add"),  # a long reduction, 3 lanes wide
+        _reduction_text((1, 3, 100000), (2,), False, "add"),  # a very long innermost one
+        _reduction_text((64, 1, 64, 1), (0, 2), True, "max"),  # unit innermost dims
+        _broadcast_text((1, 2000, 1), 1),
+    ]
 )
 
 
@@ -207,8 +233,9 @@ def test_large_reductions_stay_bounded(pattern_opt, target):
     text = "\n// -----\n".join(LARGE_CASES)
     start = time.perf_counter()
     command = [pattern_opt, "-", "-split-input-file", f"--pattern-vectorize-dense=target={target}"]
-    result = subprocess.run(command, input=text, capture_output=True, text=True, timeout=120,
-                            preexec_fn=_limit_memory)
+    result = subprocess.run(
+        command, input=text, capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory
+    )
     seconds = time.perf_counter() - start
     assert result.returncode == 0, result.stderr[-2000:]
     assert seconds < 60, f"pattern-vectorize-dense took {seconds:.0f} s"

@@ -31,7 +31,9 @@ def _t(shape) -> str:
     return f"tensor<{'x'.join(str(d) for d in shape)}xf32>"
 
 
-def contraction_case(batch, m, k, n, transpose_a=False, transpose_b=False, init="zero", consumer="", seed=0):
+def contraction_case(
+    batch, m, k, n, transpose_a=False, transpose_b=False, init="zero", consumer="", seed=0
+):
     """A [batch x] m x k by k x n product; `init` zero | const | load; `consumer` '' | relu | residual."""
     rng = np.random.default_rng(seed)
     lead = (batch,) if batch else ()
@@ -82,10 +84,10 @@ def contraction_case(batch, m, k, n, transpose_a=False, transpose_b=False, init=
     linalg.yield %s : f32
   }} -> {ot}"""
         result = "%y"
-    text = f"""func.func @forward({', '.join(args)}) -> {ot} {{
+    text = f"""func.func @forward({", ".join(args)}) -> {ot} {{
   %e = tensor.empty() : {ot}
   {init_line}
-  %r = {op} indexing_maps = [{', '.join(maps)}] ins(%a, %b : {_t(a_shape)}, {_t(b_shape)}) outs({outs} : {ot}) -> {ot}
+  %r = {op} indexing_maps = [{", ".join(maps)}] ins(%a, %b : {_t(a_shape)}, {_t(b_shape)}) outs({outs} : {ot}) -> {ot}
   {tail}
   return {result} : {ot}
 }}"""
@@ -109,15 +111,24 @@ def contraction_case(batch, m, k, n, transpose_a=False, transpose_b=False, init=
 def _run(text, inputs, want, target="host", threads=1):
     exe = pattern_mlir.compile_str(text, target, pattern_mlir.CompileOptions(num_threads=threads))
     dense = exe.ir("dense")
-    forward = dense[dense.index("func.func @forward"):]
-    forward = forward[:forward.index("\n  }\n")]
-    assert "linalg.matmul" not in forward and "linalg.batch_matmul" not in forward  # a kernel took it
+    forward = dense[dense.index("func.func @forward") :]
+    forward = forward[: forward.index("\n  }\n")]
+    assert (
+        "linalg.matmul" not in forward and "linalg.batch_matmul" not in forward
+    )  # a kernel took it
     assert _error(exe(*inputs).numpy(), want) <= TOLERANCE
     return exe
 
 
 # (batch, m, k, n): tails in every dimension for 16 and 4 lanes and the 6-row register block.
-SHAPES = [(0, 13, 7, 37), (0, 1, 5, 17), (0, 29, 33, 70), (3, 13, 7, 37), (2, 5, 9, 20), (4, 7, 64, 197)]
+SHAPES = [
+    (0, 13, 7, 37),
+    (0, 1, 5, 17),
+    (0, 29, 33, 70),
+    (3, 13, 7, 37),
+    (2, 5, 9, 20),
+    (4, 7, 64, 197),
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "b{}m{}k{}n{}".format(*s))
@@ -125,21 +136,28 @@ def test_runtime_matmul_matches(shape):
     _run(*contraction_case(*shape))
 
 
-@pytest.mark.parametrize("transpose_a,transpose_b", [(False, True), (True, False), (True, True)],
-                         ids=["bt", "at", "at_bt"])
+@pytest.mark.parametrize(
+    "transpose_a,transpose_b",
+    [(False, True), (True, False), (True, True)],
+    ids=["bt", "at", "at_bt"],
+)
 @pytest.mark.parametrize("batch", [0, 3])
 def test_transposed_operands_match(batch, transpose_a, transpose_b):
     _run(*contraction_case(batch, 11, 9, 21, transpose_a, transpose_b))
 
 
-@pytest.mark.parametrize("init,consumer", [("const", ""), ("load", ""), ("zero", "relu"), ("zero", "residual")])
+@pytest.mark.parametrize(
+    "init,consumer", [("const", ""), ("load", ""), ("zero", "relu"), ("zero", "residual")]
+)
 def test_init_and_fused_consumers(init, consumer):
     exe = _run(*contraction_case(2, 9, 6, 19, init=init, consumer=consumer))
     if consumer:
         assert "linalg.generic" not in exe.ir("dense")  # folded into the kernel's stores
 
 
-@pytest.mark.parametrize("threads,batch", [(2, 4), (2, 3), (3, 1)], ids=["heads_shared", "heads_split", "single"])
+@pytest.mark.parametrize(
+    "threads,batch", [(2, 4), (2, 3), (3, 1)], ids=["heads_shared", "heads_split", "single"]
+)
 def test_threads_match(threads, batch):
     _run(*contraction_case(batch, 23, 10, 45), threads=threads)
 
@@ -216,6 +234,7 @@ def test_generic_contraction_matches(swapped):
 
 # ----- attention as torch-mlir imports it ----------------------------------------------------
 
+
 class Attention(nn.Module):
     """bmm, SDPA, MultiheadAttention and a TransformerEncoderLayer at odd sizes (13 tokens,
     width 24, 3 heads of 8): one output each."""
@@ -229,9 +248,13 @@ class Attention(nn.Module):
 
     def forward(self, t, u):
         heads = u.reshape(1, 13, 3, 8).transpose(1, 2)
-        return (torch.bmm(t, u.transpose(1, 2)), torch.bmm(t.transpose(1, 2), u),
-                F.scaled_dot_product_attention(heads, heads, heads), self.mha(t, u, u, need_weights=False)[0],
-                self.layer(t))
+        return (
+            torch.bmm(t, u.transpose(1, 2)),
+            torch.bmm(t.transpose(1, 2), u),
+            F.scaled_dot_product_attention(heads, heads, heads),
+            self.mha(t, u, u, need_weights=False)[0],
+            self.layer(t),
+        )
 
 
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
@@ -239,10 +262,12 @@ def test_attention_matches_torch(target):
     torch.manual_seed(0)
     model = Attention().eval()
     xs = (torch.randn(1, 13, 24), torch.randn(1, 13, 24))
-    exe = pattern_mlir.compile(model, xs, target=target, options=pattern_mlir.CompileOptions(num_threads=1))
+    exe = pattern_mlir.compile(
+        model, xs, target=target, options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     dense = exe.ir("dense")
-    forward = dense[dense.index("func.func @forward"):]
-    assert "linalg.batch_matmul" not in forward[:forward.index("\n  }\n")]
+    forward = dense[dense.index("func.func @forward") :]
+    assert "linalg.batch_matmul" not in forward[: forward.index("\n  }\n")]
     with torch.no_grad():
         expected = model(*xs)
     got = exe(*xs)

@@ -65,8 +65,14 @@ def conv_case(c, f, h, w, k, s, p, d=1, seed=0):
        ins({src}, %w : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{f}x{c}x{k}x{k}xf32>) outs(%bb : {out}) -> {out}
   return %r : {out}
 }}"""
-    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias),
-                                      stride=s, padding=p, dilation=d).numpy()
+    want = torch.nn.functional.conv2d(
+        torch.from_numpy(x),
+        torch.from_numpy(weight),
+        torch.from_numpy(bias),
+        stride=s,
+        padding=p,
+        dilation=d,
+    ).numpy()
     return text, x, want
 
 
@@ -89,8 +95,14 @@ def depthwise_case(c, h, w, k, s, p, seed=1):
        ins({src}, %wc : tensor<1x{c}x{h + 2 * p}x{w + 2 * p}xf32>, tensor<{c}x{k}x{k}xf32>) outs(%bb : {out}) -> {out}
   return %r : {out}
 }}"""
-    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias),
-                                      stride=s, padding=p, groups=c).numpy()
+    want = torch.nn.functional.conv2d(
+        torch.from_numpy(x),
+        torch.from_numpy(weight),
+        torch.from_numpy(bias),
+        stride=s,
+        padding=p,
+        groups=c,
+    ).numpy()
     return text, x, want
 
 
@@ -114,7 +126,9 @@ def pool_case(kind, c, h, w, k, s, p, seed=2):
     if kind == "max":
         want = torch.nn.functional.max_pool2d(xt, k, s, p).numpy()
     else:
-        want = (torch.nn.functional.avg_pool2d(xt, k, s, p, count_include_pad=True) * (k * k)).numpy()
+        want = (
+            torch.nn.functional.avg_pool2d(xt, k, s, p, count_include_pad=True) * (k * k)
+        ).numpy()
     return text, x, want
 
 
@@ -202,9 +216,21 @@ DILATED = [
 ]
 # Stride 2 stages rows through even-lane shuffles, the row's tail masked: 112 wide (3 whole
 # vectors and a tail of 8 per phase), odd widths (the last window's source ends mid-vector).
-DEPTHWISE = [(32, 16, 16, 3, 1, 1), (12, 9, 11, 3, 2, 1), (7, 1, 1, 3, 1, 1), (5, 6, 112, 3, 2, 1),
-             (4, 7, 67, 3, 2, 1), (3, 5, 45, 5, 2, 2), (3, 4, 33, 3, 2, 0)]
-POOLS = [("max", 5, 11, 9, 3, 2, 1), ("max", 3, 7, 50, 3, 2, 1), ("max", 4, 8, 8, 2, 2, 0), ("sum", 6, 10, 10, 3, 2, 1)]
+DEPTHWISE = [
+    (32, 16, 16, 3, 1, 1),
+    (12, 9, 11, 3, 2, 1),
+    (7, 1, 1, 3, 1, 1),
+    (5, 6, 112, 3, 2, 1),
+    (4, 7, 67, 3, 2, 1),
+    (3, 5, 45, 5, 2, 2),
+    (3, 4, 33, 3, 2, 0),
+]
+POOLS = [
+    ("max", 5, 11, 9, 3, 2, 1),
+    ("max", 3, 7, 50, 3, 2, 1),
+    ("max", 4, 8, 8, 2, 2, 0),
+    ("sum", 6, 10, 10, 3, 2, 1),
+]
 # 2x2/2 pools combine column pairs in registers (dense_stencil's `paired`): odd sizes (the
 # last row and column are dropped), a masked last vector of 2 lanes (one load, the other half
 # past the output), whole vectors only.
@@ -235,7 +261,9 @@ def test_depthwise_matches_torch(case):
     _run(*depthwise_case(*case))
 
 
-@pytest.mark.parametrize("case", POOLS + PAIRED_POOLS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c))
+@pytest.mark.parametrize(
+    "case", POOLS + PAIRED_POOLS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c)
+)
 def test_pooling_matches_torch(case):
     _run(*pool_case(*case))
 
@@ -267,8 +295,11 @@ def test_two_threads_match_torch():
     _run(*depthwise_case(*DEPTHWISE[4]), threads=3)  # each group's scratch padded once, stride 2
 
 
-@pytest.mark.parametrize("case,threads", [((40, 70, 7, 7, 1, 1, 0), 2), ((16, 45, 9, 9, 3, 1, 1), 3)],
-                         ids=["1x1_7x7_2t", "3x3_9x9_3t"])
+@pytest.mark.parametrize(
+    "case,threads",
+    [((40, 70, 7, 7, 1, 1, 0), 2), ((16, 45, 9, 9, 3, 1, 1), 3)],
+    ids=["1x1_7x7_2t", "3x3_9x9_3t"],
+)
 def test_few_column_tiles_split_filters_over_threads(case, threads):
     # 49 or 81 pixels are less than one full column tile per thread: the row blocks
     # (filters, with a remainder block) are what the threads share.
@@ -308,6 +339,7 @@ def test_arm64_matches_torch(make):
 
 # ----- blocks of the zoo models, through torch-mlir ------------------------------------------
 
+
 def _compile_module(module: torch.nn.Module, x: torch.Tensor, target: str = "host") -> float:
     module.eval()
     with torch.no_grad():
@@ -315,9 +347,13 @@ def _compile_module(module: torch.nn.Module, x: torch.Tensor, target: str = "hos
     options = pattern_mlir.CompileOptions(num_threads=1, patterns=False)
     exe = pattern_mlir.compile(module, x, target, options)
     dense = exe.ir("dense")
-    forward = dense[dense.index("func.func @forward"):]
-    forward = forward[:forward.index("\n  }\n")]
-    assert "linalg.conv" not in forward and "linalg.matmul" not in forward and "linalg.pooling" not in forward
+    forward = dense[dense.index("func.func @forward") :]
+    forward = forward[: forward.index("\n  }\n")]
+    assert (
+        "linalg.conv" not in forward
+        and "linalg.matmul" not in forward
+        and "linalg.pooling" not in forward
+    )
     assert "linalg.depthwise" not in forward
     return _relative_error(exe(x).numpy(), want.numpy())
 
@@ -338,8 +374,9 @@ def mobilenet():
 
 def test_resnet_stem_and_strided_bottleneck(resnet):
     """7x7/2 stem, BN, ReLU, 3x3/2 max pool, then a bottleneck with a 3x3/2 and a 1x1/2 downsample."""
-    block = torch.nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool, resnet.layer1[0],
-                                resnet.layer2[0])
+    block = torch.nn.Sequential(
+        resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool, resnet.layer1[0], resnet.layer2[0]
+    )
     x = torch.rand(1, 3, 32, 32)
     assert _compile_module(block, x) <= 1e-4
 
@@ -361,8 +398,13 @@ def test_identical_kernels_are_emitted_once():
     """Layers of one shape share a kernel (their weights are arguments): three 48x48 linears
     give one kernel function called three times, and each still computes with its own weights."""
     torch.manual_seed(1)
-    mlp = torch.nn.Sequential(torch.nn.Linear(48, 48), torch.nn.Tanh(), torch.nn.Linear(48, 48), torch.nn.Tanh(),
-                              torch.nn.Linear(48, 48)).eval()
+    mlp = torch.nn.Sequential(
+        torch.nn.Linear(48, 48),
+        torch.nn.Tanh(),
+        torch.nn.Linear(48, 48),
+        torch.nn.Tanh(),
+        torch.nn.Linear(48, 48),
+    ).eval()
     x = torch.rand(5, 48)
     exe = pattern_mlir.compile(mlp, x, "host", pattern_mlir.CompileOptions(num_threads=1))
     dense = exe.ir("dense")
@@ -389,5 +431,4 @@ def test_column_panels_of_a_transposed_weight(n):
     padded = np.zeros((panels * 16, 5), np.float32)
     padded[:n] = weight
     for p in range(panels):
-        assert np.array_equal(packed[p], padded[p * 16:(p + 1) * 16].T)
-
+        assert np.array_equal(packed[p], padded[p * 16 : (p + 1) * 16].T)

@@ -26,7 +26,9 @@ def test_stripped_archive_round_trip_matches_the_model(tmp_path):
     assert all(v.device.type == "meta" for v in exported.state_dict.values())
     write_arrays(tmp_path / "weights", given)
     torch.export.save(exported, tmp_path / "model.pt2")
-    assert (tmp_path / "model.pt2").stat().st_size < net.conv.weight.numel()  # a quarter of the weight bytes: no data inside
+    assert (
+        tmp_path / "model.pt2"
+    ).stat().st_size < net.conv.weight.numel()  # a quarter of the weight bytes: no data inside
 
     loaded = torch.export.load(tmp_path / "model.pt2")
     restore_weights(loaded, read_arrays(tmp_path / "weights"))

@@ -49,16 +49,27 @@ def _still_compiles() -> None:
 
 def test_upstream_assertion_becomes_compile_error(tmp_path, pattern_opt):
     with pytest.raises(CompileError) as caught:
-        pattern_mlir.compile_str(ASSERTING_IR, options=CompileOptions(num_threads=1, save_temps=str(tmp_path)))
+        pattern_mlir.compile_str(
+            ASSERTING_IR, options=CompileOptions(num_threads=1, save_temps=str(tmp_path))
+        )
     error = caught.value
     assert error.stage == "llvm"
     assert "crashed (SIGABRT)" in str(error) and "finalize-memref-to-llvm" in str(error)
-    assert "integralElementType.getWidth() >= 8" in str(error)  # the assertion, from the child's stderr
+    assert "integralElementType.getWidth() >= 8" in str(
+        error
+    )  # the assertion, from the child's stderr
     # The reproducer is the stage's whole input and the command replays the crash.
-    assert error.input_path == str(tmp_path / "llvm.input.mlir") and os.path.exists(error.input_path)
+    assert error.input_path == str(tmp_path / "llvm.input.mlir") and os.path.exists(
+        error.input_path
+    )
     assert error.command.startswith("pattern-opt ")
-    replay = subprocess.run(error.command.replace("pattern-opt", pattern_opt, 1), shell=True,
-                            capture_output=True, text=True, timeout=120)
+    replay = subprocess.run(
+        error.command.replace("pattern-opt", pattern_opt, 1),
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert replay.returncode != 0 and "integralElementType" in replay.stderr
     _still_compiles()
 
@@ -78,8 +89,11 @@ func.func @forward(%x: tensor<1x4096xf32>) -> tensor<1x4096xf32> {
 }
 """
     with pytest.raises(CompileError, match=r"memory limit \(0\.3 GiB"):
-        pattern_mlir.compile_str(text, options=CompileOptions(num_threads=1, memory_limit_gb=0.3),
-                                 resources={"big": weight})
+        pattern_mlir.compile_str(
+            text,
+            options=CompileOptions(num_threads=1, memory_limit_gb=0.3),
+            resources={"big": weight},
+        )
     _still_compiles()
 
 
@@ -123,5 +137,7 @@ func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
 """
-    with pytest.raises(CompileError, match=r"could not lower .*aten.adaptive_max_pool2d in pool.*fixed stride"):
+    with pytest.raises(
+        CompileError, match=r"could not lower .*aten.adaptive_max_pool2d in pool.*fixed stride"
+    ):
         pattern_mlir.compile_str(text, options=CompileOptions(num_threads=1))

@@ -47,23 +47,28 @@ def _sequence():
 
 # name: (model factory, input factory). The small ones also run on arm64-neon.
 SMALL = {
-    "prelu": (lambda: nn.Sequential(nn.Conv2d(3, 10, 3), nn.PReLU(10)),
-              lambda: torch.randn(1, 3, 16, 16)),
+    "prelu": (
+        lambda: nn.Sequential(nn.Conv2d(3, 10, 3), nn.PReLU(10)),
+        lambda: torch.randn(1, 3, 16, 16),
+    ),
     "softplus": (nn.Softplus, _sequence),
     "mish": (nn.Mish, _sequence),
     "gelu_erf": (nn.GELU, lambda: 3 * _sequence()),
     "gelu_tanh": (lambda: nn.GELU(approximate="tanh"), lambda: 3 * _sequence()),
-    "cube": (lambda: Fn(lambda x: x ** 3), _sequence),
+    "cube": (lambda: Fn(lambda x: x**3), _sequence),
     "power_2_5": (lambda: Fn(lambda x: x.abs() ** 2.5), _sequence),
-    "inverse_square": (lambda: Fn(lambda x: x ** -2), _sequence),
+    "inverse_square": (lambda: Fn(lambda x: x**-2), _sequence),
 }
 LARGE = {
     "multihead_attention": (SelfAttention, _sequence),
     "transformer_encoder_layer": (
-        lambda: nn.TransformerEncoderLayer(64, 4, 128, batch_first=True, dropout=0.0), _sequence),
+        lambda: nn.TransformerEncoderLayer(64, 4, 128, batch_first=True, dropout=0.0),
+        _sequence,
+    ),
 }
-CASES = [(name, "host") for name in sorted(SMALL) + sorted(LARGE)] + \
-        [(name, "arm64-neon") for name in sorted(SMALL)]
+CASES = [(name, "host") for name in sorted(SMALL) + sorted(LARGE)] + [
+    (name, "arm64-neon") for name in sorted(SMALL)
+]
 
 
 @pytest.mark.parametrize("name,target", CASES)
@@ -71,8 +76,9 @@ def test_matches_torch(name, target):
     torch.manual_seed(0)
     make_model, make_input = {**SMALL, **LARGE}[name]
     model, x = make_model().eval(), make_input()
-    exe = pattern_mlir.compile(model, (x,), target=target,
-                               options=pattern_mlir.CompileOptions(num_threads=1))
+    exe = pattern_mlir.compile(
+        model, (x,), target=target, options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     with torch.no_grad():
         expected = model(x)
     assert relative_error(exe(x), expected) <= 1e-4
@@ -98,8 +104,9 @@ def _run_elementwise(body: str, x: np.ndarray, k: np.ndarray, result_dtype) -> n
     and 'llvm' stages and run by the JIT."""
     names = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.int32): "i32"}
     y = np.zeros(x.shape, result_dtype)
-    text = _GENERIC.format(n=x.size, t=names[x.dtype], it=names[k.dtype], rt=names[y.dtype],
-                           body=body)
+    text = _GENERIC.format(
+        n=x.size, t=names[x.dtype], it=names[k.dtype], rt=names[y.dtype], body=body
+    )
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(text)
         lookup("pattern-expand-math").run(module.operation)
@@ -160,7 +167,7 @@ def test_variable_exponents():
 def _f32_grid_positive() -> np.ndarray:
     """Positive f32 values over every binade, subnormals included, and near 1."""
     exponents = np.linspace(-149, 127.9, 6001)
-    values = np.concatenate([2.0 ** exponents, 1 + np.linspace(-1e-3, 1e-3, 2001)])
+    values = np.concatenate([2.0**exponents, 1 + np.linspace(-1e-3, 1e-3, 2001)])
     return values.astype(np.float32)
 
 
@@ -168,8 +175,9 @@ def test_log_polynomial_accuracy():
     x = _f32_grid_positive()
     y = _run_elementwise("%r = math.log %a : f32", x, np.zeros(x.shape, np.int32), np.float32)
     expected = np.log(x.astype(np.float64))
-    assert np.all(np.abs(y - expected) <= 2e-7 * np.abs(expected) + 1e-7 * 2.0 ** -23), \
-        np.max(np.abs(y - expected) / np.maximum(np.abs(expected), 1e-30))
+    assert np.all(np.abs(y - expected) <= 2e-7 * np.abs(expected) + 1e-7 * 2.0**-23), np.max(
+        np.abs(y - expected) / np.maximum(np.abs(expected), 1e-30)
+    )
     special = np.array([0.0, -0.0, -1.0, np.inf, np.nan, -np.inf], np.float32)
     got = _run_elementwise("%r = math.log %a : f32", special, np.zeros(6, np.int32), np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -15,8 +15,13 @@ NAMES = [name for name in models.MODELS if name != "fashion-cnn"]
 ARM64_NAMES = [*NAMES, "fashion-cnn"]
 # Models without 3x3 convs have nothing to project: they run dense only.
 NO_3X3 = {"patch-transformer", "row-lstm"}
-CASES = [(n, t, p) for t, names in (("host", NAMES), ("arm64-neon", ARM64_NAMES)) for p in (True, False)
-         for n in names if not (p and n in NO_3X3)]
+CASES = [
+    (n, t, p)
+    for t, names in (("host", NAMES), ("arm64-neon", ARM64_NAMES))
+    for p in (True, False)
+    for n in names
+    if not (p and n in NO_3X3)
+]
 
 
 def _model(name: str, projected: bool):

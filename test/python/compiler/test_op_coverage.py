@@ -24,8 +24,10 @@ class Activations(nn.Module):
 
     def forward(self, x):
         y = self.conv(x)
-        y = torch.cat([F.relu(y[:, :2]), F.relu6(y[:, 2:4]), torch.sigmoid(y[:, 4:6]),
-                       torch.tanh(y[:, 6:])], dim=1)
+        y = torch.cat(
+            [F.relu(y[:, :2]), F.relu6(y[:, 2:4]), torch.sigmoid(y[:, 4:6]), torch.tanh(y[:, 6:])],
+            dim=1,
+        )
         y = F.hardswish(y)
         return torch.softmax(self.head(torch.flatten(y, 1)), dim=1)
 
@@ -42,8 +44,9 @@ class Resampling(nn.Module):
     def forward(self, x):
         y = F.relu(self.bn(self.conv(x)))
         near = F.interpolate(F.max_pool2d(y, 2), scale_factor=2, mode="nearest")
-        smooth = F.interpolate(F.avg_pool2d(y, 2), scale_factor=2, mode="bilinear",
-                               align_corners=False)
+        smooth = F.interpolate(
+            F.avg_pool2d(y, 2), scale_factor=2, mode="bilinear", align_corners=False
+        )
         return self.mix(torch.cat([near, smooth], dim=1))
 
 
@@ -74,8 +77,12 @@ def _projected(name):
             with torch.no_grad():
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2.0)
-    spec = prune.project(model, num_patterns=4, connectivity=2.0,
-                         rules=prune.PruneRules(connectivity_min_in_channels=1))
+    spec = prune.project(
+        model,
+        num_patterns=4,
+        connectivity=2.0,
+        rules=prune.PruneRules(connectivity_min_in_channels=1),
+    )
     assert spec.layers, f"{name}: nothing was projected"
     return model, torch.randn(1, 4, 6, 6)
 
@@ -84,8 +91,9 @@ def _projected(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_op_family_matches_torch(name, target):
     model, x = _projected(name)
-    exe = pattern_mlir.compile(model, x, target=target,
-                               options=pattern_mlir.CompileOptions(num_threads=1))
+    exe = pattern_mlir.compile(
+        model, x, target=target, options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     with torch.no_grad():
         expected = model(x)
     assert "pattern.conv2d" in exe.ir("pattern"), f"{name}: no pattern conv was raised"

@@ -77,9 +77,12 @@ CASES = {
     **_sweep("c5_8x10", ("max", "avgx"), (2, 3), (2,), (1,), (True,)),
     **_sweep("c5_8x10", ("max", "avg"), (2,), (2, 3), (0,), (True,)),
     # Adaptive pools: exact tilings become pools, the others index math and reductions.
-    **{f"adaptive_{kind}{o}_{shape}": (shape, _adaptive(kind, o))
-       for kind in ("avg", "max") for shape, outs in (("c3_7x9", (1, 3)), ("c5_10x10", (1, 3, 5)))
-       for o in outs},
+    **{
+        f"adaptive_{kind}{o}_{shape}": (shape, _adaptive(kind, o))
+        for kind in ("avg", "max")
+        for shape, outs in (("c3_7x9", (1, 3)), ("c5_10x10", (1, 3, 5)))
+        for o in outs
+    },
     # Bottom / right padding from an explicit F.pad (zeros: data for max), read in place
     # before: stride 1 (direct) and 2x2/2 (paired) over a pad the window runs into.
     "fpad_max2s1_c3_7x9": ("c3_7x9", lambda m, x: F.max_pool2d(F.pad(x, (0, 1, 0, 1)), 2, 1)),
@@ -132,8 +135,10 @@ def _errors(cases: dict, target: str) -> tuple[dict, pattern_mlir.Executable]:
     rng = np.random.default_rng(0)
 
     def inputs():
-        return tuple(torch.from_numpy(rng.standard_normal(SHAPES[s]).astype(np.float32))
-                     for s in model.shapes)
+        return tuple(
+            torch.from_numpy(rng.standard_normal(SHAPES[s]).astype(np.float32))
+            for s in model.shapes
+        )
 
     options = pattern_mlir.CompileOptions(num_threads=1)
     exe = pattern_mlir.compile(model, inputs(), target=target, options=options)
@@ -178,15 +183,22 @@ def test_pooling_arm64_matches_torch(arm64_sweep, case):
 
 # ----- the paired 2x2/2 path over a high-only pad, as linalg text ------------------------------
 
+
 def _paired_text(c: int, h: int, w: int) -> str:
     """max (-inf pad), max over a zero pad (data) and sum of 2x2/2 windows over the input padded
     by one row and column at the bottom and right (ceil_mode on an odd size)."""
     oh, ow = -(-h // 2), -(-w // 2)
-    x_t, p_t, o_t = (f"tensor<1x{c}x{h}x{w}xf32>", f"tensor<1x{c}x{h + 1}x{w + 1}xf32>",
-                     f"tensor<1x{c}x{oh}x{ow}xf32>")
+    x_t, p_t, o_t = (
+        f"tensor<1x{c}x{h}x{w}xf32>",
+        f"tensor<1x{c}x{h + 1}x{w + 1}xf32>",
+        f"tensor<1x{c}x{oh}x{ow}xf32>",
+    )
     body = []
-    pools = (("max", "0xFF800000", "0xFF800000"), ("max", "0.0", "0xFF800000"),
-             ("sum", "0.0", "0.0"))
+    pools = (
+        ("max", "0xFF800000", "0xFF800000"),
+        ("max", "0.0", "0xFF800000"),
+        ("sum", "0.0", "0.0"),
+    )
     for i, (kind, pad, init) in enumerate(pools):
         body.append(f"""%pv{i} = arith.constant {pad} : f32
   %iv{i} = arith.constant {init} : f32
@@ -216,7 +228,10 @@ def test_paired_pooling_over_a_high_pad_reads_in_place():
     for _ in range(2):
         x = torch.from_numpy(rng.standard_normal((1, c, h, w)).astype(np.float32))
         zero_padded = F.pad(x, (0, 1, 0, 1))
-        wants = (F.max_pool2d(x, 2, 2, ceil_mode=True), F.max_pool2d(zero_padded, 2, 2),
-                 F.avg_pool2d(zero_padded, 2, 2) * 4)
+        wants = (
+            F.max_pool2d(x, 2, 2, ceil_mode=True),
+            F.max_pool2d(zero_padded, 2, 2),
+            F.avg_pool2d(zero_padded, 2, 2) * 4,
+        )
         for got, want in zip(exe(x), wants):
             assert _relative_error(got, want) <= TOLERANCE

@@ -25,8 +25,12 @@ def _case(seeds, project):
     case = combine([random_case(s) for s in seeds])
     if project:
         assert prune.eligible_convs(case.model), f"seeds {seeds}: no 3x3 conv to project"
-        prune.project(case.model, num_patterns=4, connectivity=2.0,
-                      rules=prune.PruneRules(connectivity_min_in_channels=1))
+        prune.project(
+            case.model,
+            num_patterns=4,
+            connectivity=2.0,
+            rules=prune.PruneRules(connectivity_min_in_channels=1),
+        )
     return case
 
 
@@ -56,24 +60,34 @@ def test_relative_error_flags_non_finite_results():
     expected = torch.tensor([1.0, -2.0, float("nan"), float("inf")])
     assert relative_error(expected.clone(), expected) == 0.0
     assert relative_error(torch.tensor([1.0, -2.0, 0.0, float("inf")]), expected) == float("inf")
-    assert relative_error(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0])) == float("inf")
-    assert relative_error(torch.tensor([1.0, -2.0002]), torch.tensor([1.0, -2.0])) == pytest.approx(1e-4, rel=1e-3)
+    assert relative_error(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0])) == float(
+        "inf"
+    )
+    assert relative_error(torch.tensor([1.0, -2.0002]), torch.tensor([1.0, -2.0])) == pytest.approx(
+        1e-4, rel=1e-3
+    )
 
 
 def test_generation_is_deterministic():
     a, b = random_case(1234), random_case(1234)
     assert a.description == b.description
     assert all(torch.equal(x, y) for x, y in zip(a.inputs, b.inputs))
-    assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(),
-                                                   b.model.state_dict().values()))
+    assert all(
+        torch.equal(x, y)
+        for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values())
+    )
 
 
-@pytest.mark.parametrize(("target", "seeds", "project"), GROUPS,
-                         ids=[f"{t}-{'-'.join(map(str, s))}" for t, s, _ in GROUPS])
+@pytest.mark.parametrize(
+    ("target", "seeds", "project"),
+    GROUPS,
+    ids=[f"{t}-{'-'.join(map(str, s))}" for t, s, _ in GROUPS],
+)
 def test_random_models_match_torch(target, seeds, project):
     case = _case(seeds, project)
-    exe = pattern_mlir.compile(case.model, case.inputs, target=target,
-                               options=pattern_mlir.CompileOptions(num_threads=1))
+    exe = pattern_mlir.compile(
+        case.model, case.inputs, target=target, options=pattern_mlir.CompileOptions(num_threads=1)
+    )
     if project:
         assert "pattern.conv2d" in exe.ir("pattern"), f"seeds {seeds}: no pattern conv was raised"
     for inputs in (case.inputs, case.random_inputs(1)):
@@ -83,4 +97,5 @@ def test_random_models_match_torch(target, seeds, project):
         got = got if isinstance(got, tuple) else (got,)
         errors = [relative_error(g, e) for g, e in zip(got, expected)]
         assert len(got) == len(expected) and max(errors) <= 1e-4, (
-            f"seeds {seeds} on {target}: relative errors {errors}\n{case.description}")
+            f"seeds {seeds} on {target}: relative errors {errors}\n{case.description}"
+        )

@@ -32,22 +32,33 @@ def test_resources_give_elided_blobs_their_data():
     exe = pattern_mlir.compile_str(ADD, "host", OPTIONS, resources={"weights": w})
     np.testing.assert_allclose(exe(x).numpy(), x + w, rtol=1e-6)
     # Stage IR is for reading: handles, never the blobs' hex.
-    assert "dense_resource<weights" in exe.ir("linalg") and "dialect_resources" not in exe.ir("linalg")
+    assert "dense_resource<weights" in exe.ir("linalg") and "dialect_resources" not in exe.ir(
+        "linalg"
+    )
 
 
 def test_missing_blob_is_an_error_naming_the_constant():
-    with pytest.raises(pattern_mlir.CompileError, match=r"stage 'parse'.*dense_resource<weights> has no data"):
+    with pytest.raises(
+        pattern_mlir.CompileError, match=r"stage 'parse'.*dense_resource<weights> has no data"
+    ):
         pattern_mlir.compile_str(ADD, "host", OPTIONS)
 
 
 def test_resource_of_the_wrong_shape_is_an_error():
-    with pytest.raises(pattern_mlir.CompileError, match=r"resource 'weights' is float32\[5, 3\].*tensor<3x5xf32>"):
-        pattern_mlir.compile_str(ADD, "host", OPTIONS, resources={"weights": np.zeros((5, 3), np.float32)})
+    with pytest.raises(
+        pattern_mlir.CompileError, match=r"resource 'weights' is float32\[5, 3\].*tensor<3x5xf32>"
+    ):
+        pattern_mlir.compile_str(
+            ADD, "host", OPTIONS, resources={"weights": np.zeros((5, 3), np.float32)}
+        )
 
 
 def test_weight_file_round_trip(tmp_path):
-    arrays = {"a": np.arange(7, dtype=np.float32), "b.c_1": np.ones((2, 3, 3), np.float32) * 2,
-              "i": np.arange(3, dtype=np.int64)}
+    arrays = {
+        "a": np.arange(7, dtype=np.float32),
+        "b.c_1": np.ones((2, 3, 3), np.float32) * 2,
+        "i": np.arange(3, dtype=np.int64),
+    }
     write_arrays(tmp_path / "w", arrays)
     back = read_arrays(tmp_path / "w")
     assert list(back) == list(arrays)
@@ -57,6 +68,8 @@ def test_weight_file_round_trip(tmp_path):
 
 
 def test_resource_name_reads_the_handle():
-    assert resource_name("dense_resource<torch_tensor_4_torch.float32_1> : tensor<4xf32>") == \
-        "torch_tensor_4_torch.float32_1"
+    assert (
+        resource_name("dense_resource<torch_tensor_4_torch.float32_1> : tensor<4xf32>")
+        == "torch_tensor_4_torch.float32_1"
+    )
     assert resource_name("dense<1.0> : tensor<4xf32>") is None

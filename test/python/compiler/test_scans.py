@@ -17,7 +17,9 @@ class CumSum(torch.nn.Module):
         return torch.cumsum(torch.relu(x), dim=self.dim) * 0.5
 
 
-@pytest.mark.parametrize(("shape", "dim"), [((2, 37), -1), ((1, 3, 9, 5), 1), ((16,), 0), ((4, 1, 6), 1)])
+@pytest.mark.parametrize(
+    ("shape", "dim"), [((2, 37), -1), ((1, 3, 9, 5), 1), ((16,), 0), ((4, 1, 6), 1)]
+)
 def test_cumsum_matches_torch_on_host(shape, dim):
     torch.manual_seed(0)
     model, x = CumSum(dim).eval(), torch.randn(*shape)

@@ -28,8 +28,14 @@ def _load_fuzzer():
 fuzz = _load_fuzzer()
 
 # The parser alone, and the passes of the pattern path (the rest run in full campaigns).
-SLICE_CONFIGS = ["parse", "raise-conv", "reorder-filters", "pack-fkw", "lower-to-vector",
-                 "pack-lower"]
+SLICE_CONFIGS = [
+    "parse",
+    "raise-conv",
+    "reorder-filters",
+    "pack-fkw",
+    "lower-to-vector",
+    "pack-lower",
+]
 
 
 def test_mutants_are_deterministic():
@@ -46,9 +52,16 @@ def test_classify():
     assert fuzz.classify(1, "in.mlir:3:8: error: 'pattern.conv2d' op ...", False)[0] == "diagnostic"
     assert fuzz.classify(None, "", True)[0] == "hang"
     assert fuzz.classify(-6, "x.cpp:41: f(): Assertion `n >= 0' failed.", False) == (
-        "crash", "assertion `n >= 0`")
-    traceback = 'Traceback (most recent call last):\n  File "/a/b/pass.py", line 3, in run\nKeyError: 1'
-    assert fuzz.classify(1, traceback, False) == ("python-traceback", 'KeyError at File "pass.py", line 3, in run')
+        "crash",
+        "assertion `n >= 0`",
+    )
+    traceback = (
+        'Traceback (most recent call last):\n  File "/a/b/pass.py", line 3, in run\nKeyError: 1'
+    )
+    assert fuzz.classify(1, traceback, False) == (
+        "python-traceback",
+        'KeyError at File "pass.py", line 3, in run',
+    )
     bug = "in.mlir: error: internal error in pass 'p': MemoryError: Unable to allocate"
     assert fuzz.classify(1, bug, False)[0] == "oom"
     assert fuzz.classify(1, "Unknown command line argument", False)[0] == "no-diagnostic"
@@ -66,8 +79,14 @@ def test_write_section_keeps_other_sections(tmp_path):
 
 def test_seeded_slice_has_no_failures(tmp_path):
     """300 mutants through the parser and the pattern passes, in well under a minute."""
-    settings = fuzz.Settings(seed=20240, timeout=20.0, memory_bytes=4 << 30, exec_mode=False,
-                             out=tmp_path, configs=SLICE_CONFIGS)
+    settings = fuzz.Settings(
+        seed=20240,
+        timeout=20.0,
+        memory_bytes=4 << 30,
+        exec_mode=False,
+        out=tmp_path,
+        configs=SLICE_CONFIGS,
+    )
     summary = fuzz.campaign(settings, mutants=300, jobs=1)
     failures = {key: entry["first"] for key, entry in summary.failures.items()}
     assert not failures, failures
@@ -78,43 +97,67 @@ def test_seeded_slice_has_no_failures(tmp_path):
 _CONV_HEAD = "func.func @f(%x: tensor<1x1x8x8xf32>) -> tensor<1x1x1x1xf32> {\n"
 REGRESSIONS = [
     # builders.library_masks overflowed int64 for a mask keeping tap 63.
-    ("tap 63", _CONV_HEAD + """  %w = arith.constant dense<1.0> : tensor<1x1xf32>
+    (
+        "tap 63",
+        _CONV_HEAD
+        + """  %w = arith.constant dense<1.0> : tensor<1x1xf32>
   %y = pattern.conv2d %x, %w library #pattern.library<8x8, [[63]]> assignment [0]
          strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
          : tensor<1x1x8x8xf32>, tensor<1x1xf32> -> tensor<1x1x1x1xf32>
   return %y : tensor<1x1x1x1xf32>
 }
-""", ["--pattern-pack-fkw"], "has kernel 8x8; FKW packing supports 3x3 only"),
+""",
+        ["--pattern-pack-fkw"],
+        "has kernel 8x8; FKW packing supports 3x3 only",
+    ),
     # A row of 2^31 - 1 columns passed the verifier, then lowering planned 134M vectors.
-    ("wide row", """func.func @f(%x: tensor<1x1x1x2147483647xf32>) -> tensor<1x1x1x2147483647xf32> {
+    (
+        "wide row",
+        """func.func @f(%x: tensor<1x1x1x2147483647xf32>) -> tensor<1x1x1x2147483647xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0]]> : tensor<1x4xf32>
   %y = pattern.packed_conv2d %x, %w library #pattern.library<3x3, [[1, 3, 4, 5]]>
          filter_order [0] offsets [0, 1] channels [0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : tensor<1x1x1x2147483647xf32>, tensor<1x4xf32> -> tensor<1x1x1x2147483647xf32>
   return %y : tensor<1x1x1x2147483647xf32>
 }
-""", ["--pattern-lower-to-vector"], "has padded input width 2147483649; the CPU lowering supports up to 32768"),
+""",
+        ["--pattern-lower-to-vector"],
+        "has padded input width 2147483649; the CPU lowering supports up to 32768",
+    ),
     # The upstream parser of linalg.broadcast stored a null `dimensions` attribute.
-    ("broadcast dims", """func.func @f(%a: tensor<4xf32>, %b: tensor<4x2xf32>) -> tensor<4x2xf32> {
+    (
+        "broadcast dims",
+        """func.func @f(%a: tensor<4xf32>, %b: tensor<4x2xf32>) -> tensor<4x2xf32> {
   %r = linalg.broadcast ins(%a : tensor<4xf32>) outs(%b : tensor<4x2xf32>) dimensions = [0, x]
   return %r : tensor<4x2xf32>
 }
-""", [], "2:76: error: dimensions is not a list of 64-bit integers"),
+""",
+        [],
+        "2:76: error: dimensions is not a list of 64-bit integers",
+    ),
     # A splat constant whose element count overflows int64 aborted the upstream parser.
-    ("overflowing splat", """func.func @f() -> tensor<4x4611686018427387904xf32> {
+    (
+        "overflowing splat",
+        """func.func @f() -> tensor<4x4611686018427387904xf32> {
   %c = arith.constant dense<0.5> : tensor<4x4611686018427387904xf32>
   return %c : tensor<4x4611686018427387904xf32>
 }
-""", ["--pattern-raise-conv"], "2:36: error: tensor type of a constant with more than 2^63 - 1 elements"),
+""",
+        ["--pattern-raise-conv"],
+        "2:36: error: tensor type of a constant with more than 2^63 - 1 elements",
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, text, flags, expected", REGRESSIONS, ids=[r[0] for r in REGRESSIONS])
+@pytest.mark.parametrize(
+    "name, text, flags, expected", REGRESSIONS, ids=[r[0] for r in REGRESSIONS]
+)
 def test_campaign_findings_are_diagnostics(pattern_opt, tmp_path, name, text, flags, expected):
     path = tmp_path / "in.mlir"
     path.write_text(text)
-    result = subprocess.run([pattern_opt, str(path), *flags], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [pattern_opt, str(path), *flags], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 1, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
@@ -133,14 +176,20 @@ def test_conv_without_strides_is_raised(pattern_opt, tmp_path):
   return %c : tensor<1x1x3x3xf32>
 }
 """)
-    result = subprocess.run([pattern_opt, str(path), "--pattern-raise-conv"], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [pattern_opt, str(path), "--pattern-raise-conv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "pattern.conv2d" in result.stdout and "strides [1, 1]" in result.stdout
 
 
 def test_library_masks_keep_tap_63():
     from pattern_mlir import register_dialect
+
     register_dialect()
     from mlir import ir
     from pattern_mlir.dialects import builders
@@ -153,21 +202,39 @@ def test_library_masks_keep_tap_63():
 
 # (input that aborts upstream MLIR, what the guard says) for each check of upstream_guard.
 UPSTREAM_HAZARDS = [
-    ("%c = arith.constant dense<0.5> : tensor<4x4611686018427387904xf32>",
-     "tensor type of a constant with more than 2^63 - 1 elements"),
-    ("{-#\n  dialect_resources: {\n    builtin: {\n      blob: \"0x", "file metadata '{-#' is not closed"),
-    ("%r = linalg.transpose ins(%a : tensor<2x3xf32>) outs(%b : tensor<3x2xf32>) permutation = [1, x]",
-     "permutation is not a list of 64-bit integers"),
-    ("%r = linalg.broadcast ins(%a : tensor<4xf32>) outs(%b : tensor<4x2x2xf32>) dimensions = [1, 1]",
-     "linalg.broadcast dimensions [1, 1] repeat a dimension"),
+    (
+        "%c = arith.constant dense<0.5> : tensor<4x4611686018427387904xf32>",
+        "tensor type of a constant with more than 2^63 - 1 elements",
+    ),
+    (
+        '{-#\n  dialect_resources: {\n    builtin: {\n      blob: "0x',
+        "file metadata '{-#' is not closed",
+    ),
+    (
+        "%r = linalg.transpose ins(%a : tensor<2x3xf32>) outs(%b : tensor<3x2xf32>) permutation = [1, x]",
+        "permutation is not a list of 64-bit integers",
+    ),
+    (
+        "%r = linalg.broadcast ins(%a : tensor<4xf32>) outs(%b : tensor<4x2x2xf32>) dimensions = [1, 1]",
+        "linalg.broadcast dimensions [1, 1] repeat a dimension",
+    ),
     ("func.func @f() attributes {a = array<index: 1, 1>}", "array<> of element type 'index'"),
-    ('%0 = "linalg.conv_2d_nchw_fchw"(%a, %b, %c) ({}) {linalg.memoized_indexing_maps = [#map]}',
-     "linalg.memoized_indexing_maps holds 1 maps for 3 operands"),
-    ("%r = tensor.expand_shape %a [[]] output_shape [2, 2] : tensor<4xf32> into tensor<2x2xf32>",
-     "a reassociation group is empty"),
-    ('linalg.generic {iterator_types = ["parallel", 3]}', "iterator_types entry '3' is not a string"),
-    ("linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<[1, 9223372036854775807]>",
-     "strides value 9223372036854775807 is not below 2^31"),
+    (
+        '%0 = "linalg.conv_2d_nchw_fchw"(%a, %b, %c) ({}) {linalg.memoized_indexing_maps = [#map]}',
+        "linalg.memoized_indexing_maps holds 1 maps for 3 operands",
+    ),
+    (
+        "%r = tensor.expand_shape %a [[]] output_shape [2, 2] : tensor<4xf32> into tensor<2x2xf32>",
+        "a reassociation group is empty",
+    ),
+    (
+        'linalg.generic {iterator_types = ["parallel", 3]}',
+        "iterator_types entry '3' is not a string",
+    ),
+    (
+        "linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<[1, 9223372036854775807]>",
+        "strides value 9223372036854775807 is not below 2^31",
+    ),
 ]
 # Inputs the guard must leave to the parser: valid IR, and the same text in comments.
 UPSTREAM_SAFE = [
@@ -186,7 +253,9 @@ UPSTREAM_SAFE = [
 ]
 
 
-@pytest.mark.parametrize("text, expected", UPSTREAM_HAZARDS, ids=[h[1][:30] for h in UPSTREAM_HAZARDS])
+@pytest.mark.parametrize(
+    "text, expected", UPSTREAM_HAZARDS, ids=[h[1][:30] for h in UPSTREAM_HAZARDS]
+)
 def test_upstream_guard_reports_hazard(text, expected):
     from pattern_mlir.tools.upstream_guard import upstream_hazards
 

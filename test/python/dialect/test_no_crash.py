@@ -39,8 +39,14 @@ HOSTILE = [
     ("<3x3,", "<3x0,"),
     ("[1, 3, 4, 5]", "[63, 64]"),
     # 64- and 63-tap masks of an 8x8 kernel are ~0 and ~0 - 1, hash tables' reserved keys
-    ("<3x3, [[1, 3, 4, 5]", "<8x8, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]"),
-    ("<3x3, [[1, 3, 4, 5]", "<8x8, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]"),
+    (
+        "<3x3, [[1, 3, 4, 5]",
+        "<8x8, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]",
+    ),
+    (
+        "<3x3, [[1, 3, 4, 5]",
+        "<8x8, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63]",
+    ),
     ("channels [0, 1, 0]", "channels [0, 1, -7]"),
     ("offsets [0, 1, 2, 3, 3]", "offsets [0, 1, 2, 3, 99]"),
     ("filter_order [1, 0]", "filter_order [-1, 0]"),
@@ -69,8 +75,12 @@ def test_pattern_opt_never_crashes(tmp_path):
     assert len(MUTANTS) > 50
     path = tmp_path / "mutants.mlir"
     path.write_text(f"\n{SPLIT}\n".join(MUTANTS))
-    result = subprocess.run([str(native_binary()), str(path), "-split-input-file"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(native_binary()), str(path), "-split-input-file"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stderr[-3000:]  # some mutants are invalid, none crash
     assert result.stderr.count("error:") >= len(MUTANTS) // 4
 
@@ -109,7 +119,12 @@ func.func @huge(%x: tensor<1x2000000000x1x1xf32>, %w: tensor<2x4xf32>) -> tensor
     def cap_memory():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    result = subprocess.run([str(native_binary()), str(path)], capture_output=True, text=True,
-                            timeout=120, preexec_fn=cap_memory)
+    result = subprocess.run(
+        [str(native_binary()), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=cap_memory,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "channels [1999999999, 7]" in result.stdout

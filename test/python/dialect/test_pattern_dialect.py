@@ -113,8 +113,11 @@ def test_build_conv2d_from_torch_weight_verifies_and_round_trips(tmp_path, patte
             torch.from_numpy(weight), bias=torch.ones(3), stride=2, padding=1, activation="relu6"
         )
         assert module.operation.verify()
-        conv = [op for op in module.body.operations[0].regions[0].blocks[0].operations
-                if op.name == "pattern.conv2d"][0]
+        conv = [
+            op
+            for op in module.body.operations[0].regions[0].blocks[0].operations
+            if op.name == "pattern.conv2d"
+        ][0]
         np.testing.assert_array_equal(
             np.array(list(conv.opview.assignment)).reshape(3, 5), ids.clip(min=-1)
         )
@@ -122,8 +125,12 @@ def test_build_conv2d_from_torch_weight_verifies_and_round_trips(tmp_path, patte
         rows = np.array(weights_const.value)
         assert rows.shape == ((ids >= 0).sum(), 4)
         # The kept rows are exactly the non-zero taps in assignment order.
-        expected = [weight[o, i].reshape(-1)[LIB[ids[o, i]].reshape(-1)]
-                    for o in range(3) for i in range(5) if ids[o, i] >= 0]
+        expected = [
+            weight[o, i].reshape(-1)[LIB[ids[o, i]].reshape(-1)]
+            for o in range(3)
+            for i in range(5)
+            if ids[o, i] >= 0
+        ]
         np.testing.assert_array_equal(rows, np.array(expected))
         text = str(module)
     path = tmp_path / "built.mlir"
@@ -144,7 +151,11 @@ def test_build_conv2d_rejects_nonconforming_weight_naming_kernel():
 def test_build_conv2d_rejects_nan_weight():
     weight, _ = conforming_weight(2, 2)
     weight[1, 0, 1, 1] = np.nan
-    with ir.Context(), ir.Location.unknown(), pytest.raises(ValueError, match=r"\(out=1, in=0\) holds NaN"):
+    with (
+        ir.Context(),
+        ir.Location.unknown(),
+        pytest.raises(ValueError, match=r"\(out=1, in=0\) holds NaN"),
+    ):
         _build_module(weight)
 
 

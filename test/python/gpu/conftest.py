@@ -52,7 +52,9 @@ def zoo(tmp_path_factory):
     def get(name: str, patterns: bool = True) -> Compiled:
         if (name, patterns) not in cache:
             model, x = models.build(name, small=True, random_bn=True)
-            if any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3) for m in model.modules()):
+            if any(
+                isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3) for m in model.modules()
+            ):
                 prune.project(model, num_patterns=8, connectivity=3.6)
             temps = tmp_path_factory.mktemp(f"{name}-{'pattern' if patterns else 'dense'}")
             options = pattern_mlir.CompileOptions(patterns=patterns, save_temps=str(temps))

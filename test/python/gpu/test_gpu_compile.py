@@ -90,20 +90,24 @@ def _pattern_opt(command: str) -> subprocess.CompletedProcess:
     tool = Path(sys.executable).parent / "pattern-opt"
     argv = shlex.split(command)
     assert argv[0] == "pattern-opt"
-    return subprocess.run([str(tool), *argv[1:]], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [str(tool), *argv[1:]], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_gpu_stages_are_snapshotted_and_replayable(tmp_path):
     """The GPU lowering runs as named stages after the shared front end; each stage's IR is
     kept, and a stage replays with pattern-opt from the previous one's saved IR."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1)
+    ).eval()
     prune.project(model, num_patterns=4, connectivity=2.0)
     x = torch.randn(1, 4, 8, 8)
     exe = compile_for_gpu(model, x, options=pattern_mlir.CompileOptions(save_temps=str(tmp_path)))
     assert relative_error(exe(x), model(x).detach()) <= 1e-3
     names = exe.stage_names
-    assert names[:names.index("packed") + 1][-2:] == ["reordered", "packed"]
+    assert names[: names.index("packed") + 1][-2:] == ["reordered", "packed"]
     assert names[-4:] == ["narrowed", "checked", "spirv", "validated"]
     assert "@pattern_conv0::@pattern_conv0 blocks in" in exe.ir("kernels")
     assert "spirv.module" in exe.ir("spirv")
@@ -123,7 +127,11 @@ def test_int64_tensor_is_refused_with_reproducer(tmp_path):
         pattern_mlir.compile_str(I64_TEXT, "vulkan-adreno", options)
     error = info.value
     assert error.stage == "narrowed"
-    assert "Int64" in error.message and "memref<1xi64>" in error.message and "adreno-640" in error.message
+    assert (
+        "Int64" in error.message
+        and "memref<1xi64>" in error.message
+        and "adreno-640" in error.message
+    )
     assert "--pattern-gpu-narrow-ints" in error.command
     replayed = _pattern_opt(error.command)
     assert replayed.returncode != 0 and "Int64" in replayed.stderr
@@ -143,4 +151,6 @@ def test_reductions_over_channels_run_in_parallel():
     exe = compile_for_gpu(model, x)
     for got, want in zip(exe(x), model(x)):
         assert relative_error(got, want) <= 1e-3
-    assert 'iterator_types = ["parallel", "parallel", "parallel", "reduction"]' in exe.ir("parallel")
+    assert 'iterator_types = ["parallel", "parallel", "parallel", "reduction"]' in exe.ir(
+        "parallel"
+    )

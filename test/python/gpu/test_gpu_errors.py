@@ -83,9 +83,13 @@ def test_f64_arithmetic_is_demoted():
 
 def test_f64_buffer_names_missing_capability():
     """An f64 tensor the caller hands over cannot be demoted: refused, naming Float64."""
-    text = ELEMENTWISE.replace("tensor<8xf32>", "tensor<8xf64>").replace(
-        "BODY", "%r = arith.addf %in, %in : f64").replace("%out: f32", "%out: f64").replace(
-        "%in: f32", "%in: f64").replace("linalg.yield %r : f32", "linalg.yield %r : f64")
+    text = (
+        ELEMENTWISE.replace("tensor<8xf32>", "tensor<8xf64>")
+        .replace("BODY", "%r = arith.addf %in, %in : f64")
+        .replace("%out: f32", "%out: f64")
+        .replace("%in: f32", "%in: f64")
+        .replace("linalg.yield %r : f32", "linalg.yield %r : f64")
+    )
     with pytest.raises(MissingCapabilityError, match="Float64") as info:
         compile_to_spirv(text)
     assert info.value.capability == "Float64"

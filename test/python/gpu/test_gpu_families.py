@@ -21,7 +21,8 @@ from pattern_mlir.runtime.vulkan import VulkanUnavailableError
 
 TOLERANCE = 1e-3
 _SPEC = importlib.util.spec_from_file_location(
-    "torch_families", Path(__file__).parents[1] / "compiler" / "test_torch_families.py")
+    "torch_families", Path(__file__).parents[1] / "compiler" / "test_torch_families.py"
+)
 families = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(families)
 GROUPS = [g for g in families.GROUPS if g != "tensor_ops"]
@@ -52,5 +53,7 @@ def test_family_matches_torch_on_gpu(group):
 
 def test_int64_results_are_refused_naming_the_capability():
     """tensor_ops holds argmax, whose int64 result a kernel stores: no Int64 on the Adreno."""
-    with pytest.raises(pattern_mlir.CompileError, match=r"Int64 \(64-bit integers in memory: 'memref.store'"):
+    with pytest.raises(
+        pattern_mlir.CompileError, match=r"Int64 \(64-bit integers in memory: 'memref.store'"
+    ):
         _compile("tensor_ops")

@@ -20,8 +20,10 @@ from pattern_mlir.runtime.vulkan_buffer import Buffer
 
 FAST = ["fashion-cnn", "mobilenet-v2", "style-transfer", "super-resolution", "colorization"]
 SLOW = ["vgg16", "resnet50"]
-slow = pytest.mark.skipif(os.environ.get("PATTERN_MLIR_SLOW_TESTS") != "1",
-                          reason="large on lavapipe; set PATTERN_MLIR_SLOW_TESTS=1")
+slow = pytest.mark.skipif(
+    os.environ.get("PATTERN_MLIR_SLOW_TESTS") != "1",
+    reason="large on lavapipe; set PATTERN_MLIR_SLOW_TESTS=1",
+)
 
 
 @pytest.mark.parametrize("name", [*FAST, *(pytest.param(n, marks=slow) for n in SLOW)])
@@ -55,7 +57,9 @@ def test_second_call_uploads_only_inputs(zoo, monkeypatch):
         Buffer, "upload", lambda self, a: (uploads.append(a.shape), original(self, a))[1]
     )
     second = compiled.exe(compiled.x)
-    assert uploads == [tuple(compiled.x.shape)], "weights must be uploaded once per executable, not per call"
+    assert uploads == [tuple(compiled.x.shape)], (
+        "weights must be uploaded once per executable, not per call"
+    )
     np.testing.assert_array_equal(first.numpy(), second.numpy())
 
 

@@ -23,8 +23,11 @@ def _gpu(**fields) -> Schedule:
         (_gpu(tile_rows=4, tile_cols=8, tile_filters=4, unroll=1), (2, 4, 8), 0),
         # 6 x 13 invocations cover the whole output; 8 channels staged per block (3 blocks),
         # rows of 26 floats padded to 28 (whole vec4s).
-        (_gpu(tile_rows=16, tile_cols=24, tile_filters=8, tile_channels=8, unroll=4),
-         (6, 13, 1), 4 * 8 * 15 * 28),
+        (
+            _gpu(tile_rows=16, tile_cols=24, tile_filters=8, tile_channels=8, unroll=4),
+            (6, 13, 1),
+            4 * 8 * 15 * 28,
+        ),
     ],
 )
 def test_schedule_sets_the_tiling_and_matches_torch(schedule, workgroup, shared, device):

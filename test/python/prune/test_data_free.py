@@ -36,9 +36,7 @@ def trained(tiny, batches):
 
 def test_data_free_prunes_and_reports(trained):
     records = []
-    spec = data_free(
-        trained, 4, 2.0, input_shape=(1, 8, 8), callback=records.append, **FAST
-    )
+    spec = data_free(trained, 4, 2.0, input_shape=(1, 8, 8), callback=records.append, **FAST)
     verify(trained, spec)
     assert spec.num_patterns == 4 and list(spec.layers) == ["c1", "c2", "c3"]
     assert spec["c3"].kept_kernels == kept_count(64, 2.0)

@@ -71,10 +71,16 @@ def test_hot_loop_loads_need_no_address_arithmetic(tmp_path):
     plan = plan_conv(geometry, library, target="arm64-neon")
     schedule = plan.schedule
     assert (schedule.tile_rows, schedule.tile_cols) == (5, 16)  # 5 rows x 4 vectors of NEON
-    art = compile_aarch64(translate_to_llvm_ir(lower_to_llvm_dialect(emit_conv(plan))), tmp_path / "b")
+    art = compile_aarch64(
+        translate_to_llvm_ir(lower_to_llvm_dialect(emit_conv(plan))), tmp_path / "b"
+    )
     analysis = analyze_hot_loop(art.asm, function=plan.func_name)
     lines = analysis.loop.instructions
-    loads = [ln for ln in lines if ln.split()[0] in ("ldr", "ldur", "ldp") and ln.split()[1].startswith("q")]
+    loads = [
+        ln
+        for ln in lines
+        if ln.split()[0] in ("ldr", "ldur", "ldp") and ln.split()[1].startswith("q")
+    ]
     offsets = [int(m) for ln in loads for m in re.findall(r"#(-?\d+)\]", ln)]
     assert loads and all(-256 <= off < 256 for off in offsets), loads
     address_adds = [ln for ln in lines if ln.startswith("add") and "lsl" not in ln]

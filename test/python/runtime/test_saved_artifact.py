@@ -66,8 +66,19 @@ def saved_host(model_and_input, tmp_path_factory):
 
 def _run_without_compiler(directory, x, tmp_path):
     np.save(tmp_path / "x.npy", x.numpy())
-    done = subprocess.run([sys.executable, "-c", RUNTIME_ONLY, str(directory), str(tmp_path / "x.npy"),
-                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUNTIME_ONLY,
+            str(directory),
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
     return np.load(tmp_path / "y.npy")
@@ -102,20 +113,33 @@ def _edit_manifest(directory, edit):
 
 def test_an_untouched_copy_loads(copy, model_and_input):
     model, x = model_and_input
-    np.testing.assert_allclose(pattern_mlir.load(copy)(x).numpy(), model(x).detach().numpy(), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        pattern_mlir.load(copy)(x).numpy(), model(x).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda m: m["inputs"][0]["shape"].__setitem__(2, 12), r"describes .*inputs \[1x3x12x6\].*was built for"),
-    (lambda m: m["outputs"][0]["shape"].__setitem__(1, 2), r"outputs \[1x2\].*was built for .*outputs \[1x5\]"),
-    (lambda m: m.__setitem__("outputs", []), "'outputs' is empty"),
-    (lambda m: m.__setitem__("target", "arm64-neon"), "target arm64-neon .*was built for target host"),
-    (lambda m: m["inputs"][0].__setitem__("dtype", "float64"), "element type 'float64'"),
-    (lambda m: m.__setitem__("format", 3), "format 3; this pattern-mlir reads format"),
-    (lambda m: m.__setitem__("threads", "many"), "'threads' must be an integer"),
-    (lambda m: m["files"].__setitem__("../x", {"bytes": 1, "sha256": "0"}), "not a plain name"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda m: m["inputs"][0]["shape"].__setitem__(2, 12),
+            r"describes .*inputs \[1x3x12x6\].*was built for",
+        ),
+        (
+            lambda m: m["outputs"][0]["shape"].__setitem__(1, 2),
+            r"outputs \[1x2\].*was built for .*outputs \[1x5\]",
+        ),
+        (lambda m: m.__setitem__("outputs", []), "'outputs' is empty"),
+        (
+            lambda m: m.__setitem__("target", "arm64-neon"),
+            "target arm64-neon .*was built for target host",
+        ),
+        (lambda m: m["inputs"][0].__setitem__("dtype", "float64"), "element type 'float64'"),
+        (lambda m: m.__setitem__("format", 3), "format 3; this pattern-mlir reads format"),
+        (lambda m: m.__setitem__("threads", "many"), "'threads' must be an integer"),
+        (lambda m: m["files"].__setitem__("../x", {"bytes": 1, "sha256": "0"}), "not a plain name"),
+    ],
+)
 def test_an_edited_manifest_is_refused(copy, edit, message):
     path = _edit_manifest(copy, edit)
     with pytest.raises(ArtifactError, match=message) as caught:
@@ -148,13 +172,19 @@ def test_a_library_from_another_model_is_refused(copy, tmp_path):
     other = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 5)).eval()
     saved = pattern_mlir.compile(other, (torch.randn(2, 3, 6, 6),)).save(tmp_path / "other")
     shutil.copy(saved / "libmodel.so", copy / "libmodel.so")
-    _edit_manifest(copy, lambda m: m["files"].__setitem__(
-        "libmodel.so", json.loads((saved / "manifest.json").read_text())["files"]["libmodel.so"]))
+    _edit_manifest(
+        copy,
+        lambda m: m["files"].__setitem__(
+            "libmodel.so", json.loads((saved / "manifest.json").read_text())["files"]["libmodel.so"]
+        ),
+    )
     with pytest.raises(ArtifactError, match=r"was built for .*inputs \[2x3x6x6\]"):
         pattern_mlir.load(copy)
 
 
-@pytest.mark.parametrize("damage", ["missing manifest", "bad json", "missing library", "missing stage"])
+@pytest.mark.parametrize(
+    "damage", ["missing manifest", "bad json", "missing library", "missing stage"]
+)
 def test_a_damaged_directory_is_refused(copy, damage):
     if damage == "missing manifest":
         (copy / "manifest.json").unlink()
@@ -176,6 +206,10 @@ def test_the_library_names_its_signature(saved_host):
     """Tools outside pattern-mlir can read the signature from the library's dynamic symbols."""
     from pattern_mlir.runtime.call_signature import SIGNATURE_SYMBOL
 
-    symbols = subprocess.run(["nm", "-D", "--defined-only", str(saved_host / "libmodel.so")],
-                             capture_output=True, text=True, check=True).stdout
+    symbols = subprocess.run(
+        ["nm", "-D", "--defined-only", str(saved_host / "libmodel.so")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert SIGNATURE_SYMBOL in symbols

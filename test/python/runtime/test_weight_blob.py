@@ -21,7 +21,10 @@ def test_only_large_non_splat_constants_move(tmp_path):
     assert [c.symbol for c in moved] == ["big"]
     assert np.array_equal(np.frombuffer(moved[0].data, np.float32), values)
     assert "llvm.mlir.global external constant @big()" in text
-    assert "@small(dense<[1.000000e+00, 2.000000e+00]>" in text and "@splat(dense<3.000000e+00>" in text
+    assert (
+        "@small(dense<[1.000000e+00, 2.000000e+00]>" in text
+        and "@splat(dense<3.000000e+00>" in text
+    )
 
     obj = assemble_blob(moved, tmp_path, "aarch64-linux-gnu-gcc")
     symbols = run_tool("aarch64-linux-gnu-nm", [obj]).stdout
@@ -63,14 +66,16 @@ def test_jit_reads_bound_constants_from_memory_even_misaligned():
         # Hand the engine other bytes, one byte off a cache line: it must read these, aligned.
         spare = np.zeros(2048 * 4 + 65, np.uint8)
         start = 1 + (-spare.ctypes.data) % 64
-        shifted = spare[start:start + 2048 * 4]
+        shifted = spare[start : start + 2048 * 4]
         shifted[...] = (values * 2).view(np.uint8)
         engine = ExecutionEngine(module, opt_level=2)
         bound = bind_constants(engine, [ExternalConstant("table", shifted, 64)])
         assert bound[0].ctypes.data % 64 == 0 and bound[0] is not shifted
         out = np.zeros(2048, np.float32)
         values_block = (ctypes.c_int64 * 5)(out.ctypes.data, out.ctypes.data, 0, 2048, 1)
-        pointers = (ctypes.c_void_p * 5)(*(ctypes.addressof(values_block) + 8 * i for i in range(5)))
+        pointers = (ctypes.c_void_p * 5)(
+            *(ctypes.addressof(values_block) + 8 * i for i in range(5))
+        )
         ctypes.CFUNCTYPE(None, ctypes.c_void_p)(engine.raw_lookup("read"))(pointers)
     assert np.array_equal(out, values * 2)
 
@@ -84,9 +89,11 @@ def test_settle_alignment_declares_what_the_bytes_have():
         module = ir.Module.parse(MODULE.format(values=", ".join(map(str, values))))
         (moved,) = externalize_constants(module)
         spare = aligned_empty(2048 * 4 + 16, np.uint8)
-        off_line = ExternalConstant("big", spare[16:16 + 2048 * 4], 64)  # 16 bytes past a cache line
+        off_line = ExternalConstant(
+            "big", spare[16 : 16 + 2048 * 4], 64
+        )  # 16 bytes past a cache line
         (settled,) = settle_alignment(module, [off_line])
         assert settled.alignment == 16 and "alignment = 16" in str(module)
-        (kept,) = settle_alignment(module, [ExternalConstant("big", spare[:2048 * 4], 16)])
+        (kept,) = settle_alignment(module, [ExternalConstant("big", spare[: 2048 * 4], 16)])
         assert kept.alignment == 16  # never raised above what was asked
     assert moved.alignment == 64

@@ -28,8 +28,20 @@ from pattern_mlir.target import (
 )
 from pattern_mlir.target.spills import vector_spills
 
-V4_FLAGS = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "avx512f", "avx512bw", "avx512cd",
-            "avx512dq", "avx512vl"}
+V4_FLAGS = {
+    "avx",
+    "avx2",
+    "fma",
+    "bmi1",
+    "bmi2",
+    "f16c",
+    "movbe",
+    "avx512f",
+    "avx512bw",
+    "avx512cd",
+    "avx512dq",
+    "avx512vl",
+}
 
 
 def test_every_target_has_a_record():
@@ -52,7 +64,11 @@ def test_gpu_target_names_its_spirv_profile():
 def test_register_blocks_fit_each_register_file():
     v3, v4, neon = (resolve_target(n) for n in ("x86-64-v3", "x86-64-v4", "arm64-neon"))
     assert (v3.lanes, v4.lanes, neon.lanes) == (8, 16, 4)
-    assert (v3.pattern_accumulators, v4.pattern_accumulators, neon.pattern_accumulators) == (8, 16, 20)
+    assert (v3.pattern_accumulators, v4.pattern_accumulators, neon.pattern_accumulators) == (
+        8,
+        16,
+        20,
+    )
     assert (v3.gemm_block, v4.gemm_block, neon.gemm_block) == ((4, 3), (6, 4), (6, 4))
     for target in (v3, v4, neon):
         rows, vectors = target.gemm_block
@@ -101,7 +117,9 @@ def _jit_asm(target: str, tmp_path) -> str:
     }"""
     path = tmp_path / f"{target}.o"
     jit_compile(text, target=target).dump_object(str(path))
-    return subprocess.run(["objdump", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["objdump", "-d", str(path)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_jit_generates_the_targets_isa(tmp_path):
@@ -121,9 +139,16 @@ def pruned_model():
     # A 1x1 conv on 28x28 (implicit GEMM), one on 1x1 (pixels x filters), a linear layer.
     pools = [torch.nn.MaxPool2d(2) for _ in range(4)]  # 28 -> 14 -> 7 -> 3 -> 1
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(64, 64, 1), torch.nn.ReLU(),
-        torch.nn.Conv2d(64, 64, 3, padding=1), *pools, torch.nn.Conv2d(64, 64, 1),
-        torch.nn.Flatten(), torch.nn.Linear(64, 32)).eval()
+        torch.nn.Conv2d(64, 64, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(64, 64, 1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(64, 64, 3, padding=1),
+        *pools,
+        torch.nn.Conv2d(64, 64, 1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 32),
+    ).eval()
     prune.project(model, num_patterns=8, connectivity=2.0)
     x = torch.randn(1, 64, 28, 28)
     with torch.no_grad():
@@ -153,10 +178,18 @@ def test_model_matches_torch_without_spills(target, pruned_model, tmp_path):
     else:
         saved = exe.save(tmp_path / "saved")
         np.testing.assert_allclose(load(saved)(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
-        asm = subprocess.run(["objdump", "-d", str(saved / "libmodel.so")], capture_output=True, text=True,
-                             check=True).stdout
+        asm = subprocess.run(
+            ["objdump", "-d", str(saved / "libmodel.so")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert ("zmm" in asm) == (description.vector_bits == 512)
-    kernels = [name for name in vector_spills(asm, description.triple) if "pattern_conv" in name or "dense_" in name]
+    kernels = [
+        name
+        for name in vector_spills(asm, description.triple)
+        if "pattern_conv" in name or "dense_" in name
+    ]
     assert len(kernels) >= 6, kernels
     assert _kernel_spills(asm, description.triple) == {}
 
@@ -167,9 +200,13 @@ def test_load_refuses_a_library_for_a_level_this_cpu_lacks(tmp_path, monkeypatch
     if not runs_on_host(resolve_target("x86-64-v3")):
         pytest.skip("this CPU does not run x86-64-v3")
     model, x = torch.nn.Linear(8, 4).eval(), torch.randn(1, 8)
-    saved = compile(model, (x,), target="x86-64-v3", options=CompileOptions(num_threads=1)).save(tmp_path / "v3")
+    saved = compile(model, (x,), target="x86-64-v3", options=CompileOptions(num_threads=1)).save(
+        tmp_path / "v3"
+    )
     assert '"cpu": "x86-64-v3"' in (saved / "manifest.json").read_text()
-    np.testing.assert_allclose(load(saved)(x).numpy(), model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        load(saved)(x).numpy(), model(x).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
     monkeypatch.setattr(registry, "host_isa_level", lambda flags=None: None)  # a CPU without AVX2
     with pytest.raises(ValueError, match="x86-64-v3.*this CPU does not run"):
         load(saved)

@@ -132,7 +132,9 @@ def test_two_writers_of_the_same_keys_keep_the_faster_result(tmp_path):
         assert len(rows) == count
         for r in rows:
             assert r.schedule.unroll == 2 and r.ms == r.signature.in_channels - 0.25
-            assert db.measurements(r.signature) == {Schedule(unroll=2): float(r.signature.in_channels)}
+            assert db.measurements(r.signature) == {
+                Schedule(unroll=2): float(r.signature.in_channels)
+            }
         assert db.integrity() == "ok"
 
 

@@ -54,8 +54,16 @@ def test_tune_cli_for_vulkan_then_compile_uses_it(tmp_path, small_arrays, device
     model = tmp_path / "model.mlir"
     model.write_text(_module_text(weights))
     db_path = tmp_path / "gpu.sqlite"
-    argv = [str(model), "--db", str(db_path), "--budget", "20s", "--no-progress",
-            "--target", "vulkan-adreno"]
+    argv = [
+        str(model),
+        "--db",
+        str(db_path),
+        "--budget",
+        "20s",
+        "--no-progress",
+        "--target",
+        "vulkan-adreno",
+    ]
     assert tuning_cli.main(argv) == 0
     with TuningDB(db_path) as db:
         (result,) = db.results()

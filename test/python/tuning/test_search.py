@@ -39,7 +39,9 @@ def _synthetic(optimum: Schedule):
 
 def test_finds_the_optimum_of_a_small_space():
     # The search starts from the default, which depends on the CPU vendor: fix it.
-    space = ScheduleSpace(out_height=8, out_width=40, in_channels=40, vendor="GenuineIntel", target=V4)
+    space = ScheduleSpace(
+        out_height=8, out_width=40, in_channels=40, vendor="GenuineIntel", target=V4
+    )
     points = space.all_points()
     optimum = Schedule(
         tile_rows=3,

@@ -106,8 +106,9 @@ def test_sigkill_of_a_real_tune_run_then_resume(tmp_path, small_arrays):
     db_path = tmp_path / "tuning.sqlite"
     cli = Path(sys.executable).with_name("pattern-mlir")
     args = [str(cli), "tune", str(model), "--db", str(db_path), "--no-progress"]
-    run = subprocess.Popen([*args, "--budget", "120s"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [*args, "--budget", "120s"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 100
 
     def measured() -> int:
@@ -137,4 +138,6 @@ def test_sigkill_of_a_real_tune_run_then_resume(tmp_path, small_arrays):
         assert db.integrity() == "ok" and len(db.results()) == 2
     with sqlite3.connect(db_path) as c:
         after = dict(c.execute("SELECT key || schedule, updated FROM measurements"))
-    assert all(after[k] == v for k, v in before.items()), "a committed measurement was lost or redone"
+    assert all(after[k] == v for k, v in before.items()), (
+        "a committed measurement was lost or redone"
+    )
