@@ -1,19 +1,22 @@
 // RUN: pattern-opt %s --split-input-file --pattern-expand-math | FileCheck %s
+// RUN: pattern-opt %s --split-input-file --pattern-expand-math | FileCheck %s --check-prefix=NOEXP
 
-// erf on f32 vectors: a polynomial for small |x|, 1 - erfc(|x|) with one exp otherwise (the
-// exp itself expanded: roundeven for the power of two, bitcast for its exponent bits).
+// erf on f32 vectors: a polynomial in x^2 for small |x|, otherwise a polynomial in |x|
+// (clamped where erf rounds to 1) with the sign of x; no exp and no division.
 // CHECK-LABEL: func.func @erf_f32
 // CHECK-NOT: math.erf
 // CHECK: math.absf
 // Horner steps may contract into FMAs:
 // CHECK: arith.mulf {{.*}} fastmath<contract>
 // CHECK: arith.addf {{.*}} fastmath<contract>
-// CHECK: math.roundeven
-// CHECK: arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK: arith.minimumf
 // CHECK: math.copysign
 // CHECK: arith.cmpf olt
 // CHECK: arith.select
 // CHECK-NOT: math.erf
+// NOEXP-LABEL: func.func @erf_f32
+// NOEXP-NOT: {{math.exp|math.roundeven|arith.divf}}
+// NOEXP-LABEL: func.func @erfc_f16
 func.func @erf_f32(%x: vector<8xf32>) -> vector<8xf32> {
   %y = math.erf %x : vector<8xf32>
   return %y : vector<8xf32>
