@@ -96,3 +96,23 @@ def test_cxx_sources_are_clang_formatted():
     assert done.returncode == 0, (
         f"not formatted as .clang-format says (fix with clang-format -i):\n{done.stderr[-4000:]}"
     )
+
+
+def test_sources_cite_only_the_projects_own_docs():
+    """Code and tests explain themselves through docs/ (design.md first); the design notes
+    the project started from are not part of it, so a citation of them leads nowhere."""
+    outside = ("DESIGN" + ".md", "BENCHMARKS" + ".md")  # split: this file must not match itself
+    sources = [
+        name
+        for name in _tracked_files()
+        if name.startswith(
+            ("python/", "scripts/", "test/", "examples/", "lib/", "tools/", "dialect/")
+        )
+        and not name.endswith((".png", ".onnx"))
+    ]
+    citing = [
+        name
+        for name in sources
+        if any(doc in (ROOT / name).read_text(errors="replace") for doc in outside)
+    ]
+    assert not citing, f"files citing {outside} (cite docs/ instead): {citing}"

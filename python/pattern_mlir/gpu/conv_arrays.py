@@ -1,6 +1,6 @@
 """The runtime arrays a pattern-conv kernel reads, built from FKW packing and the plan.
 
-Why runtime arrays and not constants: as on the CPU path (DESIGN.md section 5), only
+Why runtime arrays and not constants: as on the CPU path (docs/design.md section 5), only
 the tap offsets of each pattern are compile-time constants; weights, input channels
 and run boundaries are data, or the kernel would grow with the layer. The arrays
 are the FKW stream itself plus two small tables the GPU needs:

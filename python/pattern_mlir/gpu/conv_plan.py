@@ -3,7 +3,7 @@
 Why a separate plan: the kernel emitter, the host-side arrays (filter groups,
 per-channel-block runs) and the report all need the same decisions, and keeping
 them in one frozen object means they cannot disagree. The choices follow from
-the co-design (DESIGN.md section 5) mapped to a GPU:
+the co-design (docs/design.md section 5) mapped to a GPU:
 
 * output-channel groups: contiguous ranges of FKR-reordered filters with about
   equal kept-kernel work (``fkw.balanced_partition``); one workgroup row of the

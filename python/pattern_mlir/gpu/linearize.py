@@ -21,7 +21,7 @@ from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.passes.constants import scalar_constant
 from pattern_mlir.passes.conv_info import collect_ops
 
-#: Invocations per workgroup of the generic kernels (see DESIGN.md: no subgroup dependence).
+#: Invocations per workgroup of the generic kernels (docs/gpu.md: no kernel depends on the subgroup size).
 WORKGROUP = 64
 #: The largest workgroup count Vulkan guarantees per grid axis.
 MAX_GROUPS = 65535

@@ -2,7 +2,7 @@
 
 Why one wrapper: the compiler's GPU path ends in a SPIR-V binary that must be (1)
 accepted by the Vulkan validator, (2) limited to what the target phone GPU supports
-(the Adreno 640 profile of DESIGN.md section 3; a capability outside it means the
+(the Adreno 640 profile of docs/design.md section 3 and docs/gpu.md; a capability outside it means the
 driver rejects the shader on the phone even when lavapipe runs it), and (3) produced
 from an MLIR ``spirv.module`` by upstream tools. Tools are found on PATH (Debian
 ``spirv-tools``) and in the ``mlir`` wheel (``mlir/bin/mlir-translate``).
@@ -109,7 +109,7 @@ _ADRENO_CAPS = (
 
 
 def _capability_order(name: str) -> tuple[int, str]:
-    """Keep DESIGN.md's order for the profile's own capabilities, then by name."""
+    """The profile's own capabilities in their listed order (_ADRENO_CAPS), then by name."""
     order = _ADRENO_CAPS.index(name) if name in _ADRENO_CAPS else len(_ADRENO_CAPS)
     return order, name
 
