@@ -226,3 +226,68 @@ def fuse_producers(ops: list[ir.Operation]) -> list[ir.Operation]:
             changed = True
             break
     return alive
+
+
+def _gathered_producer(value: ir.Value) -> ir.Operation | None:
+    """A generic read through `tensor.extract` that can be computed at the read instead: all
+    parallel, its output indexed by the identity, and a body that reads only `linalg.index`
+    and values from outside (padding's first pass, once dense_positions.py rewrote it) and
+    is cheap."""
+    owner = value.owner
+    if not isinstance(owner, (ir.Operation, ir.OpView)):
+        return None
+    op = owner.operation
+    if op.name != "linalg.generic" or len(op.results) != 1:
+        return None
+    if any(it != "parallel" for it in _iterators(op)):
+        return None
+    maps = _maps(op)
+    if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
+        return None
+    body = _body(op)
+    if any(not _unused(arg) for arg in body.arguments):
+        return None
+    ops = [o.operation for o in body.operations]
+    if any(len(o.regions) or o.name.startswith("math.") for o in ops) or len(ops) > 2 * CHEAP_OPS:
+        return None
+    return op
+
+
+def inline_gathered(ops: list[ir.Operation]) -> list[ir.Operation]:
+    """Computes each element a generic among `ops` reads with `tensor.extract` from a cheap
+    producer (`_gathered_producer`) at the read: the producer's body with its loop indices
+    replaced by the read's position. Padding's two passes (rows, then columns, through an
+    intermediate tensor) become one. Returns the ops left (producers left unused erased)."""
+    alive = list(ops)
+    for op in list(alive):
+        if op.name != "linalg.generic":
+            continue
+        body = _body(op)
+        for extract in [
+            o.operation for o in body.operations if o.operation.name == "tensor.extract"
+        ]:
+            producer = _gathered_producer(extract.operands[0])
+            if producer is None:
+                continue
+            p_ops = [o.operation for o in _body(producer).operations]
+            positions = list(extract.operands)[1:]
+            mapping = {}
+            for inner in p_ops[:-1]:
+                if inner.name == "linalg.index":
+                    mapping[inner.results[0]] = positions[
+                        ir.IntegerAttr(inner.attributes["dim"]).value
+                    ]
+                    continue
+                clone = inner.clone(ip=ir.InsertionPoint(extract))
+                for i, operand in enumerate(clone.operands):
+                    if operand in mapping:
+                        clone.operands[i] = mapping[operand]
+                for a, b in zip(inner.results, clone.results):
+                    mapping[a] = b
+            yielded = p_ops[-1].operands[0]
+            extract.results[0].replace_all_uses_with(mapping.get(yielded, yielded))
+            extract.erase()
+            if _unused(producer.results[0]):
+                alive = [o for o in alive if o != producer]
+                producer.erase()
+    return alive

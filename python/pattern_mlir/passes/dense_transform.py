@@ -7,6 +7,10 @@ builders and run with `transform.interpreter.apply_named_sequence`:
 
 * first, elementwise producers are inlined into the generics that read them (dense_fuse.py):
   a norm's f64 copy of its input and its squared deviations become part of the sums;
+* positions read by `tensor.extract` that come from index tables are evaluated at compile
+  time (dense_positions.py): a row whose positions are pieces of lines (padding) is split
+  into those pieces, each read contiguously, and a cheap producer read that way (padding's
+  first pass) is computed at the read (dense_fuse.inline_gathered);
 * f32 and f64 ops (torch-mlir computes a norm's variance in f64), the bounds below counted
   in native vectors of the op's widest type;
 * elementwise ops whose operands are all identity-indexed or scalars are flattened to one
@@ -43,7 +47,8 @@ from mlir.dialects import transform
 from mlir.dialects.transform import interpreter, structured
 from mlir.dialects.transform import vector as tvector
 
-from .dense_fuse import fuse_producers
+from .dense_fuse import fuse_producers, inline_gathered
+from .dense_positions import rewrite_positions, split_rows
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
 
@@ -146,17 +151,19 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
 
 
 def _gathers_through_table(op: ir.Operation, body: ir.Block, maps: list[ir.AffineMap]) -> bool:
-    """Whether `op` reads its input at positions taken, lane by lane, from an integer table
-    (the index tensors torch-mlir builds for reflect and replicate padding). Vectorised,
+    """Whether `op` still reads its input at positions taken, lane by lane, from an integer
+    table (dense_positions.py rewrites those it can evaluate). Vectorised,
     every lane becomes a gather whose address is 64-bit vector arithmetic on the table,
     slower than the scalar loop; positions computed from `linalg.index` (nearest and
     bilinear resampling) or uniform along the row (a channel index) vectorise well."""
     if not any(o.operation.name == "tensor.extract" for o in body.operations):
         return False
     innermost = maps[0].n_dims - 1
-    for value, m in zip(op.operands, maps):
-        if _static_int(value.type) and any(
-            isinstance(e, ir.AffineDimExpr) and e.position == innermost for e in m.results
+    for value, m, argument in zip(op.operands, maps, body.arguments):
+        if (
+            _static_int(value.type)
+            and next(iter(argument.uses), None) is not None
+            and any(isinstance(e, ir.AffineDimExpr) and e.position == innermost for e in m.results)
         ):
             return True
     return False
@@ -280,7 +287,10 @@ def vectorize_ops(
 ) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
-    ops = fuse_producers(ops)
+    ops = [piece for op in fuse_producers(ops) for piece in split_rows(op)]
+    for op in ops:
+        rewrite_positions(op)
+    ops = inline_gathered(ops)
     plans = [plan_vectorize(op, lanes) for op in ops]
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
