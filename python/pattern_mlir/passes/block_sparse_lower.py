@@ -30,7 +30,16 @@ from ..target import Target
 from .constants import constant_array
 from .dense_epilogue import fuse_consumers
 from .dense_gemm import GemmSpec, emit_gemm
-from .dense_lower import Init, Lowering, Planes, Source, _call, _entry, _finish_conv
+from .dense_lower import (
+    Init,
+    Lowering,
+    Planes,
+    Source,
+    _call,
+    _entry,
+    _finish_conv,
+    implicit_gemm_spec,
+)
 from .memref_text import memref_type as _memref
 from .memref_text import static_f32_shape as _shape
 from .transpose_kernel import emit_transpose
@@ -98,32 +107,20 @@ def plan_block_conv(op: ir.Operation, name: str, target: Target, groups: int) ->
     taps = kh * kw
     mr, nv = _conv_block(target, rows, planes.n)
     epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
-    out_stride = oh * planes.wq
-    spec = GemmSpec(
-        name=name,
-        m=f,
-        n=planes.n,
-        c=in_shape[1],
+    spec = implicit_gemm_spec(
+        name,
+        planes,
+        f,
+        in_shape[1],
+        b_taps,
+        (mr, nv),
+        target,
         a_size=weights.size,
-        b_size=planes.size,
-        out_size=f * out_stride,
-        out_stride=out_stride,
-        mr=mr,
-        nv=nv,
-        vector=target.lanes,
-        a_tap=tuple(t * rows for t in range(taps)),
-        b_tap=b_taps,
-        a_cstride=taps * rows,
-        b_cstride=planes.channel_stride,
-        a_istride=1,
+        a_rows=rows,
         a_panel=0,
-        b_panel=nv * target.lanes,
         init="row" if bias is not None else "zero",
-        bias_size=f,
-        a_lanes=not target.fma_memory_operand,
-        epilogue=epi,
-        residual=epi.residual is not None,
         groups=groups,
+        epilogue=epi,
         stream="a",
         stream_rows=rows,
         stream_blocks=offsets.size - 1,

@@ -34,6 +34,8 @@ from .dense_lower import (
     _ints,
     _pick_block,
     constant_operand,
+    implicit_gemm_spec,
+    pack_conv_weights,
     plan_conv,
     read_init,
 )
@@ -130,34 +132,21 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
         )
         mr, nv = _pick_block(target, f, planes.n)
         taps = th * tw
-        blocks = -(-f // mr)
-        packed = np.zeros((blocks * mr, c, taps), np.float32)
-        packed[:f] = sub.reshape(f, c, taps)
-        packed = packed.reshape(blocks, mr, c, taps).transpose(0, 2, 3, 1).copy()  # [MP][C][T][mr]
-        out_stride = a_n * planes.wq
-        spec = GemmSpec(
-            name=tag,
-            m=f,
-            n=planes.n,
-            c=c,
+        packed = pack_conv_weights(sub, mr)
+        b_taps = tuple(planes.tap(i, j) for i in range(th) for j in range(tw))
+        spec = implicit_gemm_spec(
+            tag,
+            planes,
+            f,
+            c,
+            b_taps,
+            (mr, nv),
+            target,
             a_size=packed.size,
-            b_size=planes.size,
-            out_size=f * out_stride,
-            out_stride=out_stride,
-            mr=mr,
-            nv=nv,
-            vector=target.lanes,
-            a_tap=tuple(t * mr for t in range(taps)),
-            b_tap=tuple(planes.tap(i, j) for i in range(th) for j in range(tw)),
-            a_cstride=taps * mr,
-            b_cstride=planes.channel_stride,
-            a_istride=1,
+            a_rows=mr,
             a_panel=c * taps * mr,
-            b_panel=nv * target.lanes,
             init="row",
-            bias_size=f,
             groups=groups,
-            a_lanes=not target.fma_memory_operand,
             epilogue=epi,
         )
         text.append(emit_gemm(spec))

@@ -346,43 +346,92 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
     mr, nv = _pick_block(target, f, n)
     taps = kh * kw
-    blocks = -(-f // mr)
-    packed = np.zeros((blocks * mr, c, taps), np.float32)
-    packed[:f] = weights.reshape(f, c, taps)
-    packed = packed.reshape(blocks, mr, c, taps).transpose(0, 2, 3, 1).copy()  # [MP][C][T][mr]
+    packed = pack_conv_weights(weights, mr)
     init_kind = "row" if init.kind in ("row", "zero", "const") else "load"
     bias = None
     if init_kind == "row":
         bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
-    out_stride = oh * planes.wq
-    spec = GemmSpec(
+    spec = implicit_gemm_spec(
+        name,
+        planes,
+        f,
+        c,
+        b_taps,
+        (mr, nv),
+        target,
+        a_size=packed.size,
+        a_rows=mr,
+        a_panel=c * taps * mr,
+        init=init_kind,
+        groups=groups,
+        epilogue=epi,
+        unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
+    )
+    return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
+
+
+def pack_conv_weights(weights: np.ndarray, mr: int) -> np.ndarray:
+    """[F][C][KH][KW] -> [F/mr][C][T][mr], the last block padded with zero rows: the mr
+    weights one tap of one channel multiplies are adjacent (one broadcast load per FMA row)."""
+    f, c = weights.shape[:2]
+    taps = weights[0, 0].size
+    blocks = -(-f // mr)
+    packed = np.zeros((blocks * mr, c, taps), np.float32)
+    packed[:f] = weights.reshape(f, c, taps)
+    return packed.reshape(blocks, mr, c, taps).transpose(0, 2, 3, 1).copy()
+
+
+def implicit_gemm_spec(
+    name: str,
+    planes: Planes,
+    f: int,
+    c: int,
+    b_taps: tuple[int, ...],
+    block: tuple[int, int],
+    target: Target,
+    *,
+    a_size: int,
+    a_rows: int,
+    a_panel: int,
+    init: str,
+    groups: int,
+    epilogue: Epilogue,
+    **extra,
+) -> GemmSpec:
+    """A conv as implicit GEMM over `planes`: f filters x the planes' flat output positions,
+    reducing over c channels x the taps at `b_taps`; A holds `a_rows` weights per tap and
+    channel (a dense block of filters, or a block-sparse stream's rows), `a_panel` apart
+    per row block. `extra` are GemmSpec's other fields (streams, unrolling)."""
+    mr, nv = block
+    taps = len(b_taps)
+    out_stride = planes.out_hw[0] * planes.wq
+    return GemmSpec(
         name=name,
         m=f,
-        n=n,
+        n=planes.n,
         c=c,
-        a_size=packed.size,
+        a_size=a_size,
         b_size=planes.size,
         out_size=f * out_stride,
         out_stride=out_stride,
         mr=mr,
         nv=nv,
-        vector=v,
-        a_tap=tuple(t * mr for t in range(taps)),
+        vector=target.lanes,
+        a_tap=tuple(t * a_rows for t in range(taps)),
         b_tap=b_taps,
-        a_cstride=taps * mr,
+        a_cstride=taps * a_rows,
         b_cstride=planes.channel_stride,
         a_istride=1,
-        a_panel=c * taps * mr,
-        b_panel=nv * v,
-        init=init_kind,
+        a_panel=a_panel,
+        b_panel=nv * target.lanes,
+        init=init,
         bias_size=f,
         groups=groups,
-        unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
         a_lanes=not target.fma_memory_operand,
-        epilogue=epi,
-        residual=epi.residual is not None,
+        epilogue=epilogue,
+        residual=epilogue.residual is not None,
+        **extra,
     )
-    return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
 
 def _conv_transposed(
