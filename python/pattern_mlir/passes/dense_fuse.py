@@ -1,4 +1,4 @@
-"""Elementwise producers inlined into the generics that read them, before route 2 tiles them.
+"""Producers inlined into the generics that read them, before route 2 tiles them.
 
 torch-mlir writes a norm's variance as `extf` to f64 (a whole f64 copy of the input), the
 squared deviations (another), then a reduction over each; log-softmax writes `x - max` and
@@ -18,6 +18,11 @@ Only where C runs no more iterations than P has elements (C reads each element o
 or less: no broadcast of P along a loop of C), P's output is indexed by the identity, and
 P's body reads neither its output nor `linalg.index` (C's loops are not P's). A producer
 left without users is erased.
+
+A generic read through `tensor.extract` (padding's row pass, read by its column pass at
+computed positions) is inlined at each read instead, its loop indices replaced by the
+read's position (`inline_gathered`), when its body is cheap and reads nothing but loop
+indices and values from outside.
 """
 
 from __future__ import annotations
