@@ -1,12 +1,15 @@
-"""A minimal SSA text writer for generated MLIR functions.
+"""The SSA text writer of every generated MLIR function (CPU kernels and GPU kernels).
 
-The conv emitter unrolls a few hundred vector ops per pattern; writing them as text keeps it
-independent of any particular Context and lets the result be parsed by either the upstream
-`mlir` bindings or `pattern-opt`. Constants are hoisted to the top of the function body (they
-dominate every use) and de-duplicated.
+The emitters unroll hundreds of ops per pattern with compile-time constant offsets; writing
+them as text keeps them short and readable and independent of any particular Context, and
+lets the result be parsed by either the upstream `mlir` bindings or `pattern-opt`. Constants
+are hoisted to the top of the body (they dominate every use, nested regions stay small) and
+de-duplicated.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -25,12 +28,15 @@ def f32_literal(value: float) -> str:
 class FuncWriter:
     """Accumulates the body of one func.func; hands out fresh SSA names."""
 
-    def __init__(self) -> None:
+    def __init__(self, indent: int = 1) -> None:
+        """`indent`: the nesting depth of the body (1 in a func.func, deeper in a gpu.func
+        inside its gpu.module)."""
         self._lines: list[str] = []
         self._consts: dict[tuple[str, str], str] = {}
         self._const_lines: list[str] = []
         self._counter = 0
-        self._indent = 1
+        self._base_indent = indent
+        self._indent = indent
 
     def fresh(self, prefix: str = "v") -> str:
         self._counter += 1
@@ -56,12 +62,16 @@ class FuncWriter:
         key = (value, type_)
         if key not in self._consts:
             name = self.fresh("c")
-            self._const_lines.append(f"  {name} = arith.constant {value} : {type_}")
+            pad = "  " * self._base_indent
+            self._const_lines.append(f"{pad}{name} = arith.constant {value} : {type_}")
             self._consts[key] = name
         return self._consts[key]
 
     def index(self, value: int) -> str:
         return self.const(str(int(value)), "index")
+
+    def f32(self, value: float) -> str:
+        return self.const(f32_literal(value), "f32")
 
     def add_index(self, base: str, offset: int) -> str:
         """``base + offset`` on index values; no op for offset 0."""
@@ -80,7 +90,7 @@ class FuncWriter:
         k = ("raw", key)
         if k not in self._consts:
             name = self.fresh("c")
-            self._const_lines.append(f"  {name} = {rhs}")
+            self._const_lines.append(f"{'  ' * self._base_indent}{name} = {rhs}")
             self._consts[k] = name
         return self._consts[k]
 
@@ -132,3 +142,108 @@ class FuncWriter:
 
     def body(self) -> str:
         return "\n".join(self._const_lines + self._lines)
+
+    # -- index arithmetic with constant folding -------------------------------------
+    def add(self, a: str | int, b: str | int) -> str | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a + b
+        if b == 0:
+            return a
+        if a == 0:
+            return b
+        return self.op(f"arith.addi {self._v(a)}, {self._v(b)} : index")
+
+    def mul(self, a: str | int, b: str | int) -> str | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        if b == 1:
+            return a
+        if a == 1:
+            return b
+        if a == 0 or b == 0:
+            return 0
+        return self.op(f"arith.muli {self._v(a)}, {self._v(b)} : index")
+
+    def sub(self, a: str | int, b: str | int) -> str | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a - b
+        if b == 0:
+            return a
+        return self.op(f"arith.subi {self._v(a)}, {self._v(b)} : index")
+
+    def divu(self, a: str, b: int) -> str | int:
+        if b == 1:
+            return a
+        return self.op(f"arith.divui {self._v(a)}, {self.index(b)} : index")
+
+    def remu(self, a: str, b: int) -> str | int:
+        if b == 1:
+            return 0
+        return self.op(f"arith.remui {self._v(a)}, {self.index(b)} : index")
+
+    def cmp(self, pred: str, a: str | int, b: str | int) -> str:
+        return self.op(f"arith.cmpi {pred}, {self._v(a)}, {self._v(b)} : index")
+
+    def and_(self, a: str | None, b: str | None) -> str | None:
+        if a is None:
+            return b
+        if b is None:
+            return a
+        return self.op(f"arith.andi {a}, {b} : i1")
+
+    def select(self, cond: str, a: str | int, b: str | int, type_: str = "index") -> str:
+        return self.op(f"arith.select {cond}, {self._v(a, type_)}, {self._v(b, type_)} : {type_}")
+
+    def v(self, value: str | int) -> str:
+        """An index SSA name for ``value`` (materialising ints as constants)."""
+        return self._v(value)
+
+    def _v(self, value: str | int, type_: str = "index") -> str:
+        if isinstance(value, int):
+            return self.const(str(value), type_)
+        return value
+
+    # -- structured control flow ----------------------------------------------------
+    @contextmanager
+    def scf_for(self, lo, hi, step=1, iter_args: list[tuple[str, str]] | None = None):
+        """``scf.for`` as a context: yields (induction variable, [iter-arg names]); bounds are
+        ints or index values (for_loop / end_loop: the same without iter args or a block).
+
+        ``iter_args``: (initial value, type) pairs. The caller must call
+        ``yield_(values)`` as the loop body's last statement when it has iter args.
+        Results are available as ``self.last_results`` after the block.
+        """
+        iv = self.fresh("i")
+        iter_args = iter_args or []
+        names = [self.fresh("a") for _ in iter_args]
+        results = [self.fresh("r") for _ in iter_args]
+        head = f"scf.for {iv} = {self._v(lo)} to {self._v(hi)} step {self._v(step)}"
+        if iter_args:
+            inits = ", ".join(f"{n} = {init}" for n, (init, _) in zip(names, iter_args))
+            types = ", ".join(t for _, t in iter_args)
+            res = ", ".join(results)
+            self.line(f"{res} = {head} iter_args({inits}) -> ({types}) {{")
+        else:
+            self.line(f"{head} {{")
+        self._indent += 1
+        self.last_results = results
+        yield iv, names
+        self._indent -= 1
+        self.line("}")
+        self.last_results = results
+
+    def yield_(self, values: list[str], types: list[str]) -> None:
+        if values:
+            self.line(f"scf.yield {', '.join(values)} : {', '.join(types)}")
+
+    @contextmanager
+    def if_(self, cond: str | None):
+        """``scf.if`` without results; ``cond`` None means always (no op emitted)."""
+        if cond is None:
+            yield
+            return
+        self.line(f"scf.if {cond} {{")
+        self._indent += 1
+        yield
+        self._indent -= 1
+        self.line("}")

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pattern_mlir.codegen.irtext import FuncWriter
 from pattern_mlir.gpu.conv_plan import VECTOR_WIDTH, ConvGeometry, GpuConvPlan
-from pattern_mlir.gpu.ssa import SsaWriter
 
 VW = VECTOR_WIDTH
 
@@ -91,7 +91,7 @@ class _ConvEmitter:
         self.num_kernels = num_kernels
         self.activation = activation
         self.clamp = clamp
-        self.w = SsaWriter()
+        self.w = FuncWriter(indent=3)
         self.types = dict(argument_types(geom, plan, self.num_patterns, self.t, num_kernels))
 
     # -- small helpers ------------------------------------------------------------
@@ -180,7 +180,7 @@ class _ConvEmitter:
 
         def block_body(block):
             c_first = w.mul(block, p.channel_block)
-            with w.for_loop(tid, p.channel_block * slots, nt) as (e, _):
+            with w.scf_for(tid, p.channel_block * slots, nt) as (e, _):
                 cl = w.divu(e, slots)
                 rem = w.remu(e, slots)
                 r, c4 = w.divu(rem, row4), w.remu(rem, row4)
@@ -207,7 +207,7 @@ class _ConvEmitter:
         if p.channel_blocks == 1:
             block_body(0)
         else:
-            with w.for_loop(0, p.channel_blocks) as (block, _):
+            with w.scf_for(0, p.channel_blocks) as (block, _):
                 block_body(block)
 
     # -- direct variant ---------------------------------------------------------------
@@ -255,7 +255,7 @@ class _ConvEmitter:
         blocks = p.channel_blocks
         zero = w.f32(0.0)
         vec_out = output_is_vec4(g)
-        with w.for_loop(w.add(self.fb, self.tz), self.fe, p.filter_lanes) as (f, _):
+        with w.scf_for(w.add(self.fb, self.tz), self.fe, p.filter_lanes) as (f, _):
             o = self.load_index("filter_order", f)
             plane = g.out_height * g.out_width
             out_base = w.add(
@@ -319,13 +319,13 @@ class _ConvEmitter:
         if unroll > 1:
             count = w.sub(k1, k0)
             main_end = w.add(k0, w.mul(w.divu(count, unroll), unroll))
-            with w.for_loop(k0, main_end, unroll, [(a, "f32") for a in accs]) as (k, acc):
+            with w.scf_for(k0, main_end, unroll, [(a, "f32") for a in accs]) as (k, acc):
                 new = list(acc)
                 for u in range(unroll):
                     new = self.kernel_body(w.add(k, u), pat, block, new)
                 w.yield_(new, ["f32"] * VW)
             accs, k0 = list(w.last_results), main_end
-        with w.for_loop(k0, k1, 1, [(a, "f32") for a in accs]) as (k, acc):
+        with w.scf_for(k0, k1, 1, [(a, "f32") for a in accs]) as (k, acc):
             w.yield_(self.kernel_body(k, pat, block, acc), ["f32"] * VW)
         return list(w.last_results)
 
