@@ -138,9 +138,9 @@ class PatternConvKernel:
 
     def __init__(
         self,
-        weights: np.ndarray,
-        library: np.ndarray,
-        assignment: np.ndarray,
+        weights: np.ndarray | PackedFKW,
+        library: np.ndarray | None,
+        assignment: np.ndarray | None,
         bias: np.ndarray | None = None,
         stride=1,
         padding=0,
@@ -153,59 +153,13 @@ class PatternConvKernel:
         num_threads: int | None = None,
         input_size: tuple[int, int] | None = None,
     ) -> None:
-        validate_pattern_layer(weights, library, assignment)
-        packed = pack(weights, library, assignment)
-        self._init(
-            packed,
-            bias,
-            stride,
-            padding,
-            dilation,
-            Activation.make(activation, clamp),
-            schedule,
-            target,
-            num_threads,
-        )
-        if input_size is not None:
-            self._compiled_for(*input_size)
-
-    @classmethod
-    def from_packed(
-        cls,
-        packed: PackedFKW,
-        bias=None,
-        stride=1,
-        padding=0,
-        dilation=1,
-        activation: str | Activation = "none",
-        schedule: Schedule | None = None,
-        target: str = "host",
-        *,
-        clamp=None,
-        num_threads=None,
-        input_size=None,
-    ) -> PatternConvKernel:
-        """Build from FKW arrays packed elsewhere (they are checked, not trusted)."""
-        self = cls.__new__(cls)
-        _check_packed(packed)
-        self._init(
-            packed,
-            bias,
-            stride,
-            padding,
-            dilation,
-            Activation.make(activation, clamp),
-            schedule,
-            target,
-            num_threads,
-        )
-        if input_size is not None:
-            self._compiled_for(*input_size)
-        return self
-
-    def _init(
-        self, packed, bias, stride, padding, dilation, activation, schedule, target, num_threads
-    ) -> None:
+        if isinstance(weights, PackedFKW):  # from_packed: the library and assignment are inside
+            _check_packed(weights)
+            packed = weights
+        else:
+            validate_pattern_layer(weights, library, assignment)
+            packed = pack(weights, library, assignment)
+        activation = Activation.make(activation, clamp)
         # A target this CPU does not run (arm64-neon) still plans its schedule and vector
         # shapes; the code is then built for the host, which checks that plan's numerics.
         self.target = cpu_target(target).name
@@ -227,6 +181,14 @@ class PatternConvKernel:
         self.num_threads = filter_groups(schedule or Schedule(), budget, o)
         self._compiled: dict[tuple[int, int], _Compiled] = {}
         self._last: _Compiled | None = None
+        if input_size is not None:
+            self._compiled_for(*input_size)
+
+    @classmethod
+    def from_packed(cls, packed: PackedFKW, *args, **kwargs) -> PatternConvKernel:
+        """Build from FKW arrays packed elsewhere (they are checked, not trusted); the other
+        arguments are the constructor's, from `bias` on."""
+        return cls(packed, None, None, *args, **kwargs)
 
     # ----- compilation -------------------------------------------------------------------
     def geometry(self, height: int, width: int) -> ConvGeometry:
