@@ -126,18 +126,21 @@ def main() -> None:
         sched = Schedule(**{**sched.__dict__, **kw})
     sched = Schedule(**{**sched.__dict__, "threads": args.threads})
 
+    def compile_layer(schedule: Schedule) -> PatternConvKernel:
+        return PatternConvKernel(
+            weights,
+            lib,
+            assignment,
+            bias,
+            stride=stride,
+            padding=pad,
+            schedule=schedule,
+            num_threads=args.threads,
+            input_size=(h, w),
+        )
+
     t0 = time.perf_counter()
-    kern = PatternConvKernel(
-        weights,
-        lib,
-        assignment,
-        bias,
-        stride=stride,
-        padding=pad,
-        schedule=sched,
-        num_threads=args.threads,
-        input_size=(h, w),
-    )
+    kern = compile_layer(sched)
     compile_s = time.perf_counter() - t0
     if args.tune:
         from pattern_mlir.tuning import layer_from_arrays, tune_alone
@@ -150,17 +153,7 @@ def main() -> None:
             f"tune: {result.ms:7.3f} ms (default {result.default_ms:.3f} ms, {result.evaluations} "
             f"schedules)  {sched}"
         )
-        kern = PatternConvKernel(
-            weights,
-            lib,
-            assignment,
-            bias,
-            stride=stride,
-            padding=pad,
-            schedule=sched,
-            num_threads=args.threads,
-            input_size=(h, w),
-        )
+        kern = compile_layer(sched)
     packed = kern.packed
     kept_macs = packed.num_kernels * packed.taps_per_kernel * ho * wo
     dense_macs = o * c * 9 * ho * wo
