@@ -17,13 +17,14 @@ import math
 
 import numpy as np
 from pattern_mlir.runtime.vulkan_errors import VulkanError, call
+from pattern_mlir.runtime.vulkan_resource import DeviceResource
 
 
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-class Buffer:
+class Buffer(DeviceResource):
     """A storage buffer sized for ``shape`` x ``dtype``; see ``VulkanDevice.buffer``."""
 
     def __init__(self, device, shape, dtype="float32"):
@@ -149,18 +150,8 @@ class Buffer:
             vk.vkDestroyBuffer(handle, self._buffer, None)
             self._buffer = None
 
-    def close(self) -> None:
-        """Free the buffer and its memory (idempotent); the device must be idle for it."""
-        if self._buffer is None:
-            return
-        self._destroy()
-        self._device.disown(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _is_open(self) -> bool:
+        return self._buffer is not None
 
     def __repr__(self):
         state = " closed" if self._buffer is None else ""

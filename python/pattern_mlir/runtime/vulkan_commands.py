@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pattern_mlir.runtime.vulkan_errors import VulkanError, binding, call
+from pattern_mlir.runtime.vulkan_resource import DeviceResource
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _push_bytes(data, kernel) -> bytes | None:
     return raw
 
 
-class CommandSequence:
+class CommandSequence(DeviceResource):
     """Dispatches recorded into one command buffer; see ``VulkanDevice.sequence``."""
 
     def __init__(self, device, *, timestamps: bool = False):
@@ -314,14 +315,13 @@ class CommandSequence:
         return np.frombuffer(vk.ffi.buffer(data), dtype=np.uint64).copy()
 
     # -- lifetime ---------------------------------------------------------------
-    def close(self) -> None:
-        """Free the command buffer, pools and fence (idempotent)."""
-        if self._closed:
-            return
+    def _is_open(self) -> bool:
+        return not self._closed
+
+    def _destroy(self) -> None:
         self._closed = True
         self._free()
         self._dispatches = []
-        self._device.disown(self)
 
     def _free(self) -> None:
         vk = self._vk
@@ -336,12 +336,6 @@ class CommandSequence:
             vk.vkDestroyCommandPool(handle, self._command_pool, None)
         self._fence = self._query_pool = self._descriptor_pool = self._command_pool = None
         self._command_buffer = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"<CommandSequence {len(self._dispatches)} dispatches{' timed' if self.timestamps else ''}>"

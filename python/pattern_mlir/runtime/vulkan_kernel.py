@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 from pattern_mlir.runtime.vulkan_errors import VulkanError, call
+from pattern_mlir.runtime.vulkan_resource import DeviceResource
 from pattern_mlir.runtime.vulkan_spirv_reflect import (
     ResourceBinding,
     SpirvFormatError,
@@ -56,7 +57,7 @@ def _element(dtype: np.dtype) -> str | None:
     return _ELEMENT_OF_DTYPE.get((dtype.kind, dtype.itemsize))
 
 
-class Kernel:
+class Kernel(DeviceResource):
     """Shader module, descriptor set layouts, pipeline layout and compute pipeline.
 
     ``entry_point`` may be omitted when the module has exactly one. Attributes:
@@ -305,18 +306,8 @@ class Kernel:
             vk.vkDestroyShaderModule(handle, self._module, None)
             self._module = None
 
-    def close(self) -> None:
-        """Destroy the pipeline and its layouts (idempotent)."""
-        if self._module is None and self._pipeline is None:
-            return
-        self._destroy()
-        self._device.disown(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _is_open(self) -> bool:
+        return self._module is not None or self._pipeline is not None
 
     def __repr__(self):
         return (
