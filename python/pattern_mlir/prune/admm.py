@@ -32,9 +32,8 @@ from . import distributed
 from .blocks import BlockRules
 from .distributed import model_fingerprint
 from .layers import PruneRules
-from .library import check_num_patterns
 from .masking import MaskEnforcer
-from .project import apply_spec, check_block_arguments, make_plan, verify
+from .project import apply_spec, check_arguments, make_plan, verify
 from .spec import PruneSpec
 from .train import LossFn, cosine_schedule, make_optimizer, run_epoch, seed_everything
 
@@ -215,9 +214,9 @@ def admm(
     records are over all ranks, and every rank returns rank 0's spec. DistributedError when a
     rank is lost or the ranks disagree.
     """
-    sparsity, brules = check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)
-    if library is None:
-        check_num_patterns(num_patterns)
+    sparsity, brules = check_arguments(
+        num_patterns, library, block_sparsity, block_rows, dense_layers, block_rules
+    )
     _check_epochs(epochs, "epochs", 0)
     _check_epochs(retrain_epochs, "retrain_epochs", 0)
     _check_epochs(updates_per_epoch, "updates_per_epoch", 1)
@@ -249,15 +248,7 @@ def admm(
         )
         train = ranks.shard(train_data)
         net = ranks.wrap(model)  # rank 0's weights everywhere before the library is chosen
-        plan = make_plan(
-            model,
-            num_patterns,
-            connectivity,
-            library,
-            rules,
-            block_sparsity=sparsity,
-            block_rules=brules,
-        )
+        plan = make_plan(model, num_patterns, connectivity, library, rules, sparsity, brules)
         seed_everything(seed)
         weights = plan.weights()  # pattern layers, then block weights
         npat = len(plan.layers)

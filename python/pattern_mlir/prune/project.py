@@ -37,6 +37,7 @@ from .spec import LayerSpec, PruneSpec
 __all__ = [
     "Plan",
     "apply_spec",
+    "check_arguments",
     "make_plan",
     "project",
     "resolve_library",
@@ -122,22 +123,28 @@ def check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)
     )
 
 
+def check_arguments(
+    num_patterns, library, block_sparsity, block_rows, dense_layers, block_rules
+) -> tuple[float, BlockRules]:
+    """Check what project() and admm() are asked before either touches the model:
+    (sparsity, BlockRules), or the error naming the bad argument."""
+    sparsity, brules = check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)
+    if library is None:
+        check_num_patterns(num_patterns)
+    return sparsity, brules
+
+
 def make_plan(
     model: nn.Module,
     num_patterns: int,
     connectivity: float,
-    library=None,
-    rules: PruneRules | None = None,
-    *,
-    block_sparsity: float = 0.0,
-    block_rows: int | None = None,
-    dense_layers=None,
-    block_rules: BlockRules | None = None,
+    library,
+    rules: PruneRules | None,
+    sparsity: float,
+    brules: BlockRules,
 ) -> Plan:
-    """Resolve every argument of project() / admm() against `model` (the library included)."""
-    sparsity, brules = check_block_arguments(block_sparsity, block_rows, dense_layers, block_rules)
-    if library is None:
-        check_num_patterns(num_patterns)
+    """Resolve the arguments of project() / admm() (`sparsity` and `brules` from
+    check_arguments) against `model`, the library included."""
     if sparsity == 0.0:  # today's behaviour exactly: pattern layers only
         plans = plan_layers(model, connectivity, rules)
         targets: list[BlockTarget] = []
@@ -191,17 +198,10 @@ def project(
     block_rules: the other dense rules (stem, min_weights; BlockRules).
     A model without 3x3 convs (an LSTM, a transformer) is fine when block_sparsity > 0.
     """
-    plan = make_plan(
-        model,
-        num_patterns,
-        connectivity,
-        library,
-        rules,
-        block_sparsity=block_sparsity,
-        block_rows=block_rows,
-        dense_layers=dense_layers,
-        block_rules=block_rules,
+    sparsity, brules = check_arguments(
+        num_patterns, library, block_sparsity, block_rows, dense_layers, block_rules
     )
+    plan = make_plan(model, num_patterns, connectivity, library, rules, sparsity, brules)
     spec = plan.spec()
     apply_spec(model, spec)
     return spec
