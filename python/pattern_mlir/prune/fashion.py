@@ -136,6 +136,18 @@ def _read_meta(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _write_meta(path: Path, config: dict, test_acc: float, started: float) -> None:
+    """Describe a model just cached: the config the cache is checked against, its test
+    accuracy, and what training it cost (seconds since `started`, the load meanwhile)."""
+    meta = {
+        "config": config,
+        "test_acc": test_acc,
+        "seconds": time.time() - started,
+        "loadavg": list(os.getloadavg()),
+    }
+    write_text_atomic(path, json.dumps(meta, indent=1))
+
+
 def train_or_load(
     cache_dir: str | Path | None = None,
     config: FashionConfig | None = None,
@@ -173,13 +185,7 @@ def train_or_load(
         dense = train_dense(cfg, train, progress, log)
         acc = evaluate(dense, test)["acc"]
         save_state(root / "dense.safetensors", dense)
-        meta = {
-            "config": cfg.dense_part(),
-            "test_acc": acc,
-            "seconds": time.time() - t,
-            "loadavg": list(os.getloadavg()),
-        }
-        write_text_atomic(root / "dense.json", json.dumps(meta, indent=1))
+        _write_meta(root / "dense.json", cfg.dense_part(), acc, t)
         log(f"dense test acc {acc:.4f}; saved to {root}")
         pruned_meta = None  # its parent changed
 
@@ -214,13 +220,7 @@ def train_or_load(
         )
         acc = evaluate(pruned, test)["acc"]
         save(root / "pruned", pruned, spec)
-        meta = {
-            "config": cfg.to_dict(),
-            "test_acc": acc,
-            "seconds": time.time() - t,
-            "loadavg": list(os.getloadavg()),
-        }
-        write_text_atomic(root / "pruned.json", json.dumps(meta, indent=1))
+        _write_meta(root / "pruned.json", cfg.to_dict(), acc, t)
         log(f"ADMM-pruned test acc {acc:.4f}; saved to {root}")
     dense.eval()
     pruned.eval()
