@@ -10,6 +10,18 @@ from pattern_mlir.prune.data import DEFAULT_ROOT
 from pattern_mlir.prune.fashion import FashionConfig, train_or_load
 
 
+def _tiny_config(dense_epochs: int, train_limit: int) -> FashionConfig:
+    """A model and a training run small enough for a test: one ADMM and one retraining epoch."""
+    return FashionConfig(
+        widths=(4, 8, 8),
+        dense_epochs=dense_epochs,
+        admm_epochs=1,
+        retrain_epochs=1,
+        train_limit=train_limit,
+        updates_per_epoch=2,
+    )
+
+
 def test_fashion_cnn_shape():
     model = FashionCNN()
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
@@ -18,14 +30,7 @@ def test_fashion_cnn_shape():
 
 @pytest.mark.skipif(not DEFAULT_ROOT.is_dir(), reason="Debian dataset-fashion-mnist not installed")
 def test_train_or_load_caches(tmp_path):
-    cfg = FashionConfig(
-        widths=(4, 8, 8),
-        dense_epochs=1,
-        admm_epochs=1,
-        retrain_epochs=1,
-        train_limit=256,
-        updates_per_epoch=2,
-    )
+    cfg = _tiny_config(dense_epochs=1, train_limit=256)
     logs = []
     dense, pruned, spec, test = train_or_load(tmp_path, cfg, progress=False, log=logs.append)
     verify(pruned, spec)
@@ -46,14 +51,7 @@ def test_pruning_a_cached_dense_model_matches_a_fresh_run(tmp_path):
     """ADMM after loading the dense model sees the shuffles it sees right after training it."""
     import shutil
 
-    cfg = FashionConfig(
-        widths=(4, 8, 8),
-        dense_epochs=2,
-        admm_epochs=1,
-        retrain_epochs=1,
-        train_limit=512,
-        updates_per_epoch=2,
-    )
+    cfg = _tiny_config(dense_epochs=2, train_limit=512)
     fresh = train_or_load(tmp_path, cfg, progress=False, log=lambda m: None)
     shutil.rmtree(tmp_path / "fashion" / "pruned")
     (tmp_path / "fashion" / "pruned.json").unlink()
