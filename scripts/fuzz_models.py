@@ -324,6 +324,8 @@ def campaign(args) -> None:
         ):
             if (seed, target) not in done:
                 jobs.append((seed, target))
+    from bench.machine import git_commit  # scripts/ is on sys.path: this script's folder
+
     lock = threading.Lock()
     with path.open("a") as results:
         results.write(
@@ -331,7 +333,7 @@ def campaign(args) -> None:
                 {
                     "command": _command(),
                     "started": time.strftime("%Y-%m-%d %H:%M"),
-                    "commit": _commit(),
+                    "commit": git_commit(),
                 }
             )
             + "\n"
@@ -357,19 +359,6 @@ def campaign(args) -> None:
 
 def _command() -> str:
     return " ".join(["scripts/fuzz_models.py", *map(shlex.quote, sys.argv[1:])])
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ----- the report ------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,19 +68,13 @@ def _layers(net: str):
 
 
 def _machine() -> dict:
+    from bench.machine import git_commit
     from pattern_mlir.tuning import cpu_model
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "commit": commit,
+        "commit": git_commit(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 

@@ -10,8 +10,9 @@ import os
 import platform
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
-__all__ = ["describe_machine"]
+__all__ = ["describe_machine", "git_commit"]
 
 _LSCPU_KEYS = (
     "Model name",
@@ -52,10 +53,15 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def _commit() -> str:
+def git_commit() -> str:
+    """The short commit of this checkout, which reports name; "unknown" where git cannot say."""
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -71,6 +77,6 @@ def describe_machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "versions": {p: _version(p) for p in _PACKAGES},
-        "commit": _commit(),
+        "commit": git_commit(),
         "load_start": os.getloadavg(),
     }
