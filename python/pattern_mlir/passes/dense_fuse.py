@@ -9,10 +9,10 @@ and reads a whole tensor, and a reduction cannot be tiled together with its prod
 Here an all-parallel producer P becomes part of a consumer C's body (upstream's elementwise
 fusion, done in Python so that the rules are ours):
 
-* C reduces: P is inlined whatever its other uses (it stays for them). A reduction reading
-  P in place of the tensor it wrote costs P's arithmetic again, never more memory traffic.
-* C is parallel: P is inlined if C is its only user, or if P is cheap (a few arith ops, no
-  math functions) so that computing it twice costs less than writing and reading it.
+* if C is P's only user, or P is cheap (a few arith ops, no math functions) so that
+  computing it again costs less than writing and reading it; P stays for its other users.
+  A softmax's exp, which the sum and the division both read, stays a tensor: computing
+  it twice costs more than the memory.
 
 Only where C runs no more iterations than P has elements (C reads each element of P once
 or less: no broadcast of P along a loop of C), P's output is indexed by the identity, and
@@ -116,9 +116,7 @@ def _cheap(op: ir.Operation) -> bool:
     return len(ops) <= CHEAP_OPS and not any(o.name.startswith("math.") for o in ops)
 
 
-def _worth(consumer: ir.Operation, producer: ir.Operation, value: ir.Value) -> bool:
-    if "reduction" in _iterators(consumer):
-        return True
+def _worth(producer: ir.Operation, value: ir.Value) -> bool:
     return _users(value) == 1 or _cheap(producer)
 
 
@@ -196,11 +194,7 @@ def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | Non
     size = len(_body(consumer).operations)
     for k, value in enumerate(list(consumer.operands)[:c_in]):
         producer = _producer(value)
-        if (
-            producer is None
-            or iterations > _elements(value.type)
-            or not _worth(consumer, producer, value)
-        ):
+        if producer is None or iterations > _elements(value.type) or not _worth(producer, value):
             continue
         if size + len(_body(producer).operations) > MAX_BODY:
             continue
