@@ -57,6 +57,20 @@ def make_layer(case: ConvCase):
     return weight, bias, library
 
 
+def build_case_conv(x: ir.Value, case: ConvCase, weight, bias, library) -> ir.Value:
+    """The pattern.conv2d of `case` (its weights from make_layer) on `x`, at the insertion point."""
+    return builders.build_conv2d(
+        x,
+        weight,
+        library,
+        bias=bias,
+        stride=case.stride,
+        padding=case.padding,
+        dilation=case.dilation,
+        activation=case.activation,
+    )
+
+
 def conv_module_text(case: ConvCase) -> tuple[str, np.ndarray, np.ndarray | None]:
     """A module whose @forward is one pattern.conv2d of `case`."""
     weight, bias, library = make_layer(case)
@@ -69,16 +83,7 @@ def conv_module_text(case: ConvCase) -> tuple[str, np.ndarray, np.ndarray | None
 
             @func.FuncOp.from_py_func(in_type, name="forward")
             def forward(x):
-                return builders.build_conv2d(
-                    x,
-                    weight,
-                    library,
-                    bias=bias,
-                    stride=case.stride,
-                    padding=case.padding,
-                    dilation=case.dilation,
-                    activation=case.activation,
-                )
+                return build_case_conv(x, case, weight, bias, library)
 
         return str(module), weight, bias
 

@@ -14,11 +14,10 @@ import re
 import numpy as np
 import pattern_mlir
 import pytest
-from conv_cases import ConvCase, make_layer, relative_error, torch_reference
+from conv_cases import ConvCase, build_case_conv, make_layer, relative_error, torch_reference
 from mlir import ir
 from mlir.dialects import func, linalg, tensor
 from pattern_mlir.codegen.schedule import schedule_from_fields, schedule_text
-from pattern_mlir.dialects import builders
 
 # (out_channels, stride, padding, dilation, activation, schedule fields or None)
 CHAINS = {
@@ -94,31 +93,11 @@ def _chain(channels, height, width, layers, fan_out=False):
                 for case, (weight, bias, library), layer in zip(cases, refs, layers):
                     if fan_out and case is cases[-1]:
                         side = y
-                    y = builders.build_conv2d(
-                        y,
-                        weight,
-                        library,
-                        bias=bias,
-                        stride=case.stride,
-                        padding=case.padding,
-                        dilation=case.dilation,
-                        activation=case.activation,
-                    )
+                    y = build_case_conv(y, case, weight, bias, library)
                     if layer[5]:
                         y.owner.attributes["schedule"] = _schedule_attr(layer[5])
                 if side is not None:
-                    weight, bias, library = refs[-1]
-                    case = cases[-1]
-                    z = builders.build_conv2d(
-                        side,
-                        weight,
-                        library,
-                        bias=bias,
-                        stride=case.stride,
-                        padding=case.padding,
-                        dilation=case.dilation,
-                        activation=case.activation,
-                    )
+                    z = build_case_conv(side, cases[-1], *refs[-1])
                     empty = tensor.empty(ir.RankedTensorType(y.type).shape, ir.F32Type.get())
                     y = linalg.add(y, z, outs=[empty])
                 return y
