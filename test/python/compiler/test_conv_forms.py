@@ -25,6 +25,14 @@ def prune_patterns(weight: torch.Tensor) -> None:
         weight.mul_(masks[chosen].float())
 
 
+def compile_checked(model: nn.Module, x: torch.Tensor, target: str = "host"):
+    """`model` compiled for `target`, its output on `x` checked against torch's."""
+    exe = pattern_mlir.compile(model, x, target=target)
+    with torch.no_grad():
+        assert relative_error(exe(x), model(x)) <= 1e-4
+    return exe
+
+
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
 @pytest.mark.parametrize(
     "kernel, stride, padding, output_padding", [(3, 2, 1, 1), (4, 2, 1, 0), (3, 1, 1, 0)]
@@ -37,9 +45,7 @@ def test_transposed_conv_kernel_is_folded(target, kernel, stride, padding, outpu
         nn.ConvTranspose2d(8, 6, kernel, stride, padding, output_padding),
     ).eval()
     x = torch.randn(1, 4, 7, 7)
-    exe = pattern_mlir.compile(model, x, target=target)
-    with torch.no_grad():
-        assert relative_error(exe(x), model(x)) <= 1e-4
+    exe = compile_checked(model, x, target)
     assert "linalg.generic" in exe.ir("linalg") and "tensor.extract" in exe.ir("linalg")
     assert "tensor.extract" not in exe.ir("folded")
     assert "not a compile-time constant" not in exe.ir("pattern")
@@ -66,9 +72,7 @@ def test_strided_transposed_conv_runs_one_conv_per_phase(
     layers = [nn.ConvTranspose2d(7, 5, kernel, stride, padding, output_padding, bias=bias)]
     model = nn.Sequential(*layers, *([nn.ReLU()] if relu else [])).eval()
     x = torch.randn(1, 7, 6, 9)
-    exe = pattern_mlir.compile(model, x, target=target)
-    with torch.no_grad():
-        assert relative_error(exe(x), model(x)) <= 1e-4
+    exe = compile_checked(model, x, target)
     dense = exe.ir("dense")
     assert ("_p0_0_entry" in dense) == phased
     if phased:
@@ -85,9 +89,7 @@ def test_pruned_transposed_conv_runs_as_a_pattern_conv():
     model = nn.Sequential(nn.ConvTranspose2d(16, 16, 3, stride=1, padding=1)).eval()
     prune_patterns(model[0].weight)
     x = torch.randn(1, 16, 10, 10)
-    exe = pattern_mlir.compile(model, x)
-    with torch.no_grad():
-        assert relative_error(exe(x), model(x)) <= 1e-4
+    exe = compile_checked(model, x)
     assert exe.ir("pattern").count("pattern.conv2d ") == 1
 
 
@@ -99,9 +101,7 @@ def test_grouped_conv_runs_one_conv_per_group(target, groups, stride, dilation):
         nn.Conv2d(12, 24, 3, stride, dilation, dilation=dilation, groups=groups), nn.ReLU()
     ).eval()
     x = torch.randn(1, 12, 11, 11)
-    exe = pattern_mlir.compile(model, x, target=target)
-    with torch.no_grad():
-        assert relative_error(exe(x), model(x)) <= 1e-4
+    exe = compile_checked(model, x, target)
     assert "conv_2d_ngchw_gfchw" in exe.ir("linalg")
     assert "conv_2d_ngchw_gfchw" not in exe.ir("groups")
     assert exe.ir("groups").count("linalg.conv_2d_nchw_fchw") == groups
@@ -113,7 +113,5 @@ def test_pruned_grouped_conv_runs_as_pattern_convs():
     model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=2)).eval()
     prune_patterns(model[0].weight)
     x = torch.randn(1, 16, 12, 12)
-    exe = pattern_mlir.compile(model, x)
-    with torch.no_grad():
-        assert relative_error(exe(x), model(x)) <= 1e-4
+    exe = compile_checked(model, x)
     assert exe.ir("pattern").count("pattern.conv2d ") == 2
