@@ -114,22 +114,26 @@ def test_a_rank_that_dies_fails_the_others_cleanly(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
-def test_ranks_that_disagree_fail_before_training(tmp_path):
-    _by_hand("settings-differ", tmp_path)
+def _assert_both_ranks_failed_before_training(tmp_path, message: str) -> None:
     for rank in (0, 1):
         r = _result(tmp_path, rank)
         assert r["error"] == "DistributedError", r
-        assert "ranks disagree on connectivity: 3.6 on rank 0, 2.0 on rank 1" in r["message"]
+        assert message in r["message"]
     assert not (tmp_path / "model").exists()
+
+
+def test_ranks_that_disagree_fail_before_training(tmp_path):
+    _by_hand("settings-differ", tmp_path)
+    _assert_both_ranks_failed_before_training(
+        tmp_path, "ranks disagree on connectivity: 3.6 on rank 0, 2.0 on rank 1"
+    )
 
 
 def test_world_size_mismatch(tmp_path):
     _by_hand("ok", tmp_path, WORLD_SIZE="3")
-    for rank in (0, 1):
-        r = _result(tmp_path, rank)
-        assert r["error"] == "DistributedError", r
-        assert "WORLD_SIZE=3 but the process group has 2 ranks" in r["message"]
-    assert not (tmp_path / "model").exists()
+    _assert_both_ranks_failed_before_training(
+        tmp_path, "WORLD_SIZE=3 but the process group has 2 ranks"
+    )
 
 
 def test_fewer_processes_than_world_size(tmp_path):
