@@ -17,11 +17,14 @@ paths must not read them (`fits`, and the paired path's clipped last row and col
 
 Staging copies rows with vector loads and stores (stride 1) or two loads and a
 `vector.shuffle` that keeps the even or odd lanes (stride 2); other strides and row tails
-copy element by element. Pooling windows that tile the image two columns wide (2x2/2, no top
-or left padding: `paired`) skip staging: each output vector combines two loads per window
-row, then the even lanes with the odd ones (VGG-16's five max pools: 3 % of a saved
-library's inference; within noise under the JIT); a ceil_mode last row or column of windows
-reads only the input's rows and columns and takes the pad value for the rest. Output rows
+copy element by element. Pooling windows that tile the image 2, 4, 8 or 16 columns wide
+(kernel = strides, no top or left padding: `paired`; VGG's 2x2 max pools, adaptive average
+pools to an integer fraction of the image) skip staging: each output vector combines the
+`sw` loads of each window row down the rows, then neighbouring lanes pairwise (even lanes
+with odd lanes of two vectors) until each lane holds its window: log2(sw) levels of shuffles
+instead of sw*sw phase planes, whose unrolled copies made LLVM's schedulers take seconds on
+8x8 windows. A ceil_mode last row or column of windows reads only the input's rows and
+columns and takes the pad value for the rest. Output rows
 are vectorised along their width: full vectors and one masked vector per row, stored
 straight into the NCHW output, with the fused epilogue (dense_epilogue) applied on the way.
 """
@@ -71,19 +74,20 @@ class StencilSpec:
 
     @property
     def paired(self) -> bool:
-        """Pooling over windows that tile the image two columns wide (kernel = strides, width
-        stride 2, no top or left padding: VGG's 2x2 max pools): read in place, each row's
-        column pairs combined in registers (even and odd lanes of two loads), no staging.
+        """Pooling over windows that tile the image 2, 4, 8 or 16 columns wide (kernel =
+        strides, no top or left padding: VGG's 2x2 max pools): read in place, each window's
+        columns combined in registers (even and odd lanes of two vectors, log2(width) times),
+        no staging.
         A last window that runs past the bottom or right edge (ceil_mode) reads only the
         input's rows and columns and takes the pad value for the rest; it must start inside."""
         (h, wd), (oh, ow) = self.src_hw, self.out_hw
         return (
             self.combine != "fma"
             and self.kernel == self.strides
-            and self.strides[1] == 2
+            and self.strides[1] in (2, 4, 8, 16)
             and self.pads == (0, 0)
             and (oh - 1) * self.strides[0] < h
-            and (ow - 1) * 2 < wd
+            and (ow - 1) * self.strides[1] < wd
         )
 
     @property
@@ -338,8 +342,8 @@ class _Emitter:
         self.store(acc, "%out", out_t, o_idx, lanes)
 
     def paired_channel(self, c: str) -> None:
-        """Channel c of a ``paired`` pooling: per output vector, two loads from each of the
-        window's rows, combined down the rows, then even lanes with odd lanes. Output rows
+        """Channel c of a ``paired`` pooling: per output vector, `sw` loads from each of the
+        window's rows, combined down the rows, then neighbouring lanes pairwise. Output rows
         whose window runs past the input's last row (ceil_mode) come after the loop, with
         only the rows that exist."""
         s = self.s
@@ -357,43 +361,55 @@ class _Emitter:
         """Output row `oh` of a paired pooling from the first `rows_in` rows of its window;
         the window's other rows and any columns past the input's width are the pad value."""
         s, w, v = self.s, self.w, self.s.vector
-        (h, wd), (oh_n, ow_n), sh = s.src_hw, s.out_hw, s.strides[0]
+        (h, wd), (oh_n, ow_n), (sh, sw) = s.src_hw, s.out_hw, s.strides
         out_t = f"memref<{s.out_size}xf32>"
         pad = w.const(f"dense<{f32_literal(s.pad_value)}>", self.vt)
-        even = ", ".join(str(2 * k) for k in range(v))
-        odd = ", ".join(str(2 * k + 1) for k in range(v))
         row_in = self.addv(self.mul(c, h * wd), self.mul(oh, sh * wd))
         row_out = self.addv(self.mul(c, oh_n * ow_n), self.mul(oh, ow_n))
         for j in range(-(-ow_n // v)):
             lanes = min(v, ow_n - j * v)
             o_idx = self.add(row_out, j * v)
-            halves = []
-            for half, half_lanes in enumerate((min(v, 2 * lanes), 2 * lanes - v)):
-                if half_lanes <= 0:
-                    halves.append(w.const("dense<0.0>", self.vt))  # lanes past the output
+            parts = []
+            for part in range(sw):
+                part_lanes = min(v, sw * lanes - part * v)
+                if part_lanes <= 0:
+                    parts.append(w.const("dense<0.0>", self.vt))  # lanes past the output
                     continue
-                col = 2 * j * v + half * v
-                real = min(half_lanes, wd - col)  # columns of the input (the rest: pad)
+                col = sw * j * v + part * v
+                real = min(part_lanes, wd - col)  # columns of the input (the rest: pad)
                 if real <= 0:
                     rows = [pad]
                 else:
                     rows = [
-                        self.load_or_pad(self.add(row_in, kh * wd + col), real, half_lanes, pad)
+                        self.load_or_pad(self.add(row_in, kh * wd + col), real, part_lanes, pad)
                         for kh in range(rows_in)
                     ]
                     if rows_in < sh:
                         rows.append(pad)
                 for x in rows[1:]:
                     rows[0] = self.combine(rows[0], x)
-                halves.append(rows[0])
-            shuffle = f"vector.shuffle {halves[0]}, {halves[1]}"
-            pairs = [
-                w.op(f"{shuffle} [{lanes_}] : {self.vt}, {self.vt}", "v") for lanes_ in (even, odd)
-            ]
+                parts.append(rows[0])
+            window = self.fold_neighbours(parts)
             acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
-            for x in pairs:
-                acc = self.combine(acc, x)
-            self.finish(acc, o_idx, lanes)
+            self.finish(self.combine(acc, window), o_idx, lanes)
+
+    def fold_neighbours(self, parts: list[str]) -> str:
+        """Consecutive vectors x0 x1 ... (a power of two of them) read as one row of lanes:
+        lane k of the result combines that row's lanes k*n ... k*n + n - 1 (n vectors).
+        Each level combines the even lanes of a pair of vectors with their odd lanes."""
+        v = self.s.vector
+        even = ", ".join(str(2 * k) for k in range(v))
+        odd = ", ".join(str(2 * k + 1) for k in range(v))
+        while len(parts) > 1:
+            folded = []
+            for a, b in zip(parts[0::2], parts[1::2]):
+                halves = [
+                    self.w.op(f"vector.shuffle {a}, {b} [{sel}] : {self.vt}, {self.vt}", "v")
+                    for sel in (even, odd)
+                ]
+                folded.append(self.combine(*halves))
+            parts = folded
+        return parts[0]
 
     def load_or_pad(self, idx: str, real: int, lanes: int, pad: str) -> str:
         """`lanes` lanes from %in at idx of which only the first `real` exist in the row: the

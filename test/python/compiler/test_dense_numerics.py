@@ -231,10 +231,18 @@ POOLS = [
     ("max", 4, 8, 8, 2, 2, 0),
     ("sum", 6, 10, 10, 3, 2, 1),
 ]
-# 2x2/2 pools combine column pairs in registers (dense_stencil's `paired`): odd sizes (the
-# last row and column are dropped), a masked last vector of 2 lanes (one load, the other half
-# past the output), whole vectors only.
-PAIRED_POOLS = [("max", 3, 9, 37, 2, 2, 0), ("sum", 2, 6, 64, 2, 2, 0), ("max", 2, 5, 33, 2, 2, 0)]
+# Pools whose windows tile the image 2, 4, 8 or 16 wide combine neighbouring lanes in
+# registers (dense_stencil's `paired`): odd sizes (the last rows and columns are dropped), a
+# masked last vector of 2 lanes (one load, the other half past the output), whole vectors
+# only; 4x4, 8x8 (an adaptive pool of 56 to 7) and 16 wide, with partial last vectors.
+PAIRED_POOLS = [
+    ("max", 3, 9, 37, 2, 2, 0),
+    ("sum", 2, 6, 64, 2, 2, 0),
+    ("max", 2, 5, 33, 2, 2, 0),
+    ("max", 2, 9, 37, 4, 4, 0),
+    ("sum", 3, 56, 56, 8, 8, 0),
+    ("sum", 2, 16, 200, 16, 16, 0),
+]
 LINEARS = [(1, 100, 37), (3, 37, 50), (9, 64, 33)]
 
 
@@ -268,16 +276,22 @@ def test_pooling_matches_torch(case):
     _run(*pool_case(*case))
 
 
-def test_paired_pooling_reads_in_place():
-    """On 16-lane vectors (x86-64-v4; the pass plans for it on any host)."""
+@pytest.mark.parametrize(
+    "case, shuffles",
+    [(PAIRED_POOLS[0], 4), (PAIRED_POOLS[4], 14)],
+    ids=["2x2_two_row_vectors", "8x8_one_row_vector"],
+)
+def test_paired_pooling_reads_in_place(case, shuffles):
+    """On 16-lane vectors (x86-64-v4; the pass plans for it on any host): even + odd lanes
+    per fold, one fold per pair of vectors (2x2: 2 output vectors a row; 8x8: 4 + 2 + 1 folds)."""
     from mlir import ir
     from pattern_mlir.passes.registry import lookup
 
     with ir.Context():
-        module = ir.Module.parse(pool_case(*PAIRED_POOLS[0])[0])
+        module = ir.Module.parse(pool_case(*case)[0])
         lookup("pattern-vectorize-dense").run(module.operation, {"target": "x86-64-v4"})
         dense = str(module)
-    assert "%stage" not in dense and dense.count("vector.shuffle") == 4  # even + odd, 2 vectors
+    assert "%stage" not in dense and dense.count("vector.shuffle") == shuffles
 
 
 def test_paired_pooling_arm64_matches_torch():
@@ -327,6 +341,7 @@ ARM64 = [
     ("conv1x1_tiny", lambda: conv_case(40, 70, 1, 1, 1, 1, 0)),
     ("depthwise_s2", lambda: depthwise_case(12, 9, 11, 3, 2, 1)),
     ("depthwise_s2_wide", lambda: depthwise_case(*DEPTHWISE[4])),
+    ("pool_8x8", lambda: pool_case(*PAIRED_POOLS[4])),
     ("maxpool", lambda: pool_case("max", 5, 11, 9, 3, 2, 1)),
     ("linear", lambda: linear_case(3, 37, 50)),
 ]
