@@ -98,6 +98,9 @@ class HostExecutable(Executable):
     def _run(self, inputs, outputs):
         self._function(self._arguments.packed(inputs + outputs))
 
+    def _run_at(self, pointers):
+        self._function(self._arguments.at(pointers).packed)
+
     def _save_library(self, path: Path) -> None:
         """The object code: the same LLVM-dialect module built by llc into libmodel.so."""
         from .library_build import build_model_library

@@ -92,13 +92,50 @@ class Executable:
 
     def __call__(self, *inputs):
         """Runs the model; torch tensors out where torch is installed, else numpy arrays."""
-        outputs = self.run(*inputs)
         torch = _torch()
+        if torch is not None and type(self)._run_at is not Executable._run_at:
+            results = self._call_on_tensors(torch, inputs)
+            if results is not None:
+                return results[0] if len(results) == 1 else tuple(results)
+        outputs = self.run(*inputs)
         results = [torch.from_numpy(o) for o in outputs] if torch else outputs
         return results[0] if len(results) == 1 else tuple(results)
 
+    def _call_on_tensors(self, torch, inputs) -> list | None:
+        """CPU tensors of the right shapes and dtypes, contiguous, run in place into fresh
+        tensors: no numpy views or ctypes objects, whose making cost more than a small
+        model's kernels. None for anything else, which `run` checks (and converts or refuses)."""
+        if len(inputs) != len(self.inputs):
+            return None
+        dtypes = self._torch_dtypes(torch)
+        for value, spec, dtype in zip(inputs, self.inputs, dtypes):
+            if not (
+                isinstance(value, torch.Tensor)
+                and value.dtype == dtype
+                and value.is_cpu
+                and tuple(value.shape) == spec.shape
+                and value.is_contiguous()
+            ):
+                return None
+        # numpy's allocation and a view on it cost less than torch.empty's argument parsing.
+        outputs = [torch.from_numpy(np.empty(s.shape, s.dtype)) for s in self.outputs]
+        self._run_at([t.data_ptr() for t in (*inputs, *outputs)])
+        return outputs
+
+    def _torch_dtypes(self, torch) -> list:
+        """The torch dtype of every input (computed once)."""
+        if not hasattr(self, "_torch_dtype_list"):
+            self._torch_dtype_list = [
+                torch.from_numpy(np.empty(0, s.dtype)).dtype for s in self.inputs
+            ]
+        return self._torch_dtype_list
+
     def _run(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         raise NotImplementedError  # pragma: no cover - every target overrides it
+
+    def _run_at(self, pointers: list[int]) -> None:
+        """Runs on the buffers at `pointers` (inputs, then outputs), where a target can."""
+        raise NotImplementedError  # pragma: no cover - only targets that override it use it
 
     # ----- save ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -168,6 +205,9 @@ class HostLibraryExecutable(Executable):
 
     def _run(self, inputs, outputs):
         self._function(*self._arguments.descriptors(inputs + outputs))
+
+    def _run_at(self, pointers):
+        self._function(*self._arguments.at(pointers).descriptors)
 
     def _save_library(self, path: Path) -> None:
         if self.library.resolve() != path.resolve():

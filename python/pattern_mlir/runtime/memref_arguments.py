@@ -48,21 +48,23 @@ class MemRefArguments:
         self._specs = list(specs)
         self._local = threading.local()
 
-    def _block(self, arrays: list[np.ndarray]) -> _Block:
+    def at(self, pointers: list[int]) -> _Block:
+        """This thread's descriptors, pointing at the buffers at `pointers` (C-contiguous, of
+        the specs' shapes and dtypes: the caller checks); `.packed` is the `void **` of the
+        packed calling convention, `.descriptors` one pointer per descriptor (C interface)."""
         block = getattr(self._local, "block", None)
         if block is None:
             block = self._local.block = _Block(self._specs)
         fields = block.fields
-        for start, array in zip(block.starts, arrays):
-            pointer = array.ctypes.data
+        for start, pointer in zip(block.starts, pointers):
             fields[start] = pointer
             fields[start + 1] = pointer
         return block
 
     def packed(self, arrays: list[np.ndarray]) -> ctypes.Array:
         """The `void **` of the packed calling convention, pointing at `arrays`."""
-        return self._block(arrays).packed
+        return self.at([a.ctypes.data for a in arrays]).packed
 
     def descriptors(self, arrays: list[np.ndarray]) -> list[ctypes.c_void_p]:
         """A pointer to each array's descriptor, for `_mlir_ciface_*` functions."""
-        return self._block(arrays).descriptors
+        return self.at([a.ctypes.data for a in arrays]).descriptors
