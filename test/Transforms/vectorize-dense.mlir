@@ -225,7 +225,8 @@ func.func @forward(%x: tensor<1x5x8x8xf32>) -> tensor<1x5x8x8xf32> {
 // 2x2 stride-2 max pooling: the -inf fill of the output becomes the accumulator's initial
 // value. The windows tile the image two columns wide, so each channel is read in place (no
 // staging): per output vector one load from each of the window's two rows (masked: a row
-// has 8 columns), combined with maximumf, then the even lanes with the odd lanes.
+// has 8 columns), combined with maximumf, then the even lanes with the odd lanes, then the
+// initial value.
 
 // CHECK-LABEL: func.func @forward
 // CHECK-NOT: linalg.pooling_nchw_max
@@ -238,8 +239,8 @@ func.func @forward(%x: tensor<1x5x8x8xf32>) -> tensor<1x5x8x8xf32> {
 // CHECK: %[[ROWS:.*]] = arith.maximumf %[[TOP]], %[[BOTTOM]] : vector<16xf32>
 // CHECK: %[[EVEN:.*]] = vector.shuffle %[[ROWS]], %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
 // CHECK: %[[ODD:.*]] = vector.shuffle %[[ROWS]], %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
-// CHECK: %[[M:.*]] = arith.maximumf %[[NINF]], %[[EVEN]]
-// CHECK: %[[Y:.*]] = arith.maximumf %[[M]], %[[ODD]]
+// CHECK: %[[W:.*]] = arith.maximumf %[[EVEN]], %[[ODD]]
+// CHECK: %[[Y:.*]] = arith.maximumf %[[NINF]], %[[W]]
 // CHECK: vector.maskedstore %{{.*}}, %{{.*}}, %[[Y]]
 // CHECK-LABEL: func.func private @dense_0_entry
 // CHECK-NOT: memref.alloc
