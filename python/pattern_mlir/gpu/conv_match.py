@@ -64,9 +64,16 @@ def match_conv(conv: ir.Operation) -> ConvMatch | None:
         source=source,
         pads=pads,
         bias=bias,
-        strides=[int(v) for v in np.array(conv.attributes["strides"]).reshape(-1)],
-        dilations=[int(v) for v in np.array(conv.attributes["dilations"]).reshape(-1)],
+        strides=_window_attribute(conv, "strides"),
+        dilations=_window_attribute(conv, "dilations"),
     )
+
+
+def _window_attribute(conv: ir.Operation, name: str) -> list[int]:
+    """A conv's strides or dilations; linalg's default (1, 1) where the attribute is absent."""
+    if name not in conv.attributes:
+        return [1, 1]
+    return [int(v) for v in np.array(conv.attributes[name]).reshape(-1)]
 
 
 def replace_with_packed(match: ConvMatch, packed: PackedFKW) -> ir.Operation:

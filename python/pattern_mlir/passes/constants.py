@@ -7,10 +7,13 @@ attributes; both read the same way here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
+from .size_limits import MAX_CONSTANT_ELEMENTS
 
 _NUMPY_TYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
 
@@ -42,7 +45,14 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
 
 def elements_array(attr: ir.Attribute, shape: tuple[int, ...], dtype) -> np.ndarray | None:
     """The values of a `dense` or `dense_resource` elements attribute (an arith.constant's value,
-    a memref.global's initial value) as `dtype`, or None for any other attribute."""
+    a memref.global's initial value) as `dtype`, or None for any other attribute. A constant
+    of more than MAX_CONSTANT_ELEMENTS elements is refused (ValueError), not allocated."""
+    count = math.prod(shape)
+    if count > MAX_CONSTANT_ELEMENTS:
+        raise ValueError(
+            f"a constant of {count} elements (shape {'x'.join(map(str, shape))}) is too large "
+            f"to read at compile time (at most {MAX_CONSTANT_ELEMENTS})"
+        )
     blob = _patternDialects.dense_resource_bytes(attr)
     if blob is not None:
         # The first 4 bytes of a printed blob are its alignment, not data; the

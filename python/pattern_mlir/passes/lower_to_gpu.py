@@ -34,6 +34,7 @@ are stages too):
 from __future__ import annotations
 
 from pattern_mlir.passes.registry import register_pass
+from pattern_mlir.passes.size_limits import GPU_MAX_ELEMENTS, check_tensor_sizes
 
 
 def _flag(options: dict[str, str], key: str, pass_name: str) -> bool | None:
@@ -70,6 +71,9 @@ def prepare(module_op, options: dict[str, str]) -> None:
     from pattern_mlir.gpu import tensor_prep
     from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
+    check_tensor_sizes(
+        module_op, GPU_MAX_ELEMENTS, "pattern-gpu-prepare", "GPU kernels index in 32 bits"
+    )
     tensor_prep.check_supported(module_op)
     tensor_prep.strip_asserts(module_op)
     capabilities = implied_closure(_profile(options).capabilities)

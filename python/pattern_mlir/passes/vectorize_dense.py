@@ -35,6 +35,7 @@ from .dense_conv_transpose import plan_conv_or_transposed
 from .dense_lower import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense_transform import lower_vectors, vectorize_ops
 from .registry import register_pass
+from .size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 from .target_option import pass_target
 
 _PLANNERS = {
@@ -227,6 +228,12 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
     threads = int(options.get("threads", "1"))
     if threads < 1:
         raise ValueError(f"pattern-vectorize-dense: threads must be >= 1, got {threads}")
+    check_tensor_sizes(
+        module,
+        CPU_MAX_ELEMENTS,
+        "pattern-vectorize-dense",
+        "beyond the memory of the CPUs targeted",
+    )
     lower_kernels(module, target, threads)
     erase_dead(module)
     vectorize_rest(module, target.lanes)
