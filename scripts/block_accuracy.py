@@ -223,6 +223,7 @@ def report(cache_dir: Path, page: Path) -> None:
                 "run), so the times are upper bounds."
             ),
         ]
+    lines += _summary(docs)
     lines += [
         "",
         (
@@ -274,6 +275,52 @@ def report(cache_dir: Path, page: Path) -> None:
     head = (old[: old.index(SECTION)] if SECTION in old else old).rstrip("\n")
     head = head + "\n\n" if head else ""
     page.write_text(head + "\n".join(lines))
+
+
+def _summary(docs: list[dict]) -> list[str]:
+    """Per model and block sparsity over the seeds run: mean and range of the change against
+    each seed's dense model (and against its control, where one ran), and the goal at 0.75."""
+    lines = [
+        "",
+        (
+            "Summary over seeds (points against each seed's own dense model; *range* is the "
+            "lowest and highest seed; the goal: at 0.75, within 1 point of dense, over 3 seeds):"
+        ),
+        "",
+        "| model | block sparsity | seeds | vs dense, mean | range | vs control, mean | goal at 0.75 |",
+        "|---|---:|---:|---:|---|---:|---|",
+    ]
+    for model in REPORT_MODELS:
+        runs = [d for d in docs if d["model"] == model]
+        for s in (0.0, *REPORT_SPARSITIES):
+            key = "dense-more" if s == 0.0 else f"{s:g}"
+            deltas, controls = [], []
+            for d in runs:
+                r = d["runs"].get(key)
+                if r is None:
+                    continue
+                deltas.append(100 * r["delta"])
+                control = d["runs"].get("dense-more")
+                if control and s:
+                    controls.append(100 * (r["test_acc"] - control["test_acc"]))
+            if not deltas:
+                continue
+            mean = sum(deltas) / len(deltas)
+            goal = ""
+            if s == 0.75:
+                verdict = "met" if mean >= -1.0 else "missed"
+                goal = (
+                    verdict if len(deltas) >= 3 else f"{verdict} so far ({len(deltas)} of 3 seeds)"
+                )
+            label = "0 (control: dense trained on)" if s == 0.0 else f"{s:g}"
+            vs_control = (
+                f"{sum(controls) / len(controls):+.2f} ({len(controls)})" if controls else ""
+            )
+            lines.append(
+                f"| {model} | {label} | {len(deltas)} | {mean:+.2f} | "
+                f"{min(deltas):+.2f} .. {max(deltas):+.2f} | {vs_control} | {goal} |"
+            )
+    return lines
 
 
 def dense_control(args, dense, train, log) -> dict:
