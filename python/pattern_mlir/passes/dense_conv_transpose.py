@@ -32,10 +32,8 @@ from .dense_lower import (
     _call,
     _entry,
     _ints,
-    _pick_block,
     constant_operand,
-    implicit_gemm_spec,
-    pack_conv_weights,
+    dense_conv_gemm,
     plan_conv,
     read_init,
 )
@@ -130,24 +128,9 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
         planes = Planes(
             Source(x, x_shape, (top, left, bottom, right)), (th, tw), (1, 1), (a_n, b_n)
         )
-        mr, nv = _pick_block(target, f, planes.n)
-        taps = th * tw
-        packed = pack_conv_weights(sub, mr)
         b_taps = tuple(planes.tap(i, j) for i in range(th) for j in range(tw))
-        spec = implicit_gemm_spec(
-            tag,
-            planes,
-            f,
-            c,
-            b_taps,
-            (mr, nv),
-            target,
-            a_size=packed.size,
-            a_rows=mr,
-            a_panel=c * taps * mr,
-            init="row",
-            groups=groups,
-            epilogue=epi,
+        spec, packed = dense_conv_gemm(
+            tag, planes, sub, b_taps, target, init="row", groups=groups, epilogue=epi
         )
         text.append(emit_gemm(spec))
         text.append(
@@ -166,7 +149,7 @@ def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) ->
                 ],
             )
         )
-        lw.macs += f * c * taps * a_n * b_n
+        lw.macs += f * c * th * tw * a_n * b_n
     params.append(("out", _memref(out_shape)))
     lw.text = "".join(text) + _entry(lw.entry, params, body)
     lw.operands = operands

@@ -344,28 +344,20 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
         epi = fuse_consumers(op.results[0], allow_residual=False)
         return _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups, epi)
     epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
-    mr, nv = _pick_block(target, f, n)
-    taps = kh * kw
-    packed = pack_conv_weights(weights, mr)
     init_kind = "row" if init.kind in ("row", "zero", "const") else "load"
     bias = None
     if init_kind == "row":
         bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
-    spec = implicit_gemm_spec(
+    spec, packed = dense_conv_gemm(
         name,
         planes,
-        f,
-        c,
+        weights,
         b_taps,
-        (mr, nv),
         target,
-        a_size=packed.size,
-        a_rows=mr,
-        a_panel=c * taps * mr,
         init=init_kind,
         groups=groups,
         epilogue=epi,
-        unroll_c=2 if taps == 1 and c % 2 == 0 else 1,
+        unroll_c=2 if kh * kw == 1 and c % 2 == 0 else 1,
     )
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
@@ -379,6 +371,35 @@ def pack_conv_weights(weights: np.ndarray, mr: int) -> np.ndarray:
     packed = np.zeros((blocks * mr, c, taps), np.float32)
     packed[:f] = weights.reshape(f, c, taps)
     return packed.reshape(blocks, mr, c, taps).transpose(0, 2, 3, 1).copy()
+
+
+def dense_conv_gemm(
+    name: str,
+    planes: Planes,
+    weights: np.ndarray,
+    b_taps: tuple[int, ...],
+    target: Target,
+    **fields,
+) -> tuple[GemmSpec, np.ndarray]:
+    """A dense conv's implicit GEMM: the target's register block for its filters and output
+    positions, the weights packed for it, the spec (`fields`: init, groups, epilogue, ...)."""
+    f, c = weights.shape[:2]
+    mr, nv = _pick_block(target, f, planes.n)
+    packed = pack_conv_weights(weights, mr)
+    spec = implicit_gemm_spec(
+        name,
+        planes,
+        f,
+        c,
+        b_taps,
+        (mr, nv),
+        target,
+        a_size=packed.size,
+        a_rows=mr,
+        a_panel=c * len(b_taps) * mr,
+        **fields,
+    )
+    return spec, packed
 
 
 def implicit_gemm_spec(
