@@ -32,6 +32,8 @@ _REASSOCIATION = re.compile(
 _CONV_STEPS = re.compile(
     r"(?<![\w.])(strides|dilations)\s*=\s*(?:dense<|array<i64:|\[)([^>\]]*(?:\][^>]*)?)"
 )
+_INDEXING_MAPS = re.compile(r"(?<![\w.])indexing_maps\s*=\s*\[")
+_CONTRACTION_OP = re.compile(r"linalg\.(?:\w*matmul\w*|contract)\b")
 _ITERATORS = re.compile(r"(?<![\w.])iterator_types\s*=\s*\[([^\]]*)\]")
 _ITERATOR = re.compile(r'\s*(?:"[^"]*"|#\w+\.iterator_type<\w+>)\s*')
 
@@ -179,6 +181,19 @@ def _huge_conv_steps(text: str) -> Iterator[tuple[int, str]]:
             yield match.start(), f"{match.group(1)} value {huge[0]} is not below 2^31"
 
 
+def _contraction_map_count(text: str) -> Iterator[tuple[int, str]]:
+    """The matmul family's verifier (verifyExtendedMatmulSemantic) indexes the explicit
+    `indexing_maps` as A, B and C unchecked: any other number of maps aborts."""
+    for match in _scan(text, _INDEXING_MAPS, "indexing_maps"):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        op = _CONTRACTION_OP.search(text, line_start, match.start())
+        if op is None:
+            continue
+        count = len(_top_level_items(text, match.end()))
+        if count != 3:
+            yield match.start(), f"{op.group()} has {count} indexing maps, not 3"
+
+
 def _non_string_iterator_types(text: str) -> Iterator[tuple[int, str]]:
     """linalg.generic's parser casts every `iterator_types` entry to a string."""
     for match in _scan(text, _ITERATORS, "iterator_types"):
@@ -197,6 +212,7 @@ _CHECKS = (
     _memoized_indexing_maps,
     _empty_reassociation_group,
     _huge_conv_steps,
+    _contraction_map_count,
     _non_string_iterator_types,
 )
 
