@@ -27,6 +27,8 @@ indices and values from outside.
 
 from __future__ import annotations
 
+import math
+
 from mlir import ir
 
 __all__ = ["fuse_producers"]
@@ -60,7 +62,8 @@ def _elements(t: ir.Type) -> int:
     return n
 
 
-def _iterations(op: ir.Operation, maps: list[ir.AffineMap]) -> int | None:
+def loop_sizes(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int] | None:
+    """The static size of every loop, read from the operands its maps index by that loop."""
     sizes: list[int | None] = [None] * maps[0].n_dims
     for value, m in zip(op.operands, maps):
         if not isinstance(value.type, ir.RankedTensorType):
@@ -68,12 +71,12 @@ def _iterations(op: ir.Operation, maps: list[ir.AffineMap]) -> int | None:
         for extent, expr in zip(value.type.shape, m.results):
             if isinstance(expr, ir.AffineDimExpr):
                 sizes[expr.position] = extent
-    if any(s is None for s in sizes):
-        return None
-    n = 1
-    for s in sizes:
-        n *= s
-    return n
+    return None if any(s is None for s in sizes) else sizes
+
+
+def _iterations(op: ir.Operation, maps: list[ir.AffineMap]) -> int | None:
+    sizes = loop_sizes(op, maps)
+    return None if sizes is None else math.prod(sizes)
 
 
 def _body(op: ir.Operation) -> ir.Block:

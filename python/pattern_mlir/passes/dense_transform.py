@@ -47,7 +47,7 @@ from mlir.dialects import transform
 from mlir.dialects.transform import interpreter, structured
 from mlir.dialects.transform import vector as tvector
 
-from .dense_fuse import fuse_producers, inline_gathered
+from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
 from .dense_positions import rewrite_positions, split_rows
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
@@ -95,18 +95,6 @@ def _iterators(op: ir.Operation) -> list[str]:
     ]
 
 
-def _loop_sizes(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int] | None:
-    """The static size of every loop, read from the operands its maps index by that loop."""
-    sizes: list[int | None] = [None] * maps[0].n_dims
-    for value, m in zip(op.operands, maps):
-        if not isinstance(value.type, ir.RankedTensorType):
-            continue
-        for extent, expr in zip(value.type.shape, m.results):
-            if isinstance(expr, ir.AffineDimExpr):
-                sizes[expr.position] = extent
-    return None if any(s is None for s in sizes) else sizes
-
-
 def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     """How to vectorise `op` (a linalg op on static f32 or f64 tensors), or None to leave it.
 
@@ -135,7 +123,7 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     body = op.regions[0].blocks[0]
     iterators = _iterators(op)
     maps = _maps(op)
-    sizes = _loop_sizes(op, maps)
+    sizes = loop_sizes(op, maps)
     if not iterators or sizes is None or 0 in sizes:
         return None
     if _gathers_through_table(op, body, maps):
