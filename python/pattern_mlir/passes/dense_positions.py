@@ -23,36 +23,12 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
+from .dense_fuse import loop_sizes
+from .numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
+
 __all__ = ["rewrite_positions"]
 
 Table = tuple  # (loop or None, numpy array over that loop's range, or a 0-d array)
-
-_INT_BINARY = {
-    "arith.addi": np.add,
-    "arith.subi": np.subtract,
-    "arith.muli": np.multiply,
-    "arith.minsi": np.minimum,
-    "arith.maxsi": np.maximum,
-    "arith.andi": np.bitwise_and,
-    "arith.ori": np.bitwise_or,
-    "arith.floordivsi": np.floor_divide,
-}
-_FLOAT_BINARY = {
-    "arith.addf": np.add,
-    "arith.subf": np.subtract,
-    "arith.mulf": np.multiply,
-    "arith.divf": np.divide,
-    "arith.maximumf": np.maximum,
-    "arith.minimumf": np.minimum,
-}
-_CMPI = {
-    0: np.equal,
-    1: np.not_equal,
-    2: np.less,
-    3: np.less_equal,
-    4: np.greater,
-    5: np.greater_equal,
-}
 
 
 def _maps(op: ir.Operation) -> list[ir.AffineMap]:
@@ -64,14 +40,7 @@ def _inputs(op: ir.Operation) -> int:
 
 
 def _sizes(op: ir.Operation) -> list[int] | None:
-    maps = _maps(op)
-    sizes: list[int | None] = [None] * maps[0].n_dims
-    for value, m in zip(op.operands, maps):
-        if isinstance(value.type, ir.RankedTensorType):
-            for extent, expr in zip(value.type.shape, m.results):
-                if isinstance(expr, ir.AffineDimExpr):
-                    sizes[expr.position] = extent
-    return None if any(s is None for s in sizes) else sizes
+    return loop_sizes(op, _maps(op))
 
 
 def _owner(value: ir.Value) -> ir.Operation | None:
@@ -210,10 +179,10 @@ def _evaluate_uncached(value, body, sizes, tables, cache) -> Table | None:
     if out is None:
         return None
     with np.errstate(all="ignore"):
-        if name in _INT_BINARY:
-            array = _INT_BINARY[name](args[0], args[1])
-        elif name in _FLOAT_BINARY:
-            array = _FLOAT_BINARY[name](args[0].astype(out), args[1].astype(out))
+        if name in INT_BINARY:
+            array = INT_BINARY[name](args[0], args[1])
+        elif name in FLOAT_BINARY:
+            array = FLOAT_BINARY[name](args[0].astype(out), args[1].astype(out))
         elif name in (
             "arith.index_cast",
             "arith.extsi",
@@ -228,9 +197,9 @@ def _evaluate_uncached(value, body, sizes, tables, cache) -> Table | None:
             array = np.floor(args[0])
         elif name == "arith.cmpi":
             predicate = ir.IntegerAttr(op.attributes["predicate"]).value
-            if predicate not in _CMPI:
+            if predicate not in CMPI:
                 return None
-            array = _CMPI[predicate](args[0], args[1])
+            array = CMPI[predicate](args[0], args[1])
         elif name == "arith.select":
             array = np.where(args[0], args[1], args[2])
         else:

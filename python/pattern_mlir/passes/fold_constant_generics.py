@@ -25,6 +25,7 @@ from mlir.dialects import arith
 from .constants import constant_array, defining_op
 from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
+from .numpy_arith import CMPF, CMPI, FLOAT_BINARY, INT_BINARY
 from .registry import register_pass
 
 MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
@@ -41,26 +42,6 @@ _NUMPY = {
     "index": np.int64,
 }
 
-_INT_BINARY = {
-    "arith.addi": np.add,
-    "arith.subi": np.subtract,
-    "arith.muli": np.multiply,
-    "arith.maxsi": np.maximum,
-    "arith.minsi": np.minimum,
-    "arith.andi": np.bitwise_and,
-    "arith.ori": np.bitwise_or,
-    "arith.xori": np.bitwise_xor,
-}
-_FLOAT_BINARY = {
-    "arith.addf": np.add,
-    "arith.subf": np.subtract,
-    "arith.mulf": np.multiply,
-    "arith.divf": np.divide,
-    "arith.maximumf": np.maximum,
-    "arith.minimumf": np.minimum,
-    "arith.maxnumf": np.fmax,
-    "arith.minnumf": np.fmin,
-}
 _CASTS = (
     "arith.index_cast",
     "arith.index_castui",
@@ -71,23 +52,6 @@ _CASTS = (
     "arith.extf",
     "arith.truncf",
 )
-# arith.cmpi / cmpf predicates (their enum values) as numpy comparisons; unsigned ones are absent.
-_CMPI = {
-    0: np.equal,
-    1: np.not_equal,
-    2: np.less,
-    3: np.less_equal,
-    4: np.greater,
-    5: np.greater_equal,
-}
-_CMPF = {
-    1: np.equal,
-    2: np.greater,
-    3: np.greater_equal,
-    4: np.less,
-    5: np.less_equal,
-    6: np.not_equal,
-}
 
 
 class _CannotFold(Exception):
@@ -180,8 +144,8 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
             value = grids[ir.IntegerAttr(inner.attributes["dim"]).value]
         elif name == "arith.constant":
             value = _scalar(inner.attributes["value"], inner.results[0].type)
-        elif name in _INT_BINARY or name in _FLOAT_BINARY:
-            fn = _INT_BINARY.get(name) or _FLOAT_BINARY[name]
+        elif name in INT_BINARY or name in FLOAT_BINARY:
+            fn = INT_BINARY.get(name) or FLOAT_BINARY[name]
             value = fn(read(inner.operands[0]), read(inner.operands[1]))
         elif name in ("arith.divsi", "arith.remsi"):
             a, b = np.asarray(read(inner.operands[0])), np.asarray(read(inner.operands[1]))
@@ -196,7 +160,7 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
         elif name in _CASTS:
             value = np.asarray(read(inner.operands[0])).astype(_dtype(inner.results[0].type))
         elif name in ("arith.cmpi", "arith.cmpf"):
-            table = _CMPI if name == "arith.cmpi" else _CMPF
+            table = CMPI if name == "arith.cmpi" else CMPF
             predicate = ir.IntegerAttr(inner.attributes["predicate"]).value
             if predicate not in table:
                 raise _CannotFold(f"{name} predicate {predicate}")
