@@ -3,14 +3,11 @@
 pattern kernels; dense and depthwise convs through the same conv kernel (one full pattern);
 every other op through the upstream-lowered kernels.
 
-The models lavapipe runs in seconds are in the default suite; the large classifiers
-(VGG-16, ResNet-50: a minute or more each to compile and run on this CPU driver) only with
-PATTERN_MLIR_SLOW_TESTS=1.
+Every zoo model runs in the default suite at its small input; VGG-16 and ResNet-50 take
+about a minute each on lavapipe (this CPU driver), the others seconds.
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
@@ -18,15 +15,18 @@ from gpu_testlib import relative_error
 from pattern_mlir.gpu import compile_for_vulkan
 from pattern_mlir.runtime.vulkan_buffer import Buffer
 
-FAST = ["fashion-cnn", "mobilenet-v2", "style-transfer", "super-resolution", "colorization"]
-SLOW = ["vgg16", "resnet50"]
-slow = pytest.mark.skipif(
-    os.environ.get("PATTERN_MLIR_SLOW_TESTS") != "1",
-    reason="large on lavapipe; set PATTERN_MLIR_SLOW_TESTS=1",
-)
+ZOO = [
+    "fashion-cnn",
+    "mobilenet-v2",
+    "style-transfer",
+    "super-resolution",
+    "colorization",
+    "vgg16",
+    "resnet50",
+]
 
 
-@pytest.mark.parametrize("name", [*FAST, *(pytest.param(n, marks=slow) for n in SLOW)])
+@pytest.mark.parametrize("name", ZOO)
 def test_zoo_model_matches_torch(name, zoo):
     compiled = zoo(name)
     got = compiled.exe(compiled.x)
