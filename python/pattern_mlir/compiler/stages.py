@@ -27,9 +27,16 @@ BUFFERIZE = (
     # Folds the reshape views between a result's buffer and the return (a loop over the
     # flattened tensor returns expand_shape(collapse_shape(alloc))), so that the hoisting
     # below sees the allocation and writes into the caller's buffer instead of copying.
-    "canonicalize,"
+    # Canonicalize and CSE run per function (func.func(...)), so on functions in parallel:
+    # at module level one worklist walked every op of every kernel on one thread.
+    "func.func(canonicalize),"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
-    "buffer-deallocation-pipeline,"
+    # buffer-deallocation-pipeline, written out for the nesting above (same passes, same
+    # order, same output).
+    "expand-realloc{emit-deallocs=0},func.func(canonicalize),"
+    "ownership-based-buffer-deallocation,func.func(canonicalize),"
+    "buffer-deallocation-simplification,bufferization-lower-deallocations,"
+    "func.func(cse,canonicalize),"
     # Bufferization creates linalg.map fills; their loop lowering is wrong in
     # this release when they have no inputs, as generics they are correct.
     "func.func(linalg-generalize-named-ops))"

@@ -15,6 +15,7 @@ from mlir import ir
 from ..codegen.schedule import Schedule, schedule_from_fields
 from ..dialects.builders import library_masks
 from .constants import constant_array
+from .walk import walk_unlowered
 
 
 class PassError(ValueError):
@@ -116,7 +117,7 @@ def packed_fkw(op: ir.Operation, info: ConvInfo | None = None):
 
 def collect_ops(module, *names: str) -> list[ir.Operation]:
     """All operations called one of `names` under `module` (an Operation, OpView or Module),
-    in walk order."""
+    in walk order, outside kernels already lowered (`walk.walk_unlowered`)."""
     found: list[ir.Operation] = []
     wanted = set(names)
 
@@ -125,5 +126,5 @@ def collect_ops(module, *names: str) -> list[ir.Operation]:
             found.append(op.operation if isinstance(op, ir.OpView) else op)
         return ir.WalkResult.ADVANCE
 
-    module.operation.walk(visit)
+    walk_unlowered(module, visit)
     return found

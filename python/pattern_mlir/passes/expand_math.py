@@ -40,6 +40,7 @@ from mlir.dialects import arith
 from mlir.dialects import math as math_d
 
 from .registry import register_pass
+from .walk import walk_unlowered
 
 _ERF_SMALL = 0.75
 _ERF_P = (
@@ -353,7 +354,7 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
                 found.append(op.operation if isinstance(op, ir.OpView) else op)
             return ir.WalkResult.ADVANCE
 
-        module.walk(visit)
+        walk_unlowered(module, visit)
         for op in found:
             with ir.InsertionPoint(op), op.location:
                 replacement = expansions[op.name](op)

@@ -45,6 +45,7 @@ from ..codegen.schedule import cpu_target, filter_groups
 from .conv_info import ConvInfo, PassError, collect_ops, packed_fkw, read_conv
 from .registry import register_pass
 from .target_option import pass_target
+from .walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
 
@@ -343,6 +344,7 @@ def _append_functions(module: ir.Operation, kernel_text: str, entry_text: str) -
     body = module.regions[0].blocks[0]
     for op in list(parsed.body.operations):
         op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        mark_lowered(op)
         if "llvm.emit_c_interface" in op.attributes:
             del op.attributes["llvm.emit_c_interface"]
         op.detach_from_parent()

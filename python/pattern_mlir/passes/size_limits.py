@@ -12,6 +12,8 @@ import math
 
 from mlir import ir
 
+from .walk import walk_unlowered
+
 __all__ = ["CPU_MAX_ELEMENTS", "GPU_MAX_ELEMENTS", "MAX_CONSTANT_ELEMENTS", "check_tensor_sizes"]
 
 #: A constant read into numpy at compile time (weights to pack): 1 GiB of f32.
@@ -45,7 +47,7 @@ def check_tensor_sizes(module, limit: int, pass_name: str, why: str) -> None:
                 return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
 
-    module.operation.walk(visit)
+    walk_unlowered(module, visit)
     if found:
         op, type_, count = found[0]
         raise ValueError(

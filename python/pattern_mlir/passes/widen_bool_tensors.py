@@ -26,6 +26,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .registry import register_pass
+from .walk import walk_unlowered
 
 # Ops whose bool tensor results are the same elements as their bool tensor operands.
 _MOVERS = {
@@ -197,7 +198,7 @@ def run(module: ir.Operation, options: dict[str, str]) -> None:
             found.append((op, operands))
         return ir.WalkResult.ADVANCE
 
-    module.walk(visit)
+    walk_unlowered(module, visit)
     # Every op is checked before any is changed, so an unsupported one leaves the IR intact.
     for op, _ in found:
         known = op.name in _MOVERS or op.name in _RULES or op.name.startswith("linalg.")
