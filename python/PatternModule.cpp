@@ -29,6 +29,8 @@ MlirAttribute requireLibrary(MlirAttribute attr) {
     throw nb::type_error("expected a #pattern.library attribute");
   return attr;
 }
+
+nb::str toPython(MlirStringRef text) { return nb::str(text.data, text.length); }
 } // namespace
 
 NB_MODULE(_patternDialects, m) {
@@ -64,6 +66,41 @@ NB_MODULE(_patternDialects, m) {
       },
       nb::arg("library"),
       "Tap bitmasks (bit i = row-major tap i) of a #pattern.library.");
+
+  m.def(
+      "schedule_fields",
+      [](MlirAttribute attr) {
+        if (!patternAttributeIsASchedule(attr))
+          throw nb::type_error("expected a #pattern.schedule attribute");
+        // Keys are the attribute's parameter names, which codegen's Schedule
+        // dataclass shares, so Python builds one with Schedule(**fields).
+        nb::dict fields;
+        fields["tile_rows"] = patternScheduleGetTileRows(attr);
+        fields["tile_cols"] = patternScheduleGetTileCols(attr);
+        fields["tile_filters"] = patternScheduleGetTileFilters(attr);
+        fields["tile_channels"] = patternScheduleGetTileChannels(attr);
+        fields["vector_width"] = patternScheduleGetVectorWidth(attr);
+        fields["unroll"] = patternScheduleGetUnroll(attr);
+        fields["prefetch"] = patternScheduleGetPrefetch(attr);
+        fields["loop_order"] = toPython(patternScheduleGetLoopOrder(attr));
+        fields["threads"] = patternScheduleGetThreads(attr);
+        fields["row_align"] = patternScheduleGetRowAlign(attr);
+        fields["kernel_order"] = toPython(patternScheduleGetKernelOrder(attr));
+        return fields;
+      },
+      nb::arg("schedule"),
+      "Fields of a #pattern.schedule as a dict: ints, and the loop and kernel "
+      "orders as their names.");
+
+  m.def(
+      "activation_kind",
+      [](MlirAttribute attr) {
+        if (!patternAttributeIsAActivation(attr))
+          throw nb::type_error("expected a #pattern.activation attribute");
+        return toPython(patternActivationGetKind(attr));
+      },
+      nb::arg("activation"),
+      "The activation a #pattern.activation names (none, relu, relu6, clamp).");
 
   m.def(
       "dense_resource_bytes",

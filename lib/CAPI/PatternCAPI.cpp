@@ -40,6 +40,65 @@ uint64_t patternLibraryGetMask(MlirAttribute attr, intptr_t pos) {
   return cast<LibraryAttr>(unwrap(attr)).getMasks()[pos];
 }
 
+bool patternAttributeIsASchedule(MlirAttribute attr) {
+  return isa<ScheduleAttr>(unwrap(attr));
+}
+
+int64_t patternScheduleGetTileRows(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getTileRows();
+}
+
+int64_t patternScheduleGetTileCols(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getTileCols();
+}
+
+int64_t patternScheduleGetTileFilters(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getTileFilters();
+}
+
+int64_t patternScheduleGetTileChannels(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getTileChannels();
+}
+
+int64_t patternScheduleGetVectorWidth(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getVectorWidth();
+}
+
+int64_t patternScheduleGetUnroll(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getUnroll();
+}
+
+int64_t patternScheduleGetPrefetch(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getPrefetch();
+}
+
+MlirStringRef patternScheduleGetLoopOrder(MlirAttribute attr) {
+  return wrap(
+      stringifyLoopOrder(cast<ScheduleAttr>(unwrap(attr)).getLoopOrder()));
+}
+
+int64_t patternScheduleGetThreads(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getThreads();
+}
+
+int64_t patternScheduleGetRowAlign(MlirAttribute attr) {
+  return cast<ScheduleAttr>(unwrap(attr)).getRowAlign();
+}
+
+MlirStringRef patternScheduleGetKernelOrder(MlirAttribute attr) {
+  return wrap(
+      stringifyKernelOrder(cast<ScheduleAttr>(unwrap(attr)).getKernelOrder()));
+}
+
+bool patternAttributeIsAActivation(MlirAttribute attr) {
+  return isa<ActivationAttr>(unwrap(attr));
+}
+
+MlirStringRef patternActivationGetKind(MlirAttribute attr) {
+  return wrap(
+      stringifyActivation(cast<ActivationAttr>(unwrap(attr)).getValue()));
+}
+
 MlirStringRef patternDenseResourceGetData(MlirAttribute attr) {
   auto resource = dyn_cast<DenseResourceElementsAttr>(unwrap(attr));
   if (!resource)

@@ -137,8 +137,8 @@ def schedule_text(s: Schedule) -> str:
 
 
 def schedule_from_fields(fields: dict[str, str]) -> Schedule:
-    """A Schedule from its fields as text (the attribute's ``name = value`` pairs, the CLI's
-    ``name=value``): text fields (loop and kernel order) stay text, the others are integers."""
+    """A Schedule from its fields as text (the CLI's ``name=value``): text fields (loop and
+    kernel order) stay text, the others are integers."""
     types = {f.name: f.type for f in dataclasses.fields(Schedule)}
     for name in fields:
         if name not in types:

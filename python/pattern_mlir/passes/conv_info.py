@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from mlir import ir
 
-from ..codegen.schedule import Schedule, schedule_from_fields
+from .._mlir_libs import _patternDialects
+from ..codegen.schedule import Schedule
 from ..dialects.builders import library_masks
 from .constants import constant_array
 from .walk import walk_unlowered
@@ -51,9 +52,7 @@ def schedule_from_attr(attr: ir.Attribute | None) -> Schedule | None:
     """A #pattern.schedule as the codegen dataclass (fields are named alike)."""
     if attr is None:
         return None
-    text = str(attr)
-    body = text[text.index("<") + 1 : text.rindex(">")]
-    return schedule_from_fields(dict(item.split(" = ") for item in body.split(", ")))
+    return Schedule(**_patternDialects.schedule_fields(attr))
 
 
 def read_conv(op: ir.Operation) -> ConvInfo:
@@ -69,8 +68,7 @@ def read_conv(op: ir.Operation) -> ConvInfo:
             raise PassError(op, "needs a constant bias (an arith.constant tensor)")
     activation = "none"
     if "activation" in attrs:
-        text = str(attrs["activation"])
-        activation = text[text.index("<") + 1 : text.rindex(">")]
+        activation = _patternDialects.activation_kind(attrs["activation"])
     clamp = None
     if "clamp_min" in attrs:
         clamp = (ir.FloatAttr(attrs["clamp_min"]).value, ir.FloatAttr(attrs["clamp_max"]).value)
