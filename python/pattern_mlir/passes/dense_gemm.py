@@ -35,6 +35,7 @@ blocks are split instead, so such layers still use every thread.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -94,6 +95,16 @@ class GemmSpec:
     b_batch: int = 0
     out_batch: int = 0
     unroll_c: int = 1  # unroll the reduction loop (only when it divides c)
+    # > 0: each reduction step also prefetches the B row it reads, this many elements ahead
+    # (the next column tile). An implicit GEMM over NCHW planes reads a short run of every
+    # channel's plane per tile: C concurrent streams, more than the hardware prefetchers
+    # follow, so without this the first row block of each tile waits on memory.
+    prefetch_b: int = 0
+    # Copy each column tile of B (one tap, every channel) into a contiguous scratch buffer
+    # before its row blocks read it. Planes a power of two apart (a 128x128 image) put every
+    # channel's run in the same cache sets, so the tile the row blocks share did not stay in
+    # L1 or L2; packed, it does (as BLAS packs its B panels). Single tap, no stream, no batch.
+    pack_b: bool = False
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
     a_lanes: bool = False
@@ -151,6 +162,22 @@ class _Emitter:
         self.vt = f"vector<{spec.vector}xf32>"
         self.mt = f"vector<{spec.vector}xi1>"
         self.origin: tuple[str, str, str] | None = None  # A, B, out offsets of the batch product
+        # The B the register blocks read: the argument, or with pack_b the packed tile, whose
+        # addressing (`self.s`) is a spec of its own; `self.spec` keeps the original.
+        self.spec = spec
+        self.b_name = "%b"
+        self.packed: GemmSpec | None = None
+        if spec.pack_b:
+            self.packed = dataclasses.replace(
+                spec,
+                b_tap=(0,),
+                b_cstride=spec.tile,
+                b_size=spec.c * spec.tile,
+                b_padded=True,
+                prefetch_b=0,
+            )
+            self.s = self.packed
+            self.b_name = "%bp"
 
     # ----- small helpers ------------------------------------------------------------------
     def add(self, base: str, offset: int) -> str:
@@ -275,11 +302,47 @@ class _Emitter:
                 cu = cv if unroll == 1 else self.add(self.mul(cv, unroll), u)
                 ab = w.op(f"arith.addi {a_base}, {self.mul(cu, s.a_cstride)} : index", "i")
                 bb = w.op(f"arith.addi {b_base}, {self.mul(cu, s.b_cstride)} : index", "i")
+                if s.prefetch_b:
+                    self._prefetch_b(bb)
                 self._fmas(cur, mr, nv, masked, last_lanes, ab, bb, a_values, u * s.a_cstride)
         w.line(f"scf.yield {', '.join(a for row in cur for a in row)} : {types}")
         w.dedent()
         w.line("}")
         return [f"{res}#{k}" for k in range(len(flat))]
+
+    def _prefetch_b(self, bb: str) -> None:
+        """Prefetches every cache line of the first tap's B run `prefetch_b` elements past
+        `bb`, the index clamped into B (a prefetch past the buffer would be out of bounds)."""
+        s, w = self.spec, self.w
+        start = s.b_tap[0] + s.prefetch_b
+        last = w.index(s.b_size - 1)
+        for offset in sorted({*range(start, start + s.tile, 16), start + s.tile - 1}):
+            idx = w.op(f"arith.minsi {self.add(bb, offset)}, {last} : index", "i")
+            w.line(f"memref.prefetch %b[{idx}], read, locality<3>, data : memref<{s.b_size}xf32>")
+
+    def _pack_tile(self, b_base: str, nv: int, last_lanes: int) -> None:
+        """Copies the column tile at `b_base` (every channel, `nv` vectors, the last with
+        `last_lanes` lanes, zeros beyond) into %bp, channel after channel, `tile` apart."""
+        s, w = self.spec, self.w
+        masked = last_lanes < s.vector and not s.b_padded
+        cv = w.fresh("pc")
+        w.line(f"scf.for {cv} = {w.index(0)} to {w.index(s.c)} step {w.index(1)} {{")
+        w.indent()
+        src = w.op(f"arith.addi {b_base}, {self.mul(cv, s.b_cstride)} : index", "i")
+        if s.prefetch_b:
+            self._prefetch_b(src)
+        dst = self.mul(cv, s.tile)
+        for j in range(nv):
+            last = masked and j == nv - 1
+            value = self._load(
+                "%b", s.b_size, self.add(src, s.b_tap[0] + j * s.vector), last, last_lanes
+            )
+            w.line(
+                f"vector.store {value}, %bp[{self.add(dst, j * s.vector)}] : "
+                f"memref<{self.packed.b_size}xf32>, {self.vt}"
+            )
+        w.dedent()
+        w.line("}")
 
     def _fmas(
         self,
@@ -303,7 +366,7 @@ class _Emitter:
             for j in range(nv):
                 idx = self.add(bb, s.b_tap[t] + j * s.vector)
                 need_mask = masked and j == nv - 1 and not s.b_padded
-                bvecs.append(self._load("%b", s.b_size, idx, need_mask, last_lanes))
+                bvecs.append(self._load(self.b_name, s.b_size, idx, need_mask, last_lanes))
             for i in range(mr):
                 if a_values is not None:
                     avec = a_values[a_offset + s.a_tap[t] + i * s.a_istride]
@@ -497,6 +560,9 @@ class _Emitter:
         """`rows` = (lo, hi, last): only full row blocks [lo, hi), the remainder where `last`."""
         s, w = self.s, self.w
         b_base = self.mul(nt, s.b_panel)
+        if self.packed is not None:
+            self._pack_tile(b_base, nv, last_lanes)
+            b_base = w.index(0)
         o_col = self.mul(nt, s.tile * s.out_lane_stride)
         n0 = self.mul(nt, s.tile)
         full_blocks, rem_rows = divmod(s.m, s.mr)
@@ -578,6 +644,14 @@ class _Emitter:
         if closing and len(closing) > 1:
             groups = 1  # the groups share out the products instead
 
+        scratch = (
+            f"%bp = memref.alloca() {{alignment = 64 : i64}} : memref<{self.packed.b_size}xf32>"
+            if self.packed is not None
+            else None
+        )
+        if scratch and groups == 1:
+            w.line(scratch)
+
         def full_loop(lo: str, hi: str) -> None:
             nt = w.fresh("nt")
             w.line(f"scf.for {nt} = {lo} to {hi} step {w.index(1)} {{")
@@ -597,6 +671,8 @@ class _Emitter:
                 f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{"
             )
             w.indent()
+            if scratch:
+                w.line(scratch)  # one per group: the groups run in parallel
             # Group g runs [g*k/groups, (g+1)*k/groups) of the k column tiles (the last group
             # also the tail), or of the k row blocks (the last also the remainder rows).
             k = row_blocks if split_rows else full
@@ -636,7 +712,7 @@ class _Emitter:
                 w.dedent()
             w.line(text)
         w.line("return")
-        return f"{s.signature()} {{\n{w.body()}\n}}\n"
+        return f"{self.spec.signature()} {{\n{w.body()}\n}}\n"
 
 
 def emit_gemm(spec: GemmSpec) -> str:
@@ -649,4 +725,6 @@ def emit_gemm(spec: GemmSpec) -> str:
         raise ValueError(
             f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks"
         )
+    if spec.pack_b and (len(spec.b_tap) != 1 or spec.stream or spec.batch > 1):
+        raise ValueError(f"{spec.name}: pack_b needs one tap, no stream and no batch")
     return _Emitter(spec).emit()

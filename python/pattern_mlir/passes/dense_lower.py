@@ -19,6 +19,7 @@ input that needs no padding is read in place.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,8 @@ from .memref_text import memref_type as _memref
 from .memref_text import static_f32_shape as _shape
 
 __all__ = ["Lowering", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
+
+_PAGE_BYTES = 4096  # planes this far apart are separate streams to the hardware prefetchers
 
 
 @dataclass
@@ -359,6 +362,9 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
         epilogue=epi,
         unroll_c=2 if kh * kw == 1 and c % 2 == 0 else 1,
     )
+    if kh * kw == 1 and planes.channel_stride * 4 >= _PAGE_BYTES:
+        # Every channel's plane on a page of its own: see GemmSpec.prefetch_b and pack_b.
+        spec = dataclasses.replace(spec, prefetch_b=spec.b_panel, pack_b=True)
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
 

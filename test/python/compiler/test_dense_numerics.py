@@ -258,6 +258,32 @@ def test_conv_matches_torch(case):
     _run(*conv_case(*case))
 
 
+# 1x1 convs whose channel planes are a page or more apart copy each column tile of the input
+# into a packed scratch tile first (dense_gemm's pack_b): a power-of-two plane (32x32), and
+# one with a partial last tile, on each x86 level, arm64 and two threads.
+PACKED_1X1 = [(24, 20, 32, 32, 1, 1, 0), (37, 50, 33, 35, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "arm64-neon"])
+@pytest.mark.parametrize("case", PACKED_1X1, ids=lambda c: "c{}f{}_{}x{}".format(*c))
+def test_packed_1x1_conv_matches_torch(case, target):
+    if target == "x86-64-v4" and not _host_runs_avx512():
+        pytest.skip("the host has no AVX-512")
+    exe = _run(*conv_case(*case), target=target)
+    assert "memref.alloca" in exe.ir("dense")  # the packed tile
+
+
+def test_packed_1x1_conv_two_threads_matches_torch():
+    exe = _run(*conv_case(*PACKED_1X1[1]), threads=2)
+    assert "memref.alloca" in exe.ir("dense")
+
+
+def _host_runs_avx512() -> bool:
+    from pattern_mlir.target.registry import resolve_target, runs_on_host
+
+    return runs_on_host(resolve_target("x86-64-v4"))
+
+
 @pytest.mark.parametrize("case", DILATED, ids=lambda c: "c{}f{}_{}x{}_k{}s{}p{}d{}".format(*c))
 def test_dilated_conv_matches_torch(case):
     exe = _run(*conv_case(*case))
