@@ -7,19 +7,25 @@
 // A mean over channels (NCHW dim 1, here of 1x8x64): the reduction loop is sequential and
 // accumulates whole 64-lane rows (16 on NEON, 4 tiles); no multi-reduction is left to be
 // unrolled lane by lane. (Before, a vector<1x8x1xf32> multi-reduction per column sent the
-// vector lowering into a rewrite loop that never ended.)
+// vector lowering into a rewrite loop that never ended.) The reduction loop runs inside
+// the output's tile loop and carries the accumulator as a vector: the output is read and
+// written once per tile, not once per channel.
 // CHECK-LABEL: func.func @channel_mean
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<1x64xf32>, vector<64xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<64xf32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<1x1x64xf32>, vector<64xf32>
 // CHECK-NOT: vector.extract
 // CHECK: arith.addf %{{.*}}, %{{.*}} : vector<64xf32>
+// CHECK: scf.yield %{{.*}} : vector<64xf32>
 // CHECK: vector.transfer_write {{.*}} : vector<64xf32>, tensor<1x64xf32>
 // CHECK-NOT: vector.multi_reduction
 // CHECK: return
 // NEON-LABEL: func.func @channel_mean
-// NEON: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args
 // NEON: scf.for %{{.*}} = %{{.*}} to %c64 step %c16 iter_args
+// NEON: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<16xf32>
+// NEON: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<16xf32>)
 // NEON: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// NEON: vector.transfer_write {{.*}} : vector<16xf32>, tensor<1x16xf32>
 func.func @channel_mean(%x: tensor<1x8x64xf32>) -> tensor<1x64xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x64xf32>
@@ -32,6 +38,33 @@ func.func @channel_mean(%x: tensor<1x8x64xf32>) -> tensor<1x64xf32> {
     linalg.yield %a : f32
   } -> tensor<1x64xf32>
   return %s : tensor<1x64xf32>
+}
+
+// -----
+
+// The same over an image (1x8x8x16): rows and columns are one contiguous run in every
+// operand, so they become one loop of 128 pixels, two tiles of 64 lanes (8 of 16 on NEON),
+// each accumulated over the channels in registers.
+// CHECK-LABEL: func.func @channel_mean_image
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x8x8x16xf32> into tensor<1x8x128xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c128 step %c64 iter_args
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<64xf32>)
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [1, 8, 16]
+// NEON-LABEL: func.func @channel_mean_image
+// NEON: scf.for %{{.*}} = %{{.*}} to %c128 step %c16 iter_args
+// NEON: scf.for %{{.*}} = %{{.*}} to %c8 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xf32>)
+func.func @channel_mean_image(%x: tensor<1x8x8x16xf32>) -> tensor<1x8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8x16xf32>) -> tensor<1x8x16xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>],
+                       iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
+         ins(%x : tensor<1x8x8x16xf32>) outs(%f : tensor<1x8x16xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = arith.addf %in, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<1x8x16xf32>
+  return %s : tensor<1x8x16xf32>
 }
 
 // -----

@@ -18,7 +18,9 @@ builders and run with `transform.interpreter.apply_named_sequence`:
   bias indexed by (d1): this release flattens those wrongly, treating the vector as a scalar);
 * the innermost loop is the vector: tiled by a few native vectors (`tile_using_for`) when
   parallel; every other loop is tiled by 1, reduction loops included (a reduction over a
-  non-innermost dimension accumulates whole vectors in a sequential loop). Only a trailing
+  non-innermost dimension accumulates whole vectors in a sequential loop, run inside the
+  output's tile loops with the accumulator in registers, on loops merged where the
+  operands allow: dense_collapse.py). Only a trailing
   run of reduction loops small enough for one bounded vector is left whole (it becomes one
   `vector.reduction` per output element). No op, whatever its shape, gets a vector larger
   than those bounds (see `plan_vectorize`);
@@ -45,8 +47,10 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import transform
 from mlir.dialects.transform import interpreter, structured
+from mlir.dialects.transform import loop as loop_transform
 from mlir.dialects.transform import vector as tvector
 
+from .dense_collapse import collapse_loops
 from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
 from .dense_positions import rewrite_positions, split_rows
 
@@ -64,6 +68,11 @@ class VectorizePlan:
     flatten: bool
     tile_sizes: tuple[int, ...]  # 0 = not tiled
     split: int = 0  # > 0: split the innermost dimension here (the rest is one remainder tile)
+    # Loop order of the tiling (a permutation of the op's loops), () for the op's own; the
+    # last `accumulate` loops of that order are reductions whose accumulator is loop
+    # invariant and held in registers (see `_accumulating`).
+    interchange: tuple[int, ...] = ()
+    accumulate: int = 0
 
 
 def _static_float(t: ir.Type) -> bool:
@@ -202,13 +211,33 @@ def _plan_reduction(sizes: list[int], iterators: list[str], tile: int, bound: in
     tiles = [0 if d == 1 else 1 for d in sizes]
     if first == rank:  # innermost loop parallel: vectors of `tile` along it
         tiles[-1], split = _inner(sizes[-1], tile)
-        return VectorizePlan(False, tuple(tiles), split)
+        return _accumulating(VectorizePlan(False, tuple(tiles), split), sizes, iterators)
     elements = _prod(sizes[first:])
     if elements <= bound and elements // sizes[-1] <= MAX_ROWS:
         tiles[first:] = [0] * (rank - first)
         return VectorizePlan(False, tuple(tiles), 0)
     tiles[-1], split = _inner(sizes[-1], bound)
     return VectorizePlan(False, tuple(tiles), split)
+
+
+def _accumulating(plan: VectorizePlan, sizes: list[int], iterators: list[str]) -> VectorizePlan:
+    """`plan` with its reduction loops (all but the innermost loop, which is parallel) moved
+    inside the other tiled loops: for each tile of the output, the reduction loops then run
+    innermost and its accumulator is loaded once, kept in registers over them and stored
+    once (a channel mean would otherwise read and write the output row once per channel).
+
+    Only where the vector of the (main) tile has a power-of-two length: LLVM carries a
+    loop value of another length (56 floats) lane by lane. A remainder tile split off
+    keeps reading and writing the output per step."""
+    reductions = [d for d, it in enumerate(iterators) if it == "reduction" and plan.tile_sizes[d]]
+    vector = plan.tile_sizes[-1] or sizes[-1]
+    if not reductions or vector & (vector - 1):
+        return plan
+    # Every parallel loop outside, the innermost's tile loop too: the reductions run
+    # around one tile's vector.
+    parallel = [d for d, it in enumerate(iterators) if it == "parallel"]
+    interchange = (*parallel, *[d for d, it in enumerate(iterators) if it == "reduction"])
+    return VectorizePlan(plan.flatten, plan.tile_sizes, plan.split, interchange, len(reductions))
 
 
 def _any() -> ir.Type:
@@ -241,28 +270,55 @@ def _linalg_in(handle: ir.Value) -> ir.Value:
 
 
 def _script(index: int, plan: VectorizePlan) -> ir.Module:
-    def tile_and_vectorize(target: ir.Value, sizes: tuple[int, ...]) -> None:
+    def tile_and_vectorize(target: ir.Value, sizes: tuple[int, ...], accumulate: int) -> None:
         if not any(sizes):
             structured.VectorizeOp(target, vectorize_nd_extract=True)
             return
-        tiled = structured.TileUsingForOp(target, sizes=list(sizes))
+        tiled = structured.TileUsingForOp(
+            target, sizes=list(sizes), interchange=list(plan.interchange) or None
+        )
         structured.VectorizeOp(tiled.tiled_linalg_op, vectorize_nd_extract=True)
+        if accumulate:
+            _hoist_accumulator(list(tiled.loops)[-accumulate:])
 
     def build(root: ir.Value) -> None:
         target = _match_tag(root, index)
         if plan.flatten:
             target = structured.FlattenElementwiseLinalgOp(_any(), target).result
         if not plan.split:
-            tile_and_vectorize(target, plan.tile_sizes)
+            tile_and_vectorize(target, plan.tile_sizes, plan.accumulate)
             return
         # Split the innermost dimension at the last full tile: both parts have static shapes.
         dim = len(plan.tile_sizes) - 1
         parts = structured.SplitOp(target, dim, plan.split).result
         main, rest = transform.SplitHandleOp([_any(), _any()], parts).results
-        tile_and_vectorize(main, plan.tile_sizes)
-        tile_and_vectorize(rest, plan.tile_sizes[:-1] + (0,))
+        tile_and_vectorize(main, plan.tile_sizes, plan.accumulate)
+        tile_and_vectorize(rest, plan.tile_sizes[:-1] + (0,), 0)
 
     return _sequence(build)
+
+
+def _hoist_accumulator(reduction_loops: list[ir.Value]) -> None:
+    """Moves the read and the write of the accumulator out of the reduction loops.
+
+    The hoist matches a read with a write of the same subset only if their indices are the
+    same values defined outside the loop; the vectorizer writes them as separate constants
+    inside it, so those are deduplicated and moved out first. Innermost loop first, each
+    hoisted twice: the slice of the output, then the vector read and write of that slice,
+    become iter_args of the loop around it."""
+    with ir.InsertionPoint(transform.ApplyPatternsOp(reduction_loops[0]).patterns):
+        transform.ApplyCanonicalizationPatternsOp()
+    transform.ApplyCommonSubexpressionEliminationOp(reduction_loops[0])
+    for loop in reversed(reduction_loops):
+        transform.ApplyLoopInvariantCodeMotionOp(loop)
+        loop_transform.HoistLoopInvariantSubsetsOp(loop)
+        loop_transform.HoistLoopInvariantSubsetsOp(loop)
+    # The accumulator is now a vector iter_arg with the tile's unit dimensions, which
+    # lower_vectors cannot cast away through the loop: LLVM would get an array of
+    # vectors and carry it lane by lane. Rank 1 before that.
+    around = transform.GetParentOp(_any(), reduction_loops[0]).result
+    with ir.InsertionPoint(transform.ApplyPatternsOp(around).patterns):
+        tvector.ApplyDropUnitDimWithShapeCastPatternsOp()
 
 
 def _run(payload: ir.Operation, script: ir.Module) -> None:
@@ -278,7 +334,7 @@ def vectorize_ops(
     ops = [piece for op in fuse_producers(ops) for piece in split_rows(op)]
     for op in ops:
         rewrite_positions(op)
-    ops = inline_gathered(ops)
+    ops = [collapse_loops(op) for op in inline_gathered(ops)]
     plans = [plan_vectorize(op, lanes) for op in ops]
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
