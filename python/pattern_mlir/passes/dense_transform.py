@@ -5,8 +5,9 @@ softmax, means and global pooling written as `linalg.generic`, fills) is tiled a
 vectorised by upstream transform ops, built here with the `mlir.dialects.transform` Python
 builders and run with `transform.interpreter.apply_named_sequence`:
 
-* first, elementwise producers are inlined into the generics that read them (dense_fuse.py):
-  a norm's f64 copy of its input and its squared deviations become part of the sums;
+* first, f64 arithmetic that torch-mlir writes inside f32 functions (a norm's variance) is
+  done in f32 (dense_demote.py), and elementwise producers are inlined into the generics
+  that read them (dense_fuse.py): a norm's squared deviations become part of their sum;
 * positions read by `tensor.extract` that come from index tables are evaluated at compile
   time (dense_positions.py): a row whose positions are pieces of lines (padding) is split
   into those pieces, each read contiguously, and a cheap producer read that way (padding's
@@ -51,6 +52,7 @@ from mlir.dialects.transform import loop as loop_transform
 from mlir.dialects.transform import vector as tvector
 
 from .dense_collapse import collapse_loops
+from .dense_demote import demote_f64
 from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
 from .dense_positions import rewrite_positions, split_rows
 
@@ -331,7 +333,7 @@ def vectorize_ops(
 ) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
-    ops = [piece for op in fuse_producers(ops) for piece in split_rows(op)]
+    ops = [piece for op in fuse_producers(demote_f64(ops)) for piece in split_rows(op)]
     for op in ops:
         rewrite_positions(op)
     ops = [collapse_loops(op) for op in inline_gathered(ops)]

@@ -3,6 +3,9 @@
 * A reduction over a non-innermost loop (a channel mean in NCHW) keeps its accumulator in
   vector registers over the reduction loop, on loops merged into one long parallel loop
   (passes/dense_collapse.py): its dense IR has a loop carrying a vector.
+* The f64 variance torch-mlir writes for LayerNorm and GroupNorm is computed in f32
+  (passes/dense_demote.py), checked on inputs whose mean is large against their spread;
+  a function with f64 at its boundary keeps its f64.
 
 On the host, on x86-64-v3 (AVX2; runs on any x86-64-v4 host) and on arm64 under qemu.
 """
@@ -14,6 +17,10 @@ import re
 import pattern_mlir
 import pytest
 import torch
+from mlir import ir
+from pattern_mlir.passes.dense_demote import demote_f64
+from pattern_mlir.passes.registry import lookup
+from pattern_mlir.passes.vectorize_dense import collect_ops_in_functions
 from torch import nn
 
 TOLERANCE = 1e-4
@@ -57,3 +64,97 @@ def test_channel_reductions_accumulate_in_registers(shape, target):
         for got, expected in zip(exe(x), want):
             assert _error(got, expected) <= TOLERANCE
         x = torch.randn(*shape) * 10 + 100
+
+
+NORMS = [
+    ("layer_norm", lambda: nn.LayerNorm(37), (1, 5, 37)),
+    ("layer_norm_2d", lambda: nn.LayerNorm([7, 33]), (1, 3, 7, 33)),
+    ("group_norm", lambda: nn.GroupNorm(3, 12), (1, 12, 9, 11)),
+    ("group_norm_one_group", lambda: nn.GroupNorm(1, 5), (1, 5, 13, 7)),
+    ("instance_norm", lambda: nn.InstanceNorm2d(6, affine=True), (1, 6, 10, 9)),
+    ("var", lambda: Lambda(lambda x: x.var(1)), (1, 7, 5, 6)),
+]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("make, shape", [n[1:] for n in NORMS], ids=[n[0] for n in NORMS])
+def test_norms_in_f32_match_torch(make, shape, target):
+    torch.manual_seed(0)
+    model = make().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-2, 2)
+    exe = _compile(model, torch.randn(*shape), target)
+    assert "f64" not in exe.ir("dense")
+    for x in (torch.randn(*shape), torch.randn(*shape) * 10 + 100):
+        with torch.no_grad():
+            want = model(x)
+        assert _error(exe(x), want) <= TOLERANCE
+
+
+# The shape of what torch-mlir writes for LayerNorm's moments: an f64 copy, its f64 sum,
+# the f32 sum of the same input (for the normalisation), the variance truncated to f32.
+MOMENTS = """
+func.func @forward(%x: tensor<1x4x8xf32>) -> (tensor<1x4x1xf32>, tensor<1x4x1xf32>) {
+  %z64 = arith.constant 0.0 : f64
+  %z32 = arith.constant 0.0 : f32
+  %n = arith.constant 8.0 : f64
+  %e64 = tensor.empty() : tensor<1x4x8xf64>
+  %copy = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x : tensor<1x4x8xf32>) outs(%e64 : tensor<1x4x8xf64>) {
+  ^bb0(%in: f32, %out: f64):
+    %w = arith.extf %in : f32 to f64
+    linalg.yield %w : f64
+  } -> tensor<1x4x8xf64>
+  %s64 = tensor.empty() : tensor<1x4x1xf64>
+  %f64 = linalg.fill ins(%z64 : f64) outs(%s64 : tensor<1x4x1xf64>) -> tensor<1x4x1xf64>
+  %sum64 = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, 0)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%copy : tensor<1x4x8xf64>) outs(%f64 : tensor<1x4x1xf64>) {
+  ^bb0(%in: f64, %out: f64):
+    %a = arith.addf %in, %out : f64
+    linalg.yield %a : f64
+  } -> tensor<1x4x1xf64>
+  %s32 = tensor.empty() : tensor<1x4x1xf32>
+  %f32 = linalg.fill ins(%z32 : f32) outs(%s32 : tensor<1x4x1xf32>) -> tensor<1x4x1xf32>
+  %sum32 = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, 0)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<1x4x8xf32>) outs(%f32 : tensor<1x4x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.addf %in, %out : f32
+    linalg.yield %a : f32
+  } -> tensor<1x4x1xf32>
+  %mean = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sum64 : tensor<1x4x1xf64>) outs(%s32 : tensor<1x4x1xf32>) {
+  ^bb0(%in: f64, %out: f32):
+    %d = arith.divf %in, %n : f64
+    %t = arith.truncf %d : f64 to f32
+    linalg.yield %t : f32
+  } -> tensor<1x4x1xf32>
+  return %mean, %sum32 : tensor<1x4x1xf32>, tensor<1x4x1xf32>
+}
+"""
+
+
+def _generics(text: str) -> tuple[ir.Module, list[ir.Operation]]:
+    module = ir.Module.parse(text)
+    ops = collect_ops_in_functions(module.operation)
+    return module, [o for o in ops if o.name in ("linalg.generic", "linalg.fill")]
+
+
+def test_f64_moments_become_one_f32_sum():
+    with ir.Context(), ir.Location.unknown():
+        module, ops = _generics(MOMENTS)
+        left = demote_f64(ops)
+        text = str(module)
+    assert "f64" not in text
+    # The copy is gone and the two sums are one: one fill, one sum, the division.
+    assert [o.name for o in left] == ["linalg.fill", "linalg.generic", "linalg.generic"]
+    assert text.count("reduction") == 1
+
+
+def test_f64_at_the_boundary_is_kept():
+    returns_f64 = MOMENTS.replace(
+        "-> (tensor<1x4x1xf32>, tensor<1x4x1xf32>)", "-> (tensor<1x4x1xf64>, tensor<1x4x1xf32>)"
+    ).replace(
+        "return %mean, %sum32 : tensor<1x4x1xf32>", "return %sum64, %sum32 : tensor<1x4x1xf64>"
+    )
+    with ir.Context(), ir.Location.unknown():
+        module, ops = _generics(returns_f64)
+        assert len(demote_f64(ops)) == len(ops)
+        lookup("pattern-vectorize-dense").run(module.operation, {"target": "x86-64-v4"})
+        assert "f64" in str(module)
