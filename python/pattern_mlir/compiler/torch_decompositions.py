@@ -7,6 +7,11 @@ cases become one plain window per output cell, with torch's window bounds
 (start = floor(i * size / out), end = ceil((i + 1) * size / out)): slices and a reduction,
 which every target compiles. Sizes with a fixed stride keep torch-mlir's own lowering.
 
+Negative padding (cropping with F.pad) becomes a slice and grouped transposed convs one
+transposed conv per group: torch-mlir lowers cropping and depthwise transposed convs to IR
+that later passes reject (a tensor.pad of negative size; a tensor.collapse_shape of the
+wrong rank).
+
 torch-mlir lowers cumsum to `tm_tensor.scan`, a dialect the compiler does not have. Here it
 becomes a Hillis-Steele scan: ceil(log2 n) steps, each adding the tensor shifted by 1, 2, 4, ...
 along the dimension; slices, concatenations and adds, so every target compiles it with no
@@ -81,6 +86,35 @@ def cumsum(x: torch.Tensor, dim: int, dtype=None):
     return x
 
 
+def constant_pad_nd(x: torch.Tensor, pad, value=0.0):
+    """Negative padding (F.pad cropping) as a slice, then the non-negative rest as padding:
+    torch-mlir writes a tensor.pad of negative size, which bufferization rejects."""
+    if all(p >= 0 for p in pad):
+        return NotImplemented
+    for index, amount in enumerate(pad):
+        dim = x.dim() - 1 - index // 2
+        if amount < 0:
+            start = -amount if index % 2 == 0 else 0
+            x = x.narrow(dim, start, x.shape[dim] + amount)
+    rest = [max(p, 0) for p in pad]
+    return torch.constant_pad_nd(x, rest, value) if any(rest) else x.clone()
+
+
+def convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """A grouped transposed conv as one transposed conv per group, concatenated: torch-mlir's
+    lowering of a depthwise transposed conv (one input channel per group) emits an invalid
+    tensor.collapse_shape; other group counts go the same way, so there is one lowering."""
+    if not transposed or groups == 1:
+        return NotImplemented
+    xs, ws = x.chunk(groups, dim=1), weight.chunk(groups, dim=0)
+    bs = bias.chunk(groups) if bias is not None else [None] * groups
+    parts = [
+        aten.convolution.default(xg, wg, bg, stride, padding, dilation, True, output_padding, 1)
+        for xg, wg, bg in zip(xs, ws, bs)
+    ]
+    return torch.cat(parts, dim=1)
+
+
 def decompositions() -> dict:
     """torch-mlir's own table plus ours."""
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
@@ -90,4 +124,6 @@ def decompositions() -> dict:
     table[aten.adaptive_avg_pool2d.default] = adaptive_avg_pool2d
     table[aten.adaptive_max_pool2d.default] = adaptive_max_pool2d
     table[aten.cumsum.default] = cumsum
+    table[aten.constant_pad_nd.default] = constant_pad_nd
+    table[aten.convolution.default] = convolution
     return table
