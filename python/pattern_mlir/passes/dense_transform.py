@@ -8,6 +8,9 @@ builders and run with `transform.interpreter.apply_named_sequence`:
 * first, f64 arithmetic that torch-mlir writes inside f32 functions (a norm's variance) is
   done in f32 (dense_demote.py), and elementwise producers are inlined into the generics
   that read them (dense_fuse.py): a norm's squared deviations become part of their sum;
+* values an elementwise generic computes once per row with a math function or a division
+  (a log-softmax's log of the sum, a LayerNorm's rsqrt) are computed by generics over the
+  rows, in vectors, and read from there (dense_hoist.py);
 * positions read by `tensor.extract` that come from index tables are evaluated at compile
   time (dense_positions.py): a row whose positions are pieces of lines (padding) is split
   into those pieces, each read contiguously, and a cheap producer read that way (padding's
@@ -23,8 +26,9 @@ builders and run with `transform.interpreter.apply_named_sequence`:
   output's tile loops with the accumulator in registers, on loops merged where the
   operands allow: dense_collapse.py). Only a trailing
   run of reduction loops small enough for one bounded vector is left whole (it becomes one
-  `vector.reduction` per output element). No op, whatever its shape, gets a vector larger
-  than those bounds (see `plan_vectorize`);
+  `vector.reduction` per output element; a long max or min one is first combined pairwise
+  in pieces, `_as_tree`). No op, whatever its shape, gets a vector larger than those
+  bounds (see `plan_vectorize`);
 * a remainder is split off first (`transform.structured.split` at the last full tile), so
   every part has static shapes and no masks are needed;
 * every resulting linalg op is vectorised (`transform.structured.vectorize`), reads at
@@ -54,6 +58,7 @@ from mlir.dialects.transform import vector as tvector
 from .dense_collapse import collapse_loops
 from .dense_demote import demote_f64
 from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
+from .dense_hoist import hoist_row_values
 from .dense_positions import rewrite_positions, split_rows
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
@@ -146,7 +151,16 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
         if flat and len(sizes) > 1:
             return _plan_parallel([_prod(sizes)], tile, flatten=True)
         return _plan_parallel(sizes, tile, flatten=False)
-    return _plan_reduction(sizes, iterators, tile, REDUCTION_VECTORS * lanes)
+    return _plan_reduction(sizes, iterators, tile, _reduction_vectors(body) * lanes)
+
+
+def _reduction_vectors(body: ir.Block) -> int:
+    """Native vectors in the vector of an innermost reduction: REDUCTION_VECTORS, or
+    TILE_VECTORS where the body computes a math function (a log-softmax's exp) whose
+    expansion needs several registers per vector: sixteen vectors of it at once spill."""
+    if any(o.operation.name.startswith("math.") for o in body.operations):
+        return TILE_VECTORS
+    return REDUCTION_VECTORS
 
 
 def _gathers_through_table(op: ir.Operation, body: ir.Block, maps: list[ir.AffineMap]) -> bool:
@@ -337,6 +351,7 @@ def vectorize_ops(
     for op in ops:
         rewrite_positions(op)
     ops = [collapse_loops(op) for op in inline_gathered(ops)]
+    ops = [piece for op in ops for piece in _with_row_values(op)]
     plans = [plan_vectorize(op, lanes) for op in ops]
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
     for index, (op, plan) in enumerate(zip(ops, plans)):
@@ -359,6 +374,13 @@ def vectorize_ops(
     # Clones made by tiling or peeling keep the tag; drop it everywhere.
     _strip_tags(module)
     return skipped
+
+
+def _with_row_values(op: ir.Operation) -> list[ir.Operation]:
+    """The generics that compute `op`'s expensive per-row values (dense_hoist.py), then
+    `op` reading them."""
+    op, rows = hoist_row_values(op)
+    return [*rows, op]
 
 
 def _strip_tags(module: ir.Operation) -> None:
@@ -427,7 +449,70 @@ def lower_vectors(module: ir.Operation, functions: list[str]) -> None:
     for op in _reductions(module, functions):
         op.attributes[KEEP_ORDER] = ir.UnitAttr.get()
     _run(module, _sequence(build))
-    _reassociate(_reductions(module, functions))
+    reductions = _reductions(module, functions)
+    _reassociate(reductions)
+    for op in reductions:
+        _as_tree(op)
+
+
+TREE_CHUNK = 16  # lanes of the pieces a long max or min reduction is first combined in
+_ELEMENTWISE = {
+    "maximumf": "arith.maximumf",
+    "minimumf": "arith.minimumf",
+    "maxnumf": "arith.maxnumf",
+    "minnumf": "arith.minnumf",
+}
+
+
+def _as_tree(op: ir.Operation) -> None:
+    """A max or min reduction of a long vector as pieces combined pairwise, then one
+    reduction of a piece. LLVM splits a vector whose length is not a power of two (a
+    log-softmax's row of 192) into legal vectors it combines one after the other, each
+    step (a NaN-propagating max is six instructions on x86) waiting for the last; the
+    pairwise tree computes the same value (max and min are associative) in a few steps."""
+    kind = str(op.attributes["kind"]).split("<")[-1].rstrip(">")
+    source = op.operands[0]
+    t = ir.VectorType(source.type)
+    if kind not in _ELEMENTWISE or t.rank != 1 or t.shape[0] <= TREE_CHUNK:
+        return
+    if t.shape[0] % TREE_CHUNK:
+        return
+    piece_type = ir.VectorType.get([TREE_CHUNK], t.element_type)
+    i64 = ir.IntegerType.get_signless(64)
+
+    def array(values):
+        return ir.ArrayAttr.get([ir.IntegerAttr.get(i64, v) for v in values])
+
+    with op.location, ir.InsertionPoint(op):
+        pieces = [
+            ir.Operation.create(
+                "vector.extract_strided_slice",
+                results=[piece_type],
+                operands=[source],
+                attributes={
+                    "offsets": array([start]),
+                    "sizes": array([TREE_CHUNK]),
+                    "strides": array([1]),
+                },
+            ).result
+            for start in range(0, t.shape[0], TREE_CHUNK)
+        ]
+        while len(pieces) > 1:
+            pairs = [
+                ir.Operation.create(
+                    _ELEMENTWISE[kind], results=[piece_type], operands=[a, b]
+                ).result
+                for a, b in zip(pieces[0::2], pieces[1::2])
+            ]
+            pieces = pairs + pieces[len(pairs) * 2 :]
+        reduced = ir.Operation.create(
+            "vector.reduction",
+            results=[op.results[0].type],
+            operands=[pieces[0], *list(op.operands)[1:]],
+            attributes={name: op.attributes[name] for name in op.attributes},
+        ).result
+    op.results[0].replace_all_uses_with(reduced)
+    op.erase()
 
 
 def _reductions(module: ir.Operation, functions: list[str]) -> list[ir.Operation]:

@@ -158,3 +158,40 @@ def test_f64_at_the_boundary_is_kept():
         assert len(demote_f64(ops)) == len(ops)
         lookup("pattern-vectorize-dense").run(module.operation, {"target": "x86-64-v4"})
         assert "f64" in str(module)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_per_row_values_are_computed_once_per_row(target):
+    """log(sum) of a log-softmax and rsqrt(variance) of a LayerNorm in generics over the rows
+    (passes/dense_hoist.py): vector code, no scalar log or rsqrt left in the last pass."""
+    model = Lambda(lambda x: (torch.log_softmax(x, -1), nn.functional.layer_norm(x, (40,)))).eval()
+    x = torch.randn(1, 7, 40)
+    exe = _compile(model, x, target)
+    dense = exe.ir("dense")
+    assert re.search(r"math\.log %\S+ : vector<", dense)
+    assert not re.search(r"math\.(log|rsqrt) %\S+ : f32", dense)
+    for inputs in (x, torch.randn(1, 7, 40) * 30 + 5):
+        with torch.no_grad():
+            want = model(inputs)
+        for got, expected in zip(exe(inputs), want):
+            assert _error(got, expected) <= TOLERANCE
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_max_and_min_of_long_rows_keep_nan(target):
+    """Rows of 48 reduced as pieces of 16 combined pairwise (dense_transform._as_tree); a NaN
+    in a row still makes its max and min NaN, as in torch."""
+    model = Lambda(lambda x: (x.amax(-1), x.amin(-1), torch.log_softmax(x, -1))).eval()
+    x = torch.randn(1, 5, 48)
+    exe = _compile(model, x, target)
+    assert "vector.extract_strided_slice" in exe.ir("dense")
+    x[0, 2, 37] = float("nan")
+    x[0, 4, :] = float("-inf")
+    x[0, 4, 5] = 3.0
+    with torch.no_grad():
+        want = model(x)
+    for got, expected in zip(exe(x), want):
+        assert torch.equal(got.isnan(), expected.isnan())
+        assert torch.equal(got.isinf(), expected.isinf())
+        finite = expected.isfinite()
+        assert _error(got[finite], expected[finite]) <= TOLERANCE
