@@ -75,11 +75,11 @@ def _layers(args):
         from pattern_mlir import register_dialect
 
         register_dialect()
-        from pattern_mlir.passes.registry import lookup
+        from pattern_mlir.passes.raise_conv import RaiseConv
 
         with ir.Context(), ir.Location.unknown():
             module = ir.Module.parse(Path(args.model).read_text())
-            lookup("pattern-raise-conv").run(module.operation, {})
+            RaiseConv().apply(module.operation)
             return layers_from_module(module.operation, args.target, cpu)
     from . import models, prune
 

@@ -16,7 +16,34 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from .._mlir_libs import _patternDialects
-from ..passes.registry import lookup
+from ..passes.apply_tuning import ApplyTuning
+from ..passes.copy_to_linalg import CopyToLinalg
+from ..passes.distinct_results import DistinctResults
+from ..passes.expand_math import ExpandMath
+from ..passes.fold_constant_generics import FoldConstantGenerics
+from ..passes.fuse_elementwise import FuseElementwise
+from ..passes.inline_resources import InlineResources
+from ..passes.lower_to_gpu import (
+    GpuCheck,
+    GpuConvKernels,
+    GpuDenseConvs,
+    GpuLinearize,
+    GpuNameKernels,
+    GpuNarrowInts,
+    GpuOutline,
+    GpuParallelFirst,
+    GpuPrepare,
+    GpuValidateSpirv,
+)
+from ..passes.lower_to_vector import LowerToVector
+from ..passes.pack_fkw import PackFkw
+from ..passes.raise_blocks import RaiseBlocks
+from ..passes.raise_conv import RaiseConv
+from ..passes.registry import ModulePass
+from ..passes.reorder_filters import ReorderFilters
+from ..passes.split_groups import SplitGroups
+from ..passes.vectorize_dense import VectorizeDense
+from ..passes.widen_bool_tensors import WidenBoolTensors
 from ..runtime.llvm_lowering import to_llvm_pipeline
 from .errors import CompileError
 from .module_text import module_text
@@ -49,23 +76,20 @@ class Stage:
     """One step: the IR after it is recorded under `name`."""
 
     name: str
-    python_pass: str | None = None  # a registered Python pass, or
+    python_pass: ModulePass | None = None  # a Python pass with its options, or
     pipeline: str | None = None  # an upstream pass pipeline
-    options: tuple[tuple[str, str], ...] = ()
 
     def command(self, input_path: str) -> str:
         if self.python_pass:
-            opts = " ".join(f"{k}={v}" for k, v in self.options)
-            flag = f"--{self.python_pass}" + (f"={shlex.quote(opts)}" if opts else "")
-            return f"pattern-opt {shlex.quote(input_path)} {flag}"
+            return f"pattern-opt {shlex.quote(input_path)} {self.python_pass.flag()}"
         return f"pattern-opt {shlex.quote(input_path)} --pass-pipeline={shlex.quote(self.pipeline)}"
 
 
 # Weight preparation torch-mlir leaves as linalg ops on constants (ConvTranspose2d's flipped
 # kernel) is computed once here, so the passes after it see the weights as constants.
-FOLD = Stage(FOLD_NAME, python_pass="pattern-fold-constant-generics")
+FOLD = Stage(FOLD_NAME, FoldConstantGenerics())
 # Grouped convs as one conv per group, which the pattern and dense passes read.
-GROUPS = Stage("groups", python_pass="pattern-split-groups")
+GROUPS = Stage("groups", SplitGroups())
 
 
 def gpu_stages(
@@ -75,22 +99,16 @@ def gpu_stages(
     (pattern ... packed), then the GPU lowering (`gpu_lowering_stages`)."""
     # Weights as dense constants: `dense_resource` blobs need 64-byte alignment when the caller
     # parses the final bytecode, which a small file read into the heap does not have.
-    inlined = Stage("inlined", python_pass="pattern-inline-resources")
+    inlined = Stage("inlined", InlineResources())
     if not patterns:
         return [FOLD, GROUPS, inlined, *gpu_lowering_stages(profile)]
-    stages = [FOLD, GROUPS, Stage("pattern", python_pass="pattern-raise-conv")]
+    stages = [FOLD, GROUPS, Stage("pattern", RaiseConv())]
     if tuning_db:
         # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
-        stages.append(
-            Stage(
-                "tuned",
-                python_pass="pattern-apply-tuning",
-                options=(("db", tuning_db), ("target", "vulkan-adreno")),
-            )
-        )
+        stages.append(Stage("tuned", ApplyTuning(db=tuning_db, target="vulkan-adreno")))
     return stages + [
-        Stage("reordered", python_pass="pattern-reorder-filters"),
-        Stage("packed", python_pass="pattern-pack-fkw"),
+        Stage("reordered", ReorderFilters()),
+        Stage("packed", PackFkw()),
         inlined,
         *gpu_lowering_stages(profile),
     ]
@@ -134,37 +152,33 @@ def gpu_lowering_stages(
 
     `dense_convs=False` leaves dense and depthwise convs to the upstream path; `staged` forces
     the pattern kernels' variant; `spirv=False` stops before the conversion to SPIR-V."""
-    on = (("profile", profile),)
     stages = [
-        Stage("prepared", python_pass="pattern-gpu-prepare", options=on),
+        Stage("prepared", GpuPrepare(profile=profile)),
         # erf (exact GELU) has no SPIR-V instruction, and fpowi (x ** 3 of tanh GELU)
         # carries an i64 exponent; exp and tanh have instructions of their own.
-        Stage(
-            "math", python_pass="pattern-expand-math", options=(("ops", "erf,erfc,fpowi,ipowi"),)
-        ),
+        Stage("math", ExpandMath(ops="erf,erfc,fpowi,ipowi")),
         Stage("fused", pipeline=GPU_FUSE),
     ]
     if dense_convs:
-        stages.append(Stage("convs", python_pass="pattern-gpu-dense-convs"))
-    kernel_options = on + ((("staged", str(int(staged))),) if staged is not None else ())
+        stages.append(Stage("convs", GpuDenseConvs()))
     stages += [
-        Stage("kernels", python_pass="pattern-gpu-conv-kernels", options=kernel_options),
+        Stage("kernels", GpuConvKernels(profile=profile, staged=staged)),
         Stage("buffers", pipeline=GPU_BUFFERIZE),
         # Copies (from tensor.pad and insert_slice) as linalg.copy, so they become loops too.
-        Stage("copies", python_pass="pattern-copy-to-linalg"),
-        Stage("parallel", python_pass="pattern-gpu-parallel-first"),
-        Stage("named", python_pass="pattern-gpu-name-kernels"),
+        Stage("copies", CopyToLinalg()),
+        Stage("parallel", GpuParallelFirst()),
+        Stage("named", GpuNameKernels()),
         Stage("loops", pipeline=GPU_LOOPS),
-        Stage("grid", python_pass="pattern-gpu-linearize"),
+        Stage("grid", GpuLinearize()),
         Stage("gpu", pipeline=GPU_MAP),
-        Stage("outlined", python_pass="pattern-gpu-outline", options=on),
-        Stage("narrowed", python_pass="pattern-gpu-narrow-ints", options=on),
-        Stage("checked", python_pass="pattern-gpu-check", options=on),
+        Stage("outlined", GpuOutline(profile=profile)),
+        Stage("narrowed", GpuNarrowInts(profile=profile)),
+        Stage("checked", GpuCheck(profile=profile)),
     ]
     if spirv:
         stages += [
             Stage("spirv", pipeline=GPU_TO_SPIRV),
-            Stage("validated", python_pass="pattern-gpu-validate-spirv", options=on),
+            Stage("validated", GpuValidateSpirv(profile=profile)),
         ]
     return stages
 
@@ -175,45 +189,31 @@ def cpu_stages(
     """Stages from linalg-on-tensors to the LLVM dialect for a CPU target."""
     stages = [FOLD, GROUPS]
     if patterns:
-        stages.append(Stage("pattern", python_pass="pattern-raise-conv"))
+        stages.append(Stage("pattern", RaiseConv()))
         # Convs and matmuls pruned in blocks, among what the pattern raise left.
-        stages.append(Stage("blocks", python_pass="pattern-raise-blocks"))
+        stages.append(Stage("blocks", RaiseBlocks()))
         if tuning_db:
             # Tuned schedules land as #pattern.schedule attributes, visible in this stage's IR.
-            stages.append(
-                Stage(
-                    "tuned",
-                    python_pass="pattern-apply-tuning",
-                    options=(("db", tuning_db), ("target", target), ("threads", str(threads))),
-                )
-            )
+            stages.append(Stage("tuned", ApplyTuning(db=tuning_db, target=target, threads=threads)))
         stages += [
-            Stage("reordered", python_pass="pattern-reorder-filters"),
-            Stage("packed", python_pass="pattern-pack-fkw"),
-            Stage(
-                "vector",
-                python_pass="pattern-lower-to-vector",
-                options=(("target", target), ("threads", str(threads))),
-            ),
+            Stage("reordered", ReorderFilters()),
+            Stage("packed", PackFkw()),
+            Stage("vector", LowerToVector(target=target, threads=threads)),
         ]
     stages += [
         # Elementwise chains as one generic each, after the pattern convs took their epilogues.
-        Stage("fused", python_pass="pattern-fuse-elementwise"),
+        Stage("fused", FuseElementwise()),
         # Dense convs, matmuls, pooling and elementwise ops -> vector code (on tensors).
-        Stage(
-            "dense",
-            python_pass="pattern-vectorize-dense",
-            options=(("target", target), ("threads", str(threads))),
-        ),
-        Stage("inlined", python_pass="pattern-inline-resources"),
+        Stage("dense", VectorizeDense(target=target, threads=threads)),
+        Stage("inlined", InlineResources()),
         # A tensor returned twice would need two output buffers at once (see the pass).
-        Stage("results", python_pass="pattern-distinct-results"),
+        Stage("results", DistinctResults()),
         # i1 tensors (comparisons) would bufferize to i1 memrefs, which LLVM cannot store.
-        Stage("bools", python_pass="pattern-widen-bool-tensors"),
+        Stage("bools", WidenBoolTensors()),
         # erf and constant powers as arith code, before vector loops are unrolled.
-        Stage("math", python_pass="pattern-expand-math"),
+        Stage("math", ExpandMath()),
         Stage("buffers", pipeline=BUFFERIZE),
-        Stage("copies", python_pass="pattern-copy-to-linalg"),
+        Stage("copies", CopyToLinalg()),
         Stage("llvm", pipeline=to_llvm_pipeline(threads)),
     ]
     return stages
@@ -273,7 +273,7 @@ def run_stage(stage: Stage, module: ir.Module, temps: Path | None, before: ir.Op
     """
     try:
         if stage.python_pass:
-            lookup(stage.python_pass).run(module.operation, dict(stage.options))
+            stage.python_pass.apply(module.operation)
         else:
             PassManager.parse(stage.pipeline).run(module.operation)
         module.operation.verify()

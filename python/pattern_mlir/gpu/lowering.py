@@ -36,12 +36,10 @@ HOST_OPS = frozenset(
 def run_in_process(module, stages) -> None:
     """Runs `stages` (compiler.stages.Stage) on `module` in place. A failed upstream
     pipeline raises GpuLoweringError naming the stage."""
-    from pattern_mlir.passes.registry import lookup
-
     op = module.operation
     for stage in stages:
         if stage.python_pass:
-            lookup(stage.python_pass).run(op, dict(stage.options))
+            stage.python_pass.apply(op)
             continue
         try:
             PassManager.parse(stage.pipeline).run(op)

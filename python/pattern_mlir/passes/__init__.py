@@ -22,6 +22,6 @@ from . import (  # noqa: F401  (each module registers its pass)
     vectorize_dense,
     widen_bool_tensors,
 )
-from .registry import PythonPass, all_passes, lookup, register_pass
+from .registry import ModulePass, all_passes, lookup, register_pass
 
-__all__ = ["PythonPass", "all_passes", "lookup", "register_pass"]
+__all__ = ["ModulePass", "all_passes", "lookup", "register_pass"]

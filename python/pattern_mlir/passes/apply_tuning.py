@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from dataclasses import dataclass
+from typing import ClassVar
 
 from mlir import ir
 
 from .conv_info import collect_ops
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 _OPS = ("pattern.conv2d", "pattern.packed_conv2d")
 
@@ -44,17 +46,6 @@ def schedule_attr(schedule) -> ir.Attribute:
     from ..codegen.schedule import schedule_text
 
     return ir.Attribute.parse(schedule_text(schedule))
-
-
-def _flag(options: dict[str, str], key: str, default: bool) -> bool:
-    value = options.get(key)
-    if value is None:
-        return default
-    if value.lower() in ("1", "true", ""):
-        return True
-    if value.lower() in ("0", "false"):
-        return False
-    raise ValueError(f"pattern-apply-tuning: option {key}={value!r} is not a boolean")
 
 
 def _measured_on(target: str) -> str:
@@ -71,50 +62,56 @@ def _measured_on(target: str) -> str:
     return cpu_model() if runs_on_host(resolve_target(target)) else target
 
 
-@register_pass(
-    "pattern-apply-tuning",
-    "Set the schedule of pattern convs from a tuning database (db=PATH)",
-    options=("db", "target", "cpu", "threads", "learned", "overwrite"),
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    # Imported here: registering the pass must not load the tuner's dependencies.
-    from ..target import CPU_TARGETS
-    from ..tuning.database import TuningDB
-    from ..tuning.heuristics import learned_schedule
-    from ..tuning.layers import GPU_TARGET, signature_of_op
+@register_pass
+@dataclass(frozen=True)
+class ApplyTuning(ModulePass):
+    """Set the schedule of pattern convs from a tuning database (db=PATH)."""
 
-    path = options.get("db")
-    if not path:
-        raise ValueError("pattern-apply-tuning: option db=PATH is required")
-    target = options.get("target", "host")
-    if target not in (*CPU_TARGETS, GPU_TARGET):
-        raise ValueError(
-            f"pattern-apply-tuning: unknown target {target!r}; "
-            f"known: {', '.join((*CPU_TARGETS, GPU_TARGET))}"
-        )
-    threads = options.get("threads", "1")
-    if not threads.isdigit() or int(threads) < 1:
-        raise ValueError(f"pattern-apply-tuning: option threads={threads!r} is not a count >= 1")
-    budgets = list(dict.fromkeys([int(threads), 1]))
-    learned = _flag(options, "learned", True)
-    overwrite = _flag(options, "overwrite", False)
-    if not os.path.isfile(path):
-        # A ValueError, as for every pass failure: pattern-opt and compile() report it.
-        raise ValueError(f"pattern-apply-tuning: tuning database {path} does not exist")
-    ops = [op for name in _OPS for op in collect_ops(module, name)]
-    if not ops:
-        return
-    # Only now: naming the Vulkan device means opening it.
-    cpu = options.get("cpu") or _measured_on(target)
-    with TuningDB(path, create=False) as db:
-        for op in ops:
-            if "schedule" in op.attributes and not overwrite:
-                continue
-            base = signature_of_op(op, target, cpu)
-            sigs = [dataclasses.replace(base, threads=n) for n in budgets]
-            schedule = next((e.schedule for e in map(db.get, sigs) if e is not None), None)
-            if schedule is None and learned:
-                schedule = next(filter(None, (learned_schedule(db, sig) for sig in sigs)), None)
-            if schedule is not None:
-                with op.context:
-                    op.attributes["schedule"] = schedule_attr(schedule)
+    name: ClassVar[str] = "pattern-apply-tuning"
+    db: str = ""
+    target: str = "host"
+    cpu: str = ""
+    threads: int = 1
+    learned: bool = True
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        from ..target import CPU_TARGETS
+        from ..tuning.layers import GPU_TARGET
+        from .target_option import check_threads
+
+        if not self.db:
+            raise ValueError(f"{self.name}: option db=PATH is required")
+        if self.target not in (*CPU_TARGETS, GPU_TARGET):
+            known = ", ".join((*CPU_TARGETS, GPU_TARGET))
+            raise ValueError(f"{self.name}: unknown target {self.target!r}; known: {known}")
+        check_threads(self.threads, self.name)
+
+    def apply(self, module: ir.Operation) -> None:
+        # Imported here: registering the pass must not load the tuner's dependencies.
+        from ..tuning.database import TuningDB
+        from ..tuning.heuristics import learned_schedule
+        from ..tuning.layers import signature_of_op
+
+        path, target = self.db, self.target
+        budgets = list(dict.fromkeys([self.threads, 1]))
+        if not os.path.isfile(path):
+            # A ValueError, as for every pass failure: pattern-opt and compile() report it.
+            raise ValueError(f"{self.name}: tuning database {path} does not exist")
+        ops = [op for name in _OPS for op in collect_ops(module, name)]
+        if not ops:
+            return
+        # Only now: naming the Vulkan device means opening it.
+        cpu = self.cpu or _measured_on(target)
+        with TuningDB(path, create=False) as db:
+            for op in ops:
+                if "schedule" in op.attributes and not self.overwrite:
+                    continue
+                base = signature_of_op(op, target, cpu)
+                sigs = [dataclasses.replace(base, threads=n) for n in budgets]
+                schedule = next((e.schedule for e in map(db.get, sigs) if e is not None), None)
+                if schedule is None and self.learned:
+                    schedule = next(filter(None, (learned_schedule(db, sig) for sig in sigs)), None)
+                if schedule is not None:
+                    with op.context:
+                        op.attributes["schedule"] = schedule_attr(schedule)

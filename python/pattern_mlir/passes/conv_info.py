@@ -16,14 +16,8 @@ from .._mlir_libs import _patternDialects
 from ..codegen.schedule import Schedule
 from ..dialects.builders import library_masks
 from .constants import constant_array
+from .registry import PassError
 from .walk import walk_unlowered
-
-
-class PassError(ValueError):
-    """A pass cannot handle an op; the message names the op and its location."""
-
-    def __init__(self, op: ir.Operation, message: str) -> None:
-        super().__init__(f"{op.location}: '{op.name}' {message}")
 
 
 @dataclass(frozen=True)

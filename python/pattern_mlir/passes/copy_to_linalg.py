@@ -8,16 +8,25 @@ loops on every target.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from mlir import ir
 from mlir.dialects import linalg
 
 from .conv_info import collect_ops
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 
-@register_pass("pattern-copy-to-linalg", "Rewrite memref.copy as linalg.copy (no runtime library)")
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "memref.copy"):
-        with ir.InsertionPoint(op), op.location:
-            linalg.copy(op.operands[0], outs=[op.operands[1]])
-        op.erase()
+@register_pass
+@dataclass(frozen=True)
+class CopyToLinalg(ModulePass):
+    """Rewrite memref.copy as linalg.copy (no runtime library)."""
+
+    name: ClassVar[str] = "pattern-copy-to-linalg"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(module, "memref.copy"):
+            with ir.InsertionPoint(op), op.location:
+                linalg.copy(op.operands[0], outs=[op.operands[1]])
+            op.erase()

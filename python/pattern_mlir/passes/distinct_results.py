@@ -9,23 +9,30 @@ value with a buffer of its own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 
-@register_pass(
-    "pattern-distinct-results", "Return copies of a tensor that a function returns more than once"
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for function in module.regions[0].blocks[0].operations:
-        if function.operation.name != "func.func" or not function.regions[0].blocks:
-            continue
-        for block in function.regions[0].blocks:
-            terminator = block.operations[len(block.operations) - 1]
-            if terminator.operation.name == "func.return":
-                _copy_repeats(terminator.operation)
+@register_pass
+@dataclass(frozen=True)
+class DistinctResults(ModulePass):
+    """Return copies of a tensor that a function returns more than once."""
+
+    name: ClassVar[str] = "pattern-distinct-results"
+
+    def apply(self, module: ir.Operation) -> None:
+        for function in module.regions[0].blocks[0].operations:
+            if function.operation.name != "func.func" or not function.regions[0].blocks:
+                continue
+            for block in function.regions[0].blocks:
+                terminator = block.operations[len(block.operations) - 1]
+                if terminator.operation.name == "func.return":
+                    _copy_repeats(terminator.operation)
 
 
 def _copy_repeats(ret: ir.Operation) -> None:

@@ -34,12 +34,14 @@ Evaluated in f32, erf is within 2e-7 (relative) of the true value everywhere, er
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 from mlir import ir
 from mlir.dialects import arith
 from mlir.dialects import math as math_d
 
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 from .walk import walk_unlowered
 
 _ERF_SMALL = 0.75
@@ -333,31 +335,38 @@ _EXPANSIONS = {
 _LAST = {"math.exp": lambda op: _in_f32(op, _exp)}
 
 
-@register_pass(
-    "pattern-expand-math",
-    "Expand math.erf/erfc/tanh/exp into vector arithmetic and constant powers into multiplications",
-    options=("ops",),
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    # `ops=erf,fpowi`: only those (a GPU has exp and tanh instructions of its own).
-    only = {f"math.{name}" for name in options["ops"].split(",")} if options.get("ops") else None
-    unknown = sorted((only or set()) - set(_EXPANSIONS) - set(_LAST))
-    if unknown:
-        raise ValueError(f"pattern-expand-math: no expansion of {unknown}")
-    for expansions in (_EXPANSIONS, _LAST):
-        if only is not None:
-            expansions = {name: expand for name, expand in expansions.items() if name in only}
-        found: list[ir.Operation] = []
+@register_pass
+@dataclass(frozen=True)
+class ExpandMath(ModulePass):
+    """Expand math.erf/erfc/tanh/exp into vector arithmetic and constant powers into
+    multiplications."""
 
-        def visit(op, expansions=expansions, found=found):
-            if op.name in expansions:
-                found.append(op.operation if isinstance(op, ir.OpView) else op)
-            return ir.WalkResult.ADVANCE
+    name: ClassVar[str] = "pattern-expand-math"
+    ops: str = ""
 
-        walk_unlowered(module, visit)
-        for op in found:
-            with ir.InsertionPoint(op), op.location:
-                replacement = expansions[op.name](op)
-            if replacement is not None:
-                op.result.replace_all_uses_with(replacement)
-                op.erase()
+    def __post_init__(self) -> None:
+        only = {f"math.{name}" for name in self.ops.split(",")} if self.ops else set()
+        unknown = sorted(only - set(_EXPANSIONS) - set(_LAST))
+        if unknown:
+            raise ValueError(f"{self.name}: no expansion of {unknown}")
+
+    def apply(self, module: ir.Operation) -> None:
+        # `ops=erf,fpowi`: only those (a GPU has exp and tanh instructions of its own).
+        only = {f"math.{name}" for name in self.ops.split(",")} if self.ops else None
+        for expansions in (_EXPANSIONS, _LAST):
+            if only is not None:
+                expansions = {name: expand for name, expand in expansions.items() if name in only}
+            found: list[ir.Operation] = []
+
+            def visit(op, expansions=expansions, found=found):
+                if op.name in expansions:
+                    found.append(op.operation if isinstance(op, ir.OpView) else op)
+                return ir.WalkResult.ADVANCE
+
+            walk_unlowered(module, visit)
+            for op in found:
+                with ir.InsertionPoint(op), op.location:
+                    replacement = expansions[op.name](op)
+                if replacement is not None:
+                    op.result.replace_all_uses_with(replacement)
+                    op.erase()

@@ -18,6 +18,9 @@ an op outside that list, a result over MAX_ELEMENTS elements) leaves the generic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith
@@ -26,7 +29,7 @@ from .constants import constant_array, defining_op
 from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
 from .numpy_arith import CMPF, CMPI, FLOAT_BINARY, INT_BINARY
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
 
@@ -184,22 +187,28 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
     raise _CannotFold("no linalg.yield")
 
 
-@register_pass(
-    "pattern-fold-constant-generics",
-    "Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at compile time",
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(
-        module, "linalg.generic"
-    ):  # in order, so a generic fed by a folded one sees its constant
-        try:
-            array = _evaluate(op)
-        except _CannotFold:
-            continue
-        result_type = op.results[0].type
-        with ir.InsertionPoint(op), op.location:
-            folded = arith.constant(result_type, ir.DenseElementsAttr.get(array, type=result_type))
-        outs = op.operands[-1]
-        op.results[0].replace_all_uses_with(folded)
-        op.erase()
-        erase_unused_producers(outs)
+@register_pass
+@dataclass(frozen=True)
+class FoldConstantGenerics(ModulePass):
+    """Evaluate linalg.generic ops whose inputs are all constants (weight flips, gathers) at
+    compile time."""
+
+    name: ClassVar[str] = "pattern-fold-constant-generics"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(
+            module, "linalg.generic"
+        ):  # in order, so a generic fed by a folded one sees its constant
+            try:
+                array = _evaluate(op)
+            except _CannotFold:
+                continue
+            result_type = op.results[0].type
+            with ir.InsertionPoint(op), op.location:
+                folded = arith.constant(
+                    result_type, ir.DenseElementsAttr.get(array, type=result_type)
+                )
+            outs = op.operands[-1]
+            op.results[0].replace_all_uses_with(folded)
+            op.erase()
+            erase_unused_producers(outs)

@@ -13,12 +13,21 @@ reshapes, reductions and named ops stay as the later planners expect them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 
-@register_pass("pattern-fuse-elementwise", "Fuse chains of elementwise linalg.generic ops")
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    _patternDialects.fuse_elementwise_chains(module)
+@register_pass
+@dataclass(frozen=True)
+class FuseElementwise(ModulePass):
+    """Fuse chains of elementwise linalg.generic ops."""
+
+    name: ClassVar[str] = "pattern-fuse-elementwise"
+
+    def apply(self, module: ir.Operation) -> None:
+        _patternDialects.fuse_elementwise_chains(module)

@@ -8,20 +8,29 @@ attributes before bufferization turns them into globals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
 from .constants import constant_array
 from .conv_info import collect_ops
-from .registry import register_pass
+from .registry import ModulePass, PassError, register_pass
 
 
-@register_pass("pattern-inline-resources", "Turn dense_resource constants into dense constants")
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "arith.constant"):
-        if _patternDialects.dense_resource_bytes(op.attributes["value"]) is None:
-            continue
-        array = constant_array(op.results[0])
-        if array is None:
-            raise ValueError(f"{op.location}: cannot read the dense_resource blob of {op.name}")
-        op.attributes["value"] = ir.DenseElementsAttr.get(array, type=op.results[0].type)
+@register_pass
+@dataclass(frozen=True)
+class InlineResources(ModulePass):
+    """Turn dense_resource constants into dense constants."""
+
+    name: ClassVar[str] = "pattern-inline-resources"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(module, "arith.constant"):
+            if _patternDialects.dense_resource_bytes(op.attributes["value"]) is None:
+                continue
+            array = constant_array(op.results[0])
+            if array is None:
+                raise PassError(op, "holds a dense_resource blob that cannot be read")
+            op.attributes["value"] = ir.DenseElementsAttr.get(array, type=op.results[0].type)

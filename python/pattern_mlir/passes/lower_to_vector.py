@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from mlir import ir
@@ -42,9 +43,9 @@ from ..codegen.geometry import ConvGeometry
 from ..codegen.irtext import FuncWriter, vec_type
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import cpu_target, filter_groups
-from .conv_info import ConvInfo, PassError, collect_ops, packed_fkw, read_conv
-from .registry import register_pass
-from .target_option import pass_target
+from .conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
+from .registry import ModulePass, PassError, register_pass
+from .target_option import check_threads, pass_target
 from .walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
@@ -541,20 +542,30 @@ def lower_conv(
     return result if consumer is not None else None
 
 
-@register_pass(
-    "pattern-lower-to-vector",
-    "Lower pattern.packed_conv2d to specialised vector kernels called on buffers",
-    options=("target", "threads"),
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    target = pass_target(options, "pattern-lower-to-vector").name
-    threads = int(options.get("threads", "1"))
-    convs = [
-        _read(op, i, target) for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))
-    ]
-    consumers = [_consumer(conv, convs) for conv in convs]
-    padded: dict[str, ir.Value] = {}  # consumer's kernel name -> its input, padded by the producer
-    for conv, consumer in zip(convs, consumers):
-        result = lower_conv(conv, module, threads, padded.get(conv.plan.func_name), consumer)
-        if consumer is not None:
-            padded[consumer.plan.func_name] = result
+@register_pass
+@dataclass(frozen=True)
+class LowerToVector(ModulePass):
+    """Lower pattern.packed_conv2d to specialised vector kernels called on buffers."""
+
+    name: ClassVar[str] = "pattern-lower-to-vector"
+    target: str = "host"
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        pass_target(self.target, self.name)
+        check_threads(self.threads, self.name)
+
+    def apply(self, module: ir.Operation) -> None:
+        target, threads = pass_target(self.target, self.name).name, self.threads
+        convs = [
+            _read(op, i, target)
+            for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))
+        ]
+        consumers = [_consumer(conv, convs) for conv in convs]
+        padded: dict[
+            str, ir.Value
+        ] = {}  # consumer's kernel name -> its input, padded by the producer
+        for conv, consumer in zip(convs, consumers):
+            result = lower_conv(conv, module, threads, padded.get(conv.plan.func_name), consumer)
+            if consumer is not None:
+                padded[consumer.plan.func_name] = result

@@ -9,14 +9,17 @@ else in the filter-kernel reorder computed here. The packing itself lives in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
 from ..codegen import fkw
 from ..dialects import pattern as pattern_ops
-from .conv_info import PassError, collect_ops, read_conv
-from .registry import register_pass
+from .conv_info import collect_ops, read_conv
+from .registry import ModulePass, PassError, register_pass
 from .reorder_filters import FILTER_ORDER_ATTR
 
 _COPIED_ATTRS = (
@@ -99,10 +102,13 @@ def pack_conv(op: ir.Operation) -> None:
         old_weights.erase()
 
 
-@register_pass(
-    "pattern-pack-fkw",
-    "FKW packing in filter-kernel order: pattern.conv2d -> pattern.packed_conv2d",
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "pattern.conv2d"):
-        pack_conv(op)
+@register_pass
+@dataclass(frozen=True)
+class PackFkw(ModulePass):
+    """FKW packing in filter-kernel order: pattern.conv2d -> pattern.packed_conv2d."""
+
+    name: ClassVar[str] = "pattern-pack-fkw"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(module, "pattern.conv2d"):
+            pack_conv(op)

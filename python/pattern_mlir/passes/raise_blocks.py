@@ -16,6 +16,9 @@ Options: `block-rows` (0: 8 or 4, whichever leaves less work; see block_stream.p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith
@@ -25,7 +28,7 @@ from .conv_info import collect_ops
 from .dense_lower import constant_operand, is_plain_matmul, read_init
 from .memref_text import static_f32_shape
 from .raise_conv import conv_bias, conv_padding
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 from .vectorize_dense import erase_dead
 
 DEFAULT_MAX_DENSITY = 0.7
@@ -126,26 +129,28 @@ def raise_matmul(matmul: ir.Operation, rows: int, max_density: float) -> bool:
     return True
 
 
-def _options(options: dict[str, str]) -> tuple[int, float]:
-    rows = int(options.get("block-rows", "0"))
-    if rows not in (0, 4, 8):
-        raise ValueError(f"pattern-raise-blocks: block-rows must be 0 (auto), 4 or 8, got {rows}")
-    max_density = float(options.get("max-density", str(DEFAULT_MAX_DENSITY)))
-    if not 0.0 < max_density <= 1.0:
-        raise ValueError(f"pattern-raise-blocks: max-density must be in (0, 1], got {max_density}")
-    return rows, max_density
+@register_pass
+@dataclass(frozen=True)
+class RaiseBlocks(ModulePass):
+    """Raise dense convs and matmuls whose constant weights are pruned in blocks to
+    pattern.block_conv2d / pattern.block_matmul."""
 
+    name: ClassVar[str] = "pattern-raise-blocks"
+    block_rows: int = 0  # rows of a block: 4 or 8, or 0 to choose per op
+    max_density: float = DEFAULT_MAX_DENSITY  # denser weights stay dense
 
-@register_pass(
-    "pattern-raise-blocks",
-    "Raise dense convs and matmuls whose constant weights are pruned in blocks to pattern.block_conv2d / "
-    "pattern.block_matmul",
-    options=("block-rows", "max-density"),
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    rows, max_density = _options(options)
-    for conv in collect_ops(module, "linalg.conv_2d_nchw_fchw"):
-        raise_conv(conv, rows, max_density)
-    for matmul in collect_ops(module, "linalg.matmul"):
-        raise_matmul(matmul, rows, max_density)
-    erase_dead(module)  # the weight constants, transposes, pads and inits no longer read
+    def __post_init__(self) -> None:
+        if self.block_rows not in (0, 4, 8):
+            raise ValueError(
+                f"{self.name}: block-rows must be 0 (auto), 4 or 8, got {self.block_rows}"
+            )
+        if not 0.0 < self.max_density <= 1.0:
+            raise ValueError(f"{self.name}: max-density must be in (0, 1], got {self.max_density}")
+
+    def apply(self, module: ir.Operation) -> None:
+        rows, max_density = self.block_rows, self.max_density
+        for conv in collect_ops(module, "linalg.conv_2d_nchw_fchw"):
+            raise_conv(conv, rows, max_density)
+        for matmul in collect_ops(module, "linalg.matmul"):
+            raise_matmul(matmul, rows, max_density)
+        erase_dead(module)  # the weight constants, transposes, pads and inits no longer read

@@ -12,13 +12,16 @@ stage IR shows which layers run pattern kernels and which do not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 
 from ..dialects import builders
 from .constants import constant_array, defining_op, scalar_constant
 from .conv_info import collect_ops
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 _CONV = "linalg.conv_2d_nchw_fchw"
 # Grouped and depthwise convs: always dense (a pattern kernel computes one full group).
@@ -291,13 +294,16 @@ def raise_conv(conv: ir.Operation) -> bool:
     return True
 
 
-@register_pass(
-    "pattern-raise-conv",
-    "Raise 3x3 linalg convs whose constant weights follow a pattern library to pattern.conv2d",
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for conv in collect_ops(module, _CONV):
-        raise_conv(conv)
-    for name in _OTHER_CONVS:
-        for conv in collect_ops(module, name):
-            conv.attributes[DENSE_ATTR] = ir.StringAttr.get(f"{name} has no pattern kernel")
+@register_pass
+@dataclass(frozen=True)
+class RaiseConv(ModulePass):
+    """Raise 3x3 linalg convs whose constant weights follow a pattern library to pattern.conv2d."""
+
+    name: ClassVar[str] = "pattern-raise-conv"
+
+    def apply(self, module: ir.Operation) -> None:
+        for conv in collect_ops(module, _CONV):
+            raise_conv(conv)
+        for name in _OTHER_CONVS:
+            for conv in collect_ops(module, name):
+                conv.attributes[DENSE_ATTR] = ir.StringAttr.get(f"{name} has no pattern kernel")

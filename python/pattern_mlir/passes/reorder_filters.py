@@ -9,12 +9,15 @@ keeps the original channel order (the kernels store each filter to its channel).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 
 from ..codegen import fkw
 from .conv_info import collect_ops, read_conv
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 FILTER_ORDER_ATTR = "pattern.filter_order"
 
@@ -28,10 +31,13 @@ def reorder(op: ir.Operation) -> None:
     op.attributes[FILTER_ORDER_ATTR] = ir.DenseI32ArrayAttr.get(order.tolist())
 
 
-@register_pass(
-    "pattern-reorder-filters",
-    "Filter-kernel reorder: order filters by kept-kernel count and pattern mix",
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "pattern.conv2d"):
-        reorder(op)
+@register_pass
+@dataclass(frozen=True)
+class ReorderFilters(ModulePass):
+    """Filter-kernel reorder: order filters by kept-kernel count and pattern mix."""
+
+    name: ClassVar[str] = "pattern-reorder-filters"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(module, "pattern.conv2d"):
+            reorder(op)

@@ -12,6 +12,7 @@ import math
 
 from mlir import ir
 
+from .registry import PassError
 from .walk import walk_unlowered
 
 __all__ = ["CPU_MAX_ELEMENTS", "GPU_MAX_ELEMENTS", "MAX_CONSTANT_ELEMENTS", "check_tensor_sizes"]
@@ -34,7 +35,7 @@ def _elements(type_: ir.Type) -> int | None:
 
 
 def check_tensor_sizes(module, limit: int, pass_name: str, why: str) -> None:
-    """Raises ValueError (a diagnostic) at the first op with an operand or result of more than
+    """Raises PassError (a diagnostic) at the first op with an operand or result of more than
     `limit` elements; `why` says what the limit protects. `module`: Module, Operation or OpView."""
     found: list[tuple[ir.Operation, ir.Type, int]] = []
 
@@ -50,7 +51,6 @@ def check_tensor_sizes(module, limit: int, pass_name: str, why: str) -> None:
     walk_unlowered(module, visit)
     if found:
         op, type_, count = found[0]
-        raise ValueError(
-            f"{pass_name}: {op.name} at {op.location}: {type_} holds {count} elements, "
-            f"more than {limit} ({why})"
+        raise PassError(
+            op, f"has a {type_} of {count} elements, more than {pass_name} allows: {limit} ({why})"
         )

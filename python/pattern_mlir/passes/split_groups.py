@@ -15,6 +15,9 @@ is left as it is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
@@ -22,7 +25,7 @@ from mlir.dialects import arith, linalg, tensor
 from .constants import constant_array, defining_op
 from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 
 MAX_GROUPS = 256  # past this, per-group kernels cost more in calls than they save
 
@@ -150,10 +153,13 @@ def _split(op: ir.Operation) -> bool:
     return True
 
 
-@register_pass(
-    "pattern-split-groups",
-    "Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group",
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    for op in collect_ops(module, "linalg.conv_2d_ngchw_gfchw"):
-        _split(op)
+@register_pass
+@dataclass(frozen=True)
+class SplitGroups(ModulePass):
+    """Split grouped convs with constant weights into one linalg.conv_2d_nchw_fchw per group."""
+
+    name: ClassVar[str] = "pattern-split-groups"
+
+    def apply(self, module: ir.Operation) -> None:
+        for op in collect_ops(module, "linalg.conv_2d_ngchw_gfchw"):
+            _split(op)

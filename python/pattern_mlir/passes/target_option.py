@@ -1,4 +1,4 @@
-"""The `target=` option of the CPU passes: a target name, resolved to its description."""
+"""The `target=` and `threads=` options of the CPU passes, checked and resolved."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ from ..codegen.schedule import cpu_target
 from ..target import CPU_TARGETS, Target
 
 
-def pass_target(options: dict[str, str], pass_name: str) -> Target:
-    """The CPU target `options` name (default: host); a ValueError naming the pass otherwise."""
-    name = options.get("target", "host")
+def pass_target(name: str, pass_name: str) -> Target:
+    """The CPU target called `name`; a ValueError naming the pass for an unknown name."""
     if name not in CPU_TARGETS:
         raise ValueError(f"{pass_name}: unknown target {name!r}; known: {', '.join(CPU_TARGETS)}")
     return cpu_target(name)
+
+
+def check_threads(threads: int, pass_name: str) -> None:
+    """A ValueError naming the pass unless `threads` is a count >= 1."""
+    if threads < 1:
+        raise ValueError(f"{pass_name}: option threads={threads} is not a count >= 1")

@@ -22,6 +22,8 @@ blocks; `threads` (default 1) splits each kernel's outer loop over `scf.parallel
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from mlir import ir
@@ -34,9 +36,9 @@ from .dense_contraction import plan_contraction, plan_generic_contraction
 from .dense_conv_transpose import plan_conv_or_transposed
 from .dense_lower import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense_transform import lower_vectors, vectorize_ops
-from .registry import register_pass
+from .registry import ModulePass, register_pass
 from .size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
-from .target_option import pass_target
+from .target_option import check_threads, pass_target
 
 _PLANNERS = {
     "linalg.conv_2d_nchw_fchw": plan_conv_or_transposed,
@@ -218,25 +220,31 @@ def _reuse_identical(lowering: Lowering, name: str, emitted: dict[str, str]) -> 
         lowering.text = ""
 
 
-@register_pass(
-    "pattern-vectorize-dense",
-    "Tile and vectorise the dense linalg ops (convs, matmuls, pooling, elementwise) left after pattern lowering",
-    options=("target", "threads"),
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    target = pass_target(options, "pattern-vectorize-dense")
-    threads = int(options.get("threads", "1"))
-    if threads < 1:
-        raise ValueError(f"pattern-vectorize-dense: threads must be >= 1, got {threads}")
-    check_tensor_sizes(
-        module,
-        CPU_MAX_ELEMENTS,
-        "pattern-vectorize-dense",
-        "beyond the memory of the CPUs targeted",
-    )
-    lower_kernels(module, target, threads)
-    erase_dead(module)
-    vectorize_rest(module, target.lanes)
+@register_pass
+@dataclass(frozen=True)
+class VectorizeDense(ModulePass):
+    """Tile and vectorise the dense linalg ops (convs, matmuls, pooling, elementwise) left after
+    pattern lowering."""
+
+    name: ClassVar[str] = "pattern-vectorize-dense"
+    target: str = "host"
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        pass_target(self.target, self.name)
+        check_threads(self.threads, self.name)
+
+    def apply(self, module: ir.Operation) -> None:
+        target, threads = pass_target(self.target, self.name), self.threads
+        check_tensor_sizes(
+            module,
+            CPU_MAX_ELEMENTS,
+            "pattern-vectorize-dense",
+            "beyond the memory of the CPUs targeted",
+        )
+        lower_kernels(module, target, threads)
+        erase_dead(module)
+        vectorize_rest(module, target.lanes)
 
 
 def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:

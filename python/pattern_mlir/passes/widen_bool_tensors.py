@@ -21,11 +21,13 @@ changed: widening it would need a conversion that stores i1 again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 from mlir import ir
 from mlir.dialects import arith
 
-from .registry import register_pass
+from .registry import ModulePass, PassError, register_pass
 from .walk import walk_unlowered
 
 # Ops whose bool tensor results are the same elements as their bool tensor operands.
@@ -149,7 +151,7 @@ def _widen_for(op: ir.Operation) -> None:
 def _widen_constant(op: ir.Operation) -> None:
     attr = op.attributes["value"]
     if not isinstance(attr, ir.DenseIntElementsAttr):
-        raise ValueError(f"pattern-widen-bool-tensors: cannot widen the constant {attr}")
+        raise PassError(op, f"holds {attr}, which pattern-widen-bool-tensors cannot widen")
     new_type = _widened(op.result.type)
     if attr.is_splat:
         new_attr = ir.DenseElementsAttr.get_splat(new_type, ir.IntegerAttr.get(_i8(), attr[0]))
@@ -185,36 +187,37 @@ def _touches_bool_tensor(op: ir.Operation) -> tuple[list[int], bool]:
     return operands, defines
 
 
-@register_pass(
-    "pattern-widen-bool-tensors", "Store tensors of i1 as tensors of i8, before bufferization"
-)
-def run(module: ir.Operation, options: dict[str, str]) -> None:
-    found: list[tuple[ir.Operation, list[int]]] = []
+@register_pass
+@dataclass(frozen=True)
+class WidenBoolTensors(ModulePass):
+    """Store tensors of i1 as tensors of i8, before bufferization."""
 
-    def visit(op):
-        op = op.operation if isinstance(op, ir.OpView) else op
-        operands, defines = _touches_bool_tensor(op)
-        if operands or defines:
-            found.append((op, operands))
-        return ir.WalkResult.ADVANCE
+    name: ClassVar[str] = "pattern-widen-bool-tensors"
 
-    walk_unlowered(module, visit)
-    # Every op is checked before any is changed, so an unsupported one leaves the IR intact.
-    for op, _ in found:
-        known = op.name in _MOVERS or op.name in _RULES or op.name.startswith("linalg.")
-        if not known or (op.name.startswith("linalg.") and not op.regions):
-            raise ValueError(
-                f"pattern-widen-bool-tensors: no rule to widen the i1 tensor "
-                f"at {op.name} ({op.location})"
-            )
-    # Each rule reads only the bool operand indices recorded above, not operand types, so
-    # the order in which producers and users are retyped does not matter.
-    for op, bool_operands in found:
-        with op.location:
-            if op.name.startswith("linalg."):
-                _widen_linalg(op, bool_operands)
-            elif op.name in _RULES:
-                _RULES[op.name](op)
-            for result in op.results:
-                if _is_bool_tensor(result.type):
-                    result.set_type(_widened(result.type))
+    def apply(self, module: ir.Operation) -> None:
+        found: list[tuple[ir.Operation, list[int]]] = []
+
+        def visit(op):
+            op = op.operation if isinstance(op, ir.OpView) else op
+            operands, defines = _touches_bool_tensor(op)
+            if operands or defines:
+                found.append((op, operands))
+            return ir.WalkResult.ADVANCE
+
+        walk_unlowered(module, visit)
+        # Every op is checked before any is changed, so an unsupported one leaves the IR intact.
+        for op, _ in found:
+            known = op.name in _MOVERS or op.name in _RULES or op.name.startswith("linalg.")
+            if not known or (op.name.startswith("linalg.") and not op.regions):
+                raise PassError(op, "reads or makes an i1 tensor that no rule widens")
+        # Each rule reads only the bool operand indices recorded above, not operand types, so
+        # the order in which producers and users are retyped does not matter.
+        for op, bool_operands in found:
+            with op.location:
+                if op.name.startswith("linalg."):
+                    _widen_linalg(op, bool_operands)
+                elif op.name in _RULES:
+                    _RULES[op.name](op)
+                for result in op.results:
+                    if _is_bool_tensor(result.type):
+                        result.set_type(_widened(result.type))

@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([binary, *argv], check=False)
         print("\nPasses written in Python (pattern-mlir):")
         for python_pass in all_passes():
-            options = f" (options: {', '.join(python_pass.options)})" if python_pass.options else ""
-            print(f"  --{python_pass.name:<32} - {python_pass.summary}{options}")
+            names = python_pass.option_names()
+            options = f" (options: {', '.join(names)})" if names else ""
+            print(f"  --{python_pass.name:<32} - {python_pass.summary()}{options}")
         return 0
     # Inputs known to abort upstream MLIR are reported before the binary sees them.
     path = _input_path(argv)

@@ -32,6 +32,7 @@ _REASSOCIATION = re.compile(
 _CONV_STEPS = re.compile(
     r"(?<![\w.])(strides|dilations)\s*=\s*(?:dense<|array<i64:|\[)([^>\]]*(?:\][^>]*)?)"
 )
+_PAD_AMOUNTS = re.compile(r"(?<![\w.])(low|high)\s*\[([^\]]*)\]")
 _INDEXING_MAPS = re.compile(r"(?<![\w.])indexing_maps\s*=\s*\[")
 _CONTRACTION_OP = re.compile(r"linalg\.(?:\w*matmul\w*|contract)\b")
 _ITERATORS = re.compile(r"(?<![\w.])iterator_types\s*=\s*\[([^\]]*)\]")
@@ -181,6 +182,19 @@ def _huge_conv_steps(text: str) -> Iterator[tuple[int, str]]:
             yield match.start(), f"{match.group(1)} value {huge[0]} is not below 2^31"
 
 
+def _huge_pad_amounts(text: str) -> Iterator[tuple[int, str]]:
+    """tensor.pad's parser infers its result type as source + low + high; amounts near
+    2^63 overflow it into a negative size, and RankedTensorType::get asserts. No pad is
+    2^31 or more wide."""
+    for match in _scan(text, _PAD_AMOUNTS, "low", "high"):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if "pad" not in text[line_start : match.start()]:
+            continue
+        huge = [v for v in re.findall(r"(?<![%\w])-?\d+", match.group(2)) if abs(int(v)) >= 2**31]
+        if huge:
+            yield match.start(), f"{match.group(1)} padding {huge[0]} is not below 2^31"
+
+
 def _contraction_map_count(text: str) -> Iterator[tuple[int, str]]:
     """The matmul family's verifier (verifyExtendedMatmulSemantic) indexes the explicit
     `indexing_maps` as A, B and C unchecked: any other number of maps aborts."""
@@ -212,6 +226,7 @@ _CHECKS = (
     _memoized_indexing_maps,
     _empty_reassociation_group,
     _huge_conv_steps,
+    _huge_pad_amounts,
     _contraction_map_count,
     _non_string_iterator_types,
 )

@@ -341,11 +341,11 @@ def tune_mlir(
     """Tune the pattern convs of MLIR text (linalg convs are raised first)."""
     from mlir import ir
 
-    from ..passes.registry import lookup
+    from ..passes.raise_conv import RaiseConv
 
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(text)
-        lookup("pattern-raise-conv").run(module.operation, {})
+        RaiseConv().apply(module.operation)
         layers = layers_from_module(module.operation, target)
     return tune_layers(layers, db, options, **kw)
 

@@ -315,7 +315,7 @@ def test_paired_pooling_reads_in_place(case, shuffles):
 
     with ir.Context():
         module = ir.Module.parse(pool_case(*case)[0])
-        lookup("pattern-vectorize-dense").run(module.operation, {"target": "x86-64-v4"})
+        lookup("pattern-vectorize-dense")(target="x86-64-v4").apply(module.operation)
         dense = str(module)
     assert "%stage" not in dense and dense.count("vector.shuffle") == shuffles
 

@@ -156,7 +156,7 @@ def test_f64_at_the_boundary_is_kept():
     with ir.Context(), ir.Location.unknown():
         module, ops = _generics(returns_f64)
         assert len(demote_f64(ops)) == len(ops)
-        lookup("pattern-vectorize-dense").run(module.operation, {"target": "x86-64-v4"})
+        lookup("pattern-vectorize-dense")(target="x86-64-v4").apply(module.operation)
         assert "f64" in str(module)
 
 

@@ -109,7 +109,7 @@ def _run_elementwise(body: str, x: np.ndarray, k: np.ndarray, result_dtype) -> n
     )
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(text)
-        lookup("pattern-expand-math").run(module.operation)
+        lookup("pattern-expand-math")().apply(module.operation)
         PassManager.parse(to_llvm_pipeline()).run(module.operation)
         engine = ExecutionEngine(module, opt_level=2)
         args = [ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(a))) for a in (x, k, y)]

@@ -236,6 +236,10 @@ UPSTREAM_HAZARDS = [
         "strides value 9223372036854775807 is not below 2^31",
     ),
     (
+        "%xp = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 9223372036854775807] {",
+        "high padding 9223372036854775807 is not below 2^31",
+    ),
+    (
         '%4 = "linalg.matmul"(%a, %b, %c) <{indexing_maps = [], operandSegmentSizes = array<i32: 2, 1>}> ({',
         "linalg.matmul has 0 indexing maps, not 3",
     ),
@@ -258,6 +262,7 @@ UPSTREAM_SAFE = [
     "// CHECK: array<index: 1> and dimensions = [0, 0] {-#",
     "linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<[2, 1]> : vector<2xi64>}",
     "pattern.conv2d %x, %w library #lib assignment [0] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
+    "%xp = tensor.pad %x low[0, %c1, 1, 1] high[0, 0, 1, 2] {",
     '%5 = "linalg.matmul"(%a, %b, %c) <{indexing_maps = [#map, #map1, #map2], operandSegmentSizes = '
     "array<i32: 2, 1>}> ({",
     '%y = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]} outs(%o : t)',

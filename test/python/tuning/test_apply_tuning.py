@@ -1,6 +1,7 @@
 """pattern-apply-tuning: database entries become the convs' schedules, visible in stage IR."""
 
 import dataclasses
+import shlex
 
 import numpy as np
 import pattern_mlir
@@ -34,7 +35,11 @@ ACCUMULATORS = "-> (" + ", ".join(["vector<8xf32>"] * 6) + ")"
 def _apply(text: str, **options) -> str:
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(text)
-        lookup("pattern-apply-tuning").run(module.operation, options)
+        # Options in pattern-opt syntax, parsed as the command line parses them.
+        text_options = " ".join(
+            f"{key}={shlex.quote(str(value))}" for key, value in options.items()
+        )
+        lookup("pattern-apply-tuning").parse(text_options).apply(module.operation)
         return str(module)
 
 
@@ -105,7 +110,7 @@ def test_entries_for_the_compile_thread_count_come_first(tmp_path, small_arrays,
     assert TUNED_TEXT.replace("threads = 0", "threads = 1") in exe.ir("tuned")
     assert "scf.parallel" not in exe.ir("vector")
     assert TUNED_TEXT in compiled(1).ir("tuned")
-    with pytest.raises(ValueError, match="threads='0' is not a count"):
+    with pytest.raises(ValueError, match="threads=0 is not a count"):
         _apply(_module_text(weights), db=str(path), threads="0")
 
 

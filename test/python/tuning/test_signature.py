@@ -74,6 +74,6 @@ def test_signature_from_ir_equals_signature_from_arrays(small_arrays):
         (layer,) = layers_from_module(module.operation)
         assert layer.signature == expected
         assert np.array_equal(layer.packed.offsets[-1:], [expected.kept])
-        lookup("pattern-pack-fkw").run(module.operation, {})
+        lookup("pattern-pack-fkw")().apply(module.operation)
         (op,) = collect_ops(module.operation, "pattern.packed_conv2d")
         assert signature_of_op(op) == expected
