@@ -8,7 +8,7 @@ registers could hold. Every operand reads the image's rows and columns as one co
 run, so the two loops are one loop over 3136 pixels, which tiles into whole native
 vectors.
 
-Two loops i and i + 1 merge when they have the same iterator type and every operand
+Two loops i and i + 1 merge when both are parallel and every operand
 either reads both, as consecutive dimensions in that order, or neither; the op is rebuilt
 on collapsed operands (`tensor.collapse_shape`) and its result expanded back. Ops whose
 body reads `linalg.index` or `tensor.extract` (positions of the loops) or holds regions
@@ -38,8 +38,10 @@ def _dims(m: ir.AffineMap) -> list[int | None]:
 
 
 def _mergeable(maps: list[ir.AffineMap], iterators: list[str], i: int) -> bool:
-    """Whether loops i and i + 1 can be one loop."""
-    if iterators[i] != iterators[i + 1]:
+    """Whether loops i and i + 1 can be one loop: both parallel (merging gives the vector a
+    longer run; two reduction loops merged left an output map with constants for both,
+    which the vectorizer refused after tiling), read together or not at all."""
+    if iterators[i] != "parallel" or iterators[i + 1] != "parallel":
         return False
     for m in maps:
         dims = _dims(m)
