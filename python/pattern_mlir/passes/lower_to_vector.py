@@ -44,8 +44,8 @@ from ..codegen.irtext import FuncWriter, vec_type
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import cpu_target, filter_groups
 from .conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
-from .registry import ModulePass, PassError, register_pass
-from .target_option import check_threads, pass_target
+from .registry import PassError, register_pass
+from .target_option import CpuPass
 from .walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
@@ -544,19 +544,13 @@ def lower_conv(
 
 @register_pass
 @dataclass(frozen=True)
-class LowerToVector(ModulePass):
+class LowerToVector(CpuPass):
     """Lower pattern.packed_conv2d to specialised vector kernels called on buffers."""
 
     name: ClassVar[str] = "pattern-lower-to-vector"
-    target: str = "host"
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        pass_target(self.target, self.name)
-        check_threads(self.threads, self.name)
 
     def apply(self, module: ir.Operation) -> None:
-        target, threads = pass_target(self.target, self.name).name, self.threads
+        target, threads = self.cpu_target().name, self.threads
         convs = [
             _read(op, i, target)
             for i, op in enumerate(collect_ops(module, "pattern.packed_conv2d"))

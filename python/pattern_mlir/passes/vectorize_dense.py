@@ -36,9 +36,9 @@ from .dense_contraction import plan_contraction, plan_generic_contraction
 from .dense_conv_transpose import plan_conv_or_transposed
 from .dense_lower import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense_transform import lower_vectors, vectorize_ops
-from .registry import ModulePass, register_pass
+from .registry import register_pass
 from .size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
-from .target_option import check_threads, pass_target
+from .target_option import CpuPass
 
 _PLANNERS = {
     "linalg.conv_2d_nchw_fchw": plan_conv_or_transposed,
@@ -222,20 +222,14 @@ def _reuse_identical(lowering: Lowering, name: str, emitted: dict[str, str]) -> 
 
 @register_pass
 @dataclass(frozen=True)
-class VectorizeDense(ModulePass):
+class VectorizeDense(CpuPass):
     """Tile and vectorise the dense linalg ops (convs, matmuls, pooling, elementwise) left after
     pattern lowering."""
 
     name: ClassVar[str] = "pattern-vectorize-dense"
-    target: str = "host"
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        pass_target(self.target, self.name)
-        check_threads(self.threads, self.name)
 
     def apply(self, module: ir.Operation) -> None:
-        target, threads = pass_target(self.target, self.name), self.threads
+        target, threads = self.cpu_target(), self.threads
         check_tensor_sizes(
             module,
             CPU_MAX_ELEMENTS,
