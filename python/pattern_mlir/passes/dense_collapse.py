@@ -19,17 +19,9 @@ from __future__ import annotations
 
 from mlir import ir
 
+from .generic_ops import indexing_maps, iterator_types
+
 __all__ = ["collapse_loops"]
-
-
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _iterators(op: ir.Operation) -> list[str]:
-    return [
-        str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])
-    ]
 
 
 def _dims(m: ir.AffineMap) -> list[int | None]:
@@ -69,12 +61,12 @@ def _applies(op: ir.Operation) -> bool:
     constants, one tensor result and a body that reads no position."""
     if op.name != "linalg.generic" or len(op.results) != 1:
         return False
-    iterators = _iterators(op)
+    iterators = iterator_types(op)
     if "reduction" not in iterators or iterators[-1] != "parallel":
         return False
     if not all(
         isinstance(e, (ir.AffineDimExpr, ir.AffineConstantExpr))
-        for m in _maps(op)
+        for m in indexing_maps(op)
         for e in m.results
     ):
         return False
@@ -146,7 +138,7 @@ def collapse_loops(op: ir.Operation) -> ir.Operation:
     """`op` with its mergeable adjacent loops merged (see the module's text), or `op`."""
     if not _applies(op):
         return op
-    maps, iterators = _maps(op), _iterators(op)
+    maps, iterators = indexing_maps(op), iterator_types(op)
     groups = _loop_groups(maps, iterators)
     if len(groups) == len(iterators):
         return op

@@ -29,6 +29,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith
 
+from .generic_ops import defining_op, indexing_maps
+
 __all__ = ["demote_f64"]
 
 _F64_OPS = {"linalg.generic", "linalg.fill", "tensor.empty", "arith.constant"}
@@ -144,7 +146,7 @@ def _copy_source(op: ir.Operation) -> ir.Value | None:
     """The input of a generic that yields its only input unchanged, element for element."""
     if op.name != "linalg.generic" or len(op.operands) != 2 or len(op.results) != 1:
         return None
-    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    maps = indexing_maps(op)
     identity = ir.AffineMap.get_identity(maps[0].n_dims)
     if maps != [identity, identity] or op.operands[0].type != op.results[0].type:
         return None
@@ -155,11 +157,6 @@ def _copy_source(op: ir.Operation) -> ir.Value | None:
     return op.operands[0]
 
 
-def _owner(value: ir.Value) -> ir.Operation | None:
-    owner = value.owner
-    return owner.operation if isinstance(owner, (ir.Operation, ir.OpView)) else None
-
-
 def _same_value(a: ir.Value, b: ir.Value, depth: int = 0) -> bool:
     """Whether `a` and `b` are the same value: the same SSA value, equal constants, or
     equivalent pure ops (empty tensors, fills, generics) of the same values."""
@@ -167,7 +164,7 @@ def _same_value(a: ir.Value, b: ir.Value, depth: int = 0) -> bool:
         return True
     if depth > 4 or a.type != b.type:
         return False
-    x, y = _owner(a), _owner(b)
+    x, y = defining_op(a), defining_op(b)
     if x is None or y is None or x.name != y.name or len(x.results) != 1:
         return False
     if x.name == "arith.constant":

@@ -31,22 +31,14 @@ import math
 
 from mlir import ir
 
+from .generic_ops import indexing_maps, iterator_types
+
 __all__ = ["fuse_producers"]
 
 CHEAP_OPS = 4  # body ops (besides the yield) of a producer worth computing twice
 # Body ops of a fused generic: inlining a producer that several operands read copies its
 # body once per operand, which a chain of such producers would multiply without a bound.
 MAX_BODY = 64
-
-
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _iterators(op: ir.Operation) -> list[str]:
-    return [
-        str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])
-    ]
 
 
 def _counts(op: ir.Operation) -> tuple[int, int]:
@@ -91,9 +83,9 @@ def _producer(value: ir.Value) -> ir.Operation | None:
     op = owner.operation
     if op.name != "linalg.generic" or len(op.results) != 1:
         return None
-    if any(it != "parallel" for it in _iterators(op)):
+    if any(it != "parallel" for it in iterator_types(op)):
         return None
-    maps = _maps(op)
+    maps = indexing_maps(op)
     if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
         return None
     body = _body(op)
@@ -136,7 +128,7 @@ def _clone_into(ops, block: ir.Block, mapping: dict) -> None:
 
 def _fuse(consumer: ir.Operation, k: int, producer: ir.Operation) -> ir.Operation:
     """A copy of `consumer` whose input `k` is computed by `producer`'s body instead."""
-    c_maps, p_maps = _maps(consumer), _maps(producer)
+    c_maps, p_maps = indexing_maps(consumer), indexing_maps(producer)
     c_in, _ = _counts(consumer)
     p_in, _ = _counts(producer)
     c_operands, p_operands = list(consumer.operands), list(producer.operands)
@@ -190,7 +182,7 @@ def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | Non
     if consumer.name != "linalg.generic":
         return None
     c_in, _ = _counts(consumer)
-    c_maps = _maps(consumer)
+    c_maps = indexing_maps(consumer)
     iterations = _iterations(consumer, c_maps)
     if iterations is None:
         return None
@@ -241,9 +233,9 @@ def _gathered_producer(value: ir.Value) -> ir.Operation | None:
     op = owner.operation
     if op.name != "linalg.generic" or len(op.results) != 1:
         return None
-    if any(it != "parallel" for it in _iterators(op)):
+    if any(it != "parallel" for it in iterator_types(op)):
         return None
-    maps = _maps(op)
+    maps = indexing_maps(op)
     if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
         return None
     body = _body(op)

@@ -20,15 +20,9 @@ from __future__ import annotations
 
 from mlir import ir
 
+from .generic_ops import defining_op, indexing_maps, input_count
+
 __all__ = ["hoist_row_values"]
-
-
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _inputs(op: ir.Operation) -> int:
-    return ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0]
 
 
 def _reads_loop(m: ir.AffineMap, loop: int) -> bool:
@@ -37,9 +31,9 @@ def _reads_loop(m: ir.AffineMap, loop: int) -> bool:
 
 def _row_inputs(op: ir.Operation) -> list[int] | None:
     """The inputs indexed without the innermost loop, if they share one map and shape."""
-    maps = _maps(op)
+    maps = indexing_maps(op)
     innermost = maps[0].n_dims - 1
-    rows = [k for k in range(_inputs(op)) if not _reads_loop(maps[k], innermost)]
+    rows = [k for k in range(input_count(op)) if not _reads_loop(maps[k], innermost)]
     rows = [k for k in rows if isinstance(op.operands[k].type, ir.RankedTensorType)]
     if not rows or any(
         maps[k] != maps[rows[0]] or op.operands[k].type != op.operands[rows[0]].type for k in rows
@@ -56,7 +50,7 @@ def _per_row_ops(body: ir.Block, row_arguments: set) -> list[ir.Operation]:
     def per_row(v: ir.Value) -> bool:
         if v in values:
             return True
-        return not isinstance(v, ir.BlockArgument) and _owner(v) not in inside
+        return not isinstance(v, ir.BlockArgument) and defining_op(v) not in inside
 
     for op in list(body.operations)[:-1]:
         op = op.operation
@@ -66,11 +60,6 @@ def _per_row_ops(body: ir.Block, row_arguments: set) -> list[ir.Operation]:
             found.append(op)
             values.update(op.results)
     return found
-
-
-def _owner(value: ir.Value):
-    owner = value.owner
-    return owner.operation if isinstance(owner, (ir.Operation, ir.OpView)) else None
 
 
 def _expensive(op: ir.Operation) -> bool:
@@ -94,7 +83,7 @@ def _needs(value: ir.Value, per_row: list[ir.Operation]) -> list[ir.Operation]:
     chosen = {op for op in per_row}
     wanted, stack = set(), [value]
     while stack:
-        owner = _owner(stack.pop())
+        owner = defining_op(stack.pop())
         if owner is None or owner not in chosen or owner in wanted:
             continue
         wanted.add(owner)
@@ -144,9 +133,9 @@ def _row_generic(
 def _with_inputs(op: ir.Operation, extra: list[ir.Value], extra_map: ir.AffineMap):
     """`op` with `extra` inputs appended (indexed by `extra_map`); returns the new op and
     its block arguments for them."""
-    n_in = _inputs(op)
+    n_in = input_count(op)
     operands = list(op.operands)
-    maps = _maps(op)
+    maps = indexing_maps(op)
     new = ir.Operation.create(
         "linalg.generic",
         results=[r.type for r in op.results],
@@ -198,7 +187,7 @@ def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]
     ]
     if not values:
         return op, []
-    row_map = _maps(op)[rows[0]]
+    row_map = indexing_maps(op)[rows[0]]
     with op.context, op.location, ir.InsertionPoint(op):
         hoisted = [_row_generic(op, rows, _needs(v, per_row), v) for v in values]
         new, block, mapping, extra_args = _with_inputs(op, hoisted, row_map)
@@ -215,7 +204,7 @@ def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]
     _erase_unused(block)
     op.results[0].replace_all_uses_with(new.results[0])
     op.erase()
-    return new, [_owner(v) for v in hoisted]
+    return new, [defining_op(v) for v in hoisted]
 
 
 def _erase_unused(block: ir.Block) -> None:

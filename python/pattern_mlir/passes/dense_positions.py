@@ -24,6 +24,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .dense_fuse import loop_sizes
+from .generic_ops import defining_op, indexing_maps, input_count
 from .numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
 
 __all__ = ["rewrite_positions"]
@@ -31,21 +32,8 @@ __all__ = ["rewrite_positions"]
 Table = tuple  # (loop or None, numpy array over that loop's range, or a 0-d array)
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _inputs(op: ir.Operation) -> int:
-    return ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0]
-
-
 def _sizes(op: ir.Operation) -> list[int] | None:
-    return loop_sizes(op, _maps(op))
-
-
-def _owner(value: ir.Value) -> ir.Operation | None:
-    owner = value.owner
-    return owner.operation if isinstance(owner, (ir.Operation, ir.OpView)) else None
+    return loop_sizes(op, indexing_maps(op))
 
 
 def _int_type(t: ir.Type) -> bool:
@@ -63,7 +51,7 @@ def _dtype(t: ir.Type):
 def tensor_values(value: ir.Value, depth: int = 0) -> np.ndarray | None:
     """The elements of an integer tensor known at compile time: a constant, reshapes of one,
     or a one-dimensional generic computing them from `linalg.index` and such tensors."""
-    op = _owner(value)
+    op = defining_op(value)
     if op is None or depth > 8:
         return None
     shape = list(ir.RankedTensorType(value.type).shape)
@@ -88,7 +76,7 @@ def tensor_values(value: ir.Value, depth: int = 0) -> np.ndarray | None:
         source = tensor_values(op.operands[0], depth + 1)
         return None if source is None else source.reshape(shape)
     if op.name == "linalg.generic" and len(shape) == 1 and len(op.results) == 1:
-        maps = _maps(op)
+        maps = indexing_maps(op)
         if any(
             str(it) != "#linalg.iterator_type<parallel>"
             for it in ir.ArrayAttr(op.attributes["iterator_types"])
@@ -96,7 +84,7 @@ def tensor_values(value: ir.Value, depth: int = 0) -> np.ndarray | None:
             return None
         body = op.regions[0].blocks[0]
         tables = {}
-        for k in range(_inputs(op)):
+        for k in range(input_count(op)):
             if maps[k] != ir.AffineMap.get_identity(1):
                 return None
             source = tensor_values(op.operands[k], depth + 1)
@@ -114,7 +102,7 @@ def tensor_values(value: ir.Value, depth: int = 0) -> np.ndarray | None:
 
 def _argument_table(op: ir.Operation, k: int, sizes: list[int]) -> Table | None:
     """Input k of `op` as a function of at most one loop (its map reads one loop at most)."""
-    m = _maps(op)[k]
+    m = indexing_maps(op)[k]
     loops = {e.position for e in m.results if isinstance(e, ir.AffineDimExpr)}
     if len(loops) > 1 or not all(
         isinstance(e, (ir.AffineDimExpr, ir.AffineConstantExpr)) for e in m.results
@@ -147,9 +135,9 @@ def _evaluate(
 
 
 def _evaluate_uncached(value, body, sizes, tables, cache) -> Table | None:
-    if isinstance(value, ir.BlockArgument) or _owner(value) is None:
+    if isinstance(value, ir.BlockArgument) or defining_op(value) is None:
         return tables.get(value)
-    op = _owner(value)
+    op = defining_op(value)
     if op.block != body:  # defined outside the generic: a constant, or unknown
         if op.name == "arith.constant" and _int_type(value.type):
             return None, np.array(ir.IntegerAttr(op.attributes["value"]).value, np.int64)
@@ -285,7 +273,7 @@ def rewrite_positions(op: ir.Operation) -> None:
     if not sizes:
         return
     tables = {}
-    for k in range(_inputs(op)):
+    for k in range(input_count(op)):
         if _int_type(ir.RankedTensorType(op.operands[k].type).element_type):
             table = _argument_table(op, k, sizes)
             if table is not None:
@@ -297,7 +285,7 @@ def rewrite_positions(op: ir.Operation) -> None:
             for j in range(1, len(extract.operands)):
                 old = extract.operands[j]
                 found = _evaluate(old, body, sizes, tables, cache)
-                owner = _owner(old)
+                owner = defining_op(old)
                 if (
                     found is None
                     or owner is not None
@@ -332,7 +320,7 @@ def _row_positions(op: ir.Operation, sizes: list[int]) -> list[np.ndarray]:
     body = op.regions[0].blocks[0]
     innermost = len(sizes) - 1
     tables = {}
-    for k in range(_inputs(op)):
+    for k in range(input_count(op)):
         if _int_type(ir.RankedTensorType(op.operands[k].type).element_type):
             table = _argument_table(op, k, sizes)
             if table is not None:
@@ -352,9 +340,9 @@ def split_rows(op: ir.Operation) -> list[ir.Operation]:
     piece a generic writing its slice of the result; returns the pieces, or [op]."""
     if op.name != "linalg.generic" or len(op.results) != 1:
         return [op]
-    maps = _maps(op)
+    maps = indexing_maps(op)
     sizes = _sizes(op)
-    n_in = _inputs(op)
+    n_in = input_count(op)
     if (
         not sizes
         or len(op.operands) != n_in + 1

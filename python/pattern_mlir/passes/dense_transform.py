@@ -60,6 +60,7 @@ from .dense_demote import demote_f64
 from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
 from .dense_hoist import hoist_row_values
 from .dense_positions import rewrite_positions, split_rows
+from .generic_ops import indexing_maps, iterator_types
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
 
@@ -101,16 +102,6 @@ def _static_int(t: ir.Type) -> bool:
     )
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _iterators(op: ir.Operation) -> list[str]:
-    return [
-        str(a).split("<")[-1].rstrip(">") for a in ir.ArrayAttr(op.attributes["iterator_types"])
-    ]
-
-
 def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     """How to vectorise `op` (a linalg op on static f32 or f64 tensors), or None to leave it.
 
@@ -137,8 +128,8 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
     if op.name != "linalg.generic" or len(op.results) != 1:
         return None
     body = op.regions[0].blocks[0]
-    iterators = _iterators(op)
-    maps = _maps(op)
+    iterators = iterator_types(op)
+    maps = indexing_maps(op)
     sizes = loop_sizes(op, maps)
     if not iterators or sizes is None or 0 in sizes:
         return None

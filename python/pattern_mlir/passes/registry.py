@@ -14,6 +14,7 @@ cannot take is refused when the pass is built (`__post_init__`), before any IR i
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import shlex
 from typing import ClassVar, TypeVar
@@ -26,7 +27,7 @@ P = TypeVar("P", bound="ModulePass")
 
 
 @dataclasses.dataclass(frozen=True)
-class ModulePass:
+class ModulePass(abc.ABC):
     """A pass on a builtin.module. Subclasses are frozen dataclasses; each field is an
     option, of type str, int, float or bool (or one of those or None), with a default.
     The option's name is the field's with hyphens for underscores (`block-rows`), as in
@@ -34,8 +35,9 @@ class ModulePass:
 
     name: ClassVar[str] = ""
 
+    @abc.abstractmethod
     def apply(self, module: ir.Operation) -> None:
-        raise NotImplementedError
+        """Rewrites `module` in place."""
 
     @classmethod
     def summary(cls) -> str:

@@ -93,7 +93,7 @@ class Executable:
     def __call__(self, *inputs):
         """Runs the model; torch tensors out where torch is installed, else numpy arrays."""
         torch = _torch()
-        if torch is not None and type(self)._run_at is not Executable._run_at:
+        if torch is not None and self._run_at is not None:
             results = self._call_on_tensors(torch, inputs)
             if results is not None:
                 return results[0] if len(results) == 1 else tuple(results)
@@ -133,9 +133,8 @@ class Executable:
     def _run(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         raise NotImplementedError  # pragma: no cover - every target overrides it
 
-    def _run_at(self, pointers: list[int]) -> None:
-        """Runs on the buffers at `pointers` (inputs, then outputs), where a target can."""
-        raise NotImplementedError  # pragma: no cover - only targets that override it use it
+    # A target that can run on raw buffers defines `_run_at(pointers)`: inputs, then outputs.
+    _run_at = None
 
     # ----- save ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

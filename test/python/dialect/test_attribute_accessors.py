@@ -8,7 +8,7 @@ import pytest
 from mlir import ir
 from pattern_mlir._mlir_libs import _patternDialects
 from pattern_mlir.codegen.schedule import KERNEL_ORDERS, LOOP_ORDERS, Schedule, schedule_text
-from pattern_mlir.passes.conv_info import read_conv, schedule_from_attr
+from pattern_mlir.passes.conv_info import collect_ops, read_conv, schedule_from_attr
 
 pattern_mlir.register_dialect()  # the tests parse pattern IR in fresh contexts
 
@@ -53,15 +53,7 @@ func.func @f(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {{
 
 
 def _conv(module: ir.Module) -> ir.Operation:
-    found = []
-
-    def visit(op):
-        if op.name == "pattern.conv2d":
-            found.append(op.operation)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    (conv,) = found
+    (conv,) = collect_ops(module, "pattern.conv2d")
     return conv
 
 
