@@ -11,7 +11,8 @@ annotations, as mlir-opt's SourceMgrDiagnosticVerifierHandler matches a C++ pass
     // expected-remark @above {{...}}    @above / @below: the line above / below
     // expected-error {{...}}            no offset: this line
 
-Every diagnostic must be expected and every expectation met, else each miss is an error.
+Every diagnostic must be expected and every expectation met, else each miss is an error;
+so is an annotation that does not parse, which would otherwise check nothing.
 Notes attached to an error are checked only where an `expected-note` names one. Line
 numbers are those of the split chunk (`--split-input-file`), as the annotations are.
 """
@@ -29,6 +30,7 @@ _SEVERITIES = {
     ir.DiagnosticSeverity.REMARK: "remark",
     ir.DiagnosticSeverity.NOTE: "note",
 }
+_ANNOTATION = re.compile(r"expected-(?:error|warning|remark|note)\b")
 _EXPECTED = re.compile(
     r"expected-(error|warning|remark|note)\s*(?:@\s*(above|below|[+-]\d+))?\s*\{\{(.*?)\}\}"
 )
@@ -96,11 +98,16 @@ def format_diagnostic(path: str, diagnostic: Diagnostic, line_offset: int = 0) -
     return f"{where}: {diagnostic.severity}: {diagnostic.message}"
 
 
-def expectations(text: str) -> list[Expectation]:
-    """The `expected-*` annotations of an input chunk."""
-    found = []
+def expectations(text: str) -> tuple[list[Expectation], list[int]]:
+    """The `expected-*` annotations of an input chunk, and the lines holding one that does
+    not parse (`{{` without `}}`, an unknown offset): such a line would otherwise check
+    nothing."""
+    found, malformed = [], []
     for number, line in enumerate(text.splitlines(), start=1):
-        for match in _EXPECTED.finditer(line):
+        matches = list(_EXPECTED.finditer(line))
+        if len(matches) != len(_ANNOTATION.findall(line)):
+            malformed.append(number)
+        for match in matches:
             severity, offset, wanted = match.groups()
             if offset is None:
                 target = number
@@ -109,15 +116,19 @@ def expectations(text: str) -> list[Expectation]:
             else:
                 target = number + int(offset)
             found.append(Expectation(severity, wanted, target, number))
-    return found
+    return found, malformed
 
 
 def verify(path: str, text: str, diagnostics: list[Diagnostic], line_offset: int = 0) -> list[str]:
     """The errors of `--verify-diagnostics` for one chunk: diagnostics nobody expected and
     expectations nothing met, as printable lines; empty when they agree."""
-    wanted = expectations(text)
+    wanted, malformed = expectations(text)
     checks_notes = any(e.severity == "note" for e in wanted)
-    problems = []
+    problems = [
+        f"{path}:{number + line_offset}: error: an expected-* annotation that does not parse "
+        "(write `// expected-error @+1 {{text}}`)"
+        for number in malformed
+    ]
     for diagnostic in diagnostics:
         if diagnostic.severity == "note" and not checks_notes:
             continue

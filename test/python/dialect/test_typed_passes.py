@@ -110,8 +110,9 @@ def test_verify_diagnostics_accepts_the_located_error(tmp_path, capsys):
         ("expected-error @+1 {{needs other weights}}", ["unexpected error", "not produced"]),
         ("expected-warning @+1 {{needs constant weights}}", ["unexpected error", "not produced"]),
         ("no annotation", ["input.mlir:3:8: error: unexpected error: 'pattern.conv2d' needs"]),
+        ("expected-error @+1 {{needs constant weights", ["input.mlir:2: error: an expected-*"]),
     ],
-    ids=["wrong_line", "wrong_text", "wrong_severity", "none"],
+    ids=["wrong_line", "wrong_text", "wrong_severity", "none", "unclosed"],
 )
 def test_verify_diagnostics_fails_on_a_mismatch(tmp_path, capsys, annotation, problems):
     status, err = _verify(tmp_path, capsys, annotation)
