@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .generic_ops import defining_op, indexing_maps, input_count
+from .generic_ops import defining_op, indexing_maps, input_count, iterator_types
 
 __all__ = ["hoist_row_values"]
 
@@ -171,8 +171,8 @@ def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]
     (`op`, [])."""
     if op.name != "linalg.generic" or len(op.results) != 1:
         return op, []
-    iterators = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
-    if any("parallel" not in it for it in iterators) or len(iterators) < 2:
+    iterators = iterator_types(op)
+    if any(it != "parallel" for it in iterators) or len(iterators) < 2:
         return op, []
     rows = _row_inputs(op)
     if rows is None:

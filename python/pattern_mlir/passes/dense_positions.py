@@ -24,7 +24,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .dense_fuse import loop_sizes
-from .generic_ops import defining_op, indexing_maps, input_count
+from .generic_ops import defining_op, indexing_maps, input_count, iterator_types
 from .numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
 
 __all__ = ["rewrite_positions"]
@@ -77,10 +77,7 @@ def tensor_values(value: ir.Value, depth: int = 0) -> np.ndarray | None:
         return None if source is None else source.reshape(shape)
     if op.name == "linalg.generic" and len(shape) == 1 and len(op.results) == 1:
         maps = indexing_maps(op)
-        if any(
-            str(it) != "#linalg.iterator_type<parallel>"
-            for it in ir.ArrayAttr(op.attributes["iterator_types"])
-        ):
+        if any(it != "parallel" for it in iterator_types(op)):
             return None
         body = op.regions[0].blocks[0]
         tables = {}
@@ -349,10 +346,7 @@ def split_rows(op: ir.Operation) -> list[ir.Operation]:
         or maps[-1] != ir.AffineMap.get_identity(len(sizes))
     ):
         return [op]
-    if any(
-        str(it) != "#linalg.iterator_type<parallel>"
-        for it in ir.ArrayAttr(op.attributes["iterator_types"])
-    ):
+    if any(it != "parallel" for it in iterator_types(op)):
         return [op]
     rows = _row_positions(op, sizes)
     if not rows:
