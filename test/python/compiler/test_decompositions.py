@@ -50,3 +50,15 @@ def test_grouped_conv_transpose_matches_torch(conv, target):
     with torch.inference_mode():
         want = model(x)
     assert relative_error(exe(x), want) <= 1e-5
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_tanh_gelu_uses_the_exact_constant(target):
+    """torch-mlir's lowering of tanh-GELU takes sqrt(2/pi) as 0.797724, 4e-5 off torch's
+    results; the decomposition writes it out with the f32 constant."""
+    model = torch.nn.GELU(approximate="tanh").eval()
+    x = torch.linspace(-6.0, 6.0, 2401).reshape(1, 2401)
+    exe = pattern_mlir.compile(model, (x,), target=target)
+    with torch.inference_mode():
+        want = model(x)
+    assert relative_error(exe(x), want) <= 1e-6
