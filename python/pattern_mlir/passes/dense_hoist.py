@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .generic_ops import defining_op, indexing_maps, input_count, iterator_types
+from .constants import defining_op
+from .generic_ops import indexing_maps, input_count, iterator_types
 
 __all__ = ["hoist_row_values"]
 

@@ -23,8 +23,9 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
+from .constants import defining_op
 from .dense_fuse import loop_sizes
-from .generic_ops import defining_op, indexing_maps, input_count, iterator_types
+from .generic_ops import indexing_maps, input_count, iterator_types
 from .numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
 
 __all__ = ["rewrite_positions"]

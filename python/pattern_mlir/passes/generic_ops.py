@@ -1,11 +1,12 @@
 """Reading a linalg op's structure through the Python bindings: its indexing maps, loop
-kinds and input count, and the op that defines a value. One copy for every route-2 pass."""
+kinds and input count. One copy for every route-2 pass (the op defining a value is
+constants.defining_op)."""
 
 from __future__ import annotations
 
 from mlir import ir
 
-__all__ = ["defining_op", "indexing_maps", "input_count", "iterator_types"]
+__all__ = ["indexing_maps", "input_count", "iterator_types"]
 
 
 def indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
@@ -22,9 +23,3 @@ def iterator_types(op: ir.Operation) -> list[str]:
 def input_count(op: ir.Operation) -> int:
     """How many of a linalg op's operands are inputs (the rest are its outputs)."""
     return ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0]
-
-
-def defining_op(value: ir.Value) -> ir.Operation | None:
-    """The op whose result `value` is; None for a block argument."""
-    owner = value.owner
-    return owner.operation if isinstance(owner, (ir.Operation, ir.OpView)) else None
