@@ -93,17 +93,19 @@ def cumsum(x: torch.Tensor, dim: int, dtype=None):
 
 
 def constant_pad_nd(x: torch.Tensor, pad, value=0.0):
-    """Negative padding (F.pad cropping) as a slice, then the non-negative rest as padding:
-    torch-mlir writes a tensor.pad of negative size, which bufferization rejects."""
+    """Negative padding (F.pad cropping) as the non-negative padding, then a slice: torch-mlir
+    writes a tensor.pad of negative size, which bufferization rejects. Padding first keeps
+    every intermediate as large as the result (cropping first can leave a dimension empty)."""
     if all(p >= 0 for p in pad):
         return NotImplemented
-    for index, amount in enumerate(pad):
-        dim = x.dim() - 1 - index // 2
-        if amount < 0:
-            start = -amount if index % 2 == 0 else 0
-            x = x.narrow(dim, start, x.shape[dim] + amount)
     rest = [max(p, 0) for p in pad]
-    return torch.constant_pad_nd(x, rest, value) if any(rest) else x.clone()
+    y = torch.constant_pad_nd(x, rest, value) if any(rest) else x.clone()
+    for index in range(0, len(pad), 2):
+        dim = x.dim() - 1 - index // 2
+        cut_low, cut_high = max(-pad[index], 0), max(-pad[index + 1], 0)
+        if cut_low or cut_high:
+            y = y.narrow(dim, cut_low, y.shape[dim] - cut_low - cut_high)
+    return y
 
 
 def convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):

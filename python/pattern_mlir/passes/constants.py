@@ -15,7 +15,13 @@ from mlir import ir
 from .._mlir_libs import _patternDialects
 from .size_limits import MAX_CONSTANT_ELEMENTS
 
-_NUMPY_TYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
+_NUMPY_TYPES = {
+    "f32": np.float32,
+    "f64": np.float64,
+    "i8": np.int8,  # bool tensors torch-mlir imports as bytes (an attention mask)
+    "i32": np.int32,
+    "i64": np.int64,
+}
 
 
 def defining_op(value: ir.Value, name: str | None = None) -> ir.Operation | None:
@@ -65,6 +71,14 @@ def elements_array(attr: ir.Attribute, shape: tuple[int, ...], dtype) -> np.ndar
             return np.full(shape, attr.get_splat_value().value, dtype=dtype)
         return np.array(attr).astype(dtype).reshape(shape)
     return None
+
+
+def elements_attr(array: np.ndarray, type_: ir.RankedTensorType) -> ir.DenseElementsAttr:
+    """`array` as a dense attribute of `type_`. Booleans (i1) go in as packed bits, little
+    bit order: the bindings read an i1 buffer so and refuse one byte per element."""
+    if array.dtype == np.bool_:
+        array = np.packbits(array, axis=None, bitorder="little")
+    return ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=type_)
 
 
 def scalar_constant(value: ir.Value) -> float | None:

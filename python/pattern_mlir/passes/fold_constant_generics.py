@@ -25,7 +25,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from .constants import constant_array, defining_op
+from .constants import constant_array, defining_op, elements_attr
 from .conv_info import collect_ops
 from .dead_producers import erase_unused_producers
 from .numpy_arith import CMPF, CMPI, FLOAT_BINARY, INT_BINARY
@@ -205,9 +205,7 @@ class FoldConstantGenerics(ModulePass):
                 continue
             result_type = op.results[0].type
             with ir.InsertionPoint(op), op.location:
-                folded = arith.constant(
-                    result_type, ir.DenseElementsAttr.get(array, type=result_type)
-                )
+                folded = arith.constant(result_type, elements_attr(array, result_type))
             outs = op.operands[-1]
             op.results[0].replace_all_uses_with(folded)
             op.erase()

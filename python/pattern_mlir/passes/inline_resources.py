@@ -14,7 +14,7 @@ from typing import ClassVar
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
-from .constants import constant_array
+from .constants import constant_array, elements_attr
 from .conv_info import collect_ops
 from .registry import ModulePass, PassError, register_pass
 
@@ -33,4 +33,4 @@ class InlineResources(ModulePass):
             array = constant_array(op.results[0])
             if array is None:
                 raise PassError(op, "holds a dense_resource blob that cannot be read")
-            op.attributes["value"] = ir.DenseElementsAttr.get(array, type=op.results[0].type)
+            op.attributes["value"] = elements_attr(array, op.results[0].type)

@@ -20,8 +20,8 @@ class Crop(torch.nn.Module):
 
 @pytest.mark.parametrize(
     "pad",
-    [(-1, 2, 0, -3), (-2, -1), (1, -1, -2, 2, 0, 1), (0, 0, -1, 0)],
-    ids=["crop_and_pad", "crop_last", "three_dims", "crop_top"],
+    [(-1, 2, 0, -3), (-2, -1), (1, -1, -2, 2, 0, 1), (0, 0, -1, 0), (2, -1, 3, -1, 2, -5)],
+    ids=["crop_and_pad", "crop_last", "three_dims", "crop_top", "crop_whole_batch_side"],
 )
 def test_negative_padding_matches_torch(pad):
     torch.manual_seed(0)

@@ -73,3 +73,31 @@ def test_resource_name_reads_the_handle():
         == "torch_tensor_4_torch.float32_1"
     )
     assert resource_name("dense<1.0> : tensor<4xf32>") is None
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_a_bool_buffer_imported_as_bytes_is_read(target):
+    """torch-mlir imports a bool tensor (an attention mask) as an i8 dense_resource; the
+    compiler reads it (constants._NUMPY_TYPES) and folds its conversion to i1 into a
+    constant (constants.elements_attr packs i1 bits)."""
+    import torch
+    import torch.nn.functional as F
+
+    class MaskedAttention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            mask = torch.rand(7, 5, generator=torch.Generator().manual_seed(0)) < 0.6
+            mask[:, 0] = True  # every query sees a key
+            self.register_buffer("mask", mask)
+            self.q = torch.nn.Linear(4, 4)
+
+        def forward(self, x, y):
+            return F.scaled_dot_product_attention(self.q(x), y, y, attn_mask=self.mask)
+
+    torch.manual_seed(0)
+    model, x, y = MaskedAttention().eval(), torch.randn(2, 3, 7, 4), torch.randn(2, 3, 5, 4)
+    exe = pattern_mlir.compile(model, (x, y), target=target, options=OPTIONS)
+    with torch.inference_mode():
+        want = model(x, y)
+    got = exe(x, y)
+    assert float((got - want).abs().max() / want.abs().max()) <= 1e-5
