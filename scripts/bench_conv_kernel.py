@@ -13,9 +13,9 @@ import statistics
 import time
 
 import numpy as np
+from pattern_mlir.backend.host_jit import PatternConvKernel
 from pattern_mlir.codegen import Schedule, csr_nbytes, default_schedule, fkw_nbytes
 from pattern_mlir.codegen.synthetic import random_layer, random_library
-from pattern_mlir.runtime.host import PatternConvKernel
 
 LAYERS = {  # name: (C, O, H, W, stride, padding)
     "vgg_conv3_2": (256, 256, 56, 56, 1, 1),
@@ -34,8 +34,8 @@ def neon_mca(c, o, h, w, stride, pad, lib) -> None:
 
     import llvm
     import mlir
+    from pattern_mlir.backend.host_jit import LOWERING_PIPELINE
     from pattern_mlir.codegen import ConvGeometry, emit_conv, plan_conv
-    from pattern_mlir.runtime.host import LOWERING_PIPELINE
 
     plan = plan_conv(ConvGeometry.make(c, o, h, w, stride, pad), lib, target="arm64-neon")
     mlir_bin = Path(next(iter(mlir.__path__))) / "bin"

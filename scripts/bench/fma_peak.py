@@ -19,7 +19,7 @@ import statistics
 import threading
 import time
 
-from pattern_mlir.runtime.host import jit_compile
+from pattern_mlir.backend.host_jit import jit_compile
 from pattern_mlir.target import Target, resolve_target
 
 from .protocol import emit

@@ -1,6 +1,6 @@
 // RUN: pattern-opt %s -split-input-file --pattern-vectorize-dense=target=x86-64-v4 | FileCheck %s
 
-// Elementwise producers inlined into the generics that read them (passes/dense_fuse.py).
+// Elementwise producers inlined into the generics that read them (passes/dense/fuse.py).
 
 // The variance of a LayerNorm as torch-mlir writes it: the input widened to f64, the
 // squared deviations from the mean, then their sum. Both producers become part of the
@@ -48,7 +48,7 @@ func.func @variance(%x: tensor<1x4x192xf32>, %mean: tensor<1x4x1xf64>) -> tensor
 // The end of a log-softmax: `x - max` feeds both the sum of exponentials and the result.
 // It is cheap, so it is computed in both instead of written and read back. The log of the
 // row's sum is computed for all rows at once, in a vector, by a generic of its own
-// (dense_hoist.py), and read by the result's loop. The sum, whose body computes exp, is
+// (passes/dense/hoist.py), and read by the result's loop. The sum, whose body computes exp, is
 // taken in vectors of TILE_VECTORS native vectors, as more would spill.
 // CHECK-LABEL: func.func @log_softmax_tail
 // CHECK: scf.for

@@ -1,7 +1,7 @@
 // RUN: pattern-opt %s --pattern-vectorize-dense=target=x86-64-v4 | FileCheck %s
 
 // ReflectionPad2d(1) as torch-mlir writes it: two generics (rows, then columns), each
-// reading its input at positions from index tables (dense_positions.py, dense_fuse.py).
+// reading its input at positions from index tables (passes/dense/positions.py, passes/dense/fuse.py).
 // Positions are evaluated at compile time; the column pass is split where its positions
 // stop being a line (the reflected columns at each end, the copied middle), and the row
 // pass is computed at the column pass's reads instead of written as a tensor: one pass,

@@ -1,7 +1,7 @@
 """CPU code generation for pattern-pruned 3x3 convs: FKR/FKW packing, schedules, MLIR emission.
 
 Pure Python on top of the upstream ``mlir`` wheel; the runtime that JIT-compiles and calls the
-generated functions lives in ``pattern_mlir.runtime.host``.
+generated functions lives in ``pattern_mlir.backend.host_jit``.
 
     packed = pack(weights, library, assignment)          # FKR + FKW arrays (fkw.py)
     plan = plan_conv(ConvGeometry.make(C, O, H, W, stride, padding, dilation), library,

@@ -150,7 +150,7 @@ def _executable(module, target, inputs, outputs, stages, options, temps) -> Exec
 def _build_arm64(
     module, inputs, outputs, stages, options, temps, target: Target
 ) -> Arm64Executable:
-    from .library_build import build_model_library
+    from ..backend.library_build import build_model_library
 
     workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
     stamp_target(module.operation, target)
@@ -181,7 +181,7 @@ def compile(
     `pattern_mlir.prune`) become specialised pattern kernels; everything else
     compiles through upstream linalg. Returns a callable Executable.
     """
-    from .torch_import import ImportError_, import_torch
+    from ..frontend.torch_import import ImportError_, import_torch
 
     check_target(target)
     options = options or CompileOptions()

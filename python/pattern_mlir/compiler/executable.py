@@ -16,14 +16,14 @@ from ..runtime.executable import ENTRY, Executable
 from ..runtime.memref_arguments import MemRefArguments
 
 if TYPE_CHECKING:
-    from ..runtime.weight_blob import ExternalConstant
+    from ..backend.weight_blob import ExternalConstant
     from ..target import Target
 
 
 def _runtime_libraries(threads: int) -> list[str]:
     if threads <= 1:
         return []
-    from ..runtime.shared_library import async_runtime_library
+    from ..backend.shared_library import async_runtime_library
 
     lib = Path(sysconfig.get_paths()["purelib"]) / "mlir" / "lib"
     return [str(lib / "libmlir_c_runner_utils.so"), str(async_runtime_library())]
@@ -53,15 +53,15 @@ class HostExecutable(Executable):
         the library from the same functions.
 
         Its large constants leave the module before code generation and the JIT reads them
-        where they are (runtime/weight_blob.py), which saves LLVM emitting them element by element.
+        where they are (backend/weight_blob.py), which saves LLVM emitting them element by element.
         `constants` are those already moved out of `module` (see `.constants`).
         """
         super().__init__(inputs, outputs, stages)
         from mlir.execution_engine import ExecutionEngine
 
+        from ..backend.llvm_options import configure_jit
+        from ..backend.weight_blob import bind_constants, externalize_constants, settle_alignment
         from ..runtime.allocator import keep_freed_buffers
-        from ..runtime.llvm_options import configure_jit
-        from ..runtime.weight_blob import bind_constants, externalize_constants, settle_alignment
         from ..target import require_runnable, resolve_target, stamp_target
 
         target = require_runnable(target or resolve_target("host"))
@@ -103,7 +103,7 @@ class HostExecutable(Executable):
 
     def _save_library(self, path: Path) -> None:
         """The object code: the same LLVM-dialect module built by llc into libmodel.so."""
-        from .library_build import build_model_library
+        from ..backend.library_build import build_model_library
 
         with self._module.context:
             module = self._module.operation.clone()

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..frontend.weight_files import scratch_directory, write_arrays
 from .errors import CompileError
-from .weight_files import scratch_directory, write_arrays
 
 __all__ = ["Limits", "StageWorker", "WorkerResult"]
 

@@ -18,8 +18,8 @@ import numpy as np
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
-from ..passes.conv_info import collect_ops
-from .weight_files import resource_name
+from ..frontend.weight_files import resource_name
+from ..passes.utils.conv_info import collect_ops
 
 __all__ = ["attach", "check_attached"]
 

@@ -1,7 +1,7 @@
 """From an MLIR diagnostic back to the user's model: the torch op and the source line.
 
 The torch import names every op's location `"<torch op> in <module path> (<class>)"` at the
-user's file and line (compiler/torch_mlir_hooks.py `node_location`). A parse error points into
+user's file and line (frontend/torch_mlir_hooks.py `node_location`). A parse error points into
 the imported text instead ("-":10:12), so `describe_unparsable_op` reads that op's location
 out of the text.
 """

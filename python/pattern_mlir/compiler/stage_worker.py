@@ -32,12 +32,12 @@ from pathlib import Path
 from mlir import ir
 from mlir.passmanager import PassManager
 
+from ..frontend.weight_files import read_arrays
 from .errors import CompileError
 from .resources import attach, check_attached
 from .signature import entry_signature
 from .source_locations import describe_unparsable_op
 from .stages import Stage, cpu_stages, gpu_stages, run_stage, split_pipeline, stage_text
-from .weight_files import read_arrays
 
 
 class Progress:

@@ -16,6 +16,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from .._mlir_libs import _patternDialects
+from ..backend.llvm_lowering import to_llvm_pipeline
 from ..passes.apply_tuning import ApplyTuning
 from ..passes.copy_to_linalg import CopyToLinalg
 from ..passes.distinct_results import DistinctResults
@@ -44,7 +45,6 @@ from ..passes.reorder_filters import ReorderFilters
 from ..passes.split_groups import SplitGroups
 from ..passes.vectorize_dense import VectorizeDense
 from ..passes.widen_bool_tensors import WidenBoolTensors
-from ..runtime.llvm_lowering import to_llvm_pipeline
 from .errors import CompileError
 from .module_text import module_text
 

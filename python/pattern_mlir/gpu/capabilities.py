@@ -15,9 +15,9 @@ import re
 
 from mlir import ir
 
+from pattern_mlir.backend.spirv_tools import SpirvProfile
 from pattern_mlir.gpu.errors import MissingCapabilityError
-from pattern_mlir.passes.conv_info import collect_ops
-from pattern_mlir.runtime.spirv_tools import SpirvProfile
+from pattern_mlir.passes.utils.conv_info import collect_ops
 from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
 #: (type pattern, capability, what it is)

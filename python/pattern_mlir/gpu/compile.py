@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pattern_mlir.backend.spirv_tools import ADRENO_640, SpirvProfile
 from pattern_mlir.gpu.executable import VulkanExecutable
 from pattern_mlir.gpu.program import compile_to_spirv, program_from_module
-from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
 
 
 def executable_from_module(module, *, entry: str = "forward", device=None) -> VulkanExecutable:

@@ -19,8 +19,8 @@ from mlir.dialects import arith
 from pattern_mlir.codegen.fkw import PackedFKW
 from pattern_mlir.dialects import pattern as pattern_ops
 from pattern_mlir.dialects.builders import library_attr
-from pattern_mlir.passes.constants import constant_array, defining_op
 from pattern_mlir.passes.raise_conv import conv_bias, conv_padding
+from pattern_mlir.passes.utils.constants import constant_array, defining_op
 
 
 @dataclass

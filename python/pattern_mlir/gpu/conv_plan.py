@@ -41,9 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.codegen.geometry import ROW_ALIGN_FLOATS
 from pattern_mlir.codegen.schedule import KERNEL_ORDERS, MAX_SCHEDULE_FILTERS, Schedule
-from pattern_mlir.runtime.spirv_tools import ADRENO_640
 
 #: Output columns per invocation (one vec4 store).
 VECTOR_WIDTH = 4

@@ -17,7 +17,7 @@ from mlir import ir
 
 from pattern_mlir.codegen.fkw import PackedFKW
 from pattern_mlir.gpu.conv_match import match_conv, replace_with_packed
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 #: Discardable attribute telling lowering (and the report) where a packed conv came from.
 KIND_ATTR = "gpu.conv_kind"

@@ -20,8 +20,8 @@ from mlir import ir
 
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
 from pattern_mlir.gpu.pattern_lowering import KIND_ATTR, MACS_ATTR
-from pattern_mlir.passes.constants import defining_op, elements_array, scalar_constant
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import defining_op, elements_array, scalar_constant
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 #: Element types a host buffer can hold.
 _DTYPES = {

@@ -18,8 +18,8 @@ from mlir import ir
 from mlir.dialects import arith, scf
 
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.passes.constants import scalar_constant
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import scalar_constant
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 #: Invocations per workgroup of the generic kernels (docs/gpu.md: no kernel depends on the subgroup size).
 WORKGROUP = 64

@@ -12,7 +12,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.errors import GpuLoweringError, UnsupportedOpError
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 #: Ops the Vulkan host plan executes or ignores (views alias their operand's buffer).
 HOST_OPS = frozenset(

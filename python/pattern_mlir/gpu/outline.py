@@ -19,8 +19,8 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.passes.constants import defining_op, scalar_constant
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import defining_op, scalar_constant
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 OUTLINE = "builtin.module(gpu-kernel-outlining,canonicalize,cse)"
 

@@ -28,7 +28,7 @@ from pattern_mlir.gpu import conv_kernel
 from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
 from pattern_mlir.gpu.conv_plan import ConvGeometry, GpuConvPlan, make_plan
 from pattern_mlir.gpu.errors import GpuLoweringError
-from pattern_mlir.passes.conv_info import collect_ops, packed_fkw, read_conv
+from pattern_mlir.passes.utils.conv_info import collect_ops, packed_fkw, read_conv
 
 #: Attributes of a conv kernel's gpu.launch_func: "pattern", "dense" or "depthwise", and the
 #: multiply-adds of its kept taps per inference. Launches without them are upstream kernels.
@@ -52,7 +52,7 @@ class PatternConvKernel:
 
 def read_packed_conv(op: ir.Operation):
     """(geometry, PackedFKW, bias or None, activation, clamp, schedule) of a packed conv op,
-    read by the shared reader (passes.conv_info)."""
+    read by the shared reader (passes/utils/conv_info.py)."""
     info = read_conv(op)
     n, i, h, w = info.input_shape
     _, o, oh, ow = info.output_shape

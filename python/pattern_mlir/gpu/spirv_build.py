@@ -12,9 +12,9 @@ from __future__ import annotations
 from mlir import ir
 
 from pattern_mlir._mlir_libs import _patternDialects
-from pattern_mlir.passes.conv_info import collect_ops
-from pattern_mlir.runtime import spirv_tools
-from pattern_mlir.runtime.spirv_tools import ADRENO_640, SpirvProfile
+from pattern_mlir.backend import spirv_tools
+from pattern_mlir.backend.spirv_tools import ADRENO_640, SpirvProfile
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 _PREFIX = "__spv__"
 

@@ -17,8 +17,8 @@ from mlir import ir
 from mlir.dialects import arith
 
 from pattern_mlir.gpu.errors import UnsupportedOpError
-from pattern_mlir.passes.constants import constant_array, defining_op
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import constant_array, defining_op
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 #: Dialects whose ops may appear in the input functions.
 SUPPORTED_DIALECTS = frozenset(

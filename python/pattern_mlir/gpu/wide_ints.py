@@ -27,8 +27,8 @@ from mlir.dialects import arith
 from mlir.passmanager import PassManager
 
 from pattern_mlir.gpu.capabilities import MEMORY_CAPABILITIES, check_kernel_capabilities
-from pattern_mlir.passes.constants import defining_op
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import defining_op
+from pattern_mlir.passes.utils.conv_info import collect_ops
 from pattern_mlir.runtime.vulkan_spirv_capabilities import implied_closure
 
 #: Upstream passes of steps 2 and 3, run inside every gpu.module.

@@ -16,8 +16,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith
 
-from pattern_mlir.passes.constants import scalar_constant
-from pattern_mlir.passes.conv_info import collect_ops
+from pattern_mlir.passes.utils.constants import scalar_constant
+from pattern_mlir.passes.utils.conv_info import collect_ops
 
 
 def guard_zero_trip_loops(root) -> int:

@@ -35,8 +35,8 @@ from typing import ClassVar
 
 from mlir import ir
 
-from .conv_info import collect_ops
 from .registry import ModulePass, register_pass
+from .utils.conv_info import collect_ops
 
 _OPS = ("pattern.conv2d", "pattern.packed_conv2d")
 

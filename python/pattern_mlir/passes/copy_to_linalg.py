@@ -14,8 +14,8 @@ from typing import ClassVar
 from mlir import ir
 from mlir.dialects import linalg
 
-from .conv_info import collect_ops
 from .registry import ModulePass, register_pass
+from .utils.conv_info import collect_ops
 
 
 @register_pass

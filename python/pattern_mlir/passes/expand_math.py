@@ -42,7 +42,7 @@ from mlir.dialects import arith
 from mlir.dialects import math as math_d
 
 from .registry import ModulePass, register_pass
-from .walk import walk_unlowered
+from .utils.walk import walk_unlowered
 
 _ERF_SMALL = 0.75
 _ERF_P = (

@@ -25,11 +25,11 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from .constants import constant_array, defining_op, elements_attr
-from .conv_info import collect_ops
-from .dead_producers import erase_unused_producers
-from .numpy_arith import CMPF, CMPI, FLOAT_BINARY, INT_BINARY
 from .registry import ModulePass, register_pass
+from .utils.constants import constant_array, defining_op, elements_attr
+from .utils.conv_info import collect_ops
+from .utils.dead_producers import erase_unused_producers
+from .utils.numpy_arith import CMPF, CMPI, FLOAT_BINARY, INT_BINARY
 
 MAX_ELEMENTS = 1 << 24  # 64 MiB of f32: a weight, not an activation
 

@@ -14,9 +14,9 @@ from typing import ClassVar
 from mlir import ir
 
 from .._mlir_libs import _patternDialects
-from .constants import constant_array, elements_attr
-from .conv_info import collect_ops
 from .registry import ModulePass, PassError, register_pass
+from .utils.constants import constant_array, elements_attr
+from .utils.conv_info import collect_ops
 
 
 @register_pass

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pattern_mlir.passes.registry import ModulePass, register_pass
-from pattern_mlir.passes.size_limits import GPU_MAX_ELEMENTS, check_tensor_sizes
+from pattern_mlir.passes.utils.size_limits import GPU_MAX_ELEMENTS, check_tensor_sizes
 
 if TYPE_CHECKING:
     from mlir import ir
 
 
 def _profile(name: str):
-    from pattern_mlir.runtime.spirv_tools import SPIRV_PROFILES
+    from pattern_mlir.backend.spirv_tools import SPIRV_PROFILES
 
     if name not in SPIRV_PROFILES:
         raise ValueError(f"unknown SPIR-V profile {name!r}; known: {', '.join(SPIRV_PROFILES)}")
@@ -204,7 +204,7 @@ class GpuCheck(_GpuPass):
         from pattern_mlir.gpu.capabilities import check_kernel_capabilities
         from pattern_mlir.gpu.lowering import check_host
         from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
-        from pattern_mlir.passes.conv_info import collect_ops
+        from pattern_mlir.passes.utils.conv_info import collect_ops
 
         check_kernel_capabilities(module_op, _profile(self.profile))
         for gpu_module in collect_ops(module_op, "gpu.module"):

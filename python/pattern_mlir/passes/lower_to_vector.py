@@ -43,10 +43,10 @@ from ..codegen.geometry import ConvGeometry
 from ..codegen.irtext import FuncWriter, vec_type
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import cpu_target, filter_groups
-from .conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
 from .registry import PassError, register_pass
 from .target_option import CpuPass
-from .walk import mark_lowered
+from .utils.conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
+from .utils.walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
 

@@ -18,9 +18,9 @@ from mlir.dialects import arith
 
 from ..codegen import fkw
 from ..dialects import pattern as pattern_ops
-from .conv_info import collect_ops, read_conv
 from .registry import ModulePass, PassError, register_pass
 from .reorder_filters import FILTER_ORDER_ATTR
+from .utils.conv_info import collect_ops, read_conv
 
 _COPIED_ATTRS = (
     "strides",

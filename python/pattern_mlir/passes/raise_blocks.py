@@ -23,12 +23,12 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
+from ..codegen.memref_text import static_f32_shape
 from ..dialects.block_stream import encode_blocks, pick_block_rows
-from .conv_info import collect_ops
-from .dense_lower import constant_operand, is_plain_matmul, read_init
-from .memref_text import static_f32_shape
+from .dense.plans import constant_operand, is_plain_matmul, read_init
 from .raise_conv import conv_bias, conv_padding
 from .registry import ModulePass, register_pass
+from .utils.conv_info import collect_ops
 from .vectorize_dense import erase_dead
 
 DEFAULT_MAX_DENSITY = 0.7

@@ -19,9 +19,9 @@ import numpy as np
 from mlir import ir
 
 from ..dialects import builders
-from .constants import constant_array, defining_op, scalar_constant
-from .conv_info import collect_ops
 from .registry import ModulePass, register_pass
+from .utils.constants import constant_array, defining_op, scalar_constant
+from .utils.conv_info import collect_ops
 
 _CONV = "linalg.conv_2d_nchw_fchw"
 # Grouped and depthwise convs: always dense (a pattern kernel computes one full group).

@@ -16,8 +16,8 @@ import numpy as np
 from mlir import ir
 
 from ..codegen import fkw
-from .conv_info import collect_ops, read_conv
 from .registry import ModulePass, register_pass
+from .utils.conv_info import collect_ops, read_conv
 
 FILTER_ORDER_ATTR = "pattern.filter_order"
 

@@ -22,10 +22,10 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
-from .constants import constant_array, defining_op
-from .conv_info import collect_ops
-from .dead_producers import erase_unused_producers
 from .registry import ModulePass, register_pass
+from .utils.constants import constant_array, defining_op
+from .utils.conv_info import collect_ops
+from .utils.dead_producers import erase_unused_producers
 
 MAX_GROUPS = 256  # past this, per-group kernels cost more in calls than they save
 

@@ -2,18 +2,18 @@
 
 Runs on linalg-on-tensors, before bufferization. Two routes:
 
-1. Contractions and windows (dense_lower.py) become generated kernels called on buffers,
+1. Contractions and windows (passes/dense/plans.py) become generated kernels called on buffers,
    exactly like pattern convs (pattern-lower-to-vector): `linalg.conv_2d_nchw_fchw` (1x1,
    KxK, any stride; an implicit GEMM over padded phase planes, weights packed at compile
    time), `linalg.matmul` with a constant B (nn.Linear: the weight transpose torch-mlir
    emits is folded into the packing), `linalg.depthwise_conv_2d_nchw_chw` and
    `linalg.pooling_nchw_max/sum` (per-channel stencils), and `linalg.matmul` /
-   `linalg.batch_matmul` of runtime operands (attention: dense_contraction.py reads both
+   `linalg.batch_matmul` of runtime operands (attention: passes/dense/contraction.py reads both
    in place, through the reshapes and transposes in front). Bias broadcasts and fills that
    initialise the output and the `tensor.pad` in front are folded into the kernel.
 2. Everything else that is linalg on static f32 tensors (elementwise and reducing
    `linalg.generic`, fills, broadcasts, copies, transposes left over) is tiled and vectorised
-   by an upstream transform-dialect script (dense_transform.py).
+   by an upstream transform-dialect script (passes/dense/transform.py).
 
 Options: `target` (a CPU target of `pattern_mlir.target`, default host) picks vector width and register
 blocks; `threads` (default 1) splits each kernel's outer loop over `scf.parallel` groups.
@@ -30,15 +30,15 @@ from mlir import ir
 from mlir.dialects import arith, func
 
 from ..target import Target
-from .block_sparse_lower import plan_block_conv, plan_block_matmul
-from .conv_info import collect_ops
-from .dense_contraction import plan_contraction, plan_generic_contraction
-from .dense_conv_transpose import plan_conv_or_transposed
-from .dense_lower import Lowering, plan_depthwise, plan_matmul, plan_pool
-from .dense_transform import lower_vectors, vectorize_ops
+from .dense.block_sparse import plan_block_conv, plan_block_matmul
+from .dense.contraction import plan_contraction, plan_generic_contraction
+from .dense.conv_transpose import plan_conv_or_transposed
+from .dense.plans import Lowering, plan_depthwise, plan_matmul, plan_pool
+from .dense.transform import lower_vectors, vectorize_ops
 from .registry import register_pass
-from .size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 from .target_option import CpuPass
+from .utils.conv_info import collect_ops
+from .utils.size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 
 _PLANNERS = {
     "linalg.conv_2d_nchw_fchw": plan_conv_or_transposed,

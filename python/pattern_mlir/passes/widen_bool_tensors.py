@@ -28,7 +28,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .registry import ModulePass, PassError, register_pass
-from .walk import walk_unlowered
+from .utils.walk import walk_unlowered
 
 # Ops whose bool tensor results are the same elements as their bool tensor operands.
 _MOVERS = {

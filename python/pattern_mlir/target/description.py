@@ -41,7 +41,7 @@ class Target:
     l1d_bytes, l2_bytes: data cache per core.
     cc:               C compiler that links libraries for this target.
     prefetch:         default prefetch distance of the pattern conv, in kernels (0 = none).
-    spirv_profile:    GPU only: name of the SPIR-V profile (`runtime/spirv_tools.py`).
+    spirv_profile:    GPU only: name of the SPIR-V profile (`backend/spirv_tools.py`).
 
     Which rules learned from tuning hold on the CPU (`codegen/schedule.py` `_tuned_rules`
     explains each; `target/schedule_rules.py` sets them per CPU):

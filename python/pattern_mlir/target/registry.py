@@ -81,7 +81,7 @@ ARM64_NEON = Target(
     l2_bytes=256 * 1024,
     cc="aarch64-linux-gnu-gcc",
 )
-# The profile's name in runtime/spirv_tools.SPIRV_PROFILES (its limits and capabilities).
+# The profile's name in backend/spirv_tools.SPIRV_PROFILES (its limits and capabilities).
 VULKAN_ADRENO = Target(
     "vulkan-adreno", "gpu", "SPIR-V 1.3 / Vulkan 1.1", spirv_profile="adreno-640"
 )

@@ -46,7 +46,7 @@ def _put(args) -> int:
 
     register_dialect()
 
-    from ..passes.conv_info import collect_ops
+    from ..passes.utils.conv_info import collect_ops
     from .database import TuningDB, TuningResult
     from .layers import PATTERN_CONV_OPS, signature_of_op
 

@@ -134,14 +134,14 @@ def signature_of_op(op, target: str = "host", cpu: str | None = None) -> LayerSi
 
 
 def _packed_of_op(op) -> PackedFKW:
-    from ..passes.conv_info import packed_fkw
+    from ..passes.utils.conv_info import packed_fkw
 
     return packed_fkw(op)
 
 
 def layers_from_module(module, target: str = "host", cpu: str | None = None) -> list[TuneLayer]:
     """Every pattern conv of a module (run ``pattern-raise-conv`` first on linalg input)."""
-    from ..passes.conv_info import collect_ops
+    from ..passes.utils.conv_info import collect_ops
 
     layers = []
     index = 0

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import pattern_mlir
 import torch
+from pattern_mlir.backend.mca import DEFAULT_MCA_CPUS, analyze_hot_loop
 from pattern_mlir.codegen.schedule import default_schedule
-from pattern_mlir.runtime.mca import DEFAULT_MCA_CPUS, analyze_hot_loop
 
 from ..protocol import emit
 from .layers import LAYERS, make_layer

@@ -31,8 +31,8 @@ _IMPORTED: dict = {}
 
 
 def layer_setup(data, threads, args):
+    from pattern_mlir.backend.host_jit import PatternConvKernel
     from pattern_mlir.codegen import csr_nbytes, fkw_nbytes
-    from pattern_mlir.runtime.host import PatternConvKernel
     from pattern_mlir.tuning import layer_from_arrays, tune_alone
 
     layer = data.layer
@@ -85,7 +85,7 @@ def layer_setup(data, threads, args):
 
 def _import(files, x):
     import torch
-    from pattern_mlir.compiler.torch_import import import_torch
+    from pattern_mlir.frontend.torch_import import import_torch
     from pattern_mlir.runtime.executable import ENTRY
 
     from .torch import load_projected

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 
 from mlir import ir
+from pattern_mlir.backend.weight_blob import ExternalConstant
 from pattern_mlir.compiler.executable import HostExecutable
-from pattern_mlir.compiler.weight_files import read_arrays, write_arrays
+from pattern_mlir.frontend.weight_files import read_arrays, write_arrays
 from pattern_mlir.runtime.call_signature import TensorSpec
-from pattern_mlir.runtime.weight_blob import ExternalConstant
 
 __all__ = ["load_runnable", "save_runnable"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from codegen_util import make_layer, torch_conv
+from pattern_mlir.backend.host_jit import PatternConvKernel
 from pattern_mlir.codegen import Activation, Schedule, project
-from pattern_mlir.runtime.host import PatternConvKernel
 
 ACTS = [("none", None), ("relu", None), ("relu6", None), ("clamp", (-0.5, 0.75))]
 

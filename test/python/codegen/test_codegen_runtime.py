@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from codegen_util import make_layer
+from pattern_mlir.backend.host_jit import PatternConvKernel
 from pattern_mlir.codegen import (
     ConvGeometry,
     PackedFKW,
@@ -12,7 +13,6 @@ from pattern_mlir.codegen import (
     pad_input_into,
 )
 from pattern_mlir.runtime.buffers import aligned_empty, aligned_zeros, is_aligned
-from pattern_mlir.runtime.host import PatternConvKernel
 
 
 @pytest.fixture(scope="module")

@@ -288,7 +288,7 @@ def test_block_height_is_read_from_the_weights(rows):
 def test_threads_share_a_skewed_batch1_block_linear_by_work():
     """Output blocks keeping very different numbers of inputs are split over threads by kept
     entries, not by count; the result is the same."""
-    from pattern_mlir.passes.block_sparse_lower import _balanced_bounds
+    from pattern_mlir.passes.dense.block_sparse import _balanced_bounds
 
     offsets = np.concatenate([[0], np.cumsum([40] * 4 + [1] * 20)]).astype(np.int32)
     assert _balanced_bounds(offsets, 24, 2) == (0, 2, 24)

@@ -65,7 +65,7 @@ def test_transposed_conv_kernel_is_folded(target, kernel, stride, padding, outpu
 def test_strided_transposed_conv_runs_one_conv_per_phase(
     target, kernel, stride, padding, output_padding, bias, relu, phased
 ):
-    """Stride s: s*s stride-1 convs of the input with sub-kernels (dense_conv_transpose.py),
+    """Stride s: s*s stride-1 convs of the input with sub-kernels (passes/dense/conv_transpose.py),
     not one conv over the zero-spread canvas; a phase that would start before the input
     keeps the canvas conv."""
     torch.manual_seed(4)

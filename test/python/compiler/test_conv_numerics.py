@@ -46,7 +46,7 @@ def test_host_matches_torch(case):
 
 
 def test_host_two_threads_matches_torch():
-    from pattern_mlir.runtime.shared_library import async_runtime_library
+    from pattern_mlir.backend.shared_library import async_runtime_library
 
     tasks = ctypes.c_int64.in_dll(
         ctypes.CDLL(str(async_runtime_library())), "pattern_mlir_async_tasks"

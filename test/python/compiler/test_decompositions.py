@@ -1,5 +1,5 @@
 """Ops torch-mlir lowers to IR that later passes reject, decomposed before the import
-(compiler/torch_decompositions.py): cropping with F.pad and grouped transposed convs."""
+(frontend/torch_decompositions.py): cropping with F.pad and grouped transposed convs."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import numpy as np
 import pattern_mlir
 import pytest
 import torch
-from pattern_mlir.passes.dense_transform import MAX_ROWS, REDUCTION_VECTORS, TILE_VECTORS
+from pattern_mlir.passes.dense.transform import MAX_ROWS, REDUCTION_VECTORS, TILE_VECTORS
 from pattern_mlir.target import CPU_TARGETS, resolve_target
 from torch import nn
 
@@ -246,7 +246,7 @@ def test_large_reductions_stay_bounded(pattern_opt, target):
     for vector, elements, rows in _vector_elements(out):
         assert elements <= REDUCTION_VECTORS * lanes and rows <= MAX_ROWS, vector
     # The reduction over channels accumulates whole vectors along the image's pixels (rows
-    # and columns merged into one loop, dense_collapse.py), in a loop.
+    # and columns merged into one loop, passes/dense/collapse.py), in a loop.
     first = out.split("// -----")[0]
     row = min(56 * 56, TILE_VECTORS * lanes)
     assert re.search(rf"arith\.addf %\S+, %\S+ : vector<{row}xf32>", first), first

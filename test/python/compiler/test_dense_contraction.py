@@ -1,4 +1,4 @@
-"""Matmuls of runtime operands (dense_contraction.py) through the whole CPU pipeline vs torch.
+"""Matmuls of runtime operands (passes/dense/contraction.py) through the whole CPU pipeline vs torch.
 
 Linalg text for the forms the planner reads (linalg.matmul of two activations,
 linalg.batch_matmul, transposed operands through indexing_maps, operands reached through

@@ -463,7 +463,7 @@ def test_mobilenet_block_arm64(mobilenet):
 @pytest.mark.parametrize("n", [48, 50, 7])
 def test_column_panels_of_a_transposed_weight(n):
     """B's columns in panels of `tile`, the last one zero-padded; B is a linear weight's .T view."""
-    from pattern_mlir.passes.dense_lower import pack_column_panels
+    from pattern_mlir.passes.dense.plans import pack_column_panels
 
     weight = np.random.default_rng(n).standard_normal((n, 5)).astype(np.float32)  # N x K
     packed = pack_column_panels(weight.T, 16)

@@ -1,10 +1,10 @@
-"""Route 2's reductions (pattern-vectorize-dense, passes/dense_transform.py) against torch.
+"""Route 2's reductions (pattern-vectorize-dense, passes/dense/transform.py) against torch.
 
 * A reduction over a non-innermost loop (a channel mean in NCHW) keeps its accumulator in
   vector registers over the reduction loop, on loops merged into one long parallel loop
-  (passes/dense_collapse.py): its dense IR has a loop carrying a vector.
+  (passes/dense/collapse.py): its dense IR has a loop carrying a vector.
 * The f64 variance torch-mlir writes for LayerNorm and GroupNorm is computed in f32
-  (passes/dense_demote.py), checked on inputs whose mean is large against their spread;
+  (passes/dense/demote.py), checked on inputs whose mean is large against their spread;
   a function with f64 at its boundary keeps its f64.
 
 On the host, on x86-64-v3 (AVX2; runs on any x86-64-v4 host) and on arm64 under qemu.
@@ -18,7 +18,7 @@ import pattern_mlir
 import pytest
 import torch
 from mlir import ir
-from pattern_mlir.passes.dense_demote import demote_f64
+from pattern_mlir.passes.dense.demote import demote_f64
 from pattern_mlir.passes.registry import lookup
 from pattern_mlir.passes.vectorize_dense import collect_ops_in_functions
 from torch import nn
@@ -163,7 +163,7 @@ def test_f64_at_the_boundary_is_kept():
 @pytest.mark.parametrize("target", TARGETS)
 def test_per_row_values_are_computed_once_per_row(target):
     """log(sum) of a log-softmax and rsqrt(variance) of a LayerNorm in generics over the rows
-    (passes/dense_hoist.py): vector code, no scalar log or rsqrt left in the last pass."""
+    (passes/dense/hoist.py): vector code, no scalar log or rsqrt left in the last pass."""
     model = Lambda(lambda x: (torch.log_softmax(x, -1), nn.functional.layer_norm(x, (40,)))).eval()
     x = torch.randn(1, 7, 40)
     exe = _compile(model, x, target)
@@ -179,7 +179,7 @@ def test_per_row_values_are_computed_once_per_row(target):
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_max_and_min_of_long_rows_keep_nan(target):
-    """Rows of 48 reduced as pieces of 16 combined pairwise (dense_transform._as_tree); a NaN
+    """Rows of 48 reduced as pieces of 16 combined pairwise (transform._as_tree); a NaN
     in a row still makes its max and min NaN, as in torch."""
     model = Lambda(lambda x: (x.amax(-1), x.amin(-1), torch.log_softmax(x, -1))).eval()
     x = torch.randn(1, 5, 48)

@@ -2,8 +2,8 @@
 
 import numpy as np
 import torch
-from pattern_mlir.compiler.export_weights import restore_weights, shared_blobs, strip_weights
-from pattern_mlir.compiler.weight_files import read_arrays, write_arrays
+from pattern_mlir.frontend.export_weights import restore_weights, shared_blobs, strip_weights
+from pattern_mlir.frontend.weight_files import read_arrays, write_arrays
 
 
 class _Net(torch.nn.Module):

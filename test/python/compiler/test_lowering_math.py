@@ -18,8 +18,8 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 from mlir.runtime import get_ranked_memref_descriptor
+from pattern_mlir.backend.llvm_lowering import to_llvm_pipeline
 from pattern_mlir.passes import lookup
-from pattern_mlir.runtime.llvm_lowering import to_llvm_pipeline
 from torch import nn
 
 

@@ -10,7 +10,7 @@ from conv_cases import relative_error
 from pattern_mlir import models, prune
 
 NAMES = [name for name in models.MODELS if name != "fashion-cnn"]
-# Weights reach arm64 libraries as raw bytes (runtime/weight_blob.py), so even VGG-16
+# Weights reach arm64 libraries as raw bytes (backend/weight_blob.py), so even VGG-16
 # builds in about 20 s; the small inputs keep the qemu runs to seconds.
 ARM64_NAMES = [*NAMES, "fashion-cnn"]
 # Models without 3x3 convs have nothing to project: they run dense only.

@@ -42,7 +42,7 @@ def test_seeds_cover_every_family():
 def test_generated_models_run_in_torch():
     """Shapes are valid by construction: every model runs, also on fresh inputs, and stays
     finite; symbolic tracing (what BatchNorm folding uses) wires it the same."""
-    from pattern_mlir.compiler.torch_import import fold_batchnorm
+    from pattern_mlir.frontend.torch_import import fold_batchnorm
 
     for seed in range(40):
         case = random_case(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pattern_mlir
 import pytest
-from pattern_mlir.compiler.weight_files import read_arrays, resource_name, write_arrays
+from pattern_mlir.frontend.weight_files import read_arrays, resource_name, write_arrays
 
 # y = x + w, w a dense_resource constant whose data the text leaves out.
 ADD = """

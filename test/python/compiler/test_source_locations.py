@@ -7,7 +7,7 @@ import inspect
 import pattern_mlir
 import pytest
 import torch
-from pattern_mlir.compiler.torch_import import import_torch
+from pattern_mlir.frontend.torch_import import import_torch
 
 
 class SortsAfterConv(torch.nn.Module):

@@ -8,7 +8,7 @@ import pytest
 from mlir import ir
 from pattern_mlir._mlir_libs import _patternDialects
 from pattern_mlir.codegen.schedule import KERNEL_ORDERS, LOOP_ORDERS, Schedule, schedule_text
-from pattern_mlir.passes.conv_info import collect_ops, read_conv, schedule_from_attr
+from pattern_mlir.passes.utils.conv_info import collect_ops, read_conv, schedule_from_attr
 
 pattern_mlir.register_dialect()  # the tests parse pattern IR in fresh contexts
 

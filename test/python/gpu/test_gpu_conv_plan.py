@@ -9,11 +9,11 @@ import re
 import numpy as np
 from gpu_testlib import ConvCase, conv_module, make_layer
 from mlir import ir
+from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.codegen import fkw
 from pattern_mlir.gpu.conv_kernel import emit_conv_kernel
 from pattern_mlir.gpu.conv_plan import SHARED_BUDGET_BYTES, ConvGeometry, make_plan
 from pattern_mlir.gpu.pattern_lowering import lower_pattern_convs
-from pattern_mlir.runtime.spirv_tools import ADRENO_640
 
 
 def _geometry(case: ConvCase) -> ConvGeometry:

@@ -18,18 +18,18 @@ import textwrap
 
 import numpy as np
 import pytest
+from pattern_mlir.backend.spirv_tools import (
+    ADRENO_640,
+    SPIRV_PROFILES,
+    SpirvProfileError,
+    check_profile,
+)
 from pattern_mlir.gpu import (
     GpuLoweringError,
     MissingCapabilityError,
     UnsupportedOpError,
     compile_for_vulkan,
     compile_to_spirv,
-)
-from pattern_mlir.runtime.spirv_tools import (
-    ADRENO_640,
-    SPIRV_PROFILES,
-    SpirvProfileError,
-    check_profile,
 )
 
 ELEMENTWISE = """

@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gpu_testlib import ConvCase, conv_module, make_layer
-from pattern_mlir.gpu import compile_to_spirv
-from pattern_mlir.runtime.spirv_tools import (
+from pattern_mlir.backend.spirv_tools import (
     ADRENO_640,
     capabilities_and_extensions,
     check_profile,
     validate,
 )
+from pattern_mlir.gpu import compile_to_spirv
 
 
 def _conv_program(staged):

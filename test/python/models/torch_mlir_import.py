@@ -22,7 +22,7 @@ import warnings
 from collections import Counter
 
 import torch
-from pattern_mlir.compiler.torch_mlir_hooks import FastLiterals
+from pattern_mlir.frontend.torch_mlir_hooks import FastLiterals
 from pattern_mlir.models import MODELS, build
 from torch_mlir import fx
 

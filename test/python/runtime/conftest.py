@@ -13,7 +13,7 @@ def kernels_text() -> str:
 
 @pytest.fixture(scope="session")
 def kernels_llvm_ir(kernels_text) -> str:
-    from pattern_mlir.runtime.llvm_ir import translate_to_llvm_ir
+    from pattern_mlir.backend.llvm_ir import translate_to_llvm_ir
 
     return translate_to_llvm_ir(lower_to_llvm_dialect(kernels_text))
 
@@ -22,7 +22,7 @@ def kernels_llvm_ir(kernels_text) -> str:
 def kernels_artifacts(kernels_llvm_ir, tmp_path_factory):
     if MISSING_CROSS_TOOLS is not None:
         pytest.skip(MISSING_CROSS_TOOLS)
-    from pattern_mlir.runtime.aarch64 import compile_aarch64
+    from pattern_mlir.backend.aarch64_build import compile_aarch64
 
     return compile_aarch64(kernels_llvm_ir, tmp_path_factory.mktemp("aarch64"), name="kernels")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from aarch64_testlib import needs_cross
+from pattern_mlir.backend.aarch64_build import count_fmla, function_asm, has_fmla
 from pattern_mlir.runtime.aarch64 import (
     INDEX,
     Aarch64Module,
@@ -13,9 +14,6 @@ from pattern_mlir.runtime.aarch64 import (
     Call,
     MemRef,
     Scalar,
-    count_fmla,
-    function_asm,
-    has_fmla,
     signature_from_mlir,
 )
 from pattern_mlir.runtime.toolchain import ToolNotFoundError, tool_env_var

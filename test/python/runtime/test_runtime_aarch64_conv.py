@@ -11,16 +11,12 @@ import re
 
 import numpy as np
 from aarch64_testlib import lower_to_llvm_dialect, needs_cross
+from pattern_mlir.backend.aarch64_build import compile_aarch64, count_fmla
+from pattern_mlir.backend.llvm_ir import translate_to_llvm_ir
+from pattern_mlir.backend.mca import analyze_hot_loop
 from pattern_mlir.codegen import ConvGeometry, emit_conv, pack, pad_input_into, plan_conv
 from pattern_mlir.codegen.synthetic import random_layer, random_library
-from pattern_mlir.runtime.aarch64 import (
-    Aarch64Module,
-    compile_aarch64,
-    count_fmla,
-    signature_from_mlir,
-)
-from pattern_mlir.runtime.llvm_ir import translate_to_llvm_ir
-from pattern_mlir.runtime.mca import analyze_hot_loop
+from pattern_mlir.runtime.aarch64 import Aarch64Module, signature_from_mlir
 
 pytestmark = needs_cross
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from aarch64_testlib import lower_to_llvm_dialect
-from pattern_mlir.runtime.llvm_ir import translate_to_llvm_ir
+from pattern_mlir.backend.llvm_ir import translate_to_llvm_ir
 from pattern_mlir.runtime.toolchain import ToolFailedError
 
 

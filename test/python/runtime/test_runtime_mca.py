@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pattern_mlir.runtime.mca import (
+from pattern_mlir.backend.mca import (
     DEFAULT_MCA_CPUS,
     analyze_hot_loop,
     find_loops,

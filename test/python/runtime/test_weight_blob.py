@@ -2,8 +2,8 @@
 
 import numpy as np
 from mlir import ir
+from pattern_mlir.backend.weight_blob import assemble_blob, externalize_constants
 from pattern_mlir.runtime.toolchain import run_tool
-from pattern_mlir.runtime.weight_blob import assemble_blob, externalize_constants
 
 MODULE = """
 llvm.mlir.global private constant @big(dense<[{values}]> : tensor<2048xf32>) {{addr_space = 0 : i32, alignment = 64 : i64}} : !llvm.array<2048 x f32>
@@ -54,8 +54,8 @@ def test_jit_reads_bound_constants_from_memory_even_misaligned():
 
     from mlir import passmanager
     from mlir.execution_engine import ExecutionEngine
-    from pattern_mlir.runtime.host import LOWERING_PIPELINE
-    from pattern_mlir.runtime.weight_blob import ExternalConstant, bind_constants
+    from pattern_mlir.backend.host_jit import LOWERING_PIPELINE
+    from pattern_mlir.backend.weight_blob import ExternalConstant, bind_constants
 
     values = np.arange(2048, dtype=np.float32) * 0.25 - 7
     with ir.Context(), ir.Location.unknown():
@@ -81,8 +81,8 @@ def test_jit_reads_bound_constants_from_memory_even_misaligned():
 
 
 def test_settle_alignment_declares_what_the_bytes_have():
+    from pattern_mlir.backend.weight_blob import ExternalConstant, settle_alignment
     from pattern_mlir.runtime.buffers import aligned_empty
-    from pattern_mlir.runtime.weight_blob import ExternalConstant, settle_alignment
 
     values = np.arange(2048, dtype=np.float32)
     with ir.Context():

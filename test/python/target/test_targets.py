@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from pattern_mlir import CompileOptions, compile, load, prune
-from pattern_mlir.runtime.host import jit_compile
+from pattern_mlir.backend.host_jit import jit_compile
 from pattern_mlir.target import (
     CPU_TARGETS,
     TARGET_NAMES,
@@ -55,7 +55,7 @@ def test_every_target_has_a_record():
 
 
 def test_gpu_target_names_its_spirv_profile():
-    from pattern_mlir.runtime.spirv_tools import SPIRV_PROFILES
+    from pattern_mlir.backend.spirv_tools import SPIRV_PROFILES
 
     profile = SPIRV_PROFILES[resolve_target("vulkan-adreno").spirv_profile]
     assert profile.version == (1, 3) and "Float64" not in profile.capabilities

@@ -7,8 +7,8 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import func
 from pattern_mlir.dialects import builders
-from pattern_mlir.passes.conv_info import collect_ops
 from pattern_mlir.passes.registry import lookup
+from pattern_mlir.passes.utils.conv_info import collect_ops
 from pattern_mlir.tuning import LayerSignature, cpu_model, layer_from_arrays, layers_from_module
 from pattern_mlir.tuning.layers import signature_of_op
 from pattern_mlir.tuning.signature import library_key

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from pattern_mlir.runtime import spirv_tools
+from pattern_mlir.backend import spirv_tools
 from pattern_mlir.runtime.vulkan import VulkanDevice, VulkanUnavailableError
 from vulkan_test_kernels import (
     ADD_N,

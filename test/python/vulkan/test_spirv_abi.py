@@ -1,12 +1,12 @@
 """Pin down the kernel-argument ABI of convert-gpu-to-spirv that the compiler relies on.
 
-See the module docstring of pattern_mlir.runtime.spirv_tools for the prose version.
+See the module docstring of pattern_mlir.backend.spirv_tools for the prose version.
 """
 
 from __future__ import annotations
 
-from pattern_mlir.runtime import spirv_tools
-from pattern_mlir.runtime.spirv_tools import ADRENO_640
+from pattern_mlir.backend import spirv_tools
+from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.runtime.vulkan_spirv_reflect import entry_point_resources, module_info
 from vulkan_test_kernels import add_kernel, gpu_module
 

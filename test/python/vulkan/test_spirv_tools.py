@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from pattern_mlir.runtime import spirv_tools
-from pattern_mlir.runtime.spirv_tools import (
+from pattern_mlir.backend import spirv_tools
+from pattern_mlir.backend.spirv_tools import (
     ADRENO_640,
     SpirvProfileError,
     SpirvToolError,

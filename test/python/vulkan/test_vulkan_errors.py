@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from pattern_mlir.runtime import spirv_tools
-from pattern_mlir.runtime.spirv_tools import ADRENO_640
+from pattern_mlir.backend import spirv_tools
+from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.runtime.vulkan import VulkanDevice, VulkanError
 from vulkan_test_kernels import ADD_N, add_kernel, gpu_module
 

@@ -1,7 +1,7 @@
 """Adjacent loops of a reduction generic merged into one, before route 2 tiles it.
 
 A reduction over a non-innermost dimension (a mean over the channels of NCHW) keeps its
-accumulator in vector registers over the reduction loop (dense_transform.py,
+accumulator in vector registers over the reduction loop (passes/dense/transform.py,
 `_accumulating`). Its vector runs along the innermost loop, the image's width: 56 floats
 for a 56x56 image, a length LLVM carries through a loop lane by lane, and shorter than the
 registers could hold. Every operand reads the image's rows and columns as one contiguous
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .generic_ops import indexing_maps, iterator_types
+from ..utils.generic_ops import indexing_maps, iterator_types
 
 __all__ = ["collapse_loops"]
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from mlir import ir
 
-from .._mlir_libs import _patternDialects
+from ..._mlir_libs import _patternDialects
 from .size_limits import MAX_CONSTANT_ELEMENTS
 
 _NUMPY_TYPES = {

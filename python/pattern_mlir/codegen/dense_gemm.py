@@ -39,8 +39,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from ..codegen.irtext import FuncWriter
-from ..codegen.irtext import f32_literal as _finite_literal
+from .irtext import FuncWriter
+from .irtext import f32_literal as _finite_literal
 
 __all__ = ["GemmSpec", "emit_gemm", "f32_literal"]
 
@@ -83,9 +83,7 @@ class GemmSpec:
     init_value: float = 0.0  # the constant of init="const"
     bias_size: int = 0  # elements of %bias (row: m, col: tiles * tile)
     out_lane_stride: int = 1  # output elements between lanes; > 1 stores lane by lane
-    epilogue: object = field(
-        default=None, compare=False
-    )  # dense_epilogue.Epilogue applied before stores
+    epilogue: object = field(default=None, compare=False)  # epilogue.Epilogue applied before stores
     residual: bool = False  # %res (same layout as %out) feeds the epilogue
     groups: int = 1
     # Batched GEMM (bmm, attention heads): `batch` independent products; product b reads A,
@@ -108,7 +106,7 @@ class GemmSpec:
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
     a_lanes: bool = False
-    # Block sparsity: one operand is a stream of kept weight blocks (see block_sparse_lower).
+    # Block sparsity: one operand is a stream of kept weight blocks (see passes/dense/block_sparse.py).
     # "a": A holds the stream, R = `stream_rows` output rows per block, B is read at the
     # channel of each stream entry; "b": B holds the stream, one column tile per block, A is
     # read at the channel. `%off[key]..%off[key + 1]` are the stream entries of block `key`

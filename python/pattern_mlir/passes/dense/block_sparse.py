@@ -5,7 +5,7 @@ the stream entries of one block (`GemmSpec.stream`) instead of every input chann
 each kept block costs what a dense channel costs and removed blocks cost nothing:
 
 * `pattern.block_conv2d`: an implicit GEMM over the conv's input planes exactly like a
-  dense conv (dense_lower.plan_conv): rows are output channels, the vector runs along
+  dense conv (plans.plan_conv): rows are output channels, the vector runs along
   output pixels, weights are broadcast. The A operand is the stream (K x taps x R); a
   register block of `mr` rows (mr divides R) reads rows m0 % R.. of each entry and the
   input plane of the entry's channel.
@@ -26,11 +26,14 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
-from ..target import Target
-from .constants import constant_array
-from .dense_epilogue import fuse_consumers
-from .dense_gemm import GemmSpec, emit_gemm
-from .dense_lower import (
+from ...codegen.dense_gemm import GemmSpec, emit_gemm
+from ...codegen.memref_text import memref_type as _memref
+from ...codegen.memref_text import static_f32_shape as _shape
+from ...codegen.transpose_kernel import emit_transpose
+from ...target import Target
+from ..utils.constants import constant_array
+from .epilogue import fuse_consumers
+from .plans import (
     Init,
     Lowering,
     Planes,
@@ -40,9 +43,6 @@ from .dense_lower import (
     _finish_conv,
     implicit_gemm_spec,
 )
-from .memref_text import memref_type as _memref
-from .memref_text import static_f32_shape as _shape
-from .transpose_kernel import emit_transpose
 
 __all__ = ["plan_block_conv", "plan_block_matmul"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .constants import defining_op
-from .generic_ops import indexing_maps, input_count, iterator_types
+from ..utils.constants import defining_op
+from ..utils.generic_ops import indexing_maps, input_count, iterator_types
 
 __all__ = ["hoist_row_values"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from mlir import ir
 
 from ..runtime.call_signature import SIGNATURE_SYMBOL, Signature
-from ..runtime.shared_library import LibraryArtifacts, compile_library
 from ..runtime.toolchain import run_tool
-from ..runtime.weight_blob import ExternalConstant, assemble_blob, externalize_constants
 from ..target import Target
+from .shared_library import LibraryArtifacts, compile_library
+from .weight_blob import ExternalConstant, assemble_blob, externalize_constants
 
 
 def build_model_library(
@@ -25,7 +25,7 @@ def build_model_library(
     """(LLVM IR text, artifacts) of ``libmodel.so`` in ``workdir``; changes ``module`` in place.
 
     Weights go into the library as an `.incbin` object, not through LLVM IR text, opt and llc
-    (see runtime/weight_blob.py); `constants` are those already moved out of ``module``.
+    (see backend/weight_blob.py); `constants` are those already moved out of ``module``.
     The library carries `signature` (runtime/call_signature.py), which loading checks.
     """
     from .._mlir_libs import _patternDialects

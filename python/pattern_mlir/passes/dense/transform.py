@@ -1,20 +1,20 @@
 """The transform-dialect half of pattern-vectorize-dense: elementwise and reducing linalg ops.
 
-What dense_lower.py does not turn into kernels (activations, residual adds, bias adds,
+What passes/dense/plans.py does not turn into kernels (activations, residual adds, bias adds,
 softmax, means and global pooling written as `linalg.generic`, fills) is tiled and
 vectorised by upstream transform ops, built here with the `mlir.dialects.transform` Python
 builders and run with `transform.interpreter.apply_named_sequence`:
 
 * first, f64 arithmetic that torch-mlir writes inside f32 functions (a norm's variance) is
-  done in f32 (dense_demote.py), and elementwise producers are inlined into the generics
-  that read them (dense_fuse.py): a norm's squared deviations become part of their sum;
+  done in f32 (passes/dense/demote.py), and elementwise producers are inlined into the generics
+  that read them (passes/dense/fuse.py): a norm's squared deviations become part of their sum;
 * values an elementwise generic computes once per row with a math function or a division
   (a log-softmax's log of the sum, a LayerNorm's rsqrt) are computed by generics over the
-  rows, in vectors, and read from there (dense_hoist.py);
+  rows, in vectors, and read from there (passes/dense/hoist.py);
 * positions read by `tensor.extract` that come from index tables are evaluated at compile
-  time (dense_positions.py): a row whose positions are pieces of lines (padding) is split
+  time (passes/dense/positions.py): a row whose positions are pieces of lines (padding) is split
   into those pieces, each read contiguously, and a cheap producer read that way (padding's
-  first pass) is computed at the read (dense_fuse.inline_gathered);
+  first pass) is computed at the read (fuse.inline_gathered);
 * f32 and f64 ops (torch-mlir computes a norm's variance in f64), the bounds below counted
   in native vectors of the op's widest type;
 * elementwise ops whose operands are all identity-indexed or scalars are flattened to one
@@ -24,7 +24,7 @@ builders and run with `transform.interpreter.apply_named_sequence`:
   parallel; every other loop is tiled by 1, reduction loops included (a reduction over a
   non-innermost dimension accumulates whole vectors in a sequential loop, run inside the
   output's tile loops with the accumulator in registers, on loops merged where the
-  operands allow: dense_collapse.py). Only a trailing
+  operands allow: passes/dense/collapse.py). Only a trailing
   run of reduction loops small enough for one bounded vector is left whole (it becomes one
   `vector.reduction` per output element; a long max or min one is first combined pairwise
   in pieces, `_as_tree`). No op, whatever its shape, gets a vector larger than those
@@ -55,12 +55,12 @@ from mlir.dialects.transform import interpreter, structured
 from mlir.dialects.transform import loop as loop_transform
 from mlir.dialects.transform import vector as tvector
 
-from .dense_collapse import collapse_loops
-from .dense_demote import demote_f64
-from .dense_fuse import fuse_producers, inline_gathered, loop_sizes
-from .dense_hoist import hoist_row_values
-from .dense_positions import rewrite_positions, split_rows
-from .generic_ops import indexing_maps, iterator_types
+from ..utils.generic_ops import indexing_maps, iterator_types
+from .collapse import collapse_loops
+from .demote import demote_f64
+from .fuse import fuse_producers, inline_gathered, loop_sizes
+from .hoist import hoist_row_values
+from .positions import rewrite_positions, split_rows
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
 
@@ -156,7 +156,7 @@ def _reduction_vectors(body: ir.Block) -> int:
 
 def _gathers_through_table(op: ir.Operation, body: ir.Block, maps: list[ir.AffineMap]) -> bool:
     """Whether `op` still reads its input at positions taken, lane by lane, from an integer
-    table (dense_positions.py rewrites those it can evaluate). Vectorised,
+    table (passes/dense/positions.py rewrites those it can evaluate). Vectorised,
     every lane becomes a gather whose address is 64-bit vector arithmetic on the table,
     slower than the scalar loop; positions computed from `linalg.index` (nearest and
     bilinear resampling) or uniform along the row (a channel index) vectorise well."""
@@ -368,7 +368,7 @@ def vectorize_ops(
 
 
 def _with_row_values(op: ir.Operation) -> list[ir.Operation]:
-    """The generics that compute `op`'s expensive per-row values (dense_hoist.py), then
+    """The generics that compute `op`'s expensive per-row values (passes/dense/hoist.py), then
     `op` reading them."""
     op, rows = hoist_row_values(op)
     return [*rows, op]

@@ -22,8 +22,8 @@ warnings.filterwarnings("ignore")
 from torch_mlir import compiler_utils, fx  # noqa: E402
 from torch_mlir.extras import fx_importer  # noqa: E402
 
+from ..compiler.module_text import module_text  # noqa: E402
 from .export_weights import restore_weights, shared_blobs  # noqa: E402
-from .module_text import module_text  # noqa: E402
 from .torch_decompositions import decompositions  # noqa: E402
 from .torch_mlir_hooks import (  # noqa: E402
     FastLiterals,

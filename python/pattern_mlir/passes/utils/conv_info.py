@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 from mlir import ir
 
-from .._mlir_libs import _patternDialects
-from ..codegen.schedule import Schedule
-from ..dialects.builders import library_masks
+from ..._mlir_libs import _patternDialects
+from ...codegen.schedule import Schedule
+from ...dialects.builders import library_masks
+from ..registry import PassError
 from .constants import constant_array
-from .registry import PassError
 from .walk import walk_unlowered
 
 
@@ -87,8 +87,8 @@ def read_conv(op: ir.Operation) -> ConvInfo:
 
 def packed_fkw(op: ir.Operation, info: ConvInfo | None = None):
     """The FKW arrays of a pattern conv: read from a packed_conv2d, or packed from a conv2d."""
-    from ..codegen.fkw import PackedFKW, pack
-    from .pack_fkw import dense_weight
+    from ...codegen.fkw import PackedFKW, pack
+    from ..pack_fkw import dense_weight
 
     info = info or read_conv(op)
     channels, out_channels = info.input_shape[1], info.output_shape[1]

@@ -12,7 +12,7 @@ import math
 
 from mlir import ir
 
-from .registry import PassError
+from ..registry import PassError
 from .walk import walk_unlowered
 
 __all__ = ["CPU_MAX_ELEMENTS", "GPU_MAX_ELEMENTS", "MAX_CONSTANT_ELEMENTS", "check_tensor_sizes"]

@@ -1,6 +1,6 @@
 """A generated 2-D transpose: 8 x 8 tiles through registers, edges element by element.
 
-The block-sparse kernels read their input transposed (block_sparse_lower.py). A transpose
+The block-sparse kernels read their input transposed (passes/dense/block_sparse.py). A transpose
 lowered from `linalg.transpose` reads one element per cache line on one side and ran longer
 than the sparse kernel it feeds; here each 8 x 8 tile is eight 8-lane row loads, a network of
 24 shuffles (pairs of elements, then pairs of pairs, then halves: the same butterfly as

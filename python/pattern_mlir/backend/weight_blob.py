@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 
-from .toolchain import run_tool
+from ..runtime.toolchain import run_tool
 
 __all__ = [
     "ExternalConstant",
@@ -147,7 +147,7 @@ def bind_constants(engine, constants: list[ExternalConstant]) -> list[np.ndarray
     """
     import ctypes
 
-    from .buffers import aligned_empty
+    from ..runtime.buffers import aligned_empty
 
     bound = []
     for c in constants:

@@ -31,7 +31,7 @@ import math
 
 from mlir import ir
 
-from .generic_ops import indexing_maps, iterator_types
+from ..utils.generic_ops import indexing_maps, iterator_types
 
 __all__ = ["fuse_producers"]
 
@@ -225,7 +225,7 @@ def fuse_producers(ops: list[ir.Operation]) -> list[ir.Operation]:
 def _gathered_producer(value: ir.Value) -> ir.Operation | None:
     """A generic read through `tensor.extract` that can be computed at the read instead: all
     parallel, its output indexed by the identity, and a body that reads only `linalg.index`
-    and values from outside (padding's first pass, once dense_positions.py rewrote it) and
+    and values from outside (padding's first pass, once passes/dense/positions.py rewrote it) and
     is cheap."""
     owner = value.owner
     if not isinstance(owner, (ir.Operation, ir.OpView)):

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .aarch64 import count_fmla
-from .toolchain import run_tool
+from ..runtime.toolchain import run_tool
+from .aarch64_build import count_fmla
 
 __all__ = [
     "A76_FMLA_PER_CYCLE",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlir import ir
 
-from .constants import constant_array, scalar_constant
+from ..utils.constants import constant_array, scalar_constant
 
 __all__ = ["Epilogue", "fuse_consumers"]
 
@@ -55,7 +55,7 @@ class Epilogue:
 
     def render(self, w, value: str, vt: str, mt: str, residual: str | None = None) -> str:
         """Emits the steps on vector `value` with writer `w`; returns the final vector."""
-        from .dense_gemm import f32_literal
+        from ...codegen.dense_gemm import f32_literal
 
         names: list[str] = []
 

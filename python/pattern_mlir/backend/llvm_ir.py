@@ -8,7 +8,7 @@ through the project's extension) without touching callers.
 
 from __future__ import annotations
 
-from .toolchain import ToolFailedError, run_tool
+from ..runtime.toolchain import ToolFailedError, run_tool
 
 __all__ = ["translate_to_llvm_ir"]
 

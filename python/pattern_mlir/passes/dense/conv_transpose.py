@@ -10,7 +10,7 @@ stride-1 conv of the *original* input with that sub-kernel:
     out[f, s*a + py, s*b + px] = sum_{c, t, u} W[f, c, rh + s*t, rw + s*u] * x[c, a + t + dh, b + u + dw]
 
 with rh = (oy - py) mod s, dh = (py + rh - oy) / s (oy: the canvas offset of x[0]; the
-same along columns). Each phase is an ordinary dense conv kernel (dense_lower's implicit
+same along columns). Each phase is an ordinary dense conv kernel (passes/dense/plans.py's implicit
 GEMM: x padded by -dh rows on top, as far as needed below) writing into a buffer of its own,
 whose valid columns are copied into the output's phase-strided view. The work drops to the
 real products, 1/(s*s) of the canvas conv.
@@ -21,11 +21,13 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
-from ..target import Target
-from .constants import defining_op, scalar_constant
-from .dense_epilogue import fuse_consumers
-from .dense_gemm import GemmSpec, emit_gemm
-from .dense_lower import (
+from ...codegen.dense_gemm import GemmSpec, emit_gemm
+from ...codegen.memref_text import memref_type as _memref
+from ...codegen.memref_text import static_f32_shape as _shape
+from ...target import Target
+from ..utils.constants import defining_op, scalar_constant
+from .epilogue import fuse_consumers
+from .plans import (
     Lowering,
     Planes,
     Source,
@@ -37,8 +39,6 @@ from .dense_lower import (
     plan_conv,
     read_init,
 )
-from .memref_text import memref_type as _memref
-from .memref_text import static_f32_shape as _shape
 
 __all__ = ["plan_conv_or_transposed", "spread_input"]
 

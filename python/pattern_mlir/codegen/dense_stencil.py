@@ -26,15 +26,15 @@ instead of sw*sw phase planes, whose unrolled copies made LLVM's schedulers take
 8x8 windows. A ceil_mode last row or column of windows reads only the input's rows and
 columns and takes the pad value for the rest. Output rows
 are vectorised along their width: full vectors and one masked vector per row, stored
-straight into the NCHW output, with the fused epilogue (dense_epilogue) applied on the way.
+straight into the NCHW output, with the fused epilogue (passes/dense/epilogue.py) applied on the way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..codegen.irtext import FuncWriter
 from .dense_gemm import f32_literal
+from .irtext import FuncWriter
 
 __all__ = ["StencilSpec", "emit_stencil"]
 
@@ -55,7 +55,7 @@ class StencilSpec:
     pad_value: float = 0.0
     init: str = "zero"  # zero | const | row (bias[c]) | load (out holds the init)
     init_value: float = 0.0
-    epilogue: object = field(default=None, compare=False)  # dense_epilogue.Epilogue before stores
+    epilogue: object = field(default=None, compare=False)  # epilogue.Epilogue before stores
     residual: bool = False  # %res (NCHW like %out) feeds the epilogue
     groups: int = 1
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlir import ir
 
-from ..target import Target
-from .constants import constant_array, defining_op, scalar_constant
-from .dense_contraction import plan_contraction
-from .dense_epilogue import Epilogue, fuse_consumers
-from .dense_gemm import GemmSpec, emit_gemm, f32_literal
-from .dense_stencil import StencilSpec, emit_stencil
-from .memref_text import memref_type as _memref
-from .memref_text import static_f32_shape as _shape
+from ...codegen.dense_gemm import GemmSpec, emit_gemm, f32_literal
+from ...codegen.dense_stencil import StencilSpec, emit_stencil
+from ...codegen.memref_text import memref_type as _memref
+from ...codegen.memref_text import static_f32_shape as _shape
+from ...target import Target
+from ..utils.constants import constant_array, defining_op, scalar_constant
+from .contraction import plan_contraction
+from .epilogue import Epilogue, fuse_consumers
 
 __all__ = ["Lowering", "plan_conv", "plan_depthwise", "plan_matmul", "plan_pool"]
 

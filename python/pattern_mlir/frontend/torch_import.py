@@ -62,7 +62,7 @@ def import_torch(
 ) -> ImportedModule:
     """The linalg-on-tensors module of `model` applied to `example_inputs`."""
     child = subprocess.Popen(  # imports torch-mlir while this process exports the model
-        [sys.executable, "-m", "pattern_mlir.compiler._torch_mlir_worker"],
+        [sys.executable, "-m", "pattern_mlir.frontend._torch_mlir_worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

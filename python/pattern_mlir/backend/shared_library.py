@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..runtime.toolchain import run_tool
 from ..target import Target
 from .llvm_options import FLAGS as LLVM_FLAGS
-from .toolchain import run_tool
 
 __all__ = ["ASYNC_RUNTIME_SOURCE", "LibraryArtifacts", "async_runtime_library", "compile_library"]
 
-ASYNC_RUNTIME_SOURCE = Path(__file__).with_name("c") / "async_runtime.c"
+ASYNC_RUNTIME_SOURCE = Path(__file__).parents[1] / "runtime" / "c" / "async_runtime.c"
 
 
 _RUNTIME_CFLAGS = ("-O2", "-fPIC", "-std=c11", "-Wall", "-Werror")

@@ -23,10 +23,10 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from .constants import defining_op
-from .dense_fuse import loop_sizes
-from .generic_ops import indexing_maps, input_count, iterator_types
-from .numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
+from ..utils.constants import defining_op
+from ..utils.generic_ops import indexing_maps, input_count, iterator_types
+from ..utils.numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
+from .fuse import loop_sizes
 
 __all__ = ["rewrite_positions"]
 

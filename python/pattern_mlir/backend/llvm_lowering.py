@@ -1,6 +1,6 @@
 """The pipeline from the upstream dialects (func, scf, vector, memref, arith, math, async) to
 the LLVM dialect: one for every CPU build, compile()'s `llvm` stage and the kernels the tuner,
-the benchmarks and the tests JIT on their own (`runtime/host.py`), so that what is measured
+the benchmarks and the tests JIT on their own (`backend/host_jit.py`), so that what is measured
 is what ships.
 """
 

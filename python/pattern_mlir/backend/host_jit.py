@@ -27,8 +27,8 @@ from ..codegen.fkw import (
 from ..codegen.geometry import ConvGeometry, pad_input_into
 from ..codegen.kernel_args import kernel_arrays
 from ..codegen.schedule import Schedule, cpu_target, filter_groups
+from ..runtime.buffers import aligned_zeros
 from ..target import Target, require_runnable, runs_on_host, stamp_target
-from .buffers import aligned_zeros
 from .llvm_lowering import to_llvm_pipeline
 
 __all__ = ["LOWERING_PIPELINE", "JitFunction", "PatternConvKernel", "jit_compile"]

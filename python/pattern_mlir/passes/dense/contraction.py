@@ -14,20 +14,20 @@ the product's M * N * K multiply-adds.
 The batch (attention heads) is a loop in the kernel (GemmSpec.batch); with several threads
 the heads are shared out when they divide evenly, otherwise each product splits its column
 tiles. A fill (zero or a constant) or an output tensor to accumulate into initialises the
-product; elementwise consumers fuse into the stores (dense_epilogue.py).
+product; elementwise consumers fuse into the stores (passes/dense/epilogue.py).
 """
 
 from __future__ import annotations
 
 from mlir import ir
 
-from ..target import Target
-from .constants import defining_op, scalar_constant
-from .dense_epilogue import fuse_consumers
-from .dense_gemm import GemmSpec, emit_gemm
-from .memref_text import memref_type as _memref
-from .memref_text import static_f32_shape as _shape
-from .strided_view import View, row_major, view_of
+from ...codegen.dense_gemm import GemmSpec, emit_gemm
+from ...codegen.memref_text import memref_type as _memref
+from ...codegen.memref_text import static_f32_shape as _shape
+from ...target import Target
+from ..utils.constants import defining_op, scalar_constant
+from ..utils.strided_view import View, row_major, view_of
+from .epilogue import fuse_consumers
 
 __all__ = ["plan_contraction"]
 
@@ -83,7 +83,7 @@ def _init(value: ir.Value):
 def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     """linalg.matmul / linalg.batch_matmul of runtime (or constant) f32 tensors, any indexing maps
     whose dimensions are plain loop indices; None for what the kernel cannot address."""
-    from .dense_lower import Lowering, _call, _entry  # dense_lower dispatches here: import late
+    from .plans import Lowering, _call, _entry  # plans.py dispatches here: import late
 
     if len(op.operands) != 3 or "indexing_maps" not in op.attributes:
         return None

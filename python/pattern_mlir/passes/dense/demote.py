@@ -29,8 +29,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith
 
-from .constants import defining_op
-from .generic_ops import indexing_maps
+from ..utils.constants import defining_op
+from ..utils.generic_ops import indexing_maps
 
 __all__ = ["demote_f64"]
 

@@ -1,0 +1,1 @@
+"""What the passes share: reading constants and linalg structure, walks, erasing dead producers."""
