@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _layers(args):
-    from .tuning.gpu_measure import vulkan_device_name
+    from .runtime.vulkan import vulkan_device_name
     from .tuning.layers import GPU_TARGET, layers_from_module, layers_from_torch
 
     # GPU results are keyed by the device that measured them (the CPU's name for the host).

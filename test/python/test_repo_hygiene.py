@@ -105,8 +105,11 @@ def test_sources_cite_only_the_projects_own_docs():
     sources = [
         name
         for name in _tracked_files()
-        if name.startswith(
-            ("python/", "scripts/", "test/", "examples/", "lib/", "tools/", "dialect/")
+        if (
+            name.startswith(
+                ("python/", "scripts/", "test/", "examples/", "lib/", "tools/", "dialect/", ".ci/")
+            )
+            or "/" not in name  # README, Makefile, requirements files
         )
         and not name.endswith((".png", ".onnx"))
     ]

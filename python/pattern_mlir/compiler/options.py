@@ -63,7 +63,7 @@ class CompileOptions:
         """The database compile() reads, or None."""
         if self.tuning_db is not None:
             return self.tuning_db or None
-        from ..tuning.database import default_db_path
+        from ..tuning_db.database import default_db_path
 
         path = default_db_path()
         return str(path) if path.exists() else None

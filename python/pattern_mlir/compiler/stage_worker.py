@@ -56,9 +56,14 @@ def stages_for(request: dict) -> list[Stage]:
     if target == "vulkan-adreno":
         from ..target import resolve_target
 
-        return gpu_stages(
-            options["patterns"], options["tuning_db"], resolve_target(target).spirv_profile
-        )
+        device = ""
+        if options["tuning_db"]:
+            # Entries are keyed by the device they were measured on: the one this runs on.
+            from ..runtime.vulkan import vulkan_device_name
+
+            device = vulkan_device_name()
+        profile = resolve_target(target).spirv_profile
+        return gpu_stages(options["patterns"], options["tuning_db"], profile, device)
     return cpu_stages(target, options["threads"], options["patterns"], options["tuning_db"])
 
 

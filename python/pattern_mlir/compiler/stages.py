@@ -93,7 +93,10 @@ GROUPS = Stage("groups", SplitGroups())
 
 
 def gpu_stages(
-    patterns: bool, tuning_db: str | None = None, profile: str = "adreno-640"
+    patterns: bool,
+    tuning_db: str | None = None,
+    profile: str = "adreno-640",
+    tuning_device: str = "",
 ) -> list[Stage]:
     """Stages from linalg-on-tensors to SPIR-V for a GPU target: the shared front end
     (pattern ... packed), then the GPU lowering (`gpu_lowering_stages`)."""
@@ -104,8 +107,10 @@ def gpu_stages(
         return [FOLD, GROUPS, inlined, *gpu_lowering_stages(profile)]
     stages = [FOLD, GROUPS, Stage("pattern", RaiseConv())]
     if tuning_db:
-        # Workgroup tilings tuned on the default Vulkan device, as #pattern.schedule.
-        stages.append(Stage("tuned", ApplyTuning(db=tuning_db, target="vulkan-adreno")))
+        # Workgroup tilings tuned on `tuning_device` (the Vulkan device the program runs on,
+        # which the driver names: the pass never opens one), as #pattern.schedule.
+        tuned = ApplyTuning(db=tuning_db, target="vulkan-adreno", cpu=tuning_device)
+        stages.append(Stage("tuned", tuned))
     return stages + [
         Stage("reordered", ReorderFilters()),
         Stage("packed", PackFkw()),

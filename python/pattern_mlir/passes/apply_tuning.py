@@ -1,11 +1,11 @@
 """pattern-apply-tuning: write tuned schedules from a tuning database onto pattern convs.
 
 Every `pattern.conv2d` and `pattern.packed_conv2d` whose layer signature (shapes, stride,
-padding, dilation, library, connectivity, target, CPU; see `pattern_mlir.tuning.signature`)
+padding, dilation, library, connectivity, target, CPU; see `pattern_mlir.tuning_db.signature`)
 has an entry in the database gets that entry's `#pattern.schedule`, so the stage IR shows
 the schedule the kernel is generated with and a reproducer replays it. Without an exact
 entry, `learned=1` (the default) uses what tuning learned for the nearest tuned layer of the
-same output size and stride (`pattern_mlir.tuning.heuristics.learned_schedule`); otherwise
+same output size and stride (`pattern_mlir.tuning_db.learned.learned_schedule`); otherwise
 the op is left to the code generator's default heuristic.
 
 Options:
@@ -13,8 +13,9 @@ Options:
   target=NAME   host | x86-64-v3 | x86-64-v4 | arm64-neon | vulkan-adreno (default host):
                 which entries apply.
   cpu=TEXT      the CPU (for vulkan-adreno: the Vulkan device) the entries were measured on
-                (default: this machine's CPU for the CPU targets it runs, its default Vulkan device's name for
-                vulkan-adreno, the target name for arm64-neon).
+                (default: this machine's CPU for the CPU targets it runs, the target name for
+                arm64-neon; required for vulkan-adreno, where compile() passes the name of the
+                device it runs on: a pass never opens a device).
   threads=N     the executable's thread count (default 1): entries tuned for N threads
                 first, then one-thread entries (their loop nest suits each of N threads;
                 their schedules leave the filter groups to N).
@@ -49,14 +50,9 @@ def schedule_attr(schedule) -> ir.Attribute:
 
 
 def _measured_on(target: str) -> str:
-    """What the entries that apply here were measured on, by default."""
-    from ..tuning.gpu_measure import vulkan_device_name
-    from ..tuning.layers import GPU_TARGET
-    from ..tuning.signature import cpu_model
-
-    if target == GPU_TARGET:
-        return vulkan_device_name()
+    """What the entries that apply to a CPU target were measured on, by default."""
     from ..target import resolve_target, runs_on_host
+    from ..tuning_db.signature import cpu_model
 
     # Entries for a CPU target this machine runs were measured on this CPU.
     return cpu_model() if runs_on_host(resolve_target(target)) else target
@@ -77,7 +73,7 @@ class ApplyTuning(ModulePass):
 
     def __post_init__(self) -> None:
         from ..target import CPU_TARGETS
-        from ..tuning.layers import GPU_TARGET
+        from ..tuning_db.signature import GPU_TARGET
         from .target_option import check_threads
 
         if not self.db:
@@ -86,12 +82,17 @@ class ApplyTuning(ModulePass):
             known = ", ".join((*CPU_TARGETS, GPU_TARGET))
             raise ValueError(f"{self.name}: unknown target {self.target!r}; known: {known}")
         check_threads(self.threads, self.name)
+        if self.target == GPU_TARGET and not self.cpu:
+            raise ValueError(
+                f"{self.name}: target={GPU_TARGET} needs cpu=NAME, the Vulkan device the "
+                "entries were measured on (a pass does not open a device to ask)"
+            )
 
     def apply(self, module: ir.Operation) -> None:
-        # Imported here: registering the pass must not load the tuner's dependencies.
-        from ..tuning.database import TuningDB
-        from ..tuning.heuristics import learned_schedule
-        from ..tuning.layers import signature_of_op
+        # Imported here: registering the pass must not load the database's dependencies.
+        from ..tuning_db.database import TuningDB
+        from ..tuning_db.learned import learned_schedule
+        from ..tuning_db.signature import signature_of_op
 
         path, target = self.db, self.target
         budgets = list(dict.fromkeys([self.threads, 1]))
@@ -101,7 +102,6 @@ class ApplyTuning(ModulePass):
         ops = [op for name in _OPS for op in collect_ops(module, name)]
         if not ops:
             return
-        # Only now: naming the Vulkan device means opening it.
         cpu = self.cpu or _measured_on(target)
         with TuningDB(path, create=False) as db:
             for op in ops:

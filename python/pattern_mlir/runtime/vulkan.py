@@ -44,4 +44,15 @@ __all__ = [
     "VulkanDevice",
     "VulkanError",
     "VulkanUnavailableError",
+    "vulkan_device_name",
 ]
+
+
+def vulkan_device_name(device=None) -> str:
+    """The name of the Vulkan device `device` selects (None: the default choice), which GPU
+    tuning results are keyed by. Opens the device; VulkanUnavailableError without a driver."""
+    dev = VulkanDevice(device)
+    try:
+        return dev.info.name
+    finally:
+        dev.close()

@@ -3,7 +3,7 @@
 Measured schedules differ by CPU vendor more than by anything the heuristic can compute from a
 layer's shape (docs/tuning.md): the same channel block that gains 10 % on the Intel Xeon hosts
 loses 7-30 % on AMD Zen 4 and Zen 5. The tuning database keys results by the full CPU model
-(``tuning.signature.cpu_model``); the default heuristic only needs the vendor and, for one
+(``tuning_db.signature.cpu_model``); the default heuristic only needs the vendor and, for one
 rule, the family (AMD family 25 is Zen 3 and Zen 4, whose AVX-512 is double-pumped).
 """
 

@@ -5,22 +5,23 @@
         summary = tune_torch(model, x, db, TuneOptions(budget_s=parse_budget("5m")))
 
 The pass ``pattern-apply-tuning{db=PATH}`` then writes each tuned schedule onto its conv.
-Modules: signature (what keys a layer), layers (where layers come from), space (the schedule
-space), measure (robust timing), search (the genetic search), database (SQLite), heuristics
-(rules learned from tuning), tuner (a whole model with budget and resume).
+Modules: layers (where layers come from), measure (robust timing), search (the genetic search),
+tuner (a whole model with budget and resume). The database, the signatures that key it, the
+schedule space and the rules learned live in `tuning_db/`, which the compiler reads; they are
+re-exported here for the tuner's users.
 """
 
 from .._registration import register_dialect
 
 register_dialect()  # the package builds and reads pattern IR
 
-from .database import TuningDB, TuningResult, default_db_path
-from .heuristics import improved_default, learned_schedule
+from ..tuning_db.database import TuningDB, TuningResult, default_db_path
+from ..tuning_db.learned import improved_default, learned_schedule
+from ..tuning_db.signature import LayerSignature, cpu_model
+from ..tuning_db.space import ScheduleSpace
 from .layers import TuneLayer, layer_from_arrays, layers_from_module, layers_from_torch
 from .measure import LayerBench, Measurement
 from .search import SearchResult, evolve
-from .signature import LayerSignature, cpu_model
-from .space import ScheduleSpace
 from .tuner import (
     TuneOptions,
     TuneSummary,

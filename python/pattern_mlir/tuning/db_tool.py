@@ -24,7 +24,7 @@ def parse_schedule(text: str) -> Schedule:
 
 
 def _show(args) -> int:
-    from .database import TuningDB
+    from ..tuning_db.database import TuningDB
 
     with TuningDB(args.db, create=False) as db:
         for r in db.results():
@@ -47,7 +47,7 @@ def _put(args) -> int:
     register_dialect()
 
     from ..passes.utils.conv_info import collect_ops
-    from .database import TuningDB, TuningResult
+    from ..tuning_db.database import TuningDB, TuningResult
     from .layers import PATTERN_CONV_OPS, signature_of_op
 
     schedule = parse_schedule(args.schedule)

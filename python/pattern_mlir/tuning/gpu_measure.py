@@ -15,19 +15,7 @@ import numpy as np
 from ..codegen.schedule import Schedule
 from .measure import LayerBench
 
-__all__ = ["GpuLayerBench", "vulkan_device_name"]
-
-
-def vulkan_device_name(device=None) -> str:
-    """The name of the Vulkan device ``device`` selects (None: the default choice), which
-    GPU tuning results are keyed by. Raises VulkanUnavailableError without a driver."""
-    from ..runtime.vulkan import VulkanDevice
-
-    dev = VulkanDevice(device)
-    try:
-        return dev.info.name
-    finally:
-        dev.close()
+__all__ = ["GpuLayerBench"]
 
 
 class GpuLayerBench(LayerBench):

@@ -21,7 +21,7 @@ import numpy as np
 from ..codegen.fkw import library_taps
 from ..codegen.schedule import Schedule
 from ..gpu.conv_plan import VECTOR_WIDTH, ConvGeometry, make_plan, schedule_of
-from .space import ScheduleSpace
+from ..tuning_db.space import ScheduleSpace
 
 __all__ = ["GpuScheduleSpace"]
 

@@ -15,19 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..codegen.fkw import PackedFKW, pack
-from .signature import LayerSignature
+from ..tuning_db.signature import GPU_TARGET, PATTERN_CONV_OPS, LayerSignature, signature_of_op
 
 __all__ = [
     "TuneLayer",
     "layer_from_arrays",
     "layers_from_module",
     "layers_from_torch",
-    "signature_of_op",
     "unique_layers",
 ]
-
-PATTERN_CONV_OPS = ("pattern.conv2d", "pattern.packed_conv2d")
-GPU_TARGET = "vulkan-adreno"  # tuned on the Vulkan device; signatures name the device
 
 
 @dataclass
@@ -106,33 +102,6 @@ def unique_layers(layers: list[TuneLayer]) -> list[TuneLayer]:
 
 
 # ----- MLIR --------------------------------------------------------------------------------
-def signature_of_op(op, target: str = "host", cpu: str | None = None) -> LayerSignature:
-    """The signature of a pattern.conv2d / pattern.packed_conv2d from its types and attributes.
-
-    Reads no weights: the kept-kernel count is the weight operand's row count (both ops store
-    one row of kept taps per kept kernel).
-    """
-    from ..dialects.builders import library_masks
-
-    attrs = op.attributes
-    _, channels, height, width = op.operands[0].type.shape
-    out_channels = op.results[0].type.shape[1]
-    kept = op.operands[1].type.shape[0]
-    return LayerSignature.make(
-        channels,
-        out_channels,
-        height,
-        width,
-        list(attrs["strides"]),
-        list(attrs["padding"]),
-        list(attrs["dilations"]),
-        library_masks(attrs["library"]),
-        kept,
-        target,
-        cpu,
-    )
-
-
 def _packed_of_op(op) -> PackedFKW:
     from ..passes.utils.conv_info import packed_fkw
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..codegen.schedule import Schedule
-from .space import ScheduleSpace
+from ..tuning_db.space import ScheduleSpace
 
 __all__ = ["SearchResult", "evolve"]
 

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..codegen.schedule import Schedule
-from .database import TuningDB, TuningResult
+from ..tuning_db.database import TuningDB, TuningResult
+from ..tuning_db.learned import learned_schedule
+from ..tuning_db.space import ScheduleSpace
 from .gpu_measure import GpuLayerBench
 from .gpu_space import GpuScheduleSpace
-from .heuristics import learned_schedule
 from .layers import GPU_TARGET, TuneLayer, layers_from_module, layers_from_torch, unique_layers
 from .measure import LayerBench
 from .search import evolve
-from .space import ScheduleSpace
 
 __all__ = [
     "LayerOutcome",

@@ -314,8 +314,8 @@ def test_small_model_on_vulkan_matches_torch(tmp_path):
 
 def test_compile_uses_tuning_database_entry(tmp_path):
     """A schedule stored for a layer shows up in the stage IR and still computes the same conv."""
-    from pattern_mlir.tuning.database import TuningDB, TuningResult
     from pattern_mlir.tuning.layers import signature_of_op
+    from pattern_mlir.tuning_db.database import TuningDB, TuningResult
 
     case = ConvCase(8, 16, 12, 12, 1, 1, 1, 4, 2.0, "relu")
     text, weight, bias = conv_module_text(case)
@@ -323,7 +323,7 @@ def test_compile_uses_tuning_database_entry(tmp_path):
     # Tune nothing: store the schedule directly under the layer's signature.
     from mlir import ir as mlir_ir
     from pattern_mlir.codegen.schedule import Schedule
-    from pattern_mlir.tuning.signature import cpu_model
+    from pattern_mlir.tuning_db.signature import cpu_model
 
     with mlir_ir.Context():
         module = mlir_ir.Module.parse(text)

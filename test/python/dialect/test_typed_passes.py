@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 import pytest
 from pattern_mlir.compiler.stages import cpu_stages, gpu_stages
@@ -51,13 +52,12 @@ def test_defaults_print_as_the_bare_name():
 
 def test_every_stage_of_the_compiler_replays_by_its_flag():
     stages = cpu_stages("x86-64-v3", 2, patterns=True, tuning_db="/tmp/db.sqlite")
-    stages += gpu_stages(patterns=True, tuning_db="/tmp/db.sqlite")
+    stages += gpu_stages(True, "/tmp/db.sqlite", tuning_device="llvmpipe (LLVM 19, 256 bits)")
     for stage in stages:
         if stage.python_pass is None:
             continue
-        flag = stage.command("in.mlir").split(" ", 2)[2]
+        flag = shlex.split(stage.command("in.mlir"))[2]
         name, _, options = flag.removeprefix("--").partition("=")
-        options = options.strip("'")
         assert lookup(name).parse(options) == stage.python_pass
 
 
@@ -74,6 +74,10 @@ def test_every_stage_of_the_compiler_replays_by_its_flag():
         (lambda: lookup("pattern-gpu-conv-kernels").parse("staged=maybe"), r"not a boolean"),
         (lambda: lookup("pattern-expand-math")(ops="sin"), r"no expansion of \['math.sin'\]"),
         (lambda: lookup("pattern-apply-tuning")(), r"option db=PATH is required"),
+        (
+            lambda: lookup("pattern-apply-tuning").parse("db=t.sqlite target=vulkan-adreno"),
+            r"target=vulkan-adreno needs cpu=NAME",
+        ),
     ],
 )
 def test_a_bad_option_is_refused_when_the_pass_is_built(build, message):

@@ -2,7 +2,7 @@
 
 from pattern_mlir.target import host_cpu
 from pattern_mlir.target.host_cpu import cpuinfo_fields
-from pattern_mlir.tuning.signature import cpu_model
+from pattern_mlir.tuning_db.signature import cpu_model
 
 
 def test_cpuinfo_fields_reads_the_first_processor(tmp_path):

@@ -10,7 +10,7 @@ import time
 import pytest
 from pattern_mlir.codegen.schedule import Schedule
 from pattern_mlir.tuning import LayerSignature, TuningDB, TuningResult
-from pattern_mlir.tuning.database import SCHEMA_VERSION
+from pattern_mlir.tuning_db.database import SCHEMA_VERSION
 
 LIB = "3x3:27,58,146,402"
 

@@ -11,7 +11,7 @@ from pattern_mlir.passes.registry import lookup
 from pattern_mlir.passes.utils.conv_info import collect_ops
 from pattern_mlir.tuning import LayerSignature, cpu_model, layer_from_arrays, layers_from_module
 from pattern_mlir.tuning.layers import signature_of_op
-from pattern_mlir.tuning.signature import library_key
+from pattern_mlir.tuning_db.signature import library_key
 
 
 def test_library_key_ignores_pattern_order(small_arrays):

@@ -8,7 +8,7 @@ from mlir.dialects import func
 from pattern_mlir import tuning_cli
 from pattern_mlir.dialects import builders
 from pattern_mlir.tuning import LayerBench, TuningDB, parse_budget
-from pattern_mlir.tuning.space import ScheduleSpace
+from pattern_mlir.tuning_db.space import ScheduleSpace
 
 
 def _two_conv_module(weights) -> str:

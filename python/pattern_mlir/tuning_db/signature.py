@@ -21,7 +21,17 @@ import numpy as np
 
 from ..target.host_cpu import cpuinfo_fields
 
-__all__ = ["LayerSignature", "cpu_model", "library_key"]
+PATTERN_CONV_OPS = ("pattern.conv2d", "pattern.packed_conv2d")
+GPU_TARGET = "vulkan-adreno"  # tuned on the Vulkan device; signatures name the device
+
+__all__ = [
+    "GPU_TARGET",
+    "PATTERN_CONV_OPS",
+    "LayerSignature",
+    "cpu_model",
+    "library_key",
+    "signature_of_op",
+]
 
 # Flags that change which vector instructions LLVM may use for the host.
 _ISA_FLAGS = ("avx512f", "avx2", "fma", "asimd", "sve")
@@ -165,3 +175,30 @@ def _pair(value) -> tuple[int, int]:
     if len(values) != 2:
         raise ValueError(f"expected an int or a pair, got {value!r}")
     return values
+
+
+def signature_of_op(op, target: str = "host", cpu: str | None = None) -> LayerSignature:
+    """The signature of a pattern.conv2d / pattern.packed_conv2d from its types and attributes.
+
+    Reads no weights: the kept-kernel count is the weight operand's row count (both ops store
+    one row of kept taps per kept kernel).
+    """
+    from ..dialects.builders import library_masks
+
+    attrs = op.attributes
+    _, channels, height, width = op.operands[0].type.shape
+    out_channels = op.results[0].type.shape[1]
+    kept = op.operands[1].type.shape[0]
+    return LayerSignature.make(
+        channels,
+        out_channels,
+        height,
+        width,
+        list(attrs["strides"]),
+        list(attrs["padding"]),
+        list(attrs["dilations"]),
+        library_masks(attrs["library"]),
+        kept,
+        target,
+        cpu,
+    )
