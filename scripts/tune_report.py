@@ -5,7 +5,7 @@ projected onto 8 patterns x connectivity 3.6, one library per run). Per model, a
 database and one ``tune_layers`` call with the model's budget (5 minutes by default) give the
 tuning time. Then every layer is measured again in a separate, fresh process state: default
 schedule, tuned schedule (looked up by signature, as the compiler does) and the improved
-default rule of ``pattern_mlir.tuning.heuristics``, interleaved (A B C C B A ...), median of
+default rule of ``pattern_mlir.tuning_db.learned``, interleaved (A B C C B A ...), median of
 ``--rounds`` samples. That re-measurement, not the search's own numbers (the fastest of many
 noisy measurements is biased low), is what the report shows.
 
