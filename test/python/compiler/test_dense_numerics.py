@@ -278,6 +278,45 @@ def test_packed_1x1_conv_two_threads_matches_torch():
     assert "memref.alloca" in exe.ir("dense")
 
 
+# 1x1 convs on small maps whose pixels leave lanes idle (49 of 64 in 16 lanes, 9 of 16) run as
+# pixels x filters, the filters along the vector, stored lane by lane; filter counts that are
+# and are not a whole number of vectors, each x86 level, arm64 (4 lanes: 49 fill 94 %, so the
+# usual form), two threads.
+SMALL_MAP_1X1 = [(64, 96, 7, 7, 1, 1, 0), (40, 70, 7, 7, 1, 1, 0), (24, 40, 3, 3, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "arm64-neon"])
+@pytest.mark.parametrize("case", SMALL_MAP_1X1, ids=lambda c: "c{}f{}_{}x{}".format(*c))
+def test_small_map_1x1_conv_matches_torch(case, target):
+    if target == "x86-64-v4" and not _host_runs_avx512():
+        pytest.skip("the host has no AVX-512")
+    _run(*conv_case(*case), target=target)
+
+
+def test_small_map_1x1_conv_two_threads_matches_torch():
+    _run(*conv_case(*SMALL_MAP_1X1[0]), threads=2)
+
+
+@pytest.mark.parametrize(
+    "pixels, filters, lanes, by_filters",
+    [
+        (4, 64, 16, True),  # a tiny image: always
+        (49, 96, 16, True),  # 77 % of the lanes busy along pixels, 100 % along filters
+        (49, 70, 16, True),  # 77 % against 88 %
+        (49, 96, 8, True),  # 88 % against 100 %
+        (49, 96, 4, False),  # 94 %: pixels fill the lanes well enough
+        (196, 576, 16, False),  # 94 %
+        (49, 20, 16, False),  # 77 % against 62 %: the filters would waste more
+    ],
+)
+def test_small_maps_vectorise_the_filters_where_they_fill_more_lanes(
+    pixels, filters, lanes, by_filters
+):
+    from pattern_mlir.passes.dense.plans import _filters_fill_lanes_better
+
+    assert _filters_fill_lanes_better(pixels, filters, lanes) is by_filters
+
+
 def _host_runs_avx512() -> bool:
     from pattern_mlir.target.registry import resolve_target, runs_on_host
 
