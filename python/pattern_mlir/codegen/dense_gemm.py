@@ -252,13 +252,7 @@ class _Emitter:
                 if s.epilogue is not None and not s.epilogue.empty:
                     residual = None
                     if s.residual:
-                        residual = self._load(
-                            "%res",
-                            s.out_size,
-                            self._out_index(o_base, i, j),
-                            lanes < s.vector,
-                            lanes,
-                        )
+                        residual = self._load_out(o_base, i, j, lanes < s.vector, lanes, "%res")
                     value = s.epilogue.render(w, value, vt, self.mt, residual)
                 self._store_out(value, o_base, i, j, lanes)
 
@@ -511,14 +505,17 @@ class _Emitter:
         s = self.s
         return self.add(o_base, i * s.out_stride + (j * s.vector + lane) * s.out_lane_stride)
 
-    def _load_out(self, o_base: str, i: int, j: int, masked: bool, lanes: int) -> str:
+    def _load_out(
+        self, o_base: str, i: int, j: int, masked: bool, lanes: int, buf: str = "%out"
+    ) -> str:
+        """The vector at output position (i, j) of `buf`: %out, or %res (same layout)."""
         s, w = self.s, self.w
         if s.out_lane_stride == 1:
-            return self._load("%out", s.out_size, self._out_index(o_base, i, j), masked, lanes)
+            return self._load(buf, s.out_size, self._out_index(o_base, i, j), masked, lanes)
         vec = self.zero_vec()
         for lane in range(lanes if masked else s.vector):
             x = w.op(
-                f"memref.load %out[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>",
+                f"memref.load {buf}[{self._out_index(o_base, i, j, lane)}] : memref<{s.out_size}xf32>",
                 "s",
             )
             vec = w.op(f"vector.insert {x}, {vec} [{lane}] : f32 into {self.vt}", "v")

@@ -297,6 +297,25 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
     _run(*conv_case(*SMALL_MAP_1X1[0]), threads=2)
 
 
+class _ProjectAndAdd(torch.nn.Module):
+    """A MobileNet-V2 block's end on a small map: 1x1 projection, plus the block's input."""
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.expand = torch.nn.Conv2d(channels, hidden, 1)
+        self.project = torch.nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x):
+        return self.project(torch.nn.functional.relu6(self.expand(x))) + x
+
+
+@pytest.mark.parametrize("target", ["host", "x86-64-v3", "arm64-neon"])
+def test_small_map_1x1_conv_with_a_residual_matches_torch(target):
+    torch.manual_seed(0)
+    x = torch.randn(1, 32, 7, 7)
+    assert _compile_module(_ProjectAndAdd(32, 96), x, target) <= TOLERANCE
+
+
 @pytest.mark.parametrize(
     "pixels, filters, lanes, by_filters",
     [

@@ -358,7 +358,7 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     v = target.lanes
     n = planes.n
     if kh == kw == 1 and f >= v and init.kind != "load" and _filters_fill_lanes_better(n, f, v):
-        epi = fuse_consumers(op.results[0], allow_residual=False)
+        epi = fuse_consumers(op.results[0], allow_residual=True)
         return _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups, epi)
     epi = fuse_consumers(op.results[0], allow_residual=not planes.compact)
     init_kind = "row" if init.kind in ("row", "zero", "const") else "load"
@@ -518,6 +518,7 @@ def _conv_transposed(
         bias_size=panels * tile,
         groups=groups,
         epilogue=epi,
+        residual=epi.residual is not None,
         a_lanes=not target.fma_memory_operand,
     )
     # The planes play A (pixels x channels), the packed weights B.
@@ -528,23 +529,22 @@ def _conv_transposed(
         ("bias", _memref((bias_padded.size,))),
         ("out", _memref(out_shape)),
     ]
-    body = planes.prepare("%x")
+    call_args = [
+        ("%bflat", _memref((planes.size,))),
+        ("%wp", _memref((packed.size,))),
+        ("%bias", _memref((bias_padded.size,))),
+    ]
+    operands = [planes.src.value, packed.ravel(), bias_padded]
+    params = params[:-1]  # %out goes last, after a residual
+    body = planes.prepare("%x") + _residual(params, operands, call_args, epi, out_shape, f * p)
+    params.append(("out", _memref(out_shape)))
+    call_args.append(("%oflat", _memref((f * p,))))
     body.append(
         f"%oflat = memref.collapse_shape %out [[0, 1, 2, 3]] : {_memref(out_shape)} into {_memref((f * p,))}"
     )
-    body.append(
-        _call(
-            name,
-            [
-                ("%bflat", _memref((planes.size,))),
-                ("%wp", _memref((packed.size,))),
-                ("%bias", _memref((bias_padded.size,))),
-                ("%oflat", _memref((f * p,))),
-            ],
-        )
-    )
+    body.append(_call(name, call_args))
     lw.text = kernel + _entry(lw.entry, params, body)
-    lw.operands = [planes.src.value, packed.ravel(), bias_padded]
+    lw.operands = operands
     lw.kind += "-t"
     lw.fused = epi.ops
     return lw
