@@ -39,6 +39,11 @@ from .irtext import FuncWriter
 __all__ = ["StencilSpec", "emit_stencil"]
 
 COMBINES = ("fma", "max", "add")
+# The most vectors a `wide` channel's plane unrolls into (its code is straight-line).
+_WIDE_MAX_VECTORS = 16
+# Staged channels are copied this many floats at a time before any of them is computed.
+_STAGE_BATCH_FLOATS = 4096
+_STAGE_BATCH_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,19 @@ class StencilSpec:
         return not self.direct and not self.paired
 
     @property
+    def wide(self) -> bool:
+        """Output rows of at most half a vector (a 7x7 map in 16 lanes) are computed over the
+        plane's row pitch instead: position oh * wq + ow, whose taps are the same constant
+        offsets, so vectors run across rows (the columns past `ow` are computed and dropped),
+        then each row's lanes are shuffled out and stored. A 7x7 map with a pitch of 9 takes
+        4 vectors instead of 7 masked ones."""
+        (oh, ow), v = self.out_hw, self.vector
+        if self.paired or self.init == "load" or ow * 2 > v:
+            return False
+        vectors = -(-((oh - 1) * self.wq + ow) // v)
+        return vectors <= _WIDE_MAX_VECTORS and vectors < oh
+
+    @property
     def phases(self) -> int:
         return self.strides[0] * self.strides[1]
 
@@ -119,8 +137,23 @@ class StencilSpec:
         return self.hq * self.wq
 
     @property
-    def stage_size(self) -> int:
+    def slot_size(self) -> int:
+        """One staged channel: its phase planes."""
         return self.phases * self.plane if self.staged else 0
+
+    @property
+    def batch(self) -> int:
+        """Channels staged one after another before they are computed, for small planes: a
+        tap's vector load then reads rows copied a batch of channels earlier, not rows the
+        copy has just stored in pieces (a load spanning several pending stores waits for
+        them all to reach the cache: store-to-load forwarding fails)."""
+        if not self.staged:
+            return 1
+        return max(1, min(_STAGE_BATCH_MAX, _STAGE_BATCH_FLOATS // self.slot_size, self.channels))
+
+    @property
+    def stage_size(self) -> int:
+        return self.batch * self.slot_size
 
     @property
     def in_size(self) -> int:
@@ -278,7 +311,32 @@ class _Emitter:
             self.end()
 
     # ----- compute -------------------------------------------------------------------------
-    def channel(self, c: str, g: str) -> None:
+    def channels(self, lo: int | str, hi: int | str, sb: str) -> None:
+        """Channels [lo, hi) of one group, whose stage starts at %stage[sb]: one by one, or
+        staged a `batch` at a time and then computed."""
+        s, w = self.s, self.w
+        if s.batch == 1:
+            c = self.loop(lo, hi)
+            self.channel(c, sb, stage=True)
+            self.end()
+            return
+        hi = hi if isinstance(hi, str) else w.index(hi)
+        c0 = self.loop(lo, hi, s.batch)
+        c1 = w.op(f"arith.minui {self.add(c0, s.batch)}, {hi} : index", "i")
+        for staging in (True, False):
+            c = self.loop(c0, c1)
+            offset = w.op(f"arith.subi {c}, {c0} : index", "i")
+            slot = self.addv(sb, self.mul(offset, s.slot_size))
+            if staging:
+                self.stage(c, slot)
+            else:
+                self.channel(c, slot, stage=False)
+            self.end()
+        self.end()
+
+    def channel(self, c: str, sb: str, stage: bool) -> None:
+        """Channel c; a staged one reads its planes at %stage[sb], copied there first if
+        `stage`."""
         s, w, vt, v = self.s, self.w, self.vt, self.s.vector
         oh_n, ow_n = s.out_hw
         if s.paired:
@@ -288,9 +346,9 @@ class _Emitter:
             buf, buf_t = "%in", f"memref<{s.in_size}xf32>"
             base = self.mul(c, s.plane)
         else:
-            buf, buf_t = "%stage", self.stage_t
-            base = self.mul(g, s.stage_size)
-            self.stage(c, base)
+            buf, buf_t, base = "%stage", self.stage_t, sb
+            if stage:
+                self.stage(c, base)
         weights = []
         if s.weighted:
             wb = self.mul(c, len(s.taps))
@@ -303,6 +361,9 @@ class _Emitter:
         init = self.init_vector(c)
         out_t = f"memref<{s.out_size}xf32>"
         out_c = self.mul(c, oh_n * ow_n)
+        if s.wide:
+            self.wide_channel(buf, buf_t, base, weights, init, out_c)
+            return
         oh = self.loop(0, oh_n)
         row_in = self.addv(base, self.mul(oh, s.wq))
         row_out = self.addv(out_c, self.mul(oh, ow_n))
@@ -318,6 +379,33 @@ class _Emitter:
                     acc = self.combine(acc, x)
             self.finish(acc, o_idx, lanes)
         self.end()
+
+    def wide_channel(
+        self, buf: str, buf_t: str, base: str, weights: list[str], init: str, out_c: str
+    ) -> None:
+        """A `wide` channel: vectors over positions oh * wq + ow of the whole plane, then per
+        output row one shuffle of the (at most two) vectors it lies in and a masked store."""
+        s, w, vt, v = self.s, self.w, self.vt, self.s.vector
+        (oh_n, ow_n), wq = s.out_hw, s.wq
+        span = (oh_n - 1) * wq + ow_n
+        accs = []
+        for k in range(-(-span // v)):
+            lanes = min(v, span - k * v)
+            acc = init
+            for t, offset in enumerate(s.taps):
+                x = self.load(buf, buf_t, self.add(base, offset + k * v), lanes)
+                if s.weighted:
+                    acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
+                else:
+                    acc = self.combine(acc, x)
+            accs.append(acc)
+        for r in range(oh_n):
+            k, first = divmod(r * wq, v)
+            second = accs[k + 1] if first + ow_n > v else accs[k]
+            # Lanes past the row's width take lane 0: the masked store leaves them out.
+            picks = ", ".join(str(first + lane if lane < ow_n else 0) for lane in range(v))
+            row = w.op(f"vector.shuffle {accs[k]}, {second} [{picks}] : {vt}, {vt}", "v")
+            self.finish(row, self.add(out_c, r * ow_n), ow_n)
 
     def combine(self, acc: str, x: str) -> str:
         op = "arith.maximumf" if self.s.combine == "max" else "arith.addf"
@@ -429,9 +517,7 @@ class _Emitter:
         if groups == 1:
             if s.staged:
                 self.fill_stage(w.index(0))
-            c = self.loop(0, s.channels)
-            self.channel(c, w.index(0))
-            self.end()
+            self.channels(0, s.channels, w.index(0))
         else:
             g = w.fresh("g")
             w.line(
@@ -443,11 +529,10 @@ class _Emitter:
                 f"arith.divui {self.mul(self.add(g, 1), s.channels)}, {w.index(groups)} : index",
                 "i",
             )
+            sb = self.mul(g, s.stage_size)
             if s.staged:
-                self.fill_stage(self.mul(g, s.stage_size))
-            c = self.loop(lo, hi)
-            self.channel(c, g)
-            self.end()
+                self.fill_stage(sb)
+            self.channels(lo, hi, sb)
             w.line("scf.reduce")
             w.dedent()
             w.line("}")

@@ -297,6 +297,56 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
     _run(*conv_case(*SMALL_MAP_1X1[0]), threads=2)
 
 
+# Small maps: rows of at most half a vector run as vectors over the plane's row pitch, each
+# row shuffled out (dense_stencil's `wide`; 16 lanes), and small planes are staged a batch of
+# channels before they are computed: 37 channels (a partial batch), stride 2 (phase planes),
+# a 5x5 kernel on a 5x6 map, an unpadded map read in place, max and sum pools.
+SMALL_MAP_STENCILS = [
+    ("dw", 37, 7, 7, 3, 1, 1),
+    ("dw", 20, 14, 14, 3, 2, 1),
+    ("dw", 40, 5, 6, 5, 1, 2),
+    ("dw", 9, 8, 8, 3, 1, 0),
+    ("max", 24, 7, 7, 3, 1, 1),
+    ("sum", 18, 9, 9, 3, 2, 1),
+]
+
+
+def _small_map_case(kind, *case):
+    return depthwise_case(*case) if kind == "dw" else pool_case(kind, *case)
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "arm64-neon"])
+@pytest.mark.parametrize(
+    "case", SMALL_MAP_STENCILS, ids=lambda c: "{}_c{}_{}x{}_k{}s{}p{}".format(*c)
+)
+def test_small_map_stencil_matches_torch(case, target):
+    if target == "x86-64-v4" and not _host_runs_avx512():
+        pytest.skip("the host has no AVX-512")
+    exe = _run(*_small_map_case(*case), target=target)
+    if target == "x86-64-v4":
+        assert "vector.shuffle" in exe.ir("dense")  # the rows taken out of the wide vectors
+
+
+def test_small_map_stencil_three_threads_matches_torch():
+    _run(*_small_map_case(*SMALL_MAP_STENCILS[0]), threads=3)
+
+
+class _DepthwiseAndAdd(torch.nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.depthwise = torch.nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
+
+    def forward(self, x):
+        return torch.nn.functional.relu6(self.depthwise(x)) + x
+
+
+@pytest.mark.parametrize("target", ["host", "x86-64-v3", "arm64-neon"])
+def test_small_map_depthwise_with_a_residual_matches_torch(target):
+    torch.manual_seed(1)
+    x = torch.randn(1, 24, 7, 7)
+    assert _compile_module(_DepthwiseAndAdd(24), x, target) <= TOLERANCE
+
+
 class _ProjectAndAdd(torch.nn.Module):
     """A MobileNet-V2 block's end on a small map: 1x1 projection, plus the block's input."""
 
