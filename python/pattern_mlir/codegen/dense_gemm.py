@@ -99,9 +99,10 @@ class GemmSpec:
     # follow, so without this the first row block of each tile waits on memory.
     prefetch_b: int = 0
     # Copy each column tile of B (one tap, every channel) into a contiguous scratch buffer
-    # before its row blocks read it. Planes a power of two apart (a 128x128 image) put every
-    # channel's run in the same cache sets, so the tile the row blocks share did not stay in
-    # L1 or L2; packed, it does (as BLAS packs its B panels). Single tap, no stream, no batch.
+    # before its row blocks read it. Planes a whole number of pages apart (a 128x128 image)
+    # put every channel's run in the same cache sets, so the tile the row blocks share did
+    # not stay in L1 or L2; packed, it does (as BLAS packs its B panels). The planner decides
+    # when the copy pays. Single tap, no stream, no batch.
     pack_b: bool = False
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.

@@ -258,10 +258,11 @@ def test_conv_matches_torch(case):
     _run(*conv_case(*case))
 
 
-# 1x1 convs whose channel planes are a page or more apart copy each column tile of the input
-# into a packed scratch tile first (dense_gemm's pack_b): a power-of-two plane (32x32), and
-# one with a partial last tile, on each x86 level, arm64 and two threads.
-PACKED_1X1 = [(24, 20, 32, 32, 1, 1, 0), (37, 50, 33, 35, 1, 1, 0)]
+# 1x1 convs whose channel planes are whole pages apart, 32 KiB or more, with three filters or
+# more per channel, copy each column tile of the input into a packed scratch tile first
+# (dense_gemm's pack_b): a 128x128 plane, and a 96x96 one with a partial last tile and a
+# partial row block, on each x86 level, arm64 and two threads.
+PACKED_1X1 = [(8, 24, 128, 128, 1, 1, 0), (5, 17, 96, 96, 1, 1, 0)]
 
 
 @pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "arm64-neon"])
@@ -384,6 +385,22 @@ def test_small_maps_vectorise_the_filters_where_they_fill_more_lanes(
     from pattern_mlir.passes.dense.plans import _filters_fill_lanes_better
 
     assert _filters_fill_lanes_better(pixels, filters, lanes) is by_filters
+
+
+@pytest.mark.parametrize(
+    "plane_bytes, filters, channels, packs",
+    [
+        (128 * 128 * 4, 64, 16, True),  # 16 pages apart, four filters per channel
+        (96 * 96 * 4, 48, 16, True),  # 9 pages
+        (128 * 128 * 4, 32, 16, False),  # two filters per channel: the copy does not pay
+        (64 * 64 * 4, 128, 32, False),  # 4 pages: the tile stays in cache unpacked
+        (112 * 112 * 4, 96, 16, False),  # 12.25 pages: channels spread over the sets
+    ],
+)
+def test_1x1_convs_pack_their_input_tiles_where_it_pays(plane_bytes, filters, channels, packs):
+    from pattern_mlir.passes.dense.plans import _packing_pays
+
+    assert _packing_pays(plane_bytes, filters, channels) is packs
 
 
 def _host_runs_avx512() -> bool:

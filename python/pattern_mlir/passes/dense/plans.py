@@ -314,6 +314,19 @@ def _filters_fill_lanes_better(pixels: int, filters: int, lanes: int) -> bool:
     return _lane_use(pixels, lanes) < 0.9 and _lane_use(filters, lanes) > _lane_use(pixels, lanes)
 
 
+def _packing_pays(plane_bytes: int, filters: int, channels: int) -> bool:
+    """Whether a 1x1 conv should copy each column tile of its input into a packed scratch
+    tile (GemmSpec.pack_b). Planes a whole number of pages apart, 32 KiB or more, put every
+    channel's run of a tile in the same cache sets, and the tile the row blocks share falls
+    out of L1 and L2; with at least three filters per channel it is re-read often enough for
+    the copy to pay. Elsewhere the copy costs more than it saves (docs/design.md)."""
+    return (
+        plane_bytes % _PAGE_BYTES == 0
+        and plane_bytes >= 8 * _PAGE_BYTES
+        and filters >= 3 * channels
+    )
+
+
 def _pick_block(target: Target, rows: int, n: int) -> tuple[int, int]:
     """Register block (mr, nv): the target's, with fewer vectors when n is short."""
     mr, nv = target.gemm_block
@@ -378,7 +391,8 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     )
     if kh * kw == 1 and planes.channel_stride * 4 >= _PAGE_BYTES:
         # Every channel's plane on a page of its own: see GemmSpec.prefetch_b and pack_b.
-        spec = dataclasses.replace(spec, prefetch_b=spec.b_panel, pack_b=True)
+        pack = _packing_pays(planes.channel_stride * 4, f, c)
+        spec = dataclasses.replace(spec, prefetch_b=spec.b_panel, pack_b=pack)
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
 
