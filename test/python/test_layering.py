@@ -106,3 +106,15 @@ def test_no_pass_opens_a_device():
         if name in DEVICE_MODULES or name.rsplit(".", 1)[0] in DEVICE_MODULES
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_no_two_classes_share_a_name():
+    """One name, one thing: two classes of one name (as the GPU path's conv geometry and
+    kernel record once were beside codegen's) make every reader check which is meant."""
+    where: dict[str, list[str]] = {}
+    for path in _modules():
+        for node in ast.parse(path.read_text(), str(path)).body:
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+    shared = {name: paths for name, paths in where.items() if len(paths) > 1}
+    assert not shared, shared

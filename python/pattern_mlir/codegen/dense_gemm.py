@@ -154,7 +154,7 @@ class GemmSpec:
         return f"func.func private @{self.name}({', '.join(args)})"
 
 
-class _Emitter:
+class _GemmEmitter:
     def __init__(self, spec: GemmSpec) -> None:
         self.s = spec
         self.w = FuncWriter()
@@ -723,4 +723,4 @@ def emit_gemm(spec: GemmSpec) -> str:
         )
     if spec.pack_b and (len(spec.b_tap) != 1 or spec.stream or spec.batch > 1):
         raise ValueError(f"{spec.name}: pack_b needs one tap, no stream and no batch")
-    return _Emitter(spec).emit()
+    return _GemmEmitter(spec).emit()

@@ -194,7 +194,7 @@ class StencilSpec:
         return f"func.func private @{self.name}({', '.join(args)})"
 
 
-class _Emitter:
+class _StencilEmitter:
     def __init__(self, spec: StencilSpec) -> None:
         self.s = spec
         self.w = FuncWriter()
@@ -547,4 +547,4 @@ def emit_stencil(spec: StencilSpec) -> str:
         raise ValueError(
             f"{spec.name}: bad stencil (vector {spec.vector}, kernel {spec.kernel}, strides {spec.strides})"
         )
-    return _Emitter(spec).emit()
+    return _StencilEmitter(spec).emit()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from pattern_mlir.codegen.irtext import FuncWriter
-from pattern_mlir.gpu.conv_plan import VECTOR_WIDTH, ConvGeometry, GpuConvPlan
+from pattern_mlir.gpu.conv_plan import VECTOR_WIDTH, GpuConvGeometry, GpuConvPlan
 
 VW = VECTOR_WIDTH
 
@@ -38,7 +38,7 @@ def pattern_taps(masks: np.ndarray) -> list[list[tuple[int, int]]]:
     return [[(int(y), int(x)) for y, x in np.argwhere(m)] for m in np.asarray(masks, bool)]
 
 
-def output_is_vec4(geom: ConvGeometry) -> bool:
+def output_is_vec4(geom: GpuConvGeometry) -> bool:
     return geom.out_width % VW == 0
 
 
@@ -46,14 +46,14 @@ def weights_are_vec4(taps_per_kernel: int) -> bool:
     return taps_per_kernel == VW
 
 
-def input_is_vec4(geom: ConvGeometry, plan: GpuConvPlan) -> bool:
+def input_is_vec4(geom: GpuConvGeometry, plan: GpuConvPlan) -> bool:
     """Direct reads come as aligned vec4s when every input row starts on a vec4 (staged
     kernels copy their tile with scalar reads: the padding offsets it)."""
     return not plan.staged and geom.width % VW == 0
 
 
 def argument_types(
-    geom: ConvGeometry, plan: GpuConvPlan, num_patterns: int, taps: int, num_kernels: int
+    geom: GpuConvGeometry, plan: GpuConvPlan, num_patterns: int, taps: int, num_kernels: int
 ) -> list[tuple[str, str]]:
     """(name, memref type) of each kernel argument, in binding order."""
     rows = max(1, num_kernels)
@@ -81,7 +81,7 @@ def argument_types(
     ]
 
 
-class _ConvEmitter:
+class _GpuConvEmitter:
     def __init__(self, geom, plan, masks, num_kernels, activation, clamp):
         self.g = geom
         self.p = plan
@@ -394,7 +394,7 @@ class _ConvEmitter:
 
 def emit_conv_kernel(
     name: str,
-    geom: ConvGeometry,
+    geom: GpuConvGeometry,
     plan: GpuConvPlan,
     masks: np.ndarray,
     num_kernels: int,
@@ -402,4 +402,4 @@ def emit_conv_kernel(
     clamp: tuple[float, float] | None = None,
 ) -> str:
     """The text of ``gpu.func @name`` (to be placed inside a gpu.module)."""
-    return _ConvEmitter(geom, plan, masks, num_kernels, activation, clamp).emit(name)
+    return _GpuConvEmitter(geom, plan, masks, num_kernels, activation, clamp).emit(name)

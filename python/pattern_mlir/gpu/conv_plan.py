@@ -62,7 +62,7 @@ MAX_SHARED_BYTES = ADRENO_640.max_shared_memory_bytes
 
 
 @dataclass(frozen=True)
-class ConvGeometry:
+class GpuConvGeometry:
     """Static shape of a pattern conv (NCHW, zero padding ``[top, left, bottom, right]``)."""
 
     n: int
@@ -105,7 +105,7 @@ class GpuConvPlan:
     def workgroup_size(self) -> tuple[int, int, int]:
         return (self.threads[0], self.threads[1], self.filter_lanes)
 
-    def grid(self, geom: ConvGeometry) -> tuple[int, int, int]:
+    def grid(self, geom: GpuConvGeometry) -> tuple[int, int, int]:
         return (self.tiles[0] * self.tiles[1], self.groups, geom.n)
 
     @property
@@ -123,7 +123,7 @@ def _pow2_at_most(n: int) -> int:
     return 1 << max(0, math.floor(math.log2(max(1, n))))
 
 
-def input_tile(geom: ConvGeometry, tx: int, ty: int) -> tuple[int, int]:
+def input_tile(geom: GpuConvGeometry, tx: int, ty: int) -> tuple[int, int]:
     """Rows and columns of input one workgroup's output tile reads (one channel); columns
     rounded up to whole vec4s, the unit the tile is staged and read in."""
     (sh, sw), (dh, dw), (kh, kw) = geom.strides, geom.dilations, geom.kernel
@@ -132,7 +132,7 @@ def input_tile(geom: ConvGeometry, tx: int, ty: int) -> tuple[int, int]:
     return rows, -(-cols // VECTOR_WIDTH) * VECTOR_WIDTH
 
 
-def distinct_tap_offsets(taps: np.ndarray, geom: ConvGeometry) -> int:
+def distinct_tap_offsets(taps: np.ndarray, geom: GpuConvGeometry) -> int:
     """Distinct input positions one invocation reads per kernel (after load reuse).
 
     ``taps``: int[P, T, 2] (ky, kx). The worst pattern counts, since every pattern
@@ -171,7 +171,7 @@ def _check_gpu_schedule(schedule: Schedule) -> None:
 
 
 def make_plan(
-    geom: ConvGeometry,
+    geom: GpuConvGeometry,
     taps: np.ndarray,
     num_kernels: int,
     *,

@@ -112,7 +112,7 @@ def _memref_shape(type_: ir.Type) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(memref.shape), numpy_dtype(memref.element_type)
 
 
-class _Builder:
+class _HostPlanBuilder:
     def __init__(self, module: ir.Module):
         self.plan = HostPlan()
         self.buffer_of: dict = {}
@@ -211,7 +211,7 @@ class _Builder:
 def build_host_plan(module: ir.Module, entry: str | None = "main") -> HostPlan:
     """The plan of function ``entry`` (default @main, or the only function)."""
     func = find_entry(module, entry)
-    builder = _Builder(module)
+    builder = _HostPlanBuilder(module)
     block = func.regions[0].blocks[0]
     for arg in block.arguments:
         if not isinstance(arg.type, ir.MemRefType):

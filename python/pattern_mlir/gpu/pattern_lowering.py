@@ -26,7 +26,7 @@ from mlir import ir
 from pattern_mlir.codegen.fkw import PackedFKW
 from pattern_mlir.gpu import conv_kernel
 from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
-from pattern_mlir.gpu.conv_plan import ConvGeometry, GpuConvPlan, make_plan
+from pattern_mlir.gpu.conv_plan import GpuConvGeometry, GpuConvPlan, make_plan
 from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.passes.utils.conv_info import collect_ops, packed_fkw, read_conv
 
@@ -37,12 +37,12 @@ MACS_ATTR = "pattern.kept_macs"
 
 
 @dataclass(frozen=True)
-class PatternConvKernel:
+class GpuPatternConv:
     """What lowering decided for one pattern conv (also feeds the report)."""
 
     name: str
     kind: str  # "pattern", or "dense" / "depthwise" for convs run as one full pattern
-    geometry: ConvGeometry
+    geometry: GpuConvGeometry
     plan: GpuConvPlan
     packed: PackedFKW
     arrays: ConvArrays
@@ -56,7 +56,7 @@ def read_packed_conv(op: ir.Operation):
     info = read_conv(op)
     n, i, h, w = info.input_shape
     _, o, oh, ow = info.output_shape
-    geom = ConvGeometry(
+    geom = GpuConvGeometry(
         n=n,
         in_channels=i,
         height=h,
@@ -80,7 +80,7 @@ def _tensor(shape, elem="f32") -> str:
     return "x".join(str(s) for s in shape) + "x" + elem
 
 
-def _snippet(kernel: PatternConvKernel, kernel_text: str, target_env: str) -> str:
+def _snippet(kernel: GpuPatternConv, kernel_text: str, target_env: str) -> str:
     """A verified, self-contained module: globals, the gpu.module and a host function."""
     g, p, name = kernel.geometry, kernel.plan, kernel.name
     arrays = dict(kernel.arrays.as_list())
@@ -161,7 +161,7 @@ def _snippet(kernel: PatternConvKernel, kernel_text: str, target_env: str) -> st
 
 def lower_pattern_convs(
     module: ir.Module, target_env: str, *, plan_options: dict | None = None
-) -> list[PatternConvKernel]:
+) -> list[GpuPatternConv]:
     """Replace every pattern.packed_conv2d in ``module``; return what was emitted."""
     done = []
     taken = {
@@ -186,7 +186,7 @@ def lower_pattern_convs(
         except ValueError as error:
             raise GpuLoweringError(f"pattern.packed_conv2d at {op.location}: {error}") from None
         arrays = build_arrays(packed, plan, bias)
-        kernel = PatternConvKernel(
+        kernel = GpuPatternConv(
             name=name,
             kind=kind,
             geometry=geom,

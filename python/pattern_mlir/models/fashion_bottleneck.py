@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-__all__ = ["Bottleneck", "FashionBottleneckCNN"]
+__all__ = ["FashionBottleneckBlock", "FashionBottleneckCNN"]
 
 
 def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
@@ -31,7 +31,7 @@ def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
     )
 
 
-class Bottleneck(nn.Module):
+class FashionBottleneckBlock(nn.Module):
     """1x1 reduce -> 3x3 -> 1x1 expand, plus a shortcut (1x1 conv + BN when widths differ)."""
 
     def __init__(self, cin: int, mid: int, cout: int):
@@ -57,10 +57,10 @@ class FashionBottleneckCNN(nn.Module):
         self.stem = _conv_bn(in_channels, w, 3)
         self.relu = nn.ReLU(inplace=True)
         self.pool1 = nn.MaxPool2d(2)
-        self.block1 = Bottleneck(w, w * 3 // 2, 4 * w)
+        self.block1 = FashionBottleneckBlock(w, w * 3 // 2, 4 * w)
         self.pool2 = nn.MaxPool2d(2)
-        self.block2 = Bottleneck(4 * w, 2 * w, 8 * w)
-        self.block3 = Bottleneck(8 * w, 2 * w, 8 * w)
+        self.block2 = FashionBottleneckBlock(4 * w, 2 * w, 8 * w)
+        self.block3 = FashionBottleneckBlock(8 * w, 2 * w, 8 * w)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(8 * w, num_classes)
 

@@ -181,7 +181,7 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-class _Builder:
+class _ModelBuilder:
     def __init__(self, seed: int, max_blocks: int, families: dict[str, float]):
         self.r = random.Random(seed)
         self.seed = seed
@@ -1075,4 +1075,4 @@ def random_case(
         raise ValueError(f"unknown families {sorted(unknown)}; known: {sorted(FAMILIES)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _Builder(seed, max_blocks, chosen).build()
+        return _ModelBuilder(seed, max_blocks, chosen).build()

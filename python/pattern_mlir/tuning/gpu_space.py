@@ -20,7 +20,7 @@ import numpy as np
 
 from ..codegen.fkw import library_taps
 from ..codegen.schedule import Schedule
-from ..gpu.conv_plan import VECTOR_WIDTH, ConvGeometry, make_plan, schedule_of
+from ..gpu.conv_plan import VECTOR_WIDTH, GpuConvGeometry, make_plan, schedule_of
 from ..tuning_db.space import ScheduleSpace
 
 __all__ = ["GpuScheduleSpace"]
@@ -34,7 +34,7 @@ _STAGED_BLOCKS = (4, 8, 16, 32, 64, 128, 256)
 class GpuScheduleSpace(ScheduleSpace):
     """Tilings of one pattern conv on the GPU; ``default()`` is the plan heuristic's."""
 
-    geometry: ConvGeometry | None = None
+    geometry: GpuConvGeometry | None = None
     taps: np.ndarray | None = field(default=None, compare=False, hash=False)
     num_kernels: int = 0
 
@@ -42,7 +42,7 @@ class GpuScheduleSpace(ScheduleSpace):
     def of_layer(layer) -> GpuScheduleSpace:
         """The space of a ``TuneLayer`` (target ``vulkan-adreno``)."""
         sig, packed = layer.signature, layer.packed
-        geom = ConvGeometry(
+        geom = GpuConvGeometry(
             n=1,
             in_channels=sig.in_channels,
             height=sig.height,

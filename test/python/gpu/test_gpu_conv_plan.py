@@ -12,13 +12,13 @@ from mlir import ir
 from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.codegen import fkw
 from pattern_mlir.gpu.conv_kernel import emit_conv_kernel
-from pattern_mlir.gpu.conv_plan import SHARED_BUDGET_BYTES, ConvGeometry, make_plan
+from pattern_mlir.gpu.conv_plan import SHARED_BUDGET_BYTES, GpuConvGeometry, make_plan
 from pattern_mlir.gpu.pattern_lowering import lower_pattern_convs
 
 
-def _geometry(case: ConvCase) -> ConvGeometry:
+def _geometry(case: ConvCase) -> GpuConvGeometry:
     oh, ow = case.out_hw
-    return ConvGeometry(
+    return GpuConvGeometry(
         case.n,
         case.cin,
         case.h,
