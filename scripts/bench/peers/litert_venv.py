@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["python", "versions"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the repository: scripts/bench/peers/ is three down
 VENV = ROOT / ".venv-litert"
 REQUIREMENTS = ROOT / "requirements-litert.txt"
 _PACKAGES = ("ai-edge-litert", "litert-torch")
