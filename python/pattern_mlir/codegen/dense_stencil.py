@@ -27,6 +27,11 @@ instead of sw*sw phase planes, whose unrolled copies made LLVM's schedulers take
 columns and takes the pad value for the rest. Output rows
 are vectorised along their width: full vectors and one masked vector per row, stored
 straight into the NCHW output, with the fused epilogue (passes/dense/epilogue.py) applied on the way.
+
+Small maps: rows of at most half a vector run as vectors over the plane's row pitch
+(`wide`), each row then shuffled out of the one or two vectors it lies in; the extra columns
+such a vector computes read addresses below the last row's, so they stay inside the plane.
+Small planes are staged a batch of channels at a time (`batch`) before any is computed.
 """
 
 from __future__ import annotations
