@@ -59,9 +59,16 @@ def stages_for(request: dict) -> list[Stage]:
         device = ""
         if options["tuning_db"]:
             # Entries are keyed by the device they were measured on: the one this runs on.
-            from ..runtime.vulkan import vulkan_device_name
+            from ..runtime.vulkan import VulkanError, vulkan_device_name
 
-            device = vulkan_device_name()
+            try:
+                device = vulkan_device_name()
+            except VulkanError as error:
+                raise CompileError(
+                    "tuned",
+                    "tuning_db's GPU entries are keyed by the Vulkan device they were "
+                    f"measured on, and that device cannot be opened: {error}",
+                ) from error
         profile = resolve_target(target).spirv_profile
         return gpu_stages(options["patterns"], options["tuning_db"], profile, device)
     return cpu_stages(target, options["threads"], options["patterns"], options["tuning_db"])

@@ -89,3 +89,18 @@ def test_threads_only_for_the_host(tmp_path, capsys):
     argv = ["x.mlir", "--db", str(tmp_path / "d"), "--target", "vulkan-adreno", "--threads", "2"]
     assert tuning_cli.main(argv) == 2
     assert "--threads must be" in capsys.readouterr().err
+
+
+def test_a_tuning_db_for_a_device_that_cannot_open_is_a_compile_error(
+    tmp_path, small_arrays, monkeypatch
+):
+    """GPU entries are keyed by the device: the driver names it before the stages run, and a
+    device it cannot open is one CompileError naming the stage, not a traceback."""
+    weights = small_arrays[0]
+    db_path = tmp_path / "gpu.sqlite"
+    TuningDB(db_path).close()
+    monkeypatch.setenv("PATTERN_MLIR_VULKAN_DEVICE", "no such gpu")
+    options = pattern_mlir.CompileOptions(tuning_db=str(db_path))
+    with pytest.raises(pattern_mlir.CompileError, match="keyed by the Vulkan device") as info:
+        pattern_mlir.compile_str(_module_text(weights), "vulkan-adreno", options)
+    assert info.value.stage == "tuned"
