@@ -153,29 +153,36 @@ func.func @forward(%x: tensor<2x12xf32>) -> tensor<2x50xf32> {
 // -----
 
 // Depthwise 3x3 with ReLU6 written as two generics (max with a scalar 0, min with a
-// scalar 6): a per-channel stencil. Each channel is staged, zero padded, into a 10x10
-// scratch plane (the tensor.pad is folded away), its 9 weights broadcast once; every output
-// row (8 wide: one masked vector) takes 9 loads at constant offsets, and both generics are
-// fused into the store.
+// scalar 6): a per-channel stencil. The five channels are staged, zero padded, into 10x10
+// scratch planes (the tensor.pad is folded away) before any of them is computed, so a tap's
+// load never spans rows the copy has just stored. Rows 8 wide are half a vector: a channel
+// runs 5 vectors over the planes' row pitch of 10 (78 positions) instead of 8 masked rows,
+// 9 loads at constant offsets and 9 FMAs each, then shuffles each row out of the vectors it
+// lies in; both generics are fused into the row's store.
 
 // CHECK-LABEL: func.func @forward
 // CHECK-NOT: linalg.
 // CHECK: call @dense_0_entry(
 // CHECK-LABEL: func.func private @dense_0(
-// CHECK-SAME: %[[STAGE:[^:]*]]: memref<100xf32>, %[[OUT:[^:]*]]: memref<320xf32>)
+// CHECK-SAME: %[[STAGE:[^:]*]]: memref<500xf32>, %[[OUT:[^:]*]]: memref<320xf32>)
 // CHECK: %[[MASK:.*]] = vector.constant_mask [8] : vector<16xi1>
 // CHECK: scf.for
 // CHECK: vector.store %{{.*}}, %[[STAGE]]
+// CHECK: scf.for %[[BATCH:[^ ]*]] =
+// CHECK: scf.for %{{.*}} = %[[BATCH]]
 // CHECK: vector.maskedload %{{.*}}, %[[MASK]]
 // CHECK: vector.maskedstore %[[STAGE]]
+// CHECK: scf.for %{{.*}} = %[[BATCH]]
 // CHECK-COUNT-9: vector.broadcast %{{.*}} : f32 to vector<16xf32>
-// CHECK: scf.for
-// CHECK-COUNT-9: vector.fma
+// CHECK-COUNT-45: vector.fma
+// CHECK-NOT: vector.fma
+// CHECK: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0]
 // CHECK: arith.cmpf ogt
 // CHECK: arith.select
 // CHECK: arith.cmpf olt
 // CHECK: arith.select
-// CHECK: vector.maskedstore %[[OUT]]
+// CHECK: vector.maskedstore %[[OUT]]{{.*}}, %[[MASK]]
+// CHECK: vector.shuffle {{.*}} [10, 11, 12, 13, 14, 15, 16, 17, 0, 0, 0, 0, 0, 0, 0, 0]
 // With threads=2 the channels are split over two scf.parallel groups.
 // NEON-LABEL: func.func @forward(%{{.*}}: tensor<1x5x8x8xf32>)
 // NEON: func.func private @dense_0(
