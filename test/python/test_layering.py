@@ -43,10 +43,9 @@ DEVICE_MODULES = (
 
 def _imports(path: Path) -> set[str]:
     """Every pattern_mlir module `path` imports, relative to pattern_mlir ("passes.registry")."""
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    package = parts if path.name == "__init__.py" else parts[:-1]
-    if path.name == "__init__.py":
-        package = parts[:-1]
+    # The package relative imports start from: a module's folder, which for __init__.py is
+    # the package itself.
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom):

@@ -376,14 +376,23 @@ class _StencilEmitter:
             lanes = min(v, ow_n - j * v)
             o_idx = self.add(row_out, j * v)
             acc = self.load("%out", out_t, o_idx, lanes) if s.init == "load" else init
-            for t, offset in enumerate(s.taps):
-                x = self.load(buf, buf_t, self.add(row_in, offset + j * v), lanes)
-                if s.weighted:
-                    acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
-                else:
-                    acc = self.combine(acc, x)
+            acc = self.window(acc, buf, buf_t, row_in, j * v, lanes, weights)
             self.finish(acc, o_idx, lanes)
         self.end()
+
+    def window(
+        self, acc: str, buf: str, buf_t: str, at: str, shift: int, lanes: int, weights: list[str]
+    ) -> str:
+        """`acc` combined with every tap of the windows at positions at + shift ...: one
+        load at the tap's constant offset each, then an FMA with its weight, or max / add."""
+        s, w, vt = self.s, self.w, self.vt
+        for t, offset in enumerate(s.taps):
+            x = self.load(buf, buf_t, self.add(at, offset + shift), lanes)
+            if s.weighted:
+                acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
+            else:
+                acc = self.combine(acc, x)
+        return acc
 
     def wide_channel(
         self, buf: str, buf_t: str, base: str, weights: list[str], init: str, out_c: str
@@ -396,14 +405,7 @@ class _StencilEmitter:
         accs = []
         for k in range(-(-span // v)):
             lanes = min(v, span - k * v)
-            acc = init
-            for t, offset in enumerate(s.taps):
-                x = self.load(buf, buf_t, self.add(base, offset + k * v), lanes)
-                if s.weighted:
-                    acc = w.op(f"vector.fma {weights[t]}, {x}, {acc} : {vt}", "f")
-                else:
-                    acc = self.combine(acc, x)
-            accs.append(acc)
+            accs.append(self.window(init, buf, buf_t, base, k * v, lanes, weights))
         for r in range(oh_n):
             k, first = divmod(r * wq, v)
             second = accs[k + 1] if first + ow_n > v else accs[k]

@@ -24,6 +24,7 @@ memory. Inputs are never modified in place: the outputs come back as new arrays.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -276,6 +277,12 @@ def _check_scalar(where: str, value, declared: ArgType | None) -> tuple[Scalar, 
 _DRIVER_TEMPLATE = Path(__file__).with_name("c") / "qemu_driver.c"
 
 
+@functools.cache
+def _driver_template() -> str:
+    """The driver's C template, read once per process (every call builds its source)."""
+    return _DRIVER_TEMPLATE.read_text()
+
+
 @dataclass(frozen=True)
 class _Stub:
     """How to call one exported symbol: its ABI and the C kind of each argument."""
@@ -322,8 +329,7 @@ class _Stub:
 def _driver_source(stubs: Sequence[_Stub]) -> str:
     stub_text = "\n".join(stub.c_source(i) for i, stub in enumerate(stubs))
     cases = "\n".join(f"    case {i}: stub{i}(args); break;" for i in range(len(stubs)))
-    template = _DRIVER_TEMPLATE.read_text()
-    return template.replace("@STUBS@", stub_text).replace("@CASES@", cases)
+    return _driver_template().replace("@STUBS@", stub_text).replace("@CASES@", cases)
 
 
 # --------------------------------------------------------------------------------------------

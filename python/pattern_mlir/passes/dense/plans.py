@@ -541,7 +541,6 @@ def _conv_transposed(
         ("x", _memref(planes.src.shape)),
         ("wp", _memref((packed.size,))),
         ("bias", _memref((bias_padded.size,))),
-        ("out", _memref(out_shape)),
     ]
     call_args = [
         ("%bflat", _memref((planes.size,))),
@@ -549,7 +548,6 @@ def _conv_transposed(
         ("%bias", _memref((bias_padded.size,))),
     ]
     operands = [planes.src.value, packed.ravel(), bias_padded]
-    params = params[:-1]  # %out goes last, after a residual
     body = planes.prepare("%x") + _residual(params, operands, call_args, epi, out_shape, f * p)
     params.append(("out", _memref(out_shape)))
     call_args.append(("%oflat", _memref((f * p,))))
