@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -150,9 +152,25 @@ def _executable(module, target, inputs, outputs, stages, options, temps) -> Exec
 def _build_arm64(
     module, inputs, outputs, stages, options, temps, target: Target
 ) -> Arm64Executable:
+    if temps:
+        return _arm64_in(temps, module, inputs, outputs, stages, options, target)
+    # Without save_temps the build directory is the executable's: qemu loads the library
+    # from it on every call, and it goes when the executable does (or the build fails).
+    workdir = Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
+    try:
+        exe = _arm64_in(workdir, module, inputs, outputs, stages, options, target)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    weakref.finalize(exe, shutil.rmtree, workdir, ignore_errors=True)
+    return exe
+
+
+def _arm64_in(
+    workdir: Path, module, inputs, outputs, stages, options, target: Target
+) -> Arm64Executable:
     from ..backend.library_build import build_model_library
 
-    workdir = temps or Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
     stamp_target(module.operation, target)
     signature = Signature(target.name, target.cpu, tuple(inputs), tuple(outputs))
     llvm_ir, artifacts = build_model_library(

@@ -1,8 +1,10 @@
 """pattern_mlir.compile / compile_str: models end to end, errors, save and load."""
 
 import ctypes
+import gc
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +93,29 @@ def test_model_on_arm64_matches_torch(net):
     assert "@mlirAsyncRuntimeExecute(" in exe.ir("llvm-ir")
     # Constants of 4 KiB and more live in the library's weight blob, not in the IR.
     assert "@__constant_3072xf32 = external constant [3072 x float], align 64" in exe.ir("llvm-ir")
+    # The build directory (library, objects, qemu drivers) is the executable's and goes with it.
+    build_dir = exe.library.parent
+    assert build_dir.name.startswith("pattern-mlir-arm64-") and build_dir.is_dir()
+    del exe
+    gc.collect()
+    assert not build_dir.exists()
+
+
+def test_failed_arm64_build_leaves_no_directory(monkeypatch):
+    import pattern_mlir.backend.library_build as library_build
+
+    before = set(Path(tempfile.gettempdir()).glob("pattern-mlir-arm64-*"))
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("llc failed")
+
+    monkeypatch.setattr(library_build, "build_model_library", fail)
+    with pytest.raises(RuntimeError, match="llc failed"):
+        pattern_mlir.compile_str(
+            "func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
+            target="arm64-neon",
+        )
+    assert set(Path(tempfile.gettempdir()).glob("pattern-mlir-arm64-*")) == before
 
 
 @pytest.mark.parametrize("threads", [1, 3])
