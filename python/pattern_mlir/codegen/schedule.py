@@ -194,8 +194,11 @@ def default_schedule(
     info = cpu_target(target)
     vw = info.lanes
     vectors = -(-out_width // vw)
-    cols = min(vectors, info.pattern_row_vectors)
-    rows = max(1, min(info.pattern_accumulators // cols, out_height))
+    # A row too wide for one block splits into blocks of equal width (7 vectors: 4 + 3,
+    # not 6 + 1), each as tall as the accumulators allow.
+    cols = -(-vectors // -(-vectors // info.pattern_row_vectors))
+    accumulators = info.pattern_wide_accumulators if cols >= 3 else info.pattern_accumulators
+    rows = max(1, min(accumulators // cols, out_height))
     lines = -(-(cols * vw + 2) // 16)
     per_channel = (rows + 2) * lines * 64
     block = max(8, (info.l1d_bytes // per_channel) // 8 * 8)

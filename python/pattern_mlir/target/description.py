@@ -106,6 +106,20 @@ class Target:
         return max(self.fma_in_flight, self.vector_registers - working)
 
     @property
+    def pattern_wide_accumulators(self) -> int:
+        """Accumulator vectors of a pattern-conv register block whose rows take three vectors
+        or more. With 16 registers and FMAs that read inputs from memory, such a block keeps
+        10 accumulators beside the four taps' broadcast weights without spills (12 spilled:
+        3 rows x 4 vectors made 30 stack accesses in the pattern loops), and the taller block
+        that allows beats `pattern_accumulators`' one row: AVX2 on a Zen 4 host, 2 x 5
+        vectors against 1 x 8 at width 224 1.10x, at width 112 1.20x; 2 x 4 against 1 x 7
+        at width 56 1.14x (docs/targets.md). Rows of one or two vectors keep
+        `pattern_accumulators`."""
+        if self.fma_memory_operand and self.vector_registers < 24:
+            return self.vector_registers - 6
+        return self.pattern_accumulators
+
+    @property
     def pattern_row_vectors(self) -> int:
         """Vectors of one output row a pattern-conv register block takes at most.
 
@@ -114,8 +128,12 @@ class Target:
         its input from memory (x86) a load costs no issue slot of its own and the halo wins:
         8 vectors. Where every input vector is a load instruction beside the FMAs (AArch64)
         the rows win: 4 vectors, and the accumulators left go to rows (5 x 4 on NEON; the
-        llvm-mca comparison is in docs/targets.md)."""
-        return 8 if self.fma_memory_operand else 4
+        llvm-mca comparison is in docs/targets.md). With 16 registers (AVX2) 5: a block of 5
+        vectors leaves room for two rows in `pattern_wide_accumulators` (a block of 8 would
+        be one row, whose taps share no input vectors)."""
+        if not self.fma_memory_operand:
+            return 4
+        return 8 if self.vector_registers >= 24 else 5
 
     @functools.cached_property
     def gemm_block(self) -> tuple[int, int]:

@@ -136,11 +136,13 @@ def test_jit_generates_the_targets_isa(tmp_path):
 @pytest.fixture(scope="module")
 def pruned_model():
     torch.manual_seed(0)
-    # A 1x1 conv on 28x28 (implicit GEMM), one on 1x1 (pixels x filters), a linear layer.
+    # A pattern conv on 56x56 (on AVX2 a wide-row block: 2 rows x 4 vectors), one on
+    # 28x28; a 1x1 conv on 28x28 (implicit GEMM), one on 1x1 (pixels x filters), a linear layer.
     pools = [torch.nn.MaxPool2d(2) for _ in range(4)]  # 28 -> 14 -> 7 -> 3 -> 1
     model = torch.nn.Sequential(
         torch.nn.Conv2d(64, 64, 3, padding=1),
         torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(64, 64, 1),
         torch.nn.ReLU(),
         torch.nn.Conv2d(64, 64, 3, padding=1),
@@ -150,7 +152,7 @@ def pruned_model():
         torch.nn.Linear(64, 32),
     ).eval()
     prune.project(model, num_patterns=8, connectivity=2.0)
-    x = torch.randn(1, 64, 28, 28)
+    x = torch.randn(1, 64, 56, 56)
     with torch.no_grad():
         return model, x, model(x)
 
