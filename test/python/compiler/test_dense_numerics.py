@@ -385,19 +385,42 @@ def test_small_maps_vectorise_the_filters_where_they_fill_more_lanes(
 
 
 @pytest.mark.parametrize(
-    "plane_bytes, filters, channels, packs",
+    "plane_bytes, filters, channels, tile, packs",
     [
-        (128 * 128 * 4, 64, 16, True),  # 16 pages apart, four filters per channel
-        (96 * 96 * 4, 48, 16, True),  # 9 pages
-        (128 * 128 * 4, 32, 16, False),  # two filters per channel: the copy does not pay
-        (64 * 64 * 4, 128, 32, False),  # 4 pages: the tile stays in cache unpacked
-        (112 * 112 * 4, 96, 16, False),  # 12.25 pages: channels spread over the sets
+        (128 * 128 * 4, 64, 16, 64, True),  # 16 pages apart, four filters per channel
+        (96 * 96 * 4, 48, 16, 64, True),  # 9 pages
+        (128 * 128 * 4, 32, 16, 64, False),  # two filters per channel: the copy does not pay
+        (64 * 64 * 4, 128, 32, 64, False),  # 4 pages: the tile stays in cache unpacked
+        (112 * 112 * 4, 96, 16, 64, False),  # 12.25 pages: channels spread over the sets
+        # AVX2's 24-float tiles: 256 channels fit L1 (32 KiB) packed, not in place.
+        (56 * 56 * 4, 64, 256, 24, True),
+        (28 * 28 * 4, 512, 256, 24, True),  # a stride-2 1x1 conv's phase plane
+        (56 * 56 * 4, 12, 256, 24, False),  # three row blocks: too few reads for the copy
+        (28 * 28 * 4, 128, 512, 24, False),  # 48 KiB packed: L1 holds neither
+        (56 * 56 * 4, 256, 64, 24, False),  # 12 KiB in place: fits unpacked
+        (56 * 56 * 4, 64, 256, 64, False),  # AVX-512's 64-float tiles: 64 KiB packed
     ],
 )
-def test_1x1_convs_pack_their_input_tiles_where_it_pays(plane_bytes, filters, channels, packs):
+def test_1x1_convs_pack_their_input_tiles_where_it_pays(
+    plane_bytes, filters, channels, tile, packs
+):
     from pattern_mlir.passes.dense.plans import _packing_pays
 
-    assert _packing_pays(plane_bytes, filters, channels) is packs
+    assert _packing_pays(plane_bytes, filters, channels, tile, 4, 32 * 1024) is packs
+
+
+# The same copy where AVX2's column tile fits L1 only packed (256 channels of 24 floats):
+# stride 1 and stride 2 (the tile read from a phase plane), a partial last row block.
+L1_PACKED_1X1 = [(256, 64, 56, 56, 1, 1, 0), (256, 70, 56, 56, 1, 2, 0)]
+
+
+@pytest.mark.parametrize(
+    "case", L1_PACKED_1X1, ids=lambda c: "c{}f{}_{}x{}_s{}".format(*c[:4], c[5])
+)
+def test_l1_packed_1x1_conv_matches_torch(case):
+    _skip_unless_the_host_runs("x86-64-v3")
+    exe = _run(*conv_case(*case), target="x86-64-v3")
+    assert "memref.alloca" in exe.ir("dense")
 
 
 def _host_runs_avx512() -> bool:

@@ -314,17 +314,30 @@ def _filters_fill_lanes_better(pixels: int, filters: int, lanes: int) -> bool:
     return _lane_use(pixels, lanes) < 0.9 and _lane_use(filters, lanes) > _lane_use(pixels, lanes)
 
 
-def _packing_pays(plane_bytes: int, filters: int, channels: int) -> bool:
+def _packing_pays(
+    plane_bytes: int, filters: int, channels: int, tile: int, mr: int, l1d_bytes: int
+) -> bool:
     """Whether a 1x1 conv should copy each column tile of its input into a packed scratch
-    tile (GemmSpec.pack_b). Planes a whole number of pages apart, 32 KiB or more, put every
-    channel's run of a tile in the same cache sets, and the tile the row blocks share falls
-    out of L1 and L2; with at least three filters per channel it is re-read often enough for
-    the copy to pay. Elsewhere the copy costs more than it saves (docs/design.md)."""
-    return (
+    tile (GemmSpec.pack_b), for the row blocks that re-read it to find it in cache:
+
+    * planes a whole number of pages apart, 32 KiB or more, put every channel's run of a
+      tile in the same cache sets, and the tile falls out of L1 and L2; with at least three
+      filters per channel it is re-read often enough for the copy to pay;
+    * a tile that fits L1 packed but not in place (each channel's run of a tile touches a
+      cache line more than its length when it starts mid-line), re-read by four row blocks
+      or more (`tile` floats wide, `mr` filters a block): AVX2's 24-float tiles of 256
+      channels (docs/design.md).
+
+    Elsewhere the copy costs more than it saves."""
+    pages = (
         plane_bytes % _PAGE_BYTES == 0
         and plane_bytes >= 8 * _PAGE_BYTES
         and filters >= 3 * channels
     )
+    tile_bytes = tile * 4
+    in_place = channels * (-(-tile_bytes // 64) + 1) * 64
+    fits_packed = channels * tile_bytes <= l1d_bytes < in_place
+    return pages or (fits_packed and filters >= 4 * mr)
 
 
 def _pick_block(target: Target, rows: int, n: int) -> tuple[int, int]:
@@ -389,10 +402,12 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
         epilogue=epi,
         unroll_c=2 if kh * kw == 1 and c % 2 == 0 else 1,
     )
-    if kh * kw == 1 and planes.channel_stride * 4 >= _PAGE_BYTES:
-        # Every channel's plane on a page of its own: see GemmSpec.prefetch_b and pack_b.
-        pack = _packing_pays(planes.channel_stride * 4, f, c)
-        spec = dataclasses.replace(spec, prefetch_b=spec.b_panel, pack_b=pack)
+    if kh * kw == 1:
+        # Planes a page or more apart are as many streams as channels: see
+        # GemmSpec.prefetch_b; when to pack: `_packing_pays`.
+        paged = planes.channel_stride * 4 >= _PAGE_BYTES
+        pack = _packing_pays(planes.channel_stride * 4, f, c, spec.tile, spec.mr, target.l1d_bytes)
+        spec = dataclasses.replace(spec, prefetch_b=spec.b_panel if paged else 0, pack_b=pack)
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
 
