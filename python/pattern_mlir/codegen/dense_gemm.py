@@ -27,7 +27,8 @@ fewer vectors, its last vector masked (`vector.maskedload` / `vector.maskedstore
 shape is exact and nothing is read or written out of bounds.
 
 Loop nest: column tiles outside (the B tile of all C*T rows stays in cache while every row
-block reuses it), row blocks inside; with `groups` > 1 the column tiles are split into
+block reuses it), row blocks inside (with `k_chunk`, a loop over chunks of the reduction
+between the two, for B tiles larger than L1); with `groups` > 1 the column tiles are split into
 balanced contiguous ranges run by `scf.parallel` (one per thread). When there are fewer full
 column tiles than groups (1x1 convs on a 7x7 or 14x14 image: 49 or 196 columns) the row
 blocks are split instead, so such layers still use every thread.
@@ -104,6 +105,12 @@ class GemmSpec:
     # not stay in L1 or L2; packed, it does (as BLAS packs its B panels). The planner decides
     # when the copy pays. Single tap, no stream, no batch.
     pack_b: bool = False
+    # > 0: the reduction runs in chunks of this many steps of c, each chunk over every row
+    # block of a column tile before the next, the partial sums kept in a scratch tile (the
+    # first chunk starts from `init`, the epilogue follows the last). A B panel whose C rows
+    # do not fit L1 is then read from L1 by all but the first row block of each chunk,
+    # instead of from L2 by every row block. A multiple of `unroll_c`; no stream.
+    k_chunk: int = 0
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
     a_lanes: bool = False
@@ -161,6 +168,12 @@ class _GemmEmitter:
         self.vt = f"vector<{spec.vector}xf32>"
         self.mt = f"vector<{spec.vector}xi1>"
         self.origin: tuple[str, str, str] | None = None  # A, B, out offsets of the batch product
+        self.chunk: str | None = None  # the reduction chunk the row blocks run (k_chunk)
+        # Reduction chunks keep their partial sums in a scratch tile (%kp: the `m` rows of one
+        # column tile), whole vectors, whatever the output's layout (lane by lane, masked).
+        self.partials = (
+            f"memref<{spec.m * spec.tile}xf32>" if spec.k_chunk and spec.c > spec.k_chunk else None
+        )
         # The B the register blocks read: the argument, or with pack_b the packed tile, whose
         # addressing (`self.s`) is a spec of its own; `self.spec` keeps the original.
         self.spec = spec
@@ -211,51 +224,122 @@ class _GemmEmitter:
                 w.op(f"arith.addi {base}, {at} : index", "i")
                 for base, at in zip((a_base, b_base, o_base), self.origin)
             )
-        # Initial accumulators.
-        accs = []
-        for i in range(mr):
-            row = []
-            if s.init == "row":
-                bias = w.op(
-                    f"memref.load %bias[{self.add(m0, i)}] : memref<{s.bias_size}xf32>", "s"
-                )
-                bvec = w.op(f"vector.broadcast {bias} : f32 to {vt}", "v")
-            for j in range(nv):
-                if s.init == "zero":
-                    row.append(self.zero_vec())
-                elif s.init == "const":
-                    row.append(w.const(f"dense<{f32_literal(s.init_value)}>", vt))
-                elif s.init == "row":
-                    row.append(bvec)
-                elif s.init == "col":
-                    if i == 0:
-                        idx = self.add(n0, j * s.vector)
-                        row.append(
-                            w.op(f"vector.load %bias[{idx}] : memref<{s.bias_size}xf32>, {vt}", "v")
-                        )
-                    else:
-                        row.append(accs[0][j])
-                else:
-                    row.append(self._load_out(o_base, i, j, masked and j == nv - 1, last_lanes))
-            accs.append(row)
-        flat = [a for row in accs for a in row]
+        if self.chunk is None:
+            flat = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0)
+        else:
+            # The first chunk starts from init, later ones from their partial sums.
+            first = w.op(f"arith.cmpi eq, {self.chunk}, {w.index(0)} : index", "b")
+            types = ", ".join([vt] * (mr * nv))
+            res = w.fresh("init")
+            w.line(f"{res}:{mr * nv} = scf.if {first} -> ({types}) {{")
+            w.indent()
+            values = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0)
+            w.line(f"scf.yield {', '.join(values)} : {types}")
+            w.dedent()
+            w.line("} else {")
+            w.indent()
+            values = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0, partial=True)
+            w.line(f"scf.yield {', '.join(values)} : {types}")
+            w.dedent()
+            w.line("}")
+            flat = [f"{res}#{k}" for k in range(mr * nv)]
         if s.stream and s.stream_split > 1:
             values = self._split_stream_loop(
                 flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0
             )
         else:
             values = self._reduction_loop(flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0)
-        # Epilogue and stores.
+        if self.chunk is None:
+            self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=True)
+            return
+        chunks = -(-s.c // s.k_chunk)
+        last = w.op(f"arith.cmpi eq, {self.chunk}, {w.index(chunks - 1)} : index", "b")
+        w.line(f"scf.if {last} {{")
+        w.indent()
+        self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=True)
+        w.dedent()
+        w.line("} else {")
+        w.indent()
+        self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=False)
+        w.dedent()
+        w.line("}")
+
+    def _initial(
+        self,
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        o_base: str,
+        m0: str,
+        n0: str,
+        partial: bool = False,
+    ) -> list[str]:
+        """The accumulators a register block starts from: `init`, or with `partial` the
+        partial sums of the reduction chunks before."""
+        s, w, vt = self.s, self.w, self.vt
+        accs = []
+        for i in range(mr):
+            row = []
+            if s.init == "row" and not partial:
+                bias = w.op(
+                    f"memref.load %bias[{self.add(m0, i)}] : memref<{s.bias_size}xf32>", "s"
+                )
+                bvec = w.op(f"vector.broadcast {bias} : f32 to {vt}", "v")
+            for j in range(nv):
+                if partial:
+                    idx = self._partial_index(m0, i, j)
+                    row.append(w.op(f"vector.load %kp[{idx}] : {self.partials}, {vt}", "v"))
+                elif s.init == "load":
+                    row.append(self._load_out(o_base, i, j, masked and j == nv - 1, last_lanes))
+                elif s.init == "zero":
+                    row.append(self.zero_vec())
+                elif s.init == "const":
+                    row.append(w.const(f"dense<{f32_literal(s.init_value)}>", vt))
+                elif s.init == "row":
+                    row.append(bvec)
+                elif i == 0:  # "col"
+                    idx = self.add(n0, j * s.vector)
+                    row.append(
+                        w.op(f"vector.load %bias[{idx}] : memref<{s.bias_size}xf32>, {vt}", "v")
+                    )
+                else:
+                    row.append(accs[0][j])
+            accs.append(row)
+        return [a for row in accs for a in row]
+
+    def _finish(
+        self,
+        values: list[str],
+        mr: int,
+        nv: int,
+        masked: bool,
+        last_lanes: int,
+        o_base: str,
+        m0: str,
+        epilogue: bool,
+    ) -> None:
+        """Stores the accumulators, through the epilogue (and residual) when `epilogue`;
+        otherwise (a reduction chunk's partial sums) to the scratch tile."""
+        s, w, vt = self.s, self.w, self.vt
         for i in range(mr):
             for j in range(nv):
                 lanes = last_lanes if masked and j == nv - 1 else s.vector
                 value = values[i * nv + j]
-                if s.epilogue is not None and not s.epilogue.empty:
+                if not epilogue:
+                    idx = self._partial_index(m0, i, j)
+                    w.line(f"vector.store {value}, %kp[{idx}] : {self.partials}, {vt}")
+                    continue
+                if epilogue and s.epilogue is not None and not s.epilogue.empty:
                     residual = None
                     if s.residual:
                         residual = self._load_out(o_base, i, j, lanes < s.vector, lanes, "%res")
                     value = s.epilogue.render(w, value, vt, self.mt, residual)
                 self._store_out(value, o_base, i, j, lanes)
+
+    def _partial_index(self, m0: str, i: int, j: int) -> str:
+        s = self.s
+        return self.add(self.mul(self.add(m0, i), s.tile), j * s.vector)
 
     def _reduction_loop(
         self,
@@ -277,7 +361,14 @@ class _GemmEmitter:
         iters = ", ".join(f"{n} = {v}" for n, v in zip(names, flat))
         types = ", ".join([vt] * len(flat))
         cv = w.fresh("c")
-        lo, hi = self._stream_bounds(m0, n0) if s.stream else (w.index(0), w.index(s.c // unroll))
+        if s.stream:
+            lo, hi = self._stream_bounds(m0, n0)
+        elif self.chunk is not None:
+            steps = s.k_chunk // unroll
+            lo = self.mul(self.chunk, steps)
+            hi = w.op(f"arith.minsi {self.add(lo, steps)}, {w.index(s.c // unroll)} : index", "i")
+        else:
+            lo, hi = w.index(0), w.index(s.c // unroll)
         w.line(
             f"{res}:{len(flat)} = scf.for {cv} = {lo} to {hi} step {w.index(1)} "
             f"iter_args({iters}) -> ({types}) {{"
@@ -563,6 +654,11 @@ class _GemmEmitter:
         n0 = self.mul(nt, s.tile)
         full_blocks, rem_rows = divmod(s.m, s.mr)
         lo, hi, last = rows or (w.index(0), w.index(full_blocks), None)
+        if s.k_chunk and s.c > s.k_chunk:
+            self.chunk = w.fresh("kc")
+            chunks = -(-s.c // s.k_chunk)
+            w.line(f"scf.for {self.chunk} = {w.index(0)} to {w.index(chunks)} step {w.index(1)} {{")
+            w.indent()
         if full_blocks:
             mp = w.fresh("mp")
             w.line(f"scf.for {mp} = {lo} to {hi} step {w.index(1)} {{")
@@ -578,6 +674,10 @@ class _GemmEmitter:
             if last:
                 w.dedent()
                 w.line("}")
+        if self.chunk is not None:
+            w.dedent()
+            w.line("}")
+            self.chunk = None
 
     def _rows(
         self, mp: str, mr: int, nv: int, last_lanes: int, b_base: str, o_col: str, n0: str
@@ -640,13 +740,16 @@ class _GemmEmitter:
         if closing and len(closing) > 1:
             groups = 1  # the groups share out the products instead
 
-        scratch = (
-            f"%bp = memref.alloca() {{alignment = 64 : i64}} : memref<{self.packed.b_size}xf32>"
-            if self.packed is not None
-            else None
-        )
-        if scratch and groups == 1:
-            w.line(scratch)
+        scratch = []
+        if self.packed is not None:
+            scratch.append(
+                f"%bp = memref.alloca() {{alignment = 64 : i64}} : memref<{self.packed.b_size}xf32>"
+            )
+        if self.partials:
+            scratch.append(f"%kp = memref.alloca() {{alignment = 64 : i64}} : {self.partials}")
+        if groups == 1:
+            for line in scratch:
+                w.line(line)
 
         def full_loop(lo: str, hi: str) -> None:
             nt = w.fresh("nt")
@@ -667,8 +770,8 @@ class _GemmEmitter:
                 f"scf.parallel ({g}) = ({w.index(0)}) to ({w.index(groups)}) step ({w.index(1)}) {{"
             )
             w.indent()
-            if scratch:
-                w.line(scratch)  # one per group: the groups run in parallel
+            for line in scratch:
+                w.line(line)  # one per group: the groups run in parallel
             # Group g runs [g*k/groups, (g+1)*k/groups) of the k column tiles (the last group
             # also the tail), or of the k row blocks (the last also the remainder rows).
             k = row_blocks if split_rows else full
@@ -721,6 +824,8 @@ def emit_gemm(spec: GemmSpec) -> str:
         raise ValueError(
             f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks"
         )
+    if spec.k_chunk and (spec.stream or spec.k_chunk % spec.unroll_c):
+        raise ValueError(f"{spec.name}: k_chunk needs no stream and a multiple of unroll_c")
     if spec.pack_b and (len(spec.b_tap) != 1 or spec.stream or spec.batch > 1):
         raise ValueError(f"{spec.name}: pack_b needs one tap, no stream and no batch")
     return _GemmEmitter(spec).emit()

@@ -296,6 +296,28 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
     _run(*conv_case(*SMALL_MAP_1X1[0]), threads=2)
 
 
+# Pixels x filters with a weight panel larger than L1 and blocks of fewer than 6 pixels
+# (AVX2's 4) runs the reduction in chunks, the partial sums in a scratch tile (dense_gemm's
+# k_chunk): a last chunk shorter than the rest, channels taken 4 and 2 at a time, a partial
+# last filter tile, two threads. AVX-512's 6-pixel blocks keep the reduction whole.
+CHUNKED_1X1 = [(512, 96, 7, 7, 1, 1, 0), (518, 40, 7, 7, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4"])
+@pytest.mark.parametrize("case", CHUNKED_1X1, ids=lambda c: "c{}f{}_{}x{}".format(*c))
+def test_chunked_small_map_1x1_conv_matches_torch(case, target):
+    _skip_unless_the_host_runs(target)
+    exe = _run(*conv_case(*case), target=target)
+    # the partial sums' scratch tile
+    assert ("memref.alloca" in exe.ir("dense")) == (target == "x86-64-v3")
+
+
+def test_chunked_small_map_1x1_conv_two_threads_matches_torch():
+    _skip_unless_the_host_runs("x86-64-v3")
+    exe = _run(*conv_case(*CHUNKED_1X1[1]), target="x86-64-v3", threads=2)
+    assert "memref.alloca" in exe.ir("dense")
+
+
 # Small maps: rows of at most half a vector run as vectors over the plane's row pitch, each
 # row shuffled out (dense_stencil's `wide`; 16 lanes), and small planes are staged a batch of
 # channels before they are computed: 37 channels (a partial batch), stride 2 (phase planes),
