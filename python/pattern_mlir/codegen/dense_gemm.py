@@ -109,7 +109,7 @@ class GemmSpec:
     # block of a column tile before the next, the partial sums kept in a scratch tile (the
     # first chunk starts from `init`, the epilogue follows the last). A B panel whose C rows
     # do not fit L1 is then read from L1 by all but the first row block of each chunk,
-    # instead of from L2 by every row block. A multiple of `unroll_c`; no stream.
+    # instead of from L2 by every row block. A multiple of `unroll_c`; no stream, no batch.
     k_chunk: int = 0
     # A values four at a time, each FMA taking its multiplier from a lane (AArch64's by-element
     # FMA), instead of one broadcast load per value: fewer load instructions beside the FMAs.
@@ -824,8 +824,10 @@ def emit_gemm(spec: GemmSpec) -> str:
         raise ValueError(
             f"{spec.name}: {spec.mr}-row register blocks do not divide {spec.stream_rows}-row weight blocks"
         )
-    if spec.k_chunk and (spec.stream or spec.k_chunk % spec.unroll_c):
-        raise ValueError(f"{spec.name}: k_chunk needs no stream and a multiple of unroll_c")
+    if spec.k_chunk and (spec.stream or spec.batch > 1 or spec.k_chunk % spec.unroll_c):
+        raise ValueError(
+            f"{spec.name}: k_chunk needs no stream, no batch and a multiple of unroll_c"
+        )
     if spec.pack_b and (len(spec.b_tap) != 1 or spec.stream or spec.batch > 1):
         raise ValueError(f"{spec.name}: pack_b needs one tap, no stream and no batch")
     return _GemmEmitter(spec).emit()

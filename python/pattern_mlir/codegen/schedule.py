@@ -175,11 +175,13 @@ def default_schedule(
 ) -> Schedule:
     """A schedule for an ``out_height x out_width`` output with ``in_channels`` inputs.
 
-    Register block: rows of whole vectors, at most the target's ``pattern_accumulators``. A row of up to
-    ``pattern_row_vectors`` (8 on x86, 4 on NEON) is kept whole (one column block: no input
-    halo is fetched twice), the rest of the budget goes to rows; wider rows are cut into
-    blocks of that many vectors. Measured on
-    the AVX-512 host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224.
+    Register block: rows of whole vectors, at most the target's ``pattern_accumulators``
+    (``pattern_wide_accumulators`` for blocks of three vectors or more). A row of up to
+    ``pattern_row_vectors`` (8 on AVX-512, 5 on AVX2, 4 on NEON) is kept whole (one column
+    block: no input halo is fetched twice), the rest of the budget goes to rows; wider rows
+    are cut into blocks of that many vectors, on x86 of equal width. Measured on the AVX-512
+    host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224 (3 x 112, the
+    equal split, ran as fast as 3 x 128: 9.58 and 9.64 ms); AVX2 in docs/targets.md.
 
     Cache block over input channels: the input rows one kernel touches are
     (rows + 2) x ceil((cols + 2) / 16) cache lines; as many channels as fill the target's
@@ -194,9 +196,12 @@ def default_schedule(
     info = cpu_target(target)
     vw = info.lanes
     vectors = -(-out_width // vw)
-    # A row too wide for one block splits into blocks of equal width (7 vectors: 4 + 3,
-    # not 6 + 1), each as tall as the accumulators allow.
-    cols = -(-vectors // -(-vectors // info.pattern_row_vectors))
+    # A row too wide for one block splits into blocks of equal width (AVX2, 7 vectors: 4 + 3,
+    # not 5 + 2), each as tall as the accumulators allow. Measured on x86 only: NEON keeps
+    # blocks of its full width.
+    cols = min(vectors, info.pattern_row_vectors)
+    if info.fma_memory_operand:
+        cols = -(-vectors // -(-vectors // info.pattern_row_vectors))
     accumulators = info.pattern_wide_accumulators if cols >= 3 else info.pattern_accumulators
     rows = max(1, min(accumulators // cols, out_height))
     lines = -(-(cols * vw + 2) // 16)

@@ -82,6 +82,16 @@ def test_neon_default_schedule():
         default_schedule(8, 8, "x86-sse")
 
 
+@pytest.mark.parametrize(
+    "width, rows, cols", [(224, 2, 40), (112, 2, 40), (56, 2, 32), (28, 2, 32), (14, 4, 16)]
+)
+def test_avx2_wide_rows_run_two_at_a_time(width, rows, cols):
+    """16 ymm: rows of 3+ vectors keep 10 accumulators, in blocks of equal width of at most
+    5 vectors (docs/targets.md); rows of one or two vectors keep 8."""
+    s = default_schedule(width, width, "x86-64-v3", in_channels=64, tuned_rules=False)
+    assert (s.tile_rows, s.tile_cols, s.vector_width) == (rows, cols, 8)
+
+
 def test_default_schedule_applies_the_tuned_rules():
     # The rules as measured with AVX-512 (32 zmm, 16 lanes), whatever this host runs.
     v4 = functools.partial(default_schedule, target="x86-64-v4")

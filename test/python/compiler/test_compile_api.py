@@ -104,18 +104,25 @@ def test_model_on_arm64_matches_torch(net):
 def test_failed_arm64_build_leaves_no_directory(monkeypatch):
     import pattern_mlir.backend.library_build as library_build
 
-    before = set(Path(tempfile.gettempdir()).glob("pattern-mlir-arm64-*"))
+    made = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        made.append(Path(mkdtemp(*args, **kwargs)))
+        return str(made[-1])
 
     def fail(*args, **kwargs):
         raise RuntimeError("llc failed")
 
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
     monkeypatch.setattr(library_build, "build_model_library", fail)
     with pytest.raises(RuntimeError, match="llc failed"):
         pattern_mlir.compile_str(
             "func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
             target="arm64-neon",
         )
-    assert set(Path(tempfile.gettempdir()).glob("pattern-mlir-arm64-*")) == before
+    build_dirs = [d for d in made if d.name.startswith("pattern-mlir-arm64-")]
+    assert len(build_dirs) == 1 and not build_dirs[0].exists()
 
 
 @pytest.mark.parametrize("threads", [1, 3])

@@ -299,8 +299,9 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
 # Pixels x filters with a weight panel larger than L1 and blocks of fewer than 6 pixels
 # (AVX2's 4) runs the reduction in chunks, the partial sums in a scratch tile (dense_gemm's
 # k_chunk): a last chunk shorter than the rest, channels taken 4 and 2 at a time, a partial
-# last filter tile, two threads. AVX-512's 6-pixel blocks keep the reduction whole.
-CHUNKED_1X1 = [(512, 96, 7, 7, 1, 1, 0), (518, 40, 7, 7, 1, 1, 0)]
+# last filter tile with a masked last vector, two threads, a fused residual and ReLU.
+# AVX-512's 6-pixel blocks keep the reduction whole.
+CHUNKED_1X1 = [(512, 96, 7, 7, 1, 1, 0), (518, 37, 7, 7, 1, 1, 0)]
 
 
 @pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4"])
@@ -312,10 +313,32 @@ def test_chunked_small_map_1x1_conv_matches_torch(case, target):
     assert ("memref.alloca" in exe.ir("dense")) == (target == "x86-64-v3")
 
 
-def test_chunked_small_map_1x1_conv_two_threads_matches_torch():
+@pytest.mark.parametrize("case", CHUNKED_1X1, ids=lambda c: "c{}f{}_{}x{}".format(*c))
+def test_chunked_small_map_1x1_conv_two_threads_matches_torch(case):
+    """Two groups: of column tiles (96 filters, 4 tiles), of row blocks (37: 1 tile)."""
     _skip_unless_the_host_runs("x86-64-v3")
-    exe = _run(*conv_case(*CHUNKED_1X1[1]), target="x86-64-v3", threads=2)
+    exe = _run(*conv_case(*case), target="x86-64-v3", threads=2)
     assert "memref.alloca" in exe.ir("dense")
+
+
+def test_chunked_small_map_1x1_conv_with_residual_matches_torch():
+    """The epilogue (residual add, ReLU) runs once, after the last chunk."""
+    _skip_unless_the_host_runs("x86-64-v3")
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(520, 37, 1).eval()
+    x, r = torch.randn(1, 520, 7, 7), torch.randn(1, 37, 7, 7)
+
+    class Block(torch.nn.Module):
+        def forward(self, x, r):
+            return torch.relu(conv(x) + r)
+
+    exe = pattern_mlir.compile(
+        Block(), (x, r), target="x86-64-v3", options=pattern_mlir.CompileOptions(num_threads=1)
+    )
+    assert "memref.alloca" in exe.ir("dense")
+    with torch.no_grad():
+        want = torch.relu(conv(x) + r).numpy()
+    assert _relative_error(exe(x, r).numpy(), want) <= TOLERANCE
 
 
 # Small maps: rows of at most half a vector run as vectors over the plane's row pitch, each
@@ -421,6 +444,7 @@ def test_small_maps_vectorise_the_filters_where_they_fill_more_lanes(
         (28 * 28 * 4, 128, 512, 24, False),  # 48 KiB packed: L1 holds neither
         (56 * 56 * 4, 256, 64, 24, False),  # 12 KiB in place: fits unpacked
         (56 * 56 * 4, 64, 256, 64, False),  # AVX-512's 64-float tiles: 64 KiB packed
+        (28 * 28 * 4, 512, 128, 64, False),  # whole lines: 32 KiB packed and in place alike
     ],
 )
 def test_1x1_convs_pack_their_input_tiles_where_it_pays(

@@ -335,13 +335,16 @@ def _packing_pays(
         and filters >= 3 * channels
     )
     tile_bytes = tile * 4
-    in_place = channels * (-(-tile_bytes // 64) + 1) * 64
+    # Runs start mid-line unless tiles and planes are whole lines.
+    mid_line = (tile_bytes % 64 != 0) or (plane_bytes % 64 != 0)
+    in_place = channels * (-(-tile_bytes // 64) + mid_line) * 64
     fits_packed = channels * tile_bytes <= l1d_bytes < in_place
     return pages or (fits_packed and filters >= 4 * mr)
 
 
 def _reduction_chunk(channels: int, row_bytes: int, mr: int, rows: int, l1d_bytes: int) -> int:
-    """Channels per reduction chunk (GemmSpec.k_chunk) of a GEMM whose B panel takes
+    """Channels per reduction chunk (a multiple of 8; GemmSpec.k_chunk counts steps of the
+    reduction, so the caller divides by the channels per step) of a GEMM whose B panel takes
     `row_bytes` per channel, contiguous, and is re-read by every register block of `mr` of
     its `rows` rows; 0 where the whole panel stays in L1, one block reads it, or the blocks
     are tall enough for L2 to keep up. A chunk of a quarter of L1 measured best. Zen 4,
