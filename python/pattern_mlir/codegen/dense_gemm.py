@@ -139,6 +139,11 @@ class GemmSpec:
         return self.nv * self.vector
 
     @property
+    def chunks(self) -> int:
+        """Reduction chunks (1: the reduction runs whole)."""
+        return -(-self.c // self.k_chunk) if self.k_chunk else 1
+
+    @property
     def full_tiles(self) -> int:
         return self.n // self.tile
 
@@ -171,9 +176,7 @@ class _GemmEmitter:
         self.chunk: str | None = None  # the reduction chunk the row blocks run (k_chunk)
         # Reduction chunks keep their partial sums in a scratch tile (%kp: the `m` rows of one
         # column tile), whole vectors, whatever the output's layout (lane by lane, masked).
-        self.partials = (
-            f"memref<{spec.m * spec.tile}xf32>" if spec.k_chunk and spec.c > spec.k_chunk else None
-        )
+        self.partials = f"memref<{spec.m * spec.tile}xf32>" if spec.chunks > 1 else None
         # The B the register blocks read: the argument, or with pack_b the packed tile, whose
         # addressing (`self.s`) is a spec of its own; `self.spec` keeps the original.
         self.spec = spec
@@ -217,7 +220,7 @@ class _GemmEmitter:
         n0: str,
     ) -> None:
         """mr x nv accumulators over the whole reduction; the last vector has last_lanes lanes."""
-        s, w, vt = self.s, self.w, self.vt
+        s, w = self.s, self.w
         masked = last_lanes < s.vector
         if self.origin is not None:
             a_base, b_base, o_base = (
@@ -228,21 +231,12 @@ class _GemmEmitter:
             flat = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0)
         else:
             # The first chunk starts from init, later ones from their partial sums.
-            first = w.op(f"arith.cmpi eq, {self.chunk}, {w.index(0)} : index", "b")
-            types = ", ".join([vt] * (mr * nv))
-            res = w.fresh("init")
-            w.line(f"{res}:{mr * nv} = scf.if {first} -> ({types}) {{")
-            w.indent()
-            values = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0)
-            w.line(f"scf.yield {', '.join(values)} : {types}")
-            w.dedent()
-            w.line("} else {")
-            w.indent()
-            values = self._initial(mr, nv, masked, last_lanes, o_base, m0, n0, partial=True)
-            w.line(f"scf.yield {', '.join(values)} : {types}")
-            w.dedent()
-            w.line("}")
-            flat = [f"{res}#{k}" for k in range(mr * nv)]
+            flat = self._if_else(
+                w.op(f"arith.cmpi eq, {self.chunk}, {w.index(0)} : index", "b"),
+                lambda: self._initial(mr, nv, masked, last_lanes, o_base, m0, n0),
+                lambda: self._initial(mr, nv, masked, last_lanes, o_base, m0, n0, partial=True),
+                results=mr * nv,
+            )
         if s.stream and s.stream_split > 1:
             values = self._split_stream_loop(
                 flat, mr, nv, masked, last_lanes, a_base, b_base, m0, n0
@@ -252,17 +246,30 @@ class _GemmEmitter:
         if self.chunk is None:
             self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=True)
             return
-        chunks = -(-s.c // s.k_chunk)
-        last = w.op(f"arith.cmpi eq, {self.chunk}, {w.index(chunks - 1)} : index", "b")
-        w.line(f"scf.if {last} {{")
-        w.indent()
-        self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=True)
-        w.dedent()
-        w.line("} else {")
-        w.indent()
-        self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=False)
-        w.dedent()
+        self._if_else(
+            w.op(f"arith.cmpi eq, {self.chunk}, {w.index(s.chunks - 1)} : index", "b"),
+            lambda: self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=True),
+            lambda: self._finish(values, mr, nv, masked, last_lanes, o_base, m0, epilogue=False),
+        )
+
+    def _if_else(self, cond: str, then, otherwise, results: int = 0) -> list[str]:
+        """An scf.if on `cond` whose branches `then` and `otherwise` write; with `results`,
+        each returns that many vectors, which the if yields and this returns."""
+        w = self.w
+        types = ", ".join([self.vt] * results)
+        res = w.fresh("if")
+        head = f"{res}:{results} = scf.if {cond} -> ({types})" if results else f"scf.if {cond}"
+        w.line(f"{head} {{")
+        for k, branch in enumerate((then, otherwise)):
+            if k:
+                w.line("} else {")
+            w.indent()
+            values = branch()
+            if results:
+                w.line(f"scf.yield {', '.join(values)} : {types}")
+            w.dedent()
         w.line("}")
+        return [f"{res}#{k}" for k in range(results)]
 
     def _initial(
         self,
@@ -654,10 +661,11 @@ class _GemmEmitter:
         n0 = self.mul(nt, s.tile)
         full_blocks, rem_rows = divmod(s.m, s.mr)
         lo, hi, last = rows or (w.index(0), w.index(full_blocks), None)
-        if s.k_chunk and s.c > s.k_chunk:
+        if self.partials:
             self.chunk = w.fresh("kc")
-            chunks = -(-s.c // s.k_chunk)
-            w.line(f"scf.for {self.chunk} = {w.index(0)} to {w.index(chunks)} step {w.index(1)} {{")
+            w.line(
+                f"scf.for {self.chunk} = {w.index(0)} to {w.index(s.chunks)} step {w.index(1)} {{"
+            )
             w.indent()
         if full_blocks:
             mp = w.fresh("mp")

@@ -422,8 +422,9 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     if kh * kw == 1:
         # Planes a page or more apart are as many streams as channels: see
         # GemmSpec.prefetch_b; when to pack: `_packing_pays`.
-        paged = planes.channel_stride * 4 >= _PAGE_BYTES
-        pack = _packing_pays(planes.channel_stride * 4, f, c, spec.tile, spec.mr, target.l1d_bytes)
+        plane_bytes = planes.channel_stride * 4
+        paged = plane_bytes >= _PAGE_BYTES
+        pack = _packing_pays(plane_bytes, f, c, spec.tile, spec.mr, target.l1d_bytes)
         spec = dataclasses.replace(spec, prefetch_b=spec.b_panel if paged else 0, pack_b=pack)
     return _finish_conv(lw, spec, planes, packed, bias, init, out_shape, epi)
 
