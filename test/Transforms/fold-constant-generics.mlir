@@ -96,3 +96,38 @@ func.func @reduction() -> tensor<f32> {
   } -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// Unordered comparisons (torch-mlir's clamp_min is `cmpf ult` + select) hold for NaN;
+// ordered ones do not.
+// CHECK-LABEL: func.func @unordered
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: arith.constant dense<[true, false, true, false]> : tensor<4xi1>
+// CHECK-DAG: arith.constant dense<[false, true, true, false]> : tensor<4xi1>
+// CHECK-DAG: arith.constant dense<[true, true, true, false]> : tensor<4xi1>
+func.func @unordered() -> (tensor<4xi1>, tensor<4xi1>, tensor<4xi1>) {
+  %a = arith.constant dense<[0x7FC00000, 2.0, -1.0, 0.0]> : tensor<4xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xi1>
+  %ult = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                         iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%e : tensor<4xi1>) {
+  ^bb0(%x: f32, %o: i1):
+    %c = arith.cmpf ult, %x, %zero : f32
+    linalg.yield %c : i1
+  } -> tensor<4xi1>
+  %one = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                         iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%e : tensor<4xi1>) {
+  ^bb0(%x: f32, %o: i1):
+    %c = arith.cmpf one, %x, %zero : f32
+    linalg.yield %c : i1
+  } -> tensor<4xi1>
+  %une = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                         iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%e : tensor<4xi1>) {
+  ^bb0(%x: f32, %o: i1):
+    %c = arith.cmpf une, %x, %zero : f32
+    linalg.yield %c : i1
+  } -> tensor<4xi1>
+  return %ult, %one, %une : tensor<4xi1>, tensor<4xi1>, tensor<4xi1>
+}

@@ -21,12 +21,18 @@ becomes a Hillis-Steele scan: ceil(log2 n) steps, each adding the tensor shifted
 along the dimension; slices, concatenations and adds, so every target compiles it with no
 constant growing with n. The sums are associated differently from torch's running sum, which
 changes the result by rounding only (relative error about log2(n) ulp).
+
+Linear, bilinear and trilinear upsampling go one spatial dimension at a time: two rows
+picked by constant indices and blended with constant weights, per dimension. torch's own
+decomposition reads all 2^d corners of each output element with gathers; one dimension at a
+time, only the last dimension gathers, and it gathers two values per element.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 aten = torch.ops.aten
@@ -123,6 +129,70 @@ def convolution(x, weight, bias, stride, padding, dilation, transposed, output_p
     return torch.cat(parts, dim=1)
 
 
+def _linear_taps(x: torch.Tensor, dim: int, out: int, align_corners: bool, scale):
+    """(first source index, second source index, weight of the second) per output index along
+    `dim`, computed as ATen's upsample kernels do in float32 (UpSample.h:
+    area_pixel_compute_scale, area_pixel_compute_source_index, guard_index_and_lambda). Traced
+    from an arange, so the compiler folds them into constants."""
+    size, f32 = x.shape[dim], np.float32
+    if align_corners:
+        ratio = f32(size - 1) / f32(out - 1) if out > 1 else f32(0)
+    else:
+        ratio = f32(1) / f32(scale) if scale is not None and scale > 0 else f32(size) / f32(out)
+    index = torch.arange(out, dtype=torch.float32, device=x.device)
+    if align_corners:
+        source = index * float(ratio)
+    else:
+        source = ((index + 0.5) * float(ratio) - 0.5).clamp_min(0)
+    first = source.to(torch.int64).clamp_max(size - 1)
+    second = (first + 1).clamp_max(size - 1)
+    weight = (source - first.to(torch.float32)).clamp(0, 1).to(x.dtype)
+    return first, second, weight
+
+
+def _upsample_linear(x: torch.Tensor, output_size, align_corners: bool, scales) -> torch.Tensor:
+    """Linear interpolation along each spatial dimension in turn (the last `len(output_size)`
+    dims), outermost first."""
+    spatial, result = len(output_size), x
+    for k in range(spatial):
+        dim = x.dim() - spatial + k
+        if output_size[k] == result.shape[dim]:
+            continue  # torch copies a dimension whose size does not change
+        first, second, weight = _linear_taps(result, dim, output_size[k], align_corners, scales[k])
+        weight = weight.reshape([-1] + [1] * (spatial - k - 1))
+        low, high = result.index_select(dim, first), result.index_select(dim, second)
+        result = low * (1 - weight) + high * weight
+    return x.clone() if result is x else result
+
+
+def _sizes_and_scales(x: torch.Tensor, spatial: int, output_size, scale_factors):
+    """(output size, scale or None) per spatial dim, from the `.vec` overloads' arguments."""
+    sizes = x.shape[-spatial:]
+    if output_size is not None:
+        return list(output_size), [None] * spatial
+    return [int(s * f) for s, f in zip(sizes, scale_factors)], list(scale_factors)
+
+
+def upsample_linear_vec(x, output_size, align_corners, scale_factors):
+    spatial = x.dim() - 2
+    sizes, scales = _sizes_and_scales(x, spatial, output_size, scale_factors)
+    return _upsample_linear(x, sizes, align_corners, scales)
+
+
+def upsample_linear1d(x, output_size, align_corners, scales=None):
+    return _upsample_linear(x, output_size, align_corners, [scales])
+
+
+def upsample_bilinear2d(x, output_size, align_corners, scales_h=None, scales_w=None):
+    return _upsample_linear(x, output_size, align_corners, [scales_h, scales_w])
+
+
+def upsample_trilinear3d(
+    x, output_size, align_corners, scales_d=None, scales_h=None, scales_w=None
+):
+    return _upsample_linear(x, output_size, align_corners, [scales_d, scales_h, scales_w])
+
+
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
@@ -146,4 +216,10 @@ def decompositions() -> dict:
     table[aten.constant_pad_nd.default] = constant_pad_nd
     table[aten.convolution.default] = convolution
     table[aten.gelu.default] = gelu
+    table[aten.upsample_linear1d.vec] = upsample_linear_vec
+    table[aten.upsample_bilinear2d.vec] = upsample_linear_vec
+    table[aten.upsample_trilinear3d.vec] = upsample_linear_vec
+    table[aten.upsample_linear1d.default] = upsample_linear1d
+    table[aten.upsample_bilinear2d.default] = upsample_bilinear2d
+    table[aten.upsample_trilinear3d.default] = upsample_trilinear3d
     return table

@@ -1,5 +1,6 @@
 """Ops torch-mlir lowers to IR that later passes reject, decomposed before the import
-(frontend/torch_decompositions.py): cropping with F.pad and grouped transposed convs."""
+(frontend/torch_decompositions.py): cropping with F.pad and grouped transposed convs; and
+linear upsampling, decomposed one dimension at a time so its indices fold to constants."""
 
 from __future__ import annotations
 
@@ -62,3 +63,62 @@ def test_tanh_gelu_uses_the_exact_constant(target):
     with torch.inference_mode():
         want = model(x)
     assert relative_error(exe(x), want) <= 1e-6
+
+
+class Interpolate(torch.nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.kwargs = kwargs
+
+    def forward(self, x):
+        return torch.nn.functional.interpolate(torch.tanh(x), **self.kwargs) * 2.0
+
+
+LINEAR_UPSAMPLING = {
+    "bilinear_x2": ((2, 3, 7, 9), dict(scale_factor=2, mode="bilinear")),
+    "bilinear_align": ((1, 3, 7, 9), dict(size=(7, 20), mode="bilinear", align_corners=True)),
+    "bilinear_uneven": ((1, 3, 7, 9), dict(scale_factor=(1.7, 0.6), mode="bilinear")),
+    "bilinear_recompute": (
+        (1, 2, 7, 9),
+        dict(scale_factor=2.5, mode="bilinear", recompute_scale_factor=True),
+    ),
+    "bilinear_same_size": ((1, 2, 7, 9), dict(size=(7, 9), mode="bilinear")),
+    "bilinear_one_row": ((1, 2, 1, 9), dict(size=(4, 1), mode="bilinear", align_corners=True)),
+    "linear_x3": ((1, 4, 10), dict(scale_factor=3, mode="linear")),
+    "linear_align": ((1, 4, 10), dict(size=7, mode="linear", align_corners=True)),
+    "trilinear": ((1, 2, 3, 4, 5), dict(scale_factor=2, mode="trilinear")),
+    "trilinear_align": (
+        (1, 2, 3, 4, 5),
+        dict(size=(2, 6, 5), mode="trilinear", align_corners=True),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LINEAR_UPSAMPLING), ids=list(LINEAR_UPSAMPLING))
+def test_linear_upsampling_matches_torch(case):
+    shape, kwargs = LINEAR_UPSAMPLING[case]
+    torch.manual_seed(2)
+    model, x = Interpolate(**kwargs).eval(), torch.randn(*shape)
+    exe = pattern_mlir.compile(model, (x,), options=pattern_mlir.CompileOptions(num_threads=1))
+    assert relative_error(exe(x), model(x)) <= 1e-5
+
+
+@pytest.mark.parametrize("case", ["bilinear_x2", "trilinear_align"])
+def test_linear_upsampling_on_arm64(case):
+    shape, kwargs = LINEAR_UPSAMPLING[case]
+    torch.manual_seed(3)
+    model, x = Interpolate(**kwargs).eval(), torch.randn(*shape)
+    exe = pattern_mlir.compile(model, (x,), target="arm64-neon")
+    assert relative_error(exe(x), model(x)) <= 1e-5
+
+
+def test_bilinear_upsampling_indices_are_constants():
+    """Decomposed one dimension at a time, the source rows and columns are traced from an
+    arange and fold to constants, and the pass over rows reads whole input rows as vectors
+    (torch's own decomposition reads the four corners of each output element one by one)."""
+    model = torch.nn.Upsample(scale_factor=2, mode="bilinear").eval()
+    x = torch.randn(1, 8, 12, 16)
+    exe = pattern_mlir.compile(model, (x,), options=pattern_mlir.CompileOptions(num_threads=1))
+    dense = exe.ir("dense")
+    assert "vector.transfer_read" in dense and "vector.gather" not in dense
+    assert relative_error(exe(x), model(x)) <= 1e-5
