@@ -65,6 +65,18 @@ def test_tanh_gelu_uses_the_exact_constant(target):
     assert relative_error(exe(x), want) <= 1e-6
 
 
+def test_exact_gelu_multiplies_by_sqrt_half():
+    """torch computes x sqrt(1/2) inside erf; torch-mlir's lowering divides by sqrt(2), a
+    vector division per element. The decomposition multiplies, as torch does."""
+    model = torch.nn.GELU().eval()
+    x = torch.linspace(-6.0, 6.0, 2401).reshape(1, 2401)
+    exe = pattern_mlir.compile(model, (x,), options=pattern_mlir.CompileOptions(num_threads=1))
+    assert "arith.divf" not in exe.ir("linalg")
+    with torch.inference_mode():
+        want = model(x)
+    assert relative_error(exe(x), want) <= 1e-6
+
+
 class Interpolate(torch.nn.Module):
     def __init__(self, **kwargs):
         super().__init__()
