@@ -296,6 +296,78 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
     _run(*conv_case(*SMALL_MAP_1X1[0]), threads=2)
 
 
+# KxK convs whose windows leave columns between the planes' rows (5x5, dilated, small maps)
+# run as pixels x filters, one GEMM per output row, where the filters fill their vectors
+# better: the output is written whole, in place (no columns to drop). Stride 1 and 2, a
+# filter count that is not a whole number of vectors, each x86 level, arm64, two threads.
+ROW_GEMM_CONVS = [
+    (16, 64, 20, 23, 5, 1, 2, 1),
+    (8, 32, 17, 19, 3, 1, 2, 2),
+    (24, 40, 9, 9, 3, 1, 1, 1),
+    (16, 48, 21, 21, 5, 2, 2, 1),
+]
+
+
+def _row_gemm_case(c, f, h, w, k, s, p, d):
+    text, x, want = conv_case(c, f, h, w, k, s, p, d)
+    return text, x, want, f * want.shape[2] * want.shape[3]
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "arm64-neon"])
+@pytest.mark.parametrize(
+    "case", ROW_GEMM_CONVS, ids=lambda c: "c{}f{}_{}x{}_k{}s{}p{}d{}".format(*c)
+)
+def test_row_gemm_conv_matches_torch(case, target):
+    _skip_unless_the_host_runs(target)
+    text, x, want, size = _row_gemm_case(*case)
+    exe = _run(text, x, want, target=target)
+    if target != "arm64-neon" or case[1] % 4 == 0:
+        # the kernel writes the output itself: its flat size, no wider planes' rows
+        assert f"memref<{size}xf32>) -> ()" in exe.ir("dense")
+
+
+def test_row_gemm_conv_two_threads_matches_torch():
+    text, x, want, size = _row_gemm_case(*ROW_GEMM_CONVS[0])
+    assert f"memref<{size}xf32>) -> ()" in _run(text, x, want, threads=2).ir("dense")
+
+
+class _WideConvAndAdd(torch.nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(channels, channels, 5, padding=2)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x) + x)
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_row_gemm_conv_with_a_residual_matches_torch(target):
+    torch.manual_seed(0)
+    x = torch.randn(1, 32, 13, 15)
+    assert _compile_module(_WideConvAndAdd(32), x, target) <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    "case, lanes, by_rows",
+    [
+        ((64, 64, 56, 56, 5, 1, 2, 1), 16, True),  # 4 of 60 columns between rows
+        ((64, 64, 56, 56, 3, 1, 2, 2), 16, True),  # dilation 2: the same
+        ((64, 64, 56, 56, 3, 1, 1, 1), 16, False),  # 2 of 58: 3 %
+        ((128, 128, 14, 14, 3, 1, 1, 1), 16, True),  # 2 of 16
+        ((64, 40, 56, 56, 5, 1, 2, 1), 16, False),  # 40 filters fill 83 % of 48 lanes
+        ((64, 40, 56, 56, 5, 1, 2, 1), 8, True),  # and all of 40
+    ],
+)
+def test_wide_windows_vectorise_the_filters_where_they_fill_more_lanes(case, lanes, by_rows):
+    from pattern_mlir.passes.dense.plans import Planes, Source, _filters_skip_row_gaps
+
+    c, f, h, w, k, s, p, d = case
+    extent = (k - 1) * d + 1
+    oh, ow = _out_size(h, extent, s, p), _out_size(w, extent, s, p)
+    planes = Planes(Source(None, (1, c, h, w), (p, p, p, p)), (extent, extent), (s, s), (oh, ow))
+    assert _filters_skip_row_gaps(planes, ow, f, lanes) is by_rows
+
+
 # Pixels x filters with a weight panel larger than L1 and blocks of fewer than 6 pixels
 # (AVX2's 4) runs the reduction in chunks, the partial sums in a scratch tile (dense_gemm's
 # k_chunk): a last chunk shorter than the rest, channels taken 4 and 2 at a time, a partial
