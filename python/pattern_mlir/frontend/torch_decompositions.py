@@ -23,6 +23,9 @@ along the dimension; slices, concatenations and adds, so every target compiles i
 constant growing with n. The sums are associated differently from torch's running sum, which
 changes the result by rounding only (relative error about log2(n) ulp).
 
+Attention's safe softmax (rows of only -inf give 0) corrects the row maxima and sums instead
+of building a mask as large as the scores.
+
 Linear, bilinear and trilinear upsampling go one spatial dimension at a time: two rows
 picked by constant indices and blended with constant weights, per dimension. torch's own
 decomposition reads all 2^d corners of each output element with gathers; one dimension at a
@@ -208,6 +211,21 @@ def gelu(x: torch.Tensor, approximate: str = "none"):
     return 0.5 * x * (1.0 + torch.tanh(inner))
 
 
+def safe_softmax(x: torch.Tensor, dim: int, dtype=None):
+    """Softmax whose rows of only -inf give 0, not NaN (attention with a mask that hides a
+    whole row). torch's decomposition compares every element with -inf and reduces that to a
+    mask per row, a byte tensor as large as the scores; here the corrections act on the row
+    maxima and sums only. Multiplying by the sum's reciprocal, as ATen's softmax does."""
+    if dtype is not None:
+        x = x.to(dtype)
+    top = x.amax(dim, keepdim=True)
+    top = torch.where(top == float("-inf"), torch.zeros_like(top), top)
+    powers = torch.exp(x - top)
+    total = powers.sum(dim, keepdim=True)
+    total = torch.where(total == 0, torch.ones_like(total), total)
+    return powers * (1.0 / total)
+
+
 def decompositions() -> dict:
     """torch-mlir's own table plus ours."""
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
@@ -220,6 +238,7 @@ def decompositions() -> dict:
     table[aten.constant_pad_nd.default] = constant_pad_nd
     table[aten.convolution.default] = convolution
     table[aten.gelu.default] = gelu
+    table[aten._safe_softmax.default] = safe_softmax
     table[aten.upsample_linear1d.vec] = upsample_linear_vec
     table[aten.upsample_bilinear2d.vec] = upsample_linear_vec
     table[aten.upsample_trilinear3d.vec] = upsample_linear_vec

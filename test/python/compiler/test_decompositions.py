@@ -134,3 +134,25 @@ def test_bilinear_upsampling_indices_are_constants():
     dense = exe.ir("dense")
     assert "vector.transfer_read" in dense and "vector.gather" not in dense
     assert relative_error(exe(x), model(x)) <= 1e-5
+
+
+class MaskedAttention(torch.nn.Module):
+    def forward(self, x, mask):
+        q = x.view(1, 10, 2, 8).transpose(1, 2)
+        return torch.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=mask)
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_attention_rows_hidden_whole_give_zeros(target):
+    """SDPA's safe softmax: a row the mask hides whole is 0, as in torch (not NaN), and no
+    mask as large as the scores is built to find such rows."""
+    torch.manual_seed(4)
+    x, mask = torch.randn(1, 10, 16), torch.randn(1, 2, 10, 10)
+    mask[:, :, 3, :] = float("-inf")
+    mask[:, 1, 6, 2:] = float("-inf")
+    model = MaskedAttention().eval()
+    exe = pattern_mlir.compile(model, (x, mask), target=target)
+    assert "x10x10xi1>" not in exe.ir("linalg")
+    got, want = exe(x, mask), model(x, mask)
+    assert torch.equal(got[:, :, 3], torch.zeros_like(got[:, :, 3]))
+    assert relative_error(got, want) <= 1e-5

@@ -356,6 +356,7 @@ def test_row_gemm_conv_with_a_residual_matches_torch(target):
         ((128, 128, 14, 14, 3, 1, 1, 1), 16, True),  # 2 of 16
         ((64, 40, 56, 56, 5, 1, 2, 1), 16, False),  # 40 filters fill 83 % of 48 lanes
         ((64, 40, 56, 56, 5, 1, 2, 1), 8, True),  # and all of 40
+        ((8, 20, 5, 6, 1, 1, 0, 1), 4, False),  # 1x1: no columns between rows (its own rule)
     ],
 )
 def test_wide_windows_vectorise_the_filters_where_they_fill_more_lanes(case, lanes, by_rows):
