@@ -302,9 +302,9 @@ def test_small_map_1x1_conv_two_threads_matches_torch():
 # filter count that is not a whole number of vectors, each x86 level, arm64, two threads.
 ROW_GEMM_CONVS = [
     (16, 64, 20, 23, 5, 1, 2, 1),
-    (8, 32, 17, 19, 3, 1, 2, 2),
-    (24, 40, 9, 9, 3, 1, 1, 1),
-    (16, 48, 21, 21, 5, 2, 2, 1),
+    (8, 32, 17, 30, 3, 1, 2, 2),
+    (24, 40, 16, 18, 3, 1, 3, 3),
+    (16, 48, 21, 41, 5, 2, 2, 1),
 ]
 
 
@@ -343,30 +343,31 @@ class _WideConvAndAdd(torch.nn.Module):
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
 def test_row_gemm_conv_with_a_residual_matches_torch(target):
     torch.manual_seed(0)
-    x = torch.randn(1, 32, 13, 15)
+    x = torch.randn(1, 32, 13, 30)
     assert _compile_module(_WideConvAndAdd(32), x, target) <= TOLERANCE
 
 
 @pytest.mark.parametrize(
-    "case, lanes, by_rows",
+    "case, lanes, rows, by_rows",
     [
-        ((64, 64, 56, 56, 5, 1, 2, 1), 16, True),  # 4 of 60 columns between rows
-        ((64, 64, 56, 56, 3, 1, 2, 2), 16, True),  # dilation 2: the same
-        ((64, 64, 56, 56, 3, 1, 1, 1), 16, False),  # 2 of 58: 3 %
-        ((128, 128, 14, 14, 3, 1, 1, 1), 16, True),  # 2 of 16
-        ((64, 40, 56, 56, 5, 1, 2, 1), 16, False),  # 40 filters fill 83 % of 48 lanes
-        ((64, 40, 56, 56, 5, 1, 2, 1), 8, True),  # and all of 40
-        ((8, 20, 5, 6, 1, 1, 0, 1), 4, False),  # 1x1: no columns between rows (its own rule)
+        ((64, 64, 56, 56, 5, 1, 2, 1), 16, 6, True),  # 4 of 60 columns between rows
+        ((64, 64, 56, 56, 3, 1, 2, 2), 16, 6, True),  # dilation 2: the same
+        ((64, 64, 56, 56, 3, 1, 1, 1), 16, 6, False),  # 2 of 58: 3 %
+        ((128, 128, 14, 14, 3, 1, 1, 1), 16, 6, True),  # 2 of 16
+        ((512, 512, 7, 7, 3, 1, 1, 1), 16, 6, False),  # 7 pixels: blocks of 6 and 1
+        ((64, 40, 56, 56, 5, 1, 2, 1), 16, 8, False),  # 40 filters fill 83 % of 48 lanes
+        ((64, 40, 56, 56, 5, 1, 2, 1), 8, 4, True),  # and all of 40
+        ((8, 20, 5, 6, 1, 1, 0, 1), 4, 6, False),  # 1x1: no columns between rows (its own rule)
     ],
 )
-def test_wide_windows_vectorise_the_filters_where_they_fill_more_lanes(case, lanes, by_rows):
+def test_wide_windows_vectorise_the_filters_where_they_fill_more_lanes(case, lanes, rows, by_rows):
     from pattern_mlir.passes.dense.plans import Planes, Source, _filters_skip_row_gaps
 
     c, f, h, w, k, s, p, d = case
     extent = (k - 1) * d + 1
     oh, ow = _out_size(h, extent, s, p), _out_size(w, extent, s, p)
     planes = Planes(Source(None, (1, c, h, w), (p, p, p, p)), (extent, extent), (s, s), (oh, ow))
-    assert _filters_skip_row_gaps(planes, ow, f, lanes) is by_rows
+    assert _filters_skip_row_gaps(planes, ow, f, lanes, rows) is by_rows
 
 
 # Pixels x filters with a weight panel larger than L1 and blocks of fewer than 6 pixels

@@ -314,15 +314,15 @@ def _filters_fill_lanes_better(pixels: int, filters: int, lanes: int) -> bool:
     return _lane_use(pixels, lanes) < 0.9 and _lane_use(filters, lanes) > _lane_use(pixels, lanes)
 
 
-def _filters_skip_row_gaps(planes: Planes, ow: int, filters: int, lanes: int) -> bool:
+def _filters_skip_row_gaps(planes: Planes, ow: int, filters: int, lanes: int, rows: int) -> bool:
     """Whether a KxK conv should run as pixels x filters, a GEMM per output row: along the
     pixels, a vector computes the (kw - 1) * dilation columns between the planes' rows too
     (a 5x5 kernel on a 56-wide map: 4 of every 60). Where the filters fill their vectors
     more than 5 points better than the pixels do: the pixel-row form pays for its short
     last register block and its lane-by-lane stores (measured: a 3x3 on 56 columns, 3 %
     better in lanes, runs slower; 5x5 and dilation 2 on 56 columns, 7 % better, run faster)."""
-    if planes.wq == ow:
-        return False  # no columns between rows (1x1 convs have their own rule)
+    if planes.wq == ow or ow < 2 * rows:
+        return False  # no columns between rows (1x1 convs have their own rule); short rows
     pixels = (1 - (planes.wq - ow) / planes.wq) * _lane_use(planes.n, lanes)
     return _lane_use(filters, lanes) - pixels > 0.05
 
@@ -416,7 +416,8 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     if kh == kw == 1 and f >= v and init.kind != "load" and _filters_fill_lanes_better(n, f, v):
         epi = fuse_consumers(op.results[0], allow_residual=True)
         return _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups, epi)
-    if init.kind != "load" and _filters_skip_row_gaps(planes, ow, f, v):
+    rows = target.gemm_accumulators // min(target.gemm_block[1], -(-f // v))
+    if init.kind != "load" and _filters_skip_row_gaps(planes, ow, f, v, rows):
         epi = fuse_consumers(op.results[0], allow_residual=True)
         return _conv_transposed(
             lw, name, planes, weights, init, out_shape, target, groups, epi, b_taps
