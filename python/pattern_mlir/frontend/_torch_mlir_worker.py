@@ -1,7 +1,9 @@
 """Child process of `torch_import`: torch.export archive -> linalg-on-tensors text and weights.
 
-Started before the parent has exported the model, so importing torch and torch-mlir (about
-3 s) overlaps the export; the paths come on stdin as one JSON line once the archive exists.
+Started before the parent has exported its first model, so importing torch and torch-mlir
+(about 3 s) overlaps the export; the paths come on stdin as one JSON line once the archive
+exists, and the answer is one JSON line on stdout. The process serves the parent's later
+imports too (`serve`).
 The archive holds meta tensors; the weights come as raw arrays (`export_weights`).
 
 The text leaves the weight blobs out (`dense_resource<name>` handles only, `module_text`).
@@ -12,8 +14,10 @@ the text keeps every blob, so nothing is ever lost.
 """
 
 import json
+import os
 import re
 import sys
+import traceback
 import warnings
 
 import torch
@@ -67,7 +71,25 @@ def main(archive: str, weights: str, output: str, func_name: str) -> None:
     write_arrays(f"{output}.weights", {name: a for name, a in blobs.items() if name not in shared})
 
 
+def serve() -> None:
+    """Answers import requests, one JSON line each, until stdin closes: `{"ok": true}` or
+    `{"ok": false, "error": ...}` on one line of stdout per request. The parent keeps the
+    process for its next import (import_child.py), so torch and torch-mlir load once. Anything
+    else written to stdout, by Python or by native code, goes to stderr instead: the answers
+    have the original stdout to themselves."""
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            main(request["archive"], request["weights"], request["output"], request["func_name"])
+            answer = {"ok": True}
+        except Exception:  # noqa: BLE001 - any failure of one import is that import's error
+            answer = {"ok": False, "error": traceback.format_exc()}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
 if __name__ == "__main__":
-    request = json.loads(sys.stdin.readline() or "null")
-    if request is not None:  # the parent closes stdin without a request when its export failed
-        main(request["archive"], request["weights"], request["output"], request["func_name"])
+    serve()

@@ -3,7 +3,7 @@
 torch-mlir carries its own MLIR and LLVM. Loaded into the process that also
 JIT-compiles with the `mlir` wheel, the second LLVM breaks the JIT (measured:
 generated code silently skipped stores), so the import runs in a child
-process: the model crosses as a `torch.export` archive with its weights beside
+process (import_child.py, kept for the next import): the model crosses as a `torch.export` archive with its weights beside
 it as raw arrays (`export_weights`), the IR comes back as text (the two MLIR
 copies only ever exchange text) and the weights as the parent's own arrays
 (`resources`, for `compile_str(..., resources=)`).
@@ -12,8 +12,6 @@ copies only ever exchange text) and the weights as the parent's own arrays
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 import torch
 
 from .export_weights import strip_weights
+from .import_child import ChildFailed, give_back, take_child
 from .weight_files import read_arrays, scratch_directory, write_arrays
 
 
@@ -61,13 +60,7 @@ def import_torch(
     model: torch.nn.Module, example_inputs: tuple, func_name: str = "forward"
 ) -> ImportedModule:
     """The linalg-on-tensors module of `model` applied to `example_inputs`."""
-    child = subprocess.Popen(  # imports torch-mlir while this process exports the model
-        [sys.executable, "-m", "pattern_mlir.frontend._torch_mlir_worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = take_child()  # a new one imports torch-mlir while this process exports the model
     # The import needs eval mode (BatchNorm folding, no dropout); the caller's model is left
     # in the modes it came in.
     modes = [(module, module.training) for module in model.modules()]
@@ -76,16 +69,13 @@ def import_torch(
     finally:
         for module, training in modes:
             module.training = training
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
+        give_back(child)
 
 
 def _import_with(child, model, example_inputs, func_name: str) -> ImportedModule:
     try:
         exported = torch.export.export(fold_batchnorm(model), tuple(example_inputs))
     except Exception as error:
-        child.communicate("")  # no request: the child exits
         raise ImportError_(f"torch.export could not capture the model: {error}") from error
     given = strip_weights(exported)
     scratch = scratch_directory(sum(a.nbytes for a in given.values()))
@@ -100,9 +90,10 @@ def _import_with(child, model, example_inputs, func_name: str) -> ImportedModule
             "output": str(output),
             "func_name": func_name,
         }
-        _, stderr = child.communicate(json.dumps(request) + "\n")
-        if child.returncode != 0:
-            raise ImportError_(f"torch-mlir could not import the model:\n{stderr.strip()[-4000:]}")
+        try:
+            child.run(request)
+        except ChildFailed as error:
+            raise ImportError_(f"torch-mlir could not import the model:\n{error}") from None
         shared = json.loads(Path(f"{output}.shared.json").read_text())
         resources = {blob: given[name] for blob, name in shared.items()}
         resources.update(read_arrays(Path(f"{output}.weights")))
