@@ -3,8 +3,9 @@
 Each seed builds a random small model (pattern_mlir.testing.random_models), projects its 3x3
 convs onto patterns for about half the seeds, compiles it for the host (and for one seed in
 `--arm64-every` also for arm64-neon, run under qemu), runs it on two random inputs and compares
-every output with torch. Each (seed, target) runs in its own process, so a compiler that kills
-its process is recorded as a crash and the campaign goes on; one past `--timeout` is a hang.
+every output with torch. Cases run in worker processes, one case at a time each (`-j` workers),
+so torch, torch-mlir and the compiler load once per worker; a case that kills its worker is
+recorded as a crash and the next case gets a fresh worker, one past `--timeout` is a hang.
 
 Outcomes: ok, mismatch (relative error over 1e-4 on an output, or a NaN/inf where torch is
 finite), ill_conditioned (over 1e-4 from torch in float32, but torch's own float32 result is
@@ -29,6 +30,7 @@ import concurrent.futures
 import contextlib
 import json
 import os
+import queue
 import random
 import re
 import shlex
@@ -50,7 +52,7 @@ FAILURES = ("mismatch", "crash", "hang", "exception", "compile_error")
 OUTCOMES = ("ok", "ill_conditioned", *FAILURES)
 
 
-# ----- one case (runs in its own process) ----------------------------------------------------
+# ----- one case (runs in a worker process) ---------------------------------------------------
 def projection_of(seed: int) -> tuple[int, float] | None:
     """(patterns, connectivity) for seeds whose 3x3 convs are pattern-projected, else None."""
     r = random.Random(seed * 7919 + 17)
@@ -235,67 +237,113 @@ def signature(record: dict) -> str:
 
 
 # ----- the campaign ----------------------------------------------------------------------------
-def _run_subprocess(seed: int, target: str, args) -> dict:
-    """One case in a fresh process with its own TMPDIR (reproducers, arm64 builds), removed after."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"fuzz-{seed}-{target}-"))
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--case",
-        str(seed),
-        "--target",
-        target,
-        "--max-blocks",
-        str(args.max_blocks),
-        "--timeout",
-        str(args.timeout),
-        "--json",
-    ]
-    env = dict(os.environ, TMPDIR=str(scratch), PYTHONWARNINGS="ignore")
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        out, err = child.communicate(timeout=args.timeout + 120)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        out, err = child.communicate()
-        record = {"outcome": "hang", "detail": f"no answer within {args.timeout + 120:g} s"}
-    else:
-        lines = [line for line in out.splitlines() if line.startswith("{")]
-        if child.returncode == 0 and lines:
-            record = json.loads(lines[-1])
-        else:
-            tail = [line for line in err.splitlines() if line.strip()][-1:] or [""]
-            how = (
-                f"killed by {signal.Signals(-child.returncode).name}"
-                if child.returncode < 0
-                else f"exit status {child.returncode}"
-            )
-            record = {
-                "outcome": "crash",
-                "detail": f"{how}: {tail[0][:300]}",
-                "message": _clip(err),
-            }
-    finally:
-        # whatever the case left behind (its stage worker, after a crash)
+class _CaseWorker:
+    """A process that runs cases one after another (`--serve`), with its own TMPDIR: torch,
+    torch-mlir and the compiler load once per worker instead of once per case. The compiler
+    isolates its stages and the import itself; a case that still kills the worker, or does not
+    answer in time, is recorded as a crash or a hang and the next case gets a fresh worker."""
+
+    def __init__(self, args) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="fuzz-worker-"))
+        self.stderr = tempfile.TemporaryFile(dir=self.scratch)  # noqa: SIM115 - the worker's
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            "--max-blocks",
+            str(args.max_blocks),
+            "--timeout",
+            str(args.timeout),
+        ]
+        env = dict(os.environ, TMPDIR=str(self.scratch), PYTHONWARNINGS="ignore")
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        self.answers: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.answers.put(line)
+        self.answers.put("")  # end of output: the worker exited
+
+    def run(self, seed: int, target: str, seconds: float) -> tuple[dict, bool]:
+        """(the case's record, whether the worker can take the next case)."""
+        start = self.stderr.seek(0, 2)
+        try:
+            self.process.stdin.write(f"{seed} {target}\n")
+            self.process.stdin.flush()
+            line = self.answers.get(timeout=seconds)
+        except queue.Empty:
+            return {"outcome": "hang", "detail": f"no answer within {seconds:g} s"}, False
+        except OSError:
+            line = ""
+        if line:
+            for name in os.listdir(self.scratch):  # what the case left (reproducers, builds)
+                if not name.startswith("tmp"):
+                    shutil.rmtree(self.scratch / name, ignore_errors=True)
+            return json.loads(line), True
+        self.process.wait()
+        self.stderr.seek(start)
+        err = self.stderr.read().decode(errors="replace")
+        tail = [line for line in err.splitlines() if line.strip()][-1:] or [""]
+        code = self.process.returncode
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        record = {"outcome": "crash", "detail": f"{how}: {tail[0][:300]}", "message": _clip(err)}
+        return record, False
+
+    def close(self) -> None:
+        # the worker and whatever it left running (a stage worker, the import process)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        shutil.rmtree(scratch, ignore_errors=True)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.stderr.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+_workers = threading.local()
+_all_workers: list[_CaseWorker] = []
+
+
+def _run_in_worker(seed: int, target: str, args) -> dict:
+    """One case in this thread's worker process (a fresh one after a crash or a hang)."""
+    worker = getattr(_workers, "worker", None)
+    if worker is None:
+        worker = _workers.worker = _CaseWorker(args)
+        _all_workers.append(worker)
+    start = time.perf_counter()
+    record, usable = worker.run(seed, target, args.timeout + 120)
+    if not usable:
+        worker.close()
+        _workers.worker = None
     record.setdefault("seed", seed)
     record.setdefault("target", target)
     record["wall_seconds"] = round(time.perf_counter() - start, 1)
     if "description" not in record:
-        from pattern_mlir.testing import random_case  # the crashed child never said
+        from pattern_mlir.testing import random_case  # the crashed worker never said
 
         record["description"] = random_case(seed, max_blocks=args.max_blocks).description
     return record
+
+
+def serve(args) -> None:
+    """Runs the cases named on stdin ("seed target" per line), one JSON record per line on
+    the original stdout; anything else written to stdout (also by native code) goes to
+    stderr."""
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        seed, target = line.split()
+        record = run_case(int(seed), target, args.max_blocks, args.timeout, False)
+        answers.write(json.dumps(record) + "\n")
+        answers.flush()
 
 
 def load_results(path: Path) -> tuple[list[dict], list[dict]]:
@@ -341,7 +389,7 @@ def campaign(args) -> None:
         results.flush()
         counts = collections.Counter()
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            futures = {pool.submit(_run_subprocess, s, t, args): (s, t) for s, t in jobs}
+            futures = {pool.submit(_run_in_worker, s, t, args): (s, t) for s, t in jobs}
             for future in concurrent.futures.as_completed(futures):
                 record = future.result()
                 with lock:
@@ -354,6 +402,8 @@ def campaign(args) -> None:
                         f"{record['target']}: {record['outcome']} ({record['wall_seconds']} s){note}",
                         flush=True,
                     )
+        for worker in _all_workers:
+            worker.close()
     write_report(path, Path(args.report))
 
 
@@ -427,8 +477,8 @@ def _section(records: list[dict], meta: list[dict]) -> str:
             "pattern-projected 3x3, transposed convs, activations, norms, pools, resampling, pads, "
             "softmax, reductions, reshaping, broadcasting arithmetic, linear/matmul, attention, "
             "LSTM/GRU; several inputs and outputs) compiled and compared with torch on two random "
-            f"inputs each (relative error <= {TOLERANCE:g} per output). Each case runs in its own "
-            "process, so a crash is recorded, not fatal; about half the seeds have their 3x3 convs "
+            f"inputs each (relative error <= {TOLERANCE:g} per output). Cases run in worker "
+            "processes, so a crash is recorded, not fatal; about half the seeds have their 3x3 convs "
             "projected onto patterns. `ill_conditioned`: off by more than the tolerance, but torch's "
             "own float32 result is as far from float64 (the model amplifies rounding)."
         ),
@@ -522,7 +572,11 @@ def main(argv=None) -> int:
     parser.add_argument("--case", type=int, help="run this one seed here and print its record")
     parser.add_argument("--target", default="host", choices=("host", "arm64-neon"))
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(args)
+        return 0
     if args.case is not None:
         record = run_case(args.case, args.target, args.max_blocks, args.timeout, not args.json)
         print(json.dumps(record) if args.json else json.dumps(record, indent=1))
