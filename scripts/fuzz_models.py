@@ -6,6 +6,8 @@ convs onto patterns for about half the seeds, compiles it for the host (and for 
 every output with torch. Cases run in worker processes, one case at a time each (`-j` workers),
 so torch, torch-mlir and the compiler load once per worker; a case that kills its worker is
 recorded as a crash and the next case gets a fresh worker, one past `--timeout` is a hang.
+The workers import a copy of the committed package (`bench/snapshot.py`, beside the results),
+so edits to the working tree during a campaign change nothing it runs.
 
 Outcomes: ok, mismatch (relative error over 1e-4 on an output, or a NaN/inf where torch is
 finite), ill_conditioned (over 1e-4 from torch in float32, but torch's own float32 result is
@@ -373,7 +375,11 @@ def campaign(args) -> None:
             if (seed, target) not in done:
                 jobs.append((seed, target))
     from bench.machine import git_commit  # scripts/ is on sys.path: this script's folder
+    from bench.snapshot import activate, make_snapshot
 
+    # The workers import the committed package, not the working tree, which may change
+    # while a campaign of hours runs; the results then name exactly what ran.
+    activate(make_snapshot(path.parent)[0])
     lock = threading.Lock()
     with path.open("a") as results:
         results.write(
