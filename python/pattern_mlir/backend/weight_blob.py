@@ -34,6 +34,8 @@ __all__ = [
 # Constants below this stay in the IR (the toolchain handles them at no measurable cost).
 MIN_EXTERNAL_BYTES = 4096
 _ALIGNMENT = 64
+# Constants up to this size are copied to their declared alignment (`settle_alignment`).
+_COPY_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,18 @@ def externalize_constants(
 def settle_alignment(
     module: ir.Module | ir.Operation, constants: list[ExternalConstant]
 ) -> list[ExternalConstant]:
-    """Declares each external constant of `module` with the alignment its bytes already have.
+    """Declares each external constant of `module` larger than `_COPY_BYTES` with the
+    alignment its bytes already have; smaller ones keep the declared one (`bind_constants`
+    copies them there).
 
     MLIR keeps attribute data 16-byte aligned; the globals ask for 64, so binding the bytes
-    as they are would break the declared alignment, and copying them costs a second copy of
-    every weight (528 MB and about 1 s for VGG-16). The generated code only needs the element
-    alignment: kernels broadcast weights one scalar at a time, and the unaligned vector loads
-    of the linear layers' panels are bound by memory bandwidth. Returns the constants with
-    the alignment now declared.
+    as they are would break the declared alignment, and copying them all costs a second copy
+    of every weight (528 MB and about 1 s for VGG-16). Kernels that read a weight panel as
+    vectors, again and again from cache (the pixels x filters convs), need the 64: at 16 bytes
+    off every vector load splits two cache lines (a 5x5 conv ran 35 % slower, depending on
+    where the heap had put its panel). The large constants are linear layers' weights, whose
+    vector loads are bound by memory bandwidth. Returns the constants with the alignment now
+    declared.
     """
     by_symbol = {c.symbol: c for c in constants}
     operation = module.operation if isinstance(module, ir.Module) else module
@@ -104,7 +110,7 @@ def settle_alignment(
             if c is None:
                 continue
             have = c.data.ctypes.data & -c.data.ctypes.data  # the address's lowest set bit
-            if have < c.alignment:
+            if have < c.alignment and c.data.nbytes > _COPY_BYTES:
                 op.operation.attributes["alignment"] = ir.IntegerAttr.get(i64, have)
                 by_symbol[c.symbol] = dataclasses.replace(c, alignment=have)
     return [by_symbol[c.symbol] for c in constants]

@@ -80,7 +80,11 @@ def test_jit_reads_bound_constants_from_memory_even_misaligned():
     assert np.array_equal(out, values * 2)
 
 
-def test_settle_alignment_declares_what_the_bytes_have():
+def test_settle_alignment_declares_what_large_constants_have(monkeypatch):
+    """Constants past `_COPY_BYTES` are declared with the alignment their bytes have (no
+    second copy of a large weight); smaller ones keep the 64 bytes their vector loads want,
+    and binding copies them there."""
+    from pattern_mlir.backend import weight_blob
     from pattern_mlir.backend.weight_blob import ExternalConstant, settle_alignment
     from pattern_mlir.runtime.buffers import aligned_empty
 
@@ -92,6 +96,9 @@ def test_settle_alignment_declares_what_the_bytes_have():
         off_line = ExternalConstant(
             "big", spare[16 : 16 + 2048 * 4], 64
         )  # 16 bytes past a cache line
+        (small,) = settle_alignment(module, [off_line])
+        assert small.alignment == 64 and "alignment = 16" not in str(module)
+        monkeypatch.setattr(weight_blob, "_COPY_BYTES", 4096)
         (settled,) = settle_alignment(module, [off_line])
         assert settled.alignment == 16 and "alignment = 16" in str(module)
         (kept,) = settle_alignment(module, [ExternalConstant("big", spare[: 2048 * 4], 16)])
