@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..frontend.weight_files import scratch_directory, write_arrays
+from ..process_memory import rss_bytes
 from .errors import CompileError
 
 __all__ = ["Limits", "StageWorker", "WorkerResult"]
@@ -51,17 +52,6 @@ class WorkerResult:
     seconds: dict[str, float]
     bytecode: Path  # the last stage's module, until the worker is closed
     peak_rss: int  # bytes, as sampled
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
 
 
 class StageWorker:
@@ -229,7 +219,7 @@ def _watch(
         if until_result and result.exists():
             return _Outcome(None, peak)
         progress.poll()
-        rss = _rss_bytes(process.pid)
+        rss = rss_bytes(process.pid)
         peak = max(peak, rss)
         if rss > limits.memory_bytes:
             _kill(process)

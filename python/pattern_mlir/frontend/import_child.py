@@ -4,8 +4,9 @@ Importing torch and torch-mlir costs a fresh process about 3 s of CPU, more than
 of a small model itself. The child (`_torch_mlir_worker.serve`) therefore answers requests
 until its stdin closes, and this process keeps one idle child for its next import: the first
 import of a process pays the start (overlapped with the export), later ones do not. A child
-that died, or that has served `RETIRE_AFTER` imports (what a long-lived torch-mlir process
-accumulates stays bounded), is replaced; an idle child ends with this process.
+that died, or that has served `RETIRE_AFTER` imports or holds more than `KEEP_RSS_BYTES`
+after one (what a long-lived torch-mlir process accumulates stays bounded), is replaced; an
+idle child ends with this process.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ import sys
 import tempfile
 import threading
 
+from ..process_memory import rss_bytes
+
 __all__ = ["ChildFailed", "ImportChild", "give_back", "take_child"]
 
 RETIRE_AFTER = 32
+# An idle child holding more than this after an import (a large model's heap, which Python
+# keeps) is ended rather than kept.
+KEEP_RSS_BYTES = 1 << 30
 _STDERR_TAIL = 4000  # characters of a dead child's stderr quoted in the error
 
 
@@ -93,7 +99,11 @@ def take_child() -> ImportChild:
 
 def give_back(child: ImportChild) -> None:
     """Keeps `child` for the next import, unless it is spent or one is kept already."""
-    if child.alive() and child.served < RETIRE_AFTER:
+    if (
+        child.alive()
+        and child.served < RETIRE_AFTER
+        and rss_bytes(child.process.pid) <= KEEP_RSS_BYTES
+    ):
         with _lock:
             if not _idle:
                 _idle.append(child)

@@ -62,3 +62,10 @@ def test_a_spent_process_is_retired(monkeypatch):
     model, x = _model(), torch.randn(1, 3, 9, 9)
     _compile_and_check(model, x)
     assert import_child._idle == []
+
+
+def test_a_process_holding_much_memory_is_ended(monkeypatch):
+    monkeypatch.setattr(import_child, "KEEP_RSS_BYTES", 1)
+    model, x = _model(), torch.randn(1, 3, 9, 9)
+    _compile_and_check(model, x)
+    assert import_child._idle == []
