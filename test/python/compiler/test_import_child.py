@@ -9,6 +9,13 @@ import torch
 from pattern_mlir.frontend import import_child
 
 
+@pytest.fixture(autouse=True)
+def keep_children(monkeypatch):
+    """Earlier compiles of this worker must not make a test's child due for retirement."""
+    monkeypatch.setattr(import_child, "RETIRE_AFTER", 10**6)
+    monkeypatch.setattr(import_child, "KEEP_RSS_BYTES", 1 << 40)
+
+
 def _model():
     return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
 
