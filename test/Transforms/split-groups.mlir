@@ -36,3 +36,24 @@ func.func @runtime_weights(%x5: tensor<1x2x2x7x7xf32>, %w5: tensor<2x3x2x3x3xf32
         ins(%x5, %w5 : tensor<1x2x2x7x7xf32>, tensor<2x3x2x3x3xf32>) outs(%b5 : tensor<1x2x3x5x5xf32>) -> tensor<1x2x3x5x5xf32>
   return %y5 : tensor<1x2x3x5x5xf32>
 }
+
+// A flatten folded into the collapse (torch.flatten of the grouped conv's output): that
+// collapse is no merge back into NCHW, so it reads the split result through an expand_shape
+// into the grouped layout (it once got the 4-D result in place of its own type).
+// CHECK-LABEL: func.func @flattened
+// CHECK-NOT: conv_2d_ngchw_gfchw
+// CHECK: %[[R:.*]] = tensor.insert_slice
+// CHECK: %[[R1:.*]] = tensor.insert_slice
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[R1]] {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 2, 3, 5, 5]
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[E]] {{\[}}[0, 1, 2, 3, 4]] : tensor<1x2x3x5x5xf32> into tensor<150xf32>
+// CHECK: return %[[F]]
+func.func @flattened(%x: tensor<1x4x7x7xf32>, %b: tensor<1x6x5x5xf32>) -> tensor<150xf32> {
+  %w = arith.constant dense<1.0> : tensor<6x2x3x3xf32>
+  %x5 = tensor.expand_shape %x [[0], [1, 2], [3], [4]] output_shape [1, 2, 2, 7, 7] : tensor<1x4x7x7xf32> into tensor<1x2x2x7x7xf32>
+  %w5 = tensor.expand_shape %w [[0, 1], [2], [3], [4]] output_shape [2, 3, 2, 3, 3] : tensor<6x2x3x3xf32> into tensor<2x3x2x3x3xf32>
+  %b5 = tensor.expand_shape %b [[0], [1, 2], [3], [4]] output_shape [1, 2, 3, 5, 5] : tensor<1x6x5x5xf32> into tensor<1x2x3x5x5xf32>
+  %y5 = linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+        ins(%x5, %w5 : tensor<1x2x2x7x7xf32>, tensor<2x3x2x3x3xf32>) outs(%b5 : tensor<1x2x3x5x5xf32>) -> tensor<1x2x3x5x5xf32>
+  %y = tensor.collapse_shape %y5 [[0, 1, 2, 3, 4]] : tensor<1x2x3x5x5xf32> into tensor<150xf32>
+  return %y : tensor<150xf32>
+}

@@ -137,7 +137,16 @@ def _split(op: ir.Operation) -> bool:
                 y_g, result, [], [], [], [0, g * per_group_out, 0, 0], part, [1, 1, 1, 1]
             ).result
     users = [use.owner for use in op.results[0].uses]
-    collapse = [u for u in users if u.name == "tensor.collapse_shape"]
+    # torch-mlir's merge of groups and channels back into NCHW takes the 4-D result as it
+    # is; any other collapse (a flatten folded into it) reads the 5-D form below.
+    merged = ir.RankedTensorType.get(full_out, f32)
+    collapse = [
+        u
+        for u in users
+        if u.name == "tensor.collapse_shape"
+        and u.results[0].type == merged
+        and str(u.attributes["reassociation"]) == str(_group_reassociation())
+    ]
     for user in collapse:
         user.results[0].replace_all_uses_with(result)
         user.erase()

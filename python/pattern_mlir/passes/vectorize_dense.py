@@ -34,6 +34,7 @@ from .dense.block_sparse import plan_block_conv, plan_block_matmul
 from .dense.contraction import plan_contraction, plan_generic_contraction
 from .dense.conv_transpose import plan_conv_or_transposed
 from .dense.plans import Lowering, plan_depthwise, plan_matmul, plan_pool
+from .dense.slice_reads import read_slices_at_their_source
 from .dense.transform import lower_vectors, vectorize_ops
 from .registry import register_pass
 from .target_option import CpuPass
@@ -243,6 +244,7 @@ class VectorizeDense(CpuPass):
 
 def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:
     """Route 2: the remaining linalg ops on tensors through the transform dialect."""
+    read_slices_at_their_source(module)
     functions, ops = [], []
     for f in module.regions[0].blocks[0].operations:
         if f.operation.name != "func.func" or not f.regions[0].blocks:

@@ -156,3 +156,53 @@ def test_attention_rows_hidden_whole_give_zeros(target):
     got, want = exe(x, mask), model(x, mask)
     assert torch.equal(got[:, :, 3], torch.zeros_like(got[:, :, 3]))
     assert relative_error(got, want) <= 1e-5
+
+
+class CropThenReflect(torch.nn.Module):
+    def __init__(self, crop, reflect):
+        super().__init__()
+        self.crop, self.reflect = crop, reflect
+
+    def forward(self, x):
+        return torch.nn.functional.pad(
+            torch.nn.functional.pad(x, self.crop), self.reflect, mode="reflect"
+        )
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+@pytest.mark.parametrize(
+    "crop, reflect",
+    [
+        ([-1, 1, 0, 0], [2, 2, 1, 1]),
+        ([0, 0, 3, -1], [2, 2, 1, 1]),
+        ([-1, 1, 3, -1, 0, 3], [2, 2, 0, 0]),
+    ],
+    ids=["crop_w", "crop_h", "crop_w_h_pad_c"],
+)
+def test_reflect_padding_of_a_cropped_tensor_matches_torch(crop, reflect, target):
+    """The reflection reads the crop (a slice: a strided view once bufferized) with gathers;
+    their offsets must follow the source's rows (passes/dense/slice_reads.py), found by the
+    random-model fuzzer (seeds 524 and 533)."""
+    model, x = CropThenReflect(crop, reflect).eval(), torch.randn(1, 5, 15, 32)
+    exe = pattern_mlir.compile(model, (x,), target=target)
+    assert relative_error(exe(x), model(x)) <= 1e-6
+
+
+class GroupedConvFlattened(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(8, 4, 2, stride=2, padding=1, groups=4)
+        self.linear = torch.nn.Linear(84, 7)
+
+    def forward(self, x):
+        return self.linear(torch.flatten(self.conv(x)))
+
+
+def test_grouped_conv_flattened_into_a_linear_matches_torch():
+    """A flatten folded into the collapse after a grouped conv (fuzzer seed 789): the split
+    into one conv per group must not hand the flatten its 4-D result."""
+    torch.manual_seed(5)
+    model, x = GroupedConvFlattened().eval(), torch.randn(1, 8, 5, 13)
+    exe = pattern_mlir.compile(model, (x,), options=pattern_mlir.CompileOptions(num_threads=1))
+    with torch.inference_mode():
+        assert relative_error(exe(x), model(x)) <= 1e-5
