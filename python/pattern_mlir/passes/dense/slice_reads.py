@@ -5,7 +5,9 @@ padding, flips, index_select) into a `vector.gather` whose offsets are linearise
 read tensor's own shape. When that tensor is a `tensor.extract_slice`, bufferization makes it
 a strided view of its source, and the linearised offsets then walk the source's rows with
 the slice's row length: a reflect pad after a crop read each row's reflection from the row
-before it. Reading the source at the slice's offsets instead keeps the linearisation right.
+before it; and a view with a stride other than 1 in its last dimension left a gather LLVM
+could not lower at all. Reading the source at the slice's offsets and strides instead keeps
+the linearisation right.
 """
 
 from __future__ import annotations
@@ -23,21 +25,23 @@ def _static(attr: ir.Attribute) -> list[int]:
     return [int(v) for v in ir.DenseI64ArrayAttr(attr)]
 
 
-def _offsets(slice_op: ir.Operation) -> list[int] | None:
-    """The slice's offsets, if it is static, of unit strides and keeps the source's rank."""
+def _placement(slice_op: ir.Operation) -> tuple[list[int], list[int]] | None:
+    """The slice's (offsets, strides), if they are static and it keeps the source's rank."""
     if len(slice_op.operands) != 1:  # dynamic offsets, sizes or strides
         return None
     source, result = slice_op.operands[0].type, slice_op.results[0].type
     if ir.RankedTensorType(source).rank != ir.RankedTensorType(result).rank:
         return None
-    if any(s != 1 for s in _static(slice_op.attributes["static_strides"])):
-        return None
-    return _static(slice_op.attributes["static_offsets"])
+    return (
+        _static(slice_op.attributes["static_offsets"]),
+        _static(slice_op.attributes["static_strides"]),
+    )
 
 
 def read_slices_at_their_source(module: ir.Operation) -> int:
-    """Rewrites every `tensor.extract` in a linalg.generic body that reads a static unit-stride
-    slice; returns how many."""
+    """Rewrites every `tensor.extract` in a linalg.generic body that reads a static slice;
+    returns how many. A strided slice is a view upstream cannot gather from at all (its
+    `vector.gather` had no LLVM lowering): read at its source, index i is offset + stride * i."""
     moved = 0
     for generic in collect_ops(module, "linalg.generic"):
         reads = [
@@ -48,19 +52,27 @@ def read_slices_at_their_source(module: ir.Operation) -> int:
         for read in reads:
             source, total = read.operands[0], None
             while (slice_op := defining_op(source, "tensor.extract_slice")) is not None:
-                offsets = _offsets(slice_op)  # a slice of a slice: the offsets add up
-                if offsets is None:
+                placement = _placement(slice_op)
+                if placement is None:
                     break
-                total = offsets if total is None else [a + b for a, b in zip(total, offsets)]
+                if total is None:
+                    total = placement
+                else:  # a slice of a slice: outer index j is inner offset + stride * j
+                    (outer_off, outer_st), (off, st) = total, placement
+                    total = (
+                        [o + s * a for o, s, a in zip(off, st, outer_off)],
+                        [s * b for s, b in zip(st, outer_st)],
+                    )
                 source = slice_op.operands[0]
             if total is None:
                 continue
             with ir.InsertionPoint(read), read.location:
                 index = ir.IndexType.get()
-                indices = [
-                    i if off == 0 else arith.addi(i, arith.constant(index, off))
-                    for i, off in zip(read.operands[1:], total)
-                ]
+                indices = []
+                for i, off, stride in zip(read.operands[1:], *total):
+                    if stride != 1:
+                        i = arith.muli(i, arith.constant(index, stride))
+                    indices.append(i if off == 0 else arith.addi(i, arith.constant(index, off)))
                 value = tensor.extract(source, indices)
             read.results[0].replace_all_uses_with(value)
             read.erase()
