@@ -247,7 +247,7 @@ class _CaseWorker:
 
     def __init__(self, args) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="fuzz-worker-"))
-        self.stderr = tempfile.TemporaryFile(dir=self.scratch)  # noqa: SIM115 - the worker's
+        self.stderr = tempfile.TemporaryFile(dir=self.scratch)  # noqa: SIM115 - open while the worker lives
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
