@@ -416,8 +416,9 @@ def plan_conv(op: ir.Operation, name: str, target: Target, groups: int) -> Lower
     if kh == kw == 1 and f >= v and init.kind != "load" and _filters_fill_lanes_better(n, f, v):
         epi = fuse_consumers(op.results[0], allow_residual=True)
         return _conv_transposed(lw, name, planes, weights, init, out_shape, target, groups, epi)
-    rows = target.gemm_accumulators // min(target.gemm_block[1], -(-f // v))
-    if init.kind != "load" and _filters_skip_row_gaps(planes, ow, f, v, rows):
+    if init.kind != "load" and _filters_skip_row_gaps(
+        planes, ow, f, v, _filter_block(target, f)[1]
+    ):
         epi = fuse_consumers(op.results[0], allow_residual=True)
         return _conv_transposed(
             lw, name, planes, weights, init, out_shape, target, groups, epi, b_taps
@@ -541,6 +542,12 @@ def implicit_gemm_spec(
     )
 
 
+def _filter_block(target: Target, filters: int) -> tuple[int, int]:
+    """(vectors of filters, rows of pixels) of the pixels x filters register block."""
+    nv = min(target.gemm_block[1], -(-filters // target.lanes))
+    return nv, target.gemm_accumulators // nv
+
+
 def _conv_transposed(
     lw, name, planes, weights, init, out_shape, target, groups, epi: Epilogue, taps=(0,)
 ) -> Lowering:
@@ -557,7 +564,7 @@ def _conv_transposed(
     by_rows = planes.wq != ow
     p = ow if by_rows else planes.n
     v = target.lanes
-    nv = min(target.gemm_block[1], -(-f // v))
+    nv, rows = _filter_block(target, f)
     tile = nv * v
     panels = -(-f // tile)
     t = len(taps)
@@ -566,7 +573,7 @@ def _conv_transposed(
     bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
     bias_padded = np.zeros(panels * tile, np.float32)
     bias_padded[:f] = bias
-    mr = min(p, max(1, target.gemm_accumulators // nv))
+    mr = min(p, max(1, rows))
     if t > 1:
         a_tap, b_tap = tuple(taps), tuple(k * tile for k in range(t))
     else:
