@@ -77,7 +77,7 @@ func.func @forward(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
 // CHECK: call @pattern_conv_0_entry(%{{.*}}, %[[PAD]])
 // CHECK: %[[T:.*]] = bufferization.to_tensor %[[PAD]] restrict writable
 // CHECK-NOT: tensor.extract_slice
-// CHECK: %[[PADB:.*]] = bufferization.to_buffer %[[T]] read_only : tensor<1x1x8x16xf32>
+// CHECK: %[[PADB:.*]] = bufferization.to_buffer %[[T]] read_only {pattern.read = {{[0-9]+}} : i64} : tensor<1x1x8x16xf32>
 // CHECK: call @pattern_conv_1_entry(%[[PADB]],
 // CHECK-LABEL: func.func private @pattern_conv_0(
 // CHECK-SAME: memref<1x4x4xf32, strided<[128, 16, 1], offset: 34>>

@@ -96,7 +96,11 @@ def _snippet(kernel: GpuPatternConv, kernel_text: str, target_env: str) -> str:
     out_shape = (g.n, g.out_channels, g.out_height, g.out_width)
     in_m = f"memref<{_tensor((g.n, g.in_channels, g.height, g.width))}>"
     out_m = f"memref<{_tensor(out_shape)}>"
-    body.append(f"%xm = bufferization.to_buffer %x read_only : {in_t} to {in_m}")
+    # Named after the conv, so that CSE never merges two convs' reads of one tensor
+    # (passes/utils/kernel_calls.py says why that breaks bufferization).
+    body.append(
+        f'%xm = bufferization.to_buffer %x read_only {{pattern.read = "{name}"}} : {in_t} to {in_m}'
+    )
     flat_in = f"memref<{g.input_size}xf32>"
     body.append(f"%input = memref.collapse_shape %xm [[0, 1, 2, 3]] : {in_m} into {flat_in}")
     if arg_types["input"] != flat_in:

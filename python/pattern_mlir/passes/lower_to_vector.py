@@ -34,7 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, func
+from mlir.dialects import func
 
 from ..codegen import fkw
 from ..codegen.activation import Activation
@@ -46,6 +46,7 @@ from ..codegen.schedule import cpu_target, filter_groups
 from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
+from .utils.kernel_calls import constant_buffer, output_buffer, read_buffer, result_tensor
 from .utils.walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
@@ -352,24 +353,6 @@ def _append_functions(module: ir.Operation, kernel_text: str, entry_text: str) -
         ir.InsertionPoint(body).insert(op)
 
 
-def _to_buffer(value: ir.Value, memref_type: ir.Type) -> ir.Value:
-    return ir.Operation.create(
-        "bufferization.to_buffer",
-        results=[memref_type],
-        operands=[value],
-        attributes={"read_only": ir.UnitAttr.get()},
-    ).result
-
-
-def _constant_buffer(array: np.ndarray) -> ir.Value:
-    element = ir.F32Type.get() if array.dtype == np.float32 else ir.IntegerType.get_signless(32)
-    tensor = arith.constant(
-        ir.RankedTensorType.get(list(array.shape), element),
-        ir.DenseElementsAttr.get(np.ascontiguousarray(array)),
-    )
-    return _to_buffer(tensor, ir.MemRefType.get(list(array.shape), element))
-
-
 @dataclass(frozen=True)
 class _Conv:
     """One packed conv read and planned, before it is lowered."""
@@ -450,18 +433,6 @@ def _consumer(conv: _Conv, convs: list[_Conv]) -> _Conv | None:
     return user if user is not None and user.plan.geometry.phases == 1 else None
 
 
-def _alloc(shape) -> ir.Value:
-    return ir.Operation.create(
-        "memref.alloc",
-        results=[ir.MemRefType.get(list(shape), ir.F32Type.get())],
-        operands=[],
-        attributes={
-            "alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
-            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0]),
-        },
-    ).result
-
-
 def _interior(padded: ir.Value, frame: OutputFrame, shape) -> ir.Value:
     """The image inside a padded tensor (1, O, Hp, Wq): tensor.extract_slice of ``shape``."""
     return ir.Operation.create(
@@ -517,18 +488,13 @@ def lower_conv(
     out_shape = info.output_shape if consumer is None else (1, *consumer.plan.input_shape)
     with ir.InsertionPoint(op), op.location:
         if padded_input is None:
-            x = _to_buffer(op.operands[0], ir.MemRefType.get(list(info.input_shape), f32))
+            x = read_buffer(op.operands[0], ir.MemRefType.get(list(info.input_shape), f32))
         else:
-            x = _to_buffer(padded_input, ir.MemRefType.get(list(padded_input.type.shape), f32))
-        buffers = [_constant_buffer(a) for a in arrays.values()]
-        out = _alloc(out_shape)
+            x = read_buffer(padded_input)
+        buffers = [constant_buffer(a) for a in arrays.values()]
+        out = output_buffer(out_shape)
         func.CallOp([], ir.FlatSymbolRefAttr.get(entry), [x, *buffers, out])
-        result = ir.Operation.create(
-            "bufferization.to_tensor",
-            results=[ir.RankedTensorType.get(list(out_shape), f32)],
-            operands=[out],
-            attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
-        ).result
+        result = result_tensor(out)
         # Until the consumer is lowered it reads the image as before: the padded tensor's
         # interior. Its lowering then takes the padded tensor itself and erases the slice.
         image = (

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, func
+from mlir.dialects import func
 
 from ..target import Target
 from .dense.block_sparse import plan_block_conv, plan_block_matmul
@@ -39,6 +39,7 @@ from .dense.transform import lower_vectors, vectorize_ops
 from .registry import register_pass
 from .target_option import CpuPass
 from .utils.conv_info import collect_ops
+from .utils.kernel_calls import constant_buffer, output_buffer, read_buffer, result_tensor
 from .utils.size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 
 _PLANNERS = {
@@ -75,32 +76,6 @@ def _append_functions(module: ir.Operation, text: str) -> None:
         ir.InsertionPoint(body).insert(op)
 
 
-def _to_buffer(value: ir.Value) -> ir.Value:
-    t = value.type
-    memref_type = ir.MemRefType.get(list(t.shape), t.element_type)
-    return ir.Operation.create(
-        "bufferization.to_buffer",
-        results=[memref_type],
-        operands=[value],
-        attributes={"read_only": ir.UnitAttr.get()},
-    ).result
-
-
-def _constant_buffer(array: np.ndarray) -> ir.Value:
-    """A read-only buffer of a constant: int32 arrays (block streams' indices) stay i32, others f32."""
-    integer = array.dtype == np.int32
-    array = np.ascontiguousarray(array, dtype=np.int32 if integer else np.float32)
-    element = ir.IntegerType.get_signless(32) if integer else ir.F32Type.get()
-    tensor_type = ir.RankedTensorType.get(list(array.shape), element)
-    tensor = arith.constant(tensor_type, ir.DenseElementsAttr.get(array, type=tensor_type))
-    return ir.Operation.create(
-        "bufferization.to_buffer",
-        results=[ir.MemRefType.get(list(array.shape), element)],
-        operands=[tensor],
-        attributes={"read_only": ir.UnitAttr.get()},
-    ).result
-
-
 def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None:
     """Appends the lowering's functions and replaces `op` (and its fused consumers) by a call.
 
@@ -112,26 +87,12 @@ def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None
     result_type = last.results[0].type
     with ir.InsertionPoint(last), op.location:
         args = [
-            _constant_buffer(x) if isinstance(x, np.ndarray) else _to_buffer(x)
+            constant_buffer(x) if isinstance(x, np.ndarray) else read_buffer(x)
             for x in lowering.operands
         ]
-        out_type = ir.MemRefType.get(list(result_type.shape), result_type.element_type)
-        out = ir.Operation.create(
-            "memref.alloc",
-            results=[out_type],
-            operands=[],
-            attributes={
-                "alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
-                "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0]),
-            },
-        ).result
+        out = output_buffer(result_type.shape, result_type.element_type)
         func.CallOp([], ir.FlatSymbolRefAttr.get(lowering.entry), [*args, out])
-        result = ir.Operation.create(
-            "bufferization.to_tensor",
-            results=[result_type],
-            operands=[out],
-            attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
-        ).result
+        result = result_tensor(out)
     last.results[0].replace_all_uses_with(result)
     for dead in reversed([op, *lowering.fused]):
         dead.erase()

@@ -1,0 +1,76 @@
+"""The buffers a generated kernel is called on, from the tensors around it.
+
+A kernel (a pattern conv, a dense GEMM or stencil) is a function on memrefs; the tensor
+program calls it on `bufferization.to_buffer` of its inputs, an aligned allocation for its
+result, and `bufferization.to_tensor` of that allocation. One-shot bufferization then sees
+the input read where its `to_buffer` stands and nowhere else: the call's later reads of the
+memref are invisible to it. So each `to_buffer` must stay next to its call. `to_buffer` has
+no side effects, and CSE merged two of the same tensor: the second call then read the
+buffer through the first call's `to_buffer`, and bufferization, seeing no read after the
+first, let an op in between write into it in place (a softmax's -inf fill over a layer
+norm's output that a later linear layer still read). Every `to_buffer` made here carries
+its own `pattern.read` number, so no two are alike and none is merged.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith
+
+__all__ = ["constant_buffer", "output_buffer", "read_buffer", "result_tensor"]
+
+_reads = itertools.count()
+
+
+def read_buffer(value: ir.Value, memref_type: ir.Type | None = None) -> ir.Value:
+    """A read-only buffer of the tensor `value`, read where it is inserted."""
+    if memref_type is None:
+        t = ir.RankedTensorType(value.type)
+        memref_type = ir.MemRefType.get(list(t.shape), t.element_type)
+    return ir.Operation.create(
+        "bufferization.to_buffer",
+        results=[memref_type],
+        operands=[value],
+        attributes={
+            "read_only": ir.UnitAttr.get(),
+            "pattern.read": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), next(_reads)),
+        },
+    ).result
+
+
+def constant_buffer(array: np.ndarray) -> ir.Value:
+    """A read-only buffer of a constant: integer arrays (index tables) as i32, others f32."""
+    integer = np.issubdtype(array.dtype, np.integer)
+    array = np.ascontiguousarray(array, dtype=np.int32 if integer else np.float32)
+    element = ir.IntegerType.get_signless(32) if integer else ir.F32Type.get()
+    tensor_type = ir.RankedTensorType.get(list(array.shape), element)
+    tensor = arith.constant(tensor_type, ir.DenseElementsAttr.get(array, type=tensor_type))
+    return read_buffer(tensor)
+
+
+def output_buffer(shape, element: ir.Type | None = None) -> ir.Value:
+    """A 64-byte aligned allocation for a kernel's result."""
+    element = element or ir.F32Type.get()
+    return ir.Operation.create(
+        "memref.alloc",
+        results=[ir.MemRefType.get(list(shape), element)],
+        operands=[],
+        attributes={
+            "alignment": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64),
+            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0]),
+        },
+    ).result
+
+
+def result_tensor(buffer: ir.Value) -> ir.Value:
+    """The kernel's result as a tensor: a fresh buffer nothing else aliases."""
+    t = ir.MemRefType(buffer.type)
+    return ir.Operation.create(
+        "bufferization.to_tensor",
+        results=[ir.RankedTensorType.get(list(t.shape), t.element_type)],
+        operands=[buffer],
+        attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
+    ).result
