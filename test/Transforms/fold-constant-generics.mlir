@@ -131,3 +131,36 @@ func.func @unordered() -> (tensor<4xi1>, tensor<4xi1>, tensor<4xi1>) {
   } -> tensor<4xi1>
   return %ult, %one, %une : tensor<4xi1>, tensor<4xi1>, tensor<4xi1>
 }
+
+// Nearest upsampling's source indices as the front end traces them: floor(i * scale) of an
+// arange constant, cast to i64. floor, ceil, trunc and roundeven fold; -1.5 and 2.5 show
+// the roundings apart (roundeven: -2 and 2).
+// CHECK-LABEL: func.func @roundings
+// CHECK-NOT: linalg.generic
+// CHECK: arith.constant dense<{{\[}}[-2, -1, -1, -2], [2, 3, 2, 2]]> : tensor<2x4xi64>
+func.func @roundings() -> tensor<2x4xi64> {
+  %x = arith.constant dense<[-1.5, 2.5]> : tensor<2xf32>
+  %e = tensor.empty() : tensor<2x4xi64>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<2xf32>) outs(%e : tensor<2x4xi64>) {
+  ^bb0(%in: f32, %out: i64):
+    %k = linalg.index 1 : index
+    %fl = math.floor %in : f32
+    %ce = math.ceil %in : f32
+    %tr = math.trunc %in : f32
+    %re = math.roundeven %in : f32
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %lt1 = arith.cmpi slt, %k, %c1 : index
+    %lt2 = arith.cmpi slt, %k, %c2 : index
+    %a = arith.select %lt2, %ce, %tr : f32
+    %b = arith.select %lt1, %fl, %a : f32
+    %c3 = arith.constant 3 : index
+    %last = arith.cmpi eq, %k, %c3 : index
+    %v = arith.select %last, %re, %b : f32
+    %i = arith.fptosi %v : f32 to i64
+    linalg.yield %i : i64
+  } -> tensor<2x4xi64>
+  return %r : tensor<2x4xi64>
+}

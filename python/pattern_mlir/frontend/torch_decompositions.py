@@ -30,6 +30,12 @@ Linear, bilinear and trilinear upsampling go one spatial dimension at a time: tw
 picked by constant indices and blended with constant weights, per dimension. torch's own
 decomposition reads all 2^d corners of each output element with gathers; one dimension at a
 time, only the last dimension gathers, and it gathers two values per element.
+
+Nearest (and nearest-exact) upsampling picks source indices computed as ATen computes them,
+in float32 from the scale (in / out, or 1 / scale_factor). torch-mlir divides the output
+index by out / in instead, which rounds differently: for 28 -> 4 it reads rows 0, 6, 13, 21
+where torch reads 0, 7, 14, 21. Here the indices are traced from an arange (so they fold to
+constants) and each spatial dimension is one index_select.
 """
 
 from __future__ import annotations
@@ -119,10 +125,30 @@ def constant_pad_nd(x: torch.Tensor, pad, value=0.0):
 
 
 def convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-    """A grouped transposed conv as one transposed conv per group, concatenated: torch-mlir's
-    lowering of a depthwise transposed conv (one input channel per group) emits an invalid
-    tensor.collapse_shape; other group counts go the same way, so there is one lowering."""
-    if not transposed or groups == 1:
+    """Transposed convs torch-mlir lowers wrongly, rewritten as ones it lowers right:
+    * padding beyond dilation * (kernel - 1) (a 1x1 transposed conv with padding 1): the
+      canvas torch-mlir builds is then too small and it slices past its end. Padding a
+      transposed conv crops its output, so the conv runs with the padding it can take and
+      the rest is cropped with a slice;
+    * groups: one transposed conv per group, concatenated. torch-mlir's lowering of a
+      depthwise transposed conv (one input channel per group) emits an invalid
+      tensor.collapse_shape; other group counts go the same way, so there is one lowering."""
+    if not transposed:
+        return NotImplemented
+    kernel = weight.shape[2:]
+    excess = [max(p - d * (k - 1), 0) for p, d, k in zip(padding, dilation, kernel)]
+    if any(excess):
+        inner = [p - e for p, e in zip(padding, excess)]
+        y = convolution(x, weight, bias, stride, inner, dilation, True, output_padding, groups)
+        if y is NotImplemented:
+            y = aten.convolution.default(
+                x, weight, bias, stride, inner, dilation, True, output_padding, groups
+            )
+        for dim, e in enumerate(excess, start=2):
+            if e:
+                y = y.narrow(dim, e, y.shape[dim] - 2 * e)
+        return y
+    if groups == 1:
         return NotImplemented
     xs, ws = x.chunk(groups, dim=1), weight.chunk(groups, dim=0)
     bs = bias.chunk(groups) if bias is not None else [None] * groups
@@ -197,6 +223,48 @@ def upsample_trilinear3d(
     return _upsample_linear(x, output_size, align_corners, [scales_d, scales_h, scales_w])
 
 
+def _nearest_indices(size: int, out: int, scale, exact: bool) -> torch.Tensor:
+    """Source index per output index along one dimension (UpSample.h: nearest_idx,
+    nearest_neighbor_compute_source_index and its exact variant)."""
+    f32 = np.float32
+    ratio = f32(1.0 / scale) if scale is not None and scale > 0 else f32(size) / f32(out)
+    index = torch.arange(out, dtype=torch.float32)
+    if exact:
+        index = index + 0.5
+    return torch.floor(index * float(ratio)).to(torch.int64).clamp_max(size - 1)
+
+
+def _upsample_nearest(x: torch.Tensor, output_size, scales, exact: bool) -> torch.Tensor:
+    spatial = len(output_size)
+    picks = []
+    for k in range(spatial):
+        size, out = x.shape[x.dim() - spatial + k], output_size[k]
+        if out == size and (not exact or scales[k] in (None, 1.0)):
+            index = torch.arange(size)  # nearest_idx's copy case
+        else:
+            index = _nearest_indices(size, out, scales[k], exact)
+        picks.append(index.to(x.device).reshape([-1] + [1] * (spatial - k - 1)))
+    return x[(Ellipsis, *picks)]
+
+
+def _nearest_vec(exact: bool):
+    def upsample(x, output_size, scale_factors):
+        spatial = x.dim() - 2
+        sizes, scales = _sizes_and_scales(x, spatial, output_size, scale_factors)
+        return _upsample_nearest(x, sizes, scales, exact)
+
+    return upsample
+
+
+def _nearest_default(exact: bool):
+    def upsample(x, output_size, *scales):
+        spatial = len(output_size)
+        scales = (list(scales) + [None] * spatial)[:spatial]
+        return _upsample_nearest(x, list(output_size), scales, exact)
+
+    return upsample
+
+
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _SQRT_1_2 = math.sqrt(0.5)
 
@@ -245,4 +313,18 @@ def decompositions() -> dict:
     table[aten.upsample_linear1d.default] = upsample_linear1d
     table[aten.upsample_bilinear2d.default] = upsample_bilinear2d
     table[aten.upsample_trilinear3d.default] = upsample_trilinear3d
+    for exact, ops in (
+        (False, (aten.upsample_nearest1d, aten.upsample_nearest2d, aten.upsample_nearest3d)),
+        (
+            True,
+            (
+                aten._upsample_nearest_exact1d,
+                aten._upsample_nearest_exact2d,
+                aten._upsample_nearest_exact3d,
+            ),
+        ),
+    ):
+        for op in ops:
+            table[op.vec] = _nearest_vec(exact)
+            table[op.default] = _nearest_default(exact)
     return table

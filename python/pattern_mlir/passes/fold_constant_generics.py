@@ -10,7 +10,7 @@ generics with numpy at compile time and puts the result in their place as a cons
 What folds: a `linalg.generic` with only parallel loops and one result with an identity
 indexing map, whose inputs are constants read through maps of dimensions and constants, and
 whose body uses only `linalg.index`, scalar `arith` constants, integer and float arithmetic
-(absolute values included), comparisons, `arith.select`, casts, `tensor.extract` from a
+(absolute values and floor, ceil, trunc and roundeven included), comparisons, `arith.select`, casts, `tensor.extract` from a
 constant (at indices inside its bounds everywhere) and `linalg.yield`. An `outs` tensor the
 body reads must be a constant or a `linalg.fill` of one. Anything else (a runtime operand,
 an op outside that list, a result over MAX_ELEMENTS elements) leaves the generic as it is.
@@ -55,6 +55,15 @@ _CASTS = (
     "arith.extf",
     "arith.truncf",
 )
+
+
+# Exact in numpy as in LLVM (math.round, half away from zero, has no exact numpy twin).
+_ROUNDINGS = {
+    "math.floor": np.floor,
+    "math.ceil": np.ceil,
+    "math.trunc": np.trunc,
+    "math.roundeven": np.rint,
+}
 
 
 class _CannotFold(Exception):
@@ -160,6 +169,8 @@ def _evaluate(op: ir.Operation) -> np.ndarray:
             value = np.negative(read(inner.operands[0]))
         elif name in ("math.absi", "math.absf"):  # reflect padding's index table
             value = np.abs(read(inner.operands[0]))
+        elif name in _ROUNDINGS:  # nearest resampling's source indices
+            value = _ROUNDINGS[name](read(inner.operands[0]))
         elif name in _CASTS:
             value = np.asarray(read(inner.operands[0])).astype(_dtype(inner.results[0].type))
         elif name in ("arith.cmpi", "arith.cmpf"):

@@ -33,6 +33,7 @@ from ..target import Target
 from .dense.block_sparse import plan_block_conv, plan_block_matmul
 from .dense.contraction import plan_contraction, plan_generic_contraction
 from .dense.conv_transpose import plan_conv_or_transposed
+from .dense.gather_shuffles import gathers_as_shuffles
 from .dense.plans import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense.slice_reads import read_slices_at_their_source
 from .dense.transform import lower_vectors, vectorize_ops
@@ -225,4 +226,5 @@ def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:
     with module.context, ir.Location.unknown():
         skipped = vectorize_ops(module, ops, lanes)
         lower_vectors(module, functions)
+        gathers_as_shuffles(module)
     return skipped

@@ -40,10 +40,15 @@ def test_negative_padding_matches_torch(pad):
             in_channels=8, out_channels=4, kernel_size=4, stride=3, padding=2, dilation=2, groups=2
         ),
         dict(in_channels=6, out_channels=9, kernel_size=2, stride=2, groups=3, bias=False),
+        # Padded beyond dilation * (kernel - 1): torch-mlir sliced past its canvas (seed 2095).
+        dict(
+            in_channels=4, out_channels=5, kernel_size=(3, 1), stride=3, padding=1, output_padding=2
+        ),
+        dict(in_channels=4, out_channels=4, kernel_size=1, stride=2, padding=(2, 1), groups=2),
     ],
-    ids=["depthwise_s2", "g2_s3_p2_d2", "g3_nobias"],
+    ids=["depthwise_s2", "g2_s3_p2_d2", "g3_nobias", "k3x1_p1_op2", "k1_p2x1_g2"],
 )
-def test_grouped_conv_transpose_matches_torch(conv, target):
+def test_transposed_conv_decompositions_match_torch(conv, target):
     torch.manual_seed(1)
     model = torch.nn.Sequential(torch.nn.ConvTranspose2d(**conv), torch.nn.ReLU()).eval()
     x = torch.randn(2, conv["in_channels"], 5, 6)
@@ -134,6 +139,48 @@ def test_bilinear_upsampling_indices_are_constants():
     dense = exe.ir("dense")
     assert "vector.transfer_read" in dense and "vector.gather" not in dense
     assert relative_error(exe(x), model(x)) <= 1e-5
+
+
+NEAREST_UPSAMPLING = {
+    4: [
+        dict(size=(4, 4)),  # 28 -> 4: torch-mlir's rounding read row 6 for torch's 7
+        dict(size=(2, 24)),
+        dict(size=(28, 9)),
+        dict(scale_factor=2),
+        dict(scale_factor=(1.7, 0.6)),
+        dict(scale_factor=2.5, recompute_scale_factor=True),
+        dict(size=(5, 7), mode="nearest-exact"),
+        dict(scale_factor=0.45, mode="nearest-exact"),
+        dict(scale_factor=(1.1, 1.0), mode="nearest-exact"),
+    ],
+    3: [dict(size=7), dict(scale_factor=3), dict(size=3, mode="nearest-exact")],
+    5: [dict(size=(2, 6, 5)), dict(scale_factor=1.5, mode="nearest-exact")],
+}
+
+
+class NearestMany(torch.nn.Module):
+    """Every case of NEAREST_UPSAMPLING in one model, so one compile checks them all."""
+
+    def forward(self, *inputs):
+        outs = []
+        for x in inputs:
+            for kwargs in NEAREST_UPSAMPLING[x.dim()]:
+                mode = kwargs.get("mode", "nearest")
+                args = {k: v for k, v in kwargs.items() if k != "mode"}
+                outs.append(torch.nn.functional.interpolate(x, mode=mode, **args))
+        return tuple(outs)
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_nearest_upsampling_picks_torchs_source_indices(target):
+    torch.manual_seed(4)
+    inputs = (torch.randn(1, 3, 28, 9), torch.randn(1, 4, 10), torch.randn(1, 2, 3, 4, 5))
+    model = NearestMany().eval()
+    exe = pattern_mlir.compile(model, inputs, target=target)
+    got, want = exe(*inputs), model(*inputs)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert torch.equal(torch.as_tensor(g), w)
 
 
 class MaskedAttention(torch.nn.Module):

@@ -10,14 +10,20 @@ constants and generics that build the tables) and written back as what it is:
 * the same for every iteration: a constant;
 * `a * i + b` of loop i: that arithmetic on `linalg.index`, which the vectorizer reads as a
   contiguous row (a = 1 along the row) or as one position per row;
+* along the innermost loop, `clip((p * i + r) // q - k, low, high)` of loop i (nearest
+  resampling by a rational factor, bicubic taps clamped to the row): that arithmetic, which
+  vectorises to a gather at a fixed pattern of offsets per row (passes/dense/gather_shuffles.py
+  makes it a read and a shuffle);
 * anything else, of a loop other than the innermost: a load from a constant table at
   `linalg.index` of that loop, one scalar per row.
 
-A position along the innermost loop that is no line (reflected or clamped columns) is left
-as it was. What cannot be evaluated (positions from runtime data) is left too.
+Any other position along the innermost loop (reflected columns) is left as it was. What
+cannot be evaluated (positions from runtime data) is left too.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
@@ -202,6 +208,56 @@ def _line(values: np.ndarray) -> tuple[int, int] | None:
     return (a, b) if np.array_equal(values, a * np.arange(len(values)) + b) else None
 
 
+MAX_DIVISOR = 32  # largest q tried by `_clamped_steps`
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """values[i] == clip((p * i + r) // q - k, low, high), with p, r >= 0 and q >= 1."""
+
+    p: int
+    r: int
+    q: int
+    k: int
+    low: int | None
+    high: int | None
+
+    def evaluate(self, n: int) -> np.ndarray:
+        values = (self.p * np.arange(n, dtype=np.int64) + self.r) // self.q - self.k
+        return np.clip(values, self.low, self.high)
+
+
+def _clamped_steps(values: np.ndarray) -> _Steps | None:
+    """The `_Steps` of a non-decreasing table, if there is one: nearest resampling by a
+    rational factor (i // 2 for x2), or the taps of bicubic resampling (i // 2 + t, clamped
+    to the row at both ends)."""
+    n = len(values)
+    if values.ndim != 1 or n < 3 or np.any(np.diff(values) < 0):
+        return None
+    low, high = int(values[0]), int(values[-1])
+    inside = np.flatnonzero((values > low) & (values < high))
+    # The unclamped run: the interior, widened by one index at each end.
+    first = max(int(inside[0]) - 1, 0) if len(inside) else 0
+    last = min(int(inside[-1]) + 1, n - 1) if len(inside) else n - 1
+    if last - first < 2:
+        return None
+    rise, run = int(values[last] - values[first]), last - first
+    for q in range(1, MAX_DIVISOR + 1):
+        slope = round(rise * q / run)
+        for p in range(max(slope - 1, 0), slope + 2):
+            base = q * int(values[first]) - p * first
+            for r in range(base, base + q):
+                k = max(-(r // q), 0)  # (p i + r) // q as (p i + r + q k) // q - k: unsigned
+                raw = _Steps(p, r + q * k, q, k, None, None).evaluate(n)
+                if not np.array_equal(raw[first : last + 1], values[first : last + 1]):
+                    continue
+                below, above = raw.min() < low, raw.max() > high
+                steps = _Steps(p, r + q * k, q, k, low if below else None, high if above else None)
+                if np.array_equal(steps.evaluate(n), values):
+                    return steps
+    return None
+
+
 def _index_constant(n: int) -> ir.Value:
     return arith.constant(ir.IndexType.get(), n)
 
@@ -230,7 +286,29 @@ def _position(
                 i = arith.muli(i, _index_constant(a))
             return arith.addi(i, _index_constant(b)) if b else i
         if loop == innermost:
-            return None
+            # Arithmetic on the index vectorises to a gather at computed positions; a table
+            # along the row would be read lane by lane.
+            steps = _clamped_steps(values)
+            if steps is None:
+                return None
+            i = ir.Operation.create(
+                "linalg.index",
+                results=[index],
+                attributes={"dim": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), loop)},
+            ).result
+            if steps.p != 1:
+                i = arith.muli(i, _index_constant(steps.p))
+            if steps.r:
+                i = arith.addi(i, _index_constant(steps.r))
+            if steps.q != 1:
+                i = arith.divui(i, _index_constant(steps.q))
+            if steps.k:
+                i = arith.subi(i, _index_constant(steps.k))
+            if steps.low is not None:
+                i = arith.maxsi(i, _index_constant(steps.low))
+            if steps.high is not None:
+                i = arith.minsi(i, _index_constant(steps.high))
+            return i
         i64 = ir.IntegerType.get_signless(64)
         table_type = ir.RankedTensorType.get([len(values)], i64)
     with ir.InsertionPoint(outside):
