@@ -183,6 +183,41 @@ def test_nearest_upsampling_picks_torchs_source_indices(target):
         assert torch.equal(torch.as_tensor(g), w)
 
 
+class NearestThenChannelMean(torch.nn.Module):
+    def forward(self, x):
+        up = torch.nn.functional.interpolate(x, size=(2, 22), mode="nearest")
+        return up.mean((0, 2, 3), keepdim=True)
+
+
+class ResultTwiceThroughAPad(torch.nn.Module):
+    def forward(self, x, y):
+        t = x.transpose(0, 2)
+        return y * y, t, torch.nn.functional.pad(t, [0, 0], mode="reflect")
+
+
+@pytest.mark.parametrize(
+    "model, shapes",
+    [
+        (NearestThenChannelMean(), [(1, 11, 19, 9)]),
+        (ResultTwiceThroughAPad(), [(1, 1, 1), (1, 1, 1)]),
+    ],
+    ids=["nearest_mean_seed370", "pad_copy_seed494"],
+)
+def test_gathers_of_index_tables_fuse_and_return_safely(model, shapes):
+    """Fuzz seeds 370 and 494. Nearest resampling through index tables fused into a mean left
+    the reduced batch loop indexed by no operand (passes/dense/fuse.py now keeps such a
+    producer apart); a one-lane gather read as a copy folded into the tensor it copied, so
+    @forward returned one buffer twice and upstream's buffer-results-to-out-params crashed
+    (passes/dense/gather_shuffles.py leaves in-order reads as gathers)."""
+    torch.manual_seed(5)
+    inputs = tuple(torch.randn(*s) for s in shapes)
+    exe = pattern_mlir.compile(model, inputs, options=pattern_mlir.CompileOptions(num_threads=1))
+    got, want = exe(*inputs), model(*inputs)
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    for g, w in zip(got, want):
+        assert relative_error(g, w) <= 1e-6
+
+
 class MaskedAttention(torch.nn.Module):
     def forward(self, x, mask):
         q = x.view(1, 10, 2, 8).transpose(1, 2)

@@ -176,6 +176,30 @@ def _fuse(consumer: ir.Operation, k: int, producer: ir.Operation) -> ir.Operatio
     return fused
 
 
+def _dims_of(expr: ir.AffineExpr) -> set[int]:
+    expr = expr.maybe_downcast() if hasattr(expr, "maybe_downcast") else expr
+    if isinstance(expr, ir.AffineDimExpr):
+        return {expr.position}
+    if isinstance(expr, ir.AffineBinaryExpr):
+        return _dims_of(expr.lhs) | _dims_of(expr.rhs)
+    return set()
+
+
+def _loops_stay_defined(c_maps, k: int, p_input_maps) -> bool:
+    """Whether every loop of the consumer is still indexed by some operand once input k is
+    replaced by the producer's inputs: linalg infers loop sizes from the operands, and a
+    producer reading only index tables (nearest resampling's rows and columns) would leave a
+    reduced dimension indexed by nothing."""
+    reads = c_maps[k]
+    used = set()
+    for m in [*c_maps[:k], *c_maps[k + 1 :]]:
+        used |= {e.position for e in m.results if isinstance(e, ir.AffineDimExpr)}
+    for m in p_input_maps:
+        for e in m.results:
+            used |= _dims_of(e.compose(reads))
+    return used == set(range(reads.n_dims))
+
+
 def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | None:
     """Inlines one producer into `consumer`, which is erased; returns (the fused op, the
     producer), or None if no producer fits."""
@@ -192,6 +216,8 @@ def _try_fuse(consumer: ir.Operation) -> tuple[ir.Operation, ir.Operation] | Non
         if producer is None or iterations > _elements(value.type) or not _worth(producer, value):
             continue
         if size + len(_body(producer).operations) > MAX_BODY:
+            continue
+        if not _loops_stay_defined(c_maps, k, indexing_maps(producer)[: _counts(producer)[0]]):
             continue
         fused = _fuse(consumer, k, producer)
         for old, new in zip(consumer.results, fused.results):

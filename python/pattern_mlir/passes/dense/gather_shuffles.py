@@ -168,7 +168,10 @@ def _rewrite(gather: ir.Operation) -> bool:
         return False
     low = int(offsets.min())
     span = int(offsets.max()) - low + 1
-    if span > SPAN_PER_LANE * lanes:
+    if span > SPAN_PER_LANE * lanes or np.array_equal(offsets - low, np.arange(lanes)):
+        # A row read in order is a copy, which canonicalisation may fold into the tensor it
+        # copies; two results of @forward can then be one buffer, and upstream's
+        # buffer-results-to-out-params crashes on that (fuzz seed 494). A gather stays one.
         return False
     index = ir.IndexType.get()
     element = result_type.element_type
@@ -199,7 +202,10 @@ def _rewrite(gather: ir.Operation) -> bool:
                 user.results[0].replace_all_uses_with(picked)
                 user.erase()
         if next(iter(gather.results[0].uses), None) is not None:
-            gather.results[0].replace_all_uses_with(vector.shape_cast(result_type, picked))
+            # An identity shape_cast (a 1-D gather) crashes canonicalisation in this release.
+            if picked.type != result_type:
+                picked = vector.shape_cast(result_type, picked)
+            gather.results[0].replace_all_uses_with(picked)
     gather.erase()
     _erase_unused(positions)
     return True
