@@ -16,7 +16,7 @@ from mlir import ir
 
 from ..runtime.allocator import small_pages
 from ..runtime.call_signature import Signature
-from ..runtime.executable import ENTRY, Arm64Executable, Executable, TensorSpec
+from ..runtime.executable import ENTRY, Arm64Executable, Executable
 from ..target import Target, resolve_target, stamp_target
 from .errors import CompileError
 from .executable import HostExecutable, VulkanModelExecutable
@@ -82,8 +82,7 @@ def _compile_in_worker(
     limits = Limits(options.timeout_s, options.memory_limit_bytes)
     with small_pages():
         result = worker.run(text, resources, request, limits, report)
-    inputs = [TensorSpec(s) for s in result.inputs]
-    outputs = [TensorSpec(s) for s in result.outputs]
+    inputs, outputs = list(result.inputs), list(result.outputs)
     stages: dict[str, str] = {}  # filled once the worker has printed them, after codegen
     seconds = dict(result.seconds)
     context = ir.Context()

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..frontend.weight_files import scratch_directory, write_arrays
 from ..process_memory import rss_bytes
+from ..runtime.call_signature import TensorSpec
 from .errors import CompileError
 
 __all__ = ["Limits", "StageWorker", "WorkerResult"]
@@ -47,8 +48,8 @@ class Limits:
 
 @dataclass
 class WorkerResult:
-    inputs: list[tuple[int, ...]]
-    outputs: list[tuple[int, ...]]
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
     seconds: dict[str, float]
     bytecode: Path  # the last stage's module, until the worker is closed
     peak_rss: int  # bytes, as sampled
@@ -121,8 +122,8 @@ class StageWorker:
                 )
             self._limits, self._names = limits, result["stages"]
             return WorkerResult(
-                [tuple(s) for s in result["inputs"]],
-                [tuple(s) for s in result["outputs"]],
+                [TensorSpec.from_json(s) for s in result["inputs"]],
+                [TensorSpec.from_json(s) for s in result["outputs"]],
                 {"handover": handover, **result["seconds"]},
                 out / "final.mlirbc",
                 outcome.peak_rss,

@@ -35,7 +35,7 @@ from mlir.passmanager import PassManager
 from ..frontend.weight_files import read_arrays
 from .errors import CompileError
 from .resources import attach, check_attached
-from .signature import entry_signature
+from .signature import entry_signature, with_index_bounds
 from .source_locations import describe_unparsable_op
 from .stages import Stage, cpu_stages, gpu_stages, run_stage, split_pipeline, stage_text
 
@@ -101,6 +101,19 @@ def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
         except ValueError as error:
             raise CompileError("parse", str(error)) from error
         inputs, outputs = entry_signature(module)
+        inputs = with_index_bounds(module, inputs)
+        if request["target"] == "vulkan-adreno":
+            named = [
+                *(f"input {i}" for i in range(len(inputs))),
+                *(f"result {i}" for i in range(len(outputs))),
+            ]
+            for what, spec in zip(named, [*inputs, *outputs]):
+                if spec.dtype != "float32":
+                    raise CompileError(
+                        "import",
+                        f"{what} of @forward is {spec.dtype}; the vulkan-adreno target "
+                        "passes float32 tensors only",
+                    )
         check_asserts(module)
         seconds, names = {}, ["linalg"]
         before = snapshots["linalg"] = module.operation.clone()
@@ -125,8 +138,8 @@ def compile_module(request: dict, progress: Progress, snapshots: dict) -> dict:
             module.operation.write_bytecode(out)
         seconds["write"] = time.perf_counter() - start
         return {
-            "inputs": [list(s) for s in inputs],
-            "outputs": [list(s) for s in outputs],
+            "inputs": [s.to_json() for s in inputs],
+            "outputs": [s.to_json() for s in outputs],
             "seconds": seconds,
             "stages": names,
         }

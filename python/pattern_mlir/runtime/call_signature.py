@@ -17,7 +17,7 @@ __all__ = ["SIGNATURE_MARKER", "SIGNATURE_SYMBOL", "Signature", "TensorSpec", "e
 
 SIGNATURE_SYMBOL = "pattern_mlir_signature"
 SIGNATURE_MARKER = b"pattern-mlir-signature:"
-_SUPPORTED_DTYPES = ("float32",)
+_SUPPORTED_DTYPES = ("float32", "int64", "int32")
 
 
 class SignatureFormatError(ValueError):
@@ -26,29 +26,50 @@ class SignatureFormatError(ValueError):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """Static shape and element type of one input or output."""
+    """Static shape and element type of one input or output; for an integer input that
+    indexes a table (token ids into an nn.Embedding), the `bounds` [low, high) its values
+    must lie in, which the runtime checks before the code reads the table."""
 
     shape: tuple[int, ...]
     dtype: str = "float32"
+    bounds: tuple[int, int] | None = None
 
     def to_json(self) -> dict:
-        return {"shape": list(self.shape), "dtype": self.dtype}
+        data = {"shape": list(self.shape), "dtype": self.dtype}
+        if self.bounds is not None:
+            data["bounds"] = list(self.bounds)
+        return data
 
     @staticmethod
     def from_json(data) -> TensorSpec:
         """Parses and checks one spec; any other form is a `SignatureFormatError`."""
-        if not isinstance(data, dict) or set(data) != {"shape", "dtype"}:
+        if not isinstance(data, dict) or not {"shape", "dtype"} <= set(data) <= {
+            "shape",
+            "dtype",
+            "bounds",
+        }:
             raise SignatureFormatError(
-                f"a tensor is {{'shape': [...], 'dtype': ...}}, got {data!r}"
+                f"a tensor is {{'shape': [...], 'dtype': ..., 'bounds': [low, high] (optional)}}, "
+                f"got {data!r}"
             )
-        shape, dtype = data["shape"], data["dtype"]
+        shape, dtype, bounds = data["shape"], data["dtype"], data.get("bounds")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise SignatureFormatError(f"a shape is a list of sizes >= 0, got {shape!r}")
         if dtype not in _SUPPORTED_DTYPES:
             raise SignatureFormatError(
                 f"element type {dtype!r}; supported: {', '.join(_SUPPORTED_DTYPES)}"
             )
-        return TensorSpec(tuple(shape), dtype)
+        if bounds is not None and (
+            dtype == "float32"
+            or not isinstance(bounds, list)
+            or len(bounds) != 2
+            or not all(type(b) is int for b in bounds)
+            or bounds[0] >= bounds[1]
+        ):
+            raise SignatureFormatError(
+                f"bounds are [low, high] with low < high, of an integer tensor; got {bounds!r}"
+            )
+        return TensorSpec(tuple(shape), dtype, None if bounds is None else tuple(bounds))
 
 
 @dataclass(frozen=True)

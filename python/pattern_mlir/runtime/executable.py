@@ -49,7 +49,24 @@ def _as_array(value, spec: TensorSpec, index: int) -> np.ndarray:
         raise ValueError(
             f"input {index} is not C-contiguous; pass np.ascontiguousarray(x) or x.contiguous()"
         )
+    if spec.bounds is not None and value.size:
+        low, high = spec.bounds
+        smallest, largest = int(value.min()), int(value.max())
+        if smallest < low or largest >= high:
+            wrong = smallest if smallest < low else largest
+            raise ValueError(
+                f"input {index} holds {wrong}; its values index a table and must lie in "
+                f"[{low}, {high})"
+            )
     return value
+
+
+def _within(tensor, bounds: tuple[int, int]) -> bool:
+    """Whether every value of a torch tensor lies in [low, high) (`_as_array` says which does
+    not)."""
+    if tensor.numel() == 0:
+        return True
+    return bounds[0] <= int(tensor.min()) and int(tensor.max()) < bounds[1]
 
 
 class Executable:
@@ -115,6 +132,7 @@ class Executable:
                 and value.is_cpu
                 and tuple(value.shape) == spec.shape
                 and value.is_contiguous()
+                and (spec.bounds is None or _within(value, spec.bounds))
             ):
                 return None
         # numpy's allocation and a view on it cost less than torch.empty's argument parsing.
