@@ -25,19 +25,18 @@ from mlir.dialects import arith, tensor, vector
 
 from ..utils.constants import defining_op
 from ..utils.conv_info import collect_ops
+from ..utils.numpy_arith import INT_BINARY
 
 __all__ = ["gathers_as_shuffles"]
 
 SPAN_PER_LANE = 2  # most elements read per lane of the result
 
+# Integer arithmetic the position vectors use: the shared numpy twins, plus the unsigned
+# division the step tables of passes/dense/positions.py emit.
 _INT_OPS = {
-    "arith.addi": np.add,
-    "arith.subi": np.subtract,
-    "arith.muli": np.multiply,
+    **INT_BINARY,
     "arith.divui": np.floor_divide,
     "arith.remui": np.remainder,
-    "arith.maxsi": np.maximum,
-    "arith.minsi": np.minimum,
 }
 
 
@@ -102,7 +101,9 @@ def _split(value: ir.Value, lanes: int, depth: int = 0) -> tuple[np.ndarray, lis
             return a + b, sa + sb
         if sa or sb:
             raise _NotFixed
-        if op.name in ("arith.divui", "arith.remui") and (np.any(b <= 0) or np.any(a < 0)):
+        if op.name in ("arith.divui", "arith.remui", "arith.floordivsi") and (
+            np.any(b <= 0) or np.any(a < 0)
+        ):
             raise _NotFixed
         return _INT_OPS[op.name](a, b), []
     raise _NotFixed
