@@ -95,11 +95,8 @@ class HostExecutable(Executable):
     def constants(self) -> list[ExternalConstant]:
         return list(self._constants)
 
-    def _run(self, inputs, outputs):
-        self._function(self._arguments.packed(inputs + outputs))
-
-    def _run_at(self, pointers):
-        self._function(self._arguments.at(pointers).packed)
+    def _enter(self, block):
+        self._function(block.packed)
 
     def _save_library(self, path: Path) -> None:
         """The object code: the same LLVM-dialect module built by llc into libmodel.so."""

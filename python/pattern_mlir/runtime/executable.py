@@ -17,6 +17,7 @@ import numpy as np
 from .artifact import LIBRARY, MANIFEST, ArtifactError, read_artifact, write_manifest
 from .call_signature import Signature, TensorSpec
 from .memref_arguments import MemRefArguments
+from .tensor_call import tensor_call
 
 __all__ = ["ENTRY", "Arm64Executable", "Executable", "HostLibraryExecutable", "TensorSpec", "load"]
 
@@ -59,6 +60,10 @@ def _as_array(value, spec: TensorSpec, index: int) -> np.ndarray:
                 f"[{low}, {high})"
             )
     return value
+
+
+def _no_tensor_call(inputs) -> None:
+    return None
 
 
 def _within(tensor, bounds: tuple[int, int]) -> bool:
@@ -109,50 +114,42 @@ class Executable:
 
     def __call__(self, *inputs):
         """Runs the model; torch tensors out where torch is installed, else numpy arrays."""
+        call = self._tensor_call or self._make_tensor_call()
+        results = call(inputs)
+        if results is not None:
+            return results
         torch = _torch()
-        if torch is not None and self._run_at is not None:
-            results = self._call_on_tensors(torch, inputs)
-            if results is not None:
-                return results[0] if len(results) == 1 else tuple(results)
         outputs = self.run(*inputs)
         results = [torch.from_numpy(o) for o in outputs] if torch else outputs
         return results[0] if len(results) == 1 else tuple(results)
 
-    def _call_on_tensors(self, torch, inputs) -> list | None:
-        """CPU tensors of the right shapes and dtypes, contiguous, run in place into fresh
-        tensors: no numpy views or ctypes objects, whose making cost more than a small
-        model's kernels. None for anything else, which `run` checks (and converts or refuses)."""
-        if len(inputs) != len(self.inputs):
-            return None
-        dtypes = self._torch_dtypes(torch)
-        for value, spec, dtype in zip(inputs, self.inputs, dtypes):
-            if not (
-                isinstance(value, torch.Tensor)
-                and value.dtype == dtype
-                and value.is_cpu
-                and tuple(value.shape) == spec.shape
-                and value.is_contiguous()
-                and (spec.bounds is None or _within(value, spec.bounds))
-            ):
-                return None
-        # numpy's allocation and a view on it cost less than torch.empty's argument parsing.
-        outputs = [torch.from_numpy(np.empty(s.shape, s.dtype)) for s in self.outputs]
-        self._run_at([t.data_ptr() for t in (*inputs, *outputs)])
-        return outputs
+    _tensor_call = None  # the generated call path for tensors, made on the first call
 
-    def _torch_dtypes(self, torch) -> list:
-        """The torch dtype of every input (computed once)."""
-        if not hasattr(self, "_torch_dtype_list"):
-            self._torch_dtype_list = [
-                torch.from_numpy(np.empty(0, s.dtype)).dtype for s in self.inputs
-            ]
-        return self._torch_dtype_list
+    def _make_tensor_call(self):
+        """runtime/tensor_call.py's path where this target runs in-process on raw buffers and
+        torch is installed; else one that sends every call down `run`."""
+        torch = _torch()
+        if torch is None or self._arguments is None:
+            self._tensor_call = _no_tensor_call
+        else:
+            self._tensor_call = tensor_call(
+                torch, self.inputs, self.outputs, self._arguments, self._enter, _within
+            )
+        return self._tensor_call
 
     def _run(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
-        raise NotImplementedError  # pragma: no cover - every target overrides it
+        arguments = self._arguments
+        block = arguments.take([a.ctypes.data for a in (*inputs, *outputs)])
+        self._enter(block)
+        arguments.release(block)
 
-    # A target that can run on raw buffers defines `_run_at(pointers)`: inputs, then outputs.
-    _run_at = None
+    # A target that runs its code in this process on raw buffers sets `_arguments` (the
+    # descriptors of its inputs, then its outputs) and defines `_enter(block)`, which calls the
+    # code on one block of them; the others override `_run`.
+    _arguments: MemRefArguments | None = None
+
+    def _enter(self, block) -> None:
+        raise NotImplementedError  # pragma: no cover - set with `_arguments`
 
     # ----- save ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -220,11 +217,8 @@ class HostLibraryExecutable(Executable):
         self._function.restype = None
         self._arguments = MemRefArguments(inputs + outputs)
 
-    def _run(self, inputs, outputs):
-        self._function(*self._arguments.descriptors(inputs + outputs))
-
-    def _run_at(self, pointers):
-        self._function(*self._arguments.at(pointers).descriptors)
+    def _enter(self, block):
+        self._function(*block.descriptors)
 
     def _save_library(self, path: Path) -> None:
         if self.library.resolve() != path.resolve():

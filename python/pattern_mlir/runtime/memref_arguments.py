@@ -3,14 +3,14 @@
 A memref argument is a descriptor: allocated and aligned pointers, an offset, then the sizes
 and strides. Shapes are static, so only the two pointers change from call to call. Building
 the descriptors (and, for the JIT's packed calling convention, the array of pointers to every
-descriptor field) anew on each call cost more than running a small model. Each thread gets its
-own block: ctypes releases the GIL during the call, so two threads may be inside at once.
+descriptor field) anew on each call cost more than running a small model. A call takes a
+block of descriptors from a free list and gives it back after: ctypes releases the GIL during
+the call, so two threads may be inside at once, each with its own block.
 """
 
 from __future__ import annotations
 
 import ctypes
-import threading
 
 import numpy as np
 
@@ -20,7 +20,7 @@ __all__ = ["MemRefArguments"]
 
 
 class _Block:
-    """One thread's descriptors, laid out back to back as int64 fields."""
+    """One call's descriptors, laid out back to back as int64 fields."""
 
     def __init__(self, specs: list[TensorSpec]):
         values: list[int] = []
@@ -46,25 +46,24 @@ class MemRefArguments:
 
     def __init__(self, specs: list[TensorSpec]):
         self._specs = list(specs)
-        self._local = threading.local()
+        self._free: list[_Block] = []
+        # The field of each descriptor's allocated pointer; the aligned one follows it.
+        self.slots: tuple[int, ...] = tuple(self._new_block().starts)
 
-    def at(self, pointers: list[int]) -> _Block:
-        """This thread's descriptors, pointing at the buffers at `pointers` (C-contiguous, of
-        the specs' shapes and dtypes: the caller checks); `.packed` is the `void **` of the
-        packed calling convention, `.descriptors` one pointer per descriptor (C interface)."""
-        block = getattr(self._local, "block", None)
-        if block is None:
-            block = self._local.block = _Block(self._specs)
+    def _new_block(self) -> _Block:
+        return _Block(self._specs)
+
+    def take(self, pointers) -> _Block:
+        """A block no other call is using, pointing at the buffers at `pointers` (C-contiguous,
+        of the specs' shapes and dtypes: the caller checks); `.packed` is the `void **` of the
+        packed calling convention, `.descriptors` one pointer per descriptor (C interface).
+        Give it back with `release` once the call has returned."""
+        # list.pop and list.append are atomic under the GIL: no lock, no thread-local lookup.
+        block = self._free.pop() if self._free else self._new_block()
         fields = block.fields
-        for start, pointer in zip(block.starts, pointers):
-            fields[start] = pointer
-            fields[start + 1] = pointer
+        for slot, pointer in zip(self.slots, pointers):
+            fields[slot] = fields[slot + 1] = pointer
         return block
 
-    def packed(self, arrays: list[np.ndarray]) -> ctypes.Array:
-        """The `void **` of the packed calling convention, pointing at `arrays`."""
-        return self.at([a.ctypes.data for a in arrays]).packed
-
-    def descriptors(self, arrays: list[np.ndarray]) -> list[ctypes.c_void_p]:
-        """A pointer to each array's descriptor, for `_mlir_ciface_*` functions."""
-        return self.at([a.ctypes.data for a in arrays]).descriptors
+    def release(self, block: _Block) -> None:
+        self._free.append(block)
