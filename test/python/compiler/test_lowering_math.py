@@ -196,3 +196,21 @@ def test_log1p_polynomial_accuracy():
         want = np.log1p(special.astype(np.float64)).astype(np.float32)
     got = _run_elementwise("%r = math.log1p %a : f32", special, np.zeros(6, np.int32), np.float32)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh"])
+def test_exp_and_tanh_accuracy(name):
+    """Over [-120, 120] and the edges of exp's range (overflow near 88.72, subnormal results
+    below -87.3, 0 below -104), and NaN and +-inf exactly as libm: the clamp passes NaN on
+    instead of selecting it out at the end."""
+    edges = [88.72, 88.7228, 88.73, -87.3, -103.9, -104.0, -110.0, 0.0, -0.0, 1e-30, -1e-30]
+    x = np.concatenate([np.linspace(-120, 120, 24001), edges]).astype(np.float32)
+    y = _run_elementwise(f"%r = math.{name} %a : f32", x, np.zeros(x.shape, np.int32), np.float32)
+    expected = getattr(np, name)(x.astype(np.float64))
+    finite = np.isfinite(expected.astype(np.float32))
+    error = np.abs(y - expected)[finite]
+    assert np.all(error <= 2e-7 * np.abs(expected[finite]) + 2.0**-149), np.max(error)
+    assert np.array_equal(y[~finite], expected[~finite].astype(np.float32))
+    special = np.array([np.nan, np.inf, -np.inf, -np.nan], np.float32)
+    got = _run_elementwise(f"%r = math.{name} %a : f32", special, np.zeros(4, np.int32), np.float32)
+    np.testing.assert_array_equal(got, getattr(np, name)(special))
