@@ -312,3 +312,61 @@ func.func @forward(%x: tensor<1x24x7x9xf32>, %y: tensor<1x24x7x9xf32>) -> (tenso
   } -> tensor<1x24x1x1xf32>
   return %a, %sum : tensor<1x24x7x9xf32>, tensor<1x24x1x1xf32>
 }
+
+// -----
+
+// A dense 3x3 stride-1 conv with 16 channels and filters runs through Winograd's
+// F(2x2, 3x3): the input is copied into zero-padded planes of 2 x 3 tiles + 2 (8x8), the
+// input transform writes V[16][C][T] (T = 3 x 3 tiles, masked: fewer than a vector), a batch
+// of 16 GEMMs (filters x channels by channels x tiles) writes M, and the output transform
+// adds the bias, applies the ReLU and stores 5 of each row's 6 columns.
+
+// CHECK-LABEL: func.func @forward
+// CHECK-NOT: tensor.pad
+// CHECK: call @dense_0_entry(
+// CHECK-LABEL: func.func private @dense_0_in(
+// CHECK-SAME: %{{.*}}: memref<1056xf32>, %{{.*}}: memref<2304xf32>)
+// CHECK: vector.load {{.*}} : memref<1056xf32>, vector<32xf32>
+// CHECK: vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// CHECK-COUNT-16: vector.maskedstore
+// CHECK-LABEL: func.func private @dense_0_gemm(
+// CHECK-SAME: %{{.*}}: memref<{{[0-9]+}}xf32>, %{{.*}}: memref<2304xf32>, %{{.*}}: memref<2320xf32>)
+// CHECK: vector.fma
+// CHECK-LABEL: func.func private @dense_0_out(
+// CHECK-SAME: %{{.*}}: memref<2320xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<400xf32>)
+// CHECK: vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23] : vector<16xf32>, vector<16xf32>
+// CHECK: arith.cmpf ugt
+// CHECK: vector.maskedstore %{{.*}} : memref<400xf32>, vector<16xi1>, vector<16xf32>
+// CHECK-LABEL: func.func private @dense_0_entry
+// CHECK: memref.subview %{{.*}}[0, 1, 1] [16, 5, 5] [1, 1, 1]
+// CHECK: linalg.copy
+// CHECK: call @dense_0_in(
+// CHECK: call @dense_0_gemm(
+// CHECK: call @dense_0_out(
+
+// NEON-LABEL: func.func private @dense_0_in(
+// NEON: vector.shuffle {{.*}} [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
+// NEON: scf.parallel
+func.func @forward(%x: tensor<1x16x5x5xf32>) -> tensor<1x16x5x5xf32> {
+  %w = arith.constant dense<0.5> : tensor<16x16x3x3xf32>
+  %b = arith.constant dense<0.25> : tensor<16xf32>
+  %zero = arith.constant 0.0 : f32
+  %xp = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
+    tensor.yield %zero : f32
+  } : tensor<1x16x5x5xf32> to tensor<1x16x7x7xf32>
+  %e = tensor.empty() : tensor<1x16x5x5xf32>
+  %bb = linalg.broadcast ins(%b : tensor<16xf32>) outs(%e : tensor<1x16x5x5xf32>) dimensions = [0, 2, 3]
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+         ins(%xp, %w : tensor<1x16x7x7xf32>, tensor<16x16x3x3xf32>) outs(%bb : tensor<1x16x5x5xf32>) -> tensor<1x16x5x5xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%c : tensor<1x16x5x5xf32>) outs(%e : tensor<1x16x5x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %p = arith.cmpf ugt, %in, %zero : f32
+    %s = arith.select %p, %in, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<1x16x5x5xf32>
+  return %r : tensor<1x16x5x5xf32>
+}

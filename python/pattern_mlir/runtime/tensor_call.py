@@ -2,11 +2,11 @@
 
 A small op's kernel takes about as long as the Python around its call, and its data evicts
 the interpreter's from the caches, so every bytecode between the caller and the kernel costs
-more than it does alone: on a 1x64x56x56 ReLU each generic loop (over the inputs to check
-them, over the buffers to fill the descriptors) cost about half a microsecond, and together
-they made the call slower than torch's own. So the path is generated once per executable
-as straight-line code for its number of inputs and outputs, the way `dataclasses` writes
-`__init__`: no loop, every constant bound as a default argument.
+more than it does alone: the generic loops (over the inputs to check them, over the buffers
+to fill the descriptors) made a small activation's call slower than torch's own (measured
+in docs/runtime.md). So the path is generated once per executable as straight-line code for
+its number of inputs and outputs, the way `dataclasses` writes `__init__`: no loop, every
+constant bound in its namespace.
 
 The path takes CPU tensors of the right dtypes and shapes, contiguous, and integer inputs
 within their bounds; it returns None for anything else, which the caller sends down the

@@ -39,6 +39,7 @@ from .plans import (
     plan_conv,
     read_init,
 )
+from .winograd import plan_winograd
 
 __all__ = ["plan_conv_or_transposed", "spread_input"]
 
@@ -81,7 +82,11 @@ def plan_conv_or_transposed(
     op: ir.Operation, name: str, target: Target, groups: int
 ) -> Lowering | None:
     """linalg.conv_2d_nchw_fchw: split by output phase when its input is a spread canvas."""
-    return plan_transposed(op, name, target, groups) or plan_conv(op, name, target, groups)
+    return (
+        plan_transposed(op, name, target, groups)
+        or plan_winograd(op, name, target, groups)
+        or plan_conv(op, name, target, groups)
+    )
 
 
 def plan_transposed(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
