@@ -11,7 +11,7 @@
 Training runs torch's OpenMP threads with OMP_WAIT_POLICY=PASSIVE unless the caller set a
 policy (the demo re-executes itself to set it, as libgomp reads it at load): on a shared
 2-core machine, threads that spin at every barrier while the other one is descheduled made a
-training step 6x slower (1.3-1.9 s instead of 0.18-0.25 s with load average 5-7).
+training step several times slower (measured: docs/design.md, section 10).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ this process, through libLLVM's C API) and `opt` for saved libraries (as flags),
 instructions (150 at -O2). The code we generate is already unrolled where it pays (register
 blocks, vector tiles); what -O3 unrolls further are the scalar loops around leftover ops
 (transposes, bool tensors, f64 norms), which the loop and SLP vectorisers then chew on: a
-two-layer transformer at 70k parameters took 109 s in the JIT at -O3 against 17 s at -O2,
-with the same run time. -O3 keeps everything else, with -O2's unroll budget.
+small transformer compiled several times slower in the JIT at -O3 than at -O2, with the same
+run time (measured: docs/design.md, section 10). -O3 keeps everything else, with -O2's
+unroll budget.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 A model's weights reach the LLVM dialect as `llvm.mlir.global constant` ops with dense
 initializers. Printed as LLVM IR text they take about 20 bytes per float, and opt and llc then
-hold them several times over: ResNet-50 (25 M weights) took 200 s to build for arm64 and VGG-16
-(138 M) ran out of 24 GB. `externalize_constants` turns every large initialised constant into
-an external declaration of the same symbol and returns its bytes; `assemble_blob` writes the
-bytes into one file and an assembly source that defines each symbol over its slice with
-`.incbin`. The library links that object beside the compiled code, so the weights cost the
+hold them several times over: ResNet-50 built slowly for arm64 and VGG-16 ran out of memory
+(measured: docs/design.md, section 10). `externalize_constants` turns every large initialised
+constant into an external declaration of the same symbol and returns its bytes; `assemble_blob`
+writes the bytes into one file and an assembly source that defines each symbol over its slice
+with `.incbin`. The library links that object beside the compiled code, so the weights cost the
 toolchain nothing but a copy. The host JIT binds the same symbols to the bytes in memory
-(`bind_constants`): LLVM's code generation emits constant arrays element by element, 13 of
-VGG-16's 34 s compile.
+(`bind_constants`): LLVM's code generation emits constant arrays element by element, a large
+share of VGG-16's compile (measured: docs/design.md, section 10).
 """
 
 from __future__ import annotations
@@ -90,14 +90,14 @@ def settle_alignment(
     alignment its bytes already have; smaller ones keep the declared one (`bind_constants`
     copies them there).
 
-    MLIR keeps attribute data 16-byte aligned; the globals ask for 64, so binding the bytes
-    as they are would break the declared alignment, and copying them all costs a second copy
-    of every weight (528 MB and about 1 s for VGG-16). Kernels that read a weight panel as
-    vectors, again and again from cache (the pixels x filters convs), need the 64: at 16 bytes
-    off every vector load splits two cache lines (a 5x5 conv ran 35 % slower, depending on
-    where the heap had put its panel). The large constants are linear layers' weights, whose
-    vector loads are bound by memory bandwidth. Returns the constants with the alignment now
-    declared.
+    MLIR keeps attribute data 16-byte aligned; the globals ask for 64, so binding the bytes as
+    they are would break the declared alignment, and copying them all costs a second copy of
+    every weight. Kernels that read a weight panel as vectors, again and again from cache (the
+    pixels x filters convs), need the 64: at 16 bytes off every vector load splits two cache
+    lines, and such a conv ran measurably slower, depending on where the heap had put its panel
+    (measured: docs/design.md, section 10). The large constants are linear layers' weights,
+    whose vector loads are bound by memory bandwidth. Returns the constants with the alignment
+    now declared.
     """
     by_symbol = {c.symbol: c for c in constants}
     operation = module.operation if isinstance(module, ir.Module) else module

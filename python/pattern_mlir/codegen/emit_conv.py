@@ -47,7 +47,8 @@ table (``kernel_args.py``; arguments ``kernel_starts`` and ``tap_offsets`` repla
 ``channel_splits`` and ``channels``). Taps then share no loads, but a channel block costs one
 loop instead of one per pattern: small blocks, whose input rows stay in L1 while every filter
 reads them, become affordable. Measured on Zen 4 at stride 2 (where taps share few loads
-anyway): 1.12-1.94x on ResNet-50's three stride-2 3x3 convs (``_tuned_rules``).
+anyway): faster on all three of ResNet-50's stride-2 3x3 convs (``_tuned_rules``; figures
+in docs/design.md, section 10).
 
 Only the pattern's tap offsets are compile-time constants; weights and channel indices are
 runtime arrays, so one generated function serves every weight set of the same layer shape

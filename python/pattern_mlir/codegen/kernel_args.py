@@ -13,7 +13,8 @@ pattern, ``channels``, ``weights``; ``channel_splits`` with channel blocks).
   ``[kernel_starts[b, f], kernel_starts[b, f+1])`` (CB = 1 without channel blocks). Kernels
   are stored block by block, then filter by filter, then by channel: a block's pass over all
   filters streams through memory. (Filter-major order, each block's few kernels per filter
-  2 KB apart, ran 0.75-0.82x with weights coming from DRAM, as in a whole model.)
+  2 KB apart, ran slower with weights coming from DRAM, as in a whole model; measured:
+  docs/design.md, section 10.)
 * ``tap_offsets`` int32[K, T]: where in the flat padded input (``plan.input_shape``) tap t of
   kernel k reads for output row 0, column 0: its channel's phase plane, tap row and column shift;
 * ``weights`` float32[K, T]: the FKW weights in the same order.

@@ -1,9 +1,9 @@
 """The tuning half of the layerwise representation: how one pattern conv is tiled.
 
 Field names map 1:1 onto the ``#pattern.schedule`` attribute. ``default_schedule`` picks a
-register block from the output shape so that the accumulators fit the target's vector
-registers (16 accumulators on AVX-512: 28-32 spill and cost 1.4-2.3x) and the block is as tall
-as possible (a taller block shares more input rows between the taps of a pattern).
+register block from the output shape so that the accumulators fit the target's vector registers
+(blocks that spill cost more than any gain; measured: docs/design.md, section 10) and the block
+is as tall as possible (a taller block shares more input rows between the taps of a pattern).
 """
 
 from __future__ import annotations
@@ -180,13 +180,14 @@ def default_schedule(
     ``pattern_row_vectors`` (8 on AVX-512, 5 on AVX2, 4 on NEON) is kept whole (one column
     block: no input halo is fetched twice), the rest of the budget goes to rows; wider rows
     are cut into blocks of that many vectors, on x86 of equal width. Measured on the AVX-512
-    host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224 (3 x 112, the
-    equal split, ran as fast as 3 x 128: 9.58 and 9.64 ms); AVX2 in docs/targets.md.
+    host: 4 x 64 beats 8 x 32 at width 56, 2 x 128 beats 4 x 64 at width 224, and 3 x 112, the
+    equal split, ran as fast as 3 x 128 (docs/design.md, section 10); AVX2 in docs/targets.md.
 
     Cache block over input channels: the input rows one kernel touches are
     (rows + 2) x ceil((cols + 2) / 16) cache lines; as many channels as fill the target's
-    L1 data cache form a block, a multiple of 8 (off when all channels fit). Measured at VGG conv3_2:
-    blocks of 24-32 channels +10 %, 16 or 48 less. Prefetching only pays without blocking.
+    L1 data cache form a block, a multiple of 8 (off when all channels fit). Measured at VGG
+    conv3_2: blocks of 24-32 channels gain, 16 or 48 less (docs/design.md, section 10).
+    Prefetching only pays without blocking.
 
     ``tuned_rules`` then applies what tuning taught (``_tuned_rules``, x86 targets only); False
     gives the heuristic above alone (the tuning report's baseline). Which rules hold is part
@@ -226,57 +227,52 @@ def _tuned_rules(
     d: Schedule, info: Target, out_height: int, out_width: int, stride: int
 ) -> Schedule:
     """Rules learned from tuning VGG-16 and ResNet-50 on the AVX-512 host (docs/tuning.md;
-    each gain an interleaved A/B median, repeated twice). Together: 1.001x on VGG-16 and
-    1.097x on ResNet-50 (geometric means over their layers) with no tuning at all on the Intel
-    host; 1.191x and 1.113x on the AMD Zen 4 host, with the AMD rule below. Which rules hold
-    is a field of the target (in brackets; `target/schedule_rules.py` sets them per CPU).
+    each gain an interleaved A/B median, repeated twice). Together, with no tuning at all, they
+    leave VGG-16 about as it was and speed up ResNet-50 on the Intel host, and speed up both
+    on the AMD Zen 4 host with the AMD rule below; every rule's figures are in docs/design.md,
+    section 10. Which rules hold is a field of the target (in brackets;
+    `target/schedule_rules.py` sets them per CPU).
 
     * Tiny outputs (the whole output fits one register block of at most 8 accumulators, e.g.
       the 7x7 maps of ResNet-50's last stage): no channel blocking. With so few accumulators a
       channel block holds less than one kernel per pattern loop, so loop setup and the partial
-      sums going through the output cost more than the L1 reuse gains. Stride 1: prefetch on
-      (1.37-1.40x on 512->512 7x7); stride 2: filters outermost, no prefetch (1.04-1.05x on
-      512->512 14x14 s2 on the Intel host; prefetch there was 0.87x). On AMD Zen 4 that was
-      0.90x; there stride 2 keeps a channel block (16 channels, by channel: the last rule)
-      and pads input rows to 4 floats, not 16 (rows of 9 floats: 12 instead of 16), which
-      alone gave 1.07-1.08x over the heuristic on 512->512 14x14 s2 (tuning report and an
-      A/B of 15 interleaved rounds).
+      sums going through the output cost more than the L1 reuse gains. Stride 1: prefetch on;
+      stride 2: filters outermost, no prefetch (on the Intel host; prefetch there lost). On
+      AMD Zen 4 that lost too; there stride 2 keeps a channel block (16 channels, by channel:
+      the last rule) and pads input rows to 4 floats, not 16 (rows of 9 floats: 12 instead of
+      16), which alone gained over the heuristic (tuning report and an interleaved A/B).
     * Stride 2: half the rows per register block. Neighbouring output rows share only one
       input row instead of two, so tall blocks buy little reuse, while their input rows (x2 for
-      the stride, x2 phase planes) crowd L1 (1.20-1.22x on 128->128 56x56 s2, 1.03-1.13x on
-      256->256 28x28 s2).
+      the stride, x2 phase planes) crowd L1.
     * Stride 1: a row block one row shorter when it then divides the output height (no short
-      remainder block): 8 -> 7 rows at 28x28. Marginal: +2 to +3 % on average over five
+      remainder block): 8 -> 7 rows at 28x28. Marginal: a small gain on average over five
       measurements of four layers.
-    * [not stride1_channel_blocks] AMD (Zen 4 and Zen 5), stride 1: no channel blocking, prefetch instead, and one row more
-      per register block where a row holds at least 4 vectors. Zen 4 (32 KiB L1, 1 MiB L2),
-      the 11 distinct stride-1 VGG-16 / ResNet-50 3x3 convs it changes (512->512 7x7 had no
-      block already) at 1 thread: 1.07-1.42x, 1.17x geometric mean (the extra row: 2 -> 3 rows at widths 224 and 112, 4 -> 5 at 56, another
-      +3 to +7 % there); the Zen 5 tuning report dropped the channel block on every stride-1
-      layer of 14x14 and more but VGG conv2_x and conv3_1, and chose the same taller blocks.
-      At stride 2 the channel block still wins by 2-8 % on Zen 4, so it stays. The Intel Xeon
-      host measured the opposite (blocks of 24-32 channels +10 % at VGG conv3_2, unblocked
-      -15 % at 256->256 56x56), hence a field per CPU.
-    * [split_two_vector_rows] AMD family 25 (Zen 4, double-pumped AVX-512; Zen 3 has no AVX-512), stride
-      1, rows of two 16-lane vectors (17-32 columns): 8-lane vectors, four per row, and as
-      many rows as the accumulators allow (4 at 28x28, dividing the height). Zen 4, interleaved
-      medians of 12 rounds against the AMD rule's 7 x 32/16: 1.07x on 256->512 28x28, 1.18x
-      on 512->512 28x28, 1.08x on 128->128 28x28 (6 rows: 1.08x, 1.17x, 1.09x). The tuner
-      found the same (5-6 x 32/8 on every 28x28 layer). Zen 5 (family 26) kept 16 lanes
-      when tuned, so the rule stops at family 25.
-    * [stride1_row_align] AMD, stride 1: input rows padded to a multiple of 8 floats, not 16. A 14x14 map's rows
-      need 18 floats: 24 instead of 32 per row puts a quarter less of the input through the
-      caches. Zen 4, interleaved medians of 15 rounds, three runs: 1.08-1.16x on 512->512
-      14x14, 1.06-1.10x on 256->256 14x14; from 0.996x to 1.012x on the 28-224 wide layers.
-      At stride 2 it was 0.95-0.99x, so stride 2 keeps 16 (the tuner may pick 4 or 8).
-    * [stride2_by_channel, tiny_stride2_row_align] AMD, stride 2: kernels in channel order (``kernel_order`` by_channel) in blocks of 16
-      channels. At stride 2 taps share few input loads, so the per-pattern loops' only gain
-      is small; one loop per block makes 16-channel blocks (whose input rows stay in L1)
-      cheap. Zen 4, interleaved medians of 30 rounds against the pattern-loop rules above,
-      caches warm / flushed before each run (as weights come from DRAM in a whole model):
-      1.18x / 1.12x on 128->128 56x56 s2, 1.25x / 1.25x on 256->256 28x28 s2, 1.50x / 1.94x
-      on 512->512 14x14 s2 (with rows of 4-float multiples). Whole ResNet-50, 100
-      interleaved rounds: 57.67 -> 56.57 ms (1.019x).
+    * [not stride1_channel_blocks] AMD (Zen 4 and Zen 5), stride 1: no channel blocking,
+      prefetch instead, and one row more per register block where a row holds at least 4
+      vectors (2 -> 3 rows at widths 224 and 112, 4 -> 5 at 56). On Zen 4 (32 KiB L1, 1 MiB
+      L2) it sped up every one of the 11 distinct stride-1 VGG-16 / ResNet-50 3x3 convs it
+      changes (512->512 7x7 had no block already) at 1 thread, the extra row adding to it; the
+      Zen 5 tuning report dropped the channel block on every stride-1 layer of 14x14 and more
+      but VGG conv2_x and conv3_1, and chose the same taller blocks. At stride 2 the channel
+      block still wins on Zen 4, so it stays. The Intel Xeon host measured the opposite
+      (channel blocks gain there, unblocked loses), hence a field per CPU.
+    * [split_two_vector_rows] AMD family 25 (Zen 4, double-pumped AVX-512; Zen 3 has no
+      AVX-512), stride 1, rows of two 16-lane vectors (17-32 columns): 8-lane vectors, four
+      per row, and as many rows as the accumulators allow (4 at 28x28, dividing the height).
+      On Zen 4 it beat the AMD rule's 7 x 32/16 on every 28x28 layer measured (6 rows gained
+      too). The tuner found the same (5-6 x 32/8 on every 28x28 layer). Zen 5 (family 26) kept
+      16 lanes when tuned, so the rule stops at family 25.
+    * [stride1_row_align] AMD, stride 1: input rows padded to a multiple of 8 floats, not 16.
+      A 14x14 map's rows need 18 floats: 24 instead of 32 per row puts a quarter less of the
+      input through the caches. On Zen 4 that gains on the 14x14 layers and is neutral on the
+      28-224 wide ones; at stride 2 it lost, so stride 2 keeps 16 (the tuner may pick 4 or 8).
+    * [stride2_by_channel, tiny_stride2_row_align] AMD, stride 2: kernels in channel order
+      (``kernel_order`` by_channel) in blocks of 16 channels. At stride 2 taps share few input
+      loads, so the per-pattern loops' only gain is small; one loop per block makes 16-channel
+      blocks (whose input rows stay in L1) cheap. On Zen 4 it beat the pattern-loop rules above
+      on all three stride-2 layers of ResNet-50, with caches warm and with caches flushed
+      before each run (as weights come from DRAM in a whole model), and the whole of
+      ResNet-50 a little.
     """
     vectors = min(d.tile_cols // d.vector_width, -(-out_width // d.vector_width))
     if out_height <= d.tile_rows and d.tile_rows * vectors <= 8:

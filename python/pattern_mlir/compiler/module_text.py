@@ -1,14 +1,15 @@
 """Print a module without its dialect_resources section, for either MLIR copy.
 
 A module print renders every `dense_resource` blob as hex, even when it then
-elides it (`large_resource_limit`): about 5 s for VGG-16's 528 MB of weights.
-Printing the top-level ops one by one (local scope) never reaches the
-resources section, so it costs what the ops cost. Without the alias table,
-types and maps are spelled out inline; the text parses the same.
+elides it (`large_resource_limit`): seconds for VGG-16's weights (measured:
+docs/design.md, section 10). Printing the top-level ops one by one (local scope)
+never reaches the resources section, so it costs what the ops cost. Without the
+alias table, types and maps are spelled out inline; the text parses the same.
 
 Callers print modules that were just verified (parsing and every stage verify),
 so the printer skips its own verification: for an op holding a large constant
-it scanned the data (25 ms for VGG-16's fc6 weights, 3.7 s a stage in all).
+it scanned the data, seconds a stage for VGG-16 (measured: docs/design.md,
+section 10).
 
 Plain Python on duck-typed operations: the torch-mlir child (its own MLIR) and
 the compiler (the `mlir` wheel) both use it.

@@ -1,10 +1,10 @@
 """Child process of `torch_import`: torch.export archive -> linalg-on-tensors text and weights.
 
 Started before the parent has exported its first model, so importing torch and torch-mlir
-(about 3 s) overlaps the export; the paths come on stdin as one JSON line once the archive
-exists, and the answer is one JSON line on stdout. The process serves the parent's later
-imports too (`serve`).
-The archive holds meta tensors; the weights come as raw arrays (`export_weights`).
+(seconds of CPU: docs/design.md, section 10) overlaps the export; the paths come on stdin as one
+JSON line once the archive exists, and the answer is one JSON line on stdout. The process serves
+the parent's later imports too (`serve`). The archive holds meta tensors; the weights come as
+raw arrays (`export_weights`).
 
 The text leaves the weight blobs out (`dense_resource<name>` handles only, `module_text`).
 Blobs that are the parent's own arrays are named in `<output>.shared.json`; any other blob

@@ -1,11 +1,11 @@
 """Move an ExportedProgram's weights to the import child as raw arrays, not in its archive.
 
 `torch.export.save` zips every weight with its pickles, and the child's `torch.export.load`
-reads them back: 3 to 6 s of VGG-16's import for 528 MB. Here the weights go into one raw
-file (`weight_files`, mapped, not read, by the child), and the archive holds meta tensors of
-the same shapes and classes (0.4 s to save, 0.1 s to load). The child puts the real tensors
-back before torch-mlir sees the program, and names which of the blobs it made are those
-very arrays (`shared_blobs`), so they need not cross back either.
+reads them back: seconds of VGG-16's import. Here the weights go into one raw file
+(`weight_files`, mapped, not read, by the child), and the archive holds meta tensors of the same
+shapes and classes, quick to save and load (measured: docs/design.md, section 10). The child
+puts the real tensors back before torch-mlir sees the program, and names which of the blobs it
+made are those very arrays (`shared_blobs`), so they need not cross back either.
 
 torch only (no `mlir`): both processes import it. It sets ExportedProgram's private
 `_state_dict` and `_constants`, which torch 2.13 (the pinned release) keeps as plain dicts.

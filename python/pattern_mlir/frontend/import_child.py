@@ -1,12 +1,13 @@
 """The torch-mlir child process of `torch_import`, kept between imports.
 
-Importing torch and torch-mlir costs a fresh process about 3 s of CPU, more than the import
-of a small model itself. The child (`_torch_mlir_worker.serve`) therefore answers requests
-until its stdin closes, and this process keeps one idle child for its next import: the first
-import of a process pays the start (overlapped with the export), later ones do not. A child
-that died, or that has served `RETIRE_AFTER` imports or holds more than `KEEP_RSS_BYTES`
-after one (what a long-lived torch-mlir process accumulates stays bounded), is replaced; an
-idle child ends with this process.
+Importing torch and torch-mlir costs a fresh process seconds of CPU, more than the import of a
+small model itself (measured: docs/design.md, section 10). The child
+(`_torch_mlir_worker.serve`) therefore answers requests until its stdin closes, and this process
+keeps one idle child for its next import: the first import of a process pays the start
+(overlapped with the export), later ones do not. A child that died, or that has served
+`RETIRE_AFTER` imports or holds more than `KEEP_RSS_BYTES` after one (what a long-lived
+torch-mlir process accumulates stays bounded), is replaced; an idle child ends with this
+process.
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ def make_plan(
         # staged reads each input position of the tile once per channel. Staging is only
         # chosen when all channels fit in one block: with several blocks the partial sums
         # make a round trip through global memory per block and the extra barrier pairs
-        # cost more than the reuse saves (measured 3-5x slower on lavapipe, docs/gpu.md).
+        # cost more than the reuse saves (measured on lavapipe: docs/gpu.md).
         kernels_per_group = num_kernels / groups
         # (tx * ty * lanes invocations each run kernels_per_group / lanes kernels)
         direct = kernels_per_group * distinct_tap_offsets(taps, geom) * tx * ty

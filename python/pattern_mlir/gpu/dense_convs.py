@@ -1,13 +1,13 @@
 """Run dense and depthwise convs through the pattern-conv kernel (one full pattern).
 
-Why: the upstream path lowers a conv to one invocation per output element that
-accumulates through memory on every tap, which is 3-5x slower on lavapipe than the
-pattern kernel for 3x3 convs. A dense KHxKW conv is a pattern conv whose library holds one
-mask with every tap, and FKW describes it exactly (every filter keeps every input
-channel); a depthwise conv is one whose filter f keeps only input channel f. Both
-then get the specialised kernel: filter groups, constant tap offsets, load reuse,
-fused bias and padding. Grouped convs other than depthwise stay on the upstream
-path, and so do 1x1 convs (see MIN_TAPS).
+Why: the upstream path lowers a conv to one invocation per output element that accumulates
+through memory on every tap, which is several times slower on lavapipe than the pattern kernel
+for 3x3 convs (measured: docs/design.md, section 10). A dense KHxKW conv is a pattern conv whose
+library holds one mask with every tap, and FKW describes it exactly (every filter keeps every
+input channel); a depthwise conv is one whose filter f keeps only input channel f. Both then get
+the specialised kernel: filter groups, constant tap offsets, load reuse, fused bias and padding.
+Grouped convs other than depthwise stay on the upstream path, and so do 1x1 convs (see
+MIN_TAPS).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ KIND_ATTR = "gpu.conv_kind"
 MAX_TAPS = 64
 #: 1x1 convs stay on the upstream path: with one tap per kernel the conv kernel's 4
 #: columns per invocation buy no input reuse, and on lavapipe (which vectorises across
-#: invocations) the 4-apart accesses made MobileNet-V2's and ResNet-50's 1x1 convs about
-#: 2x slower than the one-output-per-invocation upstream kernel (docs/gpu.md).
+#: invocations) the 4-apart accesses made MobileNet-V2's and ResNet-50's 1x1 convs slower
+#: than the one-output-per-invocation upstream kernel (measured: docs/gpu.md).
 MIN_TAPS = 2
 
 

@@ -7,8 +7,8 @@ Layout (ResNet-style bottlenecks, He et al. 2016, at toy size; width w, default 
 Each bottleneck is 1x1 reduce, 3x3, 1x1 expand (each conv + BatchNorm, ReLU after the sum).
 The 3x3 convs are what pattern pruning takes; the 1x1 convs of at least 4096 weights (5 of the
 8 at w=24: 4608..18432 weights, in blocks 2 and 3) are what block pruning takes (issue 18). About 8 M
-multiply-accumulates per image (FashionCNN(24, 48, 96): 10 M); a training epoch of
-Fashion-MNIST takes about 100 s on one Zen 4 core.
+multiply-accumulates per image (FashionCNN(24, 48, 96): 10 M); a training epoch's time is in
+docs/design.md, section 10.
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
 Layout (widths a, b, c; default 32, 64, 128):
   conv1 1->a @28 | pool | conv2 a->a, conv3 a->b @14 | pool | conv4 b->b, conv5 b->c, conv6 c->c @7
   | global average pool | linear c->10.
-Pooling right after conv1 keeps the cost low (an epoch of Fashion-MNIST takes about 30 s on 2
-idle CPU cores at widths 24-48-96, the demo's, and about 50 s at 32-64-128) while the five wide
-layers, where pattern pruning matters, keep VGG's shape. Conv bias is off
-because BatchNorm follows; the compiler folds BatchNorm into the conv.
+Pooling right after conv1 keeps the cost of a training epoch low (measured: docs/design.md,
+section 10) while the five wide layers, where pattern pruning matters, keep VGG's shape. Conv
+bias is off because BatchNorm follows; the compiler folds BatchNorm into the conv.
 """
 
 from __future__ import annotations

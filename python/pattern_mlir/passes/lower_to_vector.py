@@ -7,7 +7,7 @@ For every packed convolution this pass emits, into the module:
 * an entry function that pads (and, for a width stride, phase-splits) the
   input into a 64-byte aligned scratch buffer (zeroing only the border the
   image leaves; rows copied as vector code: linalg.copy's loops stayed scalar
-  in a saved library, 4.7 % of VGG-16's inference) and calls the kernel over
+  in a saved library, a measurable share of VGG-16's inference) and calls the kernel over
   balanced filter groups (`scf.parallel`, one group per thread);
 and replaces the op by a call on buffers: `bufferization.to_buffer` of the
 input and the FKW constants, an aligned output allocation, and
@@ -17,8 +17,9 @@ handles the rest of the model around it.
 A conv whose output's only user is another conv with width stride 1 (VGG's conv pairs and
 triples) writes that output straight into the consumer's padded input buffer and zeroes its
 border; the consumer reads the buffer as it is, with no scratch copy (`OutputFrame`). With
-the border-only fill that took 3.5 % off a saved VGG-16 library (opt + llc; AMD Zen 4, 1
-thread); under the JIT, whose LLVM pipeline made the copies cheaper already, it is within noise.
+the border-only fill, this made a saved VGG-16 library (opt + llc) measurably faster; under
+the JIT, whose LLVM pipeline made the copies cheaper already, it is within noise (measured:
+docs/design.md, section 10).
 
 Options: `target` (a CPU target of `pattern_mlir.target`, default host), `threads` (the executable's
 thread count, default 1). A conv runs in as many filter groups as its

@@ -3,8 +3,8 @@
 Generated code allocates each intermediate tensor with malloc and frees it at the end of
 the call. glibc serves allocations above its mmap threshold (128 KiB to 32 MiB, adaptive)
 with fresh mmaps and returns them on free, so every call page-faults and zero-fills its
-whole working set again: on WDSR-B super resolution (12.6 MB intermediates per block) that
-was about half of the run time (2 blocks: 27 ms -> 12.5 ms with the threshold raised).
+whole working set again: on WDSR-B super resolution, with megabytes of intermediates per
+block, that was about half of the run time (measured: docs/design.md, section 10).
 Raising the mmap and trim thresholds keeps those pages in the heap across calls, the way
 inference runtimes keep an arena; the cost is that the process keeps its peak working set.
 """
@@ -48,8 +48,9 @@ def small_pages():
     """numpy's large arrays without its transparent-huge-page hint, for the compiler's temporaries.
 
     numpy asks for huge pages for arrays over 4 MiB; where the kernel serves that hint with
-    direct compaction (defrag=madvise, as here), the first touch of 528 MB took 1.8 s against
-    0.27 s in 4 KiB pages: seconds of VGG-16's compile for arrays that live for one pass.
+    direct compaction (defrag=madvise, as here), the first touch costs several times what it
+    costs in 4 KiB pages (measured: docs/design.md, section 10): seconds of VGG-16's compile
+    for arrays that live for one pass.
     What the compiled code reads at run time is not among them: the weights it reads are
     MLIR's copies (attribute storage), and its buffers are allocated by the code itself.
     """

@@ -1,7 +1,8 @@
 """Aligned numpy allocation for buffers that generated kernels read with vector loads.
 
 numpy only guarantees 16-byte alignment for large arrays; the kernels want input rows on
-64-byte cache lines (measured: worth about 17 % on the host). Over-allocate and offset.
+64-byte cache lines (a measurable gain on the host: docs/design.md, section 10).
+Over-allocate and offset.
 """
 
 from __future__ import annotations

@@ -112,8 +112,8 @@ class Target:
         10 accumulators beside the four taps' broadcast weights without spills (12 spilled:
         3 rows x 4 vectors made 30 stack accesses in the pattern loops), and the taller block
         that allows beats `pattern_accumulators`' one row: AVX2 on a Zen 4 host, 2 x 5
-        vectors against 1 x 8 at width 224 1.10x, at width 112 1.20x; 2 x 4 against 1 x 7
-        at width 56 1.14x (docs/targets.md). Rows of one or two vectors keep
+        vectors against 1 x 8 at widths 224 and 112, 2 x 4 against 1 x 7 at width 56
+        (docs/targets.md; docs/design.md, section 10). Rows of one or two vectors keep
         `pattern_accumulators`."""
         if self.fma_memory_operand and self.vector_registers < 24:
             return self.vector_registers - 6

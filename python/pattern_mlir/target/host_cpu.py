@@ -1,10 +1,11 @@
 """The machine ``target="host"`` compiles for, as far as schedules depend on it.
 
 Measured schedules differ by CPU vendor more than by anything the heuristic can compute from a
-layer's shape (docs/tuning.md): the same channel block that gains 10 % on the Intel Xeon hosts
-loses 7-30 % on AMD Zen 4 and Zen 5. The tuning database keys results by the full CPU model
-(``tuning_db.signature.cpu_model``); the default heuristic only needs the vendor and, for one
-rule, the family (AMD family 25 is Zen 3 and Zen 4, whose AVX-512 is double-pumped).
+layer's shape (docs/tuning.md): the same channel block that gains on the Intel Xeon hosts loses
+on AMD Zen 4 and Zen 5 (measured: docs/design.md, section 10). The tuning database keys results
+by the full CPU model (``tuning_db.signature.cpu_model``); the default heuristic only needs the
+vendor and, for one rule, the family (AMD family 25 is Zen 3 and Zen 4, whose AVX-512 is
+double-pumped).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Which schedule rules learned from tuning hold on a CPU, as fields of its target record.
 
-Measured schedules differ by CPU more than by anything the heuristic can compute from a
-layer's shape (docs/tuning.md): the channel block that gains 10 % on the Intel Xeon hosts
-loses 7-30 % on AMD Zen 4 and Zen 5. The rules themselves, with their measurements, are in
-`codegen/schedule.py` (`_tuned_rules`); this module only says which apply to a CPU, so that
-the schedule code reads the target and never the vendor. The named x86-64 levels carry the
-rules of the CPU that builds them when it runs them (they are that ISA, tuned for this
-machine), and the generic (Intel-measured) ones elsewhere.
+Measured schedules differ by CPU more than by anything the heuristic can compute from a layer's
+shape (docs/tuning.md): the channel block that gains on the Intel Xeon hosts loses on AMD Zen 4
+and Zen 5. The rules themselves are in `codegen/schedule.py` (`_tuned_rules`), their
+measurements in docs/design.md, section 10; this module only says which apply to a CPU, so that
+the schedule code reads the target and never the vendor. The named x86-64 levels carry the rules
+of the CPU that builds them when it runs them (they are that ISA, tuned for this machine), and
+the generic (Intel-measured) ones elsewhere.
 """
 
 from __future__ import annotations

@@ -4,15 +4,16 @@ What is timed is what ships: the layer compiled by the compiler's own stages wit
 candidate as its `#pattern.schedule` (`compiled_layer.py`), one whole compiled call each run
 (input padding, kernel, threads), not a separately lowered kernel.
 
-Why thread CPU time: the tuner's machine is shared (2 cores, load averages of 8-10 were
-normal while this was written), so wall-clock times of a 7 ms kernel ranged over 3x while the
-thread's CPU time (``CLOCK_THREAD_CPUTIME_ID``: time the kernel's thread actually ran, stalls on
-memory included, preemption excluded) stayed within 1-3 %. Kernels are timed on one thread
-(the schedule is the per-thread loop nest; threads split filters). Every sample runs the
-kernel enough times to last about ``sample_ms``, and a candidate's time is the median of its
-samples. ``clock="wall"`` measures wall time instead, for a quiet machine; a thread budget
-above one (``threads``: each schedule runs its own number of filter groups, at most that many)
-needs it, as the other threads' work is not on the caller's CPU clock.
+Why thread CPU time: the tuner's machine is shared (2 cores, heavily loaded while this was
+written), so wall-clock times of one kernel varied several-fold while the thread's CPU time
+(``CLOCK_THREAD_CPUTIME_ID``: time the kernel's thread actually ran, stalls on memory included,
+preemption excluded) stayed within a few per cent (measured: docs/design.md, section 10).
+Kernels are timed on one thread (the schedule is the per-thread loop nest; threads split
+filters). Every sample runs the kernel enough times to last about ``sample_ms``, and a
+candidate's time is the median of its samples. ``clock="wall"`` measures wall time instead, for
+a quiet machine; a thread budget above one (``threads``: each schedule runs its own number of
+filter groups, at most that many) needs it, as the other threads' work is not on the caller's
+CPU clock.
 
 Early rejection (PatDNN's "hopeless candidates"): a candidate whose first sample is far slower
 than the best time so far is dropped after that one sample; compile failures are rejected too.

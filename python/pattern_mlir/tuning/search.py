@@ -1,13 +1,13 @@
 """Evolutionary search over one layer's schedule space (PatDNN's genetic tuning).
 
-Why evolutionary: the space is a product of 7 interacting genes (a taller register block
-needs fewer column vectors, channel blocking competes with prefetching, unrolling pays only
-with some blocks) with thousands of valid points, while each measurement costs a JIT compile
-(about 0.5 s here). A (mu + lambda) genetic algorithm keeps the best ``population`` points
-measured so far, breeds children by uniform crossover and mutation, and measures only
-children not seen before. When a few generations bring no gain, a polishing step measures
-every untried one-gene neighbour of the best point (a local optimum is then certain), and
-the search ends when that finds nothing better, the budget is spent or the space is exhausted.
+Why evolutionary: the space is a product of 7 interacting genes (a taller register block needs
+fewer column vectors, channel blocking competes with prefetching, unrolling pays only with some
+blocks) with thousands of valid points, while each measurement costs a JIT compile (measured:
+docs/design.md, section 10). A (mu + lambda) genetic algorithm keeps the best ``population``
+points measured so far, breeds children by uniform crossover and mutation, and measures only
+children not seen before. When a few generations bring no gain, a polishing step measures every
+untried one-gene neighbour of the best point (a local optimum is then certain), and the search
+ends when that finds nothing better, the budget is spent or the space is exhausted.
 
 The cost function is passed in (``cost(schedule, bound)``): real runs of generated code in the
 tuner, a synthetic function in the tests. ``bound`` is the best time so far, so the cost can

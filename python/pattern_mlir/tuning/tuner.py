@@ -220,11 +220,11 @@ def choose(
 ) -> tuple[Schedule, dict[Schedule, float]]:
     """(chosen schedule, time per schedule) from an interleaved re-measurement.
 
-    A schedule replaces the default only if it is at least ``min_gain`` faster in the first
-    half of the rounds and in the second half too: a gain that is real shows in both, a lucky
-    phase of the machine in one at most (measured: single medians of 7 rounds picked
-    schedules that a later re-measurement found 10 % slower). Speed-ups are per half (the
-    machine may drift between halves) and combined geometrically; a schedule's time is the
+    A schedule replaces the default only if it is at least ``min_gain`` faster in the first half
+    of the rounds and in the second half too: a gain that is real shows in both, a lucky phase
+    of the machine in one at most (single medians of 7 rounds picked schedules that a later
+    re-measurement found slower; measured: docs/design.md, section 10). Speed-ups are per half
+    (the machine may drift between halves) and combined geometrically; a schedule's time is the
     default's median divided by its speed-up, so times and speed-ups agree.
     """
     half = len(samples[default]) // 2
@@ -249,9 +249,10 @@ def choose(
 def _rescaled(db: TuningDB, sig, bench: LayerBench, default: Schedule, repeats: int) -> dict:
     """Costs of an interrupted run, scaled to today's machine by re-measuring the default.
 
-    A shared virtual machine's speed drifts between runs (measured: the same kernel's CPU time
-    moved by 30 % between two runs an hour apart), so old costs are only comparable with new
-    ones after scaling; the database gets the scaled costs too.
+    A shared virtual machine's speed drifts between runs (the same kernel's CPU time moved by
+    tens of per cent between two runs an hour apart; measured: docs/design.md, section 10), so
+    old costs are only comparable with new ones after scaling; the database gets the scaled
+    costs too.
     """
     known = db.measurements(sig)
     old = known.get(default)

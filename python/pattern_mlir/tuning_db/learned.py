@@ -5,9 +5,10 @@ What tuning VGG-16 and ResNet-50 taught the default heuristic is now part of it
 ``improved_default`` gives that schedule where it differs from the heuristic alone, for the
 tuning report's baseline.
 
-Observed but not a rule: no channel blocking (with prefetch) gained 10-15 % on 512->512 28x28
-in every run, but lost 15 % on 256->256 56x56, gained 3-8 % on 256->512 28x28 and lost 5 % on
-128->128 28x28; no criterion found yet separates these, so the tuner handles them per layer.
+Observed but not a rule: no channel blocking (with prefetch) gained on 512->512 28x28 in
+every run, but lost on 256->256 56x56, gained on 256->512 28x28 and lost on 128->128 28x28
+(measured: docs/design.md, section 10); no criterion found yet separates these, so the tuner
+handles them per layer.
 
 ``learned_schedule`` is how a database helps layers it has no exact entry for: the nearest
 tuned layer of the same shape class (output size, stride, dilation, target, CPU, threads) lends its

@@ -12,8 +12,9 @@ it gains from a second core.
 
 Statically hopeless points are rejected before anything is compiled (a compile costs far more
 than a timing run): register blocks (filters x rows x vectors) of more than
-``max_accumulators`` vectors spill (measured: 28-32 accumulators cost 1.4-2.3x on AVX-512;
-the bound is three quarters of the target's vector registers, 24 of 32, 12 of 16).
+``max_accumulators`` vectors spill, and spills cost more than any gain (measured on AVX-512:
+docs/design.md, section 10; the bound is three quarters of the target's vector registers,
+24 of 32, 12 of 16).
 
 The genes follow the target's description (``pattern_mlir.target``): its native vector
 width, and half of it where vectors are wider than 256 bits (AMD Zen 4 runs 512-bit FMAs in
@@ -177,8 +178,9 @@ class ScheduleSpace:
 
     def defaults(self) -> list[Schedule]:
         """The default, then the heuristic without learned rules where that differs: seeding
-        the search with both means a rule that is wrong on this CPU costs nothing (Zen 4:
-        filters outermost, learned at 512->512 14x14 s2 on Zen 5 as 1.17x, is 0.92x here)."""
+        the search with both means a rule that is wrong on this CPU costs nothing (filters
+        outermost, a gain at 512->512 14x14 s2 on Zen 5, is a loss on Zen 4; measured:
+        docs/design.md, section 10)."""
         return list(dict.fromkeys([self.default(), self.default(tuned_rules=False)]))
 
     def all_points(self) -> list[Schedule]:
@@ -221,7 +223,8 @@ class ScheduleSpace:
         """Genes after a vector width change: the block keeps its width in floats, and its rows
         shrink to the accumulator budget. Without the second step halving the width doubles
         the accumulators and the point is rejected, so a narrower vector with fewer rows was
-        two mutations away (on Zen 4, 4-5 x 32/8 beats 7 x 32/16 by 9-15 % at 28x28)."""
+        two mutations away (on Zen 4, 4-5 x 32/8 beats 7 x 32/16 at 28x28; measured:
+        docs/design.md, section 10)."""
         g = dict(g, vectors=max(1, tile_cols // g["vector_width"]))
         per_row = min(g["vectors"], self.row_vectors(g["vector_width"])) * g.get("tile_filters", 1)
         g["tile_rows"] = max(1, min(g["tile_rows"], self.max_accumulators // per_row))

@@ -22,8 +22,8 @@
  * Worker threads: $PATTERN_MLIR_NUM_THREADS, else one fewer than the online
  * CPUs (at least one): async-parallel-for runs a loop's first block on the
  * calling thread, so the caller is the remaining worker. A worker per CPU
- * put three spinning threads on two cores (MobileNet-V2 at 2 threads: 4.0 ms
- * with one worker, 4.2 to 5.3 with two).
+ * put three spinning threads on two cores, slower and less steady than one
+ * worker (measured: docs/design.md, section 10).
  * `pattern_mlir_async_tasks` counts the tasks handed to them (tests read it to
  * see that parallel loops really were split).
  */
