@@ -2,7 +2,7 @@
 # Installs the Debian packages pattern-mlir needs, only those that are missing:
 # the aarch64 cross toolchain and qemu (arm64-neon target), spirv-tools and Mesa
 # lavapipe (vulkan-adreno target on a CPU), the Fashion-MNIST data set, and
-# clang-format (the C++ style check of test/python/test_repo_hygiene.py).
+# clang-format (the C and C++ style check of test/python/test_repo_hygiene.py).
 set -euo pipefail
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user spirv-tools
           mesa-vulkan-drivers libvulkan1 vulkan-tools dataset-fashion-mnist

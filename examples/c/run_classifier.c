@@ -12,7 +12,8 @@
  * runs the model once and writes the 1xK output to another raw file.
  *
  * Build and run (see test/python/compiler/test_c_example.py):
- *   aarch64-linux-gnu-gcc -O2 run_classifier.c -L DIR -lmodel -Wl,-rpath,DIR -o run
+ *   aarch64-linux-gnu-gcc -O2 run_classifier.c -L DIR -lmodel \
+ *     -Wl,-rpath,DIR -o run
  *   qemu-aarch64 -L /usr/aarch64-linux-gnu ./run C H W K in.f32 out.f32
  */
 #include <stdint.h>

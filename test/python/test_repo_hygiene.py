@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RUFF_PATHS = ("python", "scripts", "test", "examples")
-CXX_DIRS = ("lib/", "tools/", "dialect/", "python/")
+C_DIRS = ("lib/", "tools/", "dialect/", "python/", "examples/")
 BUILD_OUTPUTS = (".whl", ".so", ".o", ".a", ".pyc", ".tar.gz", ".zip")
 
 
@@ -80,16 +80,16 @@ def test_no_build_outputs_in_git():
     assert not built, f"build outputs in git: {built}"
 
 
-def test_cxx_sources_are_clang_formatted():
+def test_c_and_cxx_sources_are_clang_formatted():
     clang_format = shutil.which("clang-format")
     if clang_format is None:
         pytest.skip("clang-format is not installed (scripts/ensure_apt_packages.sh installs it)")
     sources = [
         name
         for name in _tracked_files()
-        if name.startswith(CXX_DIRS) and name.endswith((".cpp", ".h"))
+        if name.startswith(C_DIRS) and name.endswith((".c", ".cpp", ".h"))
     ]
-    assert sources, "no C++ source found"
+    assert sources, "no C or C++ source found"
     done = subprocess.run(
         [clang_format, "--dry-run", "--Werror", *sources], cwd=ROOT, capture_output=True, text=True
     )

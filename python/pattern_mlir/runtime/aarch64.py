@@ -329,7 +329,9 @@ class _Stub:
 def _driver_source(stubs: Sequence[_Stub]) -> str:
     stub_text = "\n".join(stub.c_source(i) for i, stub in enumerate(stubs))
     cases = "\n".join(f"    case {i}: stub{i}(args); break;" for i in range(len(stubs)))
-    return _driver_template().replace("@STUBS@", stub_text).replace("@CASES@", cases)
+    # The markers are comments, so the template itself stays valid C for clang-format.
+    template = _driver_template()
+    return template.replace("/* @STUBS@ */", stub_text).replace("/* @CASES@ */", cases)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@
  * libmlir_async_runtime.so is not used: no ARM64 build of it exists here, and
  * its engine-destroy hook resets the process-wide runtime when the first JIT
  * engine dies, so the next threaded engine crashes.
- * The semantics follow the ABI's contract (mlir/ExecutionEngine/AsyncRuntime.h):
+ * The semantics follow the ABI's contract
+ * (mlir/ExecutionEngine/AsyncRuntime.h):
  *
  *  - tokens and values start with two references (the caller's and the task's
  *    that emplaces them) and drop one when emplaced; groups start with one;
@@ -39,7 +40,8 @@
 typedef void *CoroHandle;
 typedef void (*CoroResume)(void *);
 
-/* ---- bounded spinning ---------------------------------------------------------
+/* ---- bounded spinning ------------------------------------------------------
+ *
  * A model is a chain of parallel loops a few microseconds to milliseconds long.
  * A thread that sleeps on a condition variable between them pays a futex wake
  * (tens of microseconds on a virtual machine) per loop, which at two threads
@@ -79,7 +81,7 @@ static bool spin_until_nonzero(_Atomic int64_t *flag) {
   }
 }
 
-/* ---- awaiters: closures run once when an object becomes ready ---------------- */
+/* ---- awaiters: closures run once when an object becomes ready ------------ */
 
 typedef struct Awaiter {
   void (*run)(void *, void *);
@@ -100,7 +102,7 @@ static void run_awaiters(Awaiter *list) {
   }
 }
 
-/* ---- reference-counted runtime objects: tokens, values and groups ------------ */
+/* ---- reference-counted runtime objects: tokens, values and groups -------- */
 
 enum { UNAVAILABLE = 0, AVAILABLE = 1, ERROR = 2 };
 
@@ -109,12 +111,12 @@ typedef struct Object {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   Awaiter *awaiters;
-  int state;   /* tokens and values; guarded by mu */
-  int pending; /* groups: tokens not ready yet; guarded by mu */
-  _Atomic int64_t done; /* groups: set once pending reached 0, polled without mu */
-  int errors;  /* groups: tokens that became errors; guarded by mu */
-  int rank;    /* groups: tokens added so far; guarded by mu */
-  void *storage; /* values */
+  int state;            /* tokens and values; guarded by mu */
+  int pending;          /* groups: tokens not ready yet; guarded by mu */
+  _Atomic int64_t done; /* groups: pending reached 0; polled without mu */
+  int errors;           /* groups: tokens that became errors; guarded by mu */
+  int rank;             /* groups: tokens added so far; guarded by mu */
+  void *storage;        /* values */
 } Object;
 
 static Object *new_object(int64_t refs) {
@@ -136,7 +138,8 @@ static void drop_ref(Object *o, int64_t count) {
   free(o);
 }
 
-static void add_awaiter(Object *o, void (*run)(void *, void *), void *first, void *second) {
+static void add_awaiter(Object *o, void (*run)(void *, void *), void *first,
+                        void *second) {
   Awaiter *a = malloc(sizeof(Awaiter));
   if (!a)
     abort();
@@ -151,7 +154,9 @@ void mlirAsyncRuntimeAddRef(void *object, int64_t count) {
   atomic_fetch_add(&((Object *)object)->refs, count);
 }
 
-void mlirAsyncRuntimeDropRef(void *object, int64_t count) { drop_ref(object, count); }
+void mlirAsyncRuntimeDropRef(void *object, int64_t count) {
+  drop_ref(object, count);
+}
 
 void *mlirAsyncRuntimeCreateToken(void) { return new_object(2); }
 
@@ -195,8 +200,12 @@ static int state_of(Object *o) {
   return state;
 }
 
-bool mlirAsyncRuntimeIsTokenError(void *token) { return state_of(token) == ERROR; }
-bool mlirAsyncRuntimeIsValueError(void *value) { return state_of(value) == ERROR; }
+bool mlirAsyncRuntimeIsTokenError(void *token) {
+  return state_of(token) == ERROR;
+}
+bool mlirAsyncRuntimeIsValueError(void *value) {
+  return state_of(value) == ERROR;
+}
 
 bool mlirAsyncRuntimeIsGroupError(void *group) {
   Object *g = group;
@@ -206,7 +215,9 @@ bool mlirAsyncRuntimeIsGroupError(void *group) {
   return error;
 }
 
-void *mlirAsyncRuntimeGetValueStorage(void *value) { return ((Object *)value)->storage; }
+void *mlirAsyncRuntimeGetValueStorage(void *value) {
+  return ((Object *)value)->storage;
+}
 
 /* One token of `group` is ready (with `error`): count it down; the last one
  * wakes and runs the group's awaiters. */
@@ -237,7 +248,8 @@ int64_t mlirAsyncRuntimeAddTokenToGroup(void *token, void *group) {
 
   pthread_mutex_lock(&t->mu);
   if (t->state == UNAVAILABLE) {
-    atomic_fetch_add(&g->refs, 1); /* the group must outlive the token's awaiter */
+    /* the group must outlive the token's awaiter */
+    atomic_fetch_add(&g->refs, 1);
     add_awaiter(t, on_group_token, g, t);
     pthread_mutex_unlock(&t->mu);
   } else {
@@ -248,7 +260,7 @@ int64_t mlirAsyncRuntimeAddTokenToGroup(void *token, void *group) {
   return rank;
 }
 
-/* ---- blocking waits ---------------------------------------------------------- */
+/* ---- blocking waits ------------------------------------------------------ */
 
 static void wait_ready(Object *o) {
   pthread_mutex_lock(&o->mu);
@@ -270,9 +282,10 @@ void mlirAsyncRuntimeAwaitAllInGroup(void *group) {
   pthread_mutex_unlock(&g->mu);
 }
 
-/* ---- resume when ready ------------------------------------------------------- */
+/* ---- resume when ready --------------------------------------------------- */
 
-static void resume_when(Object *o, bool ready_now, CoroHandle handle, CoroResume resume) {
+static void resume_when(Object *o, bool ready_now, CoroHandle handle,
+                        CoroResume resume) {
   if (!ready_now) {
     add_awaiter(o, resume_coroutine, handle, (void *)resume);
     pthread_mutex_unlock(&o->mu);
@@ -282,25 +295,28 @@ static void resume_when(Object *o, bool ready_now, CoroHandle handle, CoroResume
   resume(handle);
 }
 
-void mlirAsyncRuntimeAwaitTokenAndExecute(void *token, CoroHandle handle, CoroResume resume) {
+void mlirAsyncRuntimeAwaitTokenAndExecute(void *token, CoroHandle handle,
+                                          CoroResume resume) {
   Object *t = token;
   pthread_mutex_lock(&t->mu);
   resume_when(t, t->state != UNAVAILABLE, handle, resume);
 }
 
-void mlirAsyncRuntimeAwaitValueAndExecute(void *value, CoroHandle handle, CoroResume resume) {
+void mlirAsyncRuntimeAwaitValueAndExecute(void *value, CoroHandle handle,
+                                          CoroResume resume) {
   Object *v = value;
   pthread_mutex_lock(&v->mu);
   resume_when(v, v->state != UNAVAILABLE, handle, resume);
 }
 
-void mlirAsyncRuntimeAwaitAllInGroupAndExecute(void *group, CoroHandle handle, CoroResume resume) {
+void mlirAsyncRuntimeAwaitAllInGroupAndExecute(void *group, CoroHandle handle,
+                                               CoroResume resume) {
   Object *g = group;
   pthread_mutex_lock(&g->mu);
   resume_when(g, g->pending == 0, handle, resume);
 }
 
-/* ---- the worker pool ----------------------------------------------------------- */
+/* ---- the worker pool ----------------------------------------------------- */
 
 typedef struct Task {
   CoroHandle handle;
@@ -312,10 +328,12 @@ static struct {
   pthread_once_t once;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  Task *head, *tail; /* guarded by mu */
+  Task *head, *tail;      /* guarded by mu */
   _Atomic int64_t queued; /* tasks in the list, polled without mu */
   int64_t workers;
-} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+} pool = {.once = PTHREAD_ONCE_INIT,
+          .mu = PTHREAD_MUTEX_INITIALIZER,
+          .cv = PTHREAD_COND_INITIALIZER};
 
 static void *worker(void *unused) {
   (void)unused;
