@@ -19,14 +19,16 @@ C_DIRS = ("lib/", "tools/", "dialect/", "python/", "examples/")
 BUILD_OUTPUTS = (".whl", ".so", ".o", ".a", ".pyc", ".tar.gz", ".zip")
 
 
-def _size_check():
-    """scripts/check_large_files.py, the pre-commit hook, as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "check_large_files", ROOT / "scripts" / "check_large_files.py"
-    )
+def _hook(name: str):
+    """scripts/<name>.py, a pre-commit hook, as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _size_check():
+    return _hook("check_large_files")
 
 
 def _tracked_files() -> list[str]:
@@ -119,3 +121,26 @@ def test_sources_cite_only_the_projects_own_docs():
         if any(doc in (ROOT / name).read_text(errors="replace") for doc in outside)
     ]
     assert not citing, f"files citing {outside} (cite docs/ instead): {citing}"
+
+
+def test_comments_state_no_benchmark_figures():
+    """Comments say why; what was measured, with its figures, is in docs/design.md, section 10."""
+    check = _hook("check_comment_figures")
+    found = check.scan([name for name in _tracked_files() if check.checked(name)], ROOT)
+    assert not found, (
+        "benchmark figures in comments or docstrings (record them in docs/design.md, "
+        "section 10, and keep the reason in the comment):\n" + "\n".join(found)
+    )
+
+
+def test_figure_check_tells_figures_from_constants():
+    check = _hook("check_comment_figures")
+    python = (
+        '"""Docstring: the old order ran 1.3x slower."""\n'
+        "ALIGN = 64  # 64-byte cache lines, 4 KiB pages\n"
+        "x = 1  # took 109 s at -O3\n"
+        'print("a string argument may say 12.5 ms")\n'
+    )
+    assert [line.split(": ")[0] for line in check.figures("a.py", python)] == ["a.py:1", "a.py:3"]
+    c = "/* a 20-cycle latency;\n * 4.0 ms with one worker */\nint x; // 16 lanes\n"
+    assert [line.split(": ")[0] for line in check.figures("a.c", c)] == ["a.c:2"]

@@ -319,8 +319,9 @@ def _filters_skip_row_gaps(planes: Planes, ow: int, filters: int, lanes: int, ro
     pixels, a vector computes the (kw - 1) * dilation columns between the planes' rows too
     (a 5x5 kernel on a 56-wide map: 4 of every 60). Where the filters fill their vectors
     more than 5 points better than the pixels do: the pixel-row form pays for its short
-    last register block and its lane-by-lane stores (measured: a 3x3 on 56 columns, 3 %
-    better in lanes, runs slower; 5x5 and dilation 2 on 56 columns, 7 % better, run faster)."""
+    last register block and its lane-by-lane stores (measured, docs/design.md, section 2: a
+    3x3 on 56 columns, 3 % better in lanes, runs slower; 5x5 and dilation 2 on 56 columns, 7 %
+    better, run faster)."""
     if planes.wq == ow or ow < 2 * rows:
         return False  # no columns between rows (1x1 convs have their own rule); short rows
     pixels = (1 - (planes.wq - ow) / planes.wq) * _lane_use(planes.n, lanes)
@@ -360,10 +361,10 @@ def _reduction_chunk(channels: int, row_bytes: int, mr: int, rows: int, l1d_byte
     reduction, so the caller divides by the channels per step) of a GEMM whose B panel takes
     `row_bytes` per channel, contiguous, and is re-read by every register block of `mr` of
     its `rows` rows; 0 where the whole panel stays in L1, one block reads it, or the blocks
-    are tall enough for L2 to keep up. A chunk of a quarter of L1 measured best. Zen 4,
-    pixels x filters on 7x7 maps: AVX2's 4-row blocks ran 1.15-1.46x faster chunked (alone)
-    and 10-16 % fewer cycles in ResNet-50; AVX-512's 6-row blocks ran 1-10 % slower, so 6
-    rows and more stay whole (docs/design.md)."""
+    are tall enough for L2 to keep up. A chunk of a quarter of L1 measured best. On Zen 4,
+    pixels x filters on 7x7 maps, AVX2's 4-row blocks ran faster chunked, alone and inside
+    ResNet-50; AVX-512's 6-row blocks ran slower, so 6 rows and more stay whole (measured:
+    docs/design.md, section 2)."""
     if mr >= 6 or rows <= mr or channels * row_bytes <= l1d_bytes:
         return 0
     chunk = l1d_bytes // 4 // row_bytes // 8 * 8
@@ -855,8 +856,8 @@ def pack_column_panels(b: np.ndarray, tile: int) -> np.ndarray:
     """B (K x N, any strides) as [N/tile][K][tile] column panels, the last zero-padded.
 
     One strided pass: B is usually a linear layer's weight seen transposed, and padding it
-    first, then transposing the padded copy, took two passes over 400 MB for VGG-16's fc6
-    (1.3 s against 0.1 s).
+    first, then transposing the padded copy, took two passes over VGG-16's fc6 weights, an
+    order of magnitude longer (measured: docs/design.md, section 10).
     """
     k, n = b.shape
     full, panels = n // tile, -(-n // tile)
