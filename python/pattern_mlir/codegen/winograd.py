@@ -33,16 +33,32 @@ import numpy as np
 
 from .irtext import FuncWriter, vec_type
 
-__all__ = ["WinogradSpec", "emit_input_transform", "emit_output_transform", "transform_weights"]
+__all__ = [
+    "WinogradSpec",
+    "emit_input_transform",
+    "emit_output_transform",
+    "kernel_blocks",
+    "transform_weights",
+]
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 
 
+def kernel_blocks(size: int) -> tuple[tuple[int, int], ...]:
+    """Offsets of the 3x3 blocks of a size x size kernel (zero-padded to a multiple of 3)."""
+    steps = range(0, size, 3)
+    return tuple((oy, ox) for oy in steps for ox in steps)
+
+
 def transform_weights(weights: np.ndarray) -> np.ndarray:
-    """[F][C][3][3] -> U = G g G^T as [16][F][C] (position 4 i + j), in float64 then rounded
-    once to f32."""
-    u = np.einsum("ij,fcjk,lk->ilfc", _G, weights.astype(np.float64), _G)
-    return u.reshape(16, *weights.shape[:2]).astype(np.float32)
+    """[F][C][K][K] -> U = G g G^T of each 3x3 block g (`kernel_blocks`), as [16][F][b C + c]
+    (position 4 i + j), in float64 then rounded once to f32."""
+    f, c, k = weights.shape[:3]
+    padded = np.zeros((f, c, -(-k // 3) * 3, -(-k // 3) * 3))
+    padded[:, :, :k, :k] = weights
+    blocks = [padded[:, :, oy : oy + 3, ox : ox + 3] for oy, ox in kernel_blocks(k)]
+    u = np.einsum("ij,fbcjk,lk->ilfbc", _G, np.stack(blocks, axis=1), _G)
+    return u.reshape(16, f, len(blocks) * c).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -55,33 +71,57 @@ class WinogradSpec:
     out_hw: tuple[int, int]  # output rows and columns
     lanes: int
     groups: int = 1  # threads: channel ranges (input) and filter ranges (output)
+    # A kernel dilated by 2 is four undilated convolutions, one per phase (py, px) of the
+    # output: rows 2 i + py and columns 2 j + px read the input's phase plane (py, px) only.
+    dilation: int = 1
+    # A larger kernel is a sum of 3x3 ones: its 3x3 blocks (zero-padded to a multiple of 3),
+    # each read at its offset (row, column) into the planes. V then has a row per block and
+    # channel (block-major), and one GEMM sums over both: a 5x5 kernel is four blocks, 64
+    # products per 2x2 outputs and channel pair where the direct conv has 100.
+    blocks: tuple[tuple[int, int], ...] = ((0, 0),)
     epilogue: object = field(default=None, compare=False)  # passes/dense/epilogue.Epilogue
     residual: bool = False  # %res, in the output's layout, feeds the epilogue
 
     @property
+    def phases(self) -> int:
+        return self.dilation * self.dilation
+
+    @property
     def tiles_hw(self) -> tuple[int, int]:
-        return -(-self.out_hw[0] // 2), -(-self.out_hw[1] // 2)
+        """Tile rows and columns of a phase (of the largest, phase (0, 0): all are as large)."""
+        rows = -(-self.out_hw[0] // self.dilation)  # phase (0, 0)'s output rows and columns
+        cols = -(-self.out_hw[1] // self.dilation)
+        return -(-rows // 2), -(-cols // 2)
 
     @property
     def tiles(self) -> int:
+        """Tiles of every phase: phase q holds tiles q * th * tw ... (q + 1) * th * tw - 1."""
         th, tw = self.tiles_hw
-        return th * tw
+        return self.phases * th * tw
+
+    @property
+    def rows(self) -> int:
+        """Rows of V (the GEMMs' reduction): one per block and channel."""
+        return len(self.blocks) * self.channels
 
     @property
     def plane_hw(self) -> tuple[int, int]:
         th, tw = self.tiles_hw
-        return 2 * th + 2, 2 * tw + 2
+        return (
+            2 * th + 2 + max(oy for oy, _ in self.blocks),
+            2 * tw + 2 + max(ox for _, ox in self.blocks),
+        )
 
     @property
     def planes_size(self) -> int:
         """Elements of the planes buffer: the planes, and 2 vectors the last tiles' loads
         may run past them (their lanes beyond the row are never stored)."""
         hq, wq = self.plane_hw
-        return self.channels * hq * wq + 2 * self.lanes
+        return self.channels * self.phases * hq * wq + 2 * self.lanes
 
     @property
     def v_size(self) -> int:
-        return 16 * self.channels * self.tiles
+        return 16 * self.rows * self.tiles
 
     @property
     def m_size(self) -> int:
@@ -130,8 +170,8 @@ def _binary(w: FuncWriter, op: str, a: str, b: str, width: int) -> str:
 
 
 def emit_input_transform(spec: WinogradSpec) -> str:
-    """`@<name>_in(%p: planes, %v: V)`: V[4 i + j][c][t] = (B^T d B)[i][j] of every tile t
-    and channel c."""
+    """`@<name>_in(%p: planes, %v: V)`: V[4 i + j][b C + c][t] = (B^T d B)[i][j] of every tile
+    t, block b and channel c (d: the tile at the block's offset)."""
     v = spec.lanes
     hq, wq = spec.plane_hw
     th, tw = spec.tiles_hw
@@ -139,9 +179,11 @@ def emit_input_transform(spec: WinogradSpec) -> str:
     pt, vt = _flat(spec.planes_size), _flat(spec.v_size)
     w = FuncWriter()
     c, closing = _over_groups(w, c_count, spec.groups)
+    q = w.for_loop(0, spec.phases) if spec.phases > 1 else 0
     ty = w.for_loop(0, th)
-    row0 = w.add(w.mul(c, hq * wq), w.mul(ty, 2 * wq))
-    out0 = w.add(w.mul(c, t_count), w.mul(ty, tw))
+    # Plane (c, q) of the planes [C][phases][hq][wq]; tile row ty of phase q in V's rows.
+    row0 = w.add(w.mul(w.add(w.mul(c, spec.phases), q), hq * wq), w.mul(ty, 2 * wq))
+    out0 = w.add(w.add(w.mul(c, t_count), w.mul(q, th * tw)), w.mul(ty, tw))
     evens = list(range(0, 2 * v, 2))
     odds = list(range(1, 2 * v, 2))
 
@@ -155,7 +197,11 @@ def emit_input_transform(spec: WinogradSpec) -> str:
         ]
 
     def chunk(x0, lanes: int) -> None:
-        """Tiles x0 .. x0 + lanes - 1 of tile row ty."""
+        """Tiles x0 .. x0 + lanes - 1 of tile row ty, for every block."""
+        for b, (oy, ox) in enumerate(spec.blocks):
+            block_chunk(x0, lanes, w.add(row0, oy * wq + ox), w.add(out0, b * c_count * t_count))
+
+    def block_chunk(x0, lanes: int, row0, out0) -> None:
         start = w.add(row0, w.mul(x0, 2))
         low, high = [], []
         for k in range(4):
@@ -177,7 +223,7 @@ def emit_input_transform(spec: WinogradSpec) -> str:
                 _binary(w, "subf", o0, o1, v),
             ]
             for j, value in enumerate(columns):
-                at = w.add(target, (4 * i + j) * c_count * t_count)
+                at = w.add(target, (4 * i + j) * spec.rows * t_count)
                 w.vector_store(value, "%v", vt, w.v(at), lanes, v)
 
     full, tail = divmod(tw, v)
@@ -188,6 +234,8 @@ def emit_input_transform(spec: WinogradSpec) -> str:
     if tail:
         chunk(full * v, tail)
     w.end_loop()
+    if spec.phases > 1:
+        w.end_loop()
     _close(w, closing)
     w.line("return")
     return f"func.func private @{spec.name}_in(%p: {pt}, %v: {vt}) {{\n{w.body()}\n}}\n"
@@ -195,8 +243,13 @@ def emit_input_transform(spec: WinogradSpec) -> str:
 
 def emit_output_transform(spec: WinogradSpec) -> str:
     """`@<name>_out(%m: M, %bias, [%res,] %out)`: the 2x2 outputs A^T M A of every tile and
-    filter, plus the bias, through the epilogue, stored into the NCHW output."""
-    v = spec.lanes
+    filter, plus the bias, through the epilogue, stored into the NCHW output.
+
+    With dilation 2, output row 2 r + py interleaves the rows of phases (py, 0) and (py, 1):
+    both are computed for the same tiles, then shuffled into one contiguous run of columns."""
+    if spec.dilation not in (1, 2):
+        raise ValueError(f"{spec.name}: Winograd transforms for dilation {spec.dilation}")
+    v, d = spec.lanes, spec.dilation
     oh, ow = spec.out_hw
     th, tw = spec.tiles_hw
     t_count, f_count = spec.tiles, spec.filters
@@ -206,55 +259,78 @@ def emit_output_transform(spec: WinogradSpec) -> str:
     f, closing = _over_groups(w, f_count, spec.groups)
     scalar = w.op(f"memref.load %bias[{f}] : {bt}")
     bias = w.op(f"vector.broadcast {scalar} : f32 to {vtype}")
+    # Lanes of two vectors, interleaved: the low half of the result, then the high half.
     low_lanes = [k // 2 + (v if k % 2 else 0) for k in range(v)]
     high_lanes = [v // 2 + k // 2 + (v if k % 2 else 0) for k in range(v)]
 
-    def chunk(ty, x0, columns: int, rows: int) -> None:
-        """Tiles x0 ... of tile row ty: `columns` output columns from 2 x0, `rows` rows."""
-        m0 = w.add(w.add(w.mul(f, t_count), w.mul(ty, tw)), x0)
+    def interleave(a: str, b: str) -> list[str]:
+        return [_shuffle(w, a, b, low_lanes, v), _shuffle(w, a, b, high_lanes, v)]
+
+    def phase_rows(q: int, ty, x0, rows: int) -> list[list[str]]:
+        """Per output row a < rows of tile row ty in phase q: its 2 v columns from 2 x0, as two
+        vectors."""
+        m0 = w.add(w.add(w.add(w.mul(f, t_count), q * th * tw), w.mul(ty, tw)), x0)
         m = [
             w.vector_load("%m", mt, w.v(w.add(m0, p * f_count * t_count)), v, v) for p in range(16)
         ]
         # A^T along the rows of M: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (per column j).
         s = [[], []]
         for j in range(4):
-            a, b, c, d = (m[4 * i + j] for i in range(4))
+            a, b, c, e = (m[4 * i + j] for i in range(4))
             bc = _binary(w, "addf", b, c, v)
             s[0].append(_binary(w, "addf", a, bc, v))
-            s[1].append(_binary(w, "subf", _binary(w, "subf", b, c, v), d, v))
+            s[1].append(_binary(w, "subf", _binary(w, "subf", b, c, v), e, v))
+        out = []
         for a in range(rows):
             r = s[a]
             y0 = _binary(w, "addf", r[0], _binary(w, "addf", r[1], r[2], v), v)
             y1 = _binary(w, "subf", _binary(w, "subf", r[1], r[2], v), r[3], v)
-            row = w.add(w.add(w.mul(f, oh * ow), w.mul(ty, 2 * ow)), a * ow)
-            start = w.add(row, w.mul(x0, 2))
-            for half, lanes in ((0, low_lanes), (1, high_lanes)):
-                count = min(v, columns - half * v)
+            out.append(interleave(y0, y1))
+        return out
+
+    def chunk(py: int, ty, x0, columns: int, rows: int) -> None:
+        """Tiles x0 ... of tile row ty of the phases of row phase py: `columns` output columns
+        from 2 d x0, `rows` output rows from row d (2 ty) + py, one every d."""
+        per_phase = [phase_rows(py * d + px, ty, x0, rows) for px in range(d)]
+        for a in range(rows):
+            pieces = per_phase[0][a]
+            if d == 2:  # columns 2 k and 2 k + 1 from phases (py, 0) and (py, 1)
+                pieces = [
+                    z for y in zip(*(per_phase[px][a] for px in range(2))) for z in interleave(*y)
+                ]
+            row = w.add(w.add(w.mul(f, oh * ow), w.mul(ty, 2 * d * ow)), (d * a + py) * ow)
+            start = w.add(row, w.mul(x0, 2 * d))
+            for k, piece in enumerate(pieces):
+                count = min(v, columns - k * v)
                 if count <= 0:
                     continue
-                value = _binary(w, "addf", _shuffle(w, y0, y1, lanes, v), bias, v)
-                at = w.v(w.add(start, half * v))
+                value = _binary(w, "addf", piece, bias, v)
+                at = w.v(w.add(start, k * v))
                 residual = w.vector_load("%res", ot, at, count, v) if spec.residual else None
                 if spec.epilogue is not None and not spec.epilogue.empty:
                     value = spec.epilogue.render(w, value, vtype, masktype, residual)
                 w.vector_store(value, "%out", ot, at, count, v)
 
-    def tile_row(ty, rows: int) -> None:
-        full, tail = divmod(ow, 2 * v)
+    def tile_row(py: int, ty, rows: int) -> None:
+        full, tail = divmod(ow, 2 * d * v)
         if full:
             x0 = w.for_loop(0, full * v, v)
-            chunk(ty, x0, 2 * v, rows)
+            chunk(py, ty, x0, 2 * d * v, rows)
             w.end_loop()
         if tail:
-            chunk(ty, full * v, tail, rows)
+            chunk(py, ty, full * v, tail, rows)
 
-    whole = oh // 2
-    if whole:
-        ty = w.for_loop(0, whole)
-        tile_row(ty, 2)
-        w.end_loop()
-    if oh % 2:
-        tile_row(whole, 1)
+    for py in range(d):
+        rows = -(-(oh - py) // d)  # output rows of this row phase
+        if rows <= 0:
+            continue
+        whole = rows // 2
+        if whole:
+            ty = w.for_loop(0, whole)
+            tile_row(py, ty, 2)
+            w.end_loop()
+        if rows % 2:
+            tile_row(py, whole, 1)
     _close(w, closing)
     w.line("return")
     res = f"%res: {ot}, " if spec.residual else ""

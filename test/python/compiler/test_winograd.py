@@ -1,7 +1,8 @@
 """Dense 3x3 stride-1 convs through Winograd's F(2x2, 3x3) (passes/dense/winograd.py) against
 torch: even and odd output sizes (the last tile row or column half outside), paddings the
-planes absorb (none, symmetric, asymmetric), a bias or none, fused ReLU6 and residual adds,
-one and two threads, host and arm64; convs with few channels stay direct."""
+planes absorb (none, symmetric, asymmetric), a bias or none, dilation 1 and 2 (four phases),
+5x5 kernels (four 3x3 blocks), fused ReLU6 and residual adds, one and two threads, host and
+arm64; convs with few channels stay direct."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pattern_mlir
 import pytest
 import torch
 from conv_cases import relative_error
-from pattern_mlir.codegen.winograd import transform_weights
+from pattern_mlir.codegen.winograd import kernel_blocks, transform_weights
 from torch import nn
 
 
@@ -45,18 +46,27 @@ def _winograd_convs(exe) -> int:
 
 @pytest.mark.parametrize("target", ["host", "arm64-neon"])
 @pytest.mark.parametrize(
-    "channels, filters, size, padding, bias",
+    "channels, filters, size, padding, bias, dilation, kernel",
     [
-        (16, 16, (8, 8), 1, True),  # even output: whole tiles
-        (17, 24, (9, 7), 1, True),  # odd rows and columns
-        (20, 17, (11, 13), 0, False),  # no padding, odd filters
-        (32, 33, (5, 5), (2, 1), True),  # asymmetric padding: 7 x 5 outputs
-        (16, 16, (4, 40), 1, True),  # rows wider than two vectors of tiles
+        (16, 16, (8, 8), 1, True, 1, 3),  # even output: whole tiles
+        (17, 24, (9, 7), 1, True, 1, 3),  # odd rows and columns
+        (20, 17, (11, 13), 0, False, 1, 3),  # no padding, odd filters
+        (32, 33, (5, 5), (2, 1), True, 1, 3),  # asymmetric padding: 7 x 5 outputs
+        (16, 16, (4, 40), 1, True, 1, 3),  # rows wider than two vectors of tiles
+        (16, 16, (12, 12), 2, True, 2, 3),  # dilation 2: four phases of 6 x 6 outputs
+        (17, 20, (13, 9), 2, False, 2, 3),  # phases of different sizes (7 and 6 rows)
+        (24, 16, (9, 10), (3, 1), True, 2, 3),  # asymmetric padding, dilated
+        (16, 16, (6, 70), 2, True, 2, 3),  # phase rows wider than two vectors of tiles
+        (16, 16, (12, 12), 2, True, 1, 5),  # 5x5: four 3x3 blocks
+        (17, 20, (13, 9), (1, 2), False, 1, 5),  # 5x5, odd sizes, asymmetric padding
+        (16, 24, (11, 14), 0, True, 1, 5),  # 5x5 without padding
     ],
 )
-def test_conv_matches_torch(target, channels, filters, size, padding, bias):
+def test_conv_matches_torch(target, channels, filters, size, padding, bias, dilation, kernel):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(channels, filters, 3, padding=padding, bias=bias)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(channels, filters, kernel, padding=padding, bias=bias, dilation=dilation)
+    ).eval()
     exe = _compiled(model, torch.randn(1, channels, *size), target)
     assert _winograd_convs(exe) == 1
 
@@ -66,10 +76,15 @@ def test_conv_matches_torch(target, channels, filters, size, padding, bias):
 def test_fused_epilogues_and_threads(target, threads):
     torch.manual_seed(1)
     model = nn.Sequential(
-        nn.Conv2d(16, 24, 3, padding=1), nn.ReLU6(), ResidualBlock(24), nn.Conv2d(24, 16, 1)
+        nn.Conv2d(16, 24, 3, padding=1),
+        nn.ReLU6(),
+        ResidualBlock(24),
+        nn.Conv2d(24, 16, 3, padding=2, dilation=2),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, 1),
     ).eval()
     exe = _compiled(model, torch.randn(1, 16, 13, 10), target, threads)
-    assert _winograd_convs(exe) == 3
+    assert _winograd_convs(exe) == 4
     linalg_left = [line for line in exe.ir("dense").splitlines() if "linalg.generic" in line]
     assert not linalg_left  # ReLU6, the residual add and the ReLUs are in the kernels
 
@@ -82,20 +97,32 @@ def test_few_channels_stay_direct():
     assert _winograd_convs(exe) == 0
 
 
-def test_transformed_weights_reproduce_the_convolution():
-    """U = G g G^T with the input and output transforms of codegen/winograd.py, in numpy:
-    the same 2x2 outputs as the direct correlation of a 4x4 tile."""
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_transformed_weights_reproduce_the_convolution(kernel):
+    """U = G g G^T of each 3x3 block with the input and output transforms of
+    codegen/winograd.py, in numpy: the same 2x2 outputs as the direct correlation."""
     rng = np.random.default_rng(3)
-    g = rng.standard_normal((2, 3, 3, 3))
-    d = rng.standard_normal((3, 4, 4))
+    g = rng.standard_normal((2, 3, kernel, kernel))
+    d = rng.standard_normal((3, kernel + 1 + 3, kernel + 1 + 3))  # room for every block's tile
     bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
     at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
-    u = transform_weights(g).astype(np.float64).reshape(4, 4, 2, 3)
-    v = np.einsum("ij,cjk,lk->ilc", bt, d, bt)
-    y = np.einsum("ai,ijf,bj->fab", at, np.einsum("ijfc,ijc->ijf", u, v), at)
+    blocks = kernel_blocks(kernel)
+    u = transform_weights(g).astype(np.float64).reshape(4, 4, 2, len(blocks), 3)
+    m = sum(
+        np.einsum(
+            "ijfc,ijc->ijf",
+            u[:, :, :, b],
+            np.einsum("ij,cjk,lk->ilc", bt, d[:, oy : oy + 4, ox : ox + 4], bt),
+        )
+        for b, (oy, ox) in enumerate(blocks)
+    )
+    y = np.einsum("ai,ijf,bj->fab", at, m, at)
     direct = np.array(
         [
-            [[np.sum(g[f] * d[:, a : a + 3, b : b + 3]) for b in range(2)] for a in range(2)]
+            [
+                [np.sum(g[f] * d[:, a : a + kernel, b : b + kernel]) for b in range(2)]
+                for a in range(2)
+            ]
             for f in range(2)
         ]
     )

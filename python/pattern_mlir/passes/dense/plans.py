@@ -201,15 +201,27 @@ class Planes:
                 f"%bflat = memref.collapse_shape {x} [[0, 1, 2, 3]] : {_memref(self.src.shape)} "
                 f"into {_memref((self.size,))}"
             ]
-        sh, sw = self.strides
-        top, left = self.src.pads[0], self.src.pads[1]
-        hq, wq = self.hq, self.wq
-        buf_shape = (c * self.phases, hq, wq)
-        value = self.src.pad_value
+        buf_shape = (c * self.phases, self.hq, self.wq)
         lines = [
-            f"%pad = arith.constant {_f32(value)} : f32",
+            f"%pad = arith.constant {_f32(self.src.pad_value)} : f32",
             f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buf_shape)}",
             f"linalg.fill ins(%pad : f32) outs(%buf : {_memref(buf_shape)})",
+            *self.copy_into(x, "%buf", self.hq, self.wq),
+        ]
+        lines.append(
+            f"%bflat = memref.collapse_shape %buf [[0, 1, 2]] : {_memref(buf_shape)} into {_memref((self.size,))}"
+        )
+        return lines
+
+    def copy_into(self, x: str, buf: str, hq: int, wq: int) -> list[str]:
+        """Entry lines copying the input memref `x` into the phase planes `buf`, a memref of
+        shape (channels * phases, hq, wq) already filled with the padding value (planes as
+        large as these planes' or larger)."""
+        n, c, h, w = self.src.shape
+        sh, sw = self.strides
+        top, left = self.src.pads[0], self.src.pads[1]
+        buf_shape = (c * self.phases, hq, wq)
+        lines = [
             f"%x3 = memref.collapse_shape {x} [[0, 1], [2], [3]] : {_memref(self.src.shape)} into {_memref((c, h, w))}",
         ]
         for py in range(sh):
@@ -234,13 +246,10 @@ class Planes:
                 lines += [
                     f"%src{tag} = memref.subview %x3[0, {r0}, {c0}] [{c}, {rows}, {cols}] [1, {sh}, {sw}] : "
                     f"{_memref((c, h, w))} to {src_t}",
-                    f"%dst{tag} = memref.subview %buf[{p}, {i0}, {j0}] [{c}, {rows}, {cols}] [{self.phases}, 1, 1] : "
+                    f"%dst{tag} = memref.subview {buf}[{p}, {i0}, {j0}] [{c}, {rows}, {cols}] [{self.phases}, 1, 1] : "
                     f"{_memref(buf_shape)} to {dst_t}",
                     f"linalg.copy ins(%src{tag} : {src_t}) outs(%dst{tag} : {dst_t})",
                 ]
-        lines.append(
-            f"%bflat = memref.collapse_shape %buf [[0, 1, 2]] : {_memref(buf_shape)} into {_memref((self.size,))}"
-        )
         return lines
 
 

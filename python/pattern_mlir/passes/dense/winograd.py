@@ -1,12 +1,14 @@
-"""Dense 3x3 stride-1 convolutions through Winograd's F(2x2, 3x3) (codegen/winograd.py).
+"""Dense 3x3 and 5x5 stride-1 convolutions through Winograd's F(2x2, 3x3) (codegen/winograd.py).
 
-A dense 3x3 convolution runs near the FMA peak as an implicit GEMM (plans.plan_conv), so
-only fewer FMAs make it faster: F(2x2, 3x3) needs 2.25 times fewer, for transforms that add
+A dense conv runs near the FMA peak as an implicit GEMM (plans.plan_conv), so only fewer FMAs
+make it faster: F(2x2, 3x3) needs 2.25 times fewer for a 3x3 kernel, for transforms that add
 and subtract. The entry copies the input into zero-padded planes, transforms it, runs the 16
 GEMMs (filters x channels times channels x tiles, the transformed weights packed at compile
 time like the direct conv's), and transforms the products back with the bias and the fused
-epilogue. Where the channels or filters are few, the transforms are not paid back by the
-GEMMs: those convs stay direct (`wins`).
+epilogue. A kernel dilated by 2 runs as four undilated ones over the phases of its input (the
+direct conv's strided planes); a 5x5 kernel as four 3x3 blocks read at their offsets, whose
+products one GEMM sums. Where the channels or filters are few, the transforms are not paid
+back by the GEMMs: those convs stay direct (`wins`).
 
 The transformed weights G g G^T are not the weights: each output is the same sum in another
 order, with the weights scaled by 1/2 and 1/4 and summed, so results differ from the direct
@@ -25,12 +27,14 @@ from ...codegen.winograd import (
     WinogradSpec,
     emit_input_transform,
     emit_output_transform,
+    kernel_blocks,
     transform_weights,
 )
 from ...target import Target
 from .epilogue import Epilogue, fuse_consumers
 from .plans import (
     Lowering,
+    Planes,
     _call,
     _entry,
     _ints,
@@ -45,6 +49,7 @@ __all__ = ["plan_winograd", "wins"]
 
 # Fewer channels or filters than this and the transforms cost more than the GEMMs save.
 MIN_CHANNELS = 16
+KERNELS = ((3, 3), (5, 5))  # 5x5: four 3x3 blocks, 1.56 times fewer products
 
 
 def wins(channels: int, filters: int, out_hw: tuple[int, int]) -> bool:
@@ -53,19 +58,23 @@ def wins(channels: int, filters: int, out_hw: tuple[int, int]) -> bool:
 
 
 def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
-    """linalg.conv_2d_nchw_fchw with constant 3x3 weights, stride 1, no dilation, batch 1, its
+    """linalg.conv_2d_nchw_fchw with constant 3x3 weights, stride 1, dilation 1 or 2, batch 1, its
     zero padding folded in, an init that is not data, and sizes `wins` takes; else None."""
     if len(op.operands) != 3:
         return None
-    for attribute in ("strides", "dilations"):
-        if attribute in op.attributes and _ints(op.attributes[attribute]) != (1, 1):
-            return None
+    if "strides" in op.attributes and _ints(op.attributes["strides"]) != (1, 1):
+        return None
+    dilation = _ints(op.attributes["dilations"]) if "dilations" in op.attributes else (1, 1)
+    if dilation not in ((1, 1), (2, 2)):
+        return None
     src = read_source(op.operands[0])
     weights, _ = constant_operand(op.operands[1])
     out_shape = _shape(op.results[0])
     if src is None or weights is None or out_shape is None:
         return None
-    if src.shape[0] != 1 or src.pad_value != 0.0 or weights.shape[2:] != (3, 3):
+    if src.shape[0] != 1 or src.pad_value != 0.0 or weights.shape[2:] not in KERNELS:
+        return None
+    if dilation != (1, 1) and weights.shape[2:] != (3, 3):
         return None
     init = read_init(op.operands[2], 1, 4)
     if init.kind == "load" or not wins(weights.shape[1], weights.shape[0], out_shape[2:]):
@@ -82,11 +91,14 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         (oh, ow),
         v,
         groups=groups,
+        dilation=dilation[0],
+        blocks=kernel_blocks(weights.shape[2]),
         epilogue=epi,
         residual=epi.residual is not None,
     )
     t_count = spec.tiles
-    u = transform_weights(weights)  # [16][F][C]
+    u = transform_weights(weights)  # [16][F][blocks x C]
+    k = spec.rows
     mr, nv = _pick_block(target, f, t_count)
     packed = np.stack([pack_conv_weights(u[p][:, :, None, None], mr) for p in range(16)])
     a_batch = packed[0].size
@@ -94,7 +106,7 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         name=f"{name}_gemm",
         m=f,
         n=t_count,
-        c=c,
+        c=k,
         a_size=packed.size,
         b_size=spec.v_size,
         out_size=spec.m_size,
@@ -107,7 +119,7 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         a_cstride=mr,
         b_cstride=t_count,
         a_istride=1,
-        a_panel=c * mr,
+        a_panel=k * mr,
         b_panel=nv * v,
         init="zero",
         groups=groups,
@@ -115,17 +127,18 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         epilogue=Epilogue(),
         batch=16,
         a_batch=a_batch,
-        b_batch=c * t_count,
+        b_batch=k * t_count,
         out_batch=f * t_count,
     )
     bias = init.bias if init.kind == "row" else np.full(f, init.value, np.float32)
     hq, wq = spec.plane_hw
-    _, _, h, w = src.shape
-    top, left = src.pads[0], src.pads[1]
-    planes = hq * wq * c
-    view = _memref((c, hq, wq))
-    inner = _memref((c, h, w), f"strided<[{hq * wq}, {wq}, 1], offset: {top * wq + left}>")
-    flat = _memref((planes,), "strided<[1]>")
+    d = spec.dilation
+    # Phase (py, px) of the padded input, planes [C][phases][hq][wq]: the layout the direct
+    # conv's strided planes have, with room for the tiles and the loads past the last one.
+    planes = Planes(src, (1, 1), (d, d), (hq, wq))
+    count = c * spec.phases * hq * wq
+    view = _memref((c * spec.phases, hq, wq))
+    flat = _memref((count,), "strided<[1]>")
     out_flat = _memref((spec.out_size,))
     params = [
         ("x", _memref(src.shape)),
@@ -137,11 +150,9 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         "%zero = arith.constant 0.0 : f32",
         f"%pbuf = memref.alloc() {{alignment = 64 : i64}} : {_memref((spec.planes_size,))}",
         f"linalg.fill ins(%zero : f32) outs(%pbuf : {_memref((spec.planes_size,))})",
-        f"%pflat = memref.subview %pbuf[0] [{planes}] [1] : {_memref((spec.planes_size,))} to {flat}",
-        f"%p3 = memref.expand_shape %pflat [[0, 1, 2]] output_shape [{c}, {hq}, {wq}] : {flat} into {view}",
-        f"%pin = memref.subview %p3[0, {top}, {left}] [{c}, {h}, {w}] [1, 1, 1] : {view} to {inner}",
-        f"%x3 = memref.collapse_shape %x [[0, 1], [2], [3]] : {_memref(src.shape)} into {_memref((c, h, w))}",
-        f"linalg.copy ins(%x3 : {_memref((c, h, w))}) outs(%pin : {inner})",
+        f"%pflat = memref.subview %pbuf[0] [{count}] [1] : {_memref((spec.planes_size,))} to {flat}",
+        f"%p3 = memref.expand_shape %pflat [[0, 1, 2]] output_shape [{c * spec.phases}, {hq}, {wq}] : {flat} into {view}",
+        *planes.copy_into("%x", "%p3", hq, wq),
         f"%vbuf = memref.alloc() {{alignment = 64 : i64}} : {_memref((spec.v_size,))}",
         _call(
             f"{name}_in",
@@ -181,7 +192,7 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         entry=f"{name}_entry",
         text=text,
         operands=operands,
-        kind="conv3x3s1-winograd",
-        macs=f * c * 9 * oh * ow,
+        kind=f"conv{weights.shape[2]}x{weights.shape[3]}s1-winograd",
+        macs=f * c * weights.shape[2] * weights.shape[3] * oh * ow,
         fused=epi.ops,
     )
