@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import shutil
+import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -282,15 +284,20 @@ def load(path: str | Path) -> Executable:
             threads=artifact.threads,
         )
     if description.triple.startswith("aarch64"):
-        return Arm64Executable(
+        # The qemu driver is built beside a scratch directory of its own: loading never
+        # writes into the saved model (which may be read-only, or shared).
+        workdir = Path(tempfile.mkdtemp(prefix="pattern-mlir-arm64-"))
+        executable = Arm64Executable(
             inputs,
             outputs,
             stages,
             artifact.library,
-            artifact.directory,
+            workdir,
             cpu=signature.cpu,
             opt_level=artifact.opt_level,
         )
+        weakref.finalize(executable, shutil.rmtree, workdir, ignore_errors=True)
+        return executable
     raise ArtifactError(
         artifact.directory / MANIFEST, f"target {signature.target!r} cannot be saved or loaded"
     )

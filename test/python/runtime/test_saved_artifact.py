@@ -94,8 +94,11 @@ def test_host_model_runs_with_the_runtime_alone(saved_host, model_and_input, tmp
 def test_arm64_model_runs_with_the_runtime_alone(model_and_input, tmp_path):
     model, x = model_and_input
     exe = pattern_mlir.compile(model, (x,), target="arm64-neon")
-    got = _run_without_compiler(exe.save(tmp_path / "arm64"), x, tmp_path)
+    saved = exe.save(tmp_path / "arm64")
+    files = sorted(p.name for p in saved.iterdir())
+    got = _run_without_compiler(saved, x, tmp_path)
     np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert sorted(p.name for p in saved.iterdir()) == files  # loading wrote nothing there
 
 
 @pytest.fixture
