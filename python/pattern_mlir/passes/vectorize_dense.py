@@ -37,7 +37,7 @@ from .dense.gather_shuffles import gathers_as_shuffles
 from .dense.plans import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense.slice_reads import read_slices_at_their_source
 from .dense.transform import lower_vectors, vectorize_ops
-from .registry import register_pass
+from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import collect_ops
 from .utils.kernel_calls import constant_buffer, output_buffer, read_buffer, result_tensor
@@ -151,9 +151,10 @@ def lower_kernels(module: ir.Operation, target: Target, threads: int) -> list[Lo
         if lowering is None:
             if op.name.startswith("pattern."):
                 # No other route lowers the dialect's ops: say which one, not a bufferization error later.
-                raise ValueError(
-                    f"pattern-vectorize-dense: cannot lower {op.name} at {op.location}: "
-                    "its weights (and bias) must be constants and its input batch 1"
+                raise PassError(
+                    op,
+                    "cannot be lowered: its weights (and bias) must be constants and its "
+                    "input batch 1",
                 )
             return False
         _reuse_identical(lowering, name, emitted)
