@@ -1,8 +1,8 @@
 """Dense 3x3 stride-1 convs through Winograd's F(2x2, 3x3) (passes/dense/winograd.py) against
 torch: even and odd output sizes (the last tile row or column half outside), paddings the
 planes absorb (none, symmetric, asymmetric), a bias or none, dilation 1 and 2 (four phases),
-5x5 kernels (four 3x3 blocks), fused ReLU6 and residual adds, one and two threads, host and
-arm64; convs with few channels stay direct."""
+5x5 kernels (four 3x3 blocks), fused ReLU6 and residual adds, one and two threads, host, x86-64-v3
+and arm64; convs with few channels stay direct."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import torch
 from conv_cases import relative_error
 from pattern_mlir.codegen.winograd import kernel_blocks, transform_weights
 from torch import nn
+
+# The host's own vectors, AVX2's 8 lanes (any x86-64 host runs them) and NEON's 4 (qemu).
+TARGETS = ["host", "x86-64-v3", "arm64-neon"]
 
 
 class ResidualBlock(nn.Module):
@@ -44,7 +47,7 @@ def _winograd_convs(exe) -> int:
     return len(re.findall(r"func\.func private @\w+_in\(", exe.ir("dense")))
 
 
-@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize(
     "channels, filters, size, padding, bias, dilation, kernel",
     [
@@ -71,7 +74,7 @@ def test_conv_matches_torch(target, channels, filters, size, padding, bias, dila
     assert _winograd_convs(exe) == 1
 
 
-@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fused_epilogues_and_threads(target, threads):
     torch.manual_seed(1)
