@@ -309,3 +309,41 @@ def test_reflect_padding_of_a_strided_slice_matches_torch(target):
     exe = pattern_mlir.compile(model, (x,), target=target)
     for got, want in zip(exe(x), model(x)):
         assert relative_error(got, want) <= 1e-6
+
+
+class RowsAndNorm(torch.nn.Module):
+    """A layer norm over rows of which some are constant (a replicate pad of one value,
+    as fuzz seed 3683 builds) and some random."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(6)
+        with torch.no_grad():
+            self.norm.weight.normal_()
+            self.norm.bias.normal_()
+
+    def forward(self, x, value):
+        flat = torch.nn.functional.pad(value, (2, 3), mode="replicate")
+        return self.norm(torch.cat([x, flat.expand(1, 3, 6)], 1))
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_layer_norm_of_constant_rows_gives_the_bias(target):
+    """The corrected mean makes a constant row's deviations exactly 0, as torch's kernel
+    does; the mean as sum / N was an ulp off, times 1 / sqrt(eps) (2.5e-4 relative)."""
+    torch.manual_seed(5)
+    model = RowsAndNorm().eval()
+    x, value = (
+        torch.randn(1, 4, 6),
+        torch.tensor(
+            [
+                [[0.3]],
+            ]
+        ),
+    )
+    exe = pattern_mlir.compile(model, (x, value), target=target)
+    with torch.no_grad():
+        want = model(x, value)
+    got = exe(x, value)
+    assert torch.equal(got[:, 4:], want[:, 4:])  # the constant rows: the bias, exactly
+    assert relative_error(got, want) <= 1e-6
