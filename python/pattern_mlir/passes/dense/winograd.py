@@ -53,13 +53,15 @@ KERNELS = ((3, 3), (5, 5))  # 5x5: four 3x3 blocks, 1.56 times fewer products
 
 
 def wins(channels: int, filters: int, out_hw: tuple[int, int]) -> bool:
-    """Whether a dense 3x3 stride-1 conv of these sizes should run through F(2x2, 3x3)."""
+    """Whether a dense stride-1 conv of these sizes (a kernel of KERNELS) should run through
+    F(2x2, 3x3)."""
     return channels >= MIN_CHANNELS and filters >= MIN_CHANNELS and min(out_hw) >= 2
 
 
 def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> Lowering | None:
-    """linalg.conv_2d_nchw_fchw with constant 3x3 weights, stride 1, dilation 1 or 2, batch 1, its
-    zero padding folded in, an init that is not data, and sizes `wins` takes; else None."""
+    """linalg.conv_2d_nchw_fchw with constant weights of a kernel in KERNELS, stride 1,
+    dilation 1 (or 2 for 3x3), batch 1, its zero padding folded in, an init that is not data,
+    and sizes `wins` takes; else None."""
     if len(op.operands) != 3:
         return None
     if "strides" in op.attributes and _ints(op.attributes["strides"]) != (1, 1):
