@@ -46,7 +46,9 @@ class MemRefArguments:
 
     def __init__(self, specs: list[TensorSpec]):
         self._specs = list(specs)
-        self._free: list[_Block] = []
+        # Blocks no call is using. `take` and `release` use it; a caller that fills the
+        # pointers itself (runtime/tensor_call.py) pops and appends here directly.
+        self.free: list[_Block] = []
         # The field of each descriptor's allocated pointer; the aligned one follows it.
         self.slots: tuple[int, ...] = tuple(self._new_block().starts)
 
@@ -59,11 +61,11 @@ class MemRefArguments:
         packed calling convention, `.descriptors` one pointer per descriptor (C interface).
         Give it back with `release` once the call has returned."""
         # list.pop and list.append are atomic under the GIL: no lock, no thread-local lookup.
-        block = self._free.pop() if self._free else self._new_block()
+        block = self.free.pop() if self.free else self._new_block()
         fields = block.fields
         for slot, pointer in zip(self.slots, pointers):
             fields[slot] = fields[slot + 1] = pointer
         return block
 
     def release(self, block: _Block) -> None:
-        self._free.append(block)
+        self.free.append(block)

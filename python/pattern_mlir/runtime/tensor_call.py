@@ -44,7 +44,7 @@ def tensor_call(
     names: dict[str, object] = {
         "Tensor": torch.Tensor,
         "empty_like": torch.empty_like,
-        "free": arguments._free,
+        "free": arguments.free,
         "take": arguments.take,
         "enter": enter,
         "within": within,
