@@ -26,9 +26,6 @@ changes the result by rounding only (relative error about log2(n) ulp).
 Attention's safe softmax (rows of only -inf give 0) corrects the row maxima and sums instead
 of building a mask as large as the scores.
 
-Layer norm corrects its mean with the mean of the deviations from it, so a row that barely
-varies normalises to what torch gives (its kernel's mean of equal values is exact).
-
 Linear, bilinear and trilinear upsampling go one spatial dimension at a time: two rows
 picked by constant indices and blended with constant weights, per dimension. torch's own
 decomposition reads all 2^d corners of each output element with gathers; one dimension at a
@@ -297,28 +294,6 @@ def safe_softmax(x: torch.Tensor, dim: int, dtype=None):
     return powers * (1.0 / total)
 
 
-def native_layer_norm(x: torch.Tensor, normalized_shape, weight, bias, eps: float):
-    """Layer norm with a corrected mean: the mean of the row, then the mean of the row's
-    deviations from it added back (the corrected two-pass algorithm). A mean that is the
-    rounded sum divided by N is off by an ulp or so, which 1 / sqrt(var + eps) turns into
-    a visible error where the row barely varies: a row of equal values gave a 1e-4 relative
-    error where torch (whose kernel computes that mean exactly) gives the bias. The
-    correction's mean is of values near zero, so its rounding is negligible; its sum is
-    computed in the pass that sums the squares. Returns (out, mean, rstd) like ATen's."""
-    dims = list(range(x.dim() - len(normalized_shape), x.dim()))
-    first = x.mean(dims, keepdim=True)
-    deviation = x - first
-    correction = deviation.mean(dims, keepdim=True)
-    variance = (deviation * deviation).mean(dims, keepdim=True) - correction * correction
-    rstd = torch.rsqrt(variance + eps)
-    out = (deviation - correction) * rstd
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out, first + correction, rstd
-
-
 def decompositions() -> dict:
     """torch-mlir's own table plus ours."""
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
@@ -332,7 +307,6 @@ def decompositions() -> dict:
     table[aten.convolution.default] = convolution
     table[aten.gelu.default] = gelu
     table[aten._safe_softmax.default] = safe_softmax
-    table[aten.native_layer_norm.default] = native_layer_norm
     table[aten.upsample_linear1d.vec] = upsample_linear_vec
     table[aten.upsample_bilinear2d.vec] = upsample_linear_vec
     table[aten.upsample_trilinear3d.vec] = upsample_linear_vec
