@@ -195,13 +195,12 @@ class Planes:
 
     def prepare(self, x: str) -> list[str]:
         """Entry lines defining %bflat (the planes, flat) from the input memref `x`."""
-        n, c, h, w = self.src.shape
         if self.direct:
             return [
                 f"%bflat = memref.collapse_shape {x} [[0, 1, 2, 3]] : {_memref(self.src.shape)} "
                 f"into {_memref((self.size,))}"
             ]
-        buf_shape = (c * self.phases, self.hq, self.wq)
+        buf_shape = (self.channels * self.phases, self.hq, self.wq)
         lines = [
             f"%pad = arith.constant {_f32(self.src.pad_value)} : f32",
             f"%buf = memref.alloc() {{alignment = 64 : i64}} : {_memref(buf_shape)}",
@@ -217,7 +216,7 @@ class Planes:
         """Entry lines copying the input memref `x` into the phase planes `buf`, a memref of
         shape (channels * phases, hq, wq) already filled with the padding value (planes as
         large as these planes' or larger)."""
-        n, c, h, w = self.src.shape
+        _, c, h, w = self.src.shape
         sh, sw = self.strides
         top, left = self.src.pads[0], self.src.pads[1]
         buf_shape = (c * self.phases, hq, wq)
