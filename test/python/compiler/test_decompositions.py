@@ -309,3 +309,59 @@ def test_reflect_padding_of_a_strided_slice_matches_torch(target):
     exe = pattern_mlir.compile(model, (x,), target=target)
     for got, want in zip(exe(x), model(x)):
         assert relative_error(got, want) <= 1e-6
+
+
+class RowsAndNorm(torch.nn.Module):
+    """A layer norm over rows of which some are constant (a replicate pad of one value,
+    as fuzz seed 3683 builds) and some random."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(6)
+        with torch.no_grad():
+            self.norm.weight.normal_()
+            self.norm.bias.normal_()
+
+    def forward(self, x, value):
+        flat = torch.nn.functional.pad(value, (2, 3), mode="replicate")
+        return self.norm(torch.cat([x, flat.expand(1, 3, 6)], 1))
+
+
+@pytest.mark.parametrize("target", ["host", "arm64-neon"])
+def test_layer_norm_of_constant_rows_gives_the_bias(target):
+    """The corrected mean makes a constant row's deviations exactly 0, as torch's kernel
+    does; the mean as sum / N was an ulp off, times 1 / sqrt(eps) (2.5e-4 relative)."""
+    torch.manual_seed(5)
+    model = RowsAndNorm().eval()
+    x, value = (
+        torch.randn(1, 4, 6),
+        torch.tensor(
+            [
+                [[0.3]],
+            ]
+        ),
+    )
+    exe = pattern_mlir.compile(model, (x, value), target=target)
+    with torch.no_grad():
+        want = model(x, value)
+    got = exe(x, value)
+    assert torch.equal(got[:, 4:], want[:, 4:])  # the constant rows: the bias, exactly
+    assert relative_error(got, want) <= 1e-6
+
+
+def test_group_norm_of_constant_groups_gives_the_bias():
+    """The same corrected mean in group norm: a constant group gives exactly the bias (torch's
+    own kernel is an ulp or so off there), the other groups match torch."""
+    torch.manual_seed(6)
+    model = torch.nn.GroupNorm(4, 8).eval()
+    with torch.no_grad():
+        model.weight.normal_()
+        model.bias.normal_()
+    x = torch.randn(1, 8, 5, 7)
+    x[:, :4] = 0.3
+    exe = pattern_mlir.compile(model, (x,))
+    got = exe(x)
+    with torch.no_grad():
+        want = model(x)
+    assert torch.equal(got[:, :4], model.bias[:4].detach().view(1, 4, 1, 1).expand(1, 4, 5, 7))
+    assert relative_error(got, want) <= 1e-5

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pattern_mlir
 import pytest
 import torch
@@ -158,6 +159,34 @@ def test_f64_at_the_boundary_is_kept():
         assert len(demote_f64(ops)) == len(ops)
         lookup("pattern-vectorize-dense")(target="x86-64-v4").apply(module.operation)
         assert "f64" in str(module)
+
+
+# A Python float added to an f32 tensor, as torch-mlir writes it: an f64 constant truncated
+# at the function level, which arith's folder keeps because 1e-5 is inexact in f32.
+TRUNCATED_EPS = """
+func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %eps64 = arith.constant 1.000000e-05 : f64
+  %eps = arith.truncf %eps64 : f64 to f32
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(a) -> (a)>, affine_map<(a) -> (a)>], iterator_types = ["parallel"]} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %eps : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+"""
+
+
+def test_truncated_f64_constant_becomes_the_f32_constant():
+    with ir.Context(), ir.Location.unknown():
+        module, ops = _generics(TRUNCATED_EPS)
+        demote_f64(ops)
+        text = str(module)
+    assert "f64" not in text and "truncf" not in text
+    # The f32 constant is 1e-5 rounded to nearest, as the truncation computes it.
+    constant = next(line for line in text.splitlines() if "arith.constant" in line)
+    assert np.float32(constant.split("arith.constant")[1].split(":")[0]) == np.float32(1e-5)
 
 
 @pytest.mark.parametrize("target", TARGETS)
