@@ -35,7 +35,6 @@ from typing import ClassVar
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import func
 
 from ..codegen import fkw
 from ..codegen.activation import Activation
@@ -47,7 +46,7 @@ from ..codegen.schedule import cpu_target, filter_groups
 from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import ConvInfo, collect_ops, packed_fkw, read_conv
-from .utils.kernel_calls import constant_buffer, output_buffer, read_buffer, result_tensor
+from .utils.kernel_calls import append_functions, call_kernel, constant_buffer, read_buffer
 from .utils.walk import mark_lowered
 
 _KERNEL_ROWS = ("channels", "tap_offsets", "weights")  # one row per kept kernel
@@ -341,17 +340,13 @@ def _element(array: np.ndarray) -> str:
 
 
 def _append_functions(module: ir.Operation, kernel_text: str, entry_text: str) -> None:
-    """Parses the kernel module plus the entry and moves both into `module`, private."""
+    """Moves the kernel module's functions plus the entry into `module`, private."""
     text = kernel_text.rstrip()
-    parsed = ir.Module.parse(text[: text.rindex("}")] + entry_text + "}\n")
-    body = module.regions[0].blocks[0]
-    for op in list(parsed.body.operations):
+    for op in append_functions(module, text[: text.rindex("}")] + entry_text + "}\n"):
         op.attributes["sym_visibility"] = ir.StringAttr.get("private")
         mark_lowered(op)
         if "llvm.emit_c_interface" in op.attributes:
             del op.attributes["llvm.emit_c_interface"]
-        op.detach_from_parent()
-        ir.InsertionPoint(body).insert(op)
 
 
 @dataclass(frozen=True)
@@ -493,9 +488,7 @@ def lower_conv(
         else:
             x = read_buffer(padded_input)
         buffers = [constant_buffer(a) for a in arrays.values()]
-        out = output_buffer(out_shape)
-        func.CallOp([], ir.FlatSymbolRefAttr.get(entry), [x, *buffers, out])
-        result = result_tensor(out)
+        result = call_kernel(entry, [x, *buffers], out_shape)
         # Until the consumer is lowered it reads the image as before: the padded tensor's
         # interior. Its lowering then takes the padded tensor itself and erases the slice.
         image = (

@@ -27,7 +27,6 @@ from typing import ClassVar
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import func
 
 from ..target import Target
 from .dense.block_sparse import plan_block_conv, plan_block_matmul
@@ -40,7 +39,7 @@ from .dense.transform import lower_vectors, vectorize_ops
 from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import collect_ops
-from .utils.kernel_calls import constant_buffer, output_buffer, read_buffer, result_tensor
+from .utils.kernel_calls import append_functions, call_kernel, constant_buffer, read_buffer
 from .utils.size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 
 _PLANNERS = {
@@ -69,21 +68,13 @@ _PURE = {
 }
 
 
-def _append_functions(module: ir.Operation, text: str) -> None:
-    parsed = ir.Module.parse(text)
-    body = module.regions[0].blocks[0]
-    for op in list(parsed.body.operations):
-        op.detach_from_parent()
-        ir.InsertionPoint(body).insert(op)
-
-
 def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None:
     """Appends the lowering's functions and replaces `op` (and its fused consumers) by a call.
 
     The call goes where the last fused consumer was: every operand (a residual included)
     is defined before it.
     """
-    _append_functions(module, lowering.text)
+    append_functions(module, lowering.text)
     last = lowering.fused[-1] if lowering.fused else op
     result_type = last.results[0].type
     with ir.InsertionPoint(last), op.location:
@@ -91,9 +82,7 @@ def _replace(op: ir.Operation, lowering: Lowering, module: ir.Operation) -> None
             constant_buffer(x) if isinstance(x, np.ndarray) else read_buffer(x)
             for x in lowering.operands
         ]
-        out = output_buffer(result_type.shape, result_type.element_type)
-        func.CallOp([], ir.FlatSymbolRefAttr.get(lowering.entry), [*args, out])
-        result = result_tensor(out)
+        result = call_kernel(lowering.entry, args, result_type.shape, result_type.element_type)
     last.results[0].replace_all_uses_with(result)
     for dead in reversed([op, *lowering.fused]):
         dead.erase()

@@ -1,4 +1,7 @@
-"""The buffers a generated kernel is called on, from the tensors around it.
+"""Splicing a generated kernel into a module and calling it from the tensor program.
+
+`append_functions` moves a kernel's parsed functions into the module; `call_kernel` calls
+one on buffers of its inputs and returns its result as a tensor.
 
 A kernel (a pattern conv, a dense GEMM or stencil) is a function on memrefs; the tensor
 program calls it on `bufferization.to_buffer` of its inputs, an aligned allocation for its
@@ -18,9 +21,16 @@ import itertools
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith
+from mlir.dialects import arith, func
 
-__all__ = ["constant_buffer", "output_buffer", "read_buffer", "result_tensor"]
+__all__ = [
+    "append_functions",
+    "call_kernel",
+    "constant_buffer",
+    "output_buffer",
+    "read_buffer",
+    "result_tensor",
+]
 
 _reads = itertools.count()
 
@@ -74,3 +84,25 @@ def result_tensor(buffer: ir.Value) -> ir.Value:
         operands=[buffer],
         attributes={"restrict": ir.UnitAttr.get(), "writable": ir.UnitAttr.get()},
     ).result
+
+
+def append_functions(module: ir.Operation, text: str) -> list[ir.Operation]:
+    """Parses `text` (a module of kernel functions) and moves its top-level ops to the end
+    of `module`; returns them."""
+    parsed = ir.Module.parse(text)
+    body = module.regions[0].blocks[0]
+    moved = []
+    for op in list(parsed.body.operations):
+        op = op.operation
+        op.detach_from_parent()
+        ir.InsertionPoint(body).insert(op)
+        moved.append(op)
+    return moved
+
+
+def call_kernel(entry: str, inputs: list[ir.Value], shape, element: ir.Type | None = None):
+    """Calls the kernel function `entry` on the buffers `inputs` and a fresh output buffer
+    of `shape` and `element` (f32 by default); returns the output as a tensor."""
+    out = output_buffer(shape, element)
+    func.CallOp([], ir.FlatSymbolRefAttr.get(entry), [*inputs, out])
+    return result_tensor(out)
