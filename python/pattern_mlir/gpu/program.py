@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from pattern_mlir.backend.spirv_build import serialize_binaries
 from pattern_mlir.backend.spirv_tools import ADRENO_640, SpirvProfile
 from pattern_mlir.gpu.host_plan import HostPlan, build_host_plan
 from pattern_mlir.gpu.lowering import run_in_process
-from pattern_mlir.gpu.spirv_build import serialize_binaries
 from pattern_mlir.passes.utils.conv_info import collect_ops
 
 

@@ -220,7 +220,7 @@ class GpuValidateSpirv(_GpuPass):
     name: ClassVar[str] = "pattern-gpu-validate-spirv"
 
     def apply(self, module_op: ir.Operation) -> None:
-        from pattern_mlir.gpu.spirv_build import serialize_binaries
+        from pattern_mlir.backend.spirv_build import serialize_binaries
 
         serialize_binaries(module_op, _profile(self.profile), validate=True)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 from mlir.passmanager import PassManager
+from pattern_mlir.backend.spirv_build import serialize_binaries
 from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.compiler.stages import GPU_TO_SPIRV
-from pattern_mlir.gpu.spirv_build import serialize_binaries
 from pattern_mlir.gpu.zero_trip_loops import guard_zero_trip_loops
 from pattern_mlir.passes.utils.conv_info import collect_ops
 

@@ -14,7 +14,6 @@ from mlir import ir
 from pattern_mlir._mlir_libs import _patternDialects
 from pattern_mlir.backend import spirv_tools
 from pattern_mlir.backend.spirv_tools import ADRENO_640, SpirvProfile
-from pattern_mlir.passes.utils.conv_info import collect_ops
 
 _PREFIX = "__spv__"
 
@@ -23,8 +22,17 @@ def serialize_binaries(
     module, profile: SpirvProfile = ADRENO_640, *, validate: bool = True
 ) -> dict[str, bytes]:
     """{gpu.module name: binary} of every spirv.module in ``module``."""
+    spirv_modules = []
+
+    def visit(op):
+        if op.name == "spirv.module":
+            spirv_modules.append(op.operation)
+            return ir.WalkResult.SKIP
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
     binaries = {}
-    for spirv_module in collect_ops(module, "spirv.module"):
+    for spirv_module in spirv_modules:
         name = ir.StringAttr(spirv_module.attributes["sym_name"]).value.removeprefix(_PREFIX)
         binary = _patternDialects.serialize_spirv(spirv_module)
         if validate:
