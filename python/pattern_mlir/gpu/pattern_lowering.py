@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from mlir import ir
 
+from pattern_mlir.codegen import gpu_conv_kernel
 from pattern_mlir.codegen.fkw import PackedFKW
-from pattern_mlir.gpu import conv_kernel
-from pattern_mlir.gpu.conv_arrays import ConvArrays, build_arrays
-from pattern_mlir.gpu.conv_plan import GpuConvGeometry, GpuConvPlan, make_plan
+from pattern_mlir.codegen.gpu_conv_arrays import ConvArrays, build_arrays
+from pattern_mlir.codegen.gpu_conv_plan import GpuConvGeometry, GpuConvPlan, make_plan
 from pattern_mlir.gpu.errors import GpuLoweringError
 from pattern_mlir.passes.utils.conv_info import collect_ops, packed_fkw, read_conv
 
@@ -88,7 +88,7 @@ def _snippet(kernel: GpuPatternConv, kernel_text: str, target_env: str) -> str:
     globals_, body = [], []
     names = {arg: f"%{arg}" for arg in ("input", "output", *arrays)}
     arg_types = dict(
-        conv_kernel.argument_types(
+        gpu_conv_kernel.argument_types(
             g, p, kernel.packed.num_patterns, taps, kernel.packed.num_kernels
         )
     )
@@ -204,7 +204,7 @@ def lower_pattern_convs(
             * geom.out_height
             * geom.out_width,
         )
-        text = conv_kernel.emit_conv_kernel(
+        text = gpu_conv_kernel.emit_conv_kernel(
             name, geom, plan, packed.library, packed.num_kernels, activation, clamp
         )
         launch = _splice(module, op, _snippet(kernel, text, target_env), name)

@@ -2,7 +2,7 @@
 
 The same genetic search runs over it as over the CPU space (``space.ScheduleSpace``: genes,
 mutation, crossover, neighbours); only the genes and what makes a point valid differ. A point
-is a ``#pattern.schedule`` read the GPU way (``gpu.conv_plan``): ``tile_cols / 4`` x
+is a ``#pattern.schedule`` read the GPU way (``codegen.gpu_conv_plan``): ``tile_cols / 4`` x
 ``tile_rows`` invocations per workgroup, ``tile_filters`` filters per output-channel group,
 ``tile_channels`` staged channels per block (0: direct global reads), ``unroll``. A point is
 valid when ``make_plan`` accepts it (at most 1024 invocations, staged tile within the 32 KiB
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..codegen.fkw import library_taps
+from ..codegen.gpu_conv_plan import VECTOR_WIDTH, GpuConvGeometry, make_plan, schedule_of
 from ..codegen.schedule import Schedule
-from ..gpu.conv_plan import VECTOR_WIDTH, GpuConvGeometry, make_plan, schedule_of
 from ..tuning_db.space import ScheduleSpace
 
 __all__ = ["GpuScheduleSpace"]

@@ -11,8 +11,8 @@ from gpu_testlib import ConvCase, conv_module, make_layer
 from mlir import ir
 from pattern_mlir.backend.spirv_tools import ADRENO_640
 from pattern_mlir.codegen import fkw
-from pattern_mlir.gpu.conv_kernel import emit_conv_kernel
-from pattern_mlir.gpu.conv_plan import SHARED_BUDGET_BYTES, GpuConvGeometry, make_plan
+from pattern_mlir.codegen.gpu_conv_kernel import emit_conv_kernel
+from pattern_mlir.codegen.gpu_conv_plan import SHARED_BUDGET_BYTES, GpuConvGeometry, make_plan
 from pattern_mlir.gpu.pattern_lowering import lower_pattern_convs
 
 

@@ -6,7 +6,7 @@ import pattern_mlir
 import pytest
 import torch
 from pattern_mlir import tuning_cli
-from pattern_mlir.gpu.conv_plan import MAX_INVOCATIONS, MAX_SHARED_BYTES
+from pattern_mlir.codegen.gpu_conv_plan import MAX_INVOCATIONS, MAX_SHARED_BYTES
 from pattern_mlir.runtime.vulkan import VulkanUnavailableError, vulkan_device_name
 from pattern_mlir.tuning import TuningDB, layer_from_arrays
 from pattern_mlir.tuning.gpu_space import GpuScheduleSpace

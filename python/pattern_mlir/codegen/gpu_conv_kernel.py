@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pattern_mlir.codegen.gpu_conv_plan import VECTOR_WIDTH, GpuConvGeometry, GpuConvPlan
 from pattern_mlir.codegen.irtext import FuncWriter
-from pattern_mlir.gpu.conv_plan import VECTOR_WIDTH, GpuConvGeometry, GpuConvPlan
 
 VW = VECTOR_WIDTH
 

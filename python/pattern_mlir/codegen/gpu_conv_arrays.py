@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pattern_mlir.codegen.fkw import PackedFKW, balanced_partition, channel_splits
-from pattern_mlir.gpu.conv_plan import GpuConvPlan
+from pattern_mlir.codegen.gpu_conv_plan import GpuConvPlan
 
 
 @dataclass(frozen=True)
