@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from .dense_gemm import f32_literal
 from .irtext import FuncWriter
 
-__all__ = ["StencilSpec", "emit_stencil"]
+__all__ = ["phase_plane_hw", "StencilSpec", "emit_stencil"]
 
 COMBINES = ("fma", "max", "add")
 # The most vectors a `wide` channel's plane unrolls into (its code is straight-line).
@@ -49,6 +49,15 @@ _WIDE_MAX_VECTORS = 16
 # Staged channels are copied this many floats at a time before any of them is computed.
 _STAGE_BATCH_FLOATS = 4096
 _STAGE_BATCH_MAX = 16
+
+
+def phase_plane_hw(src_hw, out_hw, kernel, strides, direct: bool) -> tuple[int, int]:
+    """(rows, columns) of one phase plane of a stencil's input: the input itself when it is
+    read in place (`direct`), else what the outputs read of one of the strides[0] x
+    strides[1] phases (output extent plus the kernel's reach in that phase)."""
+    if direct:
+        return tuple(src_hw)
+    return tuple(o + (k - 1) // s for o, k, s in zip(out_hw, kernel, strides))
 
 
 @dataclass(frozen=True)
@@ -123,19 +132,15 @@ class StencilSpec:
 
     @property
     def hq(self) -> int:
-        return (
-            self.src_hw[0]
-            if self.direct
-            else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
-        )
+        return self._plane_hw[0]
 
     @property
     def wq(self) -> int:
-        return (
-            self.src_hw[1]
-            if self.direct
-            else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
-        )
+        return self._plane_hw[1]
+
+    @property
+    def _plane_hw(self) -> tuple[int, int]:
+        return phase_plane_hw(self.src_hw, self.out_hw, self.kernel, self.strides, self.direct)
 
     @property
     def plane(self) -> int:

@@ -374,8 +374,9 @@ def test_wide_windows_vectorise_the_filters_where_they_fill_more_lanes(case, lan
 # (AVX2's 4) runs the reduction in chunks, the partial sums in a scratch tile (dense_gemm's
 # k_chunk): a last chunk shorter than the rest, channels taken 4 and 2 at a time, a partial
 # last filter tile with a masked last vector, two threads, a fused residual and ReLU.
-# AVX-512's 6-pixel blocks keep the reduction whole.
-CHUNKED_1X1 = [(512, 96, 7, 7, 1, 1, 0), (518, 37, 7, 7, 1, 1, 0)]
+# AVX-512's 6-pixel blocks keep the reduction whole. x86-64-v3 takes the host's L1 size
+# (32 KB on Zen, 48 KB on recent Xeons): 1000 channels make a panel larger than either.
+CHUNKED_1X1 = [(1000, 96, 7, 7, 1, 1, 0), (518, 37, 7, 7, 1, 1, 0)]
 
 
 @pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4"])
@@ -529,9 +530,10 @@ def test_1x1_convs_pack_their_input_tiles_where_it_pays(
     assert _packing_pays(plane_bytes, filters, channels, tile, 4, 32 * 1024) is packs
 
 
-# The same copy where AVX2's column tile fits L1 only packed (256 channels of 24 floats):
-# stride 1 and stride 2 (the tile read from a phase plane), a partial last row block.
-L1_PACKED_1X1 = [(256, 64, 56, 56, 1, 1, 0), (256, 70, 56, 56, 1, 2, 0)]
+# The same copy where AVX2's column tile fits L1 only packed (320 channels of 24 floats: 30
+# KiB packed, 60 KiB in place, so on an L1 of 32 KB (Zen) and of 48 KB (recent Xeons, Zen 5)
+# alike): stride 1 and stride 2 (the tile read from a phase plane), a partial last row block.
+L1_PACKED_1X1 = [(320, 64, 56, 56, 1, 1, 0), (320, 70, 56, 56, 1, 2, 0)]
 
 
 @pytest.mark.parametrize(

@@ -75,8 +75,9 @@ def _body(op: ir.Operation) -> ir.Block:
     return op.regions[0].blocks[0]
 
 
-def _producer(value: ir.Value) -> ir.Operation | None:
-    """The all-parallel, one-result generic that defines `value` and can be inlined."""
+def _elementwise_producer(value: ir.Value) -> ir.Operation | None:
+    """The generic that defines `value` if it has one result, only parallel loops and writes
+    its output through the identity map (each result element from its own iteration)."""
     owner = value.owner
     if not isinstance(owner, (ir.Operation, ir.OpView)):
         return None
@@ -87,6 +88,14 @@ def _producer(value: ir.Value) -> ir.Operation | None:
         return None
     maps = indexing_maps(op)
     if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
+        return None
+    return op
+
+
+def _producer(value: ir.Value) -> ir.Operation | None:
+    """The all-parallel, one-result generic that defines `value` and can be inlined."""
+    op = _elementwise_producer(value)
+    if op is None:
         return None
     body = _body(op)
     inputs, _ = _counts(op)
@@ -253,16 +262,8 @@ def _gathered_producer(value: ir.Value) -> ir.Operation | None:
     parallel, its output indexed by the identity, and a body that reads only `linalg.index`
     and values from outside (padding's first pass, once passes/dense/positions.py rewrote it) and
     is cheap."""
-    owner = value.owner
-    if not isinstance(owner, (ir.Operation, ir.OpView)):
-        return None
-    op = owner.operation
-    if op.name != "linalg.generic" or len(op.results) != 1:
-        return None
-    if any(it != "parallel" for it in iterator_types(op)):
-        return None
-    maps = indexing_maps(op)
-    if maps[-1] != ir.AffineMap.get_identity(maps[-1].n_dims):
+    op = _elementwise_producer(value)
+    if op is None:
         return None
     body = _body(op)
     if any(not _unused(arg) for arg in body.arguments):

@@ -26,7 +26,7 @@ import numpy as np
 from mlir import ir
 
 from ...codegen.dense_gemm import GemmSpec, emit_gemm, f32_literal
-from ...codegen.dense_stencil import StencilSpec, emit_stencil
+from ...codegen.dense_stencil import StencilSpec, emit_stencil, phase_plane_hw
 from ...codegen.memref_text import memref_type as _memref
 from ...codegen.memref_text import static_f32_shape as _shape
 from ...target import Target
@@ -155,18 +155,16 @@ class Planes:
 
     @property
     def hq(self) -> int:
-        return (
-            self.src.shape[2]
-            if self.direct
-            else self.out_hw[0] + (self.kernel[0] - 1) // self.strides[0]
-        )
+        return self._plane_hw[0]
 
     @property
     def wq(self) -> int:
-        return (
-            self.src.shape[3]
-            if self.direct
-            else self.out_hw[1] + (self.kernel[1] - 1) // self.strides[1]
+        return self._plane_hw[1]
+
+    @property
+    def _plane_hw(self) -> tuple[int, int]:
+        return phase_plane_hw(
+            self.src.shape[2:], self.out_hw, self.kernel, self.strides, self.direct
         )
 
     @property
