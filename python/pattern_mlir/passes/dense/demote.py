@@ -248,7 +248,11 @@ def fold_truncated_constants(function: ir.Operation) -> None:
 
     def visit(op):
         op = op.operation
-        if op.name == "arith.truncf" and isinstance(op.results[0].type, ir.F32Type):
+        if (
+            op.name == "arith.truncf"
+            and "roundingmode" not in op.attributes  # the default: to nearest even
+            and isinstance(op.results[0].type, ir.F32Type)
+        ):
             source = defining_op(op.operands[0])
             if (
                 source is not None
