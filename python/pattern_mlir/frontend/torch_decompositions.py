@@ -26,9 +26,10 @@ changes the result by rounding only (relative error about log2(n) ulp).
 Attention's safe softmax (rows of only -inf give 0) corrects the row maxima and sums instead
 of building a mask as large as the scores.
 
-Layer norm and group norm (and so instance norm) correct their mean with the mean of the
-deviations from it, so a row or group that barely varies normalises to what torch gives (its
-kernels' mean of equal values is exact).
+Layer norm corrects its mean with the mean of the deviations from it, so a row that barely
+varies normalises to what torch gives (its kernel's mean of equal values is exact). Group
+norm keeps torch-mlir's lowering: the same correction cost it 1.6x (an extra pass over the
+group that the demoted lowering's merged sums avoid), and no fuzz case needed it.
 
 Linear, bilinear and trilinear upsampling go one spatial dimension at a time: two rows
 picked by constant indices and blended with constant weights, per dimension. torch's own
@@ -307,37 +308,17 @@ def native_layer_norm(x: torch.Tensor, normalized_shape, weight, bias, eps: floa
     correction's mean is of values near zero, so its rounding is negligible; its sum is
     computed in the pass that sums the squares. Returns (out, mean, rstd) like ATen's."""
     dims = list(range(x.dim() - len(normalized_shape), x.dim()))
-    deviation, mean, rstd = _normalised(x, dims, eps)
-    out = deviation * rstd
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out, mean, rstd
-
-
-def _normalised(x: torch.Tensor, dims: list[int], eps: float):
-    """(x - mean, mean, 1 / sqrt(var + eps)) over `dims` (kept), the mean corrected."""
     first = x.mean(dims, keepdim=True)
     deviation = x - first
     correction = deviation.mean(dims, keepdim=True)
     variance = (deviation * deviation).mean(dims, keepdim=True) - correction * correction
-    return deviation - correction, first + correction, torch.rsqrt(variance + eps)
-
-
-def native_group_norm(x: torch.Tensor, weight, bias, n: int, c: int, hw: int, group: int, eps):
-    """Group norm (instance norm is one group per channel) with the corrected mean of
-    `native_layer_norm`: a constant group normalises to the bias. Returns (out, mean, rstd),
-    mean and rstd of shape (N, group), like ATen's."""
-    grouped = x.reshape(n, group, -1)
-    deviation, mean, rstd = _normalised(grouped, [2], eps)
-    out = (deviation * rstd).reshape(x.shape)
-    affine = [n, c] + [1] * (x.dim() - 2)
+    rstd = torch.rsqrt(variance + eps)
+    out = (deviation - correction) * rstd
     if weight is not None:
-        out = out * weight.reshape(1, c, *affine[2:])
+        out = out * weight
     if bias is not None:
-        out = out + bias.reshape(1, c, *affine[2:])
-    return out, mean.reshape(n, group), rstd.reshape(n, group)
+        out = out + bias
+    return out, first + correction, rstd
 
 
 def decompositions() -> dict:
@@ -354,7 +335,6 @@ def decompositions() -> dict:
     table[aten.gelu.default] = gelu
     table[aten._safe_softmax.default] = safe_softmax
     table[aten.native_layer_norm.default] = native_layer_norm
-    table[aten.native_group_norm.default] = native_group_norm
     table[aten.upsample_linear1d.vec] = upsample_linear_vec
     table[aten.upsample_bilinear2d.vec] = upsample_linear_vec
     table[aten.upsample_trilinear3d.vec] = upsample_linear_vec
