@@ -28,8 +28,9 @@ of building a mask as large as the scores.
 
 Layer norm corrects its mean with the mean of the deviations from it, so a row that barely
 varies normalises to what torch gives (its kernel's mean of equal values is exact). Group
-norm keeps torch-mlir's lowering: the same correction cost it 1.6x (an extra pass over the
-group that the demoted lowering's merged sums avoid), and no fuzz case needed it.
+norm keeps torch-mlir's lowering: the same correction made it measurably slower (an extra
+pass over the group that the demoted lowering's merged sums avoid; docs/design.md, section
+10), and no fuzz case needed it.
 
 Linear, bilinear and trilinear upsampling go one spatial dimension at a time: two rows
 picked by constant indices and blended with constant weights, per dimension. torch's own
