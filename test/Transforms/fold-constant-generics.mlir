@@ -164,3 +164,16 @@ func.func @roundings() -> tensor<2x4xi64> {
   } -> tensor<2x4xi64>
   return %r : tensor<2x4xi64>
 }
+
+// A Python float added to an f32 tensor, as torch-mlir writes it: an f64 constant truncated
+// to f32, which arith's folder keeps (1e-5 is inexact in f32), becomes the f32 constant.
+// CHECK-LABEL: func.func @eps
+// CHECK-NOT: f64
+// CHECK: arith.constant 9.99999974E-6 : f32
+// CHECK-NOT: truncf
+func.func @eps(%x: f32) -> f32 {
+  %eps64 = arith.constant 1.000000e-05 : f64
+  %eps = arith.truncf %eps64 : f64 to f32
+  %y = arith.addf %x, %eps : f32
+  return %y : f32
+}

@@ -14,6 +14,11 @@ whose body uses only `linalg.index`, scalar `arith` constants, integer and float
 constant (at indices inside its bounds everywhere) and `linalg.yield`. An `outs` tensor the
 body reads must be a constant or a `linalg.fill` of one. Anything else (a runtime operand,
 an op outside that list, a result over MAX_ELEMENTS elements) leaves the generic as it is.
+
+A scalar f64 constant truncated to f32 (how torch-mlir writes a Python float added to an
+f32 tensor, such as a norm's eps) becomes the f32 constant the truncation gives: arith's
+folder keeps the truncation when the value is inexact in f32, which would leave f64 in an
+f32 model; the value is the same either way (round to nearest even).
 """
 
 from __future__ import annotations
@@ -207,6 +212,7 @@ class FoldConstantGenerics(ModulePass):
     name: ClassVar[str] = "pattern-fold-constant-generics"
 
     def apply(self, module: ir.Operation) -> None:
+        fold_truncated_constants(module)
         for op in collect_ops(
             module, "linalg.generic"
         ):  # in order, so a generic fed by a folded one sees its constant
@@ -221,3 +227,40 @@ class FoldConstantGenerics(ModulePass):
             op.results[0].replace_all_uses_with(folded)
             op.erase()
             erase_unused_producers(outs)
+
+
+def fold_truncated_constants(root: ir.Operation) -> None:
+    """Replaces each `arith.truncf` of a scalar f64 `arith.constant` under `root` by the
+    f32 constant it gives; the f64 constant goes once nothing else reads it."""
+    truncations = []
+
+    def visit(op):
+        op = op.operation
+        if (
+            op.name == "arith.truncf"
+            and "roundingmode" not in op.attributes  # the default: to nearest even
+            and isinstance(op.results[0].type, ir.F32Type)
+        ):
+            source = defining_op(op.operands[0])
+            if (
+                source is not None
+                and source.name == "arith.constant"
+                and isinstance(source.results[0].type, ir.F64Type)
+            ):
+                truncations.append((op, source))
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    for truncation, source in truncations:
+        with truncation.location, ir.InsertionPoint(truncation):
+            value = ir.FloatAttr(source.attributes["value"]).value
+            folded = arith.constant(ir.F32Type.get(), value)
+        truncation.results[0].replace_all_uses_with(folded)
+        truncation.erase()
+    sources = []
+    for _, source in truncations:
+        if source not in sources:
+            sources.append(source)
+    for source in sources:
+        if next(iter(source.results[0].uses), None) is None:
+            source.erase()

@@ -20,6 +20,7 @@ import pytest
 import torch
 from mlir import ir
 from pattern_mlir.passes.dense.demote import demote_f64
+from pattern_mlir.passes.fold_constant_generics import fold_truncated_constants
 from pattern_mlir.passes.registry import lookup
 from pattern_mlir.passes.vectorize_dense import collect_ops_in_functions
 from torch import nn
@@ -180,8 +181,8 @@ func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 def test_truncated_f64_constant_becomes_the_f32_constant():
     with ir.Context(), ir.Location.unknown():
-        module, ops = _generics(TRUNCATED_EPS)
-        demote_f64(ops)
+        module = ir.Module.parse(TRUNCATED_EPS)
+        fold_truncated_constants(module.operation)
         text = str(module)
     assert "f64" not in text and "truncf" not in text
     # The f32 constant is 1e-5 rounded to nearest, as the truncation computes it.

@@ -13,11 +13,6 @@ once more. Here such a function is computed in f32 throughout:
 * generics that compute the same thing from the same operands (the two sums of the input)
   become one (`merge_duplicates`).
 
-A scalar f64 constant truncated to f32 (how torch-mlir writes a Python float added to an
-f32 tensor, such as a norm's eps) becomes the f32 constant the truncation gives, in any
-function: arith's folder keeps the truncation when the value is inexact in f32, and the
-value is the same one either way (round to nearest even).
-
 The variance stays the mean of squared deviations from the mean (two passes), which f32
 computes to about 1e-6 relative error even for inputs whose mean is large against their
 spread; the vectorised sums add in many partial sums, as torch's do.
@@ -241,57 +236,14 @@ def merge_duplicates(ops: list[ir.Operation]) -> list[ir.Operation]:
     return alive
 
 
-def fold_truncated_constants(function: ir.Operation) -> None:
-    """Replaces each `arith.truncf` of a scalar f64 `arith.constant` in `function` by the
-    f32 constant it gives; the f64 constant goes once nothing else reads it."""
-    truncations = []
-
-    def visit(op):
-        op = op.operation
-        if (
-            op.name == "arith.truncf"
-            and "roundingmode" not in op.attributes  # the default: to nearest even
-            and isinstance(op.results[0].type, ir.F32Type)
-        ):
-            source = defining_op(op.operands[0])
-            if (
-                source is not None
-                and source.name == "arith.constant"
-                and isinstance(source.results[0].type, ir.F64Type)
-            ):
-                truncations.append((op, source))
-        return ir.WalkResult.ADVANCE
-
-    function.walk(visit)
-    for truncation, source in truncations:
-        with truncation.location, ir.InsertionPoint(truncation):
-            value = ir.FloatAttr(source.attributes["value"]).value
-            folded = arith.constant(ir.F32Type.get(), value)
-        truncation.results[0].replace_all_uses_with(folded)
-        truncation.erase()
-    sources = []
-    for _, source in truncations:
-        if source not in sources:
-            sources.append(source)
-    for source in sources:
-        if next(iter(source.results[0].uses), None) is None:
-            source.erase()
-
-
 def demote_f64(ops: list[ir.Operation]) -> list[ir.Operation]:
-    """Folds truncated f64 constants, then demotes the functions of `ops` that qualify
-    (see the module) to f32; returns the ops left (copies and duplicates removed)."""
+    """Demotes the functions of `ops` that qualify (see the module) to f32; returns the
+    ops left (copies and duplicates removed)."""
     functions = []
     for op in ops:
         function = _function_of(op)
-        if function is not None and function not in functions:
+        if function is not None and function not in functions and _touches_f64(op):
             functions.append(function)
-    for function in functions:
-        with function.context:
-            fold_truncated_constants(function)
-    functions = [
-        f for f in functions if any(_touches_f64(op) for op in ops if _function_of(op) == f)
-    ]
     demoted = [f for f in functions if _demotable(f)]
     if not demoted:
         return ops
