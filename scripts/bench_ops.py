@@ -3,7 +3,8 @@
 Each family is a small torch module at a size where torch takes tens of microseconds or
 more, compiled for the host (`pattern_mlir.compile`, 1 thread) and run beside torch eager
 (1 thread, `inference_mode`) in this process: rounds of (torch, compiled) medians,
-interleaved, the smallest median of each kept. The output is checked against torch first
+interleaved, each round at least `--runs` calls and ROUND_SECONDS long, the smallest median of
+each kept. The output is checked against torch first
 (relative error, max |difference| / max |torch|). Writes docs/bench_ops.md.
 
     .venv/bin/python scripts/bench_ops.py                  # every family (~5-10 min)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import platform
 import sys
 import time
@@ -85,6 +87,7 @@ class Family:
 
 IMAGE = (1, 64, 56, 56)
 TOKENS = (1, 197, 192)
+ROUND_SECONDS = 0.05
 
 
 def _sdpa(x):
@@ -197,6 +200,10 @@ def measure(family: Family, rounds: int, runs: int) -> Row:
         want = model(x)
         got = exe(x)
         error = float((got - want).abs().max() / want.abs().max().clamp_min(1e-30))
+        # A round of a small op lasts long enough that the median is not a handful of
+        # timer ticks and cache states: at least ROUND_SECONDS of calls of the slower one.
+        slower = max(median_ms(model, x, 5), median_ms(exe, x, 5))
+        runs = max(runs, math.ceil(ROUND_SECONDS * 1e3 / max(slower, 1e-3)))
         torch_ms = ours_ms = float("inf")
         for _ in range(rounds):  # interleaved: a slow phase of the machine hits both
             torch_ms = min(torch_ms, median_ms(model, x, runs))
@@ -270,7 +277,7 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated family names")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--md", default=str(ROOT / "docs" / "bench_ops.md"))
     args = ap.parse_args()

@@ -29,7 +29,7 @@ func.func @erf_f32(%x: vector<8xf32>) -> vector<8xf32> {
 // erfc: the tail formula, mirrored for negative x; f16 is computed in f32.
 // CHECK-LABEL: func.func @erfc_f16
 // CHECK: %[[W:.*]] = arith.extf %{{.*}} : f16 to f32
-// CHECK: math.roundeven
+// CHECK: arith.shrsi
 // CHECK: arith.cmpf olt, %[[W]]
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK-NOT: math.erfc
@@ -99,24 +99,29 @@ func.func @integer_and_variable(%x: i32, %f: f32, %n: i32) -> (i32, f32) {
 
 // -----
 
-// exp on f32 vectors: no libm call left. Range clamp, n = roundeven(x / ln2), the remainder's
-// polynomial, 2**n in two halves from exponent bits, +inf past the range, NaN kept.
-// The clamp is two compares and selects (a NaN fails both and passes through the rest as
-// NaN), the remainder's two steps may contract into FMAs.
+// exp on f32 vectors: no libm call left. Range clamp, n = x / ln2 rounded by adding
+// 1.5 * 2**23 (whose bits then hold n as an integer), the remainder's polynomial, 2**n in
+// two halves from exponent bits (integer arithmetic on the sum's bits); past the range the
+// product overflows to +inf, a NaN fails both compares of the clamp and passes through the
+// rest as NaN. The rounding and the remainder's two steps may contract into FMAs.
 // CHECK-LABEL: func.func @exp_f32
 // CHECK-NOT: math.exp
 // CHECK: arith.cmpf olt
 // CHECK: arith.select
 // CHECK: arith.cmpf ogt
 // CHECK: arith.select
-// CHECK: math.roundeven
-// CHECK: arith.mulf {{.*}} fastmath<contract>
+// CHECK: %[[M:.*]] = arith.mulf {{.*}} fastmath<contract>
+// CHECK: %[[S:.*]] = arith.addf %[[M]], %[[R:.*]] fastmath<contract>
+// CHECK: arith.subf %[[S]], %[[R]] : vector<4xf32>
 // CHECK: arith.subf {{.*}} fastmath<contract>
-// CHECK: math.floor
-// CHECK: arith.fptosi {{.*}} : vector<4xf32> to vector<4xi32>
+// CHECK: %[[B:.*]] = arith.bitcast %[[S]] : vector<4xf32> to vector<4xi32>
+// CHECK: arith.subi %[[B]]
+// CHECK: arith.shrsi
 // CHECK: arith.shli
 // CHECK: arith.bitcast {{.*}} : vector<4xi32> to vector<4xf32>
-// CHECK: arith.cmpf ogt
+// CHECK-NOT: math.roundeven
+// CHECK-NOT: math.floor
+// CHECK-NOT: arith.fptosi
 // CHECK-NOT: arith.minimumf
 // CHECK-NOT: arith.maximumf
 // CHECK-NOT: math.exp
@@ -131,7 +136,7 @@ func.func @exp_f32(%x: vector<4xf32>) -> vector<4xf32> {
 // CHECK-LABEL: func.func @tanh_f32
 // CHECK-NOT: math.tanh
 // CHECK: math.absf
-// CHECK: math.roundeven
+// CHECK: arith.shrsi
 // CHECK: math.copysign
 // CHECK: arith.select
 // CHECK-NOT: math.tanh

@@ -69,13 +69,14 @@ func.func @channel_mean_image(%x: tensor<1x8x8x16xf32>) -> tensor<1x8x16xf32> {
 
 // -----
 
-// The middle of a softmax over channels: exp(x - max), the max broadcast along dim 1. One
-// row of 6 per (channel, row), both operands read as plain rows (no broadcast op).
+// The middle of a softmax over channels: exp(x - max), the max broadcast along dim 1. The
+// rows and columns every operand reads together are one loop (passes/dense/collapse.py): one
+// vector of 36 per channel, both operands read as plain rows (no broadcast op).
 // CHECK-LABEL: func.func @softmax_channels
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: %[[D:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<6xf32>
-// CHECK: math.exp %[[D]] : vector<6xf32>
+// CHECK-NOT: scf.for
+// CHECK: %[[D:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<36xf32>
+// CHECK: math.exp %[[D]] : vector<36xf32>
 // CHECK-NOT: vector.broadcast
 // CHECK: return
 func.func @softmax_channels(%x: tensor<1x4x6x6xf32>, %m: tensor<1x1x6x6xf32>) -> tensor<1x4x6x6xf32> {
@@ -140,4 +141,41 @@ func.func @global_pool(%x: tensor<1x4x28x28xf32>) -> tensor<1x4x1x1xf32> {
     linalg.yield %a : f32
   } -> tensor<1x4x1x1xf32>
   return %s : tensor<1x4x1x1xf32>
+}
+
+// -----
+
+// A log-softmax's sum of exponentials over rows of 192, longer than the bounded vector of
+// a body with a math function (64 floats here). The unit dimension of the result is
+// dropped (passes/dense/collapse.py), and the row is tiled into a vector of 64 partial sums
+// carried in registers through the row's loop, combined across lanes once per row: no
+// reduction across lanes inside the loop, no accumulator read and written per tile.
+// CHECK-LABEL: func.func @sum_exp_rows
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c4 step %c1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c192 step %c64 iter_args(%{{.*}} = %{{.*}}) -> (vector<64xf32>)
+// CHECK-NOT: vector.reduction
+// CHECK: math.exp %{{.*}} : vector<64xf32>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<64xf32>
+// CHECK: scf.yield %{{.*}} : vector<64xf32>
+// CHECK: vector.reduction <add>, %{{.*}} : vector<64xf32> into f32
+// CHECK: return
+// NEON-LABEL: func.func @sum_exp_rows
+// NEON: scf.for %{{.*}} = %{{.*}} to %c192 step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xf32>)
+// NEON: vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+func.func @sum_exp_rows(%x: tensor<1x4x192xf32>, %m: tensor<1x4x1xf32>) -> tensor<1x4x1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x1xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4x1xf32>) -> tensor<1x4x1xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1, 0)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1, 0)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%x, %m : tensor<1x4x192xf32>, tensor<1x4x1xf32>) outs(%f : tensor<1x4x1xf32>) {
+  ^bb0(%in: f32, %max: f32, %acc: f32):
+    %d = arith.subf %in, %max : f32
+    %y = math.exp %d : f32
+    %a = arith.addf %y, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<1x4x1xf32>
+  return %s : tensor<1x4x1xf32>
 }

@@ -1,27 +1,32 @@
-"""Winograd F(2x2, 3x3) transforms of a dense 3x3 stride-1 convolution as MLIR vector code.
+"""Winograd F(2x2, 3x3) and F(2x2, 5x5) transforms of a dense stride-1 convolution as MLIR vector code.
 
-A 3x3 convolution computes each 2x2 block of outputs from a 4x4 tile of its input with 36
-multiplications per channel pair; Winograd's minimal filtering (Lavin and Gray's F(2x2, 3x3))
-does it with 16, after transforms that only add and subtract:
+An r x r convolution computes each 2x2 block of outputs from an n x n tile of its input
+(n = r + 1) with 4 r^2 multiplications per channel pair; Winograd's minimal filtering
+(Lavin and Gray) does it with n^2, after transforms that only add, subtract and scale by
+small constants:
 
-    V = B^T d B    (input tile d, 4x4, per channel: `emit_input_transform`)
-    U = G g G^T    (kernel g, 3x3 -> 4x4, per filter and channel: `transform_weights`, at
+    V = B^T d B    (input tile d, n x n, per channel: `emit_input_transform`)
+    U = G g G^T    (kernel g, r x r -> n x n, per filter and channel: `transform_weights`, at
                     compile time)
-    M[p] = U[p] V[p]   for each of the 16 positions p: a GEMM of filters x channels times
-                    channels x tiles (codegen/dense_gemm.py, a batch of 16 products)
+    M[p] = U[p] V[p]   for each of the n^2 positions p: a GEMM of filters x channels times
+                    channels x tiles (codegen/dense_gemm.py, a batch of n^2 products)
     Y = A^T M A    (2x2 outputs per tile and filter: `emit_output_transform`, with the bias
                     and the fused epilogue)
 
-with B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]], G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],
-[0,0,1]] and A^T = [[1,1,1,0],[0,1,-1,-1]]. The GEMMs do 2.25 times fewer FMAs than the direct
-convolution; the transforms are a few vector adds per tile and channel.
+The matrices are Toom-Cook's at the points 0, 1, -1 (r = 3) and 0, 1, -1, 2, -2 (r = 5), and
+infinity (`winograd_matrices`): for r = 3, B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]],
+G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]] and A^T = [[1,1,1,0],[0,1,-1,-1]]: the GEMMs do
+2.25 times fewer FMAs than the direct convolution; for r = 5, 36 products where the direct
+convolution has 100 (2.78 times fewer), and B^T scales by 2, 4 and 5. The larger the points,
+the more a transform amplifies rounding: the points stop at 2, where f32 results stay within
+about 1e-6 of the direct convolution's.
 
-Layouts (flat f32 buffers): the input as zero-padded planes [C][hq][wq], hq = 2 th + 2 and
-wq = 2 tw + 2 for th x tw tiles (the padding the conv reads, and a row and column of zeros
-where the output size is odd); V as [16][C][T] and M as [16][F][T], T = th * tw tiles in
+Layouts (flat f32 buffers): the input as zero-padded planes [C][hq][wq], hq = 2 th + n - 2 and
+wq = 2 tw + n - 2 for th x tw tiles (the padding the conv reads, and a row and column of zeros
+where the output size is odd); V as [n^2][C][T] and M as [n^2][F][T], T = th * tw tiles in
 row-major order, so each GEMM product reads rows of tiles contiguously. The transforms run
-along the tiles of a row, a vector of them at a time: the input's columns 2 tx + k are
-deinterleaved from two contiguous loads (vector.shuffle), the outputs' columns interleaved
+along the tiles of a row, a vector of them at a time: a tile's columns 2 tx + k are
+deinterleaved from n / 2 contiguous loads (vector.shuffle), the outputs' columns interleaved
 back before one contiguous store per output row.
 """
 
@@ -37,28 +42,54 @@ __all__ = [
     "WinogradSpec",
     "emit_input_transform",
     "emit_output_transform",
-    "kernel_blocks",
     "transform_weights",
+    "winograd_matrices",
 ]
 
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
+_POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # Toom-Cook's interpolation points, infinity last
+OUTPUTS = 2  # outputs per tile along each axis
 
 
-def kernel_blocks(size: int) -> tuple[tuple[int, int], ...]:
-    """Offsets of the 3x3 blocks of a size x size kernel (zero-padded to a multiple of 3)."""
-    steps = range(0, size, 3)
-    return tuple((oy, ox) for oy in steps for ox in steps)
+def winograd_matrices(kernel: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A^T, G, B^T) of F(2, kernel), float64: A^T is 2 x n, G n x kernel, B^T n x n.
+
+    Toom-Cook at n - 1 finite points and infinity: A^T evaluates the output polynomial
+    (p^i), G the kernel's (p^k) divided by the Lagrange denominator of its point, B^T's row j
+    holds the coefficients of the product of (x - p_l) over the other points (all of them
+    for infinity's row). Signs are moved so that each row of G starts positive (its row of
+    B^T changes sign with it) and infinity's row of B^T too (with A^T's column): the
+    matrices above for kernel 3."""
+    n = kernel + OUTPUTS - 1
+    points = _POINTS[: n - 1]
+    if len(points) != n - 1:
+        raise ValueError(f"no Winograd points for a {kernel}x{kernel} kernel")
+    at = np.zeros((OUTPUTS, n))
+    g = np.zeros((n, kernel))
+    bt = np.zeros((n, n))
+    for j, p in enumerate(points):
+        at[:, j] = [p**i for i in range(OUTPUTS)]
+        g[j] = [p**k for k in range(kernel)]
+        g[j] /= np.prod([p - q for q in points if q != p])
+        bt[j, : n - 1] = np.poly([q for q in points if q != p])[::-1]
+    at[OUTPUTS - 1, n - 1] = 1.0
+    g[n - 1, kernel - 1] = 1.0
+    bt[n - 1] = np.poly(points)[::-1]
+    for j in range(n - 1):
+        if g[j][np.flatnonzero(g[j])[0]] < 0:
+            g[j], bt[j] = -g[j], -bt[j]
+    if bt[n - 1][np.flatnonzero(bt[n - 1])[0]] < 0:
+        bt[n - 1], at[:, n - 1] = -bt[n - 1], -at[:, n - 1]
+    return at + 0.0, g + 0.0, bt + 0.0  # no negative zeros
 
 
 def transform_weights(weights: np.ndarray) -> np.ndarray:
-    """[F][C][K][K] -> U = G g G^T of each 3x3 block g (`kernel_blocks`), as [16][F][b C + c]
-    (position 4 i + j), in float64 then rounded once to f32."""
+    """[F][C][K][K] -> U = G g G^T as [n^2][F][C] (position n i + j), in float64 then rounded
+    once to f32."""
     f, c, k = weights.shape[:3]
-    padded = np.zeros((f, c, -(-k // 3) * 3, -(-k // 3) * 3))
-    padded[:, :, :k, :k] = weights
-    blocks = [padded[:, :, oy : oy + 3, ox : ox + 3] for oy, ox in kernel_blocks(k)]
-    u = np.einsum("ij,fbcjk,lk->ilfbc", _G, np.stack(blocks, axis=1), _G)
-    return u.reshape(16, f, len(blocks) * c).astype(np.float32)
+    _, g, _ = winograd_matrices(k)
+    n = g.shape[0]
+    u = np.einsum("ij,fcjk,lk->ilfc", g, weights.astype(np.float64), g)
+    return u.reshape(n * n, f, c).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -74,11 +105,7 @@ class WinogradSpec:
     # A kernel dilated by 2 is four undilated convolutions, one per phase (py, px) of the
     # output: rows 2 i + py and columns 2 j + px read the input's phase plane (py, px) only.
     dilation: int = 1
-    # A larger kernel is a sum of 3x3 ones: its 3x3 blocks (zero-padded to a multiple of 3),
-    # each read at its offset (row, column) into the planes. V then has a row per block and
-    # channel (block-major), and one GEMM sums over both: a 5x5 kernel is four blocks, 64
-    # products per 2x2 outputs and channel pair where the direct conv has 100.
-    blocks: tuple[tuple[int, int], ...] = ((0, 0),)
+    kernel: int = 3  # r: F(2x2, r x r), tiles of n = r + 1
     epilogue: object = field(default=None, compare=False)  # passes/dense/epilogue.Epilogue
     residual: bool = False  # %res, in the output's layout, feeds the epilogue
 
@@ -100,33 +127,36 @@ class WinogradSpec:
         return self.phases * th * tw
 
     @property
-    def rows(self) -> int:
-        """Rows of V (the GEMMs' reduction): one per block and channel."""
-        return len(self.blocks) * self.channels
+    def n(self) -> int:
+        """Rows and columns of a tile."""
+        return self.kernel + OUTPUTS - 1
+
+    @property
+    def positions(self) -> int:
+        """Elements of a transformed tile: the GEMMs of one convolution."""
+        return self.n * self.n
 
     @property
     def plane_hw(self) -> tuple[int, int]:
         th, tw = self.tiles_hw
-        return (
-            2 * th + 2 + max(oy for oy, _ in self.blocks),
-            2 * tw + 2 + max(ox for _, ox in self.blocks),
-        )
+        return OUTPUTS * th + self.n - OUTPUTS, OUTPUTS * tw + self.n - OUTPUTS
 
     @property
     def planes_size(self) -> int:
-        """Elements of the planes buffer: the planes, and 2 vectors the last tiles' loads
-        may run past them (their lanes beyond the row are never stored)."""
+        """Elements of the planes buffer: the planes, and what the last tiles' loads (2
+        vectors from each of n / 2 columns) may run past them (their lanes beyond the row
+        are never stored)."""
         hq, wq = self.plane_hw
-        return self.channels * self.phases * hq * wq + 2 * self.lanes
+        return self.channels * self.phases * hq * wq + 2 * self.lanes + self.n
 
     @property
     def v_size(self) -> int:
-        return 16 * self.rows * self.tiles
+        return self.positions * self.channels * self.tiles
 
     @property
     def m_size(self) -> int:
         """Elements of M, and a vector the output transform's last loads may run past it."""
-        return 16 * self.filters * self.tiles + self.lanes
+        return self.positions * self.filters * self.tiles + self.lanes
 
     @property
     def out_size(self) -> int:
@@ -169,10 +199,33 @@ def _binary(w: FuncWriter, op: str, a: str, b: str, width: int) -> str:
     return w.op(f"arith.{op} {a}, {b} : {vec_type(width)}")
 
 
+def _combine(w: FuncWriter, coefficients, values: list[str], width: int) -> str:
+    """sum c_k values_k for a row of a transform matrix: adds and subtracts for +-1, a
+    multiply (contracting into an FMA where it adds) for the small constants of F(2, 5).
+    Starts from a term with coefficient 1 where there is one: no negation."""
+    terms = [(float(c), x) for c, x in zip(coefficients, values) if c != 0]
+    terms.sort(key=lambda term: term[0] != 1.0)
+    vt = vec_type(width)
+    contract = "fastmath<contract>"
+
+    def scaled(c: float, x: str) -> str:
+        return w.op(f"arith.mulf {x}, {w.const(f'dense<{c!r}>', vt)} {contract} : {vt}")
+
+    c, x = terms[0]
+    acc = x if c == 1.0 else scaled(c, x)
+    for c, x in terms[1:]:
+        if abs(c) != 1.0:
+            x = scaled(abs(c), x)
+        op = "addf" if c > 0 else "subf"
+        acc = w.op(f"arith.{op} {acc}, {x} {contract} : {vt}")
+    return acc
+
+
 def emit_input_transform(spec: WinogradSpec) -> str:
-    """`@<name>_in(%p: planes, %v: V)`: V[4 i + j][b C + c][t] = (B^T d B)[i][j] of every tile
-    t, block b and channel c (d: the tile at the block's offset)."""
-    v = spec.lanes
+    """`@<name>_in(%p: planes, %v: V)`: V[n i + j][c][t] = (B^T d B)[i][j] of every tile t and
+    channel c."""
+    v, n = spec.lanes, spec.n
+    _, _, bt = winograd_matrices(spec.kernel)
     hq, wq = spec.plane_hw
     th, tw = spec.tiles_hw
     t_count, c_count = spec.tiles, spec.channels
@@ -182,48 +235,33 @@ def emit_input_transform(spec: WinogradSpec) -> str:
     q = w.for_loop(0, spec.phases) if spec.phases > 1 else 0
     ty = w.for_loop(0, th)
     # Plane (c, q) of the planes [C][phases][hq][wq]; tile row ty of phase q in V's rows.
-    row0 = w.add(w.mul(w.add(w.mul(c, spec.phases), q), hq * wq), w.mul(ty, 2 * wq))
+    row0 = w.add(w.mul(w.add(w.mul(c, spec.phases), q), hq * wq), w.mul(ty, OUTPUTS * wq))
     out0 = w.add(w.add(w.mul(c, t_count), w.mul(q, th * tw)), w.mul(ty, tw))
     evens = list(range(0, 2 * v, 2))
     odds = list(range(1, 2 * v, 2))
 
-    def along_rows(r: list[str]) -> list[str]:
-        """B^T along the rows: r0 - r2, r1 + r2, r2 - r1, r1 - r3."""
-        return [
-            _binary(w, "subf", r[0], r[2], 2 * v),
-            _binary(w, "addf", r[1], r[2], 2 * v),
-            _binary(w, "subf", r[2], r[1], 2 * v),
-            _binary(w, "subf", r[1], r[3], 2 * v),
-        ]
-
     def chunk(x0, lanes: int) -> None:
-        """Tiles x0 .. x0 + lanes - 1 of tile row ty, for every block."""
-        for b, (oy, ox) in enumerate(spec.blocks):
-            block_chunk(x0, lanes, w.add(row0, oy * wq + ox), w.add(out0, b * c_count * t_count))
-
-    def block_chunk(x0, lanes: int, row0, out0) -> None:
-        start = w.add(row0, w.mul(x0, 2))
-        low, high = [], []
-        for k in range(4):
-            at = w.add(start, k * wq)
-            low.append(w.vector_load("%p", pt, w.v(at), 2 * v, 2 * v))
-            high.append(w.vector_load("%p", pt, w.v(w.add(at, 2)), 2 * v, 2 * v))
-        low_rows, high_rows = along_rows(low), along_rows(high)
-        target = w.add(out0, x0)
-        for i in range(4):
-            # Columns 2 tx, 2 tx + 1 (from the load at 2 x0) and 2 tx + 2, 2 tx + 3 (at 2 x0 + 2).
-            e0 = _shuffle(w, low_rows[i], low_rows[i], evens, 2 * v)
-            o0 = _shuffle(w, low_rows[i], low_rows[i], odds, 2 * v)
-            e1 = _shuffle(w, high_rows[i], high_rows[i], evens, 2 * v)
-            o1 = _shuffle(w, high_rows[i], high_rows[i], odds, 2 * v)
-            columns = [
-                _binary(w, "subf", e0, e1, v),
-                _binary(w, "addf", o0, e1, v),
-                _binary(w, "subf", e1, o0, v),
-                _binary(w, "subf", o0, o1, v),
+        """Tiles x0 .. x0 + lanes - 1 of tile row ty: tile tx reads columns 2 tx .. 2 tx +
+        n - 1, from the n / 2 loads of 2 v columns at 2 x0, 2 x0 + 2, ..."""
+        start = w.add(row0, w.mul(x0, OUTPUTS))
+        loads = [
+            [
+                w.vector_load("%p", pt, w.v(w.add(start, k * wq + 2 * s)), 2 * v, 2 * v)
+                for k in range(n)
             ]
-            for j, value in enumerate(columns):
-                at = w.add(target, (4 * i + j) * spec.rows * t_count)
+            for s in range(n // 2)
+        ]
+        # B^T along the rows, on the loaded columns.
+        rows = [[_combine(w, bt[i], load, 2 * v) for i in range(n)] for load in loads]
+        target = w.add(out0, x0)
+        for i in range(n):
+            columns = []  # columns 2 tx + k of row i, k < n
+            for s in range(n // 2):
+                columns.append(_shuffle(w, rows[s][i], rows[s][i], evens, 2 * v))
+                columns.append(_shuffle(w, rows[s][i], rows[s][i], odds, 2 * v))
+            for j in range(n):
+                value = _combine(w, bt[j], columns, v)
+                at = w.add(target, (n * i + j) * c_count * t_count)
                 w.vector_store(value, "%v", vt, w.v(at), lanes, v)
 
     full, tail = divmod(tw, v)
@@ -249,7 +287,8 @@ def emit_output_transform(spec: WinogradSpec) -> str:
     both are computed for the same tiles, then shuffled into one contiguous run of columns."""
     if spec.dilation not in (1, 2):
         raise ValueError(f"{spec.name}: Winograd transforms for dilation {spec.dilation}")
-    v, d = spec.lanes, spec.dilation
+    v, d, n = spec.lanes, spec.dilation, spec.n
+    at, _, _ = winograd_matrices(spec.kernel)
     oh, ow = spec.out_hw
     th, tw = spec.tiles_hw
     t_count, f_count = spec.tiles, spec.filters
@@ -271,20 +310,14 @@ def emit_output_transform(spec: WinogradSpec) -> str:
         vectors."""
         m0 = w.add(w.add(w.add(w.mul(f, t_count), q * th * tw), w.mul(ty, tw)), x0)
         m = [
-            w.vector_load("%m", mt, w.v(w.add(m0, p * f_count * t_count)), v, v) for p in range(16)
+            w.vector_load("%m", mt, w.v(w.add(m0, p * f_count * t_count)), v, v)
+            for p in range(spec.positions)
         ]
-        # A^T along the rows of M: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (per column j).
-        s = [[], []]
-        for j in range(4):
-            a, b, c, e = (m[4 * i + j] for i in range(4))
-            bc = _binary(w, "addf", b, c, v)
-            s[0].append(_binary(w, "addf", a, bc, v))
-            s[1].append(_binary(w, "subf", _binary(w, "subf", b, c, v), e, v))
+        # A^T along the rows of M (per column j), then along the columns of each output row.
         out = []
         for a in range(rows):
-            r = s[a]
-            y0 = _binary(w, "addf", r[0], _binary(w, "addf", r[1], r[2], v), v)
-            y1 = _binary(w, "subf", _binary(w, "subf", r[1], r[2], v), r[3], v)
+            s = [_combine(w, at[a], [m[n * i + j] for i in range(n)], v) for j in range(n)]
+            y0, y1 = (_combine(w, at[b], s, v) for b in range(OUTPUTS))
             out.append(interleave(y0, y1))
         return out
 

@@ -89,10 +89,13 @@ _ERFC_Q = (
 )
 
 
-# exp: the range where the result is finite and not 0 (f32), 1/ln2, ln2 in two parts whose
-# first has few enough bits that n * _LN2_HIGH is exact, and 1/k! for the polynomial.
-_EXP_LOW, _EXP_HIGH = -104.0, 88.72283935546875
+# exp: the range it is computed over (below: 0 in f32; above: a product that overflows to
+# inf, as e**x does beyond 88.7228), 1/ln2, the constant whose addition rounds x / ln2 to an
+# integer (1.5 * 2**23: its unit in the last place is 1), ln2 in two parts whose first has
+# few enough bits that n * _LN2_HIGH is exact, and 1/k! for the polynomial.
+_EXP_LOW, _EXP_HIGH = -104.0, 89.0
 _LOG2E = 1.4426950408889634
+_ROUNDING = 12582912.0
 _LN2_HIGH, _LN2_LOW = 0.693359375, -2.12194440054690583e-4
 _EXP_TAYLOR = (1.0, 1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040)
 # tanh near 0: x (1 - x^2/3 + 2x^4/15 - 17x^6/315 + 62x^8/2835), used below _TANH_SMALL.
@@ -176,40 +179,48 @@ def _like(t: ir.Type, element: ir.Type) -> ir.Type:
     return ir.VectorType.get(t.shape, element) if isinstance(t, ir.VectorType) else element
 
 
-def _power_of_two(n: ir.Value, float_type: ir.Type) -> ir.Value:
-    """2**n for integral float `n` in [-126, 127], built from its exponent bits."""
-    i32 = _like(float_type, ir.IntegerType.get_signless(32))
-    biased = arith.addi(arith.fptosi(i32, n), _constant(i32, 127))
-    return arith.bitcast(float_type, arith.shli(biased, _constant(i32, 23)))
-
-
 def _exp(x: ir.Value) -> ir.Value:
     """e**x in f32 without a libm call, so it stays vector code.
 
-    x = n ln2 + r with n = roundeven(x / ln2) and |r| <= ln2 / 2 (ln2 in two parts, Cody and
-    Waite, so r is exact to f32); e**r by its Taylor polynomial to degree 7 (truncation below
-    1e-8 relative on that range); 2**n from exponent bits, as two halves so that neither
-    leaves the normal range while the result is still representable. Overflow gives +inf,
-    NaN stays NaN, as libm's expf."""
+    x = n ln2 + r with n = x / ln2 rounded to an integer and |r| <= ln2 / 2 (ln2 in two
+    parts, Cody and Waite, so r is exact to f32); e**r by its Taylor polynomial to degree 7
+    (truncation below 1e-8 relative on that range); 2**n from exponent bits, as two halves
+    so that neither leaves the normal range while the result is still representable (a
+    subnormal result, or one just below the largest float).
+
+    The rounding adds 1.5 * 2**23, whose unit in the last place is 1: the sum's low bits are
+    n as an integer, and subtracting the constant back gives n as a float. On x86 that is
+    two additions where a round instruction (two micro-ops) and a conversion were: every
+    step of the 2**n is integer arithmetic on the bits, on the ports the multiplies leave.
+    x above 89 computes e**89, whose product overflows to +inf; NaN passes the bounds and
+    makes r, the polynomial and the product NaN, as libm's expf."""
     t = x.type
     clamped = _at_most(_at_least(x, _constant(t, _EXP_LOW)), _constant(t, _EXP_HIGH))
-    n = math_d.roundeven(arith.mulf(clamped, _constant(t, _LOG2E)))
+    contract = ir.Attribute.parse("#arith.fastmath<contract>")
+    rounding = _constant(t, _ROUNDING)
+    shifted = arith.addf(
+        arith.mulf(clamped, _constant(t, _LOG2E), fastmath=contract), rounding, fastmath=contract
+    )
+    n = arith.subf(shifted, rounding)
     # Each step may contract into an FMA: n * _LN2_HIGH is exact, so the first is the same
     # either way, and the second only rounds less.
-    contract = ir.Attribute.parse("#arith.fastmath<contract>")
     r = clamped
     for part in (_LN2_HIGH, _LN2_LOW):
         r = arith.subf(r, arith.mulf(n, _constant(t, part), fastmath=contract), fastmath=contract)
-    half = math_d.floor(arith.mulf(n, _constant(t, 0.5)))
-    # One half at a time: near overflow 2**n alone is not representable, p * 2**n is.
-    result = arith.mulf(
+    i32 = _like(t, ir.IntegerType.get_signless(32))
+    whole = arith.subi(arith.bitcast(i32, shifted), arith.bitcast(i32, rounding))
+    half = arith.shrsi(whole, _constant(i32, 1))
+    return arith.mulf(
         arith.mulf(_polynomial(_EXP_TAYLOR, r), _power_of_two(half, t)),
-        _power_of_two(arith.subf(n, half), t),
+        _power_of_two(arith.subi(whole, half), t),
     )
-    # NaN passed the bounds, so r and the polynomial are NaN and so is the product, whatever
-    # the exponent bits made of it.
-    overflow = arith.cmpf(arith.CmpFPredicate.OGT, x, _constant(t, _EXP_HIGH))
-    return arith.select(overflow, _constant(t, float("inf")), result)
+
+
+def _power_of_two(n: ir.Value, float_type: ir.Type) -> ir.Value:
+    """2**n for i32 `n` in [-126, 127], built from its exponent bits."""
+    i32 = n.type
+    biased = arith.addi(n, _constant(i32, 127))
+    return arith.bitcast(float_type, arith.shli(biased, _constant(i32, 23)))
 
 
 def _tanh(x: ir.Value) -> ir.Value:

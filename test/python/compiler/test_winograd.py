@@ -1,8 +1,8 @@
-"""Dense 3x3 stride-1 convs through Winograd's F(2x2, 3x3) (passes/dense/winograd.py) against
-torch: even and odd output sizes (the last tile row or column half outside), paddings the
-planes absorb (none, symmetric, asymmetric), a bias or none, dilation 1 and 2 (four phases),
-5x5 kernels (four 3x3 blocks), fused ReLU6 and residual adds, one and two threads, host, x86-64-v3
-and arm64; convs with few channels stay direct."""
+"""Dense 3x3 and 5x5 stride-1 convs through Winograd's F(2x2, 3x3) and F(2x2, 5x5)
+(passes/dense/winograd.py) against torch: even and odd output sizes (the last tile row or
+column half outside), paddings the planes absorb (none, symmetric, asymmetric), a bias or
+none, dilation 1 and 2 (four phases), fused ReLU6 and residual adds, one and two threads,
+host, x86-64-v3 and arm64; convs with few channels stay direct."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pattern_mlir
 import pytest
 import torch
 from conv_cases import relative_error
-from pattern_mlir.codegen.winograd import kernel_blocks, transform_weights
+from pattern_mlir.codegen.winograd import transform_weights, winograd_matrices
 from torch import nn
 
 # The host's own vectors, AVX2's 8 lanes (any x86-64 host runs them) and NEON's 4 (qemu).
@@ -60,7 +60,7 @@ def _winograd_convs(exe) -> int:
         (17, 20, (13, 9), 2, False, 2, 3),  # phases of different sizes (7 and 6 rows)
         (24, 16, (9, 10), (3, 1), True, 2, 3),  # asymmetric padding, dilated
         (16, 16, (6, 70), 2, True, 2, 3),  # phase rows wider than two vectors of tiles
-        (16, 16, (12, 12), 2, True, 1, 5),  # 5x5: four 3x3 blocks
+        (16, 16, (12, 12), 2, True, 1, 5),  # 5x5: F(2x2, 5x5)
         (17, 20, (13, 9), (1, 2), False, 1, 5),  # 5x5, odd sizes, asymmetric padding
         (16, 24, (11, 14), 0, True, 1, 5),  # 5x5 without padding
     ],
@@ -102,23 +102,16 @@ def test_few_channels_stay_direct():
 
 @pytest.mark.parametrize("kernel", [3, 5])
 def test_transformed_weights_reproduce_the_convolution(kernel):
-    """U = G g G^T of each 3x3 block with the input and output transforms of
-    codegen/winograd.py, in numpy: the same 2x2 outputs as the direct correlation."""
+    """U = G g G^T with the input and output transforms of codegen/winograd.py, in numpy:
+    the same 2x2 outputs as the direct correlation."""
     rng = np.random.default_rng(3)
     g = rng.standard_normal((2, 3, kernel, kernel))
-    d = rng.standard_normal((3, kernel + 1 + 3, kernel + 1 + 3))  # room for every block's tile
-    bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
-    at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
-    blocks = kernel_blocks(kernel)
-    u = transform_weights(g).astype(np.float64).reshape(4, 4, 2, len(blocks), 3)
-    m = sum(
-        np.einsum(
-            "ijfc,ijc->ijf",
-            u[:, :, :, b],
-            np.einsum("ij,cjk,lk->ilc", bt, d[:, oy : oy + 4, ox : ox + 4], bt),
-        )
-        for b, (oy, ox) in enumerate(blocks)
-    )
+    n = kernel + 1
+    d = rng.standard_normal((3, n, n))
+    at, _, bt = winograd_matrices(kernel)
+    u = transform_weights(g).astype(np.float64).reshape(n, n, 2, 3)
+    v = np.einsum("ij,cjk,lk->ilc", bt, d, bt)
+    m = np.einsum("ijfc,ijc->ijf", u, v)
     y = np.einsum("ai,ijf,bj->fab", at, m, at)
     direct = np.array(
         [

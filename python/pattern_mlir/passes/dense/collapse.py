@@ -1,15 +1,23 @@
-"""Adjacent loops of a reduction generic merged into one, before route 2 tiles it.
+"""Adjacent loops of a generic merged into one, before route 2 tiles it.
 
-A reduction over a non-innermost dimension (a mean over the channels of NCHW) keeps its
-accumulator in vector registers over the reduction loop (passes/dense/transform.py,
-`_accumulating`). Its vector runs along the innermost loop, the image's width: 56 floats
-for a 56x56 image, a length LLVM carries through a loop lane by lane, and shorter than the
-registers could hold. Every operand reads the image's rows and columns as one contiguous
-run, so the two loops are one loop over 3136 pixels, which tiles into whole native
-vectors.
+Route 2 vectorises along the innermost loop and tiles every other loop by 1. Where the
+operands read the image's rows and columns (or a batch and its tokens) as one contiguous
+run, those loops are one loop, whose vector is longer and whose tiles are whole native
+vectors:
+
+* a reduction over a non-innermost dimension (a mean over the channels of NCHW) keeps its
+  accumulator in vector registers over the reduction loop (passes/dense/transform.py,
+  `_accumulating`); its vector along a 56-wide row is a length LLVM carries through a loop
+  lane by lane, along the 3136 pixels it is 49 vectors of 64;
+* an elementwise op that broadcasts a per-channel value (PReLU's slope, a bias) is
+  otherwise one unaligned vector of 56 per row; merged, it runs over the channel's pixels;
+* a reduction along the last dimension (a log-softmax's sum over a row of 192) drops the
+  unit dimension its result keeps (1x197x1), which upstream's tiling into partial
+  reductions requires.
 
 Two loops i and i + 1 merge when both are parallel and every operand
-either reads both, as consecutive dimensions in that order, or neither; the op is rebuilt
+either reads both, as consecutive dimensions in that order, or neither; an operand's unit
+dimension read at a constant joins its neighbour. The op is rebuilt
 on collapsed operands (`tensor.collapse_shape`) and its result expanded back. Ops whose
 body reads `linalg.index` or `tensor.extract` (positions of the loops) or holds regions
 are left alone.
@@ -57,12 +65,12 @@ def _loop_groups(maps: list[ir.AffineMap], iterators: list[str]) -> list[list[in
 
 
 def _applies(op: ir.Operation) -> bool:
-    """A generic with a reduction loop and a parallel innermost loop, maps of loops and
-    constants, one tensor result and a body that reads no position."""
+    """A generic with maps of loops and constants, one tensor result and a body that reads
+    no position."""
     if op.name != "linalg.generic" or len(op.results) != 1:
         return False
     iterators = iterator_types(op)
-    if "reduction" not in iterators or iterators[-1] != "parallel":
+    if not iterators:
         return False
     if not all(
         isinstance(e, (ir.AffineDimExpr, ir.AffineConstantExpr))
@@ -76,8 +84,13 @@ def _applies(op: ir.Operation) -> bool:
     return not {o.name for o in body} & {"linalg.index", "tensor.extract"}
 
 
-def _reassociation(dims: list[int | None], group_of: dict[int, int]) -> list[list[int]]:
-    """Which operand dimensions become one: consecutive results of the same loop group."""
+def _reassociation(
+    dims: list[int | None], group_of: dict[int, int], shape: list[int]
+) -> list[list[int]]:
+    """Which operand dimensions become one: consecutive results of the same loop group, and
+    each unit dimension read at a constant joined to its neighbour (a per-channel weight
+    1x64x1x1 read at (d0, d1, 0, 0) becomes a vector of 64 read at the merged loop; left as
+    64x1x1 at (d, 0, 0), the vectorizer refuses the op)."""
     runs: list[list[int]] = []
     for position, loop in enumerate(dims):
         if (
@@ -89,7 +102,18 @@ def _reassociation(dims: list[int | None], group_of: dict[int, int]) -> list[lis
             runs[-1].append(position)
         else:
             runs.append([position])
-    return runs
+    merged: list[list[int]] = []
+    for run in runs:
+        # A unit constant joins the run before it; a leading one, the run after it.
+        if merged and (_unit_constant(run, dims, shape) or _unit_constant(merged[-1], dims, shape)):
+            merged[-1].extend(run)
+        else:
+            merged.append(run)
+    return merged
+
+
+def _unit_constant(run: list[int], dims: list[int | None], shape: list[int]) -> bool:
+    return all(dims[p] is None and shape[p] == 1 for p in run)
 
 
 def _reshape(name: str, value: ir.Value, result_type: ir.Type, runs: list[list[int]], shape=None):
@@ -127,10 +151,10 @@ def _collapsed(value: ir.Value, runs: list[list[int]]) -> ir.Value:
 
 def _collapsed_map(m: ir.AffineMap, runs: list[list[int]], group_of: dict[int, int], n: int):
     dims = _dims(m)
-    results = [
-        ir.AffineDimExpr.get(group_of[dims[r[0]]]) if dims[r[0]] is not None else m.results[r[0]]
-        for r in runs
-    ]
+    results = []
+    for r in runs:
+        loops = [dims[p] for p in r if dims[p] is not None]
+        results.append(ir.AffineDimExpr.get(group_of[loops[0]]) if loops else m.results[r[0]])
     return ir.AffineMap.get(n, 0, results)
 
 
@@ -150,7 +174,7 @@ def collapse_loops(op: ir.Operation) -> ir.Operation:
                 operands.append(value)
                 new_maps.append(ir.AffineMap.get(len(groups), 0, []))
                 continue
-            runs = _reassociation(_dims(m), group_of)
+            runs = _reassociation(_dims(m), group_of, list(value.type.shape))
             operands.append(_collapsed(value, runs))
             new_maps.append(_collapsed_map(m, runs, group_of, len(groups)))
             output_runs = runs

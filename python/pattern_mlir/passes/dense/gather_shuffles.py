@@ -54,6 +54,36 @@ def _constant_vector(op: ir.Operation, lanes: int) -> np.ndarray:
     return values.reshape(-1)
 
 
+def _table_read(read: ir.Operation, lanes: int) -> np.ndarray:
+    """The entries a 1-D in-bounds read takes from a constant table at a constant position
+    (a padded row's columns, passes/dense/positions.py)."""
+    table = defining_op(read.operands[0], "arith.constant")
+    if table is None or len(read.operands) != 3 or ir.VectorType(read.results[0].type).rank != 1:
+        raise _NotFixed
+    attr = table.attributes["value"]
+    if not isinstance(attr, ir.DenseIntElementsAttr):
+        raise _NotFixed
+    at = _constant_index(read.operands[1])
+    values = _constant_vector(table, len(attr))
+    if at < 0 or at + lanes > len(values):
+        raise _NotFixed
+    return values[at : at + lanes]
+
+
+def _constant_index(value: ir.Value) -> int:
+    """A constant index, or a lane of `vector.step` (the vectorizer's first position of
+    an untiled row)."""
+    op = defining_op(value)
+    if op is not None and op.name == "arith.constant":
+        return ir.IntegerAttr(op.attributes["value"]).value
+    if op is not None and op.name == "vector.extract" and len(op.operands) == 1:
+        step = defining_op(op.operands[0], "vector.step")
+        at = list(ir.DenseI64ArrayAttr(op.attributes["static_position"]))
+        if step is not None and len(at) == 1:
+            return at[0]
+    raise _NotFixed
+
+
 def _unit_leading(value: ir.Value) -> ir.Value:
     """`value` without the leading unit dimensions added by inserts into poison or casts."""
     while True:
@@ -95,6 +125,10 @@ def _split(value: ir.Value, lanes: int, depth: int = 0) -> tuple[np.ndarray, lis
         return _constant_vector(op, lanes), []
     if op.name == "vector.broadcast" and not isinstance(op.operands[0].type, ir.VectorType):
         return np.zeros(lanes, dtype=np.int64), [op.operands[0]]
+    if op.name in ("arith.index_cast", "arith.index_castui", "arith.extsi", "arith.extui"):
+        return _split(op.operands[0], lanes, depth + 1)
+    if op.name == "vector.transfer_read":
+        return _table_read(op, lanes), []
     if op.name in _INT_OPS:
         (a, sa), (b, sb) = (_split(v, lanes, depth + 1) for v in op.operands)
         if op.name == "arith.addi":
@@ -219,6 +253,11 @@ _POSITION_OPS = (
     "vector.broadcast",
     "vector.insert",
     "vector.shape_cast",
+    "vector.transfer_read",  # of a table tensor: no side effect
+    "arith.index_cast",
+    "arith.index_castui",
+    "arith.extsi",
+    "arith.extui",
     *_INT_OPS,
 )
 

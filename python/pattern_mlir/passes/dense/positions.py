@@ -33,6 +33,7 @@ from ..utils.constants import defining_op
 from ..utils.generic_ops import indexing_maps, input_count, iterator_types
 from ..utils.numpy_arith import CMPI, FLOAT_BINARY, INT_BINARY
 from .fuse import loop_sizes
+from .gather_shuffles import SPAN_PER_LANE
 
 __all__ = ["rewrite_positions"]
 
@@ -268,8 +269,13 @@ def _position(
     innermost: int,
     before: ir.Operation,
     outside: ir.Operation,
+    whole_row: int = 0,
 ) -> ir.Value | None:
-    """IR for a position, inserted before `before` (a table constant before `outside`)."""
+    """IR for a position, inserted before `before` (a table constant before `outside`).
+
+    `whole_row`: the longest innermost loop the vectorizer takes as one vector. On such a
+    row a table along the row is read once, as a constant vector, and the gather it
+    positions becomes one read and a shuffle (passes/dense/gather_shuffles.py)."""
     line = _line(values)
     index = ir.IndexType.get()
     with ir.InsertionPoint(before):
@@ -290,7 +296,9 @@ def _position(
             # along the row would be read lane by lane.
             steps = _clamped_steps(values)
             if steps is None:
-                return None
+                if not _shuffled_row(values, whole_row):
+                    return None
+                return _table_entry(values, loop, before, outside)
             i = ir.Operation.create(
                 "linalg.index",
                 results=[index],
@@ -309,8 +317,16 @@ def _position(
             if steps.high is not None:
                 i = arith.minsi(i, _index_constant(steps.high))
             return i
-        i64 = ir.IntegerType.get_signless(64)
-        table_type = ir.RankedTensorType.get([len(values)], i64)
+    return _table_entry(values, loop, before, outside)
+
+
+def _table_entry(
+    values: np.ndarray, loop: int, before: ir.Operation, outside: ir.Operation
+) -> ir.Value:
+    """The entry of a constant table (made before `outside`) at `linalg.index` of `loop`."""
+    index = ir.IndexType.get()
+    i64 = ir.IntegerType.get_signless(64)
+    table_type = ir.RankedTensorType.get([len(values)], i64)
     with ir.InsertionPoint(outside):
         table = arith.constant(
             table_type,
@@ -322,6 +338,14 @@ def _position(
         ).result
         entry = ir.Operation.create("tensor.extract", results=[i64], operands=[table, i]).result
         return arith.index_cast(index, entry)
+
+
+def _shuffled_row(values: np.ndarray, whole_row: int) -> bool:
+    """Whether positions along the innermost loop are read as one vector and a shuffle: the
+    row is one vector, and the positions span at most SPAN_PER_LANE of its length (a padded
+    row: its input row and a few columns more)."""
+    n = len(values)
+    return 1 < n <= whole_row and int(values.max()) - int(values.min()) < SPAN_PER_LANE * n
 
 
 def _erase_unused(body: ir.Block) -> None:
@@ -339,8 +363,9 @@ def _erase_unused(body: ir.Block) -> None:
                 changed = True
 
 
-def rewrite_positions(op: ir.Operation) -> None:
-    """Rewrites the positions of `op`'s `tensor.extract`s that depend on one loop at most."""
+def rewrite_positions(op: ir.Operation, whole_row: int = 0) -> None:
+    """Rewrites the positions of `op`'s `tensor.extract`s that depend on one loop at most;
+    `whole_row` as for `_position`."""
     if op.name != "linalg.generic":
         return
     body = op.regions[0].blocks[0]
@@ -368,7 +393,7 @@ def rewrite_positions(op: ir.Operation) -> None:
                     and owner.name in ("linalg.index", "arith.constant")
                 ):
                     continue
-                new = _position(found[0], found[1], len(sizes) - 1, extract, op)
+                new = _position(found[0], found[1], len(sizes) - 1, extract, op, whole_row)
                 if new is not None:
                     extract.operands[j] = new
                     changed = True
@@ -410,10 +435,13 @@ def _row_positions(op: ir.Operation, sizes: list[int]) -> list[np.ndarray]:
     return found
 
 
-def split_rows(op: ir.Operation) -> list[ir.Operation]:
+def split_rows(op: ir.Operation, whole_row: int = 0) -> list[ir.Operation]:
     """Splits `op` along its innermost loop into pieces on which every position it reads is
     a line (reflect padding: the reflected columns at each end and the copied middle), each
-    piece a generic writing its slice of the result; returns the pieces, or [op]."""
+    piece a generic writing its slice of the result; returns the pieces, or [op]. A row
+    the vectorizer takes whole (`whole_row`, see `_position`) whose positions it reads as a
+    shuffle stays one: one read, one shuffle and one write per row, where pieces are
+    separate passes over the rows, each with its own loop."""
     if op.name != "linalg.generic" or len(op.results) != 1:
         return [op]
     maps = indexing_maps(op)
@@ -428,7 +456,7 @@ def split_rows(op: ir.Operation) -> list[ir.Operation]:
     if any(it != "parallel" for it in iterator_types(op)):
         return [op]
     rows = _row_positions(op, sizes)
-    if not rows:
+    if not rows or all(_shuffled_row(values, whole_row) for values in rows):
         return [op]
     cuts = sorted({c for values in rows for piece in _pieces(values) for c in piece})
     bounds = list(zip(cuts[:-1], cuts[1:]))
@@ -468,7 +496,7 @@ def split_rows(op: ir.Operation) -> list[ir.Operation]:
         op.results[0].replace_all_uses_with(result)
     op.erase()
     for piece in pieces:
-        rewrite_positions(piece)
+        rewrite_positions(piece, whole_row)
     return pieces
 
 

@@ -55,6 +55,7 @@ from mlir.dialects.transform import interpreter, structured
 from mlir.dialects.transform import loop as loop_transform
 from mlir.dialects.transform import vector as tvector
 
+from ..utils.constants import defining_op
 from ..utils.generic_ops import indexing_maps, iterator_types
 from .collapse import collapse_loops
 from .demote import demote_f64
@@ -81,6 +82,9 @@ class VectorizePlan:
     # invariant and held in registers (see `_accumulating`).
     interchange: tuple[int, ...] = ()
     accumulate: int = 0
+    # > 0: the innermost loop is a reduction tiled by this many elements into a vector of
+    # partial results, combined once per output element (see `_partial_reduction`).
+    partial: int = 0
 
 
 def _static_float(t: ir.Type) -> bool:
@@ -142,7 +146,8 @@ def plan_vectorize(op: ir.Operation, lanes: int) -> VectorizePlan | None:
         if flat and len(sizes) > 1:
             return _plan_parallel([_prod(sizes)], tile, flatten=True)
         return _plan_parallel(sizes, tile, flatten=False)
-    return _plan_reduction(sizes, iterators, tile, _reduction_vectors(body) * lanes)
+    plan = _plan_reduction(sizes, iterators, tile, _reduction_vectors(body) * lanes)
+    return _partial_reduction(plan, iterators, maps, body)
 
 
 def _reduction_vectors(body: ir.Block) -> int:
@@ -227,6 +232,38 @@ def _plan_reduction(sizes: list[int], iterators: list[str], tile: int, bound: in
     return VectorizePlan(False, tuple(tiles), split)
 
 
+_COMBINERS = ("arith.addf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf")
+
+
+def _partial_reduction(
+    plan: VectorizePlan, iterators: list[str], maps: list[ir.AffineMap], body: ir.Block
+) -> VectorizePlan:
+    """`plan` with its tiled innermost reduction (a log-softmax's sum of exponentials over a
+    row longer than one vector) accumulated in a vector of partial results, one lane per
+    position in the tile, and combined across lanes once per output element. Tiled plainly,
+    every tile ends in a reduction across its lanes added to the accumulator in memory: a
+    chain of dependent shuffles and adds per tile.
+
+    Only for one trailing reduction loop whose body ends in one combining op of the
+    accumulator (upstream's tiling to partial reductions recognises no other)."""
+    tile = plan.tile_sizes[-1] if plan.tile_sizes else 0
+    if not tile or iterators[-1] != "reduction" or iterators.count("reduction") != 1:
+        return plan
+    if plan.interchange or plan.accumulate:
+        return plan
+    # Upstream's tiling takes every map result for a loop (it asserts so).
+    if not all(isinstance(e, ir.AffineDimExpr) for m in maps for e in m.results):
+        return plan
+    ops = [o.operation for o in body.operations]
+    combiner = defining_op(ops[-1].operands[0]) if len(ops[-1].operands) == 1 else None
+    accumulator = body.arguments[len(body.arguments) - 1]
+    if combiner is None or combiner.name not in _COMBINERS or accumulator not in combiner.operands:
+        return plan
+    if sum(1 for _ in accumulator.uses) != 1:
+        return plan
+    return VectorizePlan(plan.flatten, plan.tile_sizes[:-1] + (0,), plan.split, partial=tile)
+
+
 def _accumulating(plan: VectorizePlan, sizes: list[int], iterators: list[str]) -> VectorizePlan:
     """`plan` with its reduction loops (all but the innermost loop, which is parallel) moved
     inside the other tiled loops: for each tile of the output, the reduction loops then run
@@ -288,19 +325,35 @@ def _script(index: int, plan: VectorizePlan) -> ir.Module:
         if accumulate:
             _hoist_accumulator(list(tiled.loops)[-accumulate:])
 
+    def partial_reduction(target: ir.Value) -> None:
+        if any(plan.tile_sizes):
+            target = structured.TileUsingForOp(target, sizes=list(plan.tile_sizes)).tiled_linalg_op
+        sizes = [0] * (len(plan.tile_sizes) - 1) + [plan.partial]
+        tiled = structured.TileReductionUsingForOp(
+            [_any()], _any(), _any(), _any(), target, tile_sizes=sizes
+        )
+        fill, split, combine, loop = tiled.results  # one fill: one reduced result
+        for part in (fill, split, combine):
+            structured.VectorizeOp(part, vectorize_nd_extract=True)
+        _hoist_accumulator([loop])
+
     def build(root: ir.Value) -> None:
         target = _match_tag(root, index)
         if plan.flatten:
             target = structured.FlattenElementwiseLinalgOp(_any(), target).result
-        if not plan.split:
-            tile_and_vectorize(target, plan.tile_sizes, plan.accumulate)
-            return
-        # Split the innermost dimension at the last full tile: both parts have static shapes.
-        dim = len(plan.tile_sizes) - 1
-        parts = structured.SplitOp(target, dim, plan.split).result
-        main, rest = transform.SplitHandleOp([_any(), _any()], parts).results
-        tile_and_vectorize(main, plan.tile_sizes, plan.accumulate)
-        tile_and_vectorize(rest, plan.tile_sizes[:-1] + (0,), 0)
+        main, rest = target, None
+        if plan.split:
+            # Split the innermost dimension at the last full tile: both parts have static
+            # shapes.
+            dim = len(plan.tile_sizes) - 1
+            parts = structured.SplitOp(target, dim, plan.split).result
+            main, rest = transform.SplitHandleOp([_any(), _any()], parts).results
+        if plan.partial:
+            partial_reduction(main)
+        else:
+            tile_and_vectorize(main, plan.tile_sizes, plan.accumulate)
+        if rest is not None:
+            tile_and_vectorize(rest, plan.tile_sizes[:-1] + (0,), 0)
 
     return _sequence(build)
 
@@ -338,9 +391,13 @@ def vectorize_ops(
 ) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
-    ops = [piece for op in fuse_producers(demote_f64(ops)) for piece in split_rows(op)]
+    ops = [
+        piece
+        for op in fuse_producers(demote_f64(ops))
+        for piece in split_rows(op, _whole_row(op, lanes))
+    ]
     for op in ops:
-        rewrite_positions(op)
+        rewrite_positions(op, _whole_row(op, lanes))
     ops = [collapse_loops(op) for op in inline_gathered(ops)]
     ops = [piece for op in ops for piece in _with_row_values(op)]
     plans = [plan_vectorize(op, lanes) for op in ops]
@@ -365,6 +422,11 @@ def vectorize_ops(
     # Clones made by tiling or peeling keep the tag; drop it everywhere.
     _strip_tags(module)
     return skipped
+
+
+def _whole_row(op: ir.Operation, lanes: int) -> int:
+    """The longest innermost loop of `op` that `plan_vectorize` leaves untiled."""
+    return TILE_VECTORS * (max(1, lanes // 2) if _has_f64(op) else lanes)
 
 
 def _with_row_values(op: ir.Operation) -> list[ir.Operation]:

@@ -1,14 +1,14 @@
-"""Dense 3x3 and 5x5 stride-1 convolutions through Winograd's F(2x2, 3x3) (codegen/winograd.py).
+"""Dense 3x3 and 5x5 stride-1 convolutions through Winograd's F(2x2, 3x3) and F(2x2, 5x5) (codegen/winograd.py).
 
 A dense conv runs near the FMA peak as an implicit GEMM (plans.plan_conv), so only fewer FMAs
-make it faster: F(2x2, 3x3) needs 2.25 times fewer for a 3x3 kernel, for transforms that add
-and subtract. The entry copies the input into zero-padded planes, transforms it, runs the 16
-GEMMs (filters x channels times channels x tiles, the transformed weights packed at compile
-time like the direct conv's), and transforms the products back with the bias and the fused
-epilogue. A kernel dilated by 2 runs as four undilated ones over the phases of its input (the
-direct conv's strided planes); a 5x5 kernel as four 3x3 blocks read at their offsets, whose
-products one GEMM sums. Where the channels or filters are few, the transforms are not paid
-back by the GEMMs: those convs stay direct (`wins`).
+make it faster: F(2x2, 3x3) needs 2.25 times fewer for a 3x3 kernel, F(2x2, 5x5) 2.78 times
+fewer for a 5x5 one, for transforms that add, subtract and scale. The entry copies the input
+into zero-padded planes, transforms it, runs the GEMMs, one per position of a transformed
+tile (16 or 36: filters x channels times channels x tiles, the transformed weights packed at
+compile time like the direct conv's), and transforms the products back with the bias and the
+fused epilogue. A 3x3 kernel dilated by 2 runs as four undilated ones over the phases of its
+input (the direct conv's strided planes). Where the channels or filters are few, the
+transforms are not paid back by the GEMMs: those convs stay direct (`wins`).
 
 The transformed weights G g G^T are not the weights: each output is the same sum in another
 order, with the weights scaled by 1/2 and 1/4 and summed, so results differ from the direct
@@ -27,7 +27,6 @@ from ...codegen.winograd import (
     WinogradSpec,
     emit_input_transform,
     emit_output_transform,
-    kernel_blocks,
     transform_weights,
 )
 from ...target import Target
@@ -49,12 +48,12 @@ __all__ = ["plan_winograd", "wins"]
 
 # Fewer channels or filters than this and the transforms cost more than the GEMMs save.
 MIN_CHANNELS = 16
-KERNELS = ((3, 3), (5, 5))  # 5x5: four 3x3 blocks, 1.56 times fewer products
+KERNELS = ((3, 3), (5, 5))
 
 
 def wins(channels: int, filters: int, out_hw: tuple[int, int]) -> bool:
     """Whether a dense stride-1 conv of these sizes (a kernel of KERNELS) should run through
-    F(2x2, 3x3)."""
+    Winograd's transforms."""
     return channels >= MIN_CHANNELS and filters >= MIN_CHANNELS and min(out_hw) >= 2
 
 
@@ -94,15 +93,16 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         v,
         groups=groups,
         dilation=dilation[0],
-        blocks=kernel_blocks(weights.shape[2]),
+        kernel=weights.shape[2],
         epilogue=epi,
         residual=epi.residual is not None,
     )
     t_count = spec.tiles
-    u = transform_weights(weights)  # [16][F][blocks x C]
-    k = spec.rows
+    u = transform_weights(weights)  # [positions][F][C]
+    k = c
+    positions = spec.positions
     mr, nv = _pick_block(target, f, t_count)
-    packed = np.stack([pack_conv_weights(u[p][:, :, None, None], mr) for p in range(16)])
+    packed = np.stack([pack_conv_weights(u[p][:, :, None, None], mr) for p in range(positions)])
     a_batch = packed[0].size
     gemm = GemmSpec(
         name=f"{name}_gemm",
@@ -127,7 +127,7 @@ def plan_winograd(op: ir.Operation, name: str, target: Target, groups: int) -> L
         groups=groups,
         a_lanes=not target.fma_memory_operand,
         epilogue=Epilogue(),
-        batch=16,
+        batch=positions,
         a_batch=a_batch,
         b_batch=k * t_count,
         out_batch=f * t_count,
