@@ -144,10 +144,10 @@ class WinogradSpec:
     @property
     def planes_size(self) -> int:
         """Elements of the planes buffer: the planes, and what the last tiles' loads (2
-        vectors from each of n / 2 columns) may run past them (their lanes beyond the row
-        are never stored)."""
+        vectors from each of columns 0, 2, ..., n - 2 of the tiles) may run past them (their
+        lanes beyond the row are never stored)."""
         hq, wq = self.plane_hw
-        return self.channels * self.phases * hq * wq + 2 * self.lanes + self.n
+        return self.channels * self.phases * hq * wq + 2 * self.lanes + self.n - 4
 
     @property
     def v_size(self) -> int:
