@@ -5,8 +5,10 @@ tensors reshaped to expose the group dimension. No kernel of ours reads that op,
 the generic path at a fraction of a dense conv's speed, and a pattern-pruned grouped 3x3 conv
 was never a pattern conv. Each group is an ordinary `linalg.conv_2d_nchw_fchw` on a channel
 slice of the input, with its own constant weights and a slice of the output's initial value;
-the groups' results are put together with `tensor.insert_slice`. The passes after it then
-treat every group like any other conv (pattern-raise-conv, the dense GEMM).
+the groups' results are put together with `tensor.insert_slice`. Where torch-mlir padded the
+whole input (zeros around rows and columns), each group pads its own slice of the unpadded
+input, the form in which the kernels fold the padding into what they read. The passes after
+it then treat every group like any other conv (pattern-raise-conv, the dense GEMM).
 
 What is split: batch-1 convs whose weights are a constant (through the reshape torch-mlir
 adds) and whose input is a reshape of a 4-D tensor; at most MAX_GROUPS groups. Anything else
@@ -69,6 +71,35 @@ def _slice(source: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     ).result
 
 
+def _input_slice(source: ir.Value, channel_offset: int, channels: int) -> ir.Value:
+    """A group's input channels. Where the input is the conv's zero padding of rows and
+    columns, the group pads its slice of the unpadded tensor: each group's conv then folds
+    its padding into the planes it reads (passes/dense/plans.py) and reads its channels
+    where they lie, where a slice of the padded tensor is a padded copy of the whole input
+    and, per group, a copy of its slice."""
+    pad = defining_op(source, "tensor.pad")
+    if pad is None or len(pad.operands) != 1:
+        return _slice(source, channel_offset, channels)
+    low, high = (_ints(pad.attributes[k]) for k in ("static_low", "static_high"))
+    body = list(pad.regions[0].blocks[0].operations)
+    value = body[-1].operands[0] if body else None
+    if len(low) != 4 or low[:2] != [0, 0] or high[:2] != [0, 0] or value is None:
+        return _slice(source, channel_offset, channels)
+    if not isinstance(value, ir.BlockArgument) and defining_op(value) is not None:
+        if defining_op(value).operation.parent != pad.operation.parent:
+            return _slice(source, channel_offset, channels)  # computed inside the region
+    part = _slice(pad.operands[0], channel_offset, channels)
+    shape = ir.RankedTensorType(part.type).shape
+    padded = [n + lo + hi for n, lo, hi in zip(shape, low, high)]
+    element = ir.RankedTensorType(part.type).element_type
+    new = tensor.PadOp(ir.RankedTensorType.get(padded, element), part, [], [], low, high)
+    index = ir.IndexType.get()
+    block = new.regions[0].blocks.append(*([index] * 4))
+    with ir.InsertionPoint(block):
+        tensor.YieldOp(value)
+    return new.result
+
+
 def _init_slice(init: ir.Value, channel_offset: int, channels: int) -> ir.Value:
     """The initial value of a group's output channels, in the form the passes after this read
     as a conv's bias: a broadcast of the constant bias's slice, a fill, else a slice."""
@@ -126,7 +157,7 @@ def _split(op: ir.Operation) -> bool:
                 w_type, ir.DenseElementsAttr.get(np.ascontiguousarray(weights[g]), type=w_type)
             )
             y_g = linalg.conv_2d_nchw_fchw(
-                _slice(x4, g * per_group_in, per_group_in),
+                _input_slice(x4, g * per_group_in, per_group_in),
                 w_g,
                 outs=[_init_slice(init4, g * per_group_out, per_group_out)],
                 strides=strides,
@@ -157,7 +188,8 @@ def _split(op: ir.Operation) -> bool:
             ).result
         op.results[0].replace_all_uses_with(back)
     op.erase()
-    for value in (x5, w5, init5):  # torch-mlir's reshapes into the grouped layout, the bias
+    for value in (x5, w5, init5):  # torch-mlir's reshapes into the grouped layout (and a
+        # padding every group now pads itself), the bias
         erase_unused_producers(value)
     return True
 

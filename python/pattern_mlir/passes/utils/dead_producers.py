@@ -12,6 +12,7 @@ _PURE_PRODUCERS = (
     "linalg.broadcast",
     "tensor.empty",
     "tensor.expand_shape",
+    "tensor.pad",
     "arith.constant",
 )
 
