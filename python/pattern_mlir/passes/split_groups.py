@@ -85,9 +85,9 @@ def _input_slice(source: ir.Value, channel_offset: int, channels: int) -> ir.Val
     value = body[-1].operands[0] if body else None
     if len(low) != 4 or low[:2] != [0, 0] or high[:2] != [0, 0] or value is None:
         return _slice(source, channel_offset, channels)
-    if not isinstance(value, ir.BlockArgument) and defining_op(value) is not None:
-        if defining_op(value).operation.parent != pad.operation.parent:
-            return _slice(source, channel_offset, channels)  # computed inside the region
+    producer = defining_op(value)
+    if producer is not None and producer.operation.parent == pad.operation:
+        return _slice(source, channel_offset, channels)  # computed inside the region
     part = _slice(pad.operands[0], channel_offset, channels)
     shape = ir.RankedTensorType(part.type).shape
     padded = [n + lo + hi for n, lo, hi in zip(shape, low, high)]
