@@ -19,6 +19,7 @@ division (cheap ones are not worth a pass of their own).
 from __future__ import annotations
 
 from mlir import ir
+from mlir.dialects import arith
 
 from ..utils.constants import defining_op
 from ..utils.generic_ops import indexing_maps, input_count, iterator_types
@@ -167,6 +168,34 @@ def _with_inputs(op: ir.Operation, extra: list[ir.Value], extra_map: ir.AffineMa
     return new, block, mapping, args[n_in : n_in + len(extra)]
 
 
+def _divide_by_reciprocals(body: ir.Block, row_arguments: set) -> None:
+    """Each division of an element by a value of its row (a softmax's x / sum) as a
+    multiplication by the row's reciprocal, which `hoist_row_values` then computes once
+    per row: a vector division costs several multiplications' throughput. torch's softmax
+    multiplies by the reciprocal too; the result differs from the quotient by rounding."""
+    per_row = _per_row_ops(body, row_arguments)
+    chosen = set(per_row)
+
+    def from_rows(value: ir.Value) -> bool:
+        if value in row_arguments:
+            return True
+        owner = defining_op(value)
+        return owner in chosen and any(from_rows(v) for v in owner.operands)
+
+    for inner in list(body.operations):
+        inner = inner.operation
+        if inner.name != "arith.divf" or inner.operation in chosen:
+            continue
+        numerator, divisor = inner.operands
+        if not isinstance(divisor.type, (ir.F32Type, ir.F64Type)) or not from_rows(divisor):
+            continue
+        with ir.InsertionPoint(inner), inner.location:
+            one = arith.constant(divisor.type, 1.0)
+            product = arith.mulf(numerator, arith.divf(one, divisor))
+        inner.results[0].replace_all_uses_with(product)
+        inner.erase()
+
+
 def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]]:
     """`op` reading its expensive per-row values from new row generics (returned too), or
     (`op`, [])."""
@@ -179,7 +208,9 @@ def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]
     if rows is None:
         return op, []
     body = op.regions[0].blocks[0]
-    per_row = _per_row_ops(body, {body.arguments[k] for k in rows})
+    row_arguments = {body.arguments[k] for k in rows}
+    _divide_by_reciprocals(body, row_arguments)
+    per_row = _per_row_ops(body, row_arguments)
     values = [
         v
         for v in _frontier(body, per_row)

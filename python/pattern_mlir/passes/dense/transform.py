@@ -398,7 +398,9 @@ def vectorize_ops(
     ]
     for op in ops:
         rewrite_positions(op, _whole_row(op, lanes))
-    ops = [collapse_loops(op) for op in inline_gathered(ops)]
+    ops = inline_gathered(ops)
+    _own_outputs(ops)
+    ops = [collapse_loops(op) for op in ops]
     ops = [piece for op in ops for piece in _with_row_values(op)]
     plans = [plan_vectorize(op, lanes) for op in ops]
     names = [op.name for op in ops]  # an op's handle dies when its transform replaces it
@@ -422,6 +424,28 @@ def vectorize_ops(
     # Clones made by tiling or peeling keep the tag; drop it everywhere.
     _strip_tags(module)
     return skipped
+
+
+def _own_outputs(ops: list[ir.Operation]) -> None:
+    """Gives each op whose output starts as a `tensor.empty` a fresh allocation of its own.
+
+    CSE makes one `tensor.empty` of every type, so a softmax's exponentials and its
+    quotients start from the same tensor; the pass writing the quotients reads the
+    exponentials, written in place of that tensor, and bufferization copied one of them
+    away, part by part, twice per pass. `bufferization.alloc_tensor` is an allocation,
+    which CSE keeps apart: each result gets a buffer (the last one the caller's)."""
+    for op in ops:
+        init = op.operands[len(op.operands) - 1]
+        if defining_op(init, "tensor.empty") is None or init.type != op.results[0].type:
+            continue
+        with ir.InsertionPoint(op), op.location:
+            fresh = ir.Operation.create(
+                "bufferization.alloc_tensor",
+                results=[init.type],
+                operands=[],
+                attributes={"operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0, 0])},
+            ).result
+        op.operands[len(op.operands) - 1] = fresh
 
 
 def _whole_row(op: ir.Operation, lanes: int) -> int:
