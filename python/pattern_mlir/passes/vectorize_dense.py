@@ -39,7 +39,13 @@ from .dense.transform import lower_vectors, vectorize_ops
 from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import collect_ops
-from .utils.kernel_calls import append_functions, call_kernel, constant_buffer, read_buffer
+from .utils.kernel_calls import (
+    allocate_reshaped_results,
+    append_functions,
+    call_kernel,
+    constant_buffer,
+    read_buffer,
+)
 from .utils.size_limits import CPU_MAX_ELEMENTS, check_tensor_sizes
 
 _PLANNERS = {
@@ -191,6 +197,8 @@ class VectorizeDense(CpuPass):
         )
         lower_kernels(module, target, threads)
         erase_dead(module)
+        with module.context, ir.Location.unknown():
+            allocate_reshaped_results(module)
         vectorize_rest(module, target.lanes)
 
 

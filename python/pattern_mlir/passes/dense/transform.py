@@ -433,19 +433,53 @@ def _own_outputs(ops: list[ir.Operation]) -> None:
     quotients start from the same tensor; the pass writing the quotients reads the
     exponentials, written in place of that tensor, and bufferization copied one of them
     away, part by part, twice per pass. `bufferization.alloc_tensor` is an allocation,
-    which CSE keeps apart: each result gets a buffer (the last one the caller's)."""
+    which CSE keeps apart: each result gets a buffer (the last one the caller's).
+
+    A result whose one use is a reshape (attention's heads moved back behind the tokens,
+    then merged into channels) is allocated in the reshaped shape and written through the
+    inverse reshape: the function then returns the allocation itself, which the caller's
+    buffer replaces, where a reshape of it was copied there."""
     for op in ops:
         init = op.operands[len(op.operands) - 1]
         if defining_op(init, "tensor.empty") is None or init.type != op.results[0].type:
             continue
+        users = [use.owner for use in op.results[0].uses]
+        reshape = users[0] if len(users) == 1 else None
+        if reshape is not None and (
+            reshape.name not in _INVERSE_RESHAPE
+            or not ir.RankedTensorType(reshape.results[0].type).has_static_shape
+        ):
+            reshape = None
         with ir.InsertionPoint(op), op.location:
-            fresh = ir.Operation.create(
-                "bufferization.alloc_tensor",
-                results=[init.type],
-                operands=[],
-                attributes={"operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0, 0])},
-            ).result
+            fresh = _alloc_tensor(reshape.results[0].type if reshape else init.type)
+            if reshape is not None:
+                attributes = {"reassociation": reshape.attributes["reassociation"]}
+                if _INVERSE_RESHAPE[reshape.name] == "tensor.expand_shape":
+                    attributes["static_output_shape"] = ir.DenseI64ArrayAttr.get(
+                        list(ir.RankedTensorType(init.type).shape)
+                    )
+                fresh = ir.Operation.create(
+                    _INVERSE_RESHAPE[reshape.name],
+                    results=[init.type],
+                    operands=[fresh],
+                    attributes=attributes,
+                ).result
         op.operands[len(op.operands) - 1] = fresh
+
+
+_INVERSE_RESHAPE = {
+    "tensor.collapse_shape": "tensor.expand_shape",
+    "tensor.expand_shape": "tensor.collapse_shape",
+}
+
+
+def _alloc_tensor(t: ir.Type) -> ir.Value:
+    return ir.Operation.create(
+        "bufferization.alloc_tensor",
+        results=[t],
+        operands=[],
+        attributes={"operandSegmentSizes": ir.DenseI32ArrayAttr.get([0, 0, 0])},
+    ).result
 
 
 def _whole_row(op: ir.Operation, lanes: int) -> int:

@@ -24,6 +24,7 @@ from mlir import ir
 from mlir.dialects import arith, func
 
 __all__ = [
+    "allocate_reshaped_results",
     "append_functions",
     "call_kernel",
     "constant_buffer",
@@ -106,3 +107,59 @@ def call_kernel(entry: str, inputs: list[ir.Value], shape, element: ir.Type | No
     out = output_buffer(shape, element)
     func.CallOp([], ir.FlatSymbolRefAttr.get(entry), [*inputs, out])
     return result_tensor(out)
+
+
+def allocate_reshaped_results(module: ir.Operation) -> int:
+    """Allocates each kernel result that is only reshaped (a batched matmul's 3x197x197
+    product expanded back to 1x3x197x197) in the reshaped shape, the kernel writing
+    through a collapsed view of it; returns how many.
+
+    Bufferization then sees the allocation itself where the reshape was, so a result
+    returned from the function is written into the caller's buffer
+    (buffer-results-to-out-params hoists only an allocation that is returned as it is),
+    not into a buffer of its own copied there."""
+    moved = 0
+    for f in module.regions[0].blocks[0].operations:
+        if f.operation.name != "func.func" or not f.regions[0].blocks:
+            continue
+        for op in list(f.regions[0].blocks[0].operations):
+            op = op.operation
+            if op.name == "bufferization.to_tensor" and _reshape_at_allocation(op):
+                moved += 1
+    return moved
+
+
+def _reshape_at_allocation(to_tensor: ir.Operation) -> bool:
+    alloc = to_tensor.operands[0].owner
+    users = [use.owner for use in to_tensor.results[0].uses]
+    if (
+        not isinstance(alloc, ir.Operation)
+        and not isinstance(alloc, ir.OpView)
+        or alloc.name != "memref.alloc"
+        or len(alloc.operands)
+        or len(users) != 1
+        or users[0].name != "tensor.expand_shape"
+    ):
+        return False
+    expand = users[0]
+    expanded = ir.RankedTensorType(expand.results[0].type)
+    old_type = ir.MemRefType(alloc.results[0].type)
+    identity = ir.AffineMap.get_identity(old_type.rank)
+    if not expanded.has_static_shape or ir.AffineMapAttr(old_type.layout).value != identity:
+        return False
+    with alloc.location, ir.InsertionPoint(alloc):
+        whole = output_buffer(expanded.shape, expanded.element_type)
+        view = ir.Operation.create(
+            "memref.collapse_shape",
+            results=[old_type],
+            operands=[whole],
+            attributes={"reassociation": expand.attributes["reassociation"]},
+        ).result
+    alloc.results[0].replace_all_uses_with(view)
+    alloc.erase()
+    with to_tensor.location, ir.InsertionPoint(to_tensor):
+        tensor = result_tensor(whole)
+    expand.results[0].replace_all_uses_with(tensor)
+    expand.erase()
+    to_tensor.erase()
+    return True
