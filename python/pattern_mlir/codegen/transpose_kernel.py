@@ -1,6 +1,8 @@
 """A generated 2-D transpose: 8 x 8 tiles through registers, edges element by element.
 
-The block-sparse kernels read their input transposed (passes/dense/block_sparse.py). A transpose
+The block-sparse kernels read their input transposed (passes/dense/block_sparse.py), and a
+matmul of runtime operands its B when B's columns are not contiguous (k^T of attention,
+passes/dense/contraction.py): a batch of matrices, each row at a stride of the input. A transpose
 lowered from `linalg.transpose` reads one element per cache line on one side and ran longer
 than the sparse kernel it feeds; here each 8 x 8 tile is eight 8-lane row loads, a network of
 24 shuffles (pairs of elements, then pairs of pairs, then halves: the same butterfly as
@@ -10,7 +12,9 @@ row stores. Rows and columns past the last full tile are copied one element at a
 
 from __future__ import annotations
 
-__all__ = ["emit_transpose"]
+from dataclasses import dataclass
+
+__all__ = ["TransposeLayout", "emit_transpose"]
 
 _VT = "vector<8xf32>"
 # Stage masks over the 16 lanes of two concatenated vectors: interleave single elements,
@@ -37,13 +41,30 @@ class _Lines:
         return self.op(f"vector.shuffle {a}, {b} [{', '.join(map(str, mask))}] : {_VT}, {_VT}")
 
 
-def _tile(rows: int, cols: int) -> list[str]:
-    """The body of one tile at (%i, %j): out[j + c][i + r] = in[i + r][j + c], r, c < 8."""
+@dataclass(frozen=True)
+class TransposeLayout:
+    """Where the transposed matrices lie in the input buffer (the output is contiguous,
+    [batch][cols][rows]): row r of matrix b starts at offset + b * batch_stride + r * ld. The
+    defaults are one contiguous rows x cols matrix."""
+
+    in_size: int
+    offset: int = 0
+    ld: int = 0  # elements between rows; 0: cols
+    batch: int = 1
+    batch_stride: int = 0
+
+
+def _tile(rows: int, cols: int, layout: TransposeLayout, ld: int) -> list[str]:
+    """The body of one tile at (%i, %j) of matrix %b: out[b][j + c][i + r] = in[b][i + r][j + c],
+    r, c < 8."""
     w = _Lines()
-    src = f"memref<{rows * cols}xf32>"
+    src, dst = f"memref<{layout.in_size}xf32>", f"memref<{layout.batch * rows * cols}xf32>"
     vectors = []
     for r in range(8):
-        at = w.op(f"affine.apply affine_map<(d0, d1) -> ((d0 + {r}) * {cols} + d1)>(%i, %j)")
+        at = w.op(
+            f"affine.apply affine_map<(d0, d1, d2) -> ({layout.offset} + d2 * "
+            f"{layout.batch_stride} + (d0 + {r}) * {ld} + d1)>(%i, %j, %b)"
+        )
         vectors.append(w.op(f"vector.load %in[{at}] : {src}, {_VT}"))
     # Stage 1 pairs rows (2k, 2k+1); stage 2 pairs results 2 apart; stage 3 pairs 4 apart.
     s1 = []
@@ -57,46 +78,60 @@ def _tile(rows: int, cols: int) -> list[str]:
     columns = [""] * 8
     for k in range(4):
         columns[k], columns[k + 4] = (w.shuffle(s2[k], s2[k + 4], m) for m in _STAGES[2])
-    dst = f"memref<{rows * cols}xf32>"
     for c in range(8):
-        at = w.op(f"affine.apply affine_map<(d0, d1) -> ((d1 + {c}) * {rows} + d0)>(%i, %j)")
+        at = w.op(
+            f"affine.apply affine_map<(d0, d1, d2) -> (d2 * {rows * cols} + (d1 + {c}) * {rows}"
+            f" + d0)>(%i, %j, %b)"
+        )
         w.lines.append(f"    vector.store {columns[c]}, %out[{at}] : {dst}, {_VT}")
     return w.lines
 
 
 def _scalar_copy(
-    rows: int, cols: int, i_range: tuple[int, int], j_range: tuple[int, int]
+    rows: int,
+    cols: int,
+    layout: TransposeLayout,
+    ld: int,
+    i_range: tuple[int, int],
+    j_range: tuple[int, int],
 ) -> list[str]:
     if i_range[0] >= i_range[1] or j_range[0] >= j_range[1]:
         return []
-    mem = f"memref<{rows * cols}xf32>"
+    src, dst = f"memref<{layout.in_size}xf32>", f"memref<{layout.batch * rows * cols}xf32>"
     return [
         f"  scf.for %si = %c{i_range[0]} to %c{i_range[1]} step %c1 {{",
         f"    scf.for %sj = %c{j_range[0]} to %c{j_range[1]} step %c1 {{",
-        f"      %sa = affine.apply affine_map<(d0, d1) -> (d0 * {cols} + d1)>(%si, %sj)",
-        f"      %sb = affine.apply affine_map<(d0, d1) -> (d1 * {rows} + d0)>(%si, %sj)",
-        f"      %sv = memref.load %in[%sa] : {mem}",
-        f"      memref.store %sv, %out[%sb] : {mem}",
+        f"      %sa = affine.apply affine_map<(d0, d1, d2) -> ({layout.offset} + d2 * "
+        f"{layout.batch_stride} + d0 * {ld} + d1)>(%si, %sj, %b)",
+        f"      %sb = affine.apply affine_map<(d0, d1, d2) -> (d2 * {rows * cols} + d1 * {rows}"
+        f" + d0)>(%si, %sj, %b)",
+        f"      %sv = memref.load %in[%sa] : {src}",
+        f"      memref.store %sv, %out[%sb] : {dst}",
         "    }",
         "  }",
     ]
 
 
-def emit_transpose(name: str, rows: int, cols: int) -> str:
-    """func.func @name(%in: rows x cols, %out: cols x rows), both flat f32 memrefs."""
-    mem = f"memref<{rows * cols}xf32>"
+def emit_transpose(name: str, rows: int, cols: int, layout: TransposeLayout | None = None) -> str:
+    """func.func @name(%in, %out): each of `layout.batch` rows x cols matrices of %in (where
+    `layout` puts them; by default %in is one contiguous matrix) transposed into %out,
+    [batch][cols][rows], both flat f32 memrefs."""
+    layout = layout or TransposeLayout(rows * cols)
+    ld = layout.ld or cols
+    src, dst = f"memref<{layout.in_size}xf32>", f"memref<{layout.batch * rows * cols}xf32>"
     full_rows, full_cols = rows - rows % 8, cols - cols % 8
-    constants = sorted({0, 1, 8, full_rows, full_cols, rows, cols})
-    lines = [f"func.func private @{name}(%in: {mem}, %out: {mem}) {{"]
+    constants = sorted({0, 1, 8, full_rows, full_cols, rows, cols, layout.batch})
+    lines = [f"func.func private @{name}(%in: {src}, %out: {dst}) {{"]
     lines += [f"  %c{c} = arith.constant {c} : index" for c in constants]
+    lines.append(f"  scf.for %b = %c0 to %c{layout.batch} step %c1 {{")
     if full_rows and full_cols:
         lines += [
             f"  scf.for %i = %c0 to %c{full_rows} step %c8 {{",
             f"   scf.for %j = %c0 to %c{full_cols} step %c8 {{",
         ]
-        lines += _tile(rows, cols)
+        lines += _tile(rows, cols, layout, ld)
         lines += ["   }", "  }"]
-    lines += _scalar_copy(rows, cols, (0, full_rows), (full_cols, cols))
-    lines += _scalar_copy(rows, cols, (full_rows, rows), (0, cols))
-    lines += ["  return", "}"]
+    lines += _scalar_copy(rows, cols, layout, ld, (0, full_rows), (full_cols, cols))
+    lines += _scalar_copy(rows, cols, layout, ld, (full_rows, rows), (0, cols))
+    lines += ["  }", "  return", "}"]
     return "\n".join(lines) + "\n"

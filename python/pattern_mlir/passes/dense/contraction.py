@@ -24,6 +24,7 @@ from mlir import ir
 from ...codegen.dense_gemm import GemmSpec, emit_gemm
 from ...codegen.memref_text import memref_type as _memref
 from ...codegen.memref_text import static_f32_shape as _shape
+from ...codegen.transpose_kernel import TransposeLayout, emit_transpose
 from ...target import Target
 from ..utils.constants import defining_op, scalar_constant
 from ..utils.strided_view import View, row_major, view_of
@@ -125,7 +126,14 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     # columns stay contiguous.
     b_view = view_of(b_in, keep=lambda v: _stride(v, dims[1], ndim) == 1)
     b_copy, b_dims = None, dims[1]
-    if _stride(b_view, dims[1], ndim) != 1:
+    source = view_of(b_in)
+    if _transposed(source, dims[1], kdim, ndim, k):
+        # B is a transpose of rows of k (k^T of attention): the entry transposes them
+        # through registers, where the transpose in front of the matmul ran element by
+        # element.
+        b_copy = source
+        b_view, b_dims = View(b_in, (batch, k, n), 0, (k * n, n, 1)), [bdim, kdim, ndim]
+    elif _stride(b_view, dims[1], ndim) != 1:
         # No layout up the chain has B's columns contiguous: the entry copies B to [batch][k][n].
         b_copy = b_view
         b_view, b_dims = View(b_in, (batch, k, n), 0, (k * n, n, 1)), [bdim, kdim, ndim]
@@ -178,6 +186,7 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
         macs=batch * m * n * k,
     )
     params, operands, call_args, body = [], [], [], []
+    transpose = ""  # the kernel transposing B, where B is copied that way
 
     def flat(param: str, value: ir.Value, shape) -> str:
         size = 1
@@ -198,19 +207,16 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     if b_copy is None:
         call_args.append((flat("b", b_view.base, b_view.base_shape), _memref((spec.b_size,))))
     else:
-        call_args.append(
-            (
-                _copy_b(
-                    flat("b", b_copy.base, b_copy.base_shape),
-                    b_copy,
-                    dims[1],
-                    (bdim, kdim, ndim),
-                    (batch, k, n),
-                    body,
-                ),
-                _memref((spec.b_size,)),
-            )
+        copied, transpose = _copy_b(
+            f"{name}_bt",
+            flat("b", b_copy.base, b_copy.base_shape),
+            b_copy,
+            dims[1],
+            (bdim, kdim, ndim),
+            (batch, k, n),
+            body,
         )
+        call_args.append((copied, _memref((spec.b_size,))))
     if epi.residual is not None:
         call_args.append((flat("res", epi.residual, out_shape), _memref((out_size,))))
     if init_kind == "load":
@@ -230,24 +236,47 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
         )
         call_args.append(("%oflat", _memref((out_size,))))
     body.append(_call(name, call_args))
-    lw.text = emit_gemm(spec) + _entry(lw.entry, params, body)
+    lw.text = emit_gemm(spec) + transpose + _entry(lw.entry, params, body)
     lw.operands = operands
     lw.fused = epi.ops
     return lw
 
 
+def _transposed(view: View, dims: list[int], kdim: int, ndim: int, k: int) -> bool:
+    """Whether B, read at `view`, has rows of k contiguous elements along n: a transpose
+    `_copy_b` does through registers."""
+    return _stride(view, dims, kdim) == 1 and _stride(view, dims, ndim) >= k
+
+
 def _copy_b(
+    name: str,
     flat_b: str,
     view: View,
     dims: list[int],
     loops: tuple,
     shape: tuple[int, int, int],
     body: list[str],
-) -> str:
-    """Entry lines copying B (read at `view`'s strides) into a row-major [batch][k][n] buffer."""
+) -> tuple[str, str]:
+    """Entry lines copying B (read at `view`'s strides) into a row-major [batch][k][n] buffer;
+    returns the buffer and the text of the function they call, if any.
+
+    Where B is stored transposed, rows of k contiguous (k^T of attention: k's rows), the copy
+    is a transpose through registers (codegen/transpose_kernel.py); any other layout is a
+    strided `linalg.copy`, element by element."""
+    from .plans import _call  # plans.py dispatches here: import late
+
     batch, k, n = shape
     size = batch * k * n
     strides = [_stride(view, dims, d) for d in loops]
+    body.append(f"%bcopy = memref.alloc() {{alignment = 64 : i64}} : {_memref((size,))}")
+    if _transposed(view, dims, loops[1], loops[2], k):
+        layout = TransposeLayout(
+            view.base_size, view.offset, strides[2], batch, strides[0] if batch > 1 else 0
+        )
+        body.append(
+            _call(name, [(flat_b, _memref((view.base_size,))), ("%bcopy", _memref((size,)))])
+        )
+        return "%bcopy", emit_transpose(name, n, k, layout)
     strided = (
         f"memref<{batch}x{k}x{n}xf32, strided<[{strides[0]}, {strides[1]}, {strides[2]}], "
         f"offset: {view.offset}>>"
@@ -255,11 +284,11 @@ def _copy_b(
     body += [
         f"%bsrc = memref.reinterpret_cast {flat_b} to offset: [{view.offset}], sizes: [{batch}, {k}, {n}], "
         f"strides: [{strides[0]}, {strides[1]}, {strides[2]}] : {_memref((view.base_size,))} to {strided}",
-        f"%bcopy = memref.alloc() {{alignment = 64 : i64}} : {_memref(shape)}",
-        f"linalg.copy ins(%bsrc : {strided}) outs(%bcopy : {_memref(shape)})",
-        f"%bcopyflat = memref.collapse_shape %bcopy [[0, 1, 2]] : {_memref(shape)} into {_memref((size,))}",
+        f"%bcopy3 = memref.expand_shape %bcopy [[0, 1, 2]] output_shape [{batch}, {k}, {n}] : "
+        f"{_memref((size,))} into {_memref(shape)}",
+        f"linalg.copy ins(%bsrc : {strided}) outs(%bcopy3 : {_memref(shape)})",
     ]
-    return "%bcopyflat"
+    return "%bcopy", ""
 
 
 def plan_generic_contraction(op: ir.Operation, name: str, target: Target, groups: int):
