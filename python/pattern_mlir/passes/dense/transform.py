@@ -60,7 +60,7 @@ from ..utils.generic_ops import indexing_maps, iterator_types
 from .collapse import collapse_loops
 from .demote import demote_f64
 from .fuse import fuse_producers, inline_gathered, loop_sizes
-from .hoist import hoist_row_values
+from .hoist import divide_by_reciprocals, hoist_row_values
 from .positions import rewrite_positions, split_rows
 
 __all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
@@ -391,6 +391,8 @@ def vectorize_ops(
 ) -> list[tuple[ir.Operation, str]]:
     """Tiles and vectorises each op; returns the ops left alone, with the reason."""
     skipped = []
+    for op in ops:
+        divide_by_reciprocals(op)
     ops = [
         piece
         for op in fuse_producers(demote_f64(ops))
