@@ -225,3 +225,30 @@ def test_max_and_min_of_long_rows_keep_nan(target):
         assert torch.equal(got.isinf(), expected.isinf())
         finite = expected.isfinite()
         assert _error(got[finite], expected[finite]) <= TOLERANCE
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_quotients_read_twice_are_computed_alike(target):
+    """A softmax's quotients (x * (1 / sum) per row, passes/dense/hoist.py) inlined into a
+    maximum and into the pass that subtracts it: over a dimension of one, a log-softmax of
+    them is x - x - log(1), exactly 0 as in torch (fuzz seed 6410)."""
+    model = Lambda(lambda x: torch.log_softmax(torch.cat((x, x), 1).softmax(-1), 0)).eval()
+    x = torch.randn(1, 6, 12)
+    exe = _compile(model, x, target)
+    with torch.no_grad():
+        want = model(x)
+    assert torch.equal(exe(x), want)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_softmax_divides_once_per_row(target):
+    """The last pass of a softmax multiplies by each row's reciprocal, computed in a
+    generic over the 6 rows: no division along a row is left."""
+    model = Lambda(lambda x: x.softmax(-1)).eval()
+    x = torch.randn(1, 6, 100)
+    exe = _compile(model, x, target)
+    divisions = re.findall(r"arith\.divf %\S+, %\S+ : vector<(\d+)xf32>", exe.ir("dense"))
+    assert divisions and all(int(n) <= 6 for n in divisions)
+    assert "arith.mulf" in exe.ir("dense")
+    with torch.no_grad():
+        assert _error(exe(x), model(x)) <= TOLERANCE
