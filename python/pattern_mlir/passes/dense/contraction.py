@@ -84,7 +84,7 @@ def _init(value: ir.Value):
 def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     """linalg.matmul / linalg.batch_matmul of runtime (or constant) f32 tensors, any indexing maps
     whose dimensions are plain loop indices; None for what the kernel cannot address."""
-    from .plans import Lowering, _call, _entry  # plans.py dispatches here: import late
+    from .plans import Lowering, _call, _entry, _pick_block  # plans.py dispatches here: late
 
     if len(op.operands) != 3 or "indexing_maps" not in op.attributes:
         return None
@@ -144,9 +144,7 @@ def plan_contraction(op: ir.Operation, name: str, target: Target, groups: int):
     epi = fuse_consumers(op.results[0], allow_residual=True)
 
     v = target.lanes
-    mr, nv = target.gemm_block
-    nv = min(nv, -(-n // v))
-    mr = min(m, 12, max(mr, (mr * target.gemm_block[1]) // nv))
+    mr, nv = _pick_block(target, m, n)
     unroll = 4 if k % 4 == 0 else (2 if k % 2 == 0 else 1)
     out_size = out_strides[0] * out_shape[0] if out_shape else 1
     spec = GemmSpec(
