@@ -89,3 +89,32 @@ func.func @log_softmax_tail(%x: tensor<1x4x192xf32>, %max: tensor<1x4x1xf32>) ->
   } -> tensor<1x4x192xf32>
   return %r : tensor<1x4x192xf32>
 }
+
+// -----
+
+// Divisions (passes/dense/hoist.py): a softmax's quotient x / sum as x * (1 / sum), the
+// reciprocal computed once per row in a generic of its own (4 rows: one vector of 4); a
+// division by the constant 6 (Hardsigmoid) as a multiplication by 1/6 rounded to f32.
+// CHECK-LABEL: func.func @divisions
+// CHECK: %[[SIXTH:.*]] = arith.constant dense<0.166666672> : vector<64xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK-NOT: arith.divf
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<64xf32>
+// CHECK: arith.mulf %{{.*}}, %[[SIXTH]] : vector<64xf32>
+// CHECK-NOT: arith.divf
+// CHECK: return
+func.func @divisions(%x: tensor<1x4x64xf32>, %s: tensor<1x4x1xf32>) -> tensor<1x4x64xf32> {
+  %six = arith.constant 6.0 : f32
+  %e = tensor.empty() : tensor<1x4x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1, 0)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%x, %s : tensor<1x4x64xf32>, tensor<1x4x1xf32>) outs(%e : tensor<1x4x64xf32>) {
+  ^bb0(%in: f32, %sum: f32, %out: f32):
+    %q = arith.divf %in, %sum : f32
+    %h = arith.divf %q, %six : f32
+    linalg.yield %h : f32
+  } -> tensor<1x4x64xf32>
+  return %r : tensor<1x4x64xf32>
+}
