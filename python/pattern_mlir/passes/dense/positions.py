@@ -17,8 +17,12 @@ constants and generics that build the tables) and written back as what it is:
 * anything else, of a loop other than the innermost: a load from a constant table at
   `linalg.index` of that loop, one scalar per row.
 
-Any other position along the innermost loop (reflected columns) is left as it was. What
-cannot be evaluated (positions from runtime data) is left too.
+Any other position along the innermost loop (reflected columns) is a load from a constant
+table at `linalg.index` where the row is one vector and the positions span at most
+SPAN_PER_LANE of it (a padded row): the vectorizer reads the table as one constant vector
+and passes/dense/gather_shuffles.py makes the gather a read and a shuffle. On longer rows
+it is left as it was (`split_rows` cuts such a row into lines first). What cannot be
+evaluated (positions from runtime data) is left too.
 """
 
 from __future__ import annotations
