@@ -64,3 +64,28 @@ func.func @two_results(%x: tensor<4x64xf32>) -> (tensor<4x64xf32>, tensor<4x64xf
   } -> tensor<4x64xf32>
   return %a, %b : tensor<4x64xf32>, tensor<4x64xf32>
 }
+
+// -----
+
+// Heads moved back behind the tokens (a transpose that keeps the last dimension last) and
+// merged into channels: the transpose becomes a generic route 2 vectorises a row of 16 at
+// a time, allocated in the merged shape (the caller's buffer, no copy). A transpose of the
+// last dimension stays as it is (a vector along it would be one element per row).
+// CHECK-LABEL: func.func @heads_back
+// CHECK-NOT: linalg.transpose
+// CHECK: bufferization.alloc_tensor() : tensor<1x4x48xf32>
+// CHECK: vector.transfer_read {{.*}} vector<16xf32>
+// CHECK-LABEL: func.func @last_dim
+// CHECK: linalg.transpose
+func.func @heads_back(%x: tensor<1x3x4x16xf32>) -> tensor<1x4x48xf32> {
+  %e = tensor.empty() : tensor<1x4x3x16xf32>
+  %t = linalg.transpose ins(%x : tensor<1x3x4x16xf32>) outs(%e : tensor<1x4x3x16xf32>) permutation = [0, 2, 1, 3]
+  %r = tensor.collapse_shape %t [[0], [1], [2, 3]] : tensor<1x4x3x16xf32> into tensor<1x4x48xf32>
+  return %r : tensor<1x4x48xf32>
+}
+
+func.func @last_dim(%x: tensor<1x4x16xf32>) -> tensor<1x16x4xf32> {
+  %e = tensor.empty() : tensor<1x16x4xf32>
+  %t = linalg.transpose ins(%x : tensor<1x4x16xf32>) outs(%e : tensor<1x16x4xf32>) permutation = [0, 2, 1]
+  return %t : tensor<1x16x4xf32>
+}

@@ -35,7 +35,7 @@ from .dense.conv_transpose import plan_conv_or_transposed
 from .dense.gather_shuffles import gathers_as_shuffles
 from .dense.plans import Lowering, plan_depthwise, plan_matmul, plan_pool
 from .dense.slice_reads import read_slices_at_their_source
-from .dense.transform import lower_vectors, vectorize_ops
+from .dense.transform import generalize_row_moves, lower_vectors, vectorize_ops
 from .registry import PassError, register_pass
 from .target_option import CpuPass
 from .utils.conv_info import collect_ops
@@ -205,6 +205,8 @@ class VectorizeDense(CpuPass):
 def vectorize_rest(module: ir.Operation, lanes: int) -> list[tuple[str, str]]:
     """Route 2: the remaining linalg ops on tensors through the transform dialect."""
     read_slices_at_their_source(module)
+    with module.context, ir.Location.unknown():
+        generalize_row_moves(module)
     functions, ops = [], []
     for f in module.regions[0].blocks[0].operations:
         if f.operation.name != "func.func" or not f.regions[0].blocks:

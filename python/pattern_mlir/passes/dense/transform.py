@@ -63,7 +63,13 @@ from .fuse import fuse_producers, inline_gathered, loop_sizes
 from .hoist import divide_by_reciprocals, hoist_row_values
 from .positions import rewrite_positions, split_rows
 
-__all__ = ["VectorizePlan", "plan_vectorize", "vectorize_ops", "lower_vectors"]
+__all__ = [
+    "VectorizePlan",
+    "generalize_row_moves",
+    "lower_vectors",
+    "plan_vectorize",
+    "vectorize_ops",
+]
 
 TAG = "pattern.dense_vectorize"
 KEEP_ORDER = "pattern.dense_keep_order"  # reductions that were there before lower_vectors
@@ -379,6 +385,50 @@ def _hoist_accumulator(reduction_loops: list[ir.Value]) -> None:
     around = transform.GetParentOp(_any(), reduction_loops[0]).result
     with ir.InsertionPoint(transform.ApplyPatternsOp(around).patterns):
         tvector.ApplyDropUnitDimWithShapeCastPatternsOp()
+
+
+ROW_MOVE = "pattern.row_move"
+
+
+def generalize_row_moves(module: ir.Operation) -> int:
+    """Every `linalg.transpose` that keeps the last dimension last (attention moving heads
+    in front of tokens and back: whole rows move) as the `linalg.generic` it stands for,
+    which the tiling below reads and writes a row at a time; returns how many. As named
+    ops they reached bufferization whole, ran as scalar loops, and a result returned
+    through a reshape was copied once more. Transposes of the last dimension stay: read
+    along a column, a vector is one element per row (a matmul's k^T is transposed in its
+    kernel's entry, passes/dense/contraction.py)."""
+    moves = []
+
+    def visit(op):
+        op = op.operation if isinstance(op, ir.OpView) else op
+        if op.name == "linalg.transpose" and isinstance(op.results[0].type, ir.RankedTensorType):
+            permutation = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+            if permutation and permutation[-1] == len(permutation) - 1:
+                moves.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    if not moves:
+        return 0
+    for op in moves:
+        op.attributes[ROW_MOVE] = ir.UnitAttr.get()
+
+    def build(root: ir.Value) -> None:
+        attrs = ir.DictAttr.get({ROW_MOVE: ir.UnitAttr.get()})
+        found = structured.MatchOp(_any(), root, op_attrs=attrs).result
+        structured.GeneralizeOp(found)
+
+    _run(module, _sequence(build))
+
+    def strip(op):
+        op = op.operation if isinstance(op, ir.OpView) else op
+        if ROW_MOVE in op.attributes:
+            del op.attributes[ROW_MOVE]
+        return ir.WalkResult.ADVANCE
+
+    module.walk(strip)
+    return len(moves)
 
 
 def _run(payload: ir.Operation, script: ir.Module) -> None:
