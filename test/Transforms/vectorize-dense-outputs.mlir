@@ -89,3 +89,24 @@ func.func @last_dim(%x: tensor<1x4x16xf32>) -> tensor<1x16x4xf32> {
   %t = linalg.transpose ins(%x : tensor<1x4x16xf32>) outs(%e : tensor<1x16x4xf32>) permutation = [0, 2, 1]
   return %t : tensor<1x16x4xf32>
 }
+
+// -----
+
+// Two kernel results, each only reshaped, in one function: both allocated in their
+// reshaped shapes (the rewrite of the first erases its reshape, which the walk must not
+// visit again: fuzz seed 7033 crashed there).
+// CHECK-LABEL: func.func @two_products
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x3x8x8xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x3x8x8xf32>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: return
+func.func @two_products(%a: tensor<3x8x16xf32>, %b: tensor<3x16x8xf32>) -> (tensor<1x3x8x8xf32>, tensor<1x3x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8x8xf32>) -> tensor<3x8x8xf32>
+  %p = linalg.batch_matmul ins(%a, %b : tensor<3x8x16xf32>, tensor<3x16x8xf32>) outs(%f : tensor<3x8x8xf32>) -> tensor<3x8x8xf32>
+  %r = tensor.expand_shape %p [[0, 1], [2], [3]] output_shape [1, 3, 8, 8] : tensor<3x8x8xf32> into tensor<1x3x8x8xf32>
+  %q = linalg.batch_matmul ins(%a, %b : tensor<3x8x16xf32>, tensor<3x16x8xf32>) outs(%f : tensor<3x8x8xf32>) -> tensor<3x8x8xf32>
+  %s = tensor.expand_shape %q [[0, 1], [2], [3]] output_shape [1, 3, 8, 8] : tensor<3x8x8xf32> into tensor<1x3x8x8xf32>
+  return %r, %s : tensor<1x3x8x8xf32>, tensor<1x3x8x8xf32>
+}

@@ -122,10 +122,14 @@ def allocate_reshaped_results(module: ir.Operation) -> int:
     for f in module.regions[0].blocks[0].operations:
         if f.operation.name != "func.func" or not f.regions[0].blocks:
             continue
-        for op in list(f.regions[0].blocks[0].operations):
-            op = op.operation
-            if op.name == "bufferization.to_tensor" and _reshape_at_allocation(op):
-                moved += 1
+        # Collected first: a rewrite erases the reshape after its to_tensor, and an erased
+        # op must not be touched again.
+        results = [
+            op.operation
+            for op in f.regions[0].blocks[0].operations
+            if op.operation.name == "bufferization.to_tensor"
+        ]
+        moved += sum(_reshape_at_allocation(op) for op in results)
     return moved
 
 
