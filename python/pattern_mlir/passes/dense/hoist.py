@@ -200,14 +200,12 @@ def divide_by_reciprocals(op: ir.Operation) -> None:
         inner = inner.operation
         if inner.name != "arith.divf" or inner.operation in chosen:
             continue
-        numerator, divisor = inner.operands
+        divisor = inner.operands[1]
         if not isinstance(divisor.type, (ir.F32Type, ir.F64Type)) or not from_rows(divisor):
             continue
         with ir.InsertionPoint(inner), inner.location:
-            one = arith.constant(divisor.type, 1.0)
-            product = arith.mulf(numerator, arith.divf(one, divisor))
-        inner.results[0].replace_all_uses_with(product)
-        inner.erase()
+            reciprocal = arith.divf(arith.constant(divisor.type, 1.0), divisor)
+        _multiply_instead(inner, reciprocal)
 
 
 def _divide_by_constant_reciprocals(body: ir.Block) -> None:
@@ -227,9 +225,15 @@ def _divide_by_constant_reciprocals(body: ir.Block) -> None:
             continue
         with ir.InsertionPoint(inner), inner.location:
             factor = arith.constant(ir.F32Type.get(), float(reciprocal))
-            product = arith.mulf(inner.operands[0], factor)
-        inner.results[0].replace_all_uses_with(product)
-        inner.erase()
+        _multiply_instead(inner, factor)
+
+
+def _multiply_instead(division: ir.Operation, reciprocal: ir.Value) -> None:
+    """Replaces `division` (x / d) by x * `reciprocal`."""
+    with ir.InsertionPoint(division), division.location:
+        product = arith.mulf(division.operands[0], reciprocal)
+    division.results[0].replace_all_uses_with(product)
+    division.erase()
 
 
 def hoist_row_values(op: ir.Operation) -> tuple[ir.Operation, list[ir.Operation]]:

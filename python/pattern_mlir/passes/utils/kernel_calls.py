@@ -23,6 +23,8 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, func
 
+from .constants import defining_op
+
 __all__ = [
     "allocate_reshaped_results",
     "append_functions",
@@ -134,12 +136,10 @@ def allocate_reshaped_results(module: ir.Operation) -> int:
 
 
 def _reshape_at_allocation(to_tensor: ir.Operation) -> bool:
-    alloc = to_tensor.operands[0].owner
+    alloc = defining_op(to_tensor.operands[0], "memref.alloc")
     users = [use.owner for use in to_tensor.results[0].uses]
     if (
-        not isinstance(alloc, ir.Operation)
-        and not isinstance(alloc, ir.OpView)
-        or alloc.name != "memref.alloc"
+        alloc is None
         or len(alloc.operands)
         or len(users) != 1
         or users[0].name != "tensor.expand_shape"
